@@ -1,0 +1,64 @@
+"""The typer application every command registers on, and the error boundary.
+
+Commands raise ``PlanError`` for anything a user wrote or passed; ``main``
+prints it as ``path:line:col: error: ...`` with the source line and a caret
+(``planner.diagnostics``) and exits 2. Nothing a user can write reaches a
+traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from planner import __version__
+
+app = typer.Typer(
+    name="planner",
+    help="Plan GPU fleets for LLM serving, fine-tuning and pretraining.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"planner {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
+    ),
+) -> None:
+    """Plan GPU fleets for LLM serving, fine-tuning and pretraining."""
+
+
+def main() -> None:
+    from planner.diagnostics import print_errors
+    from planner.errors import PlanError
+
+    try:
+        app(standalone_mode=False)
+    except PlanError as error:
+        print_errors(error, sys.stderr)
+        sys.exit(2)
+    except typer.Exit as done:
+        sys.exit(done.exit_code)
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as error:  # click usage errors come through here
+        import click
+
+        if isinstance(error, click.exceptions.Abort):
+            sys.exit(130)
+        if isinstance(error, click.ClickException):
+            error.show(sys.stderr)
+            sys.exit(2)
+        raise

@@ -1,0 +1,184 @@
+"""Plain data in and out of the estimator: no syntax, no spans, no I/O.
+
+The resolver turns a plan into these; the search enumerates ``Layout``s and
+asks the estimator for a ``TrainEstimate`` or ``ServeEstimate`` of each.
+Units: bytes (int), FLOP/s and bytes/s (float), seconds (float), tokens (int).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Arch:
+    """A transformer's shape, as a Hugging Face config.json gives it."""
+
+    name: str
+    layers: int
+    hidden: int
+    heads: int
+    kv_heads: int
+    head_dim: int
+    ffn: int  # dense MLP intermediate width
+    vocab: int
+    tied: bool = False
+    gated_mlp: bool = True  # SwiGLU: gate, up, down; plain: up, down
+    qkv_bias: bool = False
+    norm: str = "rms"  # "rms" (weight only) or "layer" (weight and bias)
+    positions: int = 0  # learned position embeddings (OPT); 0 for rotary
+    linear_bias: bool = False  # every linear layer has a bias (OPT, GPT-NeoX)
+    precision: str = "bf16"  # native checkpoint precision
+    max_context: int = 0
+    # mixture of experts (experts == 0: dense)
+    experts: int = 0
+    shared_experts: int = 0
+    experts_per_token: int = 0
+    expert_ffn: int = 0
+    dense_layers: int = 0  # leading layers with a dense MLP
+    # multi-head latent attention (kv_lora_rank == 0: ordinary attention)
+    q_lora_rank: int = 0
+    kv_lora_rank: int = 0
+    qk_nope_dim: int = 0
+    qk_rope_dim: int = 0
+    v_head_dim: int = 0
+
+    @property
+    def is_moe(self) -> bool:
+        return self.experts > 0
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank > 0
+
+
+@dataclass(frozen=True)
+class GpuSpec:
+    """One GPU type as the solver may use it."""
+
+    name: str
+    memory_bytes: int  # as the driver reports it
+    usable_fraction: float  # share of memory_bytes a job may allocate
+    bf16_flops: float  # dense peak, FLOP/s
+    fp8_flops: float  # 0.0 when the GPU has no fp8 tensor cores
+    int8_flops: float
+    hbm_bytes_per_s: float
+    intra_node_bytes_per_s: float  # per GPU: NVLink / xGMI / PCIe
+    inter_node_bytes_per_s: float  # per GPU: the network between nodes
+    gpus_per_node: int
+    price_per_hour: float  # currency per GPU-hour
+    train_utilization: float  # model-FLOPs utilization for training
+    vendor: str = "nvidia"
+
+    @property
+    def usable_bytes(self) -> int:
+        return int(self.memory_bytes * self.usable_fraction)
+
+
+@dataclass(frozen=True)
+class ServeJob:
+    arch: Arch
+    users: int  # concurrent sequences
+    context: int  # prompt + output tokens per sequence
+    prompt: int  # tokens prefilled per sequence
+    weights: str  # bf16 | fp16 | fp8 | int8 | int4 | nf4
+    kv_precision: str = "bf16"  # bf16 | fp16 | fp8
+
+
+@dataclass(frozen=True)
+class TrainJob:
+    arch: Arch
+    method: str  # "full" | "lora" | "qlora" (pretraining is "full")
+    tokens: float  # tokens processed in the whole run (dataset x epochs)
+    seq_len: int
+    global_batch: int  # sequences per optimizer step
+    optimizer: str = "adamw"  # adamw | adamw-8bit | paged-adamw | paged-adamw-8bit | sgd
+    weights: str = "bf16"  # precision of the (frozen, for LoRA) base weights
+    lora_rank: int = 0
+    lora_targets: tuple[str, ...] = ()
+    utilization: float | None = None  # overrides the GPU's train_utilization
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way to lay a job out on GPUs of one type.
+
+    Training uses tp x pp x dp GPUs; serving uses tp x pp GPUs per replica and
+    ``replicas`` replicas, each holding ceil(users / replicas) sequences.
+    """
+
+    tp: int = 1
+    pp: int = 1
+    dp: int = 1
+    ep: int = 1  # expert parallel degree (MoE), within tp x dp
+    zero: int = 0  # 0..3
+    recompute: str = "none"  # none | selective | full
+    offload: str = "none"  # none | optimizer | all
+    micro_batch: int = 1
+    replicas: int = 1
+    sequence_parallel: bool = False
+    flash_attention: bool = True
+
+
+@dataclass(frozen=True)
+class Memory:
+    """Bytes per GPU by component, and bytes an offload puts in host memory (per GPU)."""
+
+    weights: int = 0
+    gradients: int = 0
+    optimizer: int = 0
+    activations: int = 0
+    kv_cache: int = 0
+    overhead: int = 0
+    host: int = 0
+
+    @property
+    def total(self) -> int:
+        return (
+            self.weights
+            + self.gradients
+            + self.optimizer
+            + self.activations
+            + self.kv_cache
+            + self.overhead
+        )
+
+    def components(self) -> dict[str, int]:
+        return {
+            "weights": self.weights,
+            "gradients": self.gradients,
+            "optimizer": self.optimizer,
+            "activations": self.activations,
+            "kv_cache": self.kv_cache,
+            "overhead": self.overhead,
+            "total": self.total,
+        }
+
+
+@dataclass(frozen=True)
+class TrainEstimate:
+    memory: Memory
+    gpus: int
+    flops: float  # FLOPs of the whole run, recomputation included
+    compute_seconds: float
+    communication_seconds: float  # exposed DP / TP / PP communication
+    bubble_seconds: float  # pipeline bubble
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def seconds(self) -> float:
+        return self.compute_seconds + self.communication_seconds + self.bubble_seconds
+
+    @property
+    def hours(self) -> float:
+        return self.seconds / 3600.0
+
+
+@dataclass(frozen=True)
+class ServeEstimate:
+    memory: Memory
+    gpus: int
+    ttft_seconds: float  # prefill of one prompt at the replica's batch
+    tpot_seconds: float  # one decode step with every sequence of the replica active
+    tokens_per_second: float  # output tokens per second, all replicas
+    notes: tuple[str, ...] = field(default=())

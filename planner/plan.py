@@ -1,0 +1,209 @@
+"""The typed plan: what a .plan file says, in base units, with source spans.
+
+This module is the contract between the language (parser, checks, fmt), the
+catalog (specs/) and the search. Values are in base units:
+
+- counts and tokens: int
+- bytes: int
+- durations: seconds (float)
+- prices: currency per GPU-hour (float); budgets: currency (float)
+- FLOP/s and bytes/s: float
+- fractions (usable, utilization): float in (0, 1]
+
+A field left as ``None`` was not written; the resolver fills it from the
+catalog (for GPUs and models) or from the documented default (for workloads).
+``spans`` maps each written key to the span of its value, so later stages can
+point at the exact text a problem comes from.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from planner.errors import Span
+
+Objective = Literal["cost", "gpus", "hours"]
+Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "nf4"]
+ServeWeights = Literal["bf16", "fp16", "fp8", "int8", "int4", "nf4", "auto"]
+KvPrecision = Literal["bf16", "fp16", "fp8"]
+Method = Literal["full", "lora", "qlora"]
+Optimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
+Recompute = Literal["none", "selective", "full"]
+Offload = Literal["none", "optimizer", "all"]
+LoraTarget = Literal["q", "k", "v", "o", "gate", "up", "down"]
+
+
+class Node(BaseModel):
+    """A block of a plan: its span, and the span of every key written in it."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    span: Span | None = Field(default=None, repr=False)
+    spans: dict[str, Span] = Field(default_factory=dict, repr=False)
+
+    def semantic(self) -> dict:
+        """The block's meaning without positions: equal for parse(fmt(x)) and parse(x)."""
+        return _strip_spans(self.model_dump())
+
+
+def _strip_spans(value):
+    if isinstance(value, dict):
+        return {k: _strip_spans(v) for k, v in value.items() if k not in ("span", "spans")}
+    if isinstance(value, (list, tuple)):
+        return [_strip_spans(v) for v in value]
+    return value
+
+
+class Settings(Node):
+    """``plan "name" { ... }``."""
+
+    name: str
+    objective: Objective = "cost"
+    currency: str = "USD"
+    budget: float | None = None  # ``budget <= 50000``: cap on total cost, in currency
+
+
+class Gpu(Node):
+    """``gpu "NAME" { ... }``: a catalog entry, or a plan's refinement of one."""
+
+    name: str
+    memory: int | None = None  # bytes, as the driver reports it
+    usable: float | None = None  # fraction of memory a job may allocate
+    bf16: float | None = None  # dense bf16/fp16 FLOP/s
+    fp8: float | None = None  # dense fp8 FLOP/s (None: no fp8 tensor cores)
+    int8: float | None = None  # dense int8 OP/s
+    hbm: float | None = None  # memory bandwidth, bytes/s
+    interconnect: float | None = None  # per-GPU bandwidth inside a node, bytes/s
+    network: float | None = None  # per-GPU bandwidth between nodes, bytes/s
+    per_node: int | None = None  # GPUs per node
+    price: float | None = None  # currency per GPU-hour
+    price_date: str | None = None  # when the price was taken, YYYY-MM-DD
+    available: int | None = None  # offered to the solver when set; -1 = unlimited
+    utilization: float | None = None  # training model-FLOPs utilization
+    vendor: Literal["nvidia", "amd"] | None = None
+
+
+class Model(Node):
+    """``model "NAME" { ... }``: architecture, from the catalog, a config.json or the plan."""
+
+    name: str
+    like: str | None = None  # start from another model (catalog or plan)
+    config: str | None = None  # path to a Hugging Face config.json, relative to the plan
+    params: int | None = None  # published total, checked against the computed one
+    layers: int | None = None
+    hidden: int | None = None
+    heads: int | None = None
+    kv_heads: int | None = None
+    head_dim: int | None = None  # default hidden / heads
+    ffn: int | None = None  # dense MLP intermediate width
+    vocab: int | None = None
+    tied: bool | None = None  # input and output embeddings shared
+    mlp: Literal["gated", "plain"] | None = None  # SwiGLU (3 matrices) or 2 matrices
+    qkv_bias: bool | None = None
+    norm: Literal["rms", "layer"] | None = None
+    positions: int | None = None  # learned position embeddings (OPT); None/0 for rotary
+    max_context: int | None = None
+    precision: Precision | None = None  # native weight precision of the checkpoint
+    # mixture of experts
+    experts: int | None = None  # routed experts per MoE layer (0: dense)
+    shared_experts: int | None = None
+    experts_per_token: int | None = None
+    expert_ffn: int | None = None
+    dense_layers: int | None = None  # leading layers with a dense MLP
+    # multi-head latent attention (DeepSeek-V2/V3)
+    q_lora_rank: int | None = None
+    kv_lora_rank: int | None = None
+    qk_nope_dim: int | None = None
+    qk_rope_dim: int | None = None
+    v_head_dim: int | None = None
+
+
+class Layout(Node):
+    """``layout { ... }`` inside a workload: any subset pinned, the solver picks the rest."""
+
+    gpu: str | None = None
+    count: int | None = None
+    tp: int | None = None
+    pp: int | None = None
+    dp: int | None = None
+    ep: int | None = None
+    zero: Literal[0, 1, 2, 3] | None = None
+    recompute: Recompute | None = None
+    offload: Offload | None = None
+    micro_batch: int | None = None
+    replicas: int | None = None
+
+
+class Workload(Node):
+    name: str
+    model: str
+    gpus: list[str] | None = None  # restrict to these GPU types
+    utilization: float | None = None  # override the GPU's default
+    layout: Layout | None = None
+
+
+class Serve(Workload):
+    kind: Literal["serve"] = "serve"
+    users: int  # concurrent sequences
+    context: int  # prompt + output tokens per sequence
+    prompt: int | None = None  # prompt tokens (prefill); default: documented
+    weights: ServeWeights = "auto"
+    kv: KvPrecision | None = None  # KV-cache precision; default bf16
+    tpot: float | None = None  # limit: seconds per output token
+    ttft: float | None = None  # limit: seconds to first token
+    duration: float | None = None  # seconds of service priced; default one month (730 h)
+
+
+class Train(Workload):
+    dataset_bytes: int | None = None  # exactly one of dataset_bytes / dataset_tokens
+    dataset_tokens: int | None = None
+    bytes_per_token: float | None = None  # converts dataset bytes to tokens
+    epochs: float = 1
+    seq_len: int | None = None
+    batch: int | None = None  # global batch, sequences per optimizer step
+    optimizer: Optimizer = "adamw"
+    deadline: float | None = None  # limit: seconds
+    budget: float | None = None  # limit: currency for this workload
+
+
+class Finetune(Train):
+    kind: Literal["finetune"] = "finetune"
+    method: Method = "lora"
+    rank: int | None = None
+    targets: list[LoraTarget] | None = None
+    weights: Precision | None = None  # base weights; default bf16 (full/lora), nf4 (qlora)
+
+
+class Pretrain(Train):
+    kind: Literal["pretrain"] = "pretrain"
+
+
+class Sweep(Node):
+    """``sweep "target".key = [v1, v2, ...]``; target may be a glob over workload names.
+
+    ``values`` hold the converted values (base units, as the key's field
+    holds them); ``labels`` the text as written (``"1GB"``), used in output.
+    """
+
+    target: str
+    key: str
+    values: list
+    labels: list[str]
+
+
+class Import(Node):
+    path: str  # as written: "std" or a path relative to the importing file
+
+
+class Plan(Node):
+    """One file's content (before imports are merged) or a resolved plan."""
+
+    file: str
+    settings: Settings | None = None
+    imports: list[Import] = Field(default_factory=list)
+    gpus: list[Gpu] = Field(default_factory=list)
+    models: list[Model] = Field(default_factory=list)
+    workloads: list[Serve | Finetune | Pretrain] = Field(default_factory=list)
+    sweeps: list[Sweep] = Field(default_factory=list)
