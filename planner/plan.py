@@ -183,13 +183,16 @@ class Pretrain(Train):
 class Sweep(Node):
     """``sweep "target".key = [v1, v2, ...]``; target may be a glob over workload names.
 
-    ``values`` hold the converted values (base units, as the key's field
-    holds them); ``labels`` the text as written (``"1GB"``), used in output.
+    ``updates`` hold, per value, the workload fields it sets, converted to
+    base units as the key's field holds them (``dataset = 1GB`` sets
+    ``{"dataset_bytes": 10**9, "dataset_tokens": None}``), to apply with
+    ``workload.model_copy(update=...)``; ``labels`` the text as written
+    (``"1GB"``), used in output.
     """
 
     target: str
     key: str
-    values: list
+    updates: list[dict]
     labels: list[str]
 
 
