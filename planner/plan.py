@@ -102,6 +102,7 @@ class Model(Node):
     tied: bool | None = None  # input and output embeddings shared
     mlp: Literal["gated", "plain"] | None = None  # SwiGLU (3 matrices) or 2 matrices
     qkv_bias: bool | None = None
+    linear_bias: bool | None = None  # every linear layer has a bias (OPT, GPT-NeoX)
     norm: Literal["rms", "layer"] | None = None
     positions: int | None = None  # learned position embeddings (OPT); None/0 for rotary
     max_context: int | None = None

@@ -3,5 +3,9 @@
 from planner.cli.app import app, main
 
 # Each command module registers its commands on ``app`` when imported.
+from planner.cli import diff, report, export  # noqa: F401
+from planner.cli import check  # noqa: F401
+from planner.cli import specs  # noqa: F401
+from planner.cli import solve  # noqa: F401
 
 __all__ = ["app", "main"]

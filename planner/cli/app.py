@@ -43,22 +43,11 @@ def main() -> None:
     from planner.errors import PlanError
 
     try:
-        app(standalone_mode=False)
+        # Standalone mode: click prints usage errors and exits 2 itself, and
+        # turns typer.Exit into the process exit code; PlanError passes through.
+        app()
     except PlanError as error:
         print_errors(error, sys.stderr)
         sys.exit(2)
-    except typer.Exit as done:
-        sys.exit(done.exit_code)
-    except SystemExit:
-        raise
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as error:  # click usage errors come through here
-        import click
-
-        if isinstance(error, click.exceptions.Abort):
-            sys.exit(130)
-        if isinstance(error, click.ClickException):
-            error.show(sys.stderr)
-            sys.exit(2)
-        raise

@@ -1,0 +1,117 @@
+"""Solve-time benchmark for planner.search.cpsat on random fleets (prints figures, no asserts).
+
+    /work/venv/bin/python benchmarks/fleet.py [--sizes 10,100,200,1000] [--types 12] [--seed 0]
+
+Synthetic cost model (numbers only shape the problem; they are not estimates):
+- GPU type t: memory 16..192 GiB, relative speed 1..12 (arbitrary units of work per hour),
+  price per GPU-hour 0.5..6 (roughly tracks speed, with noise so no type dominates).
+- Workload: memory need 8..1200 GiB in total, work 10..20000 units; every tenth one is a
+  sweep of 3 variants (one group) with work x1, x4, x16.
+- Option: a GPU count from 1, 2, 4, ..., 128 whose total memory holds the workload,
+  hours = work / (count x speed x efficiency), efficiency = 0.9 ** log2(count) (scaling
+  loss), cost = count x hours x price; up to 3 counts per type (so ~30 options over 12
+  types once memory filters).
+- Limits (see `fleet`): availability per type and a budget set from a random reference
+  plan, so a feasible plan exists while the limits bind and workloads must be traded off.
+- Each size is also solved with availability halved (`tighter`), usually infeasible, to
+  time the diagnosis (minimal core of limits).
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import time
+
+from planner.search.cpsat import Instance, Option, Problem, _prepare, solve
+
+COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
+OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type
+AVAILABILITY_SHARE = 0.6  # of the unconstrained demand per type
+REFERENCE_RANK = 3  # the reference plan picks among each workload's 3 cheapest options
+BUDGET_SLACK = 1.0  # x the reference plan's cost
+TIGHT = 0.5  # availability factor of the infeasible variant
+AFFINITY = (0.5, 1.5)  # per workload and type speed factor (compute- vs memory-bound)
+
+
+def fleet(n: int, m: int, seed: int) -> Problem:
+    rng = random.Random(seed)
+    types = []
+    for t in range(m):
+        speed = rng.uniform(1, 12)
+        types.append((f"gpu{t:02d}", rng.choice([16, 24, 40, 48, 80, 96, 141, 192]), speed, 0.5 * speed * rng.uniform(0.6, 1.4)))
+    instances = []
+    w = 0
+    while len(instances) < n:
+        mem, work = rng.uniform(8, 1200), rng.uniform(10, 20000)
+        affinity = [rng.uniform(*AFFINITY) for _ in types]
+        variants = [1, 4, 16] if w % 10 == 0 and n - len(instances) >= 3 else [1]
+        for v in variants:
+            name = f"w{w:04d}" if len(variants) == 1 else f"w{w:04d}[x={v}]"
+            options = []
+            for (gpu, gmem, speed, price), fit in zip(types, affinity):
+                fitting = [c for c in COUNTS if c * gmem >= mem][:OPTIONS_PER_TYPE]
+                for c in fitting:
+                    hours = work * v / (c * speed * fit * 0.9 ** math.log2(c))
+                    options.append(Option(gpu, c, round(c * hours * price, 4), round(hours, 4), (gpu, c)))
+            instances.append(Instance(name, f"w{w:04d}", tuple(options)))
+        w += 1
+    # Limits from two plans: everyone's cheapest choice (what the workloads want) and a
+    # reference plan that takes a random one of each workload's REFERENCE_RANK cheapest
+    # options (so some feasible plan exists). Availability is the larger of the reference
+    # usage and AVAILABILITY_SHARE of the wanted usage; the budget BUDGET_SLACK x the
+    # reference cost. Both plans count a sweep group's maximum, as the solver does.
+    cheapest = {i.name: min(i.options, key=lambda o: (o.cost, o.gpus)) for i in instances}
+    reference = {
+        i.name: rng.choice(sorted(i.options, key=lambda o: (o.cost, o.gpus))[:REFERENCE_RANK])
+        for i in instances
+    }
+    want, ref_use = _usage(instances, cheapest), _usage(instances, reference)
+    available = {
+        gpu: max(ref_use.get(gpu, 0), int(AVAILABILITY_SHARE * want.get(gpu, 0))) for gpu, *_ in types
+    }
+    budget = round(BUDGET_SLACK * ref_use["cost"], 2)
+    return Problem(tuple(instances), available, budget, "cost")
+
+
+def _usage(instances, picks) -> dict[str, float]:
+    per: dict[tuple[str, str], float] = {}
+    for inst in instances:
+        o = picks[inst.name]
+        for k, v in ((o.gpu, o.gpus), ("cost", o.cost)):
+            per[k, inst.group] = max(per.get((k, inst.group), 0), v)
+    out: dict[str, float] = {}
+    for (k, _), v in per.items():
+        out[k] = out.get(k, 0) + v
+    return out
+
+
+def tighter(p: Problem, factor: float) -> Problem:
+    """The same fleet with every availability scaled down (usually infeasible)."""
+    return Problem(p.instances, {g: int(n * factor) for g, n in p.available.items()}, p.budget, p.objective)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", default="10,100,200,1000")
+    ap.add_argument("--types", type=int, default=12)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--time-limit", type=float, default=60.0)
+    ap.add_argument("--workers", type=int, default=1)
+    args = ap.parse_args()
+    print(f"{'N':>5} {'M':>3} {'options':>8} {'pruned':>7} {'status':>10} {'gap':>8} {'binding':>8} {'seconds':>8}  limits")
+    for n, tight in ((int(s), t) for s in args.sizes.split(",") for t in (False, True)):
+        p = fleet(n, args.types, args.seed)
+        p = tighter(p, TIGHT) if tight else p
+        raw = sum(len(i.options) for i in p.instances)
+        kept = sum(len(i.opts) for i in _prepare(p)[0])
+        start = time.perf_counter()
+        r = solve(p, time_limit=args.time_limit, workers=args.workers)
+        seconds = time.perf_counter() - start
+        print(f"{n:>5} {args.types:>3} {raw:>8} {kept:>7} {r.status:>10} {r.gap:>8.2g} {len(r.binding):>8} {seconds:>8.2f}  {'halved' if tight else 'reference'}"
+              + (f"  core: {', '.join(c.split(':')[0] for c in r.conflicts)}" if r.conflicts else ""))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,149 @@
+"""The bridge from checked plan blocks to the estimator's plain data.
+
+``arch_from_model`` turns a resolved ``plan.Model`` into an ``Arch`` and
+``gpu_spec`` a ``plan.Gpu`` into a ``GpuSpec``. What a block may omit gets a
+documented default (below, or ``planner.estimate.defaults``); what the
+estimator cannot do without raises ``PlanTypeError`` at the block, naming the
+field and what to write.
+"""
+
+from __future__ import annotations
+
+from planner import plan
+from planner.errors import PlanTypeError
+from planner.estimate.types import Arch, GpuSpec
+
+# Fields an Arch cannot be built without, with what each one is for.
+_MODEL_REQUIRED = {
+    "layers": "the layer count (num_hidden_layers)",
+    "hidden": "the model width (hidden_size)",
+    "heads": "the attention head count (num_attention_heads)",
+    "ffn": "the MLP width (intermediate_size)",
+    "vocab": "the vocabulary size (vocab_size)",
+}
+_MOE_REQUIRED = {
+    "experts_per_token": "routed experts per token (num_experts_per_tok)",
+    "expert_ffn": "the expert MLP width (moe_intermediate_size)",
+}
+_MLA_REQUIRED = {
+    "qk_nope_dim": "the non-rotary query/key head size (qk_nope_head_dim)",
+    "qk_rope_dim": "the rotary query/key head size (qk_rope_head_dim)",
+    "v_head_dim": "the value head size (v_head_dim)",
+}
+
+# Fields a GpuSpec cannot be built without: what each is, and an example to write.
+_GPU_REQUIRED = {
+    "memory": "device memory (memory = 81920MiB)",
+    "bf16": "dense bf16 throughput (bf16 = 312TFLOPS)",
+    "hbm": "memory bandwidth (hbm = 2039GB/s)",
+    "interconnect": "per-GPU bandwidth inside a node (interconnect = 300GB/s)",
+    "network": "per-GPU bandwidth between nodes (network = 50Gbps)",
+    "per_node": "GPUs per node (per_node = 8)",
+    "price": "the price per GPU-hour (price = 1.79/h)",
+}
+
+
+def _require(kind: str, node, name: str, fields: dict[str, str]) -> None:
+    """PlanTypeError at the block for the first field (in table order) it lacks."""
+    for field, what in fields.items():
+        if getattr(node, field) is None:
+            hint = f"set `{field}` in the {kind} block"
+            if kind == "model":
+                hint += ", or start from a model that has it with `like` or `config`"
+            raise PlanTypeError(
+                f"{kind} {name!r} has no `{field}`, needed for {what}", node.span, hint
+            )
+
+
+def arch_from_model(model: plan.Model) -> Arch:
+    """The estimator's view of a resolved model block.
+
+    Defaults for omitted fields, matching the Llama family and the
+    transformers config classes: kv_heads = heads (multi-head attention),
+    head_dim = hidden / heads (for MLA: qk_nope_dim + qk_rope_dim, the
+    query/key size the attention scores use), untied embeddings, SwiGLU,
+    RMSNorm, no biases, rotary positions, bf16 weights, no MoE, no MLA.
+    A model with ``experts`` > 0 must give the MoE fields; one with
+    ``kv_lora_rank`` > 0 the MLA fields.
+    """
+    m = model
+    _require("model", m, m.name, _MODEL_REQUIRED)
+    experts = m.experts or 0
+    if experts:
+        _require("model", m, m.name, _MOE_REQUIRED)
+    kv_lora = m.kv_lora_rank or 0
+    if kv_lora:
+        _require("model", m, m.name, _MLA_REQUIRED)
+    if m.head_dim is not None:
+        head_dim = m.head_dim
+    elif kv_lora:
+        head_dim = (m.qk_nope_dim or 0) + (m.qk_rope_dim or 0)
+    else:
+        if m.hidden % m.heads:
+            raise PlanTypeError(
+                f"model {m.name!r}: hidden {m.hidden} is not a multiple of heads {m.heads}",
+                m.span,
+                "set `head_dim` explicitly",
+            )
+        head_dim = m.hidden // m.heads
+    return Arch(
+        name=m.name,
+        layers=m.layers,
+        hidden=m.hidden,
+        heads=m.heads,
+        kv_heads=m.kv_heads if m.kv_heads is not None else m.heads,
+        head_dim=head_dim,
+        ffn=m.ffn,
+        vocab=m.vocab,
+        tied=bool(m.tied),
+        gated_mlp=(m.mlp or "gated") == "gated",
+        qkv_bias=bool(m.qkv_bias),
+        norm=m.norm or "rms",
+        positions=m.positions or 0,
+        linear_bias=bool(m.linear_bias),
+        precision=m.precision or "bf16",
+        max_context=m.max_context or 0,
+        experts=experts,
+        shared_experts=(m.shared_experts or 0) if experts else 0,
+        experts_per_token=(m.experts_per_token or 0) if experts else 0,
+        expert_ffn=(m.expert_ffn or 0) if experts else 0,
+        dense_layers=(m.dense_layers or 0) if experts else 0,
+        q_lora_rank=(m.q_lora_rank or 0) if kv_lora else 0,
+        kv_lora_rank=kv_lora,
+        qk_nope_dim=(m.qk_nope_dim or 0) if kv_lora else 0,
+        qk_rope_dim=(m.qk_rope_dim or 0) if kv_lora else 0,
+        v_head_dim=(m.v_head_dim or 0) if kv_lora else 0,
+    )
+
+
+def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
+    """The solver's view of a resolved GPU block.
+
+    ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` and ``utilization`` to
+    ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
+    fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia.
+    """
+    from planner.estimate import defaults  # the estimator package owns these numbers
+
+    g = gpu
+    _require("gpu", g, g.name, _GPU_REQUIRED)
+    vendor = g.vendor or "nvidia"
+    return GpuSpec(
+        name=g.name,
+        memory_bytes=g.memory,
+        usable_fraction=g.usable if g.usable is not None else defaults.DEFAULT_USABLE_FRACTION,
+        bf16_flops=g.bf16,
+        fp8_flops=g.fp8 or 0.0,
+        int8_flops=g.int8 or 0.0,
+        hbm_bytes_per_s=g.hbm,
+        intra_node_bytes_per_s=g.interconnect,
+        inter_node_bytes_per_s=g.network,
+        gpus_per_node=g.per_node,
+        price_per_hour=g.price,
+        train_utilization=(
+            g.utilization
+            if g.utilization is not None
+            else defaults.default_train_utilization(g.name, vendor)
+        ),
+        vendor=vendor,
+    )

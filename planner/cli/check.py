@@ -1,0 +1,104 @@
+"""``planner check`` and ``planner fmt``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from planner.cli.app import app
+from planner.diagnostics import print_errors
+from planner.errors import PlanError, PlanErrors
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def summary(plan) -> str:
+    """One line on what a valid plan holds."""
+    if plan.workloads:
+        offered = sum(1 for g in plan.gpus if g.available is not None)
+        used = len({w.model for w in plan.workloads})
+        parts = [_count(offered, "GPU") + " offered", _count(used, "model") + " used",
+                 _count(len(plan.workloads), "workload")]
+    else:
+        parts = [_count(len(plan.gpus), "GPU"), _count(len(plan.models), "model"), "no workloads"]
+    if plan.sweeps:
+        parts.append(_count(len(plan.sweeps), "sweep"))
+    return ", ".join(parts)
+
+
+@app.command()
+def check(
+    files: list[Path] = typer.Argument(..., help="Plan files to check.", metavar="FILE"),
+) -> None:
+    """Check plan files: syntax, units, names, imports. Exit 0 when all are valid, 2 otherwise.
+
+    Example:
+
+        planner check examples/tour.plan
+    """
+    from planner.load import load_plan
+
+    failed = False
+    for file in files:
+        try:
+            plan = load_plan(str(file))
+        except PlanError as error:
+            failed = True
+            print_errors(error, sys.stderr)
+            n = len(error.errors) if isinstance(error, PlanErrors) else 1
+            typer.echo(f"{file}: {_count(n, 'error')}")
+            continue
+        typer.echo(f"{file}: ok ({summary(plan)})")
+    # sys.exit, not typer.Exit: main() runs click with standalone_mode=False, which returns
+    # a typer.Exit code instead of exiting with it.
+    sys.exit(2 if failed else 0)
+
+
+@app.command()
+def fmt(
+    files: list[Path] = typer.Argument(..., help="Plan files to format.", metavar="FILE"),
+    write: bool = typer.Option(False, "--write", help="Rewrite the files in place."),
+    check_only: bool = typer.Option(False, "--check", help="Change nothing; exit 1 if a file is not canonical."),
+) -> None:
+    """Print plan files in canonical form (comments kept); --write rewrites them, --check only tests.
+
+    Example:
+
+        planner fmt --write examples/tour.plan
+    """
+    from planner.load import read_text
+    from planner.syntax.fmt import format_text
+
+    if write and check_only:
+        typer.echo("error: use --write or --check, not both", err=True)
+        sys.exit(2)
+    failed = False
+    changed = False
+    for file in files:
+        try:
+            text = read_text(str(file))
+            formatted = format_text(text, str(file))
+        except PlanError as error:
+            failed = True
+            print_errors(error, sys.stderr)
+            continue
+        if check_only:
+            if formatted != text:
+                changed = True
+                typer.echo(f"{file}: not canonical (run `planner fmt --write {file}`)")
+        elif write:
+            if formatted != text:
+                try:
+                    file.write_text(formatted, encoding="utf-8")
+                except OSError as error:
+                    failed = True
+                    typer.echo(f"{file}: cannot write: {error.strerror or error}", err=True)
+                    continue
+                typer.echo(f"{file}: reformatted")
+        else:
+            sys.stdout.write(formatted)
+    sys.exit(2 if failed else 1 if changed else 0)

@@ -1,0 +1,78 @@
+"""``planner diff OLD.plan NEW.plan`` and ``planner diff --rev REV FILE``."""
+
+from __future__ import annotations
+
+import sys
+from enum import Enum
+from typing import List, Optional
+
+import typer
+
+from planner.cli.app import app
+
+
+class DiffFormat(str, Enum):
+    table = "table"
+    markdown = "markdown"
+    json = "json"
+
+
+@app.command("diff")
+def diff_command(
+    files: List[str] = typer.Argument(
+        ..., metavar="OLD.plan NEW.plan | FILE", help="Two plans, or one plan with --rev."
+    ),
+    rev: Optional[str] = typer.Option(
+        None, "--rev", metavar="REV",
+        help="Compare FILE (and its imports) as of git revision REV with the working tree.",
+    ),
+    format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="Output format."),
+    fail_above: Optional[str] = typer.Option(
+        None, "--fail-above", metavar="AMOUNT|PERCENT",
+        help="Exit 1 when the total cost rises by more than AMOUNT (e.g. 500) or PERCENT (e.g. 10%).",
+    ),
+    show_all: bool = typer.Option(False, "--all", help="List unchanged workloads too."),
+    time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds per solve."),
+) -> None:
+    """Show what a change to a plan does to GPUs, layouts, hours and cost, and why."""
+    from planner.diff import diff_results, git_reader, parse_threshold
+    from planner.errors import PlanError
+    from planner.report import diffview
+    from planner.solution import solve_file
+
+    threshold = parse_threshold(fail_above) if fail_above is not None else None
+    if rev is not None:
+        if len(files) != 1:
+            raise PlanError(f"--rev takes one plan file, got {len(files)}: {' '.join(files)}")
+        reader, label = git_reader(rev, files[0])
+        old = solve_file(files[0], reader=reader, time_limit=time_limit)
+        old = {**old, "file": label}
+        new = solve_file(files[0], time_limit=time_limit)
+    else:
+        if len(files) != 2:
+            raise PlanError(
+                f"diff takes two plan files (OLD NEW) or one with --rev, got {len(files)}"
+            )
+        old = solve_file(files[0], time_limit=time_limit)
+        new = solve_file(files[1], time_limit=time_limit)
+
+    result = diff_results(old, new)
+    if format is DiffFormat.json:
+        sys.stdout.write(diffview.render_json(result))
+    elif format is DiffFormat.markdown:
+        sys.stdout.write(diffview.render_markdown(result, show_all=show_all))
+    else:
+        sys.stdout.write(diffview.render_table(result, show_all=show_all))
+    if threshold is not None and threshold.exceeded(result):
+        total = result["total"]
+        from planner.report import text
+
+        print(
+            f"planner diff: total cost rises by {text.money(total['delta'], result['currency'])}"
+            f" ({text.percent(total['percent'])}), more than --fail-above"
+            f" {threshold.describe(result['currency'])}",
+            file=sys.stderr,
+        )
+        # sys.exit, not typer.Exit: click returns an Exit code from app(standalone_mode=False)
+        # instead of raising it, and main() would exit 0.
+        sys.exit(1)

@@ -1,0 +1,68 @@
+"""``planner export FILE --to deepspeed|vllm|skypilot [--workload NAME] [-o DIR]``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import Enum
+from typing import Optional
+
+import typer
+
+from planner.cli.app import app
+
+
+class Target(str, Enum):
+    deepspeed = "deepspeed"
+    vllm = "vllm"
+    skypilot = "skypilot"
+
+
+@app.command("export")
+def export_command(
+    file: str = typer.Argument(..., metavar="FILE", help="The plan to solve and export."),
+    to: Target = typer.Option(..., "--to", help="deepspeed | vllm | skypilot"),
+    workload: Optional[str] = typer.Option(None, "--workload", "-w", help="Only this workload."),
+    output: Optional[str] = typer.Option(
+        None, "--output", "-o", metavar="DIR", help="Write one file per row into DIR (default: stdout)."
+    ),
+    model: Optional[str] = typer.Option(
+        None, "--model", metavar="ID|PATH",
+        help="Checkpoint for vLLM/SkyPilot commands (default: the catalog model's Hugging Face id).",
+    ),
+    time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds for the solve."),
+) -> None:
+    """Write launch configs for the solved layout: DeepSpeed JSON, vLLM command, SkyPilot YAML."""
+    from planner.errors import PlanError
+    from planner.export import artifacts, model_references
+    from planner.load import load_plan
+    from planner.solution import solve_file
+
+    result = solve_file(file, time_limit=time_limit)
+    references = model_references(load_plan(file))
+    if model is not None:
+        references = {name: model for name in {r.get("model") for r in result["workloads"]}}
+    files, skipped = artifacts(result, to.value, workload, references)
+    for note in skipped:
+        print(f"planner export: {note}", file=sys.stderr)
+    if output is None:
+        for artifact in files:
+            if len(files) > 1:
+                sys.stdout.write(f"==> {artifact.filename} <==\n")
+            sys.stdout.write(artifact.text)
+            for note in artifact.notes:
+                print(f"planner export: {artifact.filename}: {note}", file=sys.stderr)
+        return
+    try:
+        os.makedirs(output, exist_ok=True)
+        for artifact in files:
+            path = os.path.join(output, artifact.filename)
+            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+                handle.write(artifact.text)
+            if artifact.filename.endswith(".sh"):
+                os.chmod(path, 0o755)
+            print(path)
+            for note in artifact.notes:
+                print(f"planner export: {artifact.filename}: {note}", file=sys.stderr)
+    except OSError as error:
+        raise PlanError(f"cannot write into {output}: {error.strerror or error}") from None

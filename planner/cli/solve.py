@@ -1,0 +1,63 @@
+"""``planner solve``: the cheapest GPU type, count and layout for every workload."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+
+import typer
+
+from planner.cli.app import app
+
+FORMATS = ("table", "markdown", "json", "csv")
+OBJECTIVES = ("cost", "gpus", "hours")
+# Exit status when the independent checker rejects a solution: a bug in
+# planner, distinct from 1 (infeasible plan) and 2 (bad input).
+EXIT_INTERNAL = 3
+
+
+def _usage(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)
+    sys.exit(2)
+
+
+@app.command()
+def solve(
+    file: str = typer.Argument(..., help="The plan file to solve.", metavar="FILE"),
+    fmt: str = typer.Option("table", "--format", "-f", help="table | markdown | json | csv"),
+    objective: str = typer.Option(
+        None, "--objective", help="cost | gpus | hours (default: the plan's `objective`)"),
+    time_limit: float = typer.Option(10.0, "--time-limit", help="CP-SAT time limit, seconds."),
+    explain: bool = typer.Option(
+        False, "--explain", help="Add the full memory breakdown and the next 3 alternatives."),
+) -> None:
+    """Pick the cheapest GPU type, count and layout for every workload of FILE.
+
+    Exit 0 when every workload is placed, 1 when the plan is infeasible (the
+    output says why, per workload and GPU type), 2 on bad input.
+
+    Example:
+
+        planner solve examples/deepseek-r1.plan --format markdown --explain
+    """
+    from planner.render import render
+    from planner.solution import SolveInternalError, exit_code, solve_file
+
+    if fmt not in FORMATS:
+        _usage(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if objective is not None and objective not in OBJECTIVES:
+        _usage(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    if not time_limit > 0:
+        _usage(f"--time-limit {time_limit}: must be more than 0 seconds")
+    try:
+        result = solve_file(file, objective=objective, time_limit=time_limit, explain=explain)
+    except SolveInternalError as error:
+        print("internal error: the checker rejected the solution (a planner bug, please "
+              "report it):", file=sys.stderr)
+        for violation in error.violations:
+            print(f"  {violation}", file=sys.stderr)
+        sys.exit(EXIT_INTERNAL)
+    width = max(100, shutil.get_terminal_size((160, 40)).columns)
+    sys.stdout.write(render(result, fmt, explain=explain, width=width))
+    # sys.exit, not typer.Exit: main() runs click with standalone_mode=False
+    sys.exit(exit_code(result))

@@ -1,0 +1,19 @@
+"""The estimator: memory per GPU and run time of a layout, from architecture and precision.
+
+Pure functions, plain data in and out (``planner.estimate.types``); every
+formula and constant is listed with its source in docs/estimation.md.
+"""
+
+from planner.estimate.arch import ParamCounts, lora_params, param_counts
+from planner.estimate.evaluate import evaluate_serve, evaluate_train, model_flops
+from planner.estimate.memory import kv_bytes_per_token
+
+__all__ = [
+    "ParamCounts",
+    "evaluate_serve",
+    "evaluate_train",
+    "kv_bytes_per_token",
+    "lora_params",
+    "model_flops",
+    "param_counts",
+]

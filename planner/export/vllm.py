@@ -1,0 +1,113 @@
+"""The ``vllm serve MODEL ...`` command line for a serving row.
+
+Flags as documented in vLLM's engine arguments (docs.vllm.ai, v0.8.5,
+"Engine Arguments"; data parallelism: docs/serving/data_parallel_deployment.md).
+One command starts one server on one node; a row with several replicas per
+node runs them as data-parallel ranks of that server.
+"""
+
+from __future__ import annotations
+
+import math
+import shlex
+
+from planner.errors import PlanError
+
+# Planned weight precision -> vLLM --quantization. bf16/fp16 need none (--dtype
+# says the precision). fp8: vLLM quantizes a 16-bit checkpoint online ("fp8").
+# nf4: bitsandbytes 4-bit, quantized at load time. int4: a group-quantized 4-bit
+# checkpoint (AWQ; point MODEL at an AWQ repository). int8: W8A8 checkpoints
+# made by llm-compressor load as "compressed-tensors".
+QUANTIZATION = {
+    "fp8": "fp8",
+    "nf4": "bitsandbytes",
+    "int4": "awq",
+    "int8": "compressed-tensors",
+}
+DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
+# Planned KV precision -> --kv-cache-dtype ("auto" keeps the model's 16-bit dtype).
+KV_CACHE_DTYPE = {"bf16": "auto", "fp16": "auto", "fp8": "fp8"}
+
+
+def _weights(row: dict) -> str | None:
+    return (row.get("layout") or {}).get("weights") or (row.get("inputs") or {}).get("weights")
+
+
+def memory_utilization(row: dict) -> float:
+    """--gpu-memory-utilization: the usable share the plan sized against, rounded down
+    to 0.01 so vLLM never takes more than was planned."""
+    total, usable = row.get("gpu_memory_bytes"), row.get("usable_memory_bytes")
+    if not total or not usable:
+        raise PlanError(f"{row['name']}: the result has no GPU memory figures to size vLLM with")
+    # (1e-6 absorbs the truncation of usable bytes to an integer: 0.9 x 24 GiB -> 0.8999999...)
+    return math.floor(usable / total * 100 + 1e-6) / 100
+
+
+def servers(row: dict) -> tuple[int, int]:
+    """(servers, replicas per server): one server per node when replicas fill whole nodes."""
+    layout = row.get("layout") or {}
+    replicas = layout.get("replicas") or 1
+    nodes = row.get("nodes") or 1
+    per_replica = (layout.get("tp") or 1) * (layout.get("pp") or 1)
+    if nodes > 1 and replicas % nodes == 0 and per_replica * (replicas // nodes) <= (
+        (row.get("gpu_count") or per_replica) // nodes
+    ):
+        return nodes, replicas // nodes
+    return 1, replicas
+
+
+def arguments(row: dict, model: str) -> list[str]:
+    """argv of ``vllm serve`` for one server of this row."""
+    layout = row.get("layout") or {}
+    inputs = row.get("inputs") or {}
+    _, per_server = servers(row)
+    replicas = layout.get("replicas") or 1
+    users = inputs.get("users") or 1
+    args = ["vllm", "serve", model,
+            "--tensor-parallel-size", str(layout.get("tp") or 1),
+            "--pipeline-parallel-size", str(layout.get("pp") or 1)]
+    if per_server > 1:
+        args += ["--data-parallel-size", str(per_server)]
+    if inputs.get("context"):
+        args += ["--max-model-len", str(int(inputs["context"]))]
+    args += ["--max-num-seqs", str(max(1, math.ceil(users / replicas)))]
+    weights = _weights(row)
+    if weights in DTYPE:
+        args += ["--dtype", DTYPE[weights]]
+    if weights in QUANTIZATION:
+        args += ["--quantization", QUANTIZATION[weights]]
+    args += ["--gpu-memory-utilization", f"{memory_utilization(row):.2f}"]
+    args += ["--kv-cache-dtype", KV_CACHE_DTYPE.get(inputs.get("kv") or "bf16", "auto")]
+    return args
+
+
+def notes(row: dict, model: str) -> list[str]:
+    """What the command assumes about the checkpoint."""
+    weights = _weights(row)
+    if weights == "int4":
+        return [f"--quantization awq loads an AWQ checkpoint; pass --model with one if {model} is not"]
+    if weights == "int8":
+        return [f"--quantization compressed-tensors loads a W8A8 checkpoint; pass --model with one"
+                f" if {model} is not"]
+    return []
+
+
+def command(row: dict, model: str) -> str:
+    """The command as one shell line (quoted), for scripts and SkyPilot ``run``."""
+    return " ".join(shlex.quote(a) for a in arguments(row, model))
+
+
+def render(row: dict, model: str) -> str:
+    """A small POSIX shell script that starts the server."""
+    args = [shlex.quote(a) for a in arguments(row, model)]
+    lines = [" ".join(args[:3])]
+    pairs = args[3:]
+    for i in range(0, len(pairs), 2):
+        lines.append("  " + " ".join(pairs[i:i + 2]))
+    count, _ = servers(row)
+    header = [
+        "#!/bin/sh",
+        f"# planner export: {row['name']} on {row.get('gpu_count')}x{row.get('gpu')}"
+        + (f", run on each of {count} nodes" if count > 1 else ""),
+    ]
+    return "\n".join(header) + "\nexec " + " \\\n".join(lines) + "\n"

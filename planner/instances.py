@@ -1,0 +1,307 @@
+"""From a checked ``Plan`` to the instances the search solves.
+
+One instance per workload, or per sweep variant of it: a sweep whose glob
+matches a workload gives one variant per value (``model_copy(update=...)``);
+several sweeps on one workload give the cartesian product, in plan order.
+Each instance carries the estimator's plain-data job (``TrainJob`` or
+``ServeJob``) built with the documented defaults of
+``planner.estimate.defaults``, and the GPU types it may use.
+
+Defaults applied here (docs/solve.md, "Instances"):
+
+- dataset bytes -> tokens with ``bytes_per_token`` (default
+  ``defaults.BYTES_PER_TOKEN``); tokens processed = dataset tokens x epochs;
+- ``seq_len``: ``DEFAULT_FINETUNE_SEQ_LEN`` / ``DEFAULT_PRETRAIN_SEQ_LEN``;
+- global batch (sequences): fine-tuning ``DEFAULT_FINETUNE_GLOBAL_BATCH``;
+  pretraining ``DEFAULT_GLOBAL_BATCH_TOKENS // seq_len``, rounded down to a
+  power of two so that every power-of-two DP degree and micro-batch divide it
+  (at least 1);
+- LoRA/QLoRA rank and targets: ``DEFAULT_LORA_RANK`` / ``DEFAULT_LORA_TARGETS``;
+- base weights: bf16 for full and LoRA, nf4 for QLoRA (QLoRA paper, Dettmers
+  et al. 2023, section 3); pretraining trains bf16 weights;
+- serving prompt: ``context x DEFAULT_PROMPT_FRACTION``; KV cache precision
+  ``DEFAULT_KV_PRECISION``; priced duration ``SERVICE_HOURS``;
+- serving ``weights = auto``: the precisions the GPU runs (``serve_weight_choices``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import itertools
+from dataclasses import dataclass
+
+from planner import plan as p
+from planner.estimate.types import Arch, GpuSpec, ServeJob, TrainJob
+
+UNLIMITED = None  # ``GpuOffer.available`` for ``available = unlimited``
+
+
+@dataclass(frozen=True)
+class GpuOffer:
+    """A GPU type the solver may use, with its plan block and estimator spec."""
+
+    name: str
+    spec: GpuSpec
+    available: int | None  # None: unlimited
+    block: p.Gpu
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One row to solve: a workload, or one sweep variant of it."""
+
+    name: str  # "tune-7b" or "tune-7b[dataset=1GB]"
+    group: str  # the workload's name; variants of one workload share it
+    order: int  # position in the plan, for stable output
+    kind: str  # serve | finetune | pretrain
+    workload: p.Serve | p.Finetune | p.Pretrain  # with the sweep's updates applied
+    scenario: dict[str, str]  # sweep key -> value as written
+    model: str
+    arch: Arch
+    offers: tuple[GpuOffer, ...]  # offered GPU types allowed for this workload
+    train_job: TrainJob | None = None
+    serve_job: ServeJob | None = None  # weights == arch precision when ``auto``
+    weights_auto: bool = False
+    # limits, in hours / seconds / currency
+    deadline_hours: float | None = None
+    ttft_seconds: float | None = None
+    tpot_seconds: float | None = None
+    budget: float | None = None
+    duration_hours: float | None = None  # serving: the priced duration
+    not_offered: tuple[str, ...] = ()  # GPU names the workload asks for that have no `available`
+
+    @property
+    def pins(self) -> p.Layout | None:
+        return self.workload.layout
+
+
+def serve_weight_choices(instance: Instance, spec: GpuSpec) -> tuple[str, ...]:
+    """Weight precisions to try on ``spec``, best quality first.
+
+    A fixed precision is tried as written. ``auto`` tries bf16 (every GPU),
+    fp8 where the GPU has fp8 tensor cores (``fp8_flops > 0``), int8 where it
+    has int8 tensor cores (``int8_flops > 0``), and int4 weight-only
+    quantization (AWQ/GPTQ-style kernels dequantize int4 to bf16 in the matmul,
+    so they need no int4 tensor cores; Lin et al. 2024, AWQ, section 4).
+    """
+    if not instance.weights_auto:
+        assert instance.serve_job is not None
+        return (instance.serve_job.weights,)
+    choices = ["bf16"]
+    if spec.fp8_flops > 0:
+        choices.append("fp8")
+    if spec.int8_flops > 0:
+        choices.append("int8")
+    choices.append("int4")
+    return tuple(choices)
+
+
+def offered_gpus(plan: p.Plan) -> list[GpuOffer]:
+    """Every GPU type with ``available``, in plan order (catalog blocks first)."""
+    from planner.catalog import gpu_spec
+
+    offers = []
+    for gpu in plan.gpus:
+        if gpu.available is None:
+            continue
+        available = None if gpu.available < 0 else int(gpu.available)
+        offers.append(GpuOffer(gpu.name, gpu_spec(gpu), available, gpu))
+    return offers
+
+
+def variants(plan: p.Plan, workload) -> list[tuple[str, dict[str, str], object]]:
+    """(name, scenario, workload variant) for each combination of the matching sweeps."""
+    sweeps = [s for s in plan.sweeps if fnmatch.fnmatchcase(workload.name, s.target)]
+    if not sweeps:
+        return [(workload.name, {}, workload)]
+    out = []
+    for combo in itertools.product(*(range(len(s.updates)) for s in sweeps)):
+        update: dict = {}
+        scenario: dict[str, str] = {}
+        for sweep, i in zip(sweeps, combo):
+            update.update(sweep.updates[i])
+            scenario[sweep.key] = sweep.labels[i]
+        label = ",".join(f"{k}={v}" for k, v in scenario.items())
+        out.append((f"{workload.name}[{label}]", scenario, workload.model_copy(update=update)))
+    return out
+
+
+def _power_of_two_floor(n: int) -> int:
+    return 1 << (max(1, n).bit_length() - 1)
+
+
+def dataset_tokens(workload: p.Train) -> int:
+    """Tokens in the dataset: as written, or bytes / bytes_per_token."""
+    from planner.estimate import defaults
+
+    if workload.dataset_tokens is not None:
+        return int(workload.dataset_tokens)
+    per_token = workload.bytes_per_token or defaults.BYTES_PER_TOKEN
+    return int(round((workload.dataset_bytes or 0) / per_token))
+
+
+def train_job(workload: p.Train, arch: Arch) -> TrainJob:
+    from planner.estimate import defaults
+
+    pretrain = workload.kind == "pretrain"
+    seq_len = workload.seq_len or (
+        defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
+    )
+    if workload.batch:
+        batch = workload.batch
+    elif pretrain:
+        batch = _power_of_two_floor(defaults.DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
+    else:
+        batch = defaults.DEFAULT_FINETUNE_GLOBAL_BATCH
+    method = "full" if pretrain else workload.method
+    if pretrain:
+        weights = "bf16"
+    else:
+        weights = workload.weights or ("nf4" if method == "qlora" else "bf16")
+    rank, targets = 0, ()
+    if method != "full":
+        rank = workload.rank or defaults.DEFAULT_LORA_RANK
+        targets = tuple(workload.targets or defaults.DEFAULT_LORA_TARGETS)
+    return TrainJob(
+        arch=arch,
+        method=method,
+        tokens=float(dataset_tokens(workload) * workload.epochs),
+        seq_len=int(seq_len),
+        global_batch=int(batch),
+        optimizer=workload.optimizer,
+        weights=weights,
+        lora_rank=int(rank),
+        lora_targets=targets,
+        utilization=workload.utilization,
+    )
+
+
+def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
+    from planner.estimate import defaults
+
+    prompt = workload.prompt
+    if prompt is None:
+        prompt = max(1, int(workload.context * defaults.DEFAULT_PROMPT_FRACTION))
+    weights = arch.precision if workload.weights == "auto" else workload.weights
+    return ServeJob(
+        arch=arch,
+        users=int(workload.users),
+        context=int(workload.context),
+        prompt=int(prompt),
+        weights=weights,
+        kv_precision=workload.kv or defaults.DEFAULT_KV_PRECISION,
+    )
+
+
+def build_instances(plan: p.Plan) -> list[Instance]:
+    """Every instance of the plan, in plan order (variants in sweep order)."""
+    from planner.catalog import arch_from_model
+    from planner.estimate import defaults
+
+    offers = offered_gpus(plan)
+    models = {m.name: m for m in plan.models}
+    archs: dict[str, Arch] = {}
+    instances: list[Instance] = []
+    for workload in plan.workloads:
+        for name, scenario, variant in variants(plan, workload):
+            if variant.model not in archs:
+                archs[variant.model] = arch_from_model(models[variant.model])
+            arch = archs[variant.model]
+            allowed = set(variant.gpus) if variant.gpus else None
+            pinned_gpu = variant.layout.gpu if variant.layout else None
+            mine = tuple(
+                o
+                for o in offers
+                if (allowed is None or o.name in allowed)
+                and (pinned_gpu is None or o.name == pinned_gpu)
+            )
+            offered_names = {o.name for o in offers}
+            asked = sorted((allowed or set()) | ({pinned_gpu} if pinned_gpu else set()))
+            common = dict(
+                name=name,
+                group=workload.name,
+                order=len(instances),
+                kind=variant.kind,
+                workload=variant,
+                scenario=scenario,
+                model=variant.model,
+                arch=arch,
+                offers=mine,
+                not_offered=tuple(n for n in asked if n not in offered_names),
+            )
+            if variant.kind == "serve":
+                duration = variant.duration
+                hours = duration / 3600.0 if duration is not None else float(defaults.SERVICE_HOURS)
+                instances.append(
+                    Instance(
+                        **common,
+                        serve_job=serve_job(variant, arch),
+                        weights_auto=variant.weights == "auto",
+                        ttft_seconds=variant.ttft,
+                        tpot_seconds=variant.tpot,
+                        duration_hours=hours,
+                    )
+                )
+            else:
+                instances.append(
+                    Instance(
+                        **common,
+                        train_job=train_job(variant, arch),
+                        deadline_hours=None if variant.deadline is None else variant.deadline / 3600.0,
+                        budget=variant.budget,
+                    )
+                )
+    return instances
+
+
+def inputs(instance: Instance) -> dict:
+    """The ``inputs`` object of the JSON row: what this row was solved for."""
+    w = instance.workload
+    row = {
+        "model": instance.model,
+        "method": None,
+        "users": None,
+        "context": None,
+        "dataset_tokens": None,
+        "dataset_bytes": None,
+        "epochs": None,
+        "seq_len": None,
+        "deadline_hours": instance.deadline_hours,
+        "tpot_ms": None if instance.tpot_seconds is None else instance.tpot_seconds * 1000.0,
+        "ttft_ms": None if instance.ttft_seconds is None else instance.ttft_seconds * 1000.0,
+        "weights": None,
+        "kv": None,
+        "prompt": None,
+        "batch": None,
+        "optimizer": None,
+        "rank": None,
+        "budget": instance.budget,
+    }
+    if instance.serve_job is not None:
+        job = instance.serve_job
+        row.update(
+            users=job.users,
+            context=job.context,
+            prompt=job.prompt,
+            kv=job.kv_precision,
+            weights="auto" if instance.weights_auto else job.weights,
+        )
+    else:
+        job = instance.train_job
+        row.update(
+            method=job.method if w.kind == "finetune" else None,
+            dataset_tokens=dataset_tokens(w),
+            dataset_bytes=w.dataset_bytes,
+            epochs=float(w.epochs),
+            seq_len=job.seq_len,
+            weights=job.weights,
+            batch=job.global_batch,
+            optimizer=job.optimizer,
+            rank=job.lora_rank or None,
+        )
+    return row
+
+
+def replace_weights(job: ServeJob, weights: str) -> ServeJob:
+    return dataclasses.replace(job, weights=weights)

@@ -1,0 +1,45 @@
+"""CSV: one line per row (workload or sweep variant), flat columns for spreadsheets."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
+          "weights")
+MEMORY = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total")
+MEASURES = ("gpu_memory_bytes", "usable_memory_bytes", "host_memory_per_gpu_bytes", "hours",
+            "cost", "cost_per_hour", "price_per_hour", "ttft_seconds", "tpot_seconds",
+            "tokens_per_second", "tokens")
+HOST = ("cpu_cores", "ram_bytes", "nvme_bytes", "network")
+HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
+          + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
+          + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons"))
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def render_csv(result: dict, explain: bool = False) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(HEADER)
+    for row in result["workloads"]:
+        lay = row["layout"] or {}
+        mem = row["memory_per_gpu_bytes"] or {}
+        host = row["host"] or {}
+        cells = [row["name"], row["kind"], row["model"],
+                 ";".join(f"{k}={v}" for k, v in row["scenario"].items()), row["fits"],
+                 row["gpu"], row["gpu_count"], row["nodes"]]
+        cells += [lay.get(k) for k in LAYOUT]
+        cells += [mem.get(k) for k in MEMORY]
+        cells += [row[k] for k in MEASURES]
+        cells += [host.get(k) for k in HOST]
+        cells += [row["decided_by"], " | ".join(row["reasons"])]
+        writer.writerow([_text(v) for v in cells])
+    return buffer.getvalue()

@@ -1,0 +1,9 @@
+"""JSON: the result object as /work/brief-json.md fixes it, keys in build order."""
+
+from __future__ import annotations
+
+import json
+
+
+def render_json(result: dict, explain: bool = False) -> str:
+    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,49 @@
+"""The terminal table (rich): one table per workload, a sweep as one table."""
+
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+from rich.table import Table
+
+from planner.render import common as c
+
+
+def render_table(result: dict, explain: bool = False, width: int = 160) -> str:
+    buffer = io.StringIO()
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+                      highlight=False, soft_wrap=False)
+    currency = result["currency"]
+    console.print(c.headline(result))
+    for line in c.gpu_lines(result):
+        console.print(f"  {line}")
+    for line in result["binding"]:
+        console.print(f"  binding: {line}")
+    for name, rows in c.groups(result):
+        header, body = c.columns(rows, currency)
+        first = rows[0]
+        table = Table(title=f"{name} ({first['kind']}, {first['model']})", title_justify="left")
+        for col in header:
+            table.add_column(col, overflow="fold")
+        for cells in body:
+            table.add_row(*cells)
+        console.print()
+        console.print(table)
+        for row in rows:
+            _notes(console, row, explain, currency, len(rows) > 1)
+    return buffer.getvalue()
+
+
+def _notes(console: Console, row: dict, explain: bool, currency: str, label: bool) -> None:
+    who = c.scenario_label(row) + ": " if label else ""
+    reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:2]
+    for reason in reasons:
+        console.print(f"  {who}{reason}")
+    if not explain:
+        return
+    parts = c.breakdown(row)
+    if parts:
+        console.print(f"  {who}memory per GPU: " + ", ".join(f"{k} {v}" for k, v in parts))
+    for alt in row["alternatives"]:
+        console.print(f"  {who}alternative: {c.alternative_line(alt, currency)}")

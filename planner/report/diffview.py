@@ -1,0 +1,166 @@
+"""``planner diff`` output: a terminal table, a pull-request comment, JSON.
+
+Reads the plain dict of ``planner.diff.diff_results``; deterministic text.
+Unchanged rows are counted, not listed, in the table and the comment (they are
+all in the JSON), so a reviewer sees only what moved.
+"""
+
+from __future__ import annotations
+
+import json
+
+from planner.report import text
+
+_STATUS_MARK = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
+
+
+def _arrow(before: str, after: str) -> str:
+    return before if before == after else f"{before} → {after}"
+
+
+def _cells(row: dict, currency: str) -> dict:
+    old, new = row["old"], row["new"]
+    name = row["name"] + (f" [{text.scenario(row['scenario'])}]" if row["scenario"] else "")
+
+    def side(summary, fn):
+        return fn(summary) if summary else "-"
+
+    def pair(before: str, after: str) -> str:
+        # an added row shows what it will be, a removed row what it was
+        if old is None:
+            return after
+        if new is None:
+            return before
+        return _arrow(before, after)
+
+    def fits(summary):
+        if summary is None:
+            return "-"
+        return "" if summary.get("fits", True) else " (does not fit)"
+
+    gpus_before = side(old, text.gpus) + (fits(old) if old else "")
+    gpus_after = side(new, text.gpus) + (fits(new) if new else "")
+    return {
+        "workload": name,
+        "gpus": pair(gpus_before, gpus_after),
+        "layout": pair(side(old, lambda s: text.layout(s.get("layout"))),
+                       side(new, lambda s: text.layout(s.get("layout")))),
+        "hours": pair(side(old, lambda s: text.hours(s.get("hours"))),
+                      side(new, lambda s: text.hours(s.get("hours")))),
+        "cost": pair(side(old, lambda s: text.money(s.get("cost"), currency)),
+                     side(new, lambda s: text.money(s.get("cost"), currency))),
+        "delta": f"{text.money(row['delta'], currency, signed=True)}"
+        + (f" ({text.percent(row['percent'])})" if row["status"] == "changed" else ""),
+        "causes": "; ".join(row["causes"]),
+    }
+
+
+def _headline(diff: dict) -> str:
+    currency, total = diff["currency"], diff["total"]
+    return (
+        f"{text.money(total['old'], currency)} → {text.money(total['new'], currency)}"
+        f" ({text.money(total['delta'], currency, signed=True)}, {text.percent(total['percent'])})"
+    )
+
+
+def _shown(diff: dict, show_all: bool) -> tuple[list[dict], int]:
+    rows = [r for r in diff["workloads"] if show_all or r["status"] != "unchanged"]
+    return rows, len(diff["workloads"]) - len(rows)
+
+
+def _status_lines(diff: dict) -> list[str]:
+    old, new = diff["old"], diff["new"]
+    lines = []
+    if old["status"] != new["status"]:
+        lines.append(f"status {old['status']} → {new['status']}")
+    elif new["status"] == "infeasible":
+        lines.append("status: infeasible in both versions")
+    return lines
+
+
+_COLUMNS = (
+    ("workload", "WORKLOAD"), ("gpus", "GPUS"), ("layout", "LAYOUT"), ("hours", "HOURS"),
+    ("cost", "COST"), ("delta", "DELTA"), ("causes", "WHY"),
+)
+
+
+def render_table(diff: dict, show_all: bool = False) -> str:
+    """Aligned plain text for a terminal (no colour codes: it is also piped to files)."""
+    currency = diff["currency"]
+    out = [f"planner diff: {diff['old']['file']} → {diff['new']['file']}"]
+    out.append(f"total: {_headline(diff)}")
+    out += _status_lines(diff)
+    if diff["changes"]:
+        out.append("inputs changed: " + "; ".join(diff["changes"]))
+    rows, hidden = _shown(diff, show_all)
+    out.append("")
+    if rows:
+        cells = [_cells(r, currency) for r in rows]
+        marks = [_STATUS_MARK[r["status"]] for r in rows]
+        widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in _COLUMNS}
+        header = "  " + "  ".join(h.ljust(widths[k]) for k, h in _COLUMNS)
+        out.append(header.rstrip())
+        for mark, c in zip(marks, cells):
+            out.append((mark + " " + "  ".join(c[k].ljust(widths[k]) for k, _ in _COLUMNS)).rstrip())
+    else:
+        out.append("no workload changed")
+    if hidden:
+        out.append(f"{hidden} workload{'s' if hidden != 1 else ''} unchanged")
+    return "\n".join(out) + "\n"
+
+
+def _md(value: str) -> str:
+    """A markdown table cell: pipes escaped, no line breaks."""
+    return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(diff: dict, show_all: bool = False) -> str:
+    """A pull-request comment in the manner of Infracost: headline, table, details."""
+    currency, total = diff["currency"], diff["total"]
+    name = diff["new"]["plan"] or diff["old"]["plan"] or ""
+    direction = "increase" if total["delta"] > 0 else "decrease" if total["delta"] < 0 else "stay the same"
+    out = [f"### planner cost estimate: `{_md(name)}`", ""]
+    if total["delta"]:
+        out.append(
+            f"**Cost will {direction} by {text.money(abs(total['delta']), currency)}"
+            f" ({text.percent(total['percent'])})**: "
+            f"{text.money(total['old'], currency)} → {text.money(total['new'], currency)}"
+        )
+    else:
+        out.append(f"**Cost will stay the same**: {text.money(total['new'], currency)}")
+    out.append("")
+    for line in _status_lines(diff):
+        out.append(f"> **{_md(line)}**")
+        out.append("")
+    rows, hidden = _shown(diff, show_all)
+    if rows:
+        out.append("| | Workload | GPUs | Layout | Hours | Cost | Δ | Why |")
+        out.append("|---|---|---|---|---|---:|---:|---|")
+        for row in rows:
+            c = _cells(row, currency)
+            out.append(
+                f"| {_STATUS_MARK[row['status']].strip() or ' '} | `{_md(c['workload'])}` | {_md(c['gpus'])}"
+                f" | {_md(c['layout'])} | {_md(c['hours'])} | {_md(c['cost'])}"
+                f" | {_md(c['delta'])} | {_md(c['causes'])} |"
+            )
+        out.append("")
+    else:
+        out.append("No workload changed.")
+        out.append("")
+    if diff["changes"]:
+        out.append("<details><summary>Inputs changed</summary>")
+        out.append("")
+        out += [f"- {_md(change)}" for change in diff["changes"]]
+        out.append("")
+        out.append("</details>")
+        out.append("")
+    if hidden:
+        out.append(f"{hidden} workload{'s' if hidden != 1 else ''} unchanged.")
+        out.append("")
+    out.append(f"<sub>`{_md(str(diff['old']['file']))}` → `{_md(str(diff['new']['file']))}`,"
+               " generated by planner diff</sub>")
+    return "\n".join(out) + "\n"
+
+
+def render_json(diff: dict) -> str:
+    return json.dumps(diff, indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,0 +1,173 @@
+"""``planner report``: one self-contained HTML page from a solve result.
+
+No script, no network: inline CSS and SVG only, so the page can be attached
+to a review, archived, or opened offline. Built from the plain result dict
+(``planner.solution.solve_file``); the same result gives the same bytes.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from planner.report import svg, text
+
+_CSS = """
+body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1180px; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+h2 { font-size: 17px; margin-top: 28px; border-bottom: 1px solid #ddd; padding-bottom: 4px; }
+h3 { font-size: 14px; margin: 16px 0 6px; }
+table { border-collapse: collapse; font-size: 13px; margin: 8px 0; }
+th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: left; vertical-align: top; }
+th { background: #f4f4f4; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.nowrap { white-space: nowrap; }
+tr.nofit td { background: #fdecea; }
+.summary span { display: inline-block; margin-right: 18px; }
+.status-optimal { color: #2e7d32; } .status-feasible { color: #b26a00; } .status-infeasible { color: #c62828; }
+.charts { display: flex; flex-wrap: wrap; gap: 16px; }
+ul.reasons { margin: 2px 0 2px 18px; padding: 0; font-size: 12px; }
+"""
+
+
+def _label(row: dict) -> str:
+    scenario = text.scenario(row.get("scenario"))
+    return row["name"] + (f" [{scenario}]" if scenario else "")
+
+
+def _cell(value: str, numeric: bool = False, nowrap: bool = False) -> str:
+    if numeric:
+        return f'<td class="num">{escape(value)}</td>'
+    return f'<td class="nowrap">{escape(value)}</td>' if nowrap else f"<td>{escape(value)}</td>"
+
+
+def _summary(result: dict) -> str:
+    currency = result.get("currency") or "USD"
+    status = str(result.get("status"))
+    items = [
+        f'<span>status: <b class="status-{escape(status)}">{escape(status)}</b></span>',
+        f"<span>objective: <b>{escape(str(result.get('objective')))}</b></span>",
+        f"<span>total cost: <b>{escape(text.money(result.get('total_cost'), currency))}</b></span>",
+    ]
+    if result.get("budget") is not None:
+        items.append(f"<span>budget: <b>{escape(text.money(result['budget'], currency))}</b></span>")
+    if result.get("gap"):
+        items.append(f"<span>gap: {result['gap'] * 100:.2f}%</span>")
+    items.append(f"<span>file: <code>{escape(str(result.get('file')))}</code></span>")
+    return f'<p class="summary">{"".join(items)}</p>'
+
+
+def _solution_table(rows: list[dict], currency: str) -> str:
+    head = (
+        "<tr><th>workload</th><th>kind</th><th>model</th><th>GPUs</th><th>nodes</th><th>layout</th>"
+        "<th>memory / GPU</th><th>hours</th><th>cost</th><th>decided by</th></tr>"
+    )
+    body = []
+    for row in rows:
+        memory = (row.get("memory_per_gpu_bytes") or {}).get("total")
+        css = "" if row.get("fits", True) else ' class="nofit"'
+        gpus = text.gpus(row) + ("" if row.get("fits", True) else " (does not fit)")
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in row.get("reasons") or [])
+        body.append(
+            f"<tr{css}>"
+            + f"<td><b>{escape(_label(row))}</b>"
+            + (f'<ul class="reasons">{reasons}</ul>' if reasons else "")
+            + "</td>"
+            + _cell(str(row.get("kind")))
+            + _cell(str(row.get("model")))
+            + _cell(gpus, nowrap=True)
+            + _cell(str(row.get("nodes") if row.get("nodes") is not None else "-"), True)
+            + _cell(text.layout(row.get("layout")))
+            + _cell(f"{text.gib(memory)} of {text.gib(row.get('usable_memory_bytes'))}", True)
+            + _cell(text.hours(row.get("hours")), True)
+            + _cell(text.money(row.get("cost"), currency), True)
+            + _cell(str(row.get("decided_by") or "-"))
+            + "</tr>"
+        )
+    return f"<table>{head}{''.join(body)}</table>"
+
+
+def _gpu_table(gpus: dict, currency: str) -> str:
+    if not gpus:
+        return ""
+    head = "<tr><th>GPU</th><th>available</th><th>used</th><th>price / GPU-hour</th><th>memory</th><th>usable</th></tr>"
+    body = []
+    for name in sorted(gpus):
+        g = gpus[name]
+        available = "unlimited" if g.get("available") is None else str(g["available"])
+        price = g.get("price_per_hour")
+        body.append(
+            "<tr>"
+            + _cell(name)
+            + _cell(available, True)
+            + _cell(str(g.get("used", 0)), True)
+            + _cell(text.money(price, currency) if price is not None else "-", True)
+            + _cell(text.gib(g.get("memory_bytes")), True)
+            + _cell(text.gib(g.get("usable_bytes")), True)
+            + "</tr>"
+        )
+    return f"<h2>GPUs offered</h2><table>{head}{''.join(body)}</table>"
+
+
+def sweep_groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+    """Sweep variants grouped by workload, in the order the result lists them."""
+    groups: dict[str, list[dict]] = {}
+    for row in rows:
+        if row.get("scenario"):
+            groups.setdefault(row["name"], []).append(row)
+    return list(groups.items())
+
+
+def _sweeps(rows: list[dict], currency: str) -> str:
+    parts = []
+    for name, variants in sweep_groups(rows):
+        keys = sorted({k for v in variants for k in v["scenario"]})
+        labels = [
+            ", ".join(str(v["scenario"].get(k, "-")) for k in keys) for v in variants
+        ]
+        swept = ", ".join(keys)
+        costs = [v.get("cost") if v.get("fits", True) else None for v in variants]
+        counts = [float(v["gpu_count"]) if v.get("fits", True) and v.get("gpu_count") else None
+                  for v in variants]
+        parts.append(f"<h3>{escape(name)}: swept {escape(swept)}</h3>")
+        parts.append('<div class="charts">')
+        parts.append(svg.line_chart(labels, costs, f"cost vs {swept}", svg.COST_COLOUR,
+                                    lambda v: text.money(v, currency)))
+        parts.append(svg.line_chart(labels, counts, f"GPUs vs {swept}", svg.COUNT_COLOUR,
+                                    lambda v: f"{v:g}"))
+        parts.append("</div>")
+    if not parts:
+        return ""
+    return "<h2>Sweeps</h2>" + "".join(parts)
+
+
+def render_html(result: dict) -> str:
+    """The whole page as one string."""
+    currency = result.get("currency") or "USD"
+    rows = [dict(row, _label=_label(row)) for row in result.get("workloads", [])]
+    placed = [r for r in rows if r.get("memory_per_gpu_bytes")]
+    title = f"planner report: {result.get('plan')}"
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>{escape(title)}</h1>",
+        _summary(result),
+    ]
+    if result.get("binding"):
+        parts.append("<p>Binding limits: " + "; ".join(escape(b) for b in result["binding"]) + "</p>")
+    parts.append("<h2>Solution</h2>")
+    parts.append(_solution_table(rows, currency))
+    parts.append("<h2>Cost per workload</h2>")
+    parts.append(svg.cost_bars(rows, currency) if rows else "<p>No workloads.</p>")
+    parts.append("<h2>Memory per GPU</h2>")
+    if placed:
+        parts.append(svg.legend())
+        parts.append(svg.memory_bars(placed))
+    else:
+        parts.append("<p>No workload has a layout to show.</p>")
+    parts.append(_sweeps(rows, currency))
+    parts.append(_gpu_table(result.get("gpus") or {}, currency))
+    parts.append("</body></html>")
+    return "\n".join(p for p in parts if p) + "\n"

@@ -1,0 +1,165 @@
+"""Inline SVG charts for the HTML report: no script, no external file, fixed geometry.
+
+Every coordinate is rounded to one decimal so the same result gives the same
+bytes. Text is escaped; colours come from one palette so the legend and the
+bars agree.
+"""
+
+from __future__ import annotations
+
+from html import escape
+
+from planner.report import text
+
+# Memory components in the order they are stacked, with their colours
+# (Tableau 10, chosen to stay distinguishable in print and for common colour blindness).
+COMPONENTS = (
+    ("weights", "weights", "#4e79a7"),
+    ("gradients", "gradients", "#f28e2b"),
+    ("optimizer", "optimizer", "#e15759"),
+    ("activations", "activations", "#76b7b2"),
+    ("kv_cache", "KV cache", "#59a14f"),
+    ("overhead", "overhead", "#edc948"),
+)
+COST_COLOUR = "#4e79a7"
+COUNT_COLOUR = "#e15759"
+LIMIT_COLOUR = "#222222"
+
+_FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+
+
+def _n(value: float) -> str:
+    """A coordinate: one decimal, no trailing ``.0``, never ``-0``."""
+    out = f"{value:.1f}".rstrip("0").rstrip(".")
+    return "0" if out in ("-0", "") else out
+
+
+def _svg(width: float, height: float, body: list[str], label: str) -> str:
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{_n(width)}" height="{_n(height)}"'
+        f' viewBox="0 0 {_n(width)} {_n(height)}" role="img" aria-label="{escape(label)}">'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def legend() -> str:
+    """The colour key of the memory components, as one SVG strip."""
+    body, x = [], 0.0
+    for _, label, colour in COMPONENTS:
+        body.append(f'<rect x="{_n(x)}" y="4" width="12" height="12" fill="{colour}"/>')
+        body.append(f'<text x="{_n(x + 16)}" y="14" {_FONT}>{escape(label)}</text>')
+        x += 24 + 7.5 * len(label)
+    body.append(f'<line x1="{_n(x)}" y1="2" x2="{_n(x)}" y2="18" stroke="{LIMIT_COLOUR}" stroke-width="2"/>')
+    body.append(f'<text x="{_n(x + 6)}" y="14" {_FONT}>usable capacity</text>')
+    return _svg(x + 120, 20, body, "memory components legend")
+
+
+def memory_bars(rows: list[dict], label_width: float = 220.0, bar_width: float = 600.0) -> str:
+    """One stacked bar per row: per-GPU memory by component against usable capacity.
+
+    The scale is shared by all rows (the largest of GPU memory and need), so
+    bars compare across GPU types; the grey frame is the GPU's memory and the
+    black line the usable part.
+    """
+    row_height, top = 34.0, 8.0
+    scale_max = max(
+        [max(r.get("gpu_memory_bytes") or 0, (r.get("memory_per_gpu_bytes") or {}).get("total") or 0)
+         for r in rows] + [1]
+    )
+    body = []
+    for i, row in enumerate(rows):
+        y = top + i * row_height
+        memory = row.get("memory_per_gpu_bytes") or {}
+        body.append(
+            f'<text x="0" y="{_n(y + 15)}" {_FONT}>{escape(row["_label"])}</text>'
+        )
+        x0 = label_width
+        capacity = row.get("gpu_memory_bytes") or 0
+        if capacity:
+            body.append(
+                f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(capacity / scale_max * bar_width)}"'
+                f' height="20" fill="#f2f2f2" stroke="#bbbbbb"/>'
+            )
+        x = x0
+        for key, label, colour in COMPONENTS:
+            amount = memory.get(key) or 0
+            if amount <= 0:
+                continue
+            width = amount / scale_max * bar_width
+            body.append(
+                f'<rect x="{_n(x)}" y="{_n(y + 2)}" width="{_n(width)}" height="16" fill="{colour}">'
+                f"<title>{escape(label)}: {text.gib(amount)}</title></rect>"
+            )
+            x += width
+        usable = row.get("usable_memory_bytes")
+        if usable:
+            ux = x0 + usable / scale_max * bar_width
+            body.append(
+                f'<line x1="{_n(ux)}" y1="{_n(y - 2)}" x2="{_n(ux)}" y2="{_n(y + 22)}"'
+                f' stroke="{LIMIT_COLOUR}" stroke-width="2"/>'
+            )
+        total = memory.get("total")
+        caption = f"{text.gib(total)} of {text.gib(usable)} usable" if total is not None else "no layout"
+        if not row.get("fits", True):
+            caption += ": does not fit"
+        body.append(
+            f'<text x="{_n(x0 + bar_width + 8)}" y="{_n(y + 15)}" {_FONT}>{escape(caption)}</text>'
+        )
+    height = top + len(rows) * row_height
+    return _svg(label_width + bar_width + 200, height, body, "per-GPU memory by component")
+
+
+def cost_bars(rows: list[dict], currency: str, label_width: float = 220.0, bar_width: float = 600.0) -> str:
+    """One horizontal bar per row, its length the row's cost."""
+    row_height, top = 26.0, 4.0
+    top_cost = max([r.get("cost") or 0 for r in rows] + [0]) or 1.0
+    body = []
+    for i, row in enumerate(rows):
+        y = top + i * row_height
+        cost = row.get("cost") or 0.0
+        body.append(f'<text x="0" y="{_n(y + 13)}" {_FONT}>{escape(row["_label"])}</text>')
+        width = cost / top_cost * bar_width
+        body.append(
+            f'<rect x="{_n(label_width)}" y="{_n(y)}" width="{_n(width)}" height="18" fill="{COST_COLOUR}"/>'
+        )
+        body.append(
+            f'<text x="{_n(label_width + width + 6)}" y="{_n(y + 13)}" {_FONT}>'
+            f"{escape(text.money(row.get('cost'), currency))}</text>"
+        )
+    return _svg(label_width + bar_width + 160, top + len(rows) * row_height, body, "cost per workload")
+
+
+def line_chart(labels: list[str], values: list[float | None], title: str, colour: str, fmt) -> str:
+    """Values against categorical x labels (the swept values, in the order written)."""
+    width, height = 420.0, 240.0
+    left, right, top, bottom = 70.0, 20.0, 28.0, 44.0
+    plot_w, plot_h = width - left - right, height - top - bottom
+    known = [v for v in values if v is not None]
+    high = max(known + [0.0]) or 1.0
+    body = [f'<text x="{_n(left)}" y="16" {_FONT} font-weight="bold">{escape(title)}</text>']
+    body.append(
+        f'<line x1="{_n(left)}" y1="{_n(top + plot_h)}" x2="{_n(left + plot_w)}" y2="{_n(top + plot_h)}" stroke="#888"/>'
+    )
+    body.append(f'<line x1="{_n(left)}" y1="{_n(top)}" x2="{_n(left)}" y2="{_n(top + plot_h)}" stroke="#888"/>')
+    for frac in (0.0, 0.5, 1.0):
+        y = top + plot_h * (1 - frac)
+        body.append(
+            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" {_FONT} text-anchor="end">{escape(fmt(high * frac))}</text>'
+        )
+    step = plot_w / max(len(labels) - 1, 1)
+    points = []
+    for i, (label, value) in enumerate(zip(labels, values)):
+        x = left + (i * step if len(labels) > 1 else plot_w / 2)
+        body.append(
+            f'<text x="{_n(x)}" y="{_n(top + plot_h + 18)}" {_FONT} text-anchor="middle">{escape(label)}</text>'
+        )
+        if value is None:
+            continue
+        y = top + plot_h * (1 - value / high)
+        points.append((x, y))
+        body.append(f'<circle cx="{_n(x)}" cy="{_n(y)}" r="4" fill="{colour}"><title>{escape(label)}: {escape(fmt(value))}</title></circle>')
+    if len(points) > 1:
+        path = " ".join(f"{_n(x)},{_n(y)}" for x, y in points)
+        body.insert(3, f'<polyline points="{path}" fill="none" stroke="{colour}" stroke-width="2"/>')
+    return _svg(width, height, body, title)

@@ -1,0 +1,1 @@
+"""Search: candidate layouts and the CP-SAT choice among them."""

@@ -1,0 +1,191 @@
+"""An independent check of a solve result against the plan it came from.
+
+It shares no code with the candidate search or the instance builder: from the
+``Plan`` it finds each row's workload, re-applies the row's sweep values,
+rebuilds the estimator job from the plan's fields and the documented defaults,
+re-evaluates the row's layout with the estimator, and asserts every limit:
+
+- the layout is well formed: gpu_count == tp x pp x dp (training) or
+  tp x pp x replicas (serving), nodes == ceil(gpu_count / per_node), TP divides
+  the heads, PP the layers, pinned values are kept, the GPU type is offered and
+  allowed for the workload;
+- memory per GPU (re-derived) is within the usable memory, and equals the row's;
+- the deadline, ttft and tpot are met (re-derived), and hours/cost agree with
+  the row's (relative 1e-5: rows are rounded to 6 significant digits);
+- the workload budget, GPUs available per type (groups summed, sweep variants
+  of one workload counted at their maximum) and the plan budget hold.
+
+``check`` returns the violated constraints as sentences (empty: all hold).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+
+from planner import plan as p
+from planner.estimate.types import Layout, ServeJob, TrainJob
+
+REL_TOL = 1e-5  # rows carry 6 significant digits
+LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
+
+
+def _close(a: float, b: float) -> bool:
+    return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def _variant(plan: p.Plan, row: dict):
+    workload = next((w for w in plan.workloads if w.name == row["name"]), None)
+    if workload is None:
+        return None
+    update: dict = {}
+    for sweep in plan.sweeps:
+        if not fnmatch.fnmatchcase(workload.name, sweep.target):
+            continue
+        label = row["scenario"].get(sweep.key)
+        if label is None or label not in sweep.labels:
+            return None
+        update.update(sweep.updates[sweep.labels.index(label)])
+    return workload.model_copy(update=update)
+
+
+def _train_job(plan: p.Plan, w, arch) -> TrainJob:
+    from planner.estimate import defaults as d
+
+    if w.dataset_tokens is not None:
+        tokens = w.dataset_tokens
+    else:
+        tokens = round(w.dataset_bytes / (w.bytes_per_token or d.BYTES_PER_TOKEN))
+    if w.kind == "pretrain":
+        seq = w.seq_len or d.DEFAULT_PRETRAIN_SEQ_LEN
+        method, weights = "full", "bf16"
+    else:
+        seq = w.seq_len or d.DEFAULT_FINETUNE_SEQ_LEN
+        method = w.method
+        weights = w.weights or {"qlora": "nf4"}.get(method, "bf16")
+    batch = w.batch
+    if batch is None and w.kind == "pretrain":
+        batch = 2 ** int(math.log2(max(1, d.DEFAULT_GLOBAL_BATCH_TOKENS // seq)))
+    elif batch is None:
+        batch = d.DEFAULT_FINETUNE_GLOBAL_BATCH
+    lora = method != "full"
+    return TrainJob(
+        arch=arch, method=method, tokens=float(tokens * w.epochs), seq_len=seq,
+        global_batch=batch, optimizer=w.optimizer, weights=weights,
+        lora_rank=(w.rank or d.DEFAULT_LORA_RANK) if lora else 0,
+        lora_targets=tuple(w.targets or d.DEFAULT_LORA_TARGETS) if lora else (),
+        utilization=w.utilization,
+    )
+
+
+def _serve_job(w, arch, weights: str) -> ServeJob:
+    from planner.estimate import defaults as d
+
+    prompt = w.prompt if w.prompt is not None else max(1, int(w.context * d.DEFAULT_PROMPT_FRACTION))
+    return ServeJob(arch=arch, users=w.users, context=w.context, prompt=prompt,
+                    weights=weights, kv_precision=w.kv or d.DEFAULT_KV_PRECISION)
+
+
+def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
+    from planner.catalog import arch_from_model, gpu_spec
+    from planner.estimate import evaluate_serve, evaluate_train
+
+    who = row["name"] + ("" if not row["scenario"] else str(row["scenario"]))
+    bad = []
+    w = _variant(plan, row)
+    if w is None:
+        return [f"{who}: no workload/sweep value of the plan gives this row"]
+    block = gpus.get(row["gpu"])
+    if block is None or block.available is None:
+        return [f"{who}: GPU {row['gpu']} is not offered"]
+    if w.gpus and row["gpu"] not in w.gpus:
+        bad.append(f"{who}: GPU {row['gpu']} not in the workload's gpus {w.gpus}")
+    model = next(m for m in plan.models if m.name == w.model)
+    arch = arch_from_model(model)
+    spec = gpu_spec(block)
+    lay = row["layout"]
+    serve = w.kind == "serve"
+    spread = lay["replicas"] if serve else lay["dp"]
+    if row["gpu_count"] != lay["tp"] * lay["pp"] * spread:
+        bad.append(f"{who}: gpu_count {row['gpu_count']} != tp x pp x "
+                   f"{'replicas' if serve else 'dp'} = {lay['tp'] * lay['pp'] * spread}")
+    if row["nodes"] != -(-row["gpu_count"] // spec.gpus_per_node):
+        bad.append(f"{who}: nodes {row['nodes']} for {row['gpu_count']} GPUs of {spec.gpus_per_node} per node")
+    if arch.heads % lay["tp"] or (not arch.is_mla and arch.kv_heads % lay["tp"]):
+        bad.append(f"{who}: TP {lay['tp']} does not divide the heads")
+    if arch.layers % lay["pp"]:
+        bad.append(f"{who}: PP {lay['pp']} does not divide {arch.layers} layers")
+    if w.layout is not None:
+        for key in ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute", "offload",
+                    "micro_batch", "replicas"):
+            pinned = getattr(w.layout, key)
+            value = row["gpu"] if key == "gpu" else row["gpu_count"] if key == "count" else lay[key]
+            if pinned is not None and value != pinned:
+                bad.append(f"{who}: layout pins {key} = {pinned}, row has {value}")
+    if serve:
+        if w.weights != "auto" and lay["weights"] != w.weights:
+            bad.append(f"{who}: weights {lay['weights']}, the plan says {w.weights}")
+        layout = Layout(tp=lay["tp"], pp=lay["pp"], ep=lay["ep"], replicas=lay["replicas"])
+        est = evaluate_serve(_serve_job(w, arch, lay["weights"]), layout, spec)
+        hours = (w.duration / 3600.0) if w.duration is not None else None
+        if hours is None:
+            from planner.estimate import defaults as d
+
+            hours = float(d.SERVICE_HOURS)
+        cost = row["gpu_count"] * spec.price_per_hour * hours
+        if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
+            bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
+        if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
+            bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
+    else:
+        layout = Layout(tp=lay["tp"], pp=lay["pp"], dp=lay["dp"], ep=lay["ep"], zero=lay["zero"],
+                        recompute=lay["recompute"], offload=lay["offload"],
+                        micro_batch=lay["micro_batch"])
+        job = _train_job(plan, w, arch)
+        if lay["weights"] != job.weights:
+            bad.append(f"{who}: weights {lay['weights']}, the plan gives {job.weights}")
+        est = evaluate_train(job, layout, spec)
+        hours = est.seconds / 3600.0
+        cost = row["gpu_count"] * hours * spec.price_per_hour
+        if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
+            bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
+        if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
+            bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
+    total = est.memory.total
+    if total > spec.usable_bytes:
+        bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row['gpu']}")
+    if row["memory_per_gpu_bytes"]["total"] != total:
+        bad.append(f"{who}: row says {row['memory_per_gpu_bytes']['total']} bytes per GPU, "
+                   f"re-derived {total}")
+    if not _close(row["hours"], hours):
+        bad.append(f"{who}: row says {row['hours']} h, re-derived {hours:.6g} h")
+    if not _close(row["cost"], cost):
+        bad.append(f"{who}: row says cost {row['cost']}, re-derived {cost:.6g}")
+    return bad
+
+
+def check(plan: p.Plan, result: dict) -> list[str]:
+    """Every constraint the placed rows of ``result`` break (empty when all hold)."""
+    gpus = {g.name: g for g in plan.gpus}
+    bad: list[str] = []
+    used: dict[str, dict[str, int]] = {}
+    group_cost: dict[str, float] = {}
+    for row in result["workloads"]:
+        if not row["fits"]:
+            continue
+        bad.extend(_check_row(plan, row, gpus))
+        per_type = used.setdefault(row["gpu"], {})
+        per_type[row["name"]] = max(per_type.get(row["name"], 0), row["gpu_count"])
+        group_cost[row["name"]] = max(group_cost.get(row["name"], 0.0), row["cost"])
+    for name, groups in sorted(used.items()):
+        block = gpus.get(name)
+        available = None if block is None or block.available is None else block.available
+        if available is not None and available >= 0 and sum(groups.values()) > available:
+            bad.append(f"availability {name}: {sum(groups.values())} used, {available} available")
+    total = sum(group_cost[g] for g in sorted(group_cost))
+    budget = plan.settings.budget if plan.settings else None
+    if budget is not None and total > budget * (1 + REL_TOL):
+        bad.append(f"budget: total cost {total:.6g} over {budget:.6g}")
+    if not _close(result["total_cost"], total):
+        bad.append(f"total_cost {result['total_cost']} != sum of placed rows {total:.6g}")
+    return bad

@@ -1,0 +1,579 @@
+"""Pick one evaluated option per instance under shared limits, with CP-SAT.
+
+Plain data in (`Problem`), plain data out (`Result`); nothing here knows about plans,
+estimates or rendering. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
+the input into integer data once, `_build` makes the model from that data, `_optimise`
+solves it, and `_read` turns the solution back into plain data.
+
+Semantics
+- Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
+  alternatives: on each GPU type a group uses the *maximum* of its variants' GPUs (an
+  integer variable >= each variant's usage), and the groups' usages sum to at most
+  `available[type]`. The budget caps the sum over groups of the maximum variant cost
+  (same construction).
+- The objective is lexicographic over sums across *all* instances (so every variant is at
+  its own best): the chosen objective, then total GPUs, then hours, then cost (when not
+  the objective already), then the stable order (sum of each pick's rank in its
+  instance's `(key, index)` order). Cost sits before the stable order because options
+  are pruned by dominance on (gpus, cost, hours): without cost among the criteria a
+  pruned option could win the stable-order tie-break, and pruning would change answers.
+  Done by sequential solves: optimise the objective, fix it at the value found
+  (`expr <= value`), hint the solution, optimise the tie-breaks -- folded into one
+  weighted sum when the weights provably keep their order in int64, see `_stages`.
+- When the stable-order sum still ties, the single-worker, fixed-seed search picks the
+  same solution every run; only a time limit cut can make two runs differ.
+
+Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
+- cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
+  `round()` half to even; budget scaled the same way, so "within budget" is decided on
+  these units (brute.py uses the same helpers).
+- hours: `HOURS_SCALE` = 10_000 units per hour (1e-4 h = 0.36 s).
+- Limit: every scaled value must be <= `MAX_UNITS` (2**50, about 1.1e11 currency or
+  hours) and each criterion's sum over all instances <= 2**62, so no CP-SAT linear
+  expression can overflow int64. Larger inputs raise ValueError.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from ortools.sat.python import cp_model
+
+COST_SCALE = 10_000  # integer cost units per currency unit (1e-4 currency resolution)
+HOURS_SCALE = 10_000  # integer time units per hour (1e-4 h = 0.36 s resolution)
+MAX_UNITS = 2**50  # largest scaled value of one option (keeps sums far below int64)
+_MAX_SUM = 2**62  # largest sum of one criterion over all instances
+OBJECTIVES = ("cost", "gpus", "hours")
+RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
+ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
+ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
+NEEDS_SECONDS = 1.0  # per limit, for the "needs at least" bound in a conflict
+NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+
+@dataclass(frozen=True)
+class Option:
+    """One evaluated candidate layout of one instance."""
+
+    gpu: str  # GPU type
+    gpus: int  # GPUs it uses
+    cost: float  # currency (training: gpus x hours x price; serving: per priced duration)
+    hours: float
+    key: tuple  # stable sort key (deterministic tie-break); keys of one instance must compare
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One workload, or one sweep variant of it."""
+
+    name: str  # unique, e.g. "tune-7b[dataset=1GB]"
+    group: str  # variants of one swept workload share a group; others: group == name
+    options: tuple[Option, ...]  # may be empty: nothing fits, the solve is infeasible for it
+
+
+@dataclass(frozen=True)
+class Problem:
+    instances: tuple[Instance, ...]
+    available: dict[str, int | None]  # per GPU type; None = unlimited
+    budget: float | None  # cap on total cost
+    objective: str  # "cost" | "gpus" | "hours"
+
+
+@dataclass(frozen=True)
+class Result:
+    status: str  # "optimal" | "feasible" | "infeasible"
+    picks: dict[str, int]  # instance name -> index into its options
+    objective_value: float  # sum of the objective over picked options (scaled units / scale)
+    gap: float  # relative gap of the objective stage (0.0 when proven)
+    binding: tuple[str, ...]  # shared limits that bind, with the groups using them
+    conflicts: tuple[str, ...]  # why infeasible: empty instances, limit cores
+
+
+def cost_units(cost: float) -> int:
+    """Cost in integer units of 1/COST_SCALE currency."""
+    return round(cost * COST_SCALE)
+
+
+def hours_units(hours: float) -> int:
+    """Hours in integer units of 1/HOURS_SCALE hour."""
+    return round(hours * HOURS_SCALE)
+
+
+def criteria(objective: str) -> tuple[str, ...]:
+    """The lexicographic order of criteria for an objective ("order" = stable order)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    ties = tuple(c for c in ("gpus", "hours", "cost") if c != objective)
+    return (objective, *ties, "order")
+
+
+def limit_id_availability(gpu: str) -> str:
+    return f"availability {gpu}"
+
+
+LIMIT_BUDGET = "budget"
+
+
+# --- prepared integer data -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Opt:
+    index: int  # position in Instance.options
+    gpu: str
+    gpus: int
+    cost: int  # COST_SCALE units
+    hours: int  # HOURS_SCALE units
+    rank: int  # position in the instance's (key, index) order, before pruning
+
+    def value(self, criterion: str) -> int:
+        if criterion == "order":
+            return self.rank
+        return getattr(self, criterion)
+
+
+@dataclass(frozen=True)
+class _Inst:
+    name: str
+    group: str
+    opts: tuple[_Opt, ...]  # pruned, in rank order
+
+
+def _scaled(value: float, scale: int, what: str, name: str) -> int:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: {what} must be finite and >= 0, got {value!r}")
+    units = round(value * scale)
+    if units > MAX_UNITS:
+        raise ValueError(f"{name}: {what} {value!r} exceeds the scaled range ({MAX_UNITS} units)")
+    return units
+
+
+def _prune(opts: list[_Opt]) -> tuple[_Opt, ...]:
+    """Drop options dominated on the same GPU type: gpus >=, cost >=, hours >=.
+
+    Among equal triples the lowest rank survives. Sorted ascending, any dominator of an
+    option comes before it, so one pass against the kept options suffices.
+    """
+    kept: list[_Opt] = []
+    for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
+        if not any(
+            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
+            for k in kept
+        ):
+            kept.append(o)
+    return tuple(sorted(kept, key=lambda o: o.rank))
+
+
+def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
+    """Validate and scale; return the instances with options (sorted by name) and the
+    names of those without any."""
+    criteria(problem.objective)
+    names = [i.name for i in problem.instances]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"instance names must be unique: {', '.join(dup)}")
+    for gpu, count in problem.available.items():
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise ValueError(f"available[{gpu!r}] must be an int >= 0 or None, got {count!r}")
+    if problem.budget is not None:
+        _scaled(problem.budget, COST_SCALE, "budget", "problem")
+    insts: list[_Inst] = []
+    empty: list[str] = []
+    for inst in sorted(problem.instances, key=lambda i: i.name):
+        if not inst.options:
+            empty.append(inst.name)
+            continue
+        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
+        rank = {k: r for r, k in enumerate(order)}
+        opts = []
+        for k, o in enumerate(inst.options):
+            if o.gpu not in problem.available:
+                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
+            if not isinstance(o.gpus, int) or o.gpus < 0:
+                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
+            opts.append(
+                _Opt(
+                    index=k,
+                    gpu=o.gpu,
+                    gpus=o.gpus,
+                    cost=_scaled(o.cost, COST_SCALE, "cost", inst.name),
+                    hours=_scaled(o.hours, HOURS_SCALE, "hours", inst.name),
+                    rank=rank[k],
+                )
+            )
+        insts.append(_Inst(inst.name, inst.group, _prune(opts)))
+    for c in ("gpus", "cost", "hours", "order"):
+        if sum(max(o.value(c) for o in i.opts) for i in insts) > _MAX_SUM:
+            raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
+    return insts, empty
+
+
+def _groups(insts: list[_Inst]) -> dict[str, list[_Inst]]:
+    groups: dict[str, list[_Inst]] = {}
+    for inst in insts:
+        groups.setdefault(inst.group, []).append(inst)
+    return dict(sorted(groups.items()))
+
+
+# --- the model ----------------------------------------------------------------------
+
+
+@dataclass
+class _Model:
+    model: cp_model.CpModel
+    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
+    limits: dict[str, tuple[cp_model.LinearExpr, int]]  # limit id -> (usage, bound)
+    lits: dict[str, cp_model.IntVar]  # limit id -> enforcing literal (assumption models)
+
+
+def _build(
+    insts: list[_Inst],
+    available: dict[str, int | None],
+    budget: int | None,
+    *,
+    assume: frozenset[str] = frozenset(),
+    drop: frozenset[str] = frozenset(),
+) -> _Model:
+    """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
+    a literal (for assumption solves), those in `drop` left out."""
+    model = cp_model.CpModel()
+    x: dict[tuple[str, int], cp_model.IntVar] = {}
+    for inst in insts:
+        row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
+        model.add_exactly_one(row)
+        for p, var in enumerate(row):
+            x[inst.name, p] = var
+
+    def usage(inst: _Inst, coef) -> tuple[list, list]:
+        pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
+        return [v for v, _ in pairs], [c for _, c in pairs]
+
+    def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
+        """Sum over groups of the max over the group's variants of sum(coef * x)."""
+        terms, weights = [], []
+        for gname, members in _groups(insts).items():
+            exprs = [usage(inst, coef) for inst in members]
+            exprs = [e for e in exprs if e[0]]
+            if not exprs:
+                continue
+            if len(exprs) == 1:
+                terms += exprs[0][0]
+                weights += exprs[0][1]
+                continue
+            # One option per variant, so a variant's usage is one of its weights.
+            top = max(max(ws) for _, ws in exprs)
+            m = model.new_int_var(0, top, f"max[{tag},{gname}]")
+            for vs, ws in exprs:
+                model.add(m >= cp_model.LinearExpr.weighted_sum(vs, ws))
+            terms.append(m)
+            weights.append(1)
+        if not terms:
+            return None
+        return cp_model.LinearExpr.weighted_sum(terms, weights)
+
+    limits: dict[str, tuple[cp_model.LinearExpr, int]] = {}
+    for gpu in sorted(available):
+        bound = available[gpu]
+        if bound is None:
+            continue
+        expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
+        if expr is not None:
+            limits[limit_id_availability(gpu)] = (expr, bound)
+    if budget is not None:
+        expr = group_sum(lambda o: o.cost, "cost")
+        if expr is not None:
+            limits[LIMIT_BUDGET] = (expr, budget)
+
+    lits: dict[str, cp_model.IntVar] = {}
+    for lid, (expr, bound) in limits.items():
+        if lid in drop:
+            continue
+        ct = model.add(expr <= bound)
+        if lid in assume:
+            lits[lid] = model.new_bool_var(f"enforce[{lid}]")
+            ct.only_enforce_if(lits[lid])
+
+    return _Model(model, x, limits, lits)
+
+
+def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+    solver = cp_model.CpSolver()
+    solver.parameters.max_time_in_seconds = max(seconds, 0.001)
+    solver.parameters.num_workers = workers
+    solver.parameters.random_seed = RANDOM_SEED
+    # With several workers, interleave them deterministically so runs stay identical.
+    solver.parameters.interleave_search = workers > 1
+    return solver
+
+
+@dataclass
+class _Outcome:
+    status: str  # "optimal" | "feasible" | "infeasible" | "unknown"
+    chosen: dict[str, int]  # instance -> position in its pruned opts
+    gap: float
+
+
+def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
+    """Criteria per solve, with weights. The first criterion is solved alone (its gap is
+    the one reported); the tie-breaks after it are folded into one weighted sum while it
+    provably keeps their order and fits `_MAX_SUM`, else they start a new solve.
+
+    Each criterion is offset by its per-instance minimum, so its sum lies in
+    [0, span] with span = sum over instances of (max - min). Weights w_last = 1 and
+    w_c = w_next * (span_next + 1) ... make the weighted sum a mixed-radix number:
+    a better value of an earlier criterion always outweighs any change of later ones.
+    Fewer solves matter: each tie-break solve costs about as much as the first.
+    """
+    span = {c: sum(max(o.value(c) for o in i.opts) - min(o.value(c) for o in i.opts) for i in insts) for c in crits}
+    stages: list[list[str]] = [[crits[0]]]
+    run: list[str] = []
+    for c in crits[1:]:
+        size = 1
+        for d in run + [c]:
+            size *= span[d] + 1
+        if run and size > _MAX_SUM:
+            stages.append(run)
+            run = []
+        run.append(c)
+    stages.append(run)
+    out = []
+    for group in stages:
+        weights, w = {}, 1
+        for c in reversed(group):
+            weights[c] = w
+            w *= span[c] + 1
+        out.append(dict(reversed(weights.items())))
+    return out
+
+
+def _objective(m: _Model, insts: list[_Inst], weights: dict[str, int]) -> cp_model.LinearExpr:
+    vs, ws = [], []
+    for inst in insts:
+        low = {c: min(o.value(c) for o in inst.opts) for c in weights}
+        for p, o in enumerate(inst.opts):
+            coef = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
+            if coef:
+                vs.append(m.x[inst.name, p])
+                ws.append(coef)
+    return cp_model.LinearExpr.weighted_sum(vs, ws)
+
+
+def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int) -> _Outcome:
+    """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
+    proven = True
+    chosen: dict[str, int] | None = None
+    gap = 0.0
+    for stage, weights in enumerate(_stages(insts, crits)):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            proven = False
+            break
+        objective = _objective(m, insts, weights)
+        m.model.minimize(objective)
+        solver = _solver(remaining, workers)
+        status = solver.solve(m.model)
+        if status == cp_model.INFEASIBLE and stage == 0:
+            return _Outcome("infeasible", {}, 0.0)
+        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            if stage == 0:
+                return _Outcome("unknown", {}, 0.0)
+            proven = False
+            break
+        if status != cp_model.OPTIMAL:
+            proven = False
+        value = round(solver.objective_value)
+        if stage == 0 and status != cp_model.OPTIMAL:
+            # Relative to the sum itself, not the offset objective the solver saw.
+            offset = sum(min(o.value(crits[0]) for o in i.opts) for i in insts)
+            bound = solver.best_objective_bound
+            gap = abs(value - bound) / max(1.0, abs(value + offset))
+        chosen = {
+            inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
+            for inst in insts
+        }
+        m.model.add(objective <= value)
+        m.model.clear_hints()
+        for inst in insts:
+            for p in range(len(inst.opts)):
+                m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
+    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap)
+
+
+# --- reading results --------------------------------------------------------------------
+
+
+def _fmt(value: float) -> str:
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
+
+
+def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
+    """Per limit id: (used, groups using it) for the given picks, group maxima summed."""
+    per_gpu: dict[str, dict[str, int]] = {}
+    per_cost: dict[str, int] = {}
+    for inst in insts:
+        o = chosen[inst.name]
+        g = per_gpu.setdefault(o.gpu, {})
+        g[inst.group] = max(g.get(inst.group, 0), o.gpus)
+        per_cost[inst.group] = max(per_cost.get(inst.group, 0), o.cost)
+    out: dict[str, tuple[int, dict[str, int]]] = {}
+    for gpu, groups in per_gpu.items():
+        out[limit_id_availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
+    if budget is not None:
+        out[LIMIT_BUDGET] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
+    return out
+
+
+def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[str, ...]:
+    """Limits at zero slack, or that kept some instance from its own first choice."""
+    first = {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
+    now, want = _usage(insts, picked, budget), _usage(insts, first, budget)
+    out = []
+    bounds = {limit_id_availability(g): n for g, n in sorted(available.items()) if n is not None}
+    if budget is not None:
+        bounds[LIMIT_BUDGET] = budget
+    for lid, bound in bounds.items():
+        used, groups = now.get(lid, (0, {}))
+        wanted = want.get(lid, (0, {}))[0]
+        if used < bound and wanted <= bound:
+            continue
+        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
+        text = f"{lid}: {_fmt(used / scale)} of {_fmt(bound / scale)} used by {_names(groups)}"
+        if wanted > bound:
+            text += f"; first choices need {_fmt(wanted / scale)}"
+        out.append(text)
+    return tuple(out)
+
+
+def _infeasible(insts, available, budget, keep: list[str], deadline: float, workers: int):
+    """True when the limits in `keep` alone (the others dropped) cannot hold, False when
+    they can, None when the time ran out first."""
+    every = frozenset(_build(insts, available, budget).limits)
+    m = _build(insts, available, budget, drop=every - set(keep))
+    status = _solver(deadline - time.monotonic(), workers).solve(m.model)
+    if status == cp_model.INFEASIBLE:
+        return True
+    return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+
+
+def _diagnose(insts, available, budget, deadline: float, workers: int) -> tuple[str, ...]:
+    """Name a minimal set of shared limits that cannot hold together, the groups that can
+    use each, and how far each alone would have to move (when the others can hold).
+
+    First CP-SAT with every limit enforced by an assumption literal: its
+    `sufficient_assumptions_for_infeasibility` gives a core. CP-SAT solves assumption
+    models sequentially with weakened presolve, which stalls on large fleets (100 x 12
+    with halved availability: no answer in 5 s), so it gets only `ASSUMPTION_SHARE` of
+    the remaining time, at most `ASSUMPTION_SECONDS`; without a core from it we start
+    from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
+    the rest still cannot hold) shrinks the core to a minimal one, deterministically.
+    """
+    m = _build(insts, available, budget, assume=frozenset(_build(insts, available, budget).limits))
+    ids = sorted(m.lits)
+    lit_to_id = {m.lits[lid].index: lid for lid in ids}
+    m.model.add_assumptions([m.lits[lid] for lid in ids])
+    slice_ = min(ASSUMPTION_SHARE * (deadline - time.monotonic()), ASSUMPTION_SECONDS)
+    solver = _solver(slice_, workers)
+    core = ids
+    if solver.solve(m.model) == cp_model.INFEASIBLE:
+        core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
+    # Share the time left among the checks still to come, so no single one starves the rest.
+    calls = 2 * len(core)
+
+    def until() -> float:
+        nonlocal calls
+        calls -= 1
+        now = time.monotonic()
+        return now + max(deadline - now, 0.0) / max(calls, 1)
+
+    undecided = False  # a check ran out of time: the core holds but may not be minimal
+    for lid in list(core):
+        trial = [k for k in core if k != lid]
+        verdict = _infeasible(insts, available, budget, trial, until(), workers) if trial else False
+        if verdict:
+            core = trial
+        undecided = undecided or verdict is None
+    calls = len(core)
+    out = []
+    for lid in core:
+        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
+        bound = m.limits[lid][1]
+        wanted = _names(_least_use(insts, lid))
+        text = f"{lid}: {_fmt(bound / scale)} available, wanted by {wanted}"
+        relaxed = _build(insts, available, budget, drop=frozenset({lid}))
+        relaxed.model.minimize(relaxed.limits[lid][0])
+        s = _solver(min(until() - time.monotonic(), NEEDS_SECONDS), workers)
+        # The bound is proven whether or not the search finished (the optimum if it did);
+        # shown only when it says more than "over the limit".
+        if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+            least = math.ceil(s.best_objective_bound - 1e-6)
+            if least > bound:
+                text += f"; needs at least {_fmt(least / scale)}"
+        out.append(text)
+    if undecided:
+        out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
+    return tuple(out)
+
+
+def _least_use(insts: list[_Inst], lid: str) -> dict[str, int]:
+    """Per group that can use the limit: the least it takes of it (max over variants)."""
+    out: dict[str, int] = {}
+    for inst in insts:
+        if lid == LIMIT_BUDGET:
+            uses = [o.cost for o in inst.opts]
+        else:
+            uses = [o.gpus for o in inst.opts if limit_id_availability(o.gpu) == lid]
+        if uses and max(uses) > 0:
+            out[inst.group] = max(out.get(inst.group, 0), min(uses))
+    return out
+
+
+def _names(weights: dict[str, int]) -> str:
+    """Group names, heaviest first (then by name), at most NAMES_SHOWN of them."""
+    order = sorted(weights, key=lambda g: (-weights[g], g))
+    text = ", ".join(order[:NAMES_SHOWN])
+    if len(order) > NAMES_SHOWN:
+        text += f" and {len(order) - NAMES_SHOWN} more"
+    return text
+
+
+# --- entry point ------------------------------------------------------------------------
+
+
+def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Result:
+    """Pick one option per instance; see the module docstring for the semantics.
+
+    Instances without options make the result infeasible (named in `conflicts`); the
+    others are still solved and their picks returned, so callers can show them.
+    """
+    deadline = time.monotonic() + time_limit
+    insts, empty = _prepare(problem)
+    budget = None if problem.budget is None else cost_units(problem.budget)
+    crits = criteria(problem.objective)
+    conflicts = tuple(f"no options: {name}" for name in empty)
+    if not insts:
+        status = "infeasible" if empty else "optimal"
+        return Result(status, {}, 0.0, 0.0, (), conflicts)
+    m = _build(insts, problem.available, budget)
+    out = _optimise(m, insts, crits, deadline, workers)
+    if out.status == "infeasible":
+        conflicts += _diagnose(insts, problem.available, budget, deadline, workers)
+        return Result("infeasible", {}, 0.0, 0.0, (), conflicts)
+    if out.status == "unknown":
+        conflicts += (f"time limit: no feasible choice found within {_fmt(time_limit)} s",)
+        return Result("infeasible", {}, 0.0, 0.0, (), conflicts)
+    picked = {i.name: i.opts[out.chosen[i.name]] for i in insts}
+    primary = crits[0]
+    scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
+    value = sum(o.value(primary) for o in picked.values()) / scale
+    return Result(
+        status="infeasible" if empty else out.status,
+        picks={name: o.index for name, o in sorted(picked.items())},
+        objective_value=value,
+        gap=out.gap,
+        binding=_binding(insts, problem.available, budget, picked, crits),
+        conflicts=conflicts,
+    )

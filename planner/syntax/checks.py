@@ -1,0 +1,149 @@
+"""Checks across blocks of a merged plan: names that must exist, sweeps, offered GPUs.
+
+Each check adds every error it finds to the collector, so one run reports
+all independent mistakes.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+
+from planner import plan as P
+from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
+from planner.syntax.keys import KEYS
+from planner.syntax.suggest import did_you_mean
+
+# Fields a GPU needs before the solver can use it: GpuSpec has no default for
+# them (usable and utilization have documented defaults, fp8/int8 mean 0 when unset).
+GPU_NEEDS = ("memory", "bf16", "hbm", "interconnect", "network", "per_node", "price")
+# Fields a model needs before the estimator can use it (Arch has no default for
+# them; kv_heads defaults to heads and head_dim to hidden / heads).
+MODEL_NEEDS = ("layers", "hidden", "heads", "ffn", "vocab")
+
+
+def check_plan(plan: P.Plan, errors: Collector) -> None:
+    gpus = {g.name: g for g in plan.gpus}
+    models = {m.name: m for m in plan.models}
+    for workload in plan.workloads:
+        _workload_names(workload, gpus, models, errors)
+        _dataset(workload, errors)
+    for sweep in plan.sweeps:
+        _sweep(sweep, plan.workloads, models, errors)
+    _offered(plan, errors)
+    _complete(plan, gpus, models, errors)
+
+
+def _span(node: P.Node, key: str) -> Span | None:
+    return node.spans.get(key, node.span)
+
+
+def _workload_names(workload, gpus: dict, models: dict, errors: Collector) -> None:
+    label = f'{workload.kind} "{workload.name}"'
+    if workload.model not in models:
+        errors.add(PlanNameError(
+            f"{label} uses unknown model `{workload.model}`{did_you_mean(workload.model, models)}",
+            _span(workload, "model")))
+    for i, name in enumerate(workload.gpus or ()):
+        if name not in gpus:
+            errors.add(PlanNameError(f"unknown GPU `{name}`{did_you_mean(name, gpus)}",
+                                     _span(workload, f"gpus[{i}]")))
+    if workload.gpus and all(g in gpus for g in workload.gpus):
+        if not any(gpus[g].available is not None for g in workload.gpus):
+            errors.add(PlanTypeError(
+                f"none of {label}'s gpus is offered; give one `available = N` in its gpu block",
+                _span(workload, "gpus")))
+    layout = workload.layout
+    if layout is not None and layout.gpu is not None:
+        where = layout.spans.get("gpu", layout.span)
+        if layout.gpu not in gpus:
+            errors.add(PlanNameError(f"unknown GPU `{layout.gpu}`{did_you_mean(layout.gpu, gpus)}", where))
+        elif workload.gpus and layout.gpu not in workload.gpus:
+            errors.add(PlanTypeError(f"layout gpu `{layout.gpu}` is not among {label}'s gpus "
+                                     f"({', '.join(workload.gpus)})", where))
+        elif gpus[layout.gpu].available is None:
+            errors.add(PlanTypeError(f'layout gpu `{layout.gpu}` is not offered; write '
+                                     f'`gpu "{layout.gpu}" {{ available = N }}`', where))
+        elif layout.count is not None and 0 < gpus[layout.gpu].available < layout.count:
+            errors.add(PlanTypeError(f"layout count {layout.count} exceeds the {gpus[layout.gpu].available} "
+                                     f"{layout.gpu} available", layout.spans.get("count", where)))
+
+
+def _dataset(workload, errors: Collector) -> None:
+    if workload.kind == "serve":
+        return
+    if (workload.dataset_bytes is None) == (workload.dataset_tokens is None):
+        errors.add(PlanTypeError(f'{workload.kind} "{workload.name}" needs exactly one dataset '
+                                 "(`dataset = 1GB` or `dataset = 250M tokens`)", _span(workload, "name")))
+
+
+def _sweep(sweep: P.Sweep, workloads: list, models: dict, errors: Collector) -> None:
+    names = [w.name for w in workloads]
+    matched = [w for w in workloads if fnmatch.fnmatchcase(w.name, sweep.target)]
+    if not matched:
+        errors.add(PlanNameError(f"sweep target `{sweep.target}` matches no workload"
+                                 f"{did_you_mean(sweep.target, names)}", _span(sweep, "target")))
+        return
+    for workload in matched:
+        spec = KEYS[workload.kind].get(sweep.key)
+        if spec is None or not spec.sweepable:
+            errors.add(PlanNameError(f'`{sweep.key}` cannot be swept for {workload.kind} "{workload.name}"',
+                                     _span(sweep, "key")))
+            continue
+        for i, (update, label) in enumerate(zip(sweep.updates, sweep.labels)):
+            where = _span(sweep, f"values[{i}]")
+            for field, value in update.items():
+                if spec.choices and value not in spec.choices:
+                    errors.add(PlanTypeError(f'`{sweep.key}` of {workload.kind} "{workload.name}" takes one of '
+                                             f"{', '.join(spec.choices)}; found `{label}`", where))
+                if field == "model" and value not in models:
+                    errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
+                if field == "prompt" and workload.kind == "serve" and value >= workload.context:
+                    errors.add(PlanTypeError(f"sweep value `{label}` for `prompt` is not less than "
+                                             f'the context of serve "{workload.name}"', where))
+                if field == "context" and workload.kind == "serve" and workload.prompt is not None \
+                        and value <= workload.prompt:
+                    errors.add(PlanTypeError(f"sweep value `{label}` for `context` is not more than "
+                                             f'the prompt of serve "{workload.name}"', where))
+
+
+def _offered(plan: P.Plan, errors: Collector) -> None:
+    if not plan.workloads or any(g.available is not None for g in plan.gpus):
+        return
+    first = plan.workloads[0]
+    errors.add(PlanTypeError(
+        'no GPU is offered to the solver: give at least one GPU a count, e.g. '
+        '`gpu "A10G" { available = 8 }` (or `available = unlimited`)', _span(first, "name")))
+
+
+def _complete(plan: P.Plan, gpus: dict, models: dict, errors: Collector) -> None:
+    """Offered GPUs and used models must carry what the estimator needs."""
+    for gpu in plan.gpus:
+        if gpu.available is None:
+            continue
+        missing = [f for f in GPU_NEEDS if getattr(gpu, f) is None]
+        if missing:
+            errors.add(PlanTypeError(f'gpu "{gpu.name}" is offered but has no {", ".join(missing)}; '
+                                     "set them in its block", _span(gpu, "available")))
+        else:
+            _bridge("gpu_spec", gpu, errors)
+    used = sorted({w.model for w in plan.workloads if w.model in models})
+    for name in used:
+        model = models[name]
+        missing = [f for f in MODEL_NEEDS if getattr(model, f) is None]
+        if missing:
+            errors.add(PlanTypeError(
+                f'model "{name}" is used but has no {", ".join(missing)}; set them, '
+                'or start from another model with `like = "..."` or `config = "config.json"`',
+                _span(model, "name")))
+        else:
+            _bridge("arch_from_model", model, errors)
+
+
+def _bridge(function: str, node, errors: Collector) -> None:
+    """Ask the catalog bridge (what solve uses) whether the block is complete enough."""
+    from planner import catalog  # imported here: the catalog imports the estimator
+
+    try:
+        getattr(catalog, function)(node)
+    except PlanError as error:
+        errors.add(error)

@@ -1,0 +1,240 @@
+"""Syntax tree of one file → ``planner.plan.Plan`` of that file (imports not yet merged).
+
+Every independent mistake is collected; the result is raised together
+(``Collector``).  A block with a mistake is left out of the plan, so later
+checks do not repeat the error.
+"""
+
+from __future__ import annotations
+
+from pydantic import ValidationError
+
+from planner import plan as P
+from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
+from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
+from planner.syntax.parser import unquote
+from planner.syntax.keys import (
+    BLOCK_KINDS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, sweep_keys,
+)
+from planner.syntax.suggest import did_you_mean
+from planner.syntax.values import convert_value
+
+_MODELS = {"plan": P.Settings, "gpu": P.Gpu, "model": P.Model, "serve": P.Serve,
+           "finetune": P.Finetune, "pretrain": P.Pretrain}
+_REQUIRED = {"serve": ("model", "users", "context"), "finetune": ("model", "dataset"),
+             "pretrain": ("model", "dataset")}
+_EXAMPLE = {"model": 'model = "qwen-7b"', "users": "users = 8", "context": "context = 8k",
+            "dataset": "dataset = 1GB` or `dataset = 250M tokens"}
+
+
+def convert_file(file: File) -> P.Plan:
+    """Raise PlanError/PlanErrors for every mistake in the file, or return its Plan."""
+    errors = Collector()
+    out: dict[str, list] = {"imports": [], "gpu": [], "model": [], "workloads": [], "sweeps": [], "plan": []}
+    seen: dict[tuple[str, str], Span] = {}
+    currency = _file_currency(file)
+    for statement in file.statements:
+        try:
+            if isinstance(statement, ImportStmt):
+                if not statement.path:
+                    raise PlanTypeError("import needs a path or \"std\"", statement.path_span)
+                out["imports"].append(P.Import(path=statement.path, span=statement.span,
+                                               spans={"path": statement.path_span}))
+            elif isinstance(statement, SweepStmt):
+                out["sweeps"].append(_sweep(statement, seen))
+            else:
+                node = _block(statement, seen, errors, currency)
+                if node is not None:
+                    bucket = "workloads" if statement.kind in WORKLOAD_KINDS else statement.kind
+                    out[bucket].append(node)
+        except PlanError as error:
+            errors.add(error)
+    errors.raise_if_any()
+    return P.Plan(
+        file=file.path, settings=out["plan"][0] if out["plan"] else None, imports=out["imports"],
+        gpus=out["gpu"], models=out["model"], workloads=out["workloads"], sweeps=out["sweeps"],
+    )
+
+
+def _file_currency(file: File) -> str | None:
+    for statement in file.statements:
+        if isinstance(statement, Block) and statement.kind == "plan":
+            for item in statement.items:
+                if isinstance(item, Entry) and item.key == "currency" and item.value.kind in ("string", "word"):
+                    return item.value.text.strip('"')
+    return None
+
+
+def _namespace(kind: str) -> str:
+    return "workload" if kind in WORKLOAD_KINDS else kind
+
+
+def _block(block: Block, seen: dict, errors: Collector, currency: str | None):
+    if block.kind not in BLOCK_KINDS:
+        hint = did_you_mean(block.kind, BLOCK_KINDS + ("import", "sweep"))
+        raise PlanNameError(f"unknown block `{block.kind}`; blocks are {', '.join(BLOCK_KINDS)}{hint}",
+                            block.kind_span)
+    namespace = _namespace(block.kind)
+    ident = ("plan", "") if block.kind == "plan" else (namespace, block.name)
+    if not block.name:
+        errors.add(PlanNameError(f"{block.kind} block needs a name, e.g. {block.kind} \"name\"", block.name_span))
+        return None
+    if ident in seen:
+        first = seen[ident]
+        what = "a second `plan` block" if block.kind == "plan" else f"duplicate {namespace} `{block.name}`"
+        errors.add(PlanNameError(f"{what}; the first is at line {first.line}", block.name_span))
+        return None
+    seen[ident] = block.name_span
+    ok = True
+    fields: dict = {"name": block.name}
+    spans: dict[str, Span] = {"name": block.name_span}
+    written: dict[str, Entry] = {}
+    layout = None
+    for item in block.items:
+        if isinstance(item, SubBlock):
+            try:
+                layout = _layout(block, item, layout)
+            except PlanError as error:
+                errors.add(error)
+                ok = False
+            continue
+        try:
+            fields.update(_entry(block.kind, item, written, spans))
+            if item.value.kind == "price" and currency and item.value.unit not in ("/h", f"{currency}/h"):
+                raise PlanTypeError(f"`{item.key}` is in {item.value.unit[:-2]} but this plan's currency is {currency}",
+                                    item.value.span)
+        except PlanError as error:
+            errors.add(error)
+            ok = False
+    for key in _REQUIRED.get(block.kind, ()):
+        if key not in written and ok:
+            errors.add(PlanTypeError(f'{block.kind} "{block.name}" needs `{_EXAMPLE[key]}`', block.name_span))
+            ok = False
+    if not ok:
+        return None
+    _block_checks(block, fields, written, layout)
+    if layout is not None:
+        fields["layout"] = layout
+        spans["layout"] = layout.span
+    try:
+        return _MODELS[block.kind](span=block.span, spans=spans, **fields)
+    except ValidationError as error:  # the converters should make this unreachable; say what pydantic said
+        raise PlanTypeError(f'{block.kind} "{block.name}": {error.errors()[0]["msg"]}', block.span) from None
+
+
+def _entry(kind: str, entry: Entry, written: dict[str, Entry], spans: dict[str, Span]) -> dict:
+    table = KEYS[kind]
+    spec = table.get(entry.key)
+    if spec is None:
+        where = f"a {kind} block" if kind != "layout" else "`layout`"
+        raise PlanNameError(f"unknown key `{entry.key}` in {where}{did_you_mean(entry.key, table)}",
+                            entry.key_span)
+    if entry.key in written:
+        raise PlanNameError(f"`{entry.key}` is written twice; the first is at line {written[entry.key].span.line}",
+                            entry.key_span)
+    written[entry.key] = entry
+    if entry.key in LIMIT_KEYS and entry.op != "<=":
+        raise PlanTypeError(f"`{entry.key}` is a limit: write `{entry.key} <= {entry.value.text}`", entry.span)
+    if entry.key not in LIMIT_KEYS and entry.op == "<=":
+        raise PlanTypeError(f"`{entry.key}` is not a limit: write `{entry.key} = {entry.value.text}`", entry.span)
+    updates = convert_value(entry.key, spec, entry.value)
+    for field in updates:
+        if updates[field] is not None or len(updates) == 1:
+            spans[field] = entry.value.span
+    if entry.key != next(iter(updates)):
+        spans[entry.key] = entry.value.span
+    if entry.value.kind == "list":
+        for i, item in enumerate(entry.value.items):
+            spans[f"{entry.key}[{i}]"] = item.span
+    return updates
+
+
+def _layout(block: Block, sub: SubBlock, previous):
+    if sub.kind != "layout":
+        raise PlanNameError(f"unknown block `{sub.kind}` inside {block.kind}{did_you_mean(sub.kind, ['layout'])}",
+                            sub.kind_span)
+    if block.kind not in WORKLOAD_KINDS:
+        raise PlanNameError(f"`layout` belongs in a serve, finetune or pretrain block, not in {block.kind}",
+                            sub.kind_span)
+    if previous is not None:
+        raise PlanNameError("a second `layout` block; write every pinned key in one", sub.kind_span)
+    errors = Collector()
+    fields: dict = {}
+    spans: dict[str, Span] = {}
+    written: dict[str, Entry] = {}
+    for entry in sub.entries:
+        try:
+            fields.update(_entry("layout", entry, written, spans))
+            wrong = TRAIN_ONLY_LAYOUT if block.kind == "serve" else SERVE_ONLY_LAYOUT
+            if entry.key in wrong:
+                use = "training" if block.kind == "serve" else "serving"
+                raise PlanTypeError(f"layout key `{entry.key}` applies to {use} only, not to {block.kind}",
+                                    entry.key_span)
+        except PlanError as error:
+            errors.add(error)
+    errors.raise_if_any()
+    _count_check(block.kind, fields, spans, sub.span)
+    return P.Layout(span=sub.span, spans=spans, **fields)
+
+
+def _count_check(kind: str, fields: dict, spans: dict, span: Span) -> None:
+    """A pinned count must equal the product of the pinned degrees when all are pinned."""
+    parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "pp", "dp")
+    if "count" not in fields or any(p not in fields for p in parts):
+        return
+    product = fields[parts[0]] * fields[parts[1]] * fields[parts[2]]
+    if product != fields["count"]:
+        formula = " × ".join(parts)
+        raise PlanTypeError(
+            f"layout `count = {fields['count']}` but {formula} = {product}; they must agree",
+            spans["count"],
+        )
+
+
+def _block_checks(block: Block, fields: dict, written: dict[str, Entry], layout) -> None:
+    """Checks between keys of one block."""
+    if block.kind == "serve" and "prompt" in fields and fields["prompt"] >= fields["context"]:
+        raise PlanTypeError(
+            f"`prompt` ({written['prompt'].value.text}) must be less than `context` "
+            f"({written['context'].value.text}): context counts prompt and output tokens",
+            written["prompt"].value.span,
+        )
+    if block.kind == "finetune" and fields.get("method") == "full":
+        for key in ("rank", "targets"):
+            if key in written:
+                raise PlanTypeError(f"`{key}` applies to lora and qlora, but method = full", written[key].key_span)
+
+
+def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:
+    keys = sweep_keys()
+    spec = keys.get(statement.key)
+    if spec is None or not spec.sweepable:
+        sweepable = sorted(k for k, s in keys.items() if s.sweepable)
+        hint = did_you_mean(statement.key, sweepable)
+        raise PlanNameError(f"`{statement.key}` cannot be swept; sweepable keys: {', '.join(sweepable)}{hint}",
+                            statement.key_span)
+    if not statement.target:
+        raise PlanNameError("sweep needs a workload name or glob in its string", statement.target_span)
+    ident = ("sweep", f"{statement.target}.{statement.key}")
+    if ident in seen:
+        raise PlanNameError(f"a second sweep of `{statement.target}`.{statement.key}; the first is at line "
+                            f"{seen[ident].line}", statement.target_span)
+    seen[ident] = statement.target_span
+    if not statement.values.items:
+        raise PlanTypeError("a sweep needs at least one value", statement.values.span)
+    errors = Collector()
+    updates, labels, spans = [], [], {"target": statement.target_span, "key": statement.key_span,
+                                     "values": statement.values.span}
+    for i, value in enumerate(statement.values.items):
+        try:
+            updates.append(convert_value(statement.key, spec, value))
+            if value.text in labels or (value.kind == "string" and unquote(value.text) in labels):
+                raise PlanTypeError(f"sweep value `{value.text}` is listed twice", value.span)
+            # Labels are the values as written; a string's label is its content, without quotes.
+            labels.append(unquote(value.text) if value.kind == "string" else value.text)
+            spans[f"values[{i}]"] = value.span
+        except PlanError as error:
+            errors.add(error)
+    errors.raise_if_any()
+    return P.Sweep(target=statement.target, key=statement.key, updates=updates, labels=labels,
+                   span=statement.span, spans=spans)

@@ -1,0 +1,187 @@
+"""Which keys each block accepts: value kind, units, range, default.
+
+This table is the single place the language's keys are defined; the
+converter (``convert.py``) reads it, ``docs/language.md`` documents it (a test
+checks that every key here appears there), and enum choices come from the
+``Literal`` types of ``planner.plan`` so the two cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import get_args
+
+from planner import plan
+
+WORKLOAD_KINDS = ("serve", "finetune", "pretrain")
+BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS
+LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft")
+
+
+@dataclass(frozen=True)
+class Key:
+    """One key: ``kind`` names the converter (see ``convert.CONVERTERS``).
+
+    ``low``/``high`` bound the converted value; ``low_open`` makes the lower
+    bound exclusive.  ``field`` is the plan field it sets (default: the key).
+    """
+
+    kind: str
+    default: str = "not set"
+    low: float | None = None
+    low_open: bool = False
+    high: float | None = None
+    choices: tuple[str, ...] = ()
+    field: str | None = None
+    power_of_two: bool = False
+    sweepable: bool = True
+    doc: str = ""
+
+
+def _choices(literal) -> tuple[str, ...]:
+    return tuple(str(c) for c in get_args(literal))
+
+
+def _count(default: str = "not set", low: float = 1, doc: str = "", **kw) -> Key:
+    return Key("count", default=default, low=low, doc=doc, **kw)
+
+
+_FRACTION = dict(low=0.0, low_open=True, high=1.0)
+
+PLAN = {
+    "objective": Key("enum", "cost", choices=_choices(plan.Objective), doc="what the solver minimises"),
+    "currency": Key("currency", '"USD"', doc="currency of prices and budgets (three capital letters)"),
+    "budget": Key("money", low=0.0, low_open=True, doc="limit: total cost of every workload"),
+}
+
+GPU = {
+    "memory": Key("bytes", low=1, doc="device memory as the driver reports it"),
+    "usable": Key("fraction", "0.9 (DEFAULT_USABLE_FRACTION)", doc="fraction of memory a job may allocate", **_FRACTION),
+    "bf16": Key("flops", low=0.0, low_open=True, doc="dense bf16/fp16 tensor FLOP/s"),
+    "fp8": Key("flops", low=0.0, doc="dense fp8 FLOP/s; 0 or unset: no fp8 tensor cores"),
+    "int8": Key("flops", low=0.0, doc="dense int8 OP/s"),
+    "hbm": Key("bandwidth", low=0.0, low_open=True, doc="memory bandwidth"),
+    "interconnect": Key("bandwidth", low=0.0, low_open=True, doc="per-GPU bandwidth inside a node (NVLink, Infinity Fabric, PCIe)"),
+    "network": Key("bandwidth", low=0.0, low_open=True, doc="per-GPU bandwidth between nodes"),
+    "per_node": _count(doc="GPUs per node"),
+    "price": Key("price", low=0.0, doc="price per GPU-hour"),
+    "price_date": Key("date", doc="when the price was taken, YYYY-MM-DD"),
+    "available": Key("available", "not offered", low=1,
+                     doc="GPUs the solver may use (a count or `unlimited`); unset: not offered"),
+    "utilization": Key("fraction", "by GPU generation, 0.35-0.50", doc="training model-FLOPs utilization", **_FRACTION),
+    "vendor": Key("enum", choices=("nvidia", "amd"), doc="maker, for default utilization"),
+}
+
+_PRECISIONS = _choices(plan.Precision)
+
+MODEL = {
+    "like": Key("name", doc="start from another model (catalog or plan) and change what follows"),
+    "config": Key("text", doc="path to a Hugging Face config.json, relative to this file"),
+    "params": _count(doc="published total parameters, checked against the computed count"),
+    "layers": _count(doc="transformer layers"),
+    "hidden": _count(doc="hidden size"),
+    "heads": _count(doc="attention heads"),
+    "kv_heads": _count("heads", doc="key/value heads (GQA); equal to heads for MHA"),
+    "head_dim": _count("hidden / heads", doc="width of one attention head"),
+    "ffn": _count(doc="dense MLP intermediate width"),
+    "vocab": _count(doc="vocabulary size"),
+    "tied": Key("bool", "false", doc="input and output embeddings shared"),
+    "mlp": Key("enum", "gated", choices=("gated", "plain"), doc="gated: SwiGLU, 3 matrices; plain: 2"),
+    "qkv_bias": Key("bool", "false", doc="biases on the q, k, v projections"),
+    "linear_bias": Key("bool", "false", doc="a bias on every linear layer (OPT, GPT-NeoX)"),
+    "norm": Key("enum", "rms", choices=("rms", "layer"), doc="RMSNorm (weight) or LayerNorm (weight and bias)"),
+    "positions": _count("0", low=0, doc="learned position embeddings (OPT); 0 for rotary"),
+    "max_context": Key("tokens", low=1, doc="longest context the model supports"),
+    "precision": Key("enum", "bf16", choices=_PRECISIONS, doc="native weight precision of the checkpoint"),
+    "experts": _count("0", low=0, doc="routed experts per MoE layer; 0: dense"),
+    "shared_experts": _count("0", low=0, doc="always-active experts per MoE layer"),
+    "experts_per_token": _count("0", low=0, doc="routed experts each token uses"),
+    "expert_ffn": _count("0", low=0, doc="intermediate width of one expert"),
+    "dense_layers": _count("0", low=0, doc="leading layers with a dense MLP in a MoE model"),
+    "q_lora_rank": _count("0", low=0, doc="MLA query compression rank (DeepSeek-V2/V3)"),
+    "kv_lora_rank": _count("0", low=0, doc="MLA key/value latent rank; 0: ordinary attention"),
+    "qk_nope_dim": _count("0", low=0, doc="MLA per-head query/key width without rotary"),
+    "qk_rope_dim": _count("0", low=0, doc="MLA per-head rotary width"),
+    "v_head_dim": _count("0", low=0, doc="MLA per-head value width"),
+}
+
+WORKLOAD = {
+    "model": Key("name", "required", doc="the model block this workload runs"),
+    "gpus": Key("name_list", "every offered GPU", sweepable=False, doc="GPU types the solver may choose from"),
+    "utilization": Key("fraction", "the GPU's", doc="overrides the GPU's training utilization", **_FRACTION),
+}
+
+SERVE = {
+    **WORKLOAD,
+    "users": _count("required", doc="concurrent sequences"),
+    "context": Key("tokens", "required", low=1, doc="prompt + output tokens per sequence"),
+    "prompt": Key("tokens", "0.75 × context (DEFAULT_PROMPT_FRACTION)", low=1, doc="prompt (prefill) tokens per sequence; less than context"),
+    "weights": Key("enum", "auto", choices=_choices(plan.ServeWeights), doc="weight precision served; auto lets the solver choose"),
+    "kv": Key("enum", "bf16", choices=_choices(plan.KvPrecision), doc="KV-cache precision"),
+    "tpot": Key("duration", low=0.0, low_open=True, doc="limit: time per output token"),
+    "ttft": Key("duration", low=0.0, low_open=True, doc="limit: time to first token"),
+    "duration": Key("duration", "730h", low=0.0, low_open=True, doc="hours of service priced (730 h is one month)"),
+}
+
+TRAIN = {
+    **WORKLOAD,
+    "dataset": Key("dataset", "required", doc="training data: bytes (1GB) or tokens (250M tokens)"),
+    "bytes_per_token": Key("real", "4.0 (BYTES_PER_TOKEN)", low=0.0, low_open=True, doc="converts dataset bytes to tokens"),
+    "epochs": Key("real", "1", low=0.0, low_open=True, doc="passes over the dataset"),
+    "seq_len": Key("tokens", "4096 finetune, 8192 pretrain", low=1, doc="tokens per training sequence"),
+    "batch": _count("16 sequences finetune; 4Mi tokens / seq_len pretrain", doc="global batch, sequences per optimizer step"),
+    "optimizer": Key("enum", "adamw", choices=_choices(plan.Optimizer), doc="optimizer, for its memory"),
+    "deadline": Key("duration", low=0.0, low_open=True, doc="limit: wall-clock time of the run"),
+    "budget": Key("money", low=0.0, low_open=True, doc="limit: cost of this workload"),
+}
+
+FINETUNE = {
+    **TRAIN,
+    "method": Key("enum", "lora", choices=_choices(plan.Method), doc="full fine-tuning, LoRA or QLoRA"),
+    "rank": _count("64 (DEFAULT_LORA_RANK)", doc="LoRA rank (lora and qlora only)"),
+    "targets": Key("enum_list", "all seven (DEFAULT_LORA_TARGETS)", choices=_choices(plan.LoraTarget), sweepable=False,
+                   doc="modules LoRA adapts (lora and qlora only)"),
+    "weights": Key("enum", "bf16 (nf4 for qlora)", choices=_PRECISIONS, doc="precision of the frozen base weights"),
+}
+
+PRETRAIN = dict(TRAIN)
+
+LAYOUT = {
+    "gpu": Key("name", doc="GPU type"),
+    "count": _count(doc="GPUs in total: tp × pp × dp for training, tp × pp × replicas for serving"),
+    "tp": _count(power_of_two=True, doc="tensor-parallel degree; a power of two"),
+    "pp": _count(doc="pipeline-parallel stages"),
+    "dp": _count(doc="data-parallel degree (training)"),
+    "ep": _count(doc="expert-parallel degree (MoE), within tp × dp"),
+    "zero": Key("zero", low=0, high=3, doc="ZeRO stage 0-3 (training)"),
+    "recompute": Key("enum", choices=_choices(plan.Recompute), doc="activation recomputation (training)"),
+    "offload": Key("enum", choices=_choices(plan.Offload), doc="CPU offload (training)"),
+    "micro_batch": _count(doc="sequences per micro-batch (training)"),
+    "replicas": _count(doc="model copies, each serving a share of the users (serving)"),
+}
+TRAIN_ONLY_LAYOUT = ("dp", "zero", "recompute", "offload", "micro_batch")
+SERVE_ONLY_LAYOUT = ("replicas",)
+
+KEYS: dict[str, dict[str, Key]] = {
+    "plan": PLAN,
+    "gpu": GPU,
+    "model": MODEL,
+    "serve": SERVE,
+    "finetune": FINETUNE,
+    "pretrain": PRETRAIN,
+    "layout": LAYOUT,
+}
+
+
+def sweep_keys() -> dict[str, Key]:
+    """Keys a sweep may vary: every workload key, enum choices united across kinds."""
+    merged: dict[str, Key] = {}
+    for kind in WORKLOAD_KINDS:
+        for name, key in KEYS[kind].items():
+            if name in merged and key.choices:
+                choices = merged[name].choices + tuple(c for c in key.choices if c not in merged[name].choices)
+                merged[name] = Key(key.kind, key.default, key.low, key.low_open, key.high, choices,
+                                   key.field, key.power_of_two, key.sweepable, key.doc)
+            else:
+                merged.setdefault(name, key)
+    return merged

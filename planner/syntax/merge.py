@@ -1,0 +1,133 @@
+"""Merge the per-file plans of an import chain into one, and resolve models.
+
+Files come in dependency order (imports before the files that import them).
+A gpu or model block refines an earlier one of the same name field by field;
+the plan block likewise.  Workloads and sweeps are not refined: the same
+workload name in two files is an error.  Models are then resolved: a model's
+fields are those of its ``like`` model, overlaid by its ``config.json``,
+overlaid by what its blocks wrote.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from pydantic import ValidationError
+
+from planner import plan as P
+from planner.errors import Collector, PlanError, PlanImportError, PlanNameError, Span
+from planner.syntax.suggest import did_you_mean
+
+_META = {"span", "spans", "name"}
+
+
+def written(node: P.Node) -> set[str]:
+    """Fields a block (or the blocks merged into it) wrote."""
+    return set(node.model_fields_set) - _META
+
+
+def refine(base: P.Node, new: P.Node) -> P.Node:
+    """``base`` with every field ``new`` wrote replaced; spans follow the written value."""
+    update = {field: getattr(new, field) for field in written(new)}
+    update["span"] = new.span
+    update["spans"] = {**base.spans, **new.spans}
+    return base.model_copy(update=update)
+
+
+def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
+    settings: P.Settings | None = None
+    gpus: dict[str, P.Gpu] = {}
+    models: dict[str, P.Model] = {}
+    workloads: dict[str, P.Serve | P.Finetune | P.Pretrain] = {}
+    sweeps: dict[tuple[str, str], P.Sweep] = {}
+    for file in files:
+        if file.settings is not None:
+            settings = file.settings if settings is None else refine(settings, file.settings)
+        for gpu in file.gpus:
+            gpus[gpu.name] = refine(gpus[gpu.name], gpu) if gpu.name in gpus else gpu
+        for model in file.models:
+            models[model.name] = refine(models[model.name], model) if model.name in models else model
+        for workload in file.workloads:
+            if workload.name in workloads:
+                errors.add(_again("workload", workload.name, workload.spans["name"], workloads[workload.name].span))
+                continue
+            workloads[workload.name] = workload
+        for sweep in file.sweeps:
+            key = (sweep.target, sweep.key)
+            if key in sweeps:
+                errors.add(_again("sweep", f"{sweep.target}.{sweep.key}", sweep.spans["target"], sweeps[key].span))
+                continue
+            sweeps[key] = sweep
+    root = files[-1] if files else P.Plan(file="")
+    return P.Plan(
+        file=root.file, settings=settings, imports=root.imports, gpus=list(gpus.values()),
+        models=list(models.values()), workloads=list(workloads.values()), sweeps=list(sweeps.values()),
+        span=root.span, spans=root.spans,
+    )
+
+
+def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameError:
+    where = f" (first defined at {first.file}:{first.line})" if first else ""
+    return PlanNameError(f"{what} `{name}` is defined twice{where}; only gpu, model and plan blocks refine", span)
+
+
+Reader = Callable[[str, Span | None], str]
+
+
+def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> P.Plan:
+    """Fill every model from its ``like`` chain and its ``config.json``."""
+    by_name = {m.name: m for m in plan.models}
+    done: dict[str, P.Model] = {}
+    failed: set[str] = set()
+
+    def resolve(name: str, chain: tuple[str, ...]) -> P.Model | None:
+        if name in done:
+            return done[name]
+        if name in failed:
+            return None
+        model = by_name[name]
+        try:
+            base = P.Model(name=name)
+            if model.like is not None:
+                span = model.spans.get("like", model.span)
+                if model.like in chain + (name,):
+                    loop = " → ".join(chain + (name, model.like))
+                    raise PlanNameError(f"`like` chain loops: {loop}", span)
+                if model.like not in by_name:
+                    hint = did_you_mean(model.like, by_name)
+                    raise PlanNameError(f"`like` names unknown model `{model.like}`{hint}", span)
+                parent = resolve(model.like, chain + (name,))
+                if parent is None:
+                    failed.add(name)
+                    return None
+                base = parent.model_copy(update={"name": name, "span": model.span})
+            if model.config is not None:
+                base = refine(base, _from_config(model, read))
+            result = refine(base, model)
+            result = result.model_copy(update={"like": model.like, "config": model.config})
+        except PlanError as error:
+            errors.add(error)
+            failed.add(name)
+            return None
+        done[name] = result
+        return result
+
+    models = [m for m in (resolve(n, ()) for n in by_name) if m is not None]
+    return plan.model_copy(update={"models": models})
+
+
+def _from_config(model: P.Model, read: Reader) -> P.Model:
+    from planner.hfconfig import read_config  # the specs helper's module; imported only when needed
+
+    span = model.spans.get("config", model.span)
+    base_dir = os.path.dirname(span.file) if span else ""
+    path = os.path.normpath(os.path.join(base_dir, model.config))
+    text = read(path, span)
+    values = read_config(path, text, span)
+    values = {k: v for k, v in values.items() if k not in _META and k in P.Model.model_fields}
+    try:
+        loaded = P.Model(name=model.name, span=span, spans={k: span for k in values}, **values)
+    except ValidationError as error:
+        raise PlanImportError(f"{path}: {error.errors()[0]['msg']}", span) from None
+    return loaded

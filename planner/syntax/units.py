@@ -1,0 +1,53 @@
+"""Unit suffixes: what each one measures and its factor to the base unit.
+
+Base units: counts and tokens (1), bytes (1), seconds, FLOP/s, bytes/s,
+fraction (1 = 100 %).  Decimal byte prefixes are SI (1 KB = 1000 B); binary
+ones are IEC 80000-13 (1 KiB = 1024 B).  Network links are quoted in bits per
+second (1 Gbps = 1e9 bit/s = 1.25e8 B/s).
+"""
+
+from __future__ import annotations
+
+# unit kind → {suffix: factor to the base unit}
+UNITS: dict[str, dict[str, float]] = {
+    "count": {"K": 1e3, "k": 1e3, "M": 1e6, "B": 1e9, "T": 1e12},
+    "bytes": {
+        "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12, "PB": 10**15,
+        "KiB": 2**10, "MiB": 2**20, "GiB": 2**30, "TiB": 2**40, "PiB": 2**50,
+    },
+    "duration": {"ms": 1e-3, "s": 1.0, "min": 60.0, "h": 3600.0, "d": 86400.0},
+    "percent": {"%": 0.01},
+    "flops": {"TFLOPS": 1e12, "PFLOPS": 1e15},
+    "bandwidth": {"GB/s": 1e9, "TB/s": 1e12, "Gbps": 1e9 / 8},
+}
+
+# Exact integer factors for counts and bytes, so that 1.5KiB is 1536, not 1535.99...
+EXACT: dict[str, int] = {"K": 10**3, "k": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
+EXACT.update({u: int(f) for u, f in UNITS["bytes"].items()})
+
+KIND_OF_UNIT: dict[str, str] = {unit: kind for kind, table in UNITS.items() for unit in table}
+
+KIND_WORDS = {
+    "count": "a count (8k, 1.5M, 7B)",
+    "bytes": "bytes (512MB, 1GB, 80GiB)",
+    "duration": "a duration (50ms, 2s, 30min, 24h, 30d)",
+    "percent": "a percentage (40%)",
+    "flops": "FLOP/s (312TFLOPS, 2PFLOPS)",
+    "bandwidth": "a bandwidth (900GB/s, 3.35TB/s, 200Gbps)",
+    "price": "a price per GPU-hour (1.79/h, 1.79 USD/h)",
+    "tokens": "tokens (250M tokens)",
+    "number": "a plain number",
+}
+
+ALL_UNITS = frozenset(KIND_OF_UNIT) | {"tokens", "/h"}
+
+
+def units_of(kind: str) -> str:
+    """The suffixes of a unit kind, for messages."""
+    if kind == "price":
+        return "/h, USD/h"
+    if kind == "tokens":
+        return "<count> tokens"
+    if kind == "number":
+        return "no unit"
+    return ", ".join(UNITS[kind])

@@ -1,0 +1,311 @@
+"""One value → base units, by the kind of its key (see ``keys.Key.kind``).
+
+Each converter returns the plan fields the entry sets, e.g. ``dataset = 1GB``
+→ ``{"dataset_bytes": 1000000000, "dataset_tokens": None}``.  Arithmetic is
+done in Decimal so that ``1.5KiB`` is exactly 1536 and ``1.1B`` exactly
+1100000000.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from decimal import Decimal, InvalidOperation
+
+from planner.errors import PlanTypeError
+from planner.syntax.ast import Value
+from planner.syntax.keys import Key
+from planner.syntax.suggest import did_you_mean
+from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, units_of
+
+# The solver works in 64-bit integers (OR-Tools CP-SAT), so counts and bytes must fit.
+MAX_INT = 2**63 - 1
+
+
+def _found(value: Value) -> str:
+    if value.kind == "quantity":
+        unit_kind = KIND_OF_UNIT.get(value.unit or "", "")
+        return f"`{value.text}` ({KIND_WORDS.get(unit_kind, 'a quantity')})"
+    words = {
+        "string": "a string", "number": "a plain number", "bool": "a boolean", "word": "the word",
+        "list": "a list", "price": "a price per hour", "tokens": "a token count", "bad": "",
+    }
+    return f"{words[value.kind]} `{value.text}`".strip()
+
+
+def _error(key: str, message: str, value: Value) -> PlanTypeError:
+    return PlanTypeError(f"`{key}` {message}", value.span)
+
+
+def _decimal(key: str, value: Value) -> Decimal:
+    try:
+        number = Decimal(value.number or "")
+    except InvalidOperation:
+        raise _error(key, f"cannot read the number `{value.text}`", value) from None
+    if not number.is_finite() or abs(number) > Decimal(10) ** 30:
+        raise _error(key, f"value `{value.text}` is too large", value)
+    return number
+
+
+def _scaled(key: str, value: Value, unit_kind: str) -> Decimal:
+    number = _decimal(key, value)
+    if unit_kind == "number":
+        return number
+    return number * Decimal(repr(UNITS[unit_kind][value.unit]))
+
+
+def _integer(key: str, number: Decimal, value: Value) -> int:
+    if number != number.to_integral_value():
+        raise _error(key, f"must be a whole number, got `{value.text}`", value)
+    result = int(number)
+    if result > MAX_INT:
+        raise _error(key, f"value `{value.text}` is too large", value)
+    return result
+
+
+def _real(key: str, number: Decimal, value: Value) -> float:
+    result = float(number)
+    if result != result or result in (float("inf"), float("-inf")):
+        raise _error(key, f"value `{value.text}` is too large", value)
+    return result
+
+
+def _unit_kind(key: str, value: Value, allowed: tuple[str, ...], what: str) -> str:
+    """The unit kind of a numeric value among ``allowed`` ("number" = no unit), or an error."""
+    if value.kind == "number" and "number" in allowed:
+        return "number"
+    if value.kind == "quantity" and KIND_OF_UNIT.get(value.unit) in allowed:
+        return KIND_OF_UNIT[value.unit]
+    units = "; ".join(units_of(k) for k in allowed if k != "number")
+    if value.kind == "number":
+        raise _error(key, f"needs a unit: {what}, one of {units}; found the plain number `{value.text}`", value)
+    if value.kind == "quantity" or value.kind in ("price", "tokens"):
+        unit = "tokens" if value.kind == "tokens" else value.unit
+        allowed_words = units if units else "no unit"
+        raise _error(key, f"takes {what}; found unit `{unit}` in `{value.text}`; units allowed: {allowed_words}", value)
+    if value.kind == "bad":
+        raise _error(key, f"cannot read `{value.text}`: expected {what} ({units or 'a plain number'})", value)
+    raise _error(key, f"takes {what}; found {_found(value)}", value)
+
+
+def _check_range(key: str, spec: Key, number, value: Value) -> None:
+    if spec.low is not None:
+        if spec.low_open and not number > spec.low:
+            raise _error(key, f"must be greater than {_fmt(spec.low)}, got `{value.text}`", value)
+        if not spec.low_open and number < spec.low:
+            raise _error(key, f"must be at least {_fmt(spec.low)}, got `{value.text}`", value)
+    if spec.high is not None and number > spec.high:
+        raise _error(key, f"must be at most {_fmt(spec.high)}, got `{value.text}`", value)
+    if spec.power_of_two and (number < 1 or number & (number - 1)):
+        raise _error(key, f"must be a power of two (1, 2, 4, 8, ...), got `{value.text}`", value)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else str(x)
+
+
+def _name(key, spec, value):
+    if value.kind not in ("string", "word"):
+        raise _error(key, f"takes a name in double quotes; found {_found(value)}", value)
+    name = _text_of(value)
+    if not name:
+        raise _error(key, "takes a name; found an empty string", value)
+    return name
+
+
+def _text_of(value: Value) -> str:
+    from planner.syntax.parser import unquote
+
+    return unquote(value.text) if value.kind == "string" else value.text
+
+
+def _text(key, spec, value):
+    if value.kind != "string":
+        raise _error(key, f'takes a string in double quotes, e.g. `{key} = "{value.text}"`; found {_found(value)}', value)
+    text = _text_of(value)
+    if not text:
+        raise _error(key, "takes a string; found an empty string", value)
+    return text
+
+
+def _currency(key, spec, value):
+    code = _name(key, spec, value)
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise _error(key, f"takes a three-letter currency code such as \"USD\"; found `{value.text}`", value)
+    return code
+
+
+def _enum(key, spec, value):
+    if value.kind not in ("string", "word"):
+        raise _error(key, f"takes one of {', '.join(spec.choices)}; found {_found(value)}", value)
+    word = _text_of(value)
+    if word not in spec.choices:
+        raise _error(key, f"takes one of {', '.join(spec.choices)}; found `{word}`{did_you_mean(word, spec.choices)}", value)
+    return word
+
+
+def _bool(key, spec, value):
+    if value.kind != "bool":
+        raise _error(key, f"takes true or false; found {_found(value)}", value)
+    return value.text == "true"
+
+
+def _count(key, spec, value):
+    kind = _unit_kind(key, value, ("number", "count"), "a count")
+    number = _integer(key, _scaled(key, value, kind), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _tokens(key, spec, value):
+    if value.kind == "tokens":
+        kind = "number" if not value.unit else "count"
+        number = _integer(key, _scaled(key, value, kind), value)
+    else:
+        kind = _unit_kind(key, value, ("number", "count"), "a token count (8k, 4096)")
+        number = _integer(key, _scaled(key, value, kind), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _quantity_of(unit_kind: str, what: str, integral: bool):
+    def convert(key, spec, value):
+        kind = _unit_kind(key, value, (unit_kind,), what)
+        scaled = _scaled(key, value, kind)
+        if integral:
+            # Whole bytes: 1.1KiB is 1126.4 B, read as 1126 (a fraction of a byte means nothing).
+            number = _integer(key, scaled.to_integral_value() if scaled >= 1 else scaled, value)
+        else:
+            number = _real(key, scaled, value)
+        _check_range(key, spec, number, value)
+        return number
+
+    return convert
+
+
+def _fraction(key, spec, value):
+    kind = _unit_kind(key, value, ("number", "percent"), "a fraction (0.4) or a percentage (40%)")
+    number = _real(key, _scaled(key, value, kind), value)
+    if not 0 < number <= 1:
+        raise _error(key, f"must be a fraction in (0, 1] or a percentage in (0%, 100%], got `{value.text}`", value)
+    return number
+
+
+def _price(key, spec, value):
+    if value.kind != "price":
+        if value.kind == "number":
+            raise _error(key, f"is a price per GPU-hour: write `{value.text}/h` (or `{value.text} USD/h`)", value)
+        raise _error(key, f"takes a price per GPU-hour (1.79/h, 1.79 USD/h); found {_found(value)}", value)
+    number = _real(key, _decimal(key, value), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _money(key, spec, value):
+    if value.kind != "number":
+        raise _error(key, f"takes an amount of money as a plain number (e.g. 500); found {_found(value)}", value)
+    number = _real(key, _decimal(key, value), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _plain_real(key, spec, value):
+    if value.kind != "number":
+        raise _error(key, f"takes a plain number; found {_found(value)}", value)
+    number = _real(key, _decimal(key, value), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _available(key, spec, value):
+    if value.kind == "word" and value.text == "unlimited":
+        return -1
+    if value.kind in ("word", "string"):
+        raise _error(key, f"takes a count or `unlimited`; found {_found(value)}{did_you_mean(value.text, ['unlimited'])}", value)
+    return _count(key, spec, value)
+
+
+def _zero(key, spec, value):
+    if value.kind != "number":
+        raise _error(key, f"takes a ZeRO stage 0, 1, 2 or 3; found {_found(value)}", value)
+    number = _integer(key, _decimal(key, value), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
+def _date(key, spec, value):
+    text = _text(key, spec, value)
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            raise ValueError
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        raise _error(key, f'takes a date "YYYY-MM-DD"; found `{value.text}`', value) from None
+    return text
+
+
+def _list_of(item):
+    def convert(key, spec, value):
+        if value.kind != "list":
+            raise _error(key, f"takes a list such as [{value.text}]; found {_found(value)}", value)
+        if not value.items:
+            raise _error(key, "takes a list with at least one element; found `[]`", value)
+        out = []
+        for element in value.items:
+            converted = item(key, spec, element)
+            if converted in out:
+                raise _error(key, f"lists `{element.text}` twice", element)
+            out.append(converted)
+        return out
+
+    return convert
+
+
+def _dataset(key, spec, value):
+    if value.kind == "tokens":
+        return {"dataset_tokens": _tokens(key, Key("tokens", low=1), value), "dataset_bytes": None}
+    if value.kind == "quantity" and KIND_OF_UNIT.get(value.unit) == "count":
+        raise PlanTypeError(
+            f"`{key} = {value.text}` is ambiguous: write `{value.text} tokens` for tokens "
+            f"or `{value.number}GB` for bytes", value.span)
+    if value.kind == "number":
+        raise _error(key, f"needs a unit: bytes (`{value.text}GB`) or tokens (`{value.text} tokens`)", value)
+    kind = _unit_kind(key, value, ("bytes",), "bytes (1GB) or tokens (250M tokens)")
+    number = _integer(key, _scaled(key, value, kind), value)
+    _check_range(key, Key("bytes", low=1), number, value)
+    return {"dataset_bytes": number, "dataset_tokens": None}
+
+
+CONVERTERS = {
+    "name": _name,
+    "text": _text,
+    "currency": _currency,
+    "enum": _enum,
+    "bool": _bool,
+    "count": _count,
+    "tokens": _tokens,
+    "bytes": _quantity_of("bytes", "bytes", integral=True),
+    "duration": _quantity_of("duration", "a duration", integral=False),
+    "flops": _quantity_of("flops", "FLOP/s", integral=False),
+    "bandwidth": _quantity_of("bandwidth", "a bandwidth", integral=False),
+    "fraction": _fraction,
+    "price": _price,
+    "money": _money,
+    "real": _plain_real,
+    "available": _available,
+    "zero": _zero,
+    "date": _date,
+    "name_list": _list_of(_name),
+    "enum_list": _list_of(_enum),
+    "dataset": _dataset,
+}
+
+
+def convert_value(key: str, spec: Key, value: Value) -> dict:
+    """The plan field updates ``key = value`` makes; raises PlanTypeError."""
+    if value.kind == "list" and spec.kind not in ("name_list", "enum_list"):
+        raise _error(key, f"takes a single value, not a list; found `{value.text}`", value)
+    result = CONVERTERS[spec.kind](key, spec, value)
+    if isinstance(result, dict):
+        return result
+    return {spec.field or key: result}

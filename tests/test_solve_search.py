@@ -1,0 +1,96 @@
+"""The pruned candidate search loses nothing: exhaustive enumeration of every layout finds
+no option the search's kept set does not match or beat (same estimator, small instances)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from planner.estimate import evaluate_serve, evaluate_train
+from planner.estimate.types import Layout
+from planner.instances import build_instances, replace_weights, serve_weight_choices
+from planner.search import candidates as C
+
+PLAN = """import "std"
+plan "s" { objective = cost }
+gpu "L4" { available = 8 }
+gpu "A100-80G" { available = 8 }
+model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4
+               ffn = 5632  vocab = 32000  tied = false  mlp = gated  precision = bf16 }
+model "q7" { like = "DeepSeek-R1-Distill-Qwen-7B" }
+pretrain "base" { model = "tiny" dataset = 3B tokens batch = 16 deadline <= 7d }
+finetune "full7" { model = "q7" method = full dataset = 20MB batch = 8 seq_len = 2k }
+serve "chat" { model = "q7" users = 24 context = 4k tpot <= 60ms ttft <= 3s }
+"""
+
+
+@pytest.fixture(scope="module")
+def instances():
+    from planner.load import load_plan
+
+    plan = load_plan("mem/s.plan", reader=lambda path: PLAN)
+    return {i.name: i for i in build_instances(plan)}
+
+
+def _every_train_layout(inst, offer):
+    job = inst.train_job
+    cap = offer.available
+    for tp in C.tp_degrees(inst, offer.spec):
+        for pp in C.pp_degrees(inst):
+            for dp in C.divisors(job.global_batch):
+                if tp * pp * dp > cap:
+                    continue
+                pairs = C.ZERO_OFFLOAD if dp > 1 else C.ZERO_OFFLOAD_SINGLE
+                mbs = [m for m in (1, 2, 4, 8, 16) if (job.global_batch // dp) % m == 0]
+                for (zero, offload), rc, mb in itertools.product(pairs, C.RECOMPUTE_CHAIN, mbs):
+                    lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
+                                 recompute=rc, micro_batch=mb)
+                    est = evaluate_train(job, lay, offer.spec)
+                    if est.memory.total <= offer.spec.usable_bytes:
+                        yield tp * pp * dp, est.hours
+
+
+@pytest.mark.parametrize("name", ["base", "full7"])
+def test_training_frontier_covers_every_fitting_layout(instances, name):
+    inst = instances[name]
+    found = C.search(inst)
+    for offer in inst.offers:
+        kept = [(c.gpu_count, c.hours) for c in found.outcomes[offer.name].options]
+        best: dict[int, float] = {}
+        for count, hours in _every_train_layout(inst, offer):
+            if inst.deadline_hours is None or hours <= inst.deadline_hours:
+                best[count] = min(hours, best.get(count, hours))
+        assert bool(kept) == bool(best)
+        for count, hours in best.items():
+            # some kept option uses no more GPUs and no more time
+            assert any(k <= count and h <= hours * (1 + 1e-9) for k, h in kept), (offer.name, count)
+
+
+def test_serving_keeps_the_fewest_gpus_any_layout_needs(instances):
+    inst = instances["chat"]
+    found = C.search(inst)
+    for offer in inst.offers:
+        fewest = None
+        for weights in serve_weight_choices(inst, offer.spec):
+            job = replace_weights(inst.serve_job, weights)
+            for tp in C.tp_degrees(inst, offer.spec):
+                for pp in C.pp_degrees(inst):
+                    for r in range(1, job.users + 1):
+                        if tp * pp * r > offer.available:
+                            break
+                        est = evaluate_serve(job, Layout(tp=tp, pp=pp, replicas=r), offer.spec)
+                        if (est.memory.total <= offer.spec.usable_bytes
+                                and est.tpot_seconds <= inst.tpot_seconds
+                                and est.ttft_seconds <= inst.ttft_seconds):
+                            n = tp * pp * r
+                            fewest = n if fewest is None else min(fewest, n)
+        options = found.outcomes[offer.name].options
+        assert (options[0].gpu_count if options else None) == fewest, offer.name
+
+
+def test_every_kept_candidate_meets_the_limits(instances):
+    for inst in instances.values():
+        for outcome in C.search(inst).outcomes.values():
+            for c in outcome.options:
+                assert C.limit_problems(inst, c, outcome.available) == []
