@@ -111,9 +111,15 @@ def _measures(c: Candidate | None) -> dict:
 
 
 def _rank(objective: str):
-    """Per-row order: the objective, then GPUs, hours, cost, then the stable order."""
+    """Per-row order: the objective, then GPUs, hours, cost, then the stable order.
+
+    Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
+    CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too).
+    """
+    from planner.search.cpsat import cost_units, hours_units
+
     def key(c: Candidate) -> tuple:
-        values = {"cost": c.cost, "gpus": c.gpu_count, "hours": c.hours}
+        values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
         rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
         return (values[objective], *rest, c.stable)
     return key
@@ -159,6 +165,10 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
     if s.pinned is not None:
         return "pinned", [summary, "layout pinned in the plan: evaluated as given"]
     time_limit = "latency" if inst.kind == "serve" else "deadline"
+    if chosen.key != first.key and not binding:
+        # no shared limit binds: CP-SAT stopped at the time limit before improving this row
+        return "price", [summary, f"first choice {_summary(first, currency)} not reached "
+                         "within the time limit (status feasible, see gap)"]
     if chosen.key != first.key:
         lines = [b for b in binding if b.startswith(f"availability {first.gpu}:")]
         decided = "availability" if lines else "budget"
@@ -329,7 +339,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         elif opts:
             # placed alone, but the shared limits cannot hold every workload at once
             first = min(opts, key=rank)
-            mine = [c for c in limit_conflicts if inst.group in c.split("wanted by", 1)[-1]]
+            mine = [c for c in limit_conflicts if inst.group in _wanted_by(c)]
             decided = "budget" if any(c.startswith("budget") for c in mine) else "availability"
             reasons = [f"alone it would be {_summary(first, currency)}",
                        *(mine or limit_conflicts)]
@@ -375,6 +385,14 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         "workloads": rows,
     }
     return round_floats(out)
+
+
+def _wanted_by(conflict: str) -> list[str]:
+    """The workloads a CP-SAT conflict line names: '...: N available, wanted by a, b; ...'."""
+    if "wanted by " not in conflict:
+        return []
+    names = conflict.split("wanted by ", 1)[1].split(";", 1)[0]
+    return [n.strip() for n in names.split(",")]
 
 
 def _stem(path: str) -> str:

@@ -201,3 +201,43 @@ def test_two_workers_are_deterministic_too():
     for _ in range(4):
         assert solve(p, workers=2) == first
     assert solve(p).objective_value == first.objective_value
+
+
+def test_long_lists_of_workloads_are_cut_after_eight_names():
+    many = [inst(f"w{k}", opt("A", 2 + (k == 9), 1.0)) for k in range(10)]
+    r = solve(problem(*many, available={"A": 5}))
+    assert r.conflicts == (
+        "availability A: 5 available, wanted by w9, w0, w1, w2, w3, w4, w5, w6 and 2 more;"
+        " needs at least 21",
+    )
+
+
+def test_tie_breaks_fold_into_one_mixed_radix_stage():
+    from planner.search.cpsat import _stages
+
+    insts, _ = _prepare(
+        problem(
+            inst("a", opt("A", 1, 1.0, hours=1.0), opt("A", 3, 0.5, hours=2.0, key=1)),
+            inst("b", opt("A", 2, 1.0, hours=0.5), opt("A", 4, 0.25, hours=1.5, key=1)),
+        )
+    )
+    # spans: gpus 2 + 2 = 4; hours 1e4 + 1e4 units; order 1 + 1 = 2.
+    assert _stages(insts, criteria("cost")) == [
+        {"cost": 1},
+        {"gpus": 3 * 20001, "hours": 3, "order": 1},
+    ]
+
+
+def test_values_near_the_scaling_limit_still_solve_exactly():
+    from planner.search.cpsat import _stages
+
+    # 1e10 currency = 1e14 units: hours then cost no longer fit one weighted sum.
+    a = inst("a", opt("A", 1, 1e10, hours=3.0), opt("A", 1, 3e10, hours=1.0, key=1))
+    b = inst("b", opt("A", 1, 2e10), opt("A", 1, 1e10 + 0.0001, hours=2.0, key=1))
+    p = problem(a, b, available={"A": 2}, budget=4e10 + 0.0001, objective="gpus")
+    assert _stages(_prepare(p)[0], criteria("gpus")) == [{"gpus": 1}, {"hours": 1}, {"cost": 3, "order": 1}]
+    r = solve(p)
+    # Fastest pair (a1, b0) costs 5e10: over budget. a1 + b1 is exactly on budget, 3 h.
+    assert r.status == "optimal"
+    assert r.picks == {"a": 1, "b": 1}
+    assert r.binding[1] == "budget: 40000000000.0001 of 40000000000.0001 used by a, b; first choices need 50000000000"

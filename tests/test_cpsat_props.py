@@ -112,3 +112,21 @@ def test_dropping_options_never_lowers_the_optimum(p, data):
 @given(problems(min_options=1))
 def test_instance_order_does_not_change_the_result(p):
     assert solve(p) == solve(replace(p, instances=tuple(reversed(p.instances))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(min_options=1))
+def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
+    from planner.search import cpsat
+
+    folded = solve(p)
+    original = cpsat._stages
+    cpsat._stages = lambda insts, crits: [{c: 1} for c in crits]
+    try:
+        sequential = solve(p)
+    finally:
+        cpsat._stages = original
+    assert sequential.status == folded.status
+    assert sequential.objective_value == folded.objective_value
+    if folded.status == "optimal":
+        assert sequential.picks in brute.exhaustive(p).optima

@@ -10,6 +10,8 @@ import json
 import math
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from planner.errors import PlanError
 from planner.search.checker import check
@@ -370,3 +372,42 @@ serve "fast" { model = "DeepSeek-R1-Distill-Qwen-7B" users = 1 context = 2k weig
     assert row["fits"] and row["gpu"] == "A10G" and row["gpu_count"] == 2
     assert row["decided_by"] == "latency"
     assert "1 x A10G fit in memory but miss the latency limits" in row["reasons"][1]
+
+
+@settings(max_examples=8, deadline=None)
+@given(users=st.integers(1, 200), extra=st.integers(1, 200),
+       tokens=st.integers(1, 40), more=st.integers(1, 40), l4=st.integers(1, 6))
+def test_monotone_on_random_small_plans(users, extra, tokens, more, l4):
+    """More users or data never lower the optimal cost; more GPUs never raise it."""
+    def cost(u: int, b: int, n: int) -> float:
+        gpus = f'gpu "L4" {{ available = {n} }}\ngpu "A100-80G" {{ available = 8 }}\n'
+        body = (f'serve "chat" {{ model = "tiny" users = {u} context = 4k tpot <= 60ms }}\n'
+                f'pretrain "base" {{ model = "tiny" dataset = {b}00M tokens deadline <= 2d }}\n')
+        result = solve_text(plan_text(gpus, body))
+        return result["total_cost"] if result["status"] != "infeasible" else math.inf
+
+    base = cost(users, tokens, l4)
+    assert cost(users + extra, tokens, l4) >= base * (1 - 1e-6)
+    assert cost(users, tokens + more, l4) >= base * (1 - 1e-6)
+    assert cost(users, tokens, l4 + 2) <= base * (1 + 1e-6)
+
+
+def test_uneven_pipeline_stages_serve_a_model_with_a_prime_layer_count():
+    # DeepSeek-R1 has 61 layers (prime): with PP restricted to divisors no
+    # pipeline exists, and 1.34 TB of BF16 weights cannot fit one 8-GPU node
+    # (8 x 72 GiB usable). Uneven stages (vLLM, Megatron) make it servable; the
+    # largest stage holds ceil(61 / pp) layers.
+    result = solve_text('gpu "A100-80G" { available = 64 }\n'
+                        'serve "r1" { model = "DeepSeek-R1" users = 3 context = 8k weights = bf16 }\n')
+    row = row_of(result, "r1")
+    assert row["fits"] and result["status"] == "optimal"
+    layout = row["layout"]
+    assert layout["pp"] > 1 and row["gpu_count"] > 8
+    assert layout["tp"] * layout["pp"] * layout["replicas"] == row["gpu_count"]
+    # every GPU holds its stage's share of the weights: the whole model is held
+    stage_layers = -(-61 // layout["pp"])
+    assert stage_layers * layout["pp"] >= 61
+    assert row["memory_per_gpu_bytes"]["weights"] * row["gpu_count"] >= 2 * 671e9
+    assert not check(load_text('gpu "A100-80G" { available = 64 }\n'
+                               'serve "r1" { model = "DeepSeek-R1" users = 3 context = 8k '
+                               'weights = bf16 }\n'), result)

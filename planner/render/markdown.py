@@ -27,7 +27,8 @@ def render_markdown(result: dict, explain: bool = False) -> str:
         notes = []
         for row in rows:
             who = c.scenario_label(row) + ": " if len(rows) > 1 else ""
-            reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:2]
+            # the choice is in the row; below it, up to 3 reasons (the deciding one first)
+            reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:4]
             notes += [f"- {who}{r}" for r in reasons]
             if explain:
                 parts = c.breakdown(row)

@@ -37,7 +37,8 @@ def render_table(result: dict, explain: bool = False, width: int = 160) -> str:
 
 def _notes(console: Console, row: dict, explain: bool, currency: str, label: bool) -> None:
     who = c.scenario_label(row) + ": " if label else ""
-    reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:2]
+    # the choice is in the row; below it, up to 3 reasons (the deciding one first)
+    reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:4]
     for reason in reasons:
         console.print(f"  {who}{reason}")
     if not explain:

@@ -5,7 +5,9 @@ The search space and every pruning rule are described in docs/solve.md
 
 - TP: powers of two up to the GPUs of one node that divide ``heads`` and
   ``kv_heads`` (MLA models: ``heads``, the latent KV is not split by head);
-- PP: divisors of ``layers`` up to ``MAX_PP``;
+- PP: degrees up to ``MAX_PP`` that shrink the largest stage (ceil(layers / pp)
+  smaller than with pp - 1); stages need not be equal, as in vLLM's and
+  Megatron's uneven splits (DeepSeek-V3's 61 layers have no divisor but 1);
 - training: DP over the divisors of the global batch; (ZeRO, offload) pairs as
   DeepSpeed allows them; recomputation none -> selective -> full; micro-batch
   powers of two dividing the per-replica batch, gradient accumulation making
@@ -194,8 +196,17 @@ def tp_degrees(instance: Instance, spec: GpuSpec) -> list[int]:
 
 
 def pp_degrees(instance: Instance) -> list[int]:
+    """PP degrees whose largest stage, ceil(layers / pp), is smaller than with one stage fewer.
+
+    A degree that leaves the largest stage as it was only adds GPUs: the
+    estimator sizes every stage as the largest one.
+    """
     layers = instance.arch.layers
-    return [d for d in range(1, min(layers, MAX_PP) + 1) if layers % d == 0]
+    out: list[int] = []
+    for d in range(1, min(layers, MAX_PP) + 1):
+        if d == 1 or -(-layers // d) < -(-layers // (d - 1)):
+            out.append(d)
+    return out
 
 
 def divisors(n: int) -> list[int]:
@@ -243,8 +254,8 @@ def check_pins(instance: Instance) -> None:
         if pins.tp < 1 or arch.heads % pins.tp or (not arch.is_mla and arch.kv_heads % pins.tp):
             raise _pin_error(instance, "tp", f"tp = {pins.tp} must divide the model's "
                              f"{arch.heads} heads and {arch.kv_heads} KV heads")
-    if pins.pp is not None and (pins.pp < 1 or arch.layers % pins.pp):
-        raise _pin_error(instance, "pp", f"pp = {pins.pp} must divide the model's {arch.layers} layers")
+    if pins.pp is not None and (pins.pp < 1 or pins.pp > arch.layers):
+        raise _pin_error(instance, "pp", f"pp = {pins.pp} must be at most the model's {arch.layers} layers")
     for key in ("count", "dp", "micro_batch", "replicas", "ep"):
         value = getattr(pins, key)
         if value is not None and value < 1:
@@ -511,7 +522,7 @@ def _memory_reason(offer: GpuOffer, out: GpuOutcome, cap: int) -> str:
     lm = out.least_memory
     if lm is None:
         return (f"{offer.name}: no layout within {cap} GPUs (TP must divide the heads and fit "
-                "a node, PP divide the layers, DP the global batch, and the pinned values hold)")
+                "a node, PP at most the layers, DP the global batch, and the pinned values hold)")
     where = f"all {cap} available" if offer.available is not None and lm.gpu_count >= cap else ""
     layout = lm.describe() + (f", {where}" if where else "")
     return (f"{offer.name}: needs {gib(lm.memory.total)} per GPU at best ({layout}), "

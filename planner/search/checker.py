@@ -113,8 +113,8 @@ def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
         bad.append(f"{who}: nodes {row['nodes']} for {row['gpu_count']} GPUs of {spec.gpus_per_node} per node")
     if arch.heads % lay["tp"] or (not arch.is_mla and arch.kv_heads % lay["tp"]):
         bad.append(f"{who}: TP {lay['tp']} does not divide the heads")
-    if arch.layers % lay["pp"]:
-        bad.append(f"{who}: PP {lay['pp']} does not divide {arch.layers} layers")
+    if not 1 <= lay["pp"] <= arch.layers:
+        bad.append(f"{who}: PP {lay['pp']} is not between 1 and the {arch.layers} layers")
     if w.layout is not None:
         for key in ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute", "offload",
                     "micro_batch", "replicas"):

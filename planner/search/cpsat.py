@@ -3,7 +3,8 @@
 Plain data in (`Problem`), plain data out (`Result`); nothing here knows about plans,
 estimates or rendering. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
 the input into integer data once, `_build` makes the model from that data, `_optimise`
-solves it, and `_read` turns the solution back into plain data.
+solves it, and `solve` reads the picks back into plain data (`_binding` says which
+limits bind, `_diagnose` why nothing fits).
 
 Semantics
 - Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
@@ -29,8 +30,9 @@ Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
   these units (brute.py uses the same helpers).
 - hours: `HOURS_SCALE` = 10_000 units per hour (1e-4 h = 0.36 s).
 - Limit: every scaled value must be <= `MAX_UNITS` (2**50, about 1.1e11 currency or
-  hours) and each criterion's sum over all instances <= 2**62, so no CP-SAT linear
-  expression can overflow int64. Larger inputs raise ValueError.
+  hours) and each criterion summed over *all options* of all instances <= 2**62 (about
+  4.6e14 currency), so no CP-SAT linear expression can overflow int64 (CP-SAT checks
+  the sum of every term's extreme). Larger inputs raise ValueError.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ from ortools.sat.python import cp_model
 COST_SCALE = 10_000  # integer cost units per currency unit (1e-4 currency resolution)
 HOURS_SCALE = 10_000  # integer time units per hour (1e-4 h = 0.36 s resolution)
 MAX_UNITS = 2**50  # largest scaled value of one option (keeps sums far below int64)
-_MAX_SUM = 2**62  # largest sum of one criterion over all instances
+_MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
 OBJECTIVES = ("cost", "gpus", "hours")
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
@@ -205,7 +207,8 @@ def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
             )
         insts.append(_Inst(inst.name, inst.group, _prune(opts)))
     for c in ("gpus", "cost", "hours", "order"):
-        if sum(max(o.value(c) for o in i.opts) for i in insts) > _MAX_SUM:
+        # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
+        if sum(o.value(c) for i in insts for o in i.opts) > _MAX_SUM:
             raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
     return insts, empty
 
@@ -327,13 +330,21 @@ def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
     Fewer solves matter: each tie-break solve costs about as much as the first.
     """
     span = {c: sum(max(o.value(c) for o in i.opts) - min(o.value(c) for o in i.opts) for i in insts) for c in crits}
+    # CP-SAT rejects a linear expression whose terms could overflow int64 if all were 1 at
+    # once (it does not know only one option per instance is), so bound that sum.
+    load = {c: sum(o.value(c) - min(q.value(c) for q in i.opts) for i in insts for o in i.opts) for c in crits}
+
+    def fits(run: list[str]) -> bool:
+        total, w = 0, 1
+        for c in reversed(run):
+            total += w * load[c]
+            w *= span[c] + 1
+        return total <= _MAX_SUM
+
     stages: list[list[str]] = [[crits[0]]]
     run: list[str] = []
     for c in crits[1:]:
-        size = 1
-        for d in run + [c]:
-            size *= span[d] + 1
-        if run and size > _MAX_SUM:
+        if run and not fits(run + [c]):
             stages.append(run)
             run = []
         run.append(c)
@@ -348,16 +359,14 @@ def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
     return out
 
 
-def _objective(m: _Model, insts: list[_Inst], weights: dict[str, int]) -> cp_model.LinearExpr:
-    vs, ws = [], []
+def _coefficients(insts: list[_Inst], weights: dict[str, int]) -> dict[tuple[str, int], int]:
+    """Per (instance, position): the stage's weighted, offset value of that option."""
+    out = {}
     for inst in insts:
         low = {c: min(o.value(c) for o in inst.opts) for c in weights}
         for p, o in enumerate(inst.opts):
-            coef = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
-            if coef:
-                vs.append(m.x[inst.name, p])
-                ws.append(coef)
-    return cp_model.LinearExpr.weighted_sum(vs, ws)
+            out[inst.name, p] = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
+    return out
 
 
 def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int) -> _Outcome:
@@ -370,10 +379,14 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
         if remaining <= 0:
             proven = False
             break
-        objective = _objective(m, insts, weights)
+        coef = _coefficients(insts, weights)
+        terms = [k for k in coef if coef[k]]
+        objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
         solver = _solver(remaining, workers)
         status = solver.solve(m.model)
+        if status == cp_model.MODEL_INVALID:  # a scaling bug, never the user's input
+            raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
         if status == cp_model.INFEASIBLE and stage == 0:
             return _Outcome("infeasible", {}, 0.0)
         if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
@@ -383,16 +396,17 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
             break
         if status != cp_model.OPTIMAL:
             proven = False
-        value = round(solver.objective_value)
+        chosen = {
+            inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
+            for inst in insts
+        }
+        # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
+        value = sum(coef[name, p] for name, p in chosen.items())
         if stage == 0 and status != cp_model.OPTIMAL:
             # Relative to the sum itself, not the offset objective the solver saw.
             offset = sum(min(o.value(crits[0]) for o in i.opts) for i in insts)
             bound = solver.best_objective_bound
             gap = abs(value - bound) / max(1.0, abs(value + offset))
-        chosen = {
-            inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
-            for inst in insts
-        }
         m.model.add(objective <= value)
         m.model.clear_hints()
         for inst in insts:
