@@ -26,7 +26,7 @@ A100 = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9,
 def train_layouts():
     for tp, pp, dp, zero, rc, off, mb in itertools.product(
         (1, 2, 4, 8), (1, 2, 4), (1, 2, 8, 32), (0, 1, 2, 3), ("none", "selective", "full"),
-        ("none", "optimizer"), (1, 2, 4),
+        ("none", "optimizer", "all"), (1, 2, 4),
     ):
         yield Layout(tp=tp, pp=pp, dp=dp, zero=zero, recompute=rc, offload=off, micro_batch=mb)
 

@@ -86,7 +86,12 @@ def test_ties_break_by_gpus_then_hours_then_cost_then_key():
 
 
 def test_objectives_hours_and_gpus():
-    a = inst("a", opt("A", 8, 50.0, hours=1.0), opt("A", 1, 10.0, hours=8.0, key=1), opt("A", 2, 20.0, hours=2.0, key=2))
+    a = inst(
+        "a",
+        opt("A", 8, 50.0, hours=1.0),
+        opt("A", 1, 10.0, hours=8.0, key=1),
+        opt("A", 2, 20.0, hours=2.0, key=2),
+    )
     assert solve(problem(a, objective="hours")).picks == {"a": 0}
     assert solve(problem(a, objective="hours")).objective_value == 1.0
     assert solve(problem(a, objective="gpus")).picks == {"a": 1}
@@ -210,6 +215,7 @@ def test_long_lists_of_workloads_are_cut_after_eight_names():
         "availability A: 5 available, wanted by w9, w0, w1, w2, w3, w4, w5, w6 and 2 more;"
         " needs at least 21",
     )
+    assert r.competing == {"availability A": tuple(sorted(f"w{k}" for k in range(10)))}
 
 
 def test_tie_breaks_fold_into_one_mixed_radix_stage():
@@ -240,4 +246,16 @@ def test_values_near_the_scaling_limit_still_solve_exactly():
     # Fastest pair (a1, b0) costs 5e10: over budget. a1 + b1 is exactly on budget, 3 h.
     assert r.status == "optimal"
     assert r.picks == {"a": 1, "b": 1}
-    assert r.binding[1] == "budget: 40000000000.0001 of 40000000000.0001 used by a, b; first choices need 50000000000"
+    assert r.binding[1] == (
+        "budget: 40000000000.0001 of 40000000000.0001 used by a, b; first choices need 50000000000"
+    )
+
+
+def test_first_choices_show_who_the_shared_limits_moved():
+    a = inst("a", opt("A", 4, 10.0), opt("B", 4, 12.0, key=1))
+    b = inst("b", opt("A", 4, 10.0), opt("B", 4, 13.0, key=1))
+    r = solve(problem(a, b, available={"A": 6, "B": None}))
+    assert r.first_choices == {"a": 0, "b": 0}
+    assert r.picks == {"a": 1, "b": 0}  # a was moved by availability A
+    r = solve(problem(a, b, available={"A": 6, "B": 3}))
+    assert r.status == "infeasible" and r.first_choices == {"a": 0, "b": 0}

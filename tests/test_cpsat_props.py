@@ -9,7 +9,7 @@ from planner.search import brute
 from planner.search.cpsat import Instance, Option, Problem, cost_units, solve
 
 GPUS = ("A", "B", "C")
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 # Costs on a 0.25 grid and hours on a 0.5 grid: exact in the scaled units, with many ties.
 options = st.builds(
@@ -130,3 +130,12 @@ def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
     assert sequential.objective_value == folded.objective_value
     if folded.status == "optimal":
         assert sequential.picks in brute.exhaustive(p).optima
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(min_options=1))
+def test_first_choices_are_the_optimum_without_shared_limits(p):
+    free = replace(p, available={g: None for g in p.available}, budget=None)
+    alone = solve(free)
+    assert alone.picks == alone.first_choices
+    assert solve(p).first_choices == alone.first_choices

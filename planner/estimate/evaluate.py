@@ -118,6 +118,7 @@ class _TrainBase:
     lora_act: float  # LoRA A-outputs per layer
     logits: float  # output-layer input and fp32 logits, before TP division
     ids: float  # token ids
+    host_bw: float  # host <-> GPU bytes/s, one direction (CPU offload)
     notes: tuple[str, ...]
 
 
@@ -182,6 +183,7 @@ def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
         lora_act=M.lora_layer_activation_bytes(sl, 1, width),
         logits=M.logits_bytes(sl, 1, a.hidden, a.vocab, 1),
         ids=M.embedding_input_bytes(sl, 1),
+        host_bw=T.host_link_bytes_per_s(gpu.name),
         notes=tuple(notes),
     )
     if len(_train_cache) >= _CACHE_LIMIT:
@@ -235,6 +237,7 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     # ---- model states (ZeRO Table 1 for the trained parameters)
     if job.method == "full":
         w, g, o = M.zero_model_states(stage_params, dp, zero, b.k)
+        shard_w = w  # parameter bytes this GPU stores (and, offloaded, fetches per pass)
         unsharded_w = M.WEIGHT_TRAIN_BYTES * stage_params
         trained = stage_params
     else:
@@ -244,6 +247,7 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         frozen = (lin + routed) * b.frozen_q + (other + emb) * b.frozen_o
         unsharded_w = frozen + M.WEIGHT_TRAIN_BYTES * trained
         w = (frozen / dp if zero >= 3 else frozen) + lw
+        shard_w = w  # stored (QLoRA: quantized) parameters, without the bf16 dequant copy
         if b.dequant:
             # one dequantized bf16 copy of the matrix being multiplied
             w += 2.0 * b.shard.pc.largest_linear / tp
@@ -312,6 +316,19 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         # activations forward and their gradients backward at each of the v chunk boundaries
         comm_step += 2.0 * v * m * (2.0 * job.seq_len * layout.micro_batch * job.arch.hidden / tp) / bw
         bubble = compute * T.bubble_fraction(pp, m, v)
+    if layout.offload != "none":
+        # CPU offload: host traffic and the CPU optimizer step (timing.py, ZeRO-Offload /
+        # ZeRO-Infinity); reported with communication. The optimizer state of a GPU covers
+        # its ZeRO partition of the trained parameters (all of them under ZeRO-0); gradients
+        # leave while the last micro-batch's backward runs.
+        opt_params = trained / dp if zero >= 1 else trained
+        comm_step += T.optimizer_offload_seconds(
+            opt_params, M.GRAD_BYTES, M.WEIGHT_TRAIN_BYTES, b.host_bw,
+            T.BACKWARD_SHARE * step_compute / m,
+        )
+        if layout.offload == "all":
+            passes = 3 if layout.recompute == "full" else 2
+            comm_step += m * T.param_offload_seconds(shard_w, passes, b.host_bw)
     return _build(
         TrainEstimate,
         memory=mem,

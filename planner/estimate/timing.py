@@ -1,4 +1,4 @@
-"""Time formulas: training FLOPs, collectives, pipeline bubble, serving roofline.
+"""Time formulas: training FLOPs, collectives, pipeline bubble, CPU offload, serving roofline.
 
 Pure functions of numbers; ``planner.estimate.evaluate`` assembles them per layout.
 FLOPs count a multiply-add as 2.
@@ -77,3 +77,69 @@ def roofline_seconds(nbytes: float, hbm: float, flops: float, peak: float) -> fl
     """Lower bound of a step: the slower of reading ``nbytes`` and computing ``flops``
     (Williams et al. 2009, the roofline model)."""
     return max(nbytes / hbm, flops / peak)
+
+
+# ---------------------------------------------------------------- CPU offload
+# Host <-> GPU bandwidth, one direction, per GPU, bytes/s, by the GPU's host link.
+# PCIe 4.0 x16: NVIDIA nvbandwidth measures 25.13 GB/s host_to_device on an A100-SXM4-40GB
+# (github NVIDIA/nvbandwidth issue #42), 80% of the link's 31.5 GB/s. PCIe 5.0 doubles and
+# PCIe 3.0 halves the per-lane rate (32 / 16 / 8 GT/s, all 128b/130b), so 50 and 12.5 GB/s;
+# H100 measures 52.8 GB/s device_to_host and 57 GB/s host_to_device (nvbandwidth issues #24,
+# #6). Grace-Hopper/Blackwell superchips reach the host over NVLink-C2C: 346 GB/s
+# host_to_device measured on a GH200 (nvbandwidth issue #23). Per GPU: GPUs that share a PCIe
+# switch uplink (DGX A100 pairs two per switch) see less when both transfer at once.
+PCIE_GEN3_BYTES_PER_S = 12.5e9
+PCIE_GEN4_BYTES_PER_S = 25.0e9
+PCIE_GEN5_BYTES_PER_S = 50.0e9
+NVLINK_C2C_BYTES_PER_S = 346.0e9
+
+# GPU families by host link; the first match wins (GH200 before H200, GB200 before B200).
+# Datasheets: V100 and T4 PCIe 3.0; A100, A10/A10G, L4, L40S, RTX 30/40, RTX A6000, MI250X
+# PCIe 4.0; H100/H200/H800/H20, B200, MI300X/MI325X PCIe 5.0. Anything else: PCIe 4.0.
+_HOST_LINKS = (
+    (("GH200", "GB200", "GB300"), NVLINK_C2C_BYTES_PER_S),
+    (("H100", "H200", "H800", "H20", "B100", "B200", "B300", "MI300", "MI325", "MI355"),
+     PCIE_GEN5_BYTES_PER_S),
+    (("V100", "T4", "P100", "P40"), PCIE_GEN3_BYTES_PER_S),
+)
+
+# Parameters per second one GPU's share of the host's cores updates with DeepSpeed's CPU Adam
+# (DeepSpeedCPUAdam, AVX-vectorised and multithreaded; 5-7x torch.optim.Adam on the CPU,
+# DeepSpeed ZeRO-Offload tutorial). Measured: for Llama-2-7B (6.74e9 parameters) on 4 x A100
+# "the CPU path can take longer than 4s" per step (DeepSpeed blogs/deepspeed-zenflow/README.md,
+# "CPU-Induced GPU Stalls"): 1.68e9 parameters per GPU, less 0.13 s to send 2-byte parameters
+# back at PCIE_GEN4_BYTES_PER_S, is 0.43e9 parameters/s per GPU; rounded down to 0.4e9.
+CPU_ADAM_PARAMS_PER_S = 0.4e9
+
+
+def host_link_bytes_per_s(gpu_name: str) -> float:
+    """Host <-> GPU bandwidth in one direction for this GPU family (bytes/s, see above)."""
+    name = gpu_name.upper()
+    for families, bandwidth in _HOST_LINKS:
+        if any(f in name for f in families):
+            return bandwidth
+    return PCIE_GEN4_BYTES_PER_S
+
+
+def optimizer_offload_seconds(
+    params: float, grad_bytes: float, weight_bytes: float, host_bw: float, backward: float
+) -> float:
+    """Exposed seconds per optimizer step of ZeRO-Offload (Ren et al. 2021, arXiv:2101.06840
+    sec 4.1, Figure 2) for the ``params`` trained parameters whose optimizer state this GPU
+    keeps on the host: 16-bit gradients GPU -> CPU (streamed while ``backward`` runs, so only
+    the excess shows), CPU Adam over the parameters, updated 16-bit parameters CPU -> GPU.
+    The paper's optional one-step delayed update is not assumed: the CPU step and the
+    parameter copy sit on the critical path, as in DeepSpeed's default schedule.
+    """
+    to_host = grad_bytes * params / host_bw
+    exposed = to_host - backward if to_host > backward else 0.0
+    return exposed + params / CPU_ADAM_PARAMS_PER_S + weight_bytes * params / host_bw
+
+
+def param_offload_seconds(param_bytes: float, passes: int, host_bw: float) -> float:
+    """Seconds per micro-batch to bring this GPU's parameter shard (``param_bytes``) from the
+    host for each of ``passes`` passes (forward, backward, and the recomputed forward),
+    ZeRO-Infinity parameter offload (Rajbhandari et al. 2021, arXiv:2104.07857 sec 4): its
+    bandwidth-centric efficiency ait*bw / (ait*bw + peak) counts the transfer time on top of
+    compute, i.e. not hidden."""
+    return passes * param_bytes / host_bw

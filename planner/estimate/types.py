@@ -161,7 +161,7 @@ class TrainEstimate:
     gpus: int
     flops: float  # FLOPs of the whole run, recomputation included
     compute_seconds: float
-    communication_seconds: float  # exposed DP / TP / PP communication
+    communication_seconds: float  # exposed DP / TP / PP communication and CPU-offload transfers
     bubble_seconds: float  # pipeline bubble
     notes: tuple[str, ...] = field(default=())
 

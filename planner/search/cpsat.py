@@ -38,8 +38,9 @@ Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
 from __future__ import annotations
 
 import math
+import numbers
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
@@ -51,7 +52,8 @@ OBJECTIVES = ("cost", "gpus", "hours")
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
-NEEDS_SECONDS = 1.0  # per limit, for the "needs at least" bound in a conflict
+NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
+#   bounds found in 0.25 s each, no more in 1 s)
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
 
 
@@ -91,6 +93,12 @@ class Result:
     gap: float  # relative gap of the objective stage (0.0 when proven)
     binding: tuple[str, ...]  # shared limits that bind, with the groups using them
     conflicts: tuple[str, ...]  # why infeasible: empty instances, limit cores
+    # What each instance would pick if no shared limit applied (index into its options):
+    # where it differs from `picks`, availability or budget decided that instance.
+    first_choices: dict[str, int] = field(default_factory=dict)
+    # For each limit in `conflicts` ("availability <gpu>" or "budget"): every group that
+    # can use it, by name (the text names at most NAMES_SHOWN of them).
+    competing: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def cost_units(cost: float) -> int:
@@ -193,13 +201,13 @@ def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
         for k, o in enumerate(inst.options):
             if o.gpu not in problem.available:
                 raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            if not isinstance(o.gpus, int) or o.gpus < 0:
+            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
                 raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
             opts.append(
                 _Opt(
                     index=k,
                     gpu=o.gpu,
-                    gpus=o.gpus,
+                    gpus=int(o.gpus),
                     cost=_scaled(o.cost, COST_SCALE, "cost", inst.name),
                     hours=_scaled(o.hours, HOURS_SCALE, "hours", inst.name),
                     rank=rank[k],
@@ -329,10 +337,16 @@ def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
     a better value of an earlier criterion always outweighs any change of later ones.
     Fewer solves matter: each tie-break solve costs about as much as the first.
     """
-    span = {c: sum(max(o.value(c) for o in i.opts) - min(o.value(c) for o in i.opts) for i in insts) for c in crits}
+    span = {c: 0 for c in crits}
     # CP-SAT rejects a linear expression whose terms could overflow int64 if all were 1 at
-    # once (it does not know only one option per instance is), so bound that sum.
-    load = {c: sum(o.value(c) - min(q.value(c) for q in i.opts) for i in insts for o in i.opts) for c in crits}
+    # once (it does not know only one option per instance is), so bound that sum: load.
+    load = {c: 0 for c in crits}
+    for inst in insts:
+        for c in crits:
+            values = [o.value(c) for o in inst.opts]
+            low = min(values)
+            span[c] += max(values) - low
+            load[c] += sum(values) - low * len(values)
 
     def fits(run: list[str]) -> bool:
         total, w = 0, 1
@@ -441,9 +455,14 @@ def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
     return out
 
 
+def _first_choices(insts: list[_Inst], crits) -> dict[str, _Opt]:
+    """Each instance's own lexicographic best, as if it were alone."""
+    return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
+
+
 def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[str, ...]:
     """Limits at zero slack, or that kept some instance from its own first choice."""
-    first = {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
+    first = _first_choices(insts, crits)
     now, want = _usage(insts, picked, budget), _usage(insts, first, budget)
     out = []
     bounds = {limit_id_availability(g): n for g, n in sorted(available.items()) if n is not None}
@@ -473,7 +492,7 @@ def _infeasible(insts, available, budget, keep: list[str], deadline: float, work
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
-def _diagnose(insts, available, budget, deadline: float, workers: int) -> tuple[str, ...]:
+def _diagnose(insts, available, budget, deadline: float, workers: int):
     """Name a minimal set of shared limits that cannot hold together, the groups that can
     use each, and how far each alone would have to move (when the others can hold).
 
@@ -512,10 +531,13 @@ def _diagnose(insts, available, budget, deadline: float, workers: int) -> tuple[
         undecided = undecided or verdict is None
     calls = len(core)
     out = []
+    competing = {}
     for lid in core:
         scale = COST_SCALE if lid == LIMIT_BUDGET else 1
         bound = m.limits[lid][1]
-        wanted = _names(_least_use(insts, lid))
+        least = _least_use(insts, lid)
+        competing[lid] = tuple(sorted(least))
+        wanted = _names(least)
         text = f"{lid}: {_fmt(bound / scale)} available, wanted by {wanted}"
         relaxed = _build(insts, available, budget, drop=frozenset({lid}))
         relaxed.model.minimize(relaxed.limits[lid][0])
@@ -523,13 +545,13 @@ def _diagnose(insts, available, budget, deadline: float, workers: int) -> tuple[
         # The bound is proven whether or not the search finished (the optimum if it did);
         # shown only when it says more than "over the limit".
         if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            least = math.ceil(s.best_objective_bound - 1e-6)
-            if least > bound:
-                text += f"; needs at least {_fmt(least / scale)}"
+            need = math.ceil(s.best_objective_bound - 1e-6)
+            if need > bound:
+                text += f"; needs at least {_fmt(need / scale)}"
         out.append(text)
     if undecided:
         out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
-    return tuple(out)
+    return tuple(out), competing
 
 
 def _least_use(insts: list[_Inst], lid: str) -> dict[str, int]:
@@ -560,8 +582,11 @@ def _names(weights: dict[str, int]) -> str:
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Result:
     """Pick one option per instance; see the module docstring for the semantics.
 
+    `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
+    `workers` > 1 runs CP-SAT's deterministic interleaved search on that many workers.
     Instances without options make the result infeasible (named in `conflicts`); the
     others are still solved and their picks returned, so callers can show them.
+    Raises ValueError for malformed input (a caller's bug, not a user's plan error).
     """
     deadline = time.monotonic() + time_limit
     insts, empty = _prepare(problem)
@@ -571,14 +596,15 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Resul
     if not insts:
         status = "infeasible" if empty else "optimal"
         return Result(status, {}, 0.0, 0.0, (), conflicts)
+    first = {name: o.index for name, o in sorted(_first_choices(insts, crits).items())}
     m = _build(insts, problem.available, budget)
     out = _optimise(m, insts, crits, deadline, workers)
     if out.status == "infeasible":
-        conflicts += _diagnose(insts, problem.available, budget, deadline, workers)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts)
+        texts, competing = _diagnose(insts, problem.available, budget, deadline, workers)
+        return Result("infeasible", {}, 0.0, 0.0, (), conflicts + texts, first, competing)
     if out.status == "unknown":
         conflicts += (f"time limit: no feasible choice found within {_fmt(time_limit)} s",)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts)
+        return Result("infeasible", {}, 0.0, 0.0, (), conflicts, first)
     picked = {i.name: i.opts[out.chosen[i.name]] for i in insts}
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
@@ -590,4 +616,5 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Resul
         gap=out.gap,
         binding=_binding(insts, problem.available, budget, picked, crits),
         conflicts=conflicts,
+        first_choices=first,
     )
