@@ -126,9 +126,9 @@ def _inside(path: str, directory: Path) -> bool:
 def _finish(loader: _Loader, checks: bool) -> P.Plan:
     loader.errors.raise_if_any()
     plan = merge(loader.order, loader.errors)
-    plan = resolve_models(plan, loader.config_reader, loader.errors)
+    plan, broken = resolve_models(plan, loader.config_reader, loader.errors)
     if checks:
-        check_plan(plan, loader.errors)
+        check_plan(plan, loader.errors, broken_models=broken)
     loader.errors.raise_if_any()
     if plan.settings is None and plan.workloads:
         # A plan without a `plan` block is named after its file, with the documented defaults.

@@ -204,3 +204,19 @@ def test_unreadable_root_files(tmp_path, setup, words):
     setup(path)
     (error,) = errors_of(lambda: load_plan(str(path)))
     assert words in error.message and isinstance(error, (PlanImportError, PlanSyntaxError))
+
+
+def test_a_broken_model_is_reported_once_not_at_every_use():
+    # The `like` typo is the mistake; the serve block naming "m" is not a second
+    # one, while a real typo in a workload's model still is, with a suggestion.
+    source = ('import "std"\ngpu "A10G" { available = 1 }\n'
+              'model "m" { like = "DeepSeek-R1-Distil-Qwen-7B" }\n'
+              'serve "s" { model = "m" users = 1 context = 4k }\n'
+              'serve "t" { model = "mm" users = 1 context = 4k }\n')
+    errors = errors_of(lambda: load_plan("x/main.plan", reader=lambda path: source))
+    messages = [e.message for e in errors]
+    assert len(errors) == 2, messages
+    assert "did you mean `DeepSeek-R1-Distill-Qwen-7B`" in messages[0]
+    assert errors[0].span.line == 3 and errors[0].span.column == 20
+    assert messages[1] == 'serve "t" uses unknown model `mm`; did you mean `m`?'
+    assert errors[1].span.line == 5

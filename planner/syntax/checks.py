@@ -21,11 +21,12 @@ GPU_NEEDS = ("memory", "bf16", "hbm", "interconnect", "network", "per_node", "pr
 MODEL_NEEDS = ("layers", "hidden", "heads", "ffn", "vocab")
 
 
-def check_plan(plan: P.Plan, errors: Collector) -> None:
+def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = frozenset()) -> None:
+    """``broken_models``: declared models whose resolution already failed (reported once)."""
     gpus = {g.name: g for g in plan.gpus}
     models = {m.name: m for m in plan.models}
     for workload in plan.workloads:
-        _workload_names(workload, gpus, models, errors)
+        _workload_names(workload, gpus, models, broken_models, errors)
         _dataset(workload, errors)
     for sweep in plan.sweeps:
         _sweep(sweep, plan.workloads, models, errors)
@@ -37,11 +38,13 @@ def _span(node: P.Node, key: str) -> Span | None:
     return node.spans.get(key, node.span)
 
 
-def _workload_names(workload, gpus: dict, models: dict, errors: Collector) -> None:
+def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
+                    errors: Collector) -> None:
     label = f'{workload.kind} "{workload.name}"'
-    if workload.model not in models:
+    if workload.model not in models and workload.model not in broken:
+        known = set(models) | broken
         errors.add(PlanNameError(
-            f"{label} uses unknown model `{workload.model}`{did_you_mean(workload.model, models)}",
+            f"{label} uses unknown model `{workload.model}`{did_you_mean(workload.model, known)}",
             _span(workload, "model")))
     for i, name in enumerate(workload.gpus or ()):
         if name not in gpus:

@@ -75,8 +75,13 @@ def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameErro
 Reader = Callable[[str, Span | None], str]
 
 
-def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> P.Plan:
-    """Fill every model from its ``like`` chain and its ``config.json``."""
+def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Plan, frozenset[str]]:
+    """Fill every model from its ``like`` chain and its ``config.json``.
+
+    Returns the plan with the models that resolved, and the names of those
+    that did not (their errors are in ``errors``), so that later checks do not
+    report a workload's reference to a declared but broken model a second time.
+    """
     by_name = {m.name: m for m in plan.models}
     done: dict[str, P.Model] = {}
     failed: set[str] = set()
@@ -114,7 +119,7 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> P.Plan:
         return result
 
     models = [m for m in (resolve(n, ()) for n in by_name) if m is not None]
-    return plan.model_copy(update={"models": models})
+    return plan.model_copy(update={"models": models}), frozenset(failed)
 
 
 def _from_config(model: P.Model, read: Reader) -> P.Model:
