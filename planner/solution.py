@@ -332,14 +332,15 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         pick = result.picks.get(inst.name)
         if pick is not None:
             chosen = opts[pick]
-            first = min(opts, key=rank)
+            first = opts[result.first_choices.get(inst.name, pick)]
             decided, reasons = _decide(inst, s, chosen, first, binding, currency)
             alts = _alternatives(s, chosen, objective) if explain else []
             rows.append(_row(inst, s, chosen, True, decided, reasons, alts))
         elif opts:
             # placed alone, but the shared limits cannot hold every workload at once
             first = min(opts, key=rank)
-            mine = [c for c in limit_conflicts if inst.group in _wanted_by(c)]
+            mine = [c for c in limit_conflicts
+                    if inst.group in result.competing.get(c.split(":", 1)[0], ())]
             decided = "budget" if any(c.startswith("budget") for c in mine) else "availability"
             reasons = [f"alone it would be {_summary(first, currency)}",
                        *(mine or limit_conflicts)]
@@ -385,14 +386,6 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         "workloads": rows,
     }
     return round_floats(out)
-
-
-def _wanted_by(conflict: str) -> list[str]:
-    """The workloads a CP-SAT conflict line names: '...: N available, wanted by a, b; ...'."""
-    if "wanted by " not in conflict:
-        return []
-    names = conflict.split("wanted by ", 1)[1].split(";", 1)[0]
-    return [n.strip() for n in names.split(",")]
 
 
 def _stem(path: str) -> str:
