@@ -235,8 +235,14 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     stage_params = lin + routed + other + emb
 
     # ---- model states (ZeRO Table 1 for the trained parameters)
+    # Expert parallelism forms its groups across data-parallel ranks: dp / ep ranks hold the
+    # same experts (DeepSpeed-MoE's expert-data-parallel group, Rajbhandari et al. 2022,
+    # arXiv:2201.05596 sec 5.3), so ZeRO shards routed experts over dp / ep, the rest over dp.
+    edp = max(1, dp // layout.ep)
     if job.method == "full":
-        w, g, o = M.zero_model_states(stage_params, dp, zero, b.k)
+        w, g, o = M.zero_model_states(stage_params - routed, dp, zero, b.k)
+        we, ge, oe = M.zero_model_states(routed, edp, zero, b.k)
+        w, g, o = w + we, g + ge, o + oe
         shard_w = w  # parameter bytes this GPU stores (and, offloaded, fetches per pass)
         unsharded_w = M.WEIGHT_TRAIN_BYTES * stage_params
         trained = stage_params
@@ -244,9 +250,11 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         share = (-(-job.arch.layers // pp)) / job.arch.layers
         trained = b.lora * share / tp
         lw, g, o = M.zero_model_states(trained, dp, zero, b.k)
-        frozen = (lin + routed) * b.frozen_q + (other + emb) * b.frozen_o
+        frozen_dense = lin * b.frozen_q + (other + emb) * b.frozen_o
+        frozen_experts = routed * b.frozen_q
+        frozen = frozen_dense + frozen_experts
         unsharded_w = frozen + M.WEIGHT_TRAIN_BYTES * trained
-        w = (frozen / dp if zero >= 3 else frozen) + lw
+        w = (frozen_dense / dp + frozen_experts / edp if zero >= 3 else frozen) + lw
         shard_w = w  # stored (QLoRA: quantized) parameters, without the bf16 dequant copy
         if b.dequant:
             # one dequantized bf16 copy of the matrix being multiplied
@@ -309,6 +317,13 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         n_ar = T.TP_ALLREDUCES_PER_LAYER + (T.TP_ALLREDUCES_RECOMPUTE if layout.recompute == "full" else 0)
         msg = 2.0 * job.seq_len * layout.micro_batch * job.arch.hidden
         comm_step += n_ar * ls * m * T.ring_allreduce_seconds(msg, tp, bw)
+    if layout.ep > 1 and job.arch.is_moe:
+        bw = gpu.intra_node_bytes_per_s if tp * layout.ep <= per_node else gpu.inter_node_bytes_per_s
+        moe_layers = -(-(job.arch.layers - job.arch.dense_layers) // pp)
+        n_a2a = T.EP_ALLTOALLS_PER_LAYER + (T.EP_ALLTOALLS_RECOMPUTE if layout.recompute == "full" else 0)
+        tokens = job.seq_len * layout.micro_batch
+        comm_step += n_a2a * moe_layers * m * T.expert_alltoall_seconds(
+            tokens, job.arch.experts_per_token, job.arch.hidden, layout.ep, bw)
     bubble = 0.0
     if pp > 1:
         v = min(T.PIPELINE_VIRTUAL_STAGES, ls)

@@ -26,6 +26,27 @@ BACKWARD_SHARE = 2.0 / 3.0
 TP_ALLREDUCES_PER_LAYER = 4
 TP_ALLREDUCES_RECOMPUTE = 2
 
+# Expert parallelism: every MoE layer sends each token's hidden state to the GPUs holding
+# its experts and brings the outputs back, an all-to-all "dispatch" and "combine" in the
+# forward and again (the gradients) in the backward (Lepikhin et al. 2020, GShard,
+# arXiv:2006.16668 sec 2.2; Rajbhandari et al. 2022, DeepSpeed-MoE, arXiv:2201.05596
+# sec 5.3; DeepSeek-V3 arXiv:2412.19437 sec 3.2.2); full recomputation repeats the
+# forward's two. Activations travel in 16 bit (EP_ACTIVATION_BYTES); of a token's
+# experts_per_token copies, (ep-1)/ep leave the GPU on average. Not overlapped with compute
+# (DeepSeek-V3's DualPipe hides it with a schedule of its own that we do not assume).
+EP_ALLTOALLS_PER_LAYER = 4
+EP_ALLTOALLS_RECOMPUTE = 2
+EP_ACTIVATION_BYTES = 2
+
+
+def expert_alltoall_seconds(tokens: float, experts_per_token: int, hidden: int, ep: int,
+                            bandwidth: float) -> float:
+    """One all-to-all of ``tokens`` routed hidden states over ``ep`` expert-parallel GPUs."""
+    if ep <= 1:
+        return 0.0
+    nbytes = tokens * experts_per_token * hidden * EP_ACTIVATION_BYTES * (ep - 1) / ep
+    return nbytes / bandwidth
+
 
 def attention_unit(layers: int, attn_dim: int, seq: int) -> float:
     """L x H x Q x T of PaLM Appendix B (H x Q = the attention width)."""
