@@ -18,7 +18,7 @@ from planner import plan as p
 from planner.errors import PlanTypeError
 from planner.instances import Instance, build_instances, inputs, offered_gpus
 from planner.search import candidates as cands
-from planner.search.candidates import Candidate, InstanceSearch, fmt_hours, gib
+from planner.search.candidates import Candidate, GpuOutcome, InstanceSearch, fmt_hours, gib
 from planner.search.host import host_resources
 
 OBJECTIVES = ("cost", "gpus", "hours")
@@ -151,13 +151,39 @@ def _summary(c: Candidate, currency: str) -> str:
             f"{c.cost:,.2f} {currency}")
 
 
+def _better_types(inst: Instance, s: InstanceSearch, chosen: Candidate,
+                  objective: str) -> list[GpuOutcome]:
+    """GPU types that would beat the choice on the objective had no limit ruled them out.
+
+    cost: cheaper per GPU-hour; hours (training): a faster fitting layout, or a higher
+    peak where nothing fits; gpus: fits in memory on fewer GPUs. Serving runs for a
+    fixed duration, so for it ``hours`` ranks types as ``cost`` does.
+    """
+    spec_of = {o.name: o.spec for o in inst.offers}
+    if objective == "hours" and inst.kind == "serve":
+        objective = "cost"
+
+    def better(o: GpuOutcome) -> bool:
+        if objective == "hours":
+            if o.fastest is not None:
+                return o.fastest.hours < chosen.hours
+            return spec_of[o.gpu].bf16_flops > spec_of[chosen.gpu].bf16_flops
+        if objective == "gpus":
+            return o.min_fit_count is not None and o.min_fit_count < chosen.gpu_count
+        return spec_of[o.gpu].price_per_hour < chosen.price_per_hour
+
+    rivals = [o for name, o in s.outcomes.items() if name != chosen.gpu and better(o)]
+    return sorted(rivals, key=lambda o: (spec_of[o.gpu].price_per_hour, o.gpu))
+
+
 def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candidate,
-            binding: list[str], currency: str) -> tuple[str, list[str]]:
+            binding: list[str], currency: str, objective: str) -> tuple[str, list[str]]:
     """What decided the choice, and the sentences that say so (the deciding one first).
 
     In order: a pinned layout; a shared limit (the row's own first choice was
     not taken); fewer GPUs of the chosen type fit in memory but miss the
-    deadline / latency; a cheaper GPU type (per GPU-hour) cannot hold it
+    deadline / latency; a GPU type that would be better on the objective
+    (``_better_types``: cheaper per GPU-hour for ``cost``) cannot hold it
     (memory) or cannot meet the deadline / latency / workload budget; fewer
     GPUs of the chosen type do not fit in memory; otherwise price.
     """
@@ -179,7 +205,14 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
     out = s.outcomes[chosen.gpu]
     count_reason, count_line = None, None
     fewest = min(out.feasible, key=lambda c: (c.gpu_count, c.cost, c.stable))
-    if chosen.gpu_count > fewest.gpu_count:
+    offer = next(o for o in inst.offers if o.name == chosen.gpu)
+    if objective == "hours" and inst.kind != "serve":
+        # fastest first: more GPUs are wanted, so the count is capped, not chosen by price
+        if offer.available is not None and chosen.gpu_count >= offer.available:
+            count_reason = "availability"
+            count_line = (f"all {offer.available} available {chosen.gpu} in use: "
+                          "the fastest layout within them")
+    elif chosen.gpu_count > fewest.gpu_count:
         count_reason = "price"
         count_line = (f"{fewest.gpu_count} x {chosen.gpu} ({fewest.describe()}) also meets every "
                       f"limit, at {fewest.cost:,.2f} {currency}")
@@ -194,12 +227,8 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
         count_line = (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
                       f"({gib(chosen.memory.total)} per GPU of {gib(chosen.usable_bytes)} usable "
                       f"at {chosen.gpu_count})")
-    price_of = {o.name: o.spec.price_per_hour for o in inst.offers}
-    cheaper = sorted((o for name, o in s.outcomes.items()
-                      if name != chosen.gpu and price_of[name] < chosen.price_per_hour),
-                     key=lambda o: (price_of[o.gpu], o.gpu))
     type_reason, type_lines, other_lines = None, [], []
-    for o in cheaper:
+    for o in _better_types(inst, s, chosen, objective):
         if o.failure:
             type_lines.append(o.reason)
             type_reason = type_reason or ("memory" if o.failure == "layout" else o.failure)
@@ -224,6 +253,8 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
         return count_reason, [summary, *counted, *type_lines, *other_lines]
     if type_reason:
         return type_reason, [summary, *type_lines, *counted, *other_lines]
+    if count_reason == "availability":
+        return count_reason, [summary, *counted, *other_lines]
     if count_reason == "memory":
         return "memory", [summary, *counted, *other_lines]
     return "price", [summary, *other_lines, *counted]
@@ -333,7 +364,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         if pick is not None:
             chosen = opts[pick]
             first = opts[result.first_choices.get(inst.name, pick)]
-            decided, reasons = _decide(inst, s, chosen, first, binding, currency)
+            decided, reasons = _decide(inst, s, chosen, first, binding, currency, objective)
             alts = _alternatives(s, chosen, objective) if explain else []
             rows.append(_row(inst, s, chosen, True, decided, reasons, alts))
         elif opts:

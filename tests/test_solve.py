@@ -411,3 +411,25 @@ def test_uneven_pipeline_stages_serve_a_model_with_a_prime_layer_count():
     assert not check(load_text('gpu "A100-80G" { available = 64 }\n'
                                'serve "r1" { model = "DeepSeek-R1" users = 3 context = 8k '
                                'weights = bf16 }\n'), result)
+
+
+HOURS_PLAN = """
+plan "fast" { objective = hours }
+gpu "A100-80G" { available = 64  price = 1.10/h }
+gpu "H100-SXM" { available = 64 }
+finetune "ft" { model = "Llama-3.1-8B" method = full dataset = 10GB epochs = 2 seq_len = 8192
+                batch = 128 deadline <= 24h budget <= 600 }
+sweep "ft".budget = [600, 800]
+"""
+
+
+def test_objective_hours_names_what_kept_the_faster_gpu_away():
+    # Under `objective = hours` the rival GPU types are the faster ones, not the cheaper
+    # ones: at a 600 budget H100s (faster, dearer) are over the workload budget, so the
+    # budget decided; at 800 the H100s win and only their availability caps the count.
+    result = solve_text(HOURS_PLAN)
+    low, high = row_of(result, "ft", budget=600), row_of(result, "ft", budget=800)
+    assert low["gpu"] == "A100-80G" and low["decided_by"] == "budget"
+    assert any(r.startswith("H100-SXM:") and "budget 600" in r for r in low["reasons"])
+    assert high["gpu"] == "H100-SXM" and high["decided_by"] == "availability"
+    assert high["gpu_count"] == 64 and high["hours"] < low["hours"]
