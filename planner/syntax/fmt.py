@@ -22,7 +22,7 @@ _EOF = ("eof", None)
 
 
 def format_text(text: str, path: str) -> str:
-    """Canonical text of a file; raises PlanSyntaxError when it does not parse."""
+    """Canonical text of a file; raises PlanSyntaxError, or PlanErrors with every syntax error."""
     return format_file(parse_text(text, path))
 
 

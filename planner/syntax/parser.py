@@ -3,6 +3,14 @@
 The grammar (grammar/plan.lark) is read once per process.  Comments are
 ignored by the parser but collected through a lexer callback, so ``fmt`` can
 put them back.
+
+Error recovery: a file that does not parse is cut into pieces at every line
+that starts (column 1) with a statement keyword followed by a string
+(``gpu "A10G"``, ``import "std"``, ``sweep "t"``), and each piece is parsed on
+its own.  In valid text such a line always starts a statement (a keyword
+followed by a string fits nowhere inside one, and strings and comments end at
+the line's end), so the pieces parse exactly as the whole file would; in a
+broken file each broken piece gives one error and the others parse.
 """
 
 from __future__ import annotations
@@ -14,13 +22,17 @@ import lark
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from planner.errors import PlanSyntaxError, Span
+from planner.errors import PlanErrors, PlanSyntaxError, Span
 from planner.resources import grammar_path
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt, Value
 from planner.syntax.units import ALL_UNITS
 
 # Comments go here while one text is being parsed (parsing is single-threaded).
 _comment_sink: list[Token] = []
+
+STATEMENT_KEYWORDS = ("import", "plan", "gpu", "model", "serve", "finetune", "pretrain", "sweep")
+# Where parsing starts again after a syntax error: see the module docstring.
+_RESYNC = re.compile(r"^(%s)[ \t]*\"" % "|".join(STATEMENT_KEYWORDS), re.MULTILINE)
 
 
 @functools.cache
@@ -34,18 +46,64 @@ def _parser() -> lark.Lark:
     )
 
 
-def parse_text(text: str, path: str) -> File:
-    """Parse one file's text; raise PlanSyntaxError at the first thing the grammar cannot read."""
+def _parse(text: str) -> tuple[Tree, list[Token]]:
+    """The lark tree of ``text`` and its comment tokens; raises lark's UnexpectedInput."""
     del _comment_sink[:]
     try:
         tree = _parser().parse(text)
-    except UnexpectedInput as error:
-        raise _syntax_error(error, text, path) from None
-    comments = tuple(
-        Comment(str(tok).rstrip(), tok.line, tok.column) for tok in _comment_sink
+        return tree, list(_comment_sink)
+    finally:
+        del _comment_sink[:]
+
+
+def parse_text(text: str, path: str) -> File:
+    """Parse one file's text; raise PlanSyntaxError, or PlanErrors with every independent syntax error."""
+    file, errors = parse_recovering(text, path)
+    if len(errors) == 1:
+        raise errors[0]
+    if errors:
+        raise PlanErrors(errors)
+    return file
+
+
+def parse_recovering(text: str, path: str) -> tuple[File, list[PlanSyntaxError]]:
+    """The statements that parse and one syntax error per broken piece (see the module docstring).
+
+    With errors, the returned File holds only the pieces that parsed whole, and no
+    comments; it is meant for checking those statements, never for formatting.
+    """
+    try:
+        tree, comments = _parse(text)
+    except UnexpectedInput as whole:
+        first = whole
+    else:
+        return _file(tree, comments, path), []
+    statements: list = []
+    errors: list[PlanSyntaxError] = []
+    starts = sorted({0} | {m.start() for m in _RESYNC.finditer(text)})
+    for begin, end in zip(starts, starts[1:] + [len(text)]):
+        # Leading newlines keep lark's line numbers those of the file; a piece starts at column 1.
+        piece = "\n" * text.count("\n", 0, begin) + text[begin:end]
+        try:
+            tree, _ = _parse(piece)
+        except UnexpectedInput as error:
+            following = _RESYNC.match(text, end) if end < len(text) else None
+            errors.append(_syntax_error(error, piece, path, following))
+            continue
+        statements.extend(_statement(child, path) for child in tree.children)
+    if not errors:
+        # Unreachable while the argument in the module docstring holds; never report a broken file as valid.
+        errors.append(_syntax_error(first, text, path, None))
+        statements = []
+    return File(path, tuple(statements)), errors
+
+
+def _file(tree: Tree, comments: list[Token], path: str) -> File:
+    return File(
+        path,
+        tuple(_statement(child, path) for child in tree.children),
+        tuple(Comment(str(tok).rstrip(), tok.line, tok.column) for tok in comments),
     )
-    del _comment_sink[:]
-    return File(path, tuple(_statement(child, path) for child in tree.children), comments)
 
 
 # ---------------------------------------------------------------- tree → AST
@@ -192,7 +250,8 @@ def _expected(names: set[str]) -> str:
     words = []
     if _VALUE_START <= names:
         words.append(_VALUE_WORDS)
-        names = names - _VALUE_START - {"BAD_NUMBER"}
+        # At the end of the text lark also lists `true` and `false`, which "a value" covers.
+        names = names - _VALUE_START - {"BAD_NUMBER", "TRUE", "FALSE"}
     words.extend(_WORDS.get(n, n) for n in sorted(names))
     return " or ".join(words) if len(words) < 3 else ", ".join(words[:-1]) + " or " + words[-1]
 
@@ -203,10 +262,29 @@ def _describe(token: Token) -> str:
     return f"`{token}`"
 
 
-def _syntax_error(error: UnexpectedInput, text: str, path: str) -> PlanSyntaxError:
-    spaced = _spaced_unit(text, error, path)
+def _syntax_error(error: UnexpectedInput, text: str, path: str,
+                  following: re.Match | None = None) -> PlanSyntaxError:
+    """One error for what lark could not read in ``text``.
+
+    ``following`` is the statement keyword where the text was cut (error
+    recovery); running out of text there means that statement came too early.
+    """
+    at_end = isinstance(error, UnexpectedEOF) or (
+        isinstance(error, UnexpectedToken) and error.token.type == "$END")
+    if at_end:
+        pos = len(text)
+    elif isinstance(error, UnexpectedToken):
+        pos = error.token.start_pos
+    else:
+        pos = error.pos_in_stream
+    spaced = _spaced_unit(text, pos, path)
     if spaced is not None:
         return spaced
+    if at_end:
+        expected = set(error.expected)
+        if following is None:
+            return _eof_error(text, path, expected)
+        return _cut_off(text, path, expected, following.group(1))
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
         span = Span(path, error.line, error.column, error.line, error.column + 1)
@@ -220,48 +298,92 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str) -> PlanSyntaxErr
             return PlanSyntaxError(f"unexpected character `{shown}`; expected the key to sweep after `.`", span)
         return PlanSyntaxError(f"unexpected character `{shown}`; expected {_expected(allowed)}", span)
     if isinstance(error, UnexpectedToken):
-        token = error.token
-        if token.type == "$END":
-            return _eof_error(text, path, set(error.expected))
-        span = Span(path, token.line, token.column, token.end_line or token.line,
-                    token.end_column or token.column + 1)
-        expected = set(error.expected)
-        if token.type == "LBRACE" and expected == {"STRING"}:
-            return PlanSyntaxError('a block needs a name in double quotes before `{`, e.g. `gpu "A100-80G" {`', span)
-        if expected == {"NAME"} and text[: token.start_pos].rstrip().endswith("."):
-            return PlanSyntaxError(f"unexpected {_describe(token)}; expected the key to sweep after `.`", span)
-        if expected == {"LSQB"}:
-            return PlanSyntaxError(f"a sweep takes a list of values, e.g. `[{token}, ...]`; found {_describe(token)}", span)
-        if token.type == "STRING" and expected == {"LBRACE"}:
-            return PlanSyntaxError(f"unexpected {_describe(token)}: only one name per block; expected `{{`", span)
-        return PlanSyntaxError(f"unexpected {_describe(token)}; expected {_expected(expected)}", span)
-    if isinstance(error, UnexpectedEOF):
-        return _eof_error(text, path, set(error.expected))
+        return _token_error(error.token, set(error.expected), text, path)
     return PlanSyntaxError(str(error).splitlines()[0], Span.point(path, getattr(error, "line", 1) or 1))
 
 
+def _token_error(token: Token, expected: set[str], text: str, path: str) -> PlanSyntaxError:
+    span = Span(path, token.line, token.column, token.end_line or token.line,
+                token.end_column or token.column + 1)
+    if token.type == "LBRACE" and expected == {"STRING"}:
+        return PlanSyntaxError('a block needs a name in double quotes before `{`, e.g. `gpu "A100-80G" {`', span)
+    if expected == {"NAME"} and text[: token.start_pos].rstrip().endswith("."):
+        return PlanSyntaxError(f"unexpected {_describe(token)}; expected the key to sweep after `.`", span)
+    if expected == {"LSQB"}:
+        return PlanSyntaxError(f"a sweep takes a list of values, e.g. `[{token}, ...]`; found {_describe(token)}", span)
+    if token.type == "STRING" and expected == {"LBRACE"}:
+        return PlanSyntaxError(f"unexpected {_describe(token)}: only one name per block; expected `{{`", span)
+    return PlanSyntaxError(f"unexpected {_describe(token)}; expected {_expected(expected)}", span)
+
+
 def _eof_error(text: str, path: str, expected: set[str]) -> PlanSyntaxError:
-    lines = text.splitlines() or [""]
-    line = len(lines)
-    column = len(lines[-1]) + 1
-    return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", Span.point(path, line, column))
+    tokens = _tokens(text)
+    span = _after_last(tokens, path)
+    unclosed = _unclosed(tokens)
+    if "RBRACE" in expected and unclosed:
+        return PlanSyntaxError(f"unexpected end of file: {_not_closed(unclosed)}", span)
+    return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", span)
 
 
-def _spaced_unit(text: str, error: UnexpectedInput, path: str) -> PlanSyntaxError | None:
-    """`80 GB` reads as a number and a key; say to write the unit against the number."""
-    pos = getattr(error, "pos_in_stream", None)
-    token = getattr(error, "token", None)
-    if token is not None and token.type != "$END":
-        pos = token.start_pos
-    if pos is None:
-        pos = len(text)
+def _cut_off(text: str, path: str, expected: set[str], keyword: str) -> PlanSyntaxError:
+    """The piece before a line starting with a statement keyword ended unfinished."""
+    tokens = _tokens(text)
+    span = _after_last(tokens, path)
+    where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1}"
+    unclosed = _unclosed(tokens)
+    if "RBRACE" in expected and unclosed:
+        return PlanSyntaxError(f"{_not_closed(unclosed)} {where}", span)
+    return PlanSyntaxError(f"unfinished statement: expected {_expected(expected)} {where}", span)
+
+
+def _tokens(text: str) -> list[Token]:
+    """The tokens of ``text`` (comments and spaces left out) up to where the lexer stops."""
     tokens: list[Token] = []
     try:
-        for tok in _parser().lex(text[: pos + 1]):
+        for tok in _parser().lex(text):
             tokens.append(tok)
     except UnexpectedInput:
-        pass
-    tokens = [t for t in tokens if t.start_pos <= pos]
+        pass  # the tokens before a character the lexer cannot read are still the ones written
+    return tokens
+
+
+def _after_last(tokens: list[Token], path: str) -> Span:
+    """Just after the last token: where the missing text belongs."""
+    if not tokens:
+        return Span.point(path)
+    last = tokens[-1]
+    return Span.point(path, last.end_line, last.end_column)
+
+
+def _unclosed(tokens: list[Token]) -> list[tuple[str, int]]:
+    """The blocks whose `{` has no `}` yet, outermost first, as (header as written, line)."""
+    stack: list[tuple[str, int]] = []
+    for i, tok in enumerate(tokens):
+        if tok.type == "LBRACE":
+            before = tokens[max(0, i - 2):i]
+            if len(before) == 2 and before[1].type == "STRING":
+                header = f"{before[0]} {before[1]}"
+            elif before:
+                header = str(before[-1])
+            else:
+                header = "{"
+            stack.append((header, tok.line))
+        elif tok.type == "RBRACE" and stack:
+            stack.pop()
+    return stack
+
+
+def _not_closed(unclosed: list[tuple[str, int]]) -> str:
+    if len(unclosed) == 1:
+        header, line = unclosed[0]
+        return f"the `{header}` block opened on line {line} is not closed; expected `}}`"
+    names = " and ".join(f"`{h}` (line {n})" for h, n in reversed(unclosed))
+    return f"the blocks {names} are not closed; expected {len(unclosed)} × `}}`"
+
+
+def _spaced_unit(text: str, pos: int, path: str) -> PlanSyntaxError | None:
+    """`80 GB` reads as a number and a key; say to write the unit against the number."""
+    tokens = [t for t in _tokens(text[: pos + 1]) if t.start_pos <= pos]
     for a, b in list(zip(tokens, tokens[1:]))[-2:]:
         if a.type == "NUMBER" and b.type == "NAME" and str(b) in ALL_UNITS and a.line == b.line:
             span = Span(path, a.line, a.column, b.end_line, b.end_column)
@@ -269,4 +391,3 @@ def _spaced_unit(text: str, error: UnexpectedInput, path: str) -> PlanSyntaxErro
                 f"unit `{b}` is separated from its number: write `{a}{b}` with no space", span
             )
     return None
-
