@@ -53,8 +53,6 @@ def check(
             typer.echo(f"{file}: {_count(n, 'error')}")
             continue
         typer.echo(f"{file}: ok ({summary(plan)})")
-    # sys.exit, not typer.Exit: main() runs click with standalone_mode=False, which returns
-    # a typer.Exit code instead of exiting with it.
     sys.exit(2 if failed else 0)
 
 

@@ -73,6 +73,4 @@ def diff_command(
             f" {threshold.describe(result['currency'])}",
             file=sys.stderr,
         )
-        # sys.exit, not typer.Exit: click returns an Exit code from app(standalone_mode=False)
-        # instead of raising it, and main() would exit 0.
         sys.exit(1)

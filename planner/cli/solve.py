@@ -59,5 +59,4 @@ def solve(
         sys.exit(EXIT_INTERNAL)
     width = max(100, shutil.get_terminal_size((160, 40)).columns)
     sys.stdout.write(render(result, fmt, explain=explain, width=width))
-    # sys.exit, not typer.Exit: main() runs click with standalone_mode=False
     sys.exit(exit_code(result))
