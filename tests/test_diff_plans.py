@@ -9,12 +9,13 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 
 import pytest
 
 import planner.solution
 from planner.diff import diff_results
+
+from cli_helper import run_planner as run
 
 OLD = """import "std"
 plan "review" { objective = cost }
@@ -76,19 +77,6 @@ def plans(tmp_path, monkeypatch):
 def _row(diff, name, scenario=None):
     (row,) = [r for r in diff["workloads"] if r["name"] == name and r["scenario"] == (scenario or {})]
     return row
-
-
-def run(monkeypatch, capsys, *args) -> tuple[int, str, str]:
-    from planner.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["planner", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_diff_of_two_plans(plans):

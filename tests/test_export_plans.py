@@ -16,6 +16,7 @@ from planner.solution import solve_file
 
 sys.path.insert(0, os.path.dirname(__file__))
 from test_export import check_deepspeed, check_skypilot, check_vllm  # noqa: E402
+from cli_helper import run_planner as _run  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -87,19 +88,6 @@ def test_launch_plan_exports(solved):
     # one file per sweep variant
     files, _ = artifacts(result, "skypilot", "tune-7b", models)
     assert [f.filename for f in files] == ["tune-7b-dataset-100MB.sky.yaml", "tune-7b-dataset-10GB.sky.yaml"]
-
-
-def _run(monkeypatch, capsys, *args):
-    from planner.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["planner", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_cli_writes_files_and_rejects_bad_names(tmp_path, monkeypatch, capsys):

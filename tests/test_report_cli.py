@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import io
 import os
-import sys
 
 from planner.progress import progress
 from planner.report import text
+from cli_helper import run_planner as _run
 
 PLAN = """import "std"
 plan "page" { objective = cost }
@@ -21,19 +21,6 @@ serve "chat" {
 finetune "tune" { model = "r1-7b"  method = qlora  dataset = 10MB  seq_len = 2k }
 sweep "tune".dataset = [10MB, 1GB]
 """
-
-
-def _run(monkeypatch, capsys, *args):
-    from planner.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["planner", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code or 0
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def test_report_of_a_solved_plan(tmp_path, monkeypatch, capsys):
