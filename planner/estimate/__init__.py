@@ -4,7 +4,7 @@ Pure functions, plain data in and out (``planner.estimate.types``); every
 formula and constant is listed with its source in docs/estimation.md.
 """
 
-from planner.estimate.arch import ParamCounts, lora_params, param_counts
+from planner.estimate.arch import ParamCounts, lora_param_split, lora_params, param_counts
 from planner.estimate.evaluate import evaluate_serve, evaluate_train, model_flops
 from planner.estimate.memory import kv_bytes_per_token
 
@@ -13,6 +13,7 @@ __all__ = [
     "evaluate_serve",
     "evaluate_train",
     "kv_bytes_per_token",
+    "lora_param_split",
     "lora_params",
     "model_flops",
     "param_counts",

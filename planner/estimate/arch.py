@@ -154,8 +154,9 @@ def param_counts(arch: Arch) -> ParamCounts:
     )
 
 
-def _target_shapes(a: Arch, target: str) -> list[tuple[int, int, int]]:
-    """(in, out, count over the whole model) of the linear layers one LoRA target names."""
+def _target_shapes(a: Arch, target: str) -> list[tuple[int, int, int, bool]]:
+    """(in, out, count over the whole model, routed) of the linear layers one LoRA target
+    names; ``routed`` marks adapters on routed experts, which live with their experts."""
     h, L = a.hidden, a.layers
     if target in ("q", "k", "v", "o"):
         if a.is_mla:
@@ -164,49 +165,77 @@ def _target_shapes(a: Arch, target: str) -> list[tuple[int, int, int]]:
             qk = a.qk_nope_dim + a.qk_rope_dim
             if target == "q":
                 if a.q_lora_rank:
-                    return [(h, a.q_lora_rank, L), (a.q_lora_rank, a.heads * qk, L)]
-                return [(h, a.heads * qk, L)]
+                    return [(h, a.q_lora_rank, L, False), (a.q_lora_rank, a.heads * qk, L, False)]
+                return [(h, a.heads * qk, L, False)]
             if target == "k":
-                return [(h, a.kv_lora_rank + a.qk_rope_dim, L)]
+                return [(h, a.kv_lora_rank + a.qk_rope_dim, L, False)]
             if target == "v":
-                return [(a.kv_lora_rank, a.heads * (a.qk_nope_dim + a.v_head_dim), L)]
-            return [(a.heads * a.v_head_dim, h, L)]
+                return [(a.kv_lora_rank, a.heads * (a.qk_nope_dim + a.v_head_dim), L, False)]
+            return [(a.heads * a.v_head_dim, h, L, False)]
         q = a.heads * a.head_dim
         kv = a.kv_heads * a.head_dim
-        return {"q": [(h, q, L)], "k": [(h, kv, L)], "v": [(h, kv, L)], "o": [(q, h, L)]}[target]
+        return {"q": [(h, q, L, False)], "k": [(h, kv, L, False)], "v": [(h, kv, L, False)],
+                "o": [(q, h, L, False)]}[target]
     # MLP targets: dense layers, and every shared and routed expert of MoE layers
     # (PEFT matches the expert modules by the same names).
     if target == "gate" and not a.gated_mlp:
         return []
     pc = param_counts(a)
-    out: list[tuple[int, int, int]] = []
-    widths = [(a.ffn, pc.dense_layers)]
+    out: list[tuple[int, int, int, bool]] = []
+    widths = [(a.ffn, pc.dense_layers, False)]
     if a.is_moe:
-        widths.append((a.expert_ffn, pc.moe_layers * (a.experts + a.shared_experts)))
-    for width, count in widths:
+        widths.append((a.expert_ffn, pc.moe_layers * a.shared_experts, False))
+        widths.append((a.expert_ffn, pc.moe_layers * a.experts, True))
+    for width, count, routed in widths:
         if count == 0:
             continue
         if target in ("gate", "up"):
-            out.append((h, width, count))
+            out.append((h, width, count, routed))
         else:
-            out.append((width, h, count))
+            out.append((width, h, count, routed))
     return out
 
 
 @lru_cache(maxsize=512)
+def lora_param_split(arch: Arch, rank: int, targets: tuple[str, ...]) -> tuple[int, int]:
+    """Trainable LoRA parameters as (dense, routed experts): rank x (in + out) for every
+    targeted linear (A and B), Hu et al. 2021 (LoRA, arXiv:2106.09685) sec 4.1.
+
+    Adapters on routed experts are kept apart because they live with their experts: expert
+    parallelism divides them by ep as it divides the experts, and ZeRO partitions them over
+    the expert-data-parallel group (dp / ep), not over dp.
+    """
+    dense = routed = 0
+    for t in sorted(set(targets)):
+        if t not in LORA_TARGET_NAMES:
+            raise ValueError(f"unknown LoRA target {t!r}; expected one of {LORA_TARGET_NAMES}")
+        for d_in, d_out, count, is_routed in _target_shapes(arch, t):
+            n = rank * (d_in + d_out) * count
+            if is_routed:
+                routed += n
+            else:
+                dense += n
+    return dense, routed
+
+
 def lora_params(arch: Arch, rank: int, targets: tuple[str, ...]) -> int:
     """Trainable LoRA parameters: rank x (in + out) for every targeted linear (A and B).
 
     Hu et al. 2021 (LoRA, arXiv:2106.09685) sec 4.1: W0 + BA with B in R^{d x r},
     A in R^{r x k}, so r x (d + k) trainable parameters per adapted matrix.
     """
-    total = 0
-    for t in sorted(set(targets)):
-        if t not in LORA_TARGET_NAMES:
-            raise ValueError(f"unknown LoRA target {t!r}; expected one of {LORA_TARGET_NAMES}")
-        for d_in, d_out, count in _target_shapes(arch, t):
-            total += rank * (d_in + d_out) * count
-    return total
+    dense, routed = lora_param_split(arch, rank, targets)
+    return dense + routed
+
+
+def lora_active_params(arch: Arch, rank: int, targets: tuple[str, ...]) -> float:
+    """LoRA parameters one token passes through: the dense adapters and, of the routed
+    experts' adapters, those of its experts_per_token experts (k / experts of them); the
+    N_lora of the FLOPs count, as N is the active parameters for MoE."""
+    dense, routed = lora_param_split(arch, rank, targets)
+    if not routed:
+        return float(dense)
+    return dense + routed * arch.experts_per_token / arch.experts
 
 
 def lora_intermediate_width(arch: Arch, rank: int, targets: tuple[str, ...]) -> int:

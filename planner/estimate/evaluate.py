@@ -11,7 +11,13 @@ from dataclasses import dataclass
 
 from planner.estimate import memory as M
 from planner.estimate import timing as T
-from planner.estimate.arch import ParamCounts, lora_intermediate_width, lora_params, param_counts
+from planner.estimate.arch import (
+    ParamCounts,
+    lora_active_params,
+    lora_intermediate_width,
+    lora_param_split,
+    param_counts,
+)
 from planner.estimate.precision import bytes_per_param, unquantized_bytes
 from planner.estimate.types import (
     Arch,
@@ -101,7 +107,8 @@ class _TrainBase:
     gpu: GpuSpec
     shard: _Shard
     k: float  # optimizer bytes per trained parameter
-    lora: int  # trainable adapter parameters (0 for full)
+    lora: int  # trainable adapter parameters outside routed experts (0 for full)
+    lora_routed: int  # trainable adapters on routed experts (they live with their experts)
     lora_width: int
     frozen_q: float  # bytes per frozen linear weight (LoRA/QLoRA base)
     frozen_o: float  # bytes per frozen non-linear parameter
@@ -134,17 +141,22 @@ def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
     k = M.optimizer_state_bytes(job.optimizer)
     notes: list[str] = []
     if job.method == "full":
-        lora = width = 0
+        lora = lora_routed = width = 0
+        lora_active = 0.0
     else:
-        lora = lora_params(a, job.lora_rank, tuple(job.lora_targets))
-        width = lora_intermediate_width(a, job.lora_rank, tuple(job.lora_targets))
+        targets = tuple(job.lora_targets)
+        lora, lora_routed = lora_param_split(a, job.lora_rank, targets)
+        # a token passes through the adapters of its experts_per_token experts only
+        lora_active = lora_active_params(a, job.lora_rank, targets)
+        width = lora_intermediate_width(a, job.lora_rank, targets)
     dequant = job.method != "full" and job.weights in ("nf4", "int4", "int8")
     if dequant:
         notes.append(f"{job.weights} base weights dequantized to bf16 for every matmul")
     # matmul parameters per token: the input embedding is a lookup, not a matmul
     n = pc.active - pc.input_embedding
     attn = T.attention_unit(a.layers, _attn_dim(a), job.seq_len)
-    fpt = {r: T.train_flops_per_token(n, attn, job.method, r, lora) for r in ("none", "selective", "full")}
+    fpt = {r: T.train_flops_per_token(n, attn, job.method, r, lora_active)
+           for r in ("none", "selective", "full")}
     util = job.utilization if job.utilization is not None else gpu.train_utilization
     steps = job.tokens / (job.global_batch * job.seq_len)
     sl = job.seq_len
@@ -168,6 +180,7 @@ def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
         shard=_Shard(pc, a.layers),
         k=k,
         lora=lora,
+        lora_routed=lora_routed,
         lora_width=width,
         frozen_q=bytes_per_param(job.weights),
         frozen_o=unquantized_bytes(job.weights),
@@ -217,7 +230,10 @@ def train_activation_bytes(b: _TrainBase, lay: Layout, micro_batches: int) -> fl
     ids = mb * b.ids
     if pp == 1:
         return per_layer * ls + work + ids + logits
-    v = min(T.PIPELINE_VIRTUAL_STAGES, ls)
+    # interleaved only when the micro-batches are a multiple of pp (timing.virtual_stages);
+    # the first stage holds min(pp, m) micro-batches: 1F1B's warm-up forwards p of them before
+    # the first backward, fewer when there are fewer (Narayanan et al. 2021 sec 2.2)
+    v = T.virtual_stages(pp, micro_batches, ls)
     inflight = min(pp, micro_batches) * M.interleave_factor(pp, v)
     first = per_layer * ls * inflight + work + ids * min(pp, micro_batches)
     last = per_layer * ls + work + logits
@@ -240,22 +256,34 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     # arXiv:2201.05596 sec 5.3), so ZeRO shards routed experts over dp / ep, the rest over dp.
     edp = max(1, dp // layout.ep)
     if job.method == "full":
-        w, g, o = M.zero_model_states(stage_params - routed, dp, zero, b.k)
-        we, ge, oe = M.zero_model_states(routed, edp, zero, b.k)
+        trained_dense, trained_routed = stage_params - routed, routed
+        w, g, o = M.zero_model_states(trained_dense, dp, zero, b.k)
+        we, ge, oe = M.zero_model_states(trained_routed, edp, zero, b.k)
         w, g, o = w + we, g + ge, o + oe
         shard_w = w  # parameter bytes this GPU stores (and, offloaded, fetches per pass)
         unsharded_w = M.WEIGHT_TRAIN_BYTES * stage_params
-        trained = stage_params
+        # parameter bytes of the stage (one TP rank) a ZeRO-3 all-gather assembles
+        gather_dense = M.WEIGHT_TRAIN_BYTES * trained_dense
+        gather_routed = M.WEIGHT_TRAIN_BYTES * trained_routed
     else:
         share = (-(-job.arch.layers // pp)) / job.arch.layers
-        trained = b.lora * share / tp
-        lw, g, o = M.zero_model_states(trained, dp, zero, b.k)
+        # adapters on routed experts live with their experts: divided by ep as well, and
+        # ZeRO-partitioned over the expert-data-parallel group like them
+        trained_dense = b.lora * share / tp
+        trained_routed = b.lora_routed * share / (tp * layout.ep)
+        lw, g, o = M.zero_model_states(trained_dense, dp, zero, b.k)
+        lwe, ge, oe = M.zero_model_states(trained_routed, edp, zero, b.k)
+        lw, g, o = lw + lwe, g + ge, o + oe
         frozen_dense = lin * b.frozen_q + (other + emb) * b.frozen_o
         frozen_experts = routed * b.frozen_q
         frozen = frozen_dense + frozen_experts
+        trained = trained_dense + trained_routed
         unsharded_w = frozen + M.WEIGHT_TRAIN_BYTES * trained
         w = (frozen_dense / dp + frozen_experts / edp if zero >= 3 else frozen) + lw
         shard_w = w  # stored (QLoRA: quantized) parameters, without the bf16 dequant copy
+        # frozen weights travel at their stored precision, adapters in 16 bit
+        gather_dense = frozen_dense + M.WEIGHT_TRAIN_BYTES * trained_dense
+        gather_routed = frozen_experts + M.WEIGHT_TRAIN_BYTES * trained_routed
         if b.dequant:
             # one dequantized bf16 copy of the matrix being multiplied
             w += 2.0 * b.shard.pc.largest_linear / tp
@@ -305,44 +333,65 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     per_node = gpu.gpus_per_node
     comm_step = 0.0
     step_compute = compute / steps if steps > 0 else 0.0
+    m_compute = step_compute / m  # one micro-batch's compute on this GPU
     if dp > 1:
         bw = gpu.intra_node_bytes_per_s if tp * dp <= per_node else gpu.inter_node_bytes_per_s
-        t_dp = T.ring_allreduce_seconds(M.GRAD_BYTES * trained, dp, bw)
         if zero >= 3:
-            t_dp *= 1.5  # ZeRO paper sec 7.2.2: 3 Psi instead of 2 Psi with parameter all-gathers
-        comm_step += max(0.0, t_dp - T.BACKWARD_SHARE * step_compute)
+            # parameter all-gathers in every pass of every micro-batch, hidden behind that
+            # micro-batch's compute (prefetch) but for the excess, and one reduce-scatter of
+            # the gradients per step (timing.ZERO3_GATHERS)
+            passes = T.ZERO3_GATHERS + (T.ZERO3_GATHERS_RECOMPUTE if layout.recompute == "full" else 0)
+            gather = T.zero3_gather_seconds(gather_dense, gather_routed, dp, edp, passes, bw)
+            scatter = T.ring_allgather_seconds(M.GRAD_BYTES * trained_dense, dp, bw)
+            scatter += T.ring_allgather_seconds(M.GRAD_BYTES * trained_routed, edp, bw)
+            comm_step += T.zero3_exposed_seconds(gather, scatter, m_compute, m)
+        else:
+            # one all-reduce of the accumulated gradients per step; routed experts' gradients
+            # are averaged only over the dp / ep ranks holding the same experts
+            t_dp = T.ring_allreduce_seconds(M.GRAD_BYTES * trained_dense, dp, bw)
+            t_dp += T.ring_allreduce_seconds(M.GRAD_BYTES * trained_routed, edp, bw)
+            comm_step += max(0.0, t_dp - T.BACKWARD_SHARE * step_compute)
     ls = -(-job.arch.layers // pp)
+    # TP and EP collectives sit inside each stage's forward and backward (not overlapped), so
+    # they lengthen a micro-batch's pass through a stage and hence the pipeline bubble too
+    stage_comm = 0.0
     if tp > 1:
         bw = gpu.intra_node_bytes_per_s if tp <= per_node else gpu.inter_node_bytes_per_s
         n_ar = T.TP_ALLREDUCES_PER_LAYER + (T.TP_ALLREDUCES_RECOMPUTE if layout.recompute == "full" else 0)
         msg = 2.0 * job.seq_len * layout.micro_batch * job.arch.hidden
-        comm_step += n_ar * ls * m * T.ring_allreduce_seconds(msg, tp, bw)
+        stage_comm += n_ar * ls * m * T.ring_allreduce_seconds(msg, tp, bw)
     if layout.ep > 1 and job.arch.is_moe:
         bw = gpu.intra_node_bytes_per_s if tp * layout.ep <= per_node else gpu.inter_node_bytes_per_s
         moe_layers = -(-(job.arch.layers - job.arch.dense_layers) // pp)
         n_a2a = T.EP_ALLTOALLS_PER_LAYER + (T.EP_ALLTOALLS_RECOMPUTE if layout.recompute == "full" else 0)
         tokens = job.seq_len * layout.micro_batch
-        comm_step += n_a2a * moe_layers * m * T.expert_alltoall_seconds(
+        stage_comm += n_a2a * moe_layers * m * T.expert_alltoall_seconds(
             tokens, job.arch.experts_per_token, job.arch.hidden, layout.ep, bw)
+    comm_step += stage_comm
     bubble = 0.0
     if pp > 1:
-        v = min(T.PIPELINE_VIRTUAL_STAGES, ls)
+        v = T.virtual_stages(pp, m, ls)
         bw = gpu.intra_node_bytes_per_s if gpus <= per_node else gpu.inter_node_bytes_per_s
         # activations forward and their gradients backward at each of the v chunk boundaries
         comm_step += 2.0 * v * m * (2.0 * job.seq_len * layout.micro_batch * job.arch.hidden / tp) / bw
-        bubble = compute * T.bubble_fraction(pp, m, v)
+        # the bubble idles p - 1 stage-passes per micro-batch wave: of compute and of the
+        # TP/EP communication inside each pass (Narayanan 2021 sec 2.2: (p-1)(t_f + t_b))
+        bubble = (compute + stage_comm * steps) * T.bubble_fraction(pp, m, v)
     if layout.offload != "none":
         # CPU offload: host traffic and the CPU optimizer step (timing.py, ZeRO-Offload /
         # ZeRO-Infinity); reported with communication. The optimizer state of a GPU covers
         # its ZeRO partition of the trained parameters (all of them under ZeRO-0); gradients
         # leave while the last micro-batch's backward runs.
-        opt_params = trained / dp if zero >= 1 else trained
+        if zero >= 1:
+            opt_params = trained_dense / dp + trained_routed / edp
+        else:
+            opt_params = trained_dense + trained_routed
         comm_step += T.optimizer_offload_seconds(
             opt_params, M.GRAD_BYTES, M.WEIGHT_TRAIN_BYTES, b.host_bw,
-            T.BACKWARD_SHARE * step_compute / m,
+            T.BACKWARD_SHARE * m_compute,
         )
         if layout.offload == "all":
-            passes = 3 if layout.recompute == "full" else 2
+            passes = T.ZERO3_GATHERS + (T.ZERO3_GATHERS_RECOMPUTE if layout.recompute == "full" else 0)
             comm_step += m * T.param_offload_seconds(shard_w, passes, b.host_bw)
     return _build(
         TrainEstimate,
@@ -365,7 +414,7 @@ def _model_fpt(job: TrainJob) -> float:
     a = job.arch
     pc = param_counts(a)
     n = pc.active - pc.input_embedding
-    lora = lora_params(a, job.lora_rank, tuple(job.lora_targets)) if job.method != "full" else 0
+    lora = lora_active_params(a, job.lora_rank, tuple(job.lora_targets)) if job.method != "full" else 0
     return T.train_flops_per_token(n, T.attention_unit(a.layers, _attn_dim(a), job.seq_len),
                                    job.method, "none", lora)
 

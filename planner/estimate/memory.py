@@ -143,7 +143,9 @@ def lora_layer_activation_bytes(s: int, b: int, lora_width: int) -> float:
 
 def interleave_factor(pp: int, virtual: int) -> float:
     """Interleaved 1F1B keeps (1 + (p - 1)/(p v)) times the activations of 1F1B on the first
-    stage (Korthikanti et al. 2022 sec 4.2.3; Megatron theoretical_memory_usage.py)."""
+    stage (Korthikanti et al. 2022 sec 4.2.3; Megatron theoretical_memory_usage.py).
+    ``virtual`` is the chunks the schedule really runs (timing.virtual_stages: 1, and so a
+    factor of 1, unless the micro-batches are a multiple of pp)."""
     if pp <= 1:
         return 1.0
     return 1.0 + (pp - 1) / (pp * virtual)

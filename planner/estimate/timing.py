@@ -10,7 +10,11 @@ from __future__ import annotations
 # 2021, arXiv:2104.04473 sec 2.2.2: bubble (p-1)/(v m)); Megatron-LM's recommended
 # schedule and the one Llama 3 used (arXiv:2407.21783 sec 3.3.2). We assume v = 4 chunks
 # (capped at the layers a stage holds); the activation memory carries the matching
-# (1 + (p-1)/(p v)) factor (planner.estimate.memory.interleave_factor).
+# (1 + (p-1)/(p v)) factor (planner.estimate.memory.interleave_factor). Megatron runs the
+# interleaved schedule only when the micro-batches are a multiple of p (Megatron-Core
+# megatron/core/pipeline_parallel/schedules.py, forward_backward_pipelining_with_interleaving:
+# "number of microbatches is not divisible by pipeline-model-parallel-size when using
+# interleaved schedule" is an error); otherwise the schedule is plain 1F1B (v = 1).
 PIPELINE_VIRTUAL_STAGES = 4
 
 # Data-parallel gradient reduction runs in buckets while backward proceeds (Li et al. 2020,
@@ -37,6 +41,23 @@ TP_ALLREDUCES_RECOMPUTE = 2
 EP_ALLTOALLS_PER_LAYER = 4
 EP_ALLTOALLS_RECOMPUTE = 2
 EP_ACTIVATION_BYTES = 2
+
+# ZeRO-3 (DeepSpeed stage 3) and FSDP FULL_SHARD keep 1/n of every parameter and all-gather
+# each layer's parameters before its forward and again before its backward (and before a
+# recomputed forward), every micro-batch: ZeRO paper (Rajbhandari et al. 2020,
+# arXiv:1910.02054) sec 7.2.2, "3 Psi per step" for one micro-batch = 2 all-gathers of the
+# parameters + 1 reduce-scatter of the gradients; DeepSpeed and FSDP free the gathered
+# parameters after use and gather again for the next micro-batch. The gradients are
+# reduce-scattered once per step, at the accumulation boundary (Psi, not the 2 Psi of an
+# all-reduce): FSDP's no_sync accumulation and Llama 3's FSDP ("synchronizes after each
+# training step", arXiv:2407.21783 sec 3.3.2). DeepSpeed stage 3 instead reduce-scatters after
+# every micro-batch's backward (github deepspeedai/DeepSpeed issue #2252), one more Psi per
+# extra micro-batch that we do not count. Prefetching overlaps the next layer's all-gather
+# with this layer's compute (DeepSpeed ``stage3_prefetch_bucket_size``; PyTorch docs "FSDP
+# Notes: FSDP Prefetch Nuances": layer i+1's all-gather overlaps layer i's forward), so each
+# micro-batch exposes only the traffic time beyond its own compute.
+ZERO3_GATHERS = 2  # parameter all-gathers per micro-batch: forward, backward
+ZERO3_GATHERS_RECOMPUTE = 1  # one more for the recomputed forward of full recomputation
 
 
 def expert_alltoall_seconds(tokens: float, experts_per_token: int, hidden: int, ep: int,
@@ -87,11 +108,55 @@ def ring_allreduce_seconds(nbytes: float, n: int, bandwidth: float) -> float:
     return 2.0 * (n - 1) / n * nbytes / bandwidth
 
 
+def virtual_stages(pp: int, micro_batches: int, layers_per_stage: int) -> int:
+    """Model chunks per GPU the pipeline schedule uses: PIPELINE_VIRTUAL_STAGES (capped at the
+    layers a stage holds) when the interleaved schedule can run, i.e. the micro-batches are a
+    multiple of pp (Megatron-Core's condition, see above), else 1 (plain 1F1B)."""
+    if pp <= 1 or micro_batches % pp:
+        return 1
+    return min(PIPELINE_VIRTUAL_STAGES, max(1, layers_per_stage))
+
+
+def ring_allgather_seconds(nbytes: float, n: int, bandwidth: float) -> float:
+    """Ring all-gather of a tensor of ``nbytes`` (whole) held 1/n per GPU: each GPU receives
+    (n-1)/n x bytes (nccl-tests doc/PERFORMANCE.md: all-gather and reduce-scatter bus
+    bandwidth = algorithm bandwidth x (n-1)/n). A reduce-scatter moves the same volume."""
+    if n <= 1:
+        return 0.0
+    return (n - 1) / n * nbytes / bandwidth
+
+
+def zero3_gather_seconds(dense_bytes: float, routed_bytes: float, dp: int, edp: int,
+                         passes: int, bandwidth: float) -> float:
+    """ZeRO-3 parameter all-gathers of one micro-batch on one GPU: ``passes`` gathers of the
+    stage's parameters, ``dense_bytes`` over the dp ranks and the routed experts'
+    ``routed_bytes`` over the ``edp`` = dp / ep ranks that hold the same experts."""
+    return passes * (ring_allgather_seconds(dense_bytes, dp, bandwidth)
+                     + ring_allgather_seconds(routed_bytes, edp, bandwidth))
+
+
+def zero3_exposed_seconds(gather: float, reduce_scatter: float, micro_compute: float,
+                          micro_batches: int) -> float:
+    """Exposed ZeRO-3 communication per step: each micro-batch's all-gathers (``gather``)
+    hide behind its own compute (``micro_compute``) and show only beyond it; the step's one
+    gradient reduce-scatter runs in the last micro-batch's backward, with its gathers."""
+    early = gather - micro_compute if gather > micro_compute else 0.0
+    last = gather + reduce_scatter - micro_compute
+    return (micro_batches - 1) * early + (last if last > 0.0 else 0.0)
+
+
 def bubble_fraction(pp: int, micro_batches: int, virtual: int) -> float:
-    """Pipeline bubble over ideal compute: (p - 1)/(v m) (Narayanan et al. 2021 sec 2.2)."""
+    """Pipeline bubble over ideal compute (Narayanan et al. 2021 sec 2.2): (p - 1)/m for
+    GPipe and 1F1B, whatever m (with m < p, one micro-batch crossing p stages takes p times
+    its ideal time: m = 1 gives p - 1); (p - 1)/(v m) for the interleaved schedule, which
+    runs only when m is a multiple of p (``virtual_stages``), so ``virtual`` counts only then.
+    """
     if pp <= 1:
         return 0.0
-    return (pp - 1) / (virtual * max(1, micro_batches))
+    m = max(1, micro_batches)
+    if m % pp:
+        virtual = 1
+    return (pp - 1) / (virtual * m)
 
 
 def roofline_seconds(nbytes: float, hbm: float, flops: float, peak: float) -> float:
