@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 
-from planner.cli import main
+from cli_helper import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 TOUR = ROOT / "examples" / "tour.plan"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    """Run the console entry point as a user would; return (exit code, stdout, stderr)."""
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.object(sys, "argv", ["planner", *args]), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
-        try:
-            main()
-            code = 0
-        except SystemExit as done:
-            code = done.code if isinstance(done.code, int) else (0 if done.code is None else 2)
-    return code, out.getvalue(), err.getvalue()
 
 
 def test_check_the_tour():

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
 import re
-import sys
 from pathlib import Path
-from unittest import mock
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from planner.cli import main
 from planner.errors import PlanError, PlanErrors, PlanNameError, PlanSyntaxError, PlanTypeError
 from planner.load import load_plan
 from planner.syntax import parse_plan
 from planner.syntax.fmt import format_text
 from planner.syntax.parser import parse_recovering, parse_text
+
+from cli_helper import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED = sorted((ROOT / "examples").glob("*.plan")) + sorted((ROOT / "specs").glob("*.plan"))
@@ -32,18 +29,6 @@ def errors_of(text: str, path: str = "r.plan") -> list[PlanError]:
     except PlanError as caught:
         return [caught]
     return []
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with mock.patch.object(sys, "argv", ["planner", *args]), contextlib.redirect_stdout(out), \
-            contextlib.redirect_stderr(err):
-        try:
-            main()
-            code = 0
-        except SystemExit as done:
-            code = done.code
-    return code, out.getvalue(), err.getvalue()
 
 
 def where(errors: list[PlanError]) -> list[tuple[type, int, int]]:
