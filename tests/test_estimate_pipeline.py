@@ -80,3 +80,22 @@ def test_bubble_covers_tp_communication_inside_the_stages():
     # so with one sequence per step the pipeline gains nothing over TP alone
     alone = evaluate_train(j, Layout(tp=2), GPU)
     assert est.seconds > alone.seconds
+
+
+def test_uneven_stages_go_at_the_pace_of_the_largest():
+    # 61 layers (DeepSeek-V3's count): PP 16 and PP 17 both put 4 layers on the largest
+    # stage, so the extra GPU buys no speed; PP 61 (one layer each) is the even split.
+    from planner.estimate import evaluate_train
+    from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+
+    arch = Arch(name="61", layers=61, hidden=1024, heads=16, kv_heads=16, head_dim=64,
+                ffn=4096, vocab=32000)
+    gpu = GpuSpec(name="A100-80G", memory_bytes=80 * 2**30, usable_fraction=0.9,
+                  bf16_flops=312e12, fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2.039e12,
+                  intra_node_bytes_per_s=300e9, inter_node_bytes_per_s=50e9, gpus_per_node=8,
+                  price_per_hour=2.0, train_utilization=0.5)
+    job = TrainJob(arch=arch, method="full", tokens=1e9, seq_len=2048, global_batch=64)
+    c = {pp: evaluate_train(job, Layout(pp=pp), gpu).compute_seconds for pp in (1, 16, 17, 61)}
+    assert c[16] == pytest.approx(c[17], rel=1e-12)
+    assert c[16] == pytest.approx(c[1] * 4 / 61, rel=1e-12)  # ideal c1/16 x (4 x 16 / 61)
+    assert c[61] == pytest.approx(c[1] / 61, rel=1e-12)

@@ -323,6 +323,12 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     fpt = b.flops_per_token[layout.recompute]
     flops = job.tokens * fpt
     compute = flops / (gpus * b.peak * b.util)
+    if pp > 1:
+        # Stages run in lock-step, so a pipeline goes at the pace of its largest stage
+        # (Narayanan et al. 2021 sec 2.2): with ceil(L/p) layers there instead of L/p,
+        # the ideal time scales by ceil(L/p) x p / L (1 when p divides L).
+        layers = job.arch.layers
+        compute *= (-(-layers // pp)) * pp / layers
     steps = b.steps
     if b.dequant:
         # bitsandbytes MatMul4Bit dequantizes the whole weight to bf16 in forward and in
