@@ -433,3 +433,28 @@ def test_objective_hours_names_what_kept_the_faster_gpu_away():
     assert any(r.startswith("H100-SXM:") and "budget 600" in r for r in low["reasons"])
     assert high["gpu"] == "H100-SXM" and high["decided_by"] == "availability"
     assert high["gpu_count"] == 64 and high["hours"] < low["hours"]
+
+
+def test_training_network_counts_zero3_gathers_hand_worked():
+    # tiny (1.1B), full fine-tune, 16 x A100-80G = 2 nodes, DP 16 with ZeRO-3: per
+    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N) and
+    # all-gathers the bf16 weights twice (forward, backward) per micro-batch, x 15/16.
+    # Times 8 GPUs on a node, over the run time: the NIC rate the row needs.
+    from planner.estimate import param_counts
+    from planner.instances import build_instances
+
+    text = plan_text('gpu "A100-80G" { available = 16 }\n', """
+finetune "ft" { model = "tiny" method = full dataset = 1B tokens seq_len = 2k batch = 32
+                deadline <= 24h
+                layout { gpu = "A100-80G" count = 16 tp = 1 pp = 1 dp = 16 zero = 3
+                         recompute = none offload = none micro_batch = 1 } }
+""")
+    row = row_of(solve_text(text), "ft")
+    n = param_counts(build_instances(load_text(text))[0].arch).total
+    micro = 32 // 16  # micro-batches per step at micro_batch 1
+    per_step = 2 * n + micro * 2 * (2 * n) * 15 / 16
+    steps = 1e9 / (32 * 2000)
+    gbps = 8 * per_step * steps * 8 / 1e9 / (row["hours"] * 3600)
+    rate = next(r for r in (1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200) if gbps <= r)
+    expected = f"RDMA {rate}Gbps" if rate >= 100 else f"{rate}Gbps"
+    assert row["nodes"] == 2 and row["host"]["network"] == expected

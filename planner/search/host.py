@@ -38,8 +38,15 @@ WEIGHT_BYTES = {"fp32": 4.0, "bf16": 2.0, "fp16": 2.0, "fp8": 1.0, "int8": 1.0,
 # sends 2x (Patarasuk and Yuan 2009); ZeRO-3 adds a parameter all-gather in the
 # backward pass, 3x in all (Rajbhandari et al. 2020, ZeRO, section 7).
 ALLREDUCE_FACTOR = 2.0
-ZERO3_FACTOR = 3.0
+# ZeRO-3 reduce-scatters the gradients once (1x); its parameter all-gathers are
+# counted separately, per micro-batch and pass, as the estimator times them.
+ZERO3_REDUCE_FACTOR = 1.0
 GRAD_BYTES = 2  # bf16 gradients
+# Pipeline: a stage boundary carries the activations forward and their gradients
+# backward, s x b x h 16-bit values each per micro-batch, split over TP ranks
+# (Narayanan et al. 2021, sec 2.2; the estimator's PP traffic).
+PP_BOUNDARY_FACTOR = 2
+ACTIVATION_BYTES = 2
 # Standard NIC rates, Gbit/s (Ethernet 10-400 GbE, InfiniBand HDR/NDR, multi-rail).
 NIC_GBPS = (1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200)
 # Above this a TCP stack cannot feed the GPUs: plan RDMA (GPUDirect RDMA;
@@ -94,7 +101,13 @@ def host_resources(instance: Instance, cand: Candidate) -> dict:
 
 
 def train_network(instance: Instance, cand: Candidate, trained: int) -> str:
-    """The inter-node network a training row needs ("none" on one node)."""
+    """The inter-node network a training row needs ("none" on one node).
+
+    The bytes each GPU sends over the run for every kind of traffic the estimator
+    models: data-parallel gradients, ZeRO-3 parameter all-gathers (every pass of every
+    micro-batch) and, when stages sit on different nodes, pipeline activations and
+    their gradients; times the GPUs of a node, over the run time.
+    """
     if cand.nodes <= 1:
         return "none"
     job = instance.train_job
@@ -102,11 +115,20 @@ def train_network(instance: Instance, cand: Candidate, trained: int) -> str:
     # optimizer steps as the estimator counts them (fractional for a dataset
     # smaller than one global batch), so traffic and time cover the same work
     steps = (cand.tokens or 0) / (job.global_batch * job.seq_len)
-    factor = ZERO3_FACTOR if lay.zero == 3 else ALLREDUCE_FACTOR
-    per_gpu = factor * GRAD_BYTES * trained / (lay.tp * lay.pp)
+    micro = math.ceil(job.global_batch / (lay.dp * lay.micro_batch))
+    factor = ZERO3_REDUCE_FACTOR if lay.zero == 3 else ALLREDUCE_FACTOR
+    per_step = factor * GRAD_BYTES * trained / (lay.tp * lay.pp)
+    if lay.zero == 3 and lay.dp > 1:
+        total, _ = _params(instance)
+        stage_bytes = total * WEIGHT_BYTES.get(cand.weights, 2.0) / (lay.tp * lay.pp)
+        passes = 3 if lay.recompute == "full" else 2
+        per_step += micro * passes * stage_bytes * (lay.dp - 1) / lay.dp
+    if lay.pp > 1 and lay.tp * lay.pp > cand.per_node:
+        per_step += micro * PP_BOUNDARY_FACTOR * ACTIVATION_BYTES * job.seq_len \
+            * lay.micro_batch * instance.arch.hidden / lay.tp
     on_node = min(cand.gpu_count, cand.per_node)
     seconds = cand.seconds or 0.0
-    gbps = on_node * per_gpu * steps * 8 / 1e9 / seconds if seconds > 0 else 0.0
+    gbps = on_node * per_step * steps * 8 / 1e9 / seconds if seconds > 0 else 0.0
     rate = _nic(gbps)
     if lay.tp > cand.per_node or rate >= RDMA_FROM_GBPS:
         return f"RDMA {max(rate, RDMA_FROM_GBPS)}Gbps"
