@@ -458,3 +458,25 @@ finetune "ft" { model = "tiny" method = full dataset = 1B tokens seq_len = 2k ba
     rate = next(r for r in (1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200) if gbps <= r)
     expected = f"RDMA {rate}Gbps" if rate >= 100 else f"{rate}Gbps"
     assert row["nodes"] == 2 and row["host"]["network"] == expected
+
+
+def test_training_network_counts_only_what_crosses_nodes():
+    # PP 2 x DP 8 on 2 nodes of 8: each DP group (and its ZeRO-3 gathers) stays inside a
+    # node on NVLink; only the pipeline boundary crosses: activations forward and their
+    # gradients backward, s x b x h x 2 B each, at each of v = 4 interleaved chunks
+    # (4 micro-batches per step, a multiple of pp = 2), per micro-batch.
+    text = plan_text('gpu "A100-80G" { available = 16 }\n', """
+finetune "ft" { model = "tiny" method = full dataset = 1B tokens seq_len = 2k batch = 32
+                deadline <= 24h
+                layout { gpu = "A100-80G" count = 16 tp = 1 pp = 2 dp = 8 zero = 3
+                         recompute = none offload = none micro_batch = 1 } }
+""")
+    row = row_of(solve_text(text), "ft")
+    per_step = 4 * 4 * 2 * 2 * 2000 * 2048  # micro-batches x chunks x (fwd+bwd) x bytes x s x h
+    gbps = 8 * per_step * (1e9 / (32 * 2000)) * 8 / 1e9 / (row["hours"] * 3600)
+    rate = next(r for r in (1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200) if gbps <= r)
+    expected = f"RDMA {rate}Gbps" if rate >= 100 else f"{rate}Gbps"
+    assert row["nodes"] == 2 and row["host"]["network"] == expected
+    # had the ZeRO-3 gathers been counted (4 micro-batches x 2 passes x 2.2 GB x 7/8 per
+    # step, about 30x the activations) the need would be thousands of Gbps
+    assert rate <= 200

@@ -42,9 +42,10 @@ ALLREDUCE_FACTOR = 2.0
 # counted separately, per micro-batch and pass, as the estimator times them.
 ZERO3_REDUCE_FACTOR = 1.0
 GRAD_BYTES = 2  # bf16 gradients
-# Pipeline: a stage boundary carries the activations forward and their gradients
+# Pipeline: each chunk boundary carries the activations forward and their gradients
 # backward, s x b x h 16-bit values each per micro-batch, split over TP ranks
-# (Narayanan et al. 2021, sec 2.2; the estimator's PP traffic).
+# (Narayanan et al. 2021, sec 2.2; the estimator's PP traffic). Expert all-to-alls
+# (4 per MoE layer, 6 with full recompute) move 16-bit activations too.
 PP_BOUNDARY_FACTOR = 2
 ACTIVATION_BYTES = 2
 # Standard NIC rates, Gbit/s (Ethernet 10-400 GbE, InfiniBand HDR/NDR, multi-rail).
@@ -103,33 +104,49 @@ def host_resources(instance: Instance, cand: Candidate) -> dict:
 def train_network(instance: Instance, cand: Candidate, trained: int) -> str:
     """The inter-node network a training row needs ("none" on one node).
 
-    The bytes each GPU sends over the run for every kind of traffic the estimator
-    models: data-parallel gradients, ZeRO-3 parameter all-gathers (every pass of every
-    micro-batch) and, when stages sit on different nodes, pipeline activations and
-    their gradients; times the GPUs of a node, over the run time.
+    The bytes each GPU sends over the network during the run, for the traffic the
+    estimator times on the network (same placement rules as
+    ``planner.estimate.evaluate``): data-parallel gradients and ZeRO-3 parameter
+    all-gathers when a DP group spans nodes (tp x dp > GPUs per node); pipeline
+    activations and their gradients at every chunk boundary when the row spans nodes;
+    expert all-to-alls when an EP group spans nodes. Times the GPUs of a node, over the
+    run time.
     """
+    from planner.estimate.timing import virtual_stages
+
     if cand.nodes <= 1:
         return "none"
     job = instance.train_job
+    arch = instance.arch
     lay = cand.layout
+    per_node = cand.per_node
     # optimizer steps as the estimator counts them (fractional for a dataset
     # smaller than one global batch), so traffic and time cover the same work
     steps = (cand.tokens or 0) / (job.global_batch * job.seq_len)
     micro = math.ceil(job.global_batch / (lay.dp * lay.micro_batch))
-    factor = ZERO3_REDUCE_FACTOR if lay.zero == 3 else ALLREDUCE_FACTOR
-    per_step = factor * GRAD_BYTES * trained / (lay.tp * lay.pp)
-    if lay.zero == 3 and lay.dp > 1:
-        total, _ = _params(instance)
-        stage_bytes = total * WEIGHT_BYTES.get(cand.weights, 2.0) / (lay.tp * lay.pp)
-        passes = 3 if lay.recompute == "full" else 2
-        per_step += micro * passes * stage_bytes * (lay.dp - 1) / lay.dp
-    if lay.pp > 1 and lay.tp * lay.pp > cand.per_node:
-        per_step += micro * PP_BOUNDARY_FACTOR * ACTIVATION_BYTES * job.seq_len \
-            * lay.micro_batch * instance.arch.hidden / lay.tp
-    on_node = min(cand.gpu_count, cand.per_node)
+    per_step = 0.0
+    if lay.dp > 1 and lay.tp * lay.dp > per_node:
+        factor = ZERO3_REDUCE_FACTOR if lay.zero == 3 else ALLREDUCE_FACTOR
+        per_step += factor * GRAD_BYTES * trained / (lay.tp * lay.pp)
+        if lay.zero == 3:
+            total, _ = _params(instance)
+            stage_bytes = total * WEIGHT_BYTES.get(cand.weights, 2.0) / (lay.tp * lay.pp)
+            passes = 3 if lay.recompute == "full" else 2
+            per_step += micro * passes * stage_bytes * (lay.dp - 1) / lay.dp
+    tokens = job.seq_len * lay.micro_batch
+    if lay.pp > 1:
+        chunks = virtual_stages(lay.pp, micro, -(-arch.layers // lay.pp))
+        per_step += micro * chunks * PP_BOUNDARY_FACTOR * ACTIVATION_BYTES * tokens \
+            * arch.hidden / lay.tp
+    if lay.ep > 1 and arch.is_moe and lay.tp * lay.ep > per_node:
+        passes = 6 if lay.recompute == "full" else 4
+        moe_layers = -(-(arch.layers - arch.dense_layers) // lay.pp)
+        per_step += micro * passes * moe_layers * tokens * arch.experts_per_token \
+            * arch.hidden * ACTIVATION_BYTES * (lay.ep - 1) / lay.ep
+    on_node = min(cand.gpu_count, per_node)
     seconds = cand.seconds or 0.0
     gbps = on_node * per_step * steps * 8 / 1e9 / seconds if seconds > 0 else 0.0
     rate = _nic(gbps)
-    if lay.tp > cand.per_node or rate >= RDMA_FROM_GBPS:
+    if lay.tp > per_node or rate >= RDMA_FROM_GBPS:
         return f"RDMA {max(rate, RDMA_FROM_GBPS)}Gbps"
     return f"{rate}Gbps"
