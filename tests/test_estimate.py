@@ -190,6 +190,33 @@ def test_vllm_table1_parameter_memory(cases):
         assert got == pytest.approx(r["measured"]["parameter_GB"], rel=0.015), r["model"]
 
 
+def test_vllm_table1_kv_capacity_is_conservative(cases):
+    """Tokens of KV cache left beside the weights, against vLLM Table 1's "max KV cache slots".
+
+    What we leave for KV: usable memory (vLLM's default gpu_memory_utilization 0.9) less
+    weights, CUDA context and graphs (``overhead``) and the prefill activation peak, over
+    the KV bytes per token per GPU. The paper's servers kept 12 / 21 / 264 GB of KV (about
+    95% of memory in use on OPT-13B); we must never promise more tokens than vLLM held,
+    and not fall below three quarters of it (ours: about 91%, 80% and 91%).
+    """
+    a100_80 = GpuSpec(name="A100-SXM4-80GB", memory_bytes=80 * 1024**3, usable_fraction=0.9,
+                      bf16_flops=312e12, fp8_flops=0.0, int8_flops=624e12,
+                      hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
+                      inter_node_bytes_per_s=50e9, gpus_per_node=8, price_per_hour=1.0,
+                      train_utilization=0.5)
+    gpus = {"1 x A100 40GB": A100_40G, "4 x A100 (40GB)": A100_40G, "8 x A100-80GB": a100_80}
+    for r in _group(cases, "vLLM paper Table 1")["rows"]:
+        a = cases["architectures"][r["architecture"]]
+        arch = _opt(r["model"], a["layers"], a["hidden"], a["heads"])
+        gpu, tp = gpus[r["setup"]["GPUs"]], r["setup"]["TP"]
+        m = evaluate_serve(ServeJob(arch=arch, users=1, context=2048, prompt=2048, weights="fp16"),
+                           Layout(tp=tp), gpu).memory
+        free = gpu.usable_bytes - m.weights - m.overhead - m.activations
+        tokens = free / (kv_bytes_per_token(arch, "fp16") / tp)
+        published = float(r["measured"]["max_kv_cache_slots_tokens"].rstrip("K")) * 1e3
+        assert 0.75 * published <= tokens <= published, (r["model"], tokens, published)
+
+
 def test_litgpt_single_gpu_inference(cases):
     """LitGPT prints torch.cuda.max_memory_allocated(): what the allocator saw, without the
     CUDA context and CUDA graphs (our ``overhead``); short prompt, 50 new tokens."""
