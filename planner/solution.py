@@ -217,10 +217,23 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
         count_line = (f"{fewest.gpu_count} x {chosen.gpu} ({fewest.describe()}) also meets every "
                       f"limit, at {fewest.cost:,.2f} {currency}")
     elif out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
-        count_reason = time_limit
-        limit = (f"the deadline {fmt_hours(inst.deadline_hours)}" if inst.kind != "serve"
-                 else "the latency limits")
-        count_line = (f"{out.min_fit_count} x {chosen.gpu} fit in memory but miss {limit}; "
+        # fewer GPUs hold it but break a limit: the time limits, or (training) the
+        # workload budget, which alone can rule them out (more GPUs may cost less
+        # when fewer need offload or recomputation)
+        if inst.kind == "serve":
+            count_reason, limit = time_limit, "miss the latency limits"
+        elif inst.deadline_hours is None and inst.budget is None:
+            # no limit of the workload: they cost past what the solver can represent
+            count_reason, limit = "budget", "cost beyond the solver's range"
+        elif inst.deadline_hours is None:
+            count_reason = "budget"
+            limit = f"cost more than the workload budget {inst.budget:,.2f} {currency}"
+        else:
+            count_reason = time_limit
+            limit = f"miss the deadline {fmt_hours(inst.deadline_hours)}"
+            if inst.budget is not None:
+                limit += f" or the workload budget {inst.budget:,.2f} {currency}"
+        count_line = (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
                       f"{chosen.gpu_count} is the fewest that meets it")
     elif chosen.gpu_count > 1:
         count_reason = "memory"
@@ -249,7 +262,7 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
             else:
                 other_lines.append(line)
     counted = [count_line] if count_line else []
-    if count_reason == time_limit:
+    if count_reason in (time_limit, "budget"):
         return count_reason, [summary, *counted, *type_lines, *other_lines]
     if type_reason:
         return type_reason, [summary, *type_lines, *counted, *other_lines]
@@ -352,7 +365,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
             for inst, opts in zip(instances, ordered)
         ),
         available={o.name: o.available for o in offers},
-        budget=budget,
+        budget=_solver_budget(settings, budget, instances, ordered),
         objective=objective,
     )
     result = cpsat.solve(problem, time_limit=time_limit)
@@ -417,6 +430,29 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
         "workloads": rows,
     }
     return round_floats(out)
+
+
+def _solver_budget(settings, budget, instances, ordered) -> float | None:
+    """The plan budget as CP-SAT gets it: within its integer range, or left out.
+
+    A budget past the range (``cpsat.MAX_UNITS`` cost units) cannot bind when every
+    workload's costliest option together costs less; then it is left out. A budget that
+    could still bind beyond the range is an input error at the budget.
+    """
+    from planner.search.cpsat import COST_SCALE, MAX_UNITS, cost_units
+
+    if budget is None or cost_units(budget) <= MAX_UNITS:
+        return budget
+    costliest: dict[str, float] = {}
+    for inst, opts in zip(instances, ordered):
+        if opts:
+            costliest[inst.group] = max(costliest.get(inst.group, 0.0),
+                                        max(c.cost for c in opts))
+    if sum(costliest[g] for g in sorted(costliest)) <= budget:
+        return None
+    raise PlanTypeError(f"budget {budget:,.2f} is beyond what the solver can compare "
+                        f"({MAX_UNITS / COST_SCALE:,.0f}) and could bind: write a smaller budget",
+                        settings.spans.get("budget", settings.span))
 
 
 def _stem(path: str) -> str:

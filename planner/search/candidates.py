@@ -262,6 +262,27 @@ def check_pins(instance: Instance) -> None:
             raise _pin_error(instance, key, f"{key} = {value} must be at least 1")
     if pins.ep is not None and arch.is_moe and arch.experts % pins.ep:
         raise _pin_error(instance, "ep", f"ep = {pins.ep} must divide the model's {arch.experts} experts")
+    if pins.ep is not None and pins.ep > 1 and not arch.is_moe:
+        raise _pin_error(instance, "ep", f"ep = {pins.ep} needs a mixture-of-experts model; "
+                         f"`{instance.model}` has no experts (write ep = 1 or leave it out)")
+    if pins.ep is not None and pins.ep > 1:
+        # EP groups are formed across data-parallel ranks (training) or within a
+        # replica's TP GPUs (serving): ep GPUs must exist to hold a 1/ep share each
+        within = "tp" if instance.kind == "serve" else "dp"
+        if getattr(pins, within) is not None and getattr(pins, within) < pins.ep:
+            raise _pin_error(instance, "ep", f"ep = {pins.ep} must be at most "
+                             f"{within} = {getattr(pins, within)}: each expert-parallel rank "
+                             "is a GPU of its own")
+    if instance.kind != "serve":
+        # the global batch is met exactly: DP x micro-batch x accumulation = batch
+        batch = instance.train_job.global_batch
+        if pins.dp is not None and batch % pins.dp:
+            raise _pin_error(instance, "dp", f"dp = {pins.dp} must divide the global batch of "
+                             f"{batch} sequences (set `batch`)")
+        if pins.micro_batch is not None and batch % (pins.micro_batch * (pins.dp or 1)):
+            per = f"per-rank batch of {batch // pins.dp}" if pins.dp else f"global batch of {batch}"
+            raise _pin_error(instance, "micro_batch", f"micro_batch = {pins.micro_batch} must "
+                             f"divide the {per} sequences (set `batch`)")
     if pins.count is not None:
         spread = (pins.tp or 1) * (pins.pp or 1) * (pins.dp or pins.replicas or 1)
         known = [k for k in ("tp", "pp", "dp", "replicas") if getattr(pins, k) is not None]
@@ -408,7 +429,9 @@ def _train_frontier(instance: Instance, offer: GpuOffer, order: int, cap: int) -
             else:
                 dps = divisors(batch)
             dps = [d for d in dps if tp * pp * d <= cap and
-                   (pin("count") is None or tp * pp * d == pin("count"))]
+                   (pin("count") is None or tp * pp * d == pin("count"))
+                   and batch % d == 0 and (pin("ep") or 1) <= d
+                   and (batch // d) % (pin("micro_batch") or 1) == 0]
             failed: set = set()  # knob settings that did not fit at a larger DP
             for dp in sorted(dps, reverse=True):
                 _best_for_shape(instance, offer, order, job, tp, pp, dp, failed, frontier)
@@ -513,9 +536,42 @@ def _search_train(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome
         out.reason = (f"{offer.name}: cheapest is {c.cost:,.2f} on {c.gpu_count} GPUs "
                       f"({fmt_hours(c.hours)}), workload budget {instance.budget:,.2f}")
         return out
+    within = _in_range(offer, out, within, instance)
+    if not within:
+        return out
     out.feasible = within
     out.options = _pareto(within)
     return out
+
+
+def _representable(c: Candidate) -> bool:
+    """Within CP-SAT's integer range (``cpsat.MAX_UNITS`` of cost and of hours)."""
+    from planner.search.cpsat import MAX_UNITS, cost_units, hours_units
+
+    return cost_units(c.cost) <= MAX_UNITS and hours_units(c.hours) <= MAX_UNITS
+
+
+def _range_text(c: Candidate) -> str | None:
+    from planner.search.cpsat import COST_SCALE, HOURS_SCALE, MAX_UNITS
+
+    if _representable(c):
+        return None
+    return (f"{c.cost:,.2f} over {fmt_hours(c.hours)}, beyond the solver's range "
+            f"(at most {MAX_UNITS / COST_SCALE:,.0f} and {MAX_UNITS / HOURS_SCALE:,.0f} h "
+            "per workload)")
+
+
+def _in_range(offer: GpuOffer, out: GpuOutcome, cands: list[Candidate],
+              instance: Instance) -> list[Candidate]:
+    """The candidates CP-SAT can represent; when none, ``out`` says why (a budget miss)."""
+    kept = [c for c in cands if _representable(c)]
+    if not kept:
+        c = min(cands, key=lambda c: (c.cost, c.gpu_count, c.stable))
+        out.failure = "budget"
+        out.reason = f"{offer.name}: cheapest on {c.gpu_count} GPUs costs {_range_text(c)}"
+        if instance.kind != "serve":
+            out.reason += ": shrink the dataset or the epochs"
+    return kept
 
 
 def _memory_reason(offer: GpuOffer, out: GpuOutcome, cap: int) -> str:
@@ -557,6 +613,7 @@ def _search_serve(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome
     tps = [pin("tp")] if pin("tp") else tp_degrees(instance, offer.spec)
     pps = [pin("pp")] if pin("pp") else pp_degrees(instance)
     fitting: list[Candidate] = []
+    tps = [tp for tp in tps if tp >= (pin("ep") or 1)]
     for weights in serve_weight_choices(instance, offer.spec):
         job = replace_weights(instance.serve_job, weights)
         for tp in tps:
@@ -570,6 +627,11 @@ def _search_serve(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome
                     rs = [pin("count") // per_replica] if pin("count") % per_replica == 0 else []
                 else:
                     rs = None
+                if rs is not None and pin("count"):
+                    # a pinned count fixes tp x pp x replicas, whichever of them is pinned too
+                    rs = [r for r in rs if r * per_replica == pin("count")]
+                if rs == []:
+                    continue  # the pinned count is not reached with this tp x pp
                 top = min(users, cap // per_replica) if rs is None else max(rs)
                 if top < 1 or (rs is not None and top * per_replica > cap):
                     continue
@@ -590,6 +652,9 @@ def _search_serve(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome
         return out
     ok.sort(key=lambda c: (c.gpu_count, c.stable))
     out.cheapest_timely = ok[0]
+    ok = _in_range(offer, out, ok, instance)
+    if not ok:
+        return out
     out.feasible = ok
     # one GPU type, one duration: fewer GPUs always cost less, so the fewest wins;
     # at equal count the better precision, then the lower TPOT (stable order last)
@@ -689,6 +754,8 @@ def evaluate_pinned(instance: Instance) -> Candidate:
                         micro_batch=pins.micro_batch)
         cand = _train_candidate(instance, offer, order, instance.train_job, layout)
     problems = limit_problems(instance, cand, offer.available)
+    if _range_text(cand):
+        problems.append(f"it costs {_range_text(cand)}")
     if offer.name in instance.not_offered:
         problems.append(f"{offer.name} is not offered to the solver (give it `available`)")
     return dataclasses.replace(cand, problems=tuple(problems))

@@ -7,8 +7,9 @@ re-evaluates the row's layout with the estimator, and asserts every limit:
 
 - the layout is well formed: gpu_count == tp x pp x dp (training) or
   tp x pp x replicas (serving), nodes == ceil(gpu_count / per_node), TP divides
-  the heads, PP the layers, pinned values are kept, the GPU type is offered and
-  allowed for the workload;
+  the heads, PP the layers, EP > 1 only for MoE and at most DP (training) or TP
+  (serving), DP x micro-batch divides the global batch, pinned values are kept,
+  the GPU type is offered and allowed for the workload;
 - memory per GPU (re-derived) is within the usable memory, and equals the row's;
 - the deadline, ttft and tpot are met (re-derived), and hours/cost agree with
   the row's (relative 1e-5: rows are rounded to 6 significant digits);
@@ -28,6 +29,10 @@ from planner.estimate.types import Layout, ServeJob, TrainJob
 
 REL_TOL = 1e-5  # rows carry 6 significant digits
 LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
+# The plan budget is decided on CP-SAT's integer cost units of 1e-4 currency, each
+# option's cost rounded to the nearest unit (docs/solve.md, "CP-SAT model": integer
+# scaling): a sum may pass the budget by up to half a unit per workload.
+COST_RESOLUTION = 0.5e-4
 
 
 def _close(a: float, b: float) -> bool:
@@ -115,6 +120,11 @@ def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
         bad.append(f"{who}: TP {lay['tp']} does not divide the heads")
     if not 1 <= lay["pp"] <= arch.layers:
         bad.append(f"{who}: PP {lay['pp']} is not between 1 and the {arch.layers} layers")
+    # expert parallelism: MoE only, over GPUs that exist (DP ranks; a replica's TP GPUs)
+    ep_room = lay["tp"] if serve else lay["dp"]
+    if lay["ep"] != 1 and (not arch.is_moe or lay["ep"] > ep_room or arch.experts % lay["ep"]):
+        bad.append(f"{who}: EP {lay['ep']} on {arch.experts} experts with "
+                   f"{'tp' if serve else 'dp'} {ep_room}")
     if w.layout is not None:
         for key in ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute", "offload",
                     "micro_batch", "replicas"):
@@ -142,6 +152,9 @@ def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
                         recompute=lay["recompute"], offload=lay["offload"],
                         micro_batch=lay["micro_batch"])
         job = _train_job(plan, w, arch)
+        if job.global_batch % (lay["dp"] * lay["micro_batch"]):
+            bad.append(f"{who}: dp {lay['dp']} x micro_batch {lay['micro_batch']} does not "
+                       f"divide the global batch {job.global_batch}")
         if lay["weights"] != job.weights:
             bad.append(f"{who}: weights {lay['weights']}, the plan gives {job.weights}")
         est = evaluate_train(job, layout, spec)
@@ -184,7 +197,7 @@ def check(plan: p.Plan, result: dict) -> list[str]:
             bad.append(f"availability {name}: {sum(groups.values())} used, {available} available")
     total = sum(group_cost[g] for g in sorted(group_cost))
     budget = plan.settings.budget if plan.settings else None
-    if budget is not None and total > budget * (1 + REL_TOL):
+    if budget is not None and total > budget * (1 + REL_TOL) + COST_RESOLUTION * len(group_cost):
         bad.append(f"budget: total cost {total:.6g} over {budget:.6g}")
     if not _close(result["total_cost"], total):
         bad.append(f"total_cost {result['total_cost']} != sum of placed rows {total:.6g}")
