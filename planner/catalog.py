@@ -13,8 +13,9 @@ from planner import plan
 from planner.errors import PlanTypeError
 from planner.estimate.types import Arch, GpuSpec
 
-# Fields an Arch cannot be built without, with what each one is for.
-_MODEL_REQUIRED = {
+# Fields an Arch cannot be built without, with what each one is for (the load
+# checks, planner.syntax.checks, list the missing ones from this table too).
+MODEL_REQUIRED = {
     "layers": "the layer count (num_hidden_layers)",
     "hidden": "the model width (hidden_size)",
     "heads": "the attention head count (num_attention_heads)",
@@ -31,8 +32,9 @@ _MLA_REQUIRED = {
     "v_head_dim": "the value head size (v_head_dim)",
 }
 
-# Fields a GpuSpec cannot be built without: what each is, and an example to write.
-_GPU_REQUIRED = {
+# Fields a GpuSpec cannot be built without: what each is, and an example to write
+# (usable and utilization have documented defaults, fp8/int8 mean 0 when unset).
+GPU_REQUIRED = {
     "memory": "device memory (memory = 81920MiB)",
     "bf16": "dense bf16 throughput (bf16 = 312TFLOPS)",
     "hbm": "memory bandwidth (hbm = 2039GB/s)",
@@ -43,7 +45,7 @@ _GPU_REQUIRED = {
 }
 
 
-def _require(kind: str, node, name: str, fields: dict[str, str]) -> None:
+def _require(kind: str, node, fields: dict[str, str]) -> None:
     """PlanTypeError at the block for the first field (in table order) it lacks."""
     for field, what in fields.items():
         if getattr(node, field) is None:
@@ -51,7 +53,7 @@ def _require(kind: str, node, name: str, fields: dict[str, str]) -> None:
             if kind == "model":
                 hint += ", or start from a model that has it with `like` or `config`"
             raise PlanTypeError(
-                f"{kind} {name!r} has no `{field}`, needed for {what}", node.span, hint
+                f"{kind} {node.name!r} has no `{field}`, needed for {what}", node.span, hint
             )
 
 
@@ -67,13 +69,13 @@ def arch_from_model(model: plan.Model) -> Arch:
     ``kv_lora_rank`` > 0 the MLA fields.
     """
     m = model
-    _require("model", m, m.name, _MODEL_REQUIRED)
+    _require("model", m, MODEL_REQUIRED)
     experts = m.experts or 0
     if experts:
-        _require("model", m, m.name, _MOE_REQUIRED)
+        _require("model", m, _MOE_REQUIRED)
     kv_lora = m.kv_lora_rank or 0
     if kv_lora:
-        _require("model", m, m.name, _MLA_REQUIRED)
+        _require("model", m, _MLA_REQUIRED)
     if m.head_dim is not None:
         head_dim = m.head_dim
     elif kv_lora:
@@ -126,7 +128,7 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     from planner.estimate import defaults  # the estimator package owns these numbers
 
     g = gpu
-    _require("gpu", g, g.name, _GPU_REQUIRED)
+    _require("gpu", g, GPU_REQUIRED)
     vendor = g.vendor or "nvidia"
     return GpuSpec(
         name=g.name,

@@ -58,10 +58,6 @@ def _input_value(key: str, value) -> str:
     return str(value)
 
 
-def _availability(value) -> str:
-    return "unlimited" if value is None else str(value)
-
-
 def _price(value, currency: str) -> str:
     if value is None:
         return "unpriced"
@@ -121,7 +117,7 @@ def gpu_changes(old: dict, new: dict, names, currency: str) -> list[str]:
         if a is None and b is None:
             continue
         if a is None:
-            causes.append(f"{name} newly offered ({_availability(b.get('available'))} available)")
+            causes.append(f"{name} newly offered ({text.available(b.get('available'))} available)")
             continue
         if b is None:
             causes.append(f"{name} no longer offered")
@@ -133,8 +129,8 @@ def gpu_changes(old: dict, new: dict, names, currency: str) -> list[str]:
             )
         if a.get("available") != b.get("available"):
             causes.append(
-                f"availability {name} {_availability(a.get('available'))}"
-                f" → {_availability(b.get('available'))}"
+                f"availability {name} {text.available(a.get('available'))}"
+                f" → {text.available(b.get('available'))}"
             )
         if a.get("memory_bytes") != b.get("memory_bytes") or a.get("usable_bytes") != b.get(
             "usable_bytes"
@@ -180,6 +176,7 @@ def diff_results(old: dict, new: dict) -> dict:
     new_rows = {row_key(r): r for r in new.get("workloads", [])}
     settings = plan_changes(old, new)
     all_gpus = set(old.get("gpus") or {}) | set(new.get("gpus") or {})
+    offer = gpu_changes(old, new, all_gpus, currency)
     rows = []
     order = [row_key(r) for r in new.get("workloads", [])]
     order += [row_key(r) for r in old.get("workloads", []) if row_key(r) not in new_rows]
@@ -201,14 +198,14 @@ def diff_results(old: dict, new: dict) -> dict:
         else:
             causes = input_causes(a, b)
             causes += gpu_changes(old, new, {a.get("gpu"), b.get("gpu")}, currency)
-            moved = _summary(a) != _summary(b)
+            moved = entry["old"] != entry["new"]
             if moved:
                 causes += settings
                 if not causes:
                     # Nothing this row depends on directly changed; what moved
                     # it is the offer of other GPU types or the shared limits
                     # (availability, budget) other workloads now use.
-                    causes += gpu_changes(old, new, all_gpus, currency) or [
+                    causes += offer or [
                         "no input of this workload changed: shared limits with other workloads"
                     ]
             entry["status"] = "changed" if moved or causes else "unchanged"
@@ -225,7 +222,7 @@ def diff_results(old: dict, new: dict) -> dict:
             "delta": total_delta,
             "percent": total_pct,
         },
-        "changes": settings + gpu_changes(old, new, all_gpus, currency),
+        "changes": settings + offer,
         "workloads": rows,
     }
 

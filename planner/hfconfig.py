@@ -295,21 +295,19 @@ def read_config(path: str, text: str, span: Span) -> dict:
         ) from None
     if not isinstance(data, dict):
         raise PlanImportError(f"{path}: expected a JSON object, found {type(data).__name__}", span)
+    c = _Config(path, data, span)
     if "model_type" not in data:
-        raise PlanImportError(
-            f"{path}: config has no 'model_type'",
-            span,
+        raise c.fail(
+            "config has no 'model_type'",
             f"it names the architecture family; supported: {', '.join(SUPPORTED_MODEL_TYPES)}",
         )
-    model_type = str(data["model_type"])
-    family = _FAMILIES.get(model_type)
+    family = _FAMILIES.get(c.model_type)
     if family is None:
-        close = difflib.get_close_matches(model_type, SUPPORTED_MODEL_TYPES, n=1)
+        close = difflib.get_close_matches(c.model_type, SUPPORTED_MODEL_TYPES, n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
-        raise PlanImportError(
-            f"{path}: model_type {model_type!r} is not supported",
-            span,
+        raise c.fail(
+            f"model_type {c.model_type!r} is not supported",
             f"{guess}supported: {', '.join(SUPPORTED_MODEL_TYPES)}; "
             "or write the model's fields in the block",
         )
-    return family(_Config(path, data, span))
+    return family(c)

@@ -123,12 +123,11 @@ def _inside(path: str, directory: Path) -> bool:
     return True
 
 
-def _finish(loader: _Loader, checks: bool) -> P.Plan:
+def _finish(loader: _Loader) -> P.Plan:
     loader.errors.raise_if_any()
     plan = merge(loader.order, loader.errors)
     plan, broken = resolve_models(plan, loader.config_reader, loader.errors)
-    if checks:
-        check_plan(plan, loader.errors, broken_models=broken)
+    check_plan(plan, loader.errors, broken_models=broken)
     loader.errors.raise_if_any()
     if plan.settings is None and plan.workloads:
         # A plan without a `plan` block is named after its file, with the documented defaults.
@@ -140,7 +139,7 @@ def load_plan(path: str, reader: Callable[[str], str] | None = None) -> P.Plan:
     """The checked, merged plan of ``path`` and its imports; raises PlanError/PlanErrors."""
     loader = _Loader(reader)
     loader.visit(str(path), None, root=True)
-    return _finish(loader, checks=True)
+    return _finish(loader)
 
 
 def load_std() -> P.Plan:
@@ -148,5 +147,4 @@ def load_std() -> P.Plan:
     loader = _Loader(None)
     for spec in std_files():
         loader.visit(spec, None, shipped=True)
-    plan = _finish(loader, checks=True)
-    return plan.model_copy(update={"file": str(specs_dir())})
+    return _finish(loader).model_copy(update={"file": str(specs_dir())})

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 import pytest
@@ -14,26 +13,21 @@ from planner.errors import PlanError, PlanImportError
 from planner.report import diffview
 
 sys.path.insert(0, os.path.dirname(__file__))
+from diff_helper import diff_row, git  # noqa: E402
 from test_report_data import A10G, result, serve_row, train_row  # noqa: E402
-
-
-def _row(diff, name, scenario=None):
-    matches = [r for r in diff["workloads"] if r["name"] == name and r["scenario"] == (scenario or {})]
-    assert len(matches) == 1
-    return matches[0]
 
 
 def test_more_users_needs_a_second_gpu():
     old = result([serve_row(users=3, count=1, cost=734.38), train_row()])
     new = result([serve_row(users=10, count=2, replicas=2, cost=1468.76), train_row()])
     diff = diff_results(old, new)
-    chat = _row(diff, "chat-7b")
+    chat = diff_row(diff, "chat-7b")
     assert chat["status"] == "changed"
     assert chat["old"]["gpu_count"] == 1 and chat["new"]["gpu_count"] == 2
     assert chat["delta"] == pytest.approx(734.38)
     assert chat["percent"] == pytest.approx(100.0)
     assert chat["causes"] == ["users 3 → 10"]
-    assert _row(diff, "tune-70b")["status"] == "unchanged"
+    assert diff_row(diff, "tune-70b")["status"] == "unchanged"
     # total: (734.38 + 1432) -> (1468.76 + 1432): +734.38, i.e. 734.38 / 2166.38 = 33.899...%
     assert diff["total"]["old"] == pytest.approx(2166.38)
     assert diff["total"]["delta"] == pytest.approx(734.38)
@@ -45,9 +39,9 @@ def test_price_change_is_named_on_the_rows_using_that_gpu():
     old = result([serve_row(cost=734.38), train_row()])
     new = result([serve_row(cost=876.0), train_row()], gpus=gpus_new)
     diff = diff_results(old, new)
-    assert _row(diff, "chat-7b")["causes"] == ["price A10G $1.01/h → $1.20/h"]
-    assert _row(diff, "chat-7b")["delta"] == pytest.approx(141.62)
-    assert _row(diff, "tune-70b")["status"] == "unchanged"
+    assert diff_row(diff, "chat-7b")["causes"] == ["price A10G $1.01/h → $1.20/h"]
+    assert diff_row(diff, "chat-7b")["delta"] == pytest.approx(141.62)
+    assert diff_row(diff, "tune-70b")["status"] == "unchanged"
     assert diff["changes"] == ["price A10G $1.01/h → $1.20/h"]
 
 
@@ -55,7 +49,7 @@ def test_added_and_removed_workloads():
     old = result([serve_row(), train_row(name="old-run", cost=100.0)])
     new = result([serve_row(), train_row(name="new-run", cost=250.0)])
     diff = diff_results(old, new)
-    added, removed = _row(diff, "new-run"), _row(diff, "old-run")
+    added, removed = diff_row(diff, "new-run"), diff_row(diff, "old-run")
     assert (added["status"], added["old"], added["delta"], added["percent"]) == ("added", None, 250.0, None)
     assert (removed["status"], removed["new"], removed["delta"]) == ("removed", None, -100.0)
     assert diff["total"]["delta"] == pytest.approx(150.0)
@@ -74,8 +68,8 @@ def test_sweep_variants_match_by_scenario_and_dataset_changes_are_one_cause():
                                                       scenario={"dataset": "100GB"}, cost=950.0)],
                  total=950.0)
     diff = diff_results(old, new)
-    assert _row(diff, "tune", {"dataset": "1GB"})["status"] == "unchanged"
-    big = _row(diff, "tune", {"dataset": "100GB"})
+    assert diff_row(diff, "tune", {"dataset": "1GB"})["status"] == "unchanged"
+    big = diff_row(diff, "tune", {"dataset": "100GB"})
     assert big["causes"] == ["dataset 100GB → 25B tokens"]
     assert big["delta"] == pytest.approx(50.0)
     assert diff["total"] == {"old": 900.0, "new": 950.0, "delta": 50.0, "percent": pytest.approx(5.555556)}
@@ -84,7 +78,7 @@ def test_sweep_variants_match_by_scenario_and_dataset_changes_are_one_cause():
 def test_deadline_change_moves_the_layout():
     old = result([train_row(deadline=72.0, count=16, cost=1432.0, hours=50.0)])
     new = result([train_row(deadline=24.0, count=48, dp=6, cost=1718.4, hours=20.0)])
-    row = _row(diff_results(old, new), "tune-70b")
+    row = diff_row(diff_results(old, new), "tune-70b")
     assert row["causes"] == ["deadline 72 h → 24 h"]
     assert row["old"]["layout"]["dp"] == 2 and row["new"]["layout"]["dp"] == 6
 
@@ -96,7 +90,7 @@ def test_a_row_moved_by_other_gpus_names_them():
     old = result([serve_row()])
     new_gpus = dict(result([])["gpus"], L4=l4)
     new = result([serve_row(gpu="L4", cost=584.0)], gpus=new_gpus)
-    row = _row(diff_results(old, new), "chat-7b")
+    row = diff_row(diff_results(old, new), "chat-7b")
     assert row["causes"] == ["L4 newly offered (4 available)"]
 
 
@@ -104,7 +98,7 @@ def test_a_row_moved_by_nothing_it_depends_on_says_so():
     old = result([serve_row()])
     new = result([serve_row(gpu="A100-80G", cost=1306.7)])
     new["gpus"] = old["gpus"]
-    assert _row(diff_results(old, new), "chat-7b")["causes"] == [
+    assert diff_row(diff_results(old, new), "chat-7b")["causes"] == [
         "no input of this workload changed: shared limits with other workloads"
     ]
 
@@ -114,7 +108,7 @@ def test_availability_and_budget_changes():
     gpus = result([])["gpus"]
     gpus["A100-80G"] = dict(gpus["A100-80G"], available=None)
     new = result([train_row(count=32, dp=4, cost=1500.0, hours=26.2)], gpus=gpus, budget=2000.0)
-    row = _row(diff_results(old, new), "tune-70b")
+    row = diff_row(diff_results(old, new), "tune-70b")
     assert row["causes"] == ["availability A100-80G 64 → unlimited", "plan budget $5,000.00 → $2,000.00"]
 
 
@@ -171,22 +165,15 @@ def test_markdown_escapes_pipes():
 # ----------------------------------------------------------------------------- git reader
 
 
-def _git(cwd, *args):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-                        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull})
-
-
 @pytest.fixture()
 def repo(tmp_path):
     (tmp_path / "plans").mkdir()
     (tmp_path / "common").mkdir()
     (tmp_path / "plans" / "fleet.plan").write_text('import "../common/gpus.plan"\n# v1\n')
     (tmp_path / "common" / "gpus.plan").write_text("# gpus v1\n")
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "v1")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "v1")
     (tmp_path / "plans" / "fleet.plan").write_text('import "../common/gpus.plan"\n# v2\n')
     (tmp_path / "common" / "gpus.plan").write_text("# gpus v2\n")
     (tmp_path / "plans" / "new.plan").write_text("# only in the working tree\n")
@@ -224,7 +211,7 @@ def test_git_reader_errors(repo, tmp_path_factory):
 def test_same_bytes_other_tokenization_is_named():
     old = result([train_row(dataset_bytes=10**9, dataset_tokens=250 * 10**6)])
     new = result([train_row(dataset_bytes=10**9, dataset_tokens=333 * 10**6, cost=1900.0)])
-    assert _row(diff_results(old, new), "tune-70b")["causes"] == ["dataset 1GB: 250M tokens → 333M tokens"]
+    assert diff_row(diff_results(old, new), "tune-70b")["causes"] == ["dataset 1GB: 250M tokens → 333M tokens"]
 
 
 def test_status_change_is_shown_above_the_table():

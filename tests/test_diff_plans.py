@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 
 import pytest
 
@@ -16,6 +15,7 @@ import planner.solution
 from planner.diff import diff_results
 
 from cli_helper import run_planner as run
+from diff_helper import diff_row, git
 
 OLD = """import "std"
 plan "review" { objective = cost }
@@ -74,25 +74,20 @@ def plans(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _row(diff, name, scenario=None):
-    (row,) = [r for r in diff["workloads"] if r["name"] == name and r["scenario"] == (scenario or {})]
-    return row
-
-
 def test_diff_of_two_plans(plans):
     old, new = _solve("old.plan"), _solve("new.plan")
     diff = diff_results(old, new)
-    chat = _row(diff, "chat")
+    chat = diff_row(diff, "chat")
     # 730 h x $1.00 -> 730 h x $1.20
     assert (chat["old"]["cost"], chat["new"]["cost"]) == (730.0, 876.0)
     assert chat["delta"] == pytest.approx(146.0) and chat["percent"] == pytest.approx(20.0)
     assert chat["causes"] == [PRICE]
-    legacy = _row(diff, "legacy")
+    legacy = diff_row(diff, "legacy")
     assert (legacy["status"], legacy["delta"]) == ("removed", -730.0)
     for users in ("8", "16"):
-        added = _row(diff, "chat-big", {"users": users})
+        added = diff_row(diff, "chat-big", {"users": users})
         assert (added["status"], added["delta"], added["causes"]) == ("added", 876.0, ["workload added"])
-    tune = _row(diff, "tune")
+    tune = diff_row(diff, "tune")
     assert tune["causes"] == ["dataset 10MB → 20MB", PRICE]
     assert tune["delta"] == pytest.approx(tune["new"]["cost"] - tune["old"]["cost"])
     # totals: the sweep counts its costliest variant (876), so
@@ -107,7 +102,7 @@ def test_cli_formats(plans, monkeypatch, capsys):
     code, out, _ = run(monkeypatch, capsys, "diff", "old.plan", "new.plan", "--format", "json")
     assert code == 0
     data = json.loads(out)
-    assert _row(data, "chat")["delta"] == pytest.approx(146.0)
+    assert diff_row(data, "chat")["delta"] == pytest.approx(146.0)
     code, md, _ = run(monkeypatch, capsys, "diff", "old.plan", "new.plan", "--format", "markdown")
     assert code == 0 and md.startswith("### planner cost estimate: `review`")
     assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 730 h | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
@@ -138,13 +133,6 @@ def test_fail_above_when_cost_falls(plans, monkeypatch, capsys):
 # ----------------------------------------------------------------------------- git revisions
 
 
-def _git(cwd, *args):
-    subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
-                        "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t",
-                        "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_SYSTEM": os.devnull})
-
-
 MAIN = """import "std"
 import "../common/prices.plan"
 plan "rev" { objective = cost }
@@ -163,9 +151,9 @@ def repo(tmp_path, monkeypatch):
     (tmp_path / "common").mkdir()
     (tmp_path / "plans" / "fleet.plan").write_text(MAIN.replace("USERS", "4"))
     (tmp_path / "common" / "prices.plan").write_text('gpu "A10G" { available = 4  price = 1.00/h }\n')
-    _git(tmp_path, "init", "-q")
-    _git(tmp_path, "add", ".")
-    _git(tmp_path, "commit", "-q", "-m", "v1")
+    git(tmp_path, "init", "-q")
+    git(tmp_path, "add", ".")
+    git(tmp_path, "commit", "-q", "-m", "v1")
     # the working tree: a dearer GPU in the imported file, more users in the plan
     (tmp_path / "common" / "prices.plan").write_text('gpu "A10G" { available = 4  price = 1.50/h }\n')
     (tmp_path / "plans" / "fleet.plan").write_text(MAIN.replace("USERS", "6"))
@@ -178,7 +166,7 @@ def test_diff_against_a_revision_reads_imports_at_that_revision(repo, monkeypatc
     code, out, err = run(monkeypatch, capsys, "diff", "--rev", "HEAD", "fleet.plan", "--format", "json")
     assert code == 0, err
     data = json.loads(out)
-    chat = _row(data, "chat")
+    chat = diff_row(data, "chat")
     # 730 h x $1.00 at HEAD (the imported prices.plan as committed) -> 730 h x $1.50
     assert (chat["old"]["cost"], chat["new"]["cost"], chat["delta"]) == (730.0, 1095.0, 365.0)
     assert chat["causes"] == ["users 4 → 6", "price A10G $1.00/h → $1.50/h"]

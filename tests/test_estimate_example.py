@@ -8,15 +8,11 @@ import pytest
 
 from planner.estimate import evaluate_serve, evaluate_train, kv_bytes_per_token, lora_params, param_counts
 from planner.estimate.defaults import BYTES_PER_TOKEN, DEFAULT_LORA_RANK, DEFAULT_LORA_TARGETS
-from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob, TrainJob
+from planner.estimate.types import Layout, ServeJob, TrainJob
+from estimate_fixtures import QWEN_7B, A100_80G as A100
 
 DOC = Path(__file__).parents[1] / "docs/estimation.md"
 
-QWEN_7B = Arch(name="DeepSeek-R1-Distill-Qwen-7B", layers=28, hidden=3584, heads=28, kv_heads=4,
-               head_dim=128, ffn=18944, vocab=152064, tied=False, qkv_bias=True)
-A100 = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-               fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
-               inter_node_bytes_per_s=25e9, gpus_per_node=8, price_per_hour=1.79, train_utilization=0.5)
 
 SERVE = {  # weights precision -> (weights, kv, activations, overhead, total, ttft s, tpot ms, tok/s)
     "bf16": (15_231_233_024, 1_409_286_144, 263_968_768, 1_073_741_824, 17_978_229_760, "0.6055", "8.161", "367.6"),

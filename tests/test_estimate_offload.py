@@ -10,14 +10,9 @@ from hypothesis import strategies as st
 
 from planner.estimate import evaluate_train, lora_params, param_counts
 from planner.estimate import timing as T
-from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+from planner.estimate.types import Arch, Layout, TrainJob
+from estimate_fixtures import QWEN_7B, TINY, A100_80G as GPU
 
-GPU = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-              fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
-              inter_node_bytes_per_s=25e9, gpus_per_node=8, price_per_hour=1.79, train_utilization=0.5)
-TINY = Arch(name="tiny", layers=4, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)
-QWEN_7B = Arch(name="DeepSeek-R1-Distill-Qwen-7B", layers=28, hidden=3584, heads=28, kv_heads=4,
-               head_dim=128, ffn=18944, vocab=152064, tied=False, qkv_bias=True)
 ALL = ("q", "k", "v", "o", "gate", "up", "down")
 
 archs = st.builds(

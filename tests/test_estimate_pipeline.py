@@ -10,6 +10,8 @@ interleaved.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from planner.estimate import evaluate_train
@@ -17,11 +19,10 @@ from planner.estimate import memory as M
 from planner.estimate import timing as T
 from planner.estimate.evaluate import _train_base, train_activation_bytes
 from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+from estimate_fixtures import A100_80G
 
 ARCH = Arch(name="eight", layers=8, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)
-GPU = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-              fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
-              inter_node_bytes_per_s=25e9, gpus_per_node=8, price_per_hour=1.0, train_utilization=0.5)
+GPU = dataclasses.replace(A100_80G, price_per_hour=1.0)
 
 
 def job(global_batch: int) -> TrainJob:

@@ -8,11 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.estimate import evaluate_serve, evaluate_train, lora_params, param_counts
-from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob, TrainJob
-
-GPU = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-              fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
-              inter_node_bytes_per_s=25e9, gpus_per_node=8, price_per_hour=1.79, train_utilization=0.5)
+from planner.estimate.types import Arch, Layout, ServeJob, TrainJob
+from estimate_fixtures import A100_80G as GPU
 
 
 @st.composite

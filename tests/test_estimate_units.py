@@ -11,12 +11,8 @@ from planner.estimate import memory as M
 from planner.estimate import precision as P
 from planner.estimate import timing as T
 from planner.estimate.defaults import SERVICE_HOURS, default_train_utilization
-from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob, TrainJob
-
-GPU = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-              fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=300e9,
-              inter_node_bytes_per_s=25e9, gpus_per_node=8, price_per_hour=1.79, train_utilization=0.5)
-TINY = Arch(name="tiny", layers=4, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)
+from planner.estimate.types import Layout, ServeJob, TrainJob
+from estimate_fixtures import A100_80G as GPU, TINY
 
 
 def test_quantized_bytes_per_param():

@@ -17,13 +17,11 @@ import pytest
 from planner.estimate import evaluate_train, lora_params, param_counts
 from planner.estimate import timing as T
 from planner.estimate.arch import lora_active_params, lora_param_split
-from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+from planner.estimate.types import Arch, Layout, TrainJob
+from estimate_fixtures import A100_80G, TINY
 
 ALL = ("q", "k", "v", "o", "gate", "up", "down")
-TINY = Arch(name="tiny", layers=4, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)
-SLOW = GpuSpec(name="A100-80G", memory_bytes=81920 * 2**20, usable_fraction=0.9, bf16_flops=312e12,
-               fp8_flops=0.0, int8_flops=624e12, hbm_bytes_per_s=2039e9, intra_node_bytes_per_s=1e9,
-               inter_node_bytes_per_s=1e9, gpus_per_node=8, price_per_hour=1.0, train_utilization=0.5)
+SLOW = dataclasses.replace(A100_80G, intra_node_bytes_per_s=1e9, inter_node_bytes_per_s=1e9, price_per_hour=1.0)
 # the reviewer's cluster: A100-80G, NVLink 300 GB/s in a node of 8, 50 Gbps per GPU between nodes
 A100 = dataclasses.replace(SLOW, intra_node_bytes_per_s=300e9, inter_node_bytes_per_s=50e9 / 8)
 R1 = Arch(name="DeepSeek-R1", layers=61, hidden=7168, heads=128, kv_heads=128, head_dim=192, ffn=18432,

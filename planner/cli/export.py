@@ -39,9 +39,10 @@ def export_command(
     from planner.solution import solve_file
 
     result = solve_file(file, time_limit=time_limit)
-    references = model_references(load_plan(file))
     if model is not None:
         references = {name: model for name in {r.get("model") for r in result["workloads"]}}
+    else:
+        references = model_references(load_plan(file))
     files, skipped = artifacts(result, to.value, workload, references)
     for note in skipped:
         print(f"planner export: {note}", file=sys.stderr)

@@ -36,5 +36,4 @@ def report_command(
     # The page is written either way; an infeasible plan still exits 1, as solve does.
     code = exit_code(result)
     if code:
-        # sys.exit, not typer.Exit: see planner/cli/diff.py
         sys.exit(code)

@@ -6,6 +6,8 @@ override every one of them.
 
 from __future__ import annotations
 
+from planner.estimate.arch import LORA_TARGET_NAMES
+
 # Dataset bytes -> tokens. English prose with modern BPE tokenizers averages about
 # 4 characters (bytes, for ASCII) per token: OpenAI's tokenizer guidance "1 token ~ 4
 # characters of English text", and the measurements of arXiv:2601.11518 ("How Long Is a
@@ -34,7 +36,7 @@ DEFAULT_LORA_RANK = 64
 
 # All linear layers of every block: QLoRA sec 4 finds adapters on all linear layers are
 # needed to match full fine-tuning ("LoRA on all linear transformer block layers").
-DEFAULT_LORA_TARGETS = ("q", "k", "v", "o", "gate", "up", "down")
+DEFAULT_LORA_TARGETS = LORA_TARGET_NAMES
 
 # Share of a serving context that is prompt (prefilled) when ``prompt`` is omitted:
 # 3/4, the chat shape used in the design brief's example (context 8k, prompt 6k).

@@ -7,6 +7,7 @@ arithmetic operations: the search calls them for every candidate layout.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from planner.estimate import memory as M
@@ -31,8 +32,29 @@ from planner.estimate.types import (
 )
 
 _CACHE_LIMIT = 4096
-_train_cache: dict[tuple[int, int], tuple] = {}
-_serve_cache: dict[tuple[int, int], tuple] = {}
+
+
+def _cached_per_job_and_gpu(build):
+    """``build(job, gpu)`` memoised by the identity of its two arguments.
+
+    The search asks for the same (job, gpu) base for every layout it tries. The entry
+    keeps the job and the gpu themselves, so an id reused after garbage collection
+    cannot return another object's base.
+    """
+    cache: dict[tuple[int, int], tuple] = {}
+
+    def cached(job, gpu):
+        key = (id(job), id(gpu))
+        hit = cache.get(key)
+        if hit is not None and hit[0] is job and hit[1] is gpu:
+            return hit[2]
+        base = build(job, gpu)
+        if len(cache) >= _CACHE_LIMIT:
+            cache.clear()
+        cache[key] = (job, gpu, base)
+        return base
+
+    return functools.wraps(build)(cached)
 
 
 def _build(cls, **fields):
@@ -72,9 +94,9 @@ def _check_layout(layout: Layout) -> None:
         raise ValueError(f"layout degrees must be >= 1: {layout}")
     if layout.zero not in (0, 1, 2, 3):
         raise ValueError(f"zero must be 0..3, got {layout.zero}")
-    if layout.recompute not in ("none", "selective", "full"):
+    if layout.recompute not in _RECOMPUTE:
         raise ValueError(f"recompute must be none|selective|full, got {layout.recompute!r}")
-    if layout.offload not in ("none", "optimizer", "all"):
+    if layout.offload not in _OFFLOAD:
         raise ValueError(f"offload must be none|optimizer|all, got {layout.offload!r}")
 
 
@@ -129,11 +151,8 @@ class _TrainBase:
     notes: tuple[str, ...]
 
 
+@_cached_per_job_and_gpu
 def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
-    key = (id(job), id(gpu))
-    hit = _train_cache.get(key)
-    if hit is not None and hit[0] is job and hit[1] is gpu:
-        return hit[2]
     a = job.arch
     pc = param_counts(a)
     if job.method not in ("full", "lora", "qlora"):
@@ -174,7 +193,7 @@ def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
         for flash in (False, True)
         for sel in (False, True)
     }
-    base = _TrainBase(
+    return _TrainBase(
         job=job,
         gpu=gpu,
         shard=_Shard(pc, a.layers),
@@ -199,10 +218,6 @@ def _train_base(job: TrainJob, gpu: GpuSpec) -> _TrainBase:
         host_bw=T.host_link_bytes_per_s(gpu.name),
         notes=tuple(notes),
     )
-    if len(_train_cache) >= _CACHE_LIMIT:
-        _train_cache.clear()
-    _train_cache[key] = (job, gpu, base)
-    return base
 
 
 def train_activation_bytes(b: _TrainBase, lay: Layout, micro_batches: int) -> float:
@@ -247,6 +262,7 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
     tp, pp, dp = layout.tp, layout.pp, layout.dp
     zero = layout.zero
     gpus = tp * pp * dp
+    ls = -(-job.arch.layers // pp)  # layers on the largest pipeline stage
     lin, routed, other, emb = b.shard.stage(tp, pp, layout.ep)
     stage_params = lin + routed + other + emb
 
@@ -266,7 +282,7 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         gather_dense = M.WEIGHT_TRAIN_BYTES * trained_dense
         gather_routed = M.WEIGHT_TRAIN_BYTES * trained_routed
     else:
-        share = (-(-job.arch.layers // pp)) / job.arch.layers
+        share = ls / job.arch.layers
         # adapters on routed experts live with their experts: divided by ep as well, and
         # ZeRO-partitioned over the expert-data-parallel group like them
         trained_dense = b.lora * share / tp
@@ -327,8 +343,7 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         # Stages run in lock-step, so a pipeline goes at the pace of its largest stage
         # (Narayanan et al. 2021 sec 2.2): with ceil(L/p) layers there instead of L/p,
         # the ideal time scales by ceil(L/p) x p / L (1 when p divides L).
-        layers = job.arch.layers
-        compute *= (-(-layers // pp)) * pp / layers
+        compute *= ls * pp / job.arch.layers
     steps = b.steps
     if b.dequant:
         # bitsandbytes MatMul4Bit dequantizes the whole weight to bf16 in forward and in
@@ -357,7 +372,6 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
             t_dp = T.ring_allreduce_seconds(M.GRAD_BYTES * trained_dense, dp, bw)
             t_dp += T.ring_allreduce_seconds(M.GRAD_BYTES * trained_routed, edp, bw)
             comm_step += max(0.0, t_dp - T.BACKWARD_SHARE * step_compute)
-    ls = -(-job.arch.layers // pp)
     # TP and EP collectives sit inside each stage's forward and backward (not overlapped), so
     # they lengthen a micro-batch's pass through a stage and hence the pipeline bubble too
     stage_comm = 0.0
@@ -452,18 +466,15 @@ def _serve_peak(weights: str, gpu: GpuSpec) -> float:
     return gpu.bf16_flops
 
 
+@_cached_per_job_and_gpu
 def _serve_base(job: ServeJob, gpu: GpuSpec) -> _ServeBase:
-    key = (id(job), id(gpu))
-    hit = _serve_cache.get(key)
-    if hit is not None and hit[0] is job and hit[1] is gpu:
-        return hit[2]
     a = job.arch
     pc = param_counts(a)
     weights = a.precision if job.weights == "auto" else job.weights
     notes = []
     if a.is_moe and a.experts:
         notes.append("MoE decode reads only the experts its batch routes to")
-    base = _ServeBase(
+    return _ServeBase(
         job=job,
         gpu=gpu,
         shard=_Shard(pc, a.layers),
@@ -477,10 +488,6 @@ def _serve_base(job: ServeJob, gpu: GpuSpec) -> _ServeBase:
         chunk=M.prefill_chunk_tokens(gpu.name, gpu.memory_bytes),
         notes=tuple(notes),
     )
-    if len(_serve_cache) >= _CACHE_LIMIT:
-        _serve_cache.clear()
-    _serve_cache[key] = (job, gpu, base)
-    return base
 
 
 def evaluate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServeEstimate:

@@ -6,7 +6,7 @@ All results are bytes.
 
 from __future__ import annotations
 
-from planner.estimate.precision import kv_element_bytes
+from planner.estimate.precision import kv_element_bytes, lookup
 from planner.estimate.types import Arch
 
 # ---------------------------------------------------------------- model states
@@ -33,12 +33,7 @@ GRAD_BYTES = 2.0  # bf16 gradient (reduced in 16 bit, ZeRO paper sec 3.1)
 
 
 def optimizer_state_bytes(optimizer: str) -> float:
-    try:
-        return OPTIMIZER_STATE_BYTES[optimizer]
-    except KeyError:
-        raise ValueError(
-            f"unknown optimizer {optimizer!r}; expected one of {sorted(OPTIMIZER_STATE_BYTES)}"
-        ) from None
+    return lookup(OPTIMIZER_STATE_BYTES, optimizer, "optimizer")
 
 
 def zero_model_states(psi: float, nd: int, stage: int, k: float = 12.0) -> tuple[float, float, float]:

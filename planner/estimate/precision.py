@@ -49,17 +49,18 @@ WEIGHT_BYTES: dict[str, float] = {
 # negligible.
 KV_BYTES: dict[str, int] = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1}
 
-QUANTIZED = frozenset({"fp8", "int8", "int4", "nf4"})
+
+def lookup(table: dict, key: str, what: str):
+    """``table[key]``, or a ValueError naming ``what`` was unknown and the choices."""
+    try:
+        return table[key]
+    except KeyError:
+        raise ValueError(f"unknown {what} {key!r}; expected one of {sorted(table)}") from None
 
 
 def bytes_per_param(precision: str) -> float:
     """Bytes one quantizable (linear) weight takes, scales included."""
-    try:
-        return WEIGHT_BYTES[precision]
-    except KeyError:
-        raise ValueError(
-            f"unknown weight precision {precision!r}; expected one of {sorted(WEIGHT_BYTES)}"
-        ) from None
+    return lookup(WEIGHT_BYTES, precision, "weight precision")
 
 
 def unquantized_bytes(precision: str) -> float:
@@ -73,9 +74,4 @@ def weight_bytes(linear: float, other: float, precision: str) -> float:
 
 
 def kv_element_bytes(precision: str) -> int:
-    try:
-        return KV_BYTES[precision]
-    except KeyError:
-        raise ValueError(
-            f"unknown KV precision {precision!r}; expected one of {sorted(KV_BYTES)}"
-        ) from None
+    return lookup(KV_BYTES, precision, "KV precision")

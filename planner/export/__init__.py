@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from planner.errors import PlanError, PlanNameError
 from planner.export import deepspeed, skypilot, vllm
-from planner.export.names import HF_REPOS
+from planner.export.names import HF_REPOS, row_words
 
 TOOLS = ("deepspeed", "vllm", "skypilot")
 _EXTENSIONS = {"deepspeed": ".deepspeed.json", "vllm": ".vllm.sh", "skypilot": ".sky.yaml"}
@@ -62,9 +62,7 @@ def _reference(model, by_name: dict) -> str:
 
 
 def _slug(row: dict) -> str:
-    scenario = row.get("scenario") or {}
-    parts = [row["name"]] + [f"{k}-{scenario[k]}" for k in sorted(scenario)]
-    return re.sub(r"[^A-Za-z0-9._-]+", "-", "-".join(parts)).strip("-")
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", row_words(row)).strip("-")
 
 
 def select(result: dict, tool: str, workload: str | None) -> list[dict]:

@@ -101,3 +101,15 @@ _NO_BF16 = re.compile(r"^(V100|T4|P100|P40|P4|K80)(-|$)")
 
 def has_bf16(name: str) -> bool:
     return not _NO_BF16.match(_normal(name))
+
+
+def row_words(row: dict) -> str:
+    """A row's workload name and sweep scenario (keys sorted) joined by dashes, before
+    each tool's own character rules: ``tune-dataset-1GB``."""
+    scenario = row.get("scenario") or {}
+    return "-".join([row["name"]] + [f"{k}-{scenario[k]}" for k in sorted(scenario)])
+
+
+def header(row: dict) -> str:
+    """The comment every exported script or YAML starts with."""
+    return f"# planner export: {row['name']} on {row.get('gpu_count')}x{row.get('gpu')}"

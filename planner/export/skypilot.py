@@ -15,7 +15,7 @@ import math
 import re
 
 from planner.export import vllm
-from planner.export.names import skypilot_gpu
+from planner.export.names import header, row_words, skypilot_gpu
 
 # vLLM's OpenAI-compatible server listens on 8000 by default (vLLM docs,
 # "OpenAI-Compatible Server", --port default 8000).
@@ -70,16 +70,14 @@ def task(row: dict, model: str | None) -> dict:
 
 
 def _task_name(row: dict) -> str:
-    scenario = row.get("scenario") or {}
-    parts = [row["name"]] + [f"{k}-{scenario[k]}" for k in sorted(scenario)]
-    name = re.sub(r"[^A-Za-z0-9]+", "-", "-".join(parts)).strip("-").lower()
+    name = re.sub(r"[^A-Za-z0-9]+", "-", row_words(row)).strip("-").lower()
     # SkyPilot names start with a letter.
     return name if name[:1].isalpha() else f"w-{name}"
 
 
 def render(row: dict, model: str | None) -> str:
     spec = task(row, model)
-    lines = [f"# planner export: {row['name']} on {row.get('gpu_count')}x{row.get('gpu')}"]
+    lines = [header(row)]
     lines.append(f"name: {scalar(spec['name'])}")
     lines.append(f"num_nodes: {spec['num_nodes']}")
     lines.append("resources:")

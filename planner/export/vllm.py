@@ -12,6 +12,7 @@ import math
 import shlex
 
 from planner.errors import PlanError
+from planner.export.names import header
 
 # Planned weight precision -> vLLM --quantization. bf16/fp16 need none (--dtype
 # says the precision). fp8: vLLM quantizes a 16-bit checkpoint online ("fp8").
@@ -105,9 +106,5 @@ def render(row: dict, model: str) -> str:
     for i in range(0, len(pairs), 2):
         lines.append("  " + " ".join(pairs[i:i + 2]))
     count, _ = servers(row)
-    header = [
-        "#!/bin/sh",
-        f"# planner export: {row['name']} on {row.get('gpu_count')}x{row.get('gpu')}"
-        + (f", run on each of {count} nodes" if count > 1 else ""),
-    ]
-    return "\n".join(header) + "\nexec " + " \\\n".join(lines) + "\n"
+    top = ["#!/bin/sh", header(row) + (f", run on each of {count} nodes" if count > 1 else "")]
+    return "\n".join(top) + "\nexec " + " \\\n".join(lines) + "\n"

@@ -20,35 +20,21 @@ def _arrow(before: str, after: str) -> str:
 
 def _cells(row: dict, currency: str) -> dict:
     old, new = row["old"], row["new"]
-    name = row["name"] + (f" [{text.scenario(row['scenario'])}]" if row["scenario"] else "")
 
-    def side(summary, fn):
-        return fn(summary) if summary else "-"
-
-    def pair(before: str, after: str) -> str:
+    def pair(fn) -> str:
         # an added row shows what it will be, a removed row what it was
         if old is None:
-            return after
+            return fn(new)
         if new is None:
-            return before
-        return _arrow(before, after)
+            return fn(old)
+        return _arrow(fn(old), fn(new))
 
-    def fits(summary):
-        if summary is None:
-            return "-"
-        return "" if summary.get("fits", True) else " (does not fit)"
-
-    gpus_before = side(old, text.gpus) + (fits(old) if old else "")
-    gpus_after = side(new, text.gpus) + (fits(new) if new else "")
     return {
-        "workload": name,
-        "gpus": pair(gpus_before, gpus_after),
-        "layout": pair(side(old, lambda s: text.layout(s.get("layout"))),
-                       side(new, lambda s: text.layout(s.get("layout")))),
-        "hours": pair(side(old, lambda s: text.hours(s.get("hours"))),
-                      side(new, lambda s: text.hours(s.get("hours")))),
-        "cost": pair(side(old, lambda s: text.money(s.get("cost"), currency)),
-                     side(new, lambda s: text.money(s.get("cost"), currency))),
+        "workload": text.label(row),
+        "gpus": pair(text.gpus_fit),
+        "layout": pair(lambda s: text.layout(s.get("layout"))),
+        "hours": pair(lambda s: text.hours(s.get("hours"))),
+        "cost": pair(lambda s: text.money(s.get("cost"), currency)),
         "delta": f"{text.money(row['delta'], currency, signed=True)}"
         + (f" ({text.percent(row['percent'])})" if row["status"] == "changed" else ""),
         "causes": "; ".join(row["causes"]),

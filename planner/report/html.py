@@ -29,11 +29,6 @@ ul.reasons { margin: 2px 0 2px 18px; padding: 0; font-size: 12px; }
 """
 
 
-def _label(row: dict) -> str:
-    scenario = text.scenario(row.get("scenario"))
-    return row["name"] + (f" [{scenario}]" if scenario else "")
-
-
 def _cell(value: str, numeric: bool = False, nowrap: bool = False) -> str:
     if numeric:
         return f'<td class="num">{escape(value)}</td>'
@@ -65,16 +60,15 @@ def _solution_table(rows: list[dict], currency: str) -> str:
     for row in rows:
         memory = (row.get("memory_per_gpu_bytes") or {}).get("total")
         css = "" if row.get("fits", True) else ' class="nofit"'
-        gpus = text.gpus(row) + ("" if row.get("fits", True) else " (does not fit)")
         reasons = "".join(f"<li>{escape(r)}</li>" for r in row.get("reasons") or [])
         body.append(
             f"<tr{css}>"
-            + f"<td><b>{escape(_label(row))}</b>"
+            + f"<td><b>{escape(row['_label'])}</b>"
             + (f'<ul class="reasons">{reasons}</ul>' if reasons else "")
             + "</td>"
             + _cell(str(row.get("kind")))
             + _cell(str(row.get("model")))
-            + _cell(gpus, nowrap=True)
+            + _cell(text.gpus_fit(row), nowrap=True)
             + _cell(str(row.get("nodes") if row.get("nodes") is not None else "-"), True)
             + _cell(text.layout(row.get("layout")))
             + _cell(f"{text.gib(memory)} of {text.gib(row.get('usable_memory_bytes'))}", True)
@@ -93,12 +87,11 @@ def _gpu_table(gpus: dict, currency: str) -> str:
     body = []
     for name in sorted(gpus):
         g = gpus[name]
-        available = "unlimited" if g.get("available") is None else str(g["available"])
         price = g.get("price_per_hour")
         body.append(
             "<tr>"
             + _cell(name)
-            + _cell(available, True)
+            + _cell(text.available(g.get("available")), True)
             + _cell(str(g.get("used", 0)), True)
             + _cell(text.money(price, currency) if price is not None else "-", True)
             + _cell(text.gib(g.get("memory_bytes")), True)
@@ -143,7 +136,7 @@ def _sweeps(rows: list[dict], currency: str) -> str:
 def render_html(result: dict) -> str:
     """The whole page as one string."""
     currency = result.get("currency") or "USD"
-    rows = [dict(row, _label=_label(row)) for row in result.get("workloads", [])]
+    rows = [dict(row, _label=text.label(row)) for row in result.get("workloads", [])]
     placed = [r for r in rows if r.get("memory_per_gpu_bytes")]
     title = f"planner report: {result.get('plan')}"
     parts = [

@@ -68,11 +68,21 @@ def gib(value: int | None) -> str:
     return f"{value / 2**30:.1f} GiB"
 
 
+def available(value: int | None) -> str:
+    """A GPU type's availability: its count, or ``unlimited`` (the result's null)."""
+    return "unlimited" if value is None else str(value)
+
+
 def gpus(row: dict | None) -> str:
     """``8×A100-80G``; ``-`` when the row has no GPU."""
     if not row or not row.get("gpu"):
         return "-"
     return f"{row.get('gpu_count') or 0}×{row['gpu']}"
+
+
+def gpus_fit(row: dict) -> str:
+    """``gpus`` followed by `` (does not fit)`` for a row that does not fit."""
+    return gpus(row) + ("" if row.get("fits", True) else " (does not fit)")
 
 
 def layout(value: dict | None) -> str:
@@ -107,3 +117,9 @@ def scenario(value: dict | None) -> str:
     if not value:
         return ""
     return ", ".join(f"{key}={value[key]}" for key in sorted(value))
+
+
+def label(row: dict) -> str:
+    """``tune [dataset=1GB]``: the workload's name and, for a sweep variant, its scenario."""
+    shown = scenario(row.get("scenario"))
+    return row["name"] + (f" [{shown}]" if shown else "")

@@ -13,13 +13,6 @@ from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, S
 from planner.syntax.keys import KEYS
 from planner.syntax.suggest import did_you_mean
 
-# Fields a GPU needs before the solver can use it: GpuSpec has no default for
-# them (usable and utilization have documented defaults, fp8/int8 mean 0 when unset).
-GPU_NEEDS = ("memory", "bf16", "hbm", "interconnect", "network", "per_node", "price")
-# Fields a model needs before the estimator can use it (Arch has no default for
-# them; kv_heads defaults to heads and head_dim to hidden / heads).
-MODEL_NEEDS = ("layers", "hidden", "heads", "ffn", "vocab")
-
 
 def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = frozenset()) -> None:
     """``broken_models``: declared models whose resolution already failed (reported once)."""
@@ -119,34 +112,35 @@ def _offered(plan: P.Plan, errors: Collector) -> None:
 
 
 def _complete(plan: P.Plan, gpus: dict, models: dict, errors: Collector) -> None:
-    """Offered GPUs and used models must carry what the estimator needs."""
+    """Offered GPUs and used models must carry what the estimator needs: the fields
+    the catalog bridge (what solve uses) requires, all of them named at once."""
+    from planner import catalog  # imported here: the catalog imports the estimator
+
     for gpu in plan.gpus:
         if gpu.available is None:
             continue
-        missing = [f for f in GPU_NEEDS if getattr(gpu, f) is None]
+        missing = [f for f in catalog.GPU_REQUIRED if getattr(gpu, f) is None]
         if missing:
             errors.add(PlanTypeError(f'gpu "{gpu.name}" is offered but has no {", ".join(missing)}; '
                                      "set them in its block", _span(gpu, "available")))
         else:
-            _bridge("gpu_spec", gpu, errors)
+            _bridge(catalog.gpu_spec, gpu, errors)
     used = sorted({w.model for w in plan.workloads if w.model in models})
     for name in used:
         model = models[name]
-        missing = [f for f in MODEL_NEEDS if getattr(model, f) is None]
+        missing = [f for f in catalog.MODEL_REQUIRED if getattr(model, f) is None]
         if missing:
             errors.add(PlanTypeError(
                 f'model "{name}" is used but has no {", ".join(missing)}; set them, '
                 'or start from another model with `like = "..."` or `config = "config.json"`',
                 _span(model, "name")))
         else:
-            _bridge("arch_from_model", model, errors)
+            _bridge(catalog.arch_from_model, model, errors)
 
 
-def _bridge(function: str, node, errors: Collector) -> None:
+def _bridge(build, node, errors: Collector) -> None:
     """Ask the catalog bridge (what solve uses) whether the block is complete enough."""
-    from planner import catalog  # imported here: the catalog imports the estimator
-
     try:
-        getattr(catalog, function)(node)
+        build(node)
     except PlanError as error:
         errors.add(error)

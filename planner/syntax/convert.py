@@ -12,12 +12,11 @@ from pydantic import ValidationError
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
 from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
-from planner.syntax.parser import unquote
 from planner.syntax.keys import (
     BLOCK_KINDS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, sweep_keys,
 )
 from planner.syntax.suggest import did_you_mean
-from planner.syntax.values import convert_value
+from planner.syntax.values import convert_value, text_of
 
 _MODELS = {"plan": P.Settings, "gpu": P.Gpu, "model": P.Model, "serve": P.Serve,
            "finetune": P.Finetune, "pretrain": P.Pretrain}
@@ -228,10 +227,11 @@ def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:
     for i, value in enumerate(statement.values.items):
         try:
             updates.append(convert_value(statement.key, spec, value))
-            if value.text in labels or (value.kind == "string" and unquote(value.text) in labels):
-                raise PlanTypeError(f"sweep value `{value.text}` is listed twice", value.span)
             # Labels are the values as written; a string's label is its content, without quotes.
-            labels.append(unquote(value.text) if value.kind == "string" else value.text)
+            label = text_of(value)
+            if value.text in labels or label in labels:
+                raise PlanTypeError(f"sweep value `{value.text}` is listed twice", value.span)
+            labels.append(label)
             spans[f"values[{i}]"] = value.span
         except PlanError as error:
             errors.add(error)

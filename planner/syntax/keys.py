@@ -8,6 +8,7 @@ checks that every key here appears there), and enum choices come from the
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import get_args
 
@@ -180,8 +181,7 @@ def sweep_keys() -> dict[str, Key]:
         for name, key in KEYS[kind].items():
             if name in merged and key.choices:
                 choices = merged[name].choices + tuple(c for c in key.choices if c not in merged[name].choices)
-                merged[name] = Key(key.kind, key.default, key.low, key.low_open, key.high, choices,
-                                   key.field, key.power_of_two, key.sweepable, key.doc)
+                merged[name] = dataclasses.replace(key, choices=choices)
             else:
                 merged.setdefault(name, key)
     return merged

@@ -281,10 +281,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str,
     if spaced is not None:
         return spaced
     if at_end:
-        expected = set(error.expected)
-        if following is None:
-            return _eof_error(text, path, expected)
-        return _cut_off(text, path, expected, following.group(1))
+        return _unfinished(text, path, set(error.expected), following.group(1) if following else None)
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
         span = Span(path, error.line, error.column, error.line, error.column + 1)
@@ -316,22 +313,18 @@ def _token_error(token: Token, expected: set[str], text: str, path: str) -> Plan
     return PlanSyntaxError(f"unexpected {_describe(token)}; expected {_expected(expected)}", span)
 
 
-def _eof_error(text: str, path: str, expected: set[str]) -> PlanSyntaxError:
+def _unfinished(text: str, path: str, expected: set[str], keyword: str | None) -> PlanSyntaxError:
+    """The text ran out unfinished: at the end of the file, or (``keyword``) before a line
+    starting with a statement keyword, where error recovery cut it."""
     tokens = _tokens(text)
     span = _after_last(tokens, path)
-    unclosed = _unclosed(tokens)
-    if "RBRACE" in expected and unclosed:
-        return PlanSyntaxError(f"unexpected end of file: {_not_closed(unclosed)}", span)
-    return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", span)
-
-
-def _cut_off(text: str, path: str, expected: set[str], keyword: str) -> PlanSyntaxError:
-    """The piece before a line starting with a statement keyword ended unfinished."""
-    tokens = _tokens(text)
-    span = _after_last(tokens, path)
+    unclosed = _unclosed(tokens) if "RBRACE" in expected else []
+    if keyword is None:
+        if unclosed:
+            return PlanSyntaxError(f"unexpected end of file: {_not_closed(unclosed)}", span)
+        return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", span)
     where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1}"
-    unclosed = _unclosed(tokens)
-    if "RBRACE" in expected and unclosed:
+    if unclosed:
         return PlanSyntaxError(f"{_not_closed(unclosed)} {where}", span)
     return PlanSyntaxError(f"unfinished statement: expected {_expected(expected)} {where}", span)
 

@@ -21,10 +21,6 @@ UNITS: dict[str, dict[str, float]] = {
     "bandwidth": {"GB/s": 1e9, "TB/s": 1e12, "Gbps": 1e9 / 8},
 }
 
-# Exact integer factors for counts and bytes, so that 1.5KiB is 1536, not 1535.99...
-EXACT: dict[str, int] = {"K": 10**3, "k": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
-EXACT.update({u: int(f) for u, f in UNITS["bytes"].items()})
-
 KIND_OF_UNIT: dict[str, str] = {unit: kind for kind, table in UNITS.items() for unit in table}
 
 KIND_WORDS = {

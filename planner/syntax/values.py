@@ -107,13 +107,14 @@ def _fmt(x: float) -> str:
 def _name(key, spec, value):
     if value.kind not in ("string", "word"):
         raise _error(key, f"takes a name in double quotes; found {_found(value)}", value)
-    name = _text_of(value)
+    name = text_of(value)
     if not name:
         raise _error(key, "takes a name; found an empty string", value)
     return name
 
 
-def _text_of(value: Value) -> str:
+def text_of(value: Value) -> str:
+    """A string's content without its quotes; any other value's text as written."""
     from planner.syntax.parser import unquote
 
     return unquote(value.text) if value.kind == "string" else value.text
@@ -122,7 +123,7 @@ def _text_of(value: Value) -> str:
 def _text(key, spec, value):
     if value.kind != "string":
         raise _error(key, f'takes a string in double quotes, e.g. `{key} = "{value.text}"`; found {_found(value)}', value)
-    text = _text_of(value)
+    text = text_of(value)
     if not text:
         raise _error(key, "takes a string; found an empty string", value)
     return text
@@ -138,7 +139,7 @@ def _currency(key, spec, value):
 def _enum(key, spec, value):
     if value.kind not in ("string", "word"):
         raise _error(key, f"takes one of {', '.join(spec.choices)}; found {_found(value)}", value)
-    word = _text_of(value)
+    word = text_of(value)
     if word not in spec.choices:
         raise _error(key, f"takes one of {', '.join(spec.choices)}; found `{word}`{did_you_mean(word, spec.choices)}", value)
     return word
@@ -159,11 +160,10 @@ def _count(key, spec, value):
 
 def _tokens(key, spec, value):
     if value.kind == "tokens":
-        kind = "number" if not value.unit else "count"
-        number = _integer(key, _scaled(key, value, kind), value)
+        kind = "count" if value.unit else "number"
     else:
         kind = _unit_kind(key, value, ("number", "count"), "a token count (8k, 4096)")
-        number = _integer(key, _scaled(key, value, kind), value)
+    number = _integer(key, _scaled(key, value, kind), value)
     _check_range(key, spec, number, value)
     return number
 
@@ -191,30 +191,31 @@ def _fraction(key, spec, value):
     return number
 
 
+def _checked_real(key, spec, value):
+    """The value's number as written (no unit scaling), as a float within the key's range."""
+    number = _real(key, _decimal(key, value), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
 def _price(key, spec, value):
     if value.kind != "price":
         if value.kind == "number":
             raise _error(key, f"is a price per GPU-hour: write `{value.text}/h` (or `{value.text} USD/h`)", value)
         raise _error(key, f"takes a price per GPU-hour (1.79/h, 1.79 USD/h); found {_found(value)}", value)
-    number = _real(key, _decimal(key, value), value)
-    _check_range(key, spec, number, value)
-    return number
+    return _checked_real(key, spec, value)
 
 
 def _money(key, spec, value):
     if value.kind != "number":
         raise _error(key, f"takes an amount of money as a plain number (e.g. 500); found {_found(value)}", value)
-    number = _real(key, _decimal(key, value), value)
-    _check_range(key, spec, number, value)
-    return number
+    return _checked_real(key, spec, value)
 
 
 def _plain_real(key, spec, value):
     if value.kind != "number":
         raise _error(key, f"takes a plain number; found {_found(value)}", value)
-    number = _real(key, _decimal(key, value), value)
-    _check_range(key, spec, number, value)
-    return number
+    return _checked_real(key, spec, value)
 
 
 def _available(key, spec, value):
