@@ -12,10 +12,9 @@ Defaults applied here (docs/solve.md, "Instances"):
 - dataset bytes -> tokens with ``bytes_per_token`` (default
   ``defaults.BYTES_PER_TOKEN``); tokens processed = dataset tokens x epochs;
 - ``seq_len``: ``DEFAULT_FINETUNE_SEQ_LEN`` / ``DEFAULT_PRETRAIN_SEQ_LEN``;
-- global batch (sequences): fine-tuning ``DEFAULT_FINETUNE_GLOBAL_BATCH``;
-  pretraining ``DEFAULT_GLOBAL_BATCH_TOKENS // seq_len``, rounded down to a
-  power of two so that every power-of-two DP degree and micro-batch divide it
-  (at least 1);
+- global batch (sequences): ``defaults.default_global_batch`` (fine-tuning
+  ``DEFAULT_FINETUNE_GLOBAL_BATCH``; pretraining ``DEFAULT_GLOBAL_BATCH_TOKENS //
+  seq_len`` rounded down to a power of two);
 - LoRA/QLoRA rank and targets: ``DEFAULT_LORA_RANK`` / ``DEFAULT_LORA_TARGETS``;
 - base weights: bf16 for full and LoRA, nf4 for QLoRA (QLoRA paper, Dettmers
   et al. 2023, section 3); pretraining trains bf16 weights;
@@ -127,10 +126,6 @@ def variants(plan: p.Plan, workload) -> list[tuple[str, dict[str, str], object]]
     return out
 
 
-def _power_of_two_floor(n: int) -> int:
-    return 1 << (max(1, n).bit_length() - 1)
-
-
 def dataset_tokens(workload: p.Train) -> int:
     """Tokens in the dataset: as written, or bytes / bytes_per_token."""
     from planner.estimate import defaults
@@ -148,12 +143,7 @@ def train_job(workload: p.Train, arch: Arch) -> TrainJob:
     seq_len = workload.seq_len or (
         defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
     )
-    if workload.batch:
-        batch = workload.batch
-    elif pretrain:
-        batch = _power_of_two_floor(defaults.DEFAULT_GLOBAL_BATCH_TOKENS // seq_len)
-    else:
-        batch = defaults.DEFAULT_FINETUNE_GLOBAL_BATCH
+    batch = workload.batch or defaults.default_global_batch(pretrain, seq_len)
     method = "full" if pretrain else workload.method
     if pretrain:
         weights = "bf16"

@@ -31,6 +31,18 @@ DEFAULT_GLOBAL_BATCH_TOKENS = 4 * 1024 * 1024  # tokens per optimizer step
 # (Dettmers et al. 2023, arXiv:2305.14314, Appendix B hyperparameters).
 DEFAULT_FINETUNE_GLOBAL_BATCH = 16  # sequences per optimizer step
 
+
+def default_global_batch(pretrain: bool, seq_len: int) -> int:
+    """Sequences per optimizer step when a plan sets no ``batch``.
+
+    Fine-tuning: DEFAULT_FINETUNE_GLOBAL_BATCH. Pretraining: DEFAULT_GLOBAL_BATCH_TOKENS
+    // seq_len, rounded down to a power of two so that every power-of-two DP degree and
+    micro-batch divide it (at least 1).
+    """
+    if not pretrain:
+        return DEFAULT_FINETUNE_GLOBAL_BATCH
+    return 1 << (max(1, DEFAULT_GLOBAL_BATCH_TOKENS // seq_len).bit_length() - 1)
+
 # LoRA rank 64: QLoRA (arXiv:2305.14314, sec 4 / Appendix B.2) uses r = 64 throughout.
 DEFAULT_LORA_RANK = 64
 

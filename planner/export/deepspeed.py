@@ -24,10 +24,10 @@ def global_batch(row: dict) -> int:
         return int(inputs["batch"])
     from planner.estimate import defaults
 
-    if row.get("kind") == "pretrain":
-        seq_len = inputs.get("seq_len") or defaults.DEFAULT_PRETRAIN_SEQ_LEN
-        return max(1, defaults.DEFAULT_GLOBAL_BATCH_TOKENS // int(seq_len))
-    return defaults.DEFAULT_FINETUNE_GLOBAL_BATCH
+    pretrain = row.get("kind") == "pretrain"
+    seq_len = inputs.get("seq_len") or (
+        defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN)
+    return defaults.default_global_batch(pretrain, int(seq_len))
 
 
 def config(row: dict) -> dict:

@@ -1,14 +1,16 @@
 """Text for the cells every human-readable renderer shares (table, markdown).
 
-Renderers read the JSON result object only (/work/brief-json.md): they know
+Renderers read the JSON result object only (docs/solve.md, "The JSON result"): they know
 nothing of the search or of OR-Tools.
 """
 
 from __future__ import annotations
 
+# A month of service: the same 730 h convention as the default serving duration.
+from planner.estimate.defaults import SERVICE_HOURS as MONTH_HOURS
+
 GIB = 1024**3
 COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
-MONTH_HOURS = 730.0  # a month of service, as the JSON's serving duration default
 
 
 def size(n: int | float | None) -> str:
