@@ -3,7 +3,7 @@
 The search evaluates every candidate layout of every workload on every GPU type;
 this measures ``evaluate_train`` and ``evaluate_serve`` over a grid of layouts for
 a 7B and a 70B model (per-(job, gpu) precomputation warm, as in the search).
-Run: /work/venv/bin/python benchmarks/estimate_speed.py
+Run: python benchmarks/estimate_speed.py
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Solve-time benchmark for planner.search.cpsat on random fleets (prints figures, no asserts).
 
-    /work/venv/bin/python benchmarks/fleet.py [--sizes 10,100,200,1000] [--types 12] [--seed 0]
+    python benchmarks/fleet.py [--sizes 10,100,200,1000] [--types 12] [--seed 0]
 
 Synthetic cost model (numbers only shape the problem; they are not estimates):
 - GPU type t: memory 16..192 GiB, relative speed 1..12 (arbitrary units of work per hour),

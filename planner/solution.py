@@ -4,7 +4,7 @@
 searches candidate layouts per instance and GPU type
 (``planner.search.candidates``), lets CP-SAT pick one per instance under the
 shared limits (``planner.search.cpsat``), builds the rows of
-/work/brief-json.md, and runs the independent checker
+docs/solve.md ("The JSON result"), and runs the independent checker
 (``planner.search.checker``) before returning. Floats are rounded to 6
 significant digits and every list has a stable order, so the same plan gives
 the same object byte for byte.
@@ -55,7 +55,7 @@ def exit_code(result: dict) -> int:
 
 def solve_file(path: str, *, reader=None, objective: str | None = None,
                time_limit: float = 10.0, explain: bool = False) -> dict:
-    """The JSON result object of /work/brief-json.md for the plan at ``path``."""
+    """The JSON result object of docs/solve.md ("The JSON result") for the plan at ``path``."""
     from planner.load import load_plan
 
     plan = load_plan(path, reader=reader)

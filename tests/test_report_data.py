@@ -1,4 +1,4 @@
-"""Solve results built by hand (the JSON contract of /work/brief-json.md), shared by
+"""Solve results built by hand (the JSON contract of docs/solve.md, "The JSON result"), shared by
 the diff, report and export tests so they do not depend on the solver's numbers."""
 
 from __future__ import annotations

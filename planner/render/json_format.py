@@ -1,4 +1,4 @@
-"""JSON: the result object as /work/brief-json.md fixes it, keys in build order."""
+"""JSON: the result object as docs/solve.md ("The JSON result") fixes it, keys in build order."""
 
 from __future__ import annotations
 
