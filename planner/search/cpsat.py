@@ -27,7 +27,7 @@ Semantics
 Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
 - cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
   `round()` half to even; budget scaled the same way, so "within budget" is decided on
-  these units (brute.py uses the same helpers).
+  these units (tests/oracles/brute.py uses the same helpers).
 - hours: `HOURS_SCALE` = 10_000 units per hour (1e-4 h = 0.36 s).
 - Limit: every scaled value must be <= `MAX_UNITS` (2**50, about 1.1e11 currency or
   hours) and each criterion summed over *all options* of all instances <= 2**62 (about

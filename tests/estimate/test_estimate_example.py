@@ -1,0 +1,104 @@
+"""The worked 7B example of docs/estimation.md, reproduced number for number."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from planner.estimate import evaluate_serve, evaluate_train, kv_bytes_per_token, lora_params, param_counts
+from planner.estimate.defaults import BYTES_PER_TOKEN, DEFAULT_LORA_RANK, DEFAULT_LORA_TARGETS
+from planner.estimate.types import Layout, ServeJob, TrainJob
+from support.arch import QWEN_7B, A100_80G as A100
+from support.paths import DOCS
+
+DOC = DOCS / "estimation.md"
+
+
+SERVE = {  # weights precision -> (weights, kv, activations, overhead, total, ttft s, tpot ms, tok/s)
+    "bf16": (15_231_233_024, 1_409_286_144, 263_968_768, 1_073_741_824, 17_978_229_760, "0.6055", "8.161", "367.6"),
+    "int4": (5_570_747_392, 1_409_286_144, 263_968_768, 1_073_741_824, 8_317_744_128, "0.6055", "3.423", "876.4"),
+}
+TRAIN = {  # name -> (method, weights, layout, (w, g, o, act, overhead, total), flops, hours)
+    "lora": ("lora", "bf16", Layout(recompute="full"),
+             (15_554_194_432, 322_961_408, 1_937_768_448, 4_181_688_320, 536_870_912, 22_533_483_520),
+             "1.2573e19", "22.39"),
+    "qlora": ("qlora", "nf4", Layout(recompute="full"),
+              (6_005_603_072, 322_961_408, 1_937_768_448, 4_181_688_320, 536_870_912, 12_984_892_160),
+              "1.2573e19", "23.12"),
+    "full": ("full", "bf16", Layout(recompute="full"),
+             (15_231_233_024, 15_231_233_024, 91_387_398_144, 4_178_018_304, 536_870_912, 126_564_753_408),
+             "1.5785e19", "28.11"),
+    "full-zero3": ("full", "bf16", Layout(dp=8, zero=3, recompute="full"),
+                   (2_836_135_296, 1_903_904_128, 11_423_424_768, 4_178_018_304, 536_870_912, 20_878_353_408),
+                   "1.5785e19", "3.51"),
+}
+
+
+@pytest.fixture(scope="module")
+def doc() -> str:
+    return DOC.read_text()
+
+
+def _c(n: int) -> str:
+    return f"{n:,}"
+
+
+def test_parameters(doc):
+    pc = param_counts(QWEN_7B)
+    assert pc.total == 7_615_616_512
+    assert pc.layers_linear == 6_525_288_448
+    assert pc.total - pc.layers_linear == 1_090_328_064
+    assert pc.active - pc.input_embedding == 7_070_619_136
+    assert lora_params(QWEN_7B, DEFAULT_LORA_RANK, DEFAULT_LORA_TARGETS) == 161_480_704
+    assert lora_params(QWEN_7B, 64, ("q", "v")) == 20_185_088
+    assert kv_bytes_per_token(QWEN_7B, "bf16") == 57_344
+    for n in (7_615_616_512, 6_525_288_448, 1_090_328_064, 7_070_619_136, 161_480_704, 20_185_088, 57_344):
+        assert _c(n) in doc
+
+
+@pytest.mark.parametrize("weights", sorted(SERVE))
+def test_serve(doc, weights):
+    w, kv, act, ovh, total, ttft, tpot, tps = SERVE[weights]
+    est = evaluate_serve(ServeJob(arch=QWEN_7B, users=3, context=8192, prompt=6144, weights=weights),
+                         Layout(), A100)
+    m = est.memory
+    assert (m.weights, m.kv_cache, m.activations, m.overhead, m.total) == (w, kv, act, ovh, total)
+    assert f"{est.ttft_seconds:.4f}" == ttft
+    assert f"{est.tpot_seconds * 1e3:.3f}" == tpot
+    assert f"{est.tokens_per_second:.1f}" == tps
+    assert f"**{_c(total)}**" in doc
+    for text in (_c(w), _c(kv), _c(act), _c(ovh), f"{ttft} s", f"{tpot} ms", tps):
+        assert text in doc, text
+
+
+@pytest.mark.parametrize("name", sorted(TRAIN))
+def test_train(doc, name):
+    method, weights, layout, comps, flops, hours = TRAIN[name]
+    tokens = 1e9 / BYTES_PER_TOKEN
+    assert tokens == 250_000_000
+    lora = method != "full"
+    job = TrainJob(arch=QWEN_7B, method=method, tokens=tokens, seq_len=4096, global_batch=16,
+                   weights=weights, lora_rank=DEFAULT_LORA_RANK if lora else 0,
+                   lora_targets=DEFAULT_LORA_TARGETS if lora else ())
+    est = evaluate_train(job, layout, A100)
+    m = est.memory
+    assert (m.weights, m.gradients, m.optimizer, m.activations, m.overhead, m.total) == comps
+    assert f"{est.flops:.4e}".replace("+", "") == flops
+    assert f"{est.hours:.2f}" == hours
+    for text in [_c(c) for c in comps] + [flops, hours]:
+        assert text in doc, text
+
+
+def test_rules_of_thumb_numbers(doc):
+    # 64 users at 8k context: 30.1 GB of KV, x3.1 the bf16 weights in total
+    est = evaluate_serve(ServeJob(arch=QWEN_7B, users=64, context=8192, prompt=6144, weights="bf16"),
+                         Layout(), A100)
+    assert f"{est.memory.kv_cache / 1e9:.1f} GB" == "30.1 GB" and "30.1 GB" in doc
+    assert f"{est.memory.total / est.memory.weights:.1f}" == "3.1" and "×3.1" in doc
+    # 16 bytes per trained parameter
+    assert _c(16 * param_counts(QWEN_7B).total) in doc
+    job = TrainJob(arch=QWEN_7B, method="lora", tokens=2.5e8, seq_len=4096, global_batch=16,
+                   lora_rank=64, lora_targets=DEFAULT_LORA_TARGETS)
+    act = evaluate_train(job, Layout(recompute="none"), A100).memory.activations
+    assert act == 25_214_353_408 and _c(act) in doc

@@ -1,0 +1,141 @@
+"""Properties of planner.search.cpsat against the exhaustive reference (brute.py)."""
+
+from dataclasses import replace
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from oracles import brute
+from planner.search.cpsat import Instance, Option, Problem, cost_units, solve
+
+GPUS = ("A", "B", "C")
+SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+# Costs on a 0.25 grid and hours on a 0.5 grid: exact in the scaled units, with many ties.
+options = st.builds(
+    Option,
+    gpu=st.sampled_from(GPUS),
+    gpus=st.integers(1, 4),
+    cost=st.integers(0, 40).map(lambda c: c / 4),
+    hours=st.integers(0, 6).map(lambda h: h / 2),
+    key=st.tuples(st.integers(0, 2)),
+)
+
+
+@st.composite
+def problems(draw, min_options=0):
+    n = draw(st.integers(1, 4))
+    instances = []
+    for i in range(n):
+        group = draw(st.sampled_from(["g0", "g1", f"w{i}", f"w{i}"]))
+        opts = draw(st.lists(options, min_size=min_options, max_size=4))
+        instances.append(Instance(f"w{i}", group, tuple(opts)))
+    available = {g: draw(st.one_of(st.none(), st.integers(0, 8))) for g in GPUS}
+    budget = draw(st.one_of(st.none(), st.integers(0, 30).map(float)))
+    objective = draw(st.sampled_from(["cost", "gpus", "hours"]))
+    return Problem(tuple(instances), available, budget, objective)
+
+
+def within_limits(p: Problem, picks: dict[str, int]) -> bool:
+    """Independent check of the shared limits for a pick set (group maxima, summed)."""
+    gpu_use: dict[tuple[str, str], int] = {}
+    cost: dict[str, int] = {}
+    for inst in p.instances:
+        if inst.name not in picks:
+            continue
+        o = inst.options[picks[inst.name]]
+        gpu_use[o.gpu, inst.group] = max(gpu_use.get((o.gpu, inst.group), 0), o.gpus)
+        cost[inst.group] = max(cost.get(inst.group, 0), cost_units(o.cost))
+    for g, n in p.available.items():
+        if n is not None and sum(v for (t, _), v in gpu_use.items() if t == g) > n:
+            return False
+    return p.budget is None or sum(cost.values()) <= cost_units(p.budget)
+
+
+@SETTINGS
+@given(problems())
+def test_cpsat_matches_brute_force(p):
+    got, ex = solve(p), brute.exhaustive(p)
+    ref = brute.solve(p)
+    assert got.conflicts[: len(ex.empty)] == ref.conflicts
+    if ex.best is None:
+        assert got.status == "infeasible" and got.picks == {}
+        return
+    assert got.status == ("infeasible" if ex.empty else "optimal")
+    assert got.objective_value == ref.objective_value
+    # CP-SAT's picks are one of the lexicographic optima; the same one when it is unique.
+    assert got.picks in ex.optima
+    if len(ex.optima) == 1:
+        assert got.picks == ref.picks
+    assert within_limits(p, got.picks)
+
+
+@SETTINGS
+@given(problems(min_options=1))
+def test_limit_conflicts_are_a_minimal_core(p):
+    got = solve(p)
+    if got.status != "infeasible":
+        return
+    core = frozenset(c.split(":")[0] for c in got.conflicts)
+    assert core in brute.minimal_cores(p)
+    for text in got.conflicts:  # each names the limit and who competes for it
+        assert ", wanted by " in text
+
+
+@SETTINGS
+@given(problems(min_options=1), st.sampled_from(GPUS), st.integers(1, 4))
+def test_more_available_never_raises_the_optimum(p, gpu, extra):
+    before = solve(p)
+    if p.available[gpu] is None:
+        return
+    after = solve(replace(p, available={**p.available, gpu: p.available[gpu] + extra}))
+    if before.status == "optimal":
+        assert after.status == "optimal"
+        assert after.objective_value <= before.objective_value
+
+
+@SETTINGS
+@given(problems(min_options=2), st.data())
+def test_dropping_options_never_lowers_the_optimum(p, data):
+    i = data.draw(st.integers(0, len(p.instances) - 1))
+    inst = p.instances[i]
+    k = data.draw(st.integers(0, len(inst.options) - 1))
+    fewer = inst.options[:k] + inst.options[k + 1 :]
+    q = replace(p, instances=p.instances[:i] + (replace(inst, options=fewer),) + p.instances[i + 1 :])
+    before, after = solve(p), solve(q)
+    if after.status == "optimal":
+        assert before.status == "optimal"
+        assert after.objective_value >= before.objective_value
+
+
+@settings(max_examples=25, deadline=None)
+@given(problems(min_options=1))
+def test_instance_order_does_not_change_the_result(p):
+    assert solve(p) == solve(replace(p, instances=tuple(reversed(p.instances))))
+
+
+@settings(max_examples=60, deadline=None)
+@given(problems(min_options=1))
+def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
+    from planner.search import cpsat
+
+    folded = solve(p)
+    original = cpsat._stages
+    cpsat._stages = lambda insts, crits: [{c: 1} for c in crits]
+    try:
+        sequential = solve(p)
+    finally:
+        cpsat._stages = original
+    assert sequential.status == folded.status
+    assert sequential.objective_value == folded.objective_value
+    if folded.status == "optimal":
+        assert sequential.picks in brute.exhaustive(p).optima
+
+
+@settings(max_examples=40, deadline=None)
+@given(problems(min_options=1))
+def test_first_choices_are_the_optimum_without_shared_limits(p):
+    free = replace(p, available={g: None for g in p.available}, budget=None)
+    alone = solve(free)
+    assert alone.picks == alone.first_choices
+    assert solve(p).first_choices == alone.first_choices

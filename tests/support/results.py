@@ -1,0 +1,85 @@
+"""Solve results built by hand (the JSON contract of docs/solve.md, "The JSON result"), shared by
+the diff, report and export tests so they do not depend on the solver's numbers."""
+
+from __future__ import annotations
+
+import copy
+
+GiB = 2**30
+
+A10G = {"available": 8, "used": 1, "price_per_hour": 1.006, "memory_bytes": 24 * GiB,
+        "usable_bytes": int(24 * GiB * 0.9), "per_node": 4}
+A100 = {"available": 64, "used": 16, "price_per_hour": 1.79, "memory_bytes": 80 * GiB,
+        "usable_bytes": int(80 * GiB * 0.9), "per_node": 8}
+
+
+def inputs(**over) -> dict:
+    base = {
+        "model": "qwen-7b", "method": None, "users": None, "context": None,
+        "dataset_tokens": None, "dataset_bytes": None, "epochs": None, "seq_len": None,
+        "deadline_hours": None, "tpot_ms": None, "ttft_ms": None, "weights": "bf16",
+        "kv": None, "prompt": None, "batch": None, "optimizer": None, "rank": None, "budget": None,
+    }
+    base.update(over)
+    return base
+
+
+def serve_row(name="chat-7b", gpu="A10G", count=1, cost=734.38, users=3, replicas=1, tp=1,
+              weights="int4", kv="bf16", scenario=None, memory=None, gpu_memory=24 * GiB,
+              nodes=1, fits=True) -> dict:
+    mem = memory or {"weights": 5 * GiB, "gradients": 0, "optimizer": 0, "activations": GiB // 2,
+                     "kv_cache": 3 * GiB, "overhead": GiB}
+    mem = dict(mem, total=sum(mem.values()))
+    return {
+        "name": name, "kind": "serve", "model": "qwen-7b", "scenario": scenario or {},
+        "inputs": inputs(users=users, context=8000, prompt=6000, weights=weights, kv=kv, tpot_ms=50.0),
+        "fits": fits, "gpu": gpu, "gpu_count": count, "nodes": nodes,
+        "layout": {"tp": tp, "pp": 1, "dp": 1, "ep": 1, "zero": 0, "recompute": "none",
+                   "offload": "none", "micro_batch": 1, "replicas": replicas, "weights": weights},
+        "memory_per_gpu_bytes": mem, "host_memory_per_gpu_bytes": 0,
+        "gpu_memory_bytes": gpu_memory, "usable_memory_bytes": int(gpu_memory * 0.9),
+        "hours": 730.0, "cost": cost, "cost_per_hour": round(cost / 730.0, 6),
+        "price_per_hour": 1.006, "ttft_seconds": 0.41, "tpot_seconds": 0.031,
+        "tokens_per_second": 96.0, "tokens": None,
+        "host": {"cpu_cores": 8, "ram_bytes": 64 * GiB, "nvme_bytes": 500 * 10**9, "network": "none"},
+        "decided_by": "price", "reasons": ["cheapest GPU that holds the model"], "alternatives": [],
+    }
+
+
+def train_row(name="tune-70b", kind="finetune", gpu="A100-80G", count=16, nodes=2, cost=1432.0,
+              hours=50.0, dataset_bytes=10**10, dataset_tokens=None, deadline=72.0, tp=8, dp=2,
+              zero=3, offload="none", micro=1, batch=64, method="full", scenario=None,
+              fits=True) -> dict:
+    mem = {"weights": 17 * GiB, "gradients": 17 * GiB, "optimizer": 20 * GiB,
+           "activations": 8 * GiB, "kv_cache": 0, "overhead": 2 * GiB}
+    mem = dict(mem, total=sum(mem.values()))
+    return {
+        "name": name, "kind": kind, "model": "llama-70b", "scenario": scenario or {},
+        "inputs": inputs(model="llama-70b", method=method if kind == "finetune" else None,
+                         dataset_bytes=dataset_bytes, dataset_tokens=dataset_tokens, epochs=1.0,
+                         seq_len=4096, deadline_hours=deadline, batch=batch, optimizer="adamw"),
+        "fits": fits, "gpu": gpu, "gpu_count": count, "nodes": nodes,
+        "layout": {"tp": tp, "pp": 1, "dp": dp, "ep": 1, "zero": zero, "recompute": "full",
+                   "offload": offload, "micro_batch": micro, "replicas": 1, "weights": "bf16"},
+        "memory_per_gpu_bytes": mem, "host_memory_per_gpu_bytes": 0,
+        "gpu_memory_bytes": 80 * GiB, "usable_memory_bytes": int(80 * GiB * 0.9),
+        "hours": hours, "cost": cost, "cost_per_hour": round(cost / hours, 6),
+        "price_per_hour": 1.79, "ttft_seconds": None, "tpot_seconds": None,
+        "tokens_per_second": None, "tokens": 2500000000,
+        "host": {"cpu_cores": 96, "ram_bytes": 1024 * GiB, "nvme_bytes": 4 * 10**12,
+                 "network": "RDMA 200Gbps"},
+        "decided_by": "deadline", "reasons": ["fastest layout within the deadline"], "alternatives": [],
+    }
+
+
+def result(rows, gpus=None, total=None, plan="fleet", file="fleet.plan", status="optimal",
+           objective="cost", budget=None, currency="USD") -> dict:
+    return {
+        "plan": plan, "file": file, "status": status, "gap": 0.0, "objective": objective,
+        "currency": currency,
+        "total_cost": round(sum(r["cost"] for r in rows), 6) if total is None else total,
+        "budget": budget,
+        "gpus": copy.deepcopy(gpus if gpus is not None else {"A10G": A10G, "A100-80G": A100}),
+        "binding": [], "workloads": rows,
+    }
+

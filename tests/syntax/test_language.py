@@ -1,0 +1,204 @@
+"""Every key of every block, parsed and converted to base units (hand-worked values)."""
+
+from __future__ import annotations
+
+import pytest
+
+from planner.syntax import parse_plan
+from planner.syntax.keys import KEYS
+from support.paths import DOCS
+
+FULL = '''
+plan "p" { objective = gpus  currency = "EUR"  budget <= 50000 }
+gpu "G" {
+  memory = 81920MiB  usable = 92%  bf16 = 312TFLOPS  fp8 = 0TFLOPS  int8 = 1.2PFLOPS
+  hbm = 3.35TB/s  interconnect = 300GB/s  network = 200Gbps  per_node = 8
+  price = 1.79 EUR/h  price_date = "2026-11-01"  available = unlimited  utilization = 0.4
+  vendor = amd
+}
+model "m" {
+  like = "base"  config = "cfg/config.json"  params = 1.1B  layers = 22  hidden = 2048
+  heads = 32  kv_heads = 4  head_dim = 64  ffn = 5632  vocab = 32000  tied = true
+  mlp = plain  qkv_bias = true  linear_bias = false  norm = layer  positions = 2050
+  max_context = 128k  precision = fp8  experts = 256  shared_experts = 1
+  experts_per_token = 8  expert_ffn = 2048  dense_layers = 3  q_lora_rank = 1536
+  kv_lora_rank = 512  qk_nope_dim = 128  qk_rope_dim = 64  v_head_dim = 128
+}
+serve "s" {
+  model = "m"  gpus = ["G", "H"]  utilization = 35%  users = 1.5k  context = 8k  prompt = 6000
+  weights = int4  kv = fp8  tpot <= 50ms  ttft <= 2s  duration = 30d
+  layout { gpu = "G"  count = 8  tp = 4  pp = 1  ep = 2  replicas = 2 }
+}
+finetune "f" {
+  model = "m"  gpus = [G]  utilization = 0.5  dataset = 1.5KiB  bytes_per_token = 3.5
+  epochs = 1.5  seq_len = 4096  batch = 64  optimizer = paged-adamw-8bit  deadline <= 90min
+  budget <= 500  method = qlora  rank = 16  targets = [q, v, down]  weights = nf4
+  layout { gpu = "G"  count = 16  tp = 2  pp = 2  dp = 4  ep = 1  zero = 3  recompute = selective
+           offload = optimizer  micro_batch = 2 }
+}
+pretrain "t" {
+  model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
+  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]
+}
+sweep "f".dataset = [1MB, 250M tokens]
+sweep "s".users = [1, 10, 1k]
+'''
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return parse_plan(FULL, "full.plan")
+
+
+def test_plan_block(plan):
+    s = plan.settings
+    assert (s.name, s.objective, s.currency, s.budget) == ("p", "gpus", "EUR", 50000.0)
+
+
+def test_gpu_block(plan):
+    g = plan.gpus[0]
+    assert g.memory == 81920 * 2**20 == 85_899_345_920
+    assert g.usable == pytest.approx(0.92)
+    assert g.bf16 == 312e12 and g.fp8 == 0.0 and g.int8 == pytest.approx(1.2e15)
+    assert g.hbm == pytest.approx(3.35e12) and g.interconnect == 300e9
+    assert g.network == 200e9 / 8 == 25e9  # bits → bytes
+    assert g.per_node == 8 and g.price == 1.79 and g.price_date == "2026-11-01"
+    assert g.available == -1 and g.utilization == 0.4 and g.vendor == "amd"
+
+
+def test_model_block(plan):
+    m = plan.models[0]
+    assert (m.like, m.config) == ("base", "cfg/config.json")
+    assert m.params == 1_100_000_000
+    assert (m.layers, m.hidden, m.heads, m.kv_heads, m.head_dim, m.ffn, m.vocab) == (22, 2048, 32, 4, 64, 5632, 32000)
+    assert (m.tied, m.mlp, m.qkv_bias, m.linear_bias, m.norm, m.positions) == (True, "plain", True, False, "layer", 2050)
+    assert (m.max_context, m.precision) == (128_000, "fp8")
+    assert (m.experts, m.shared_experts, m.experts_per_token, m.expert_ffn, m.dense_layers) == (256, 1, 8, 2048, 3)
+    assert (m.q_lora_rank, m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim) == (1536, 512, 128, 64, 128)
+
+
+def test_serve_block(plan):
+    s = plan.workloads[0]
+    assert s.kind == "serve" and s.model == "m" and s.gpus == ["G", "H"] and s.utilization == 0.35
+    assert (s.users, s.context, s.prompt) == (1500, 8000, 6000)
+    assert (s.weights, s.kv) == ("int4", "fp8")
+    assert s.tpot == pytest.approx(0.05) and s.ttft == 2.0
+    assert s.duration == 30 * 86400 == 2_592_000
+    lay = s.layout
+    assert (lay.gpu, lay.count, lay.tp, lay.pp, lay.ep, lay.replicas) == ("G", 8, 4, 1, 2, 2)
+
+
+def test_finetune_block(plan):
+    f = plan.workloads[1]
+    assert f.kind == "finetune" and f.gpus == ["G"] and f.utilization == 0.5
+    assert (f.dataset_bytes, f.dataset_tokens) == (1536, None)  # 1.5 × 1024
+    assert (f.bytes_per_token, f.epochs, f.seq_len, f.batch) == (3.5, 1.5, 4096, 64)
+    assert f.optimizer == "paged-adamw-8bit" and f.deadline == 90 * 60 and f.budget == 500
+    assert (f.method, f.rank, f.targets, f.weights) == ("qlora", 16, ["q", "v", "down"], "nf4")
+    lay = f.layout
+    assert (lay.count, lay.tp, lay.pp, lay.dp, lay.ep, lay.zero) == (16, 2, 2, 4, 1, 3)
+    assert (lay.recompute, lay.offload, lay.micro_batch) == ("selective", "optimizer", 2)
+
+
+def test_pretrain_block(plan):
+    t = plan.workloads[2]
+    assert t.kind == "pretrain"
+    assert (t.dataset_tokens, t.dataset_bytes) == (2 * 10**12, None)
+    assert (t.bytes_per_token, t.epochs, t.seq_len, t.batch) == (4.0, 1.0, 2000, 1000)
+    assert t.optimizer == "sgd" and t.deadline == 2_592_000 and t.budget == 1e6 and t.utilization == 0.45
+
+
+def test_sweeps(plan):
+    data, users = plan.sweeps
+    assert (data.target, data.key, data.labels) == ("f", "dataset", ["1MB", "250M tokens"])
+    assert data.updates == [
+        {"dataset_bytes": 10**6, "dataset_tokens": None},
+        {"dataset_tokens": 250 * 10**6, "dataset_bytes": None},
+    ]
+    assert users.updates == [{"users": 1}, {"users": 10}, {"users": 1000}]
+    assert users.labels == ["1", "10", "1k"]
+
+
+def test_every_key_is_covered_by_the_full_example(plan):
+    """FULL writes every key of every block, so the tests above see them all."""
+    from planner.syntax.parser import parse_text
+    from planner.syntax.ast import Block, SubBlock
+
+    seen: dict[str, set[str]] = {}
+    for statement in parse_text(FULL, "full.plan").statements:
+        if isinstance(statement, Block):
+            for item in statement.items:
+                if isinstance(item, SubBlock):
+                    seen.setdefault("layout", set()).update(e.key for e in item.entries)
+                else:
+                    seen.setdefault(statement.kind, set()).add(item.key)
+    for kind, keys in KEYS.items():
+        assert set(keys) <= seen[kind], (kind, set(keys) - seen[kind])
+
+
+def test_every_plan_field_has_a_key():
+    """plan.py fields and the key table stay in step (a field added there needs a key here)."""
+    from planner import plan as P
+
+    meta = {"span", "spans", "name", "kind", "layout"}
+    pairs = [(P.Settings, "plan"), (P.Gpu, "gpu"), (P.Model, "model"), (P.Serve, "serve"),
+             (P.Finetune, "finetune"), (P.Pretrain, "pretrain"), (P.Layout, "layout")]
+    for model, kind in pairs:
+        fields = set(model.model_fields) - meta
+        if kind in ("finetune", "pretrain"):
+            fields = fields - {"dataset_bytes", "dataset_tokens"} | {"dataset"}
+        assert fields == set(KEYS[kind]), (kind, fields ^ set(KEYS[kind]))
+
+
+@pytest.mark.parametrize(
+    "key, text, expected",
+    [
+        ("memory", "1KB", 1000), ("memory", "1MB", 10**6), ("memory", "80GB", 80 * 10**9),
+        ("memory", "2TB", 2 * 10**12), ("memory", "1PB", 10**15), ("memory", "1KiB", 1024),
+        ("memory", "1MiB", 2**20), ("memory", "80GiB", 80 * 2**30), ("memory", "1TiB", 2**40),
+        ("memory", "1PiB", 2**50), ("per_node", "8", 8), ("per_node", "2K", 2000),
+        ("per_node", "3k", 3000), ("per_node", "1M", 10**6), ("per_node", "2B", 2 * 10**9),
+        ("per_node", "1T", 10**12), ("per_node", "1e3", 1000), ("bf16", "2PFLOPS", 2e15),
+        ("hbm", "900GB/s", 9e11), ("hbm", "8TB/s", 8e12), ("network", "400Gbps", 5e10),
+        ("usable", "50%", 0.5), ("usable", "1", 1.0), ("price", "2/h", 2.0),
+        ("price", "2.5 /h", 2.5), ("price", "2.5USD/h", 2.5), ("price", "0/h", 0.0),
+    ],
+)
+def test_units(key, text, expected):
+    gpu = parse_plan(f'gpu "G" {{ {key} = {text} }}', "u.plan").gpus[0]
+    assert getattr(gpu, key) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, seconds", [("250ms", 0.25), ("3s", 3), ("45min", 2700), ("1.5h", 5400), ("2d", 172800)])
+def test_durations(text, seconds):
+    f = parse_plan(f'finetune "f" {{ model = "m" dataset = 1GB deadline <= {text} }}', "d.plan").workloads[0]
+    assert f.deadline == pytest.approx(seconds)
+
+
+def test_spans_point_at_values():
+    plan = parse_plan('serve "s" {\n  model = "m"\n  users = 3  context = 8k\n}\n', "s.plan")
+    spans = plan.workloads[0].spans
+    assert (spans["users"].line, spans["users"].column, spans["users"].end_column) == (3, 11, 12)
+    assert (spans["context"].line, spans["context"].column, spans["context"].end_column) == (3, 24, 26)
+    assert (spans["name"].line, spans["name"].column) == (1, 7)
+    assert plan.workloads[0].span.line == 1 and plan.workloads[0].span.end_line == 4
+
+
+def test_strings_words_and_escapes():
+    plan = parse_plan('model "a \\"b\\"" { like = base-7b }', "e.plan")
+    assert plan.models[0].name == 'a "b"' and plan.models[0].like == "base-7b"
+
+
+def test_comments_and_several_entries_per_line():
+    plan = parse_plan('# head\ngpu "G" { per_node = 8  price = 1/h  # tail\n}\n', "c.plan")
+    assert (plan.gpus[0].per_node, plan.gpus[0].price) == (8, 1.0)
+
+
+def test_docs_describe_every_key():
+    from pathlib import Path
+
+    doc = (DOCS / "language.md").read_text(encoding="utf-8")
+    for kind, keys in KEYS.items():
+        section = doc.split(f"### `{kind}` keys", 1)[1].split("###", 1)[0]
+        for key in keys:
+            assert f"| `{key}`" in section, (kind, key)
