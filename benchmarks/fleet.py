@@ -1,4 +1,4 @@
-"""Solve-time benchmark for planner.search.cpsat on random fleets (prints figures, no asserts).
+"""Solve-time benchmark for planner.choose.cpsat on random fleets (prints figures, no asserts).
 
     python benchmarks/fleet.py [--sizes 10,100,200,1000] [--types 12] [--seed 0]
 
@@ -24,7 +24,7 @@ import math
 import random
 import time
 
-from planner.search.cpsat import Instance, Option, Problem, _prepare, solve
+from planner.choose.cpsat import Instance, Option, Problem, _prepare, solve
 
 COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
 OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from planner.errors import PlanError, PlanImportError
-from planner.report import text
+from planner import units as text
 
 # The order in which a row's changed inputs are named: the workload's own
 # knobs first (what the author most likely touched), then limits.

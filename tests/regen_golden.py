@@ -67,7 +67,7 @@ def _at_root():
 
 def solve_example(name: str) -> dict:
     """`planner solve examples/<name>.plan` from the repository root, as a dict."""
-    from planner.solution import solve_file
+    from planner.pipeline import solve_file
 
     with _at_root():
         return solve_file(relative_path(name), time_limit=TIME_LIMIT)
@@ -173,9 +173,9 @@ def side_by_side(result: dict) -> str:
 
 def serving_table(result: dict) -> str:
     """The serving rows beside the hand-made rule "about 3x the model's parameter memory"."""
-    from planner.catalog import arch_from_model
+    from planner.resolve.bridge import arch_from_model
     from planner.estimate import param_counts
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     with _at_root():
         models = load_plan(DOC_PLAN).models

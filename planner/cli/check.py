@@ -40,7 +40,7 @@ def check(
 
         planner check examples/tour.plan
     """
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     failed = False
     for file in files:
@@ -68,7 +68,7 @@ def fmt(
 
         planner fmt --write examples/tour.plan
     """
-    from planner.load import read_text
+    from planner.resolve.load import read_text
     from planner.syntax.fmt import format_text
 
     if write and check_only:

@@ -37,8 +37,8 @@ def diff_command(
     """Show what a change to a plan does to GPUs, layouts, hours and cost, and why."""
     from planner.diff import diff_results, git_reader, parse_threshold
     from planner.errors import PlanError
-    from planner.report import diffview
-    from planner.solution import solve_file
+    from planner.render import diffview
+    from planner.pipeline import solve_file
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     if rev is not None:
@@ -65,7 +65,7 @@ def diff_command(
         sys.stdout.write(diffview.render_table(result, show_all=show_all))
     if threshold is not None and threshold.exceeded(result):
         total = result["total"]
-        from planner.report import text
+        from planner import units as text
 
         print(
             f"planner diff: total cost rises by {text.money(total['delta'], result['currency'])}"

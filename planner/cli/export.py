@@ -35,8 +35,8 @@ def export_command(
     """Write launch configs for the solved layout: DeepSpeed JSON, vLLM command, SkyPilot YAML."""
     from planner.errors import PlanError
     from planner.export import artifacts, model_references
-    from planner.load import load_plan
-    from planner.solution import solve_file
+    from planner.resolve.load import load_plan
+    from planner.pipeline import solve_file
 
     result = solve_file(file, time_limit=time_limit)
     if model is not None:

@@ -20,8 +20,8 @@ def report_command(
 ) -> None:
     """Write the solution as one HTML page: table, memory and cost charts, sweeps."""
     from planner.errors import PlanError
-    from planner.report import render_html
-    from planner.solution import exit_code, solve_file
+    from planner.render.html import render_html
+    from planner.pipeline import exit_code, solve_file
 
     result = solve_file(file, time_limit=time_limit)
     page = render_html(result)

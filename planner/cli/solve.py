@@ -41,7 +41,7 @@ def solve(
         planner solve examples/deepseek-r1.plan --format markdown --explain
     """
     from planner.render import render
-    from planner.solution import SolveInternalError, exit_code, solve_file
+    from planner.pipeline import SolveInternalError, exit_code, solve_file
 
     if fmt not in FORMATS:
         _usage(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")

@@ -41,7 +41,7 @@ _MODEL_FIELDS = (
 
 def gpu_rows() -> list[dict]:
     """One dict per catalog GPU, base units, sorted by name."""
-    from planner.load import load_std
+    from planner.resolve.load import load_std
 
     rows = []
     for gpu in sorted(load_std().gpus, key=lambda g: g.name):
@@ -51,10 +51,10 @@ def gpu_rows() -> list[dict]:
 
 def model_rows() -> list[dict]:
     """One dict per catalog model with the computed total and active parameters."""
-    from planner.catalog import arch_from_model
+    from planner.resolve.bridge import arch_from_model
     from planner.errors import PlanError
     from planner.estimate import param_counts
-    from planner.load import load_std
+    from planner.resolve.load import load_std
 
     rows = []
     for model in sorted(load_std().models, key=lambda m: m.name):

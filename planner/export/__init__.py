@@ -4,7 +4,7 @@
 gives one per variant): DeepSpeed for training rows, vLLM for serving rows,
 SkyPilot for every row. Rows that do not fit have nothing to launch and are
 skipped with a note. The result is the plain dict of
-``planner.solution.solve_file``; model checkpoints come from ``models``
+``planner.pipeline.solve_file``; model checkpoints come from ``models``
 (plan model name -> Hugging Face id or local path), see ``model_references``.
 """
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from planner.errors import PlanTypeError
 from planner.estimate.types import GpuSpec, Layout, Memory, ServeJob, TrainJob
-from planner.instances import GpuOffer, Instance, replace_weights, serve_weight_choices
+from planner.resolve.variants import GpuOffer, Instance, replace_weights, serve_weight_choices
 
 # Largest GPU count tried for a type declared ``available = unlimited``: 512
 # nodes of 8, beyond the largest public fine-tuning runs and around the 2k-16k
@@ -546,13 +546,13 @@ def _search_train(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome
 
 def _representable(c: Candidate) -> bool:
     """Within CP-SAT's integer range (``cpsat.MAX_UNITS`` of cost and of hours)."""
-    from planner.search.cpsat import MAX_UNITS, cost_units, hours_units
+    from planner.choose.cpsat import MAX_UNITS, cost_units, hours_units
 
     return cost_units(c.cost) <= MAX_UNITS and hours_units(c.hours) <= MAX_UNITS
 
 
 def _range_text(c: Candidate) -> str | None:
-    from planner.search.cpsat import COST_SCALE, HOURS_SCALE, MAX_UNITS
+    from planner.choose.cpsat import COST_SCALE, HOURS_SCALE, MAX_UNITS
 
     if _representable(c):
         return None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from planner.instances import Instance
+from planner.resolve.variants import Instance
 from planner.search.candidates import Candidate
 
 # vCPUs per GPU: the smallest ratio among AWS's 8-GPU training shapes

@@ -6,7 +6,7 @@ import io
 import os
 
 from planner.progress import progress
-from planner.report import text
+from planner import units as text
 from support.cli import run_cli as _run
 
 PLAN = """import "std"
@@ -24,7 +24,7 @@ sweep "tune".dataset = [10MB, 1GB]
 
 
 def test_report_of_a_solved_plan(tmp_path, monkeypatch, capsys):
-    from planner.solution import solve_file
+    from planner.pipeline import solve_file
 
     plan = tmp_path / "page.plan"
     plan.write_text(PLAN)

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from planner.render import render
-from planner.search import checker
-from planner.solution import solve_file
+from planner import verify as checker
+from planner.pipeline import solve_file
 
 PLAN = """import "std"
 plan "cli" { objective = cost }

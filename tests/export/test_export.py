@@ -279,7 +279,7 @@ def test_artifacts_select_rows_and_skip_what_does_not_fit():
 
 
 def test_hf_table_names_catalog_models():
-    from planner.load import load_std
+    from planner.resolve.load import load_std
 
     catalog = {m.name for m in load_std().models}
     assert set(HF_REPOS) <= catalog

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 from planner.export import artifacts, model_references
-from planner.load import load_plan
-from planner.solution import solve_file
+from planner.resolve.load import load_plan
+from planner.pipeline import solve_file
 
 from test_export import check_deepspeed, check_skypilot, check_vllm  # noqa: E402
 from support.cli import run_cli as _run  # noqa: E402

@@ -1,6 +1,6 @@
 """Exhaustive reference solver for tests: every combination via itertools.product.
 
-Same semantics as `planner.search.cpsat` (written out again here, independently, so the
+Same semantics as `planner.choose.cpsat` (written out again here, independently, so the
 tests compare two implementations), sharing only the integer scaling helpers, because the
 limits are decided on scaled units. Exponential: keep problems tiny.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from planner.search.cpsat import COST_SCALE, HOURS_SCALE, Problem, Result, cost_units, hours_units
+from planner.choose.cpsat import COST_SCALE, HOURS_SCALE, Problem, Result, cost_units, hours_units
 
 # The lexicographic criteria per objective, as the spec states them (independent of cpsat).
 _ORDER = {

@@ -6,8 +6,8 @@ import copy
 
 import pytest
 
-from planner.search import checker
-from planner.solution import SolveInternalError, solve_file
+from planner import verify as checker
+from planner.pipeline import SolveInternalError, solve_file
 
 TINY = """
 model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4
@@ -25,7 +25,7 @@ sweep "tune".dataset = [100MB, 1GB]
 
 
 def _load(text: str):
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     return load_plan("mem/c.plan", reader=lambda path: text)
 

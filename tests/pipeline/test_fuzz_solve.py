@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from planner.errors import PlanError
 from planner.render import FORMATS, render
-from planner.solution import exit_code, solve_file
+from planner.pipeline import exit_code, solve_file
 
 GPUS = ["A10G", "L4", "L40S", "A100-40G", "A100-80G", "H100-SXM", "MI300X", "V100-32G"]
 MODELS = ["Mixtral-8x7B", "DeepSeek-V3", "OPT-13B", "DeepSeek-R1-Distill-Qwen-1.5B",

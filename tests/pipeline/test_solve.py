@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import PlanError
-from planner.search.checker import check
-from planner.solution import exit_code, solve_file
+from planner.verify import check
+from planner.pipeline import exit_code, solve_file
 
 TINY = """
 model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4
@@ -30,7 +30,7 @@ def solve_text(text: str, *, std: bool = True, **kw) -> dict:
 
 
 def load_text(text: str):
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     source = 'import "std"\n' + text
     return load_plan("mem/test.plan", reader=lambda path: source)
@@ -463,7 +463,7 @@ def test_training_network_counts_zero3_gathers_hand_worked():
     # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N) and
     # all-gathers the bf16 weights twice (forward, backward) per micro-batch, x 15/16.
     from planner.estimate import param_counts
-    from planner.instances import build_instances
+    from planner.resolve.variants import build_instances
 
     row, text = _network_row("pp = 1 dp = 16")
     n = param_counts(build_instances(load_text(text))[0].arch).total

@@ -10,7 +10,7 @@ import pytest
 
 from planner.diff import diff_results, git_reader, parse_threshold
 from planner.errors import PlanError, PlanImportError
-from planner.report import diffview
+from planner.render import diffview
 
 from support.git import diff_row, git  # noqa: E402
 from support.results import A10G, result, serve_row, train_row  # noqa: E402

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-import planner.solution
+import planner.pipeline
 from planner.diff import diff_results
 
 from support.cli import run_cli as run
@@ -62,12 +62,12 @@ def _solve(path, *, reader=None, **kwargs):
     return {**_cache[key], "file": path}
 
 
-_real_solve = planner.solution.solve_file
+_real_solve = planner.pipeline.solve_file
 
 
 @pytest.fixture()
 def plans(tmp_path, monkeypatch):
-    monkeypatch.setattr(planner.solution, "solve_file", _solve)
+    monkeypatch.setattr(planner.pipeline, "solve_file", _solve)
     (tmp_path / "old.plan").write_text(OLD)
     (tmp_path / "new.plan").write_text(NEW)
     monkeypatch.chdir(tmp_path)
@@ -146,7 +146,7 @@ serve "chat" {
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    monkeypatch.setattr(planner.solution, "solve_file", _solve)
+    monkeypatch.setattr(planner.pipeline, "solve_file", _solve)
     (tmp_path / "plans").mkdir()
     (tmp_path / "common").mkdir()
     (tmp_path / "plans" / "fleet.plan").write_text(MAIN.replace("USERS", "4"))

@@ -12,8 +12,8 @@ import zlib
 
 import pytest
 
-from planner.report import render_html
-from planner.report.html import sweep_groups
+from planner.render.html import render_html
+from planner.render.html import sweep_groups
 
 from support.results import result, serve_row, train_row  # noqa: E402
 

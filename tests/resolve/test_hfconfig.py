@@ -1,4 +1,4 @@
-"""planner.hfconfig: config.json text -> Model fields, and its errors."""
+"""planner.resolve.hfconfig: config.json text -> Model fields, and its errors."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from planner import plan
-from planner.catalog import arch_from_model
+from planner.resolve.bridge import arch_from_model
 from planner.errors import PlanImportError, Span
 from planner.estimate import param_counts
-from planner.hfconfig import SUPPORTED_MODEL_TYPES, read_config
+from planner.resolve.hfconfig import SUPPORTED_MODEL_TYPES, read_config
 from planner.resources import specs_dir
 from planner.syntax import parse_plan
 from support.paths import CONFIGS
@@ -247,7 +247,7 @@ def test_fields_are_valid_model_fields():
 
 
 def test_plan_config_key_reads_a_local_file(tmp_path):
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     (tmp_path / "models").mkdir()
     source = (FIXTURES / "Mixtral-8x7B-v0.1.json").read_text()
@@ -264,7 +264,7 @@ def test_plan_config_key_reads_a_local_file(tmp_path):
 
 
 def test_plan_config_error_points_at_the_plan(tmp_path):
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     (tmp_path / "config.json").write_text('{"model_type": "t5"}')
     (tmp_path / "p.plan").write_text('model "mine" {\n  config = "config.json"\n}\n')

@@ -1,4 +1,4 @@
-"""Imports, merging, `like`, `config`, and the checks across blocks (planner.load)."""
+"""Imports, merging, `like`, `config`, and the checks across blocks (planner.resolve.load)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from planner.errors import PlanError, PlanErrors, PlanImportError, PlanNameError, PlanSyntaxError, PlanTypeError
-from planner.load import load_plan, load_std
+from planner.resolve.load import load_plan, load_std
 from planner.resources import specs_dir
 from support.paths import CONFIGS
 

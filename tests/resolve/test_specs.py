@@ -1,4 +1,4 @@
-"""The shipped catalog (specs/*.plan), planner.catalog, and `planner specs`."""
+"""The shipped catalog (specs/*.plan), planner.resolve.bridge, and `planner specs`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from typer.testing import CliRunner
 
 from planner import plan
-from planner.catalog import arch_from_model, gpu_spec
+from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.errors import PlanTypeError, Span
 from planner.estimate import defaults, param_counts
 from planner.resources import specs_dir
@@ -161,7 +161,7 @@ def test_models_state_precision_and_family_shape():
     assert MODELS["OPT-13B"].positions == 2050 and MODELS["OPT-13B"].linear_bias is True
 
 
-# ---------------------------------------------------------------- planner.catalog
+# ---------------------------------------------------------------- planner.resolve.bridge
 
 
 def test_gpu_spec_fills_documented_defaults():

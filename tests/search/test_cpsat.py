@@ -1,10 +1,10 @@
-"""Hand-worked cases for planner.search.cpsat: semantics, tie-breaks, infeasibility reasons."""
+"""Hand-worked cases for planner.choose.cpsat: semantics, tie-breaks, infeasibility reasons."""
 
 import random
 
 import pytest
 
-from planner.search.cpsat import (
+from planner.choose.cpsat import (
     COST_SCALE,
     Instance,
     Option,
@@ -221,7 +221,7 @@ def test_long_lists_of_workloads_are_cut_after_eight_names():
 
 
 def test_tie_breaks_fold_into_one_mixed_radix_stage():
-    from planner.search.cpsat import _stages
+    from planner.choose.cpsat import _stages
 
     insts, _ = _prepare(
         problem(
@@ -237,7 +237,7 @@ def test_tie_breaks_fold_into_one_mixed_radix_stage():
 
 
 def test_values_near_the_scaling_limit_still_solve_exactly():
-    from planner.search.cpsat import _stages
+    from planner.choose.cpsat import _stages
 
     # 1e10 currency = 1e14 units: hours then cost no longer fit one weighted sum.
     a = inst("a", opt("A", 1, 1e10, hours=3.0), opt("A", 1, 3e10, hours=1.0, key=1))

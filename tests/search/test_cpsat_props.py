@@ -1,4 +1,4 @@
-"""Properties of planner.search.cpsat against the exhaustive reference (brute.py)."""
+"""Properties of planner.choose.cpsat against the exhaustive reference (brute.py)."""
 
 from dataclasses import replace
 
@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oracles import brute
-from planner.search.cpsat import Instance, Option, Problem, cost_units, solve
+from planner.choose.cpsat import Instance, Option, Problem, cost_units, solve
 
 GPUS = ("A", "B", "C")
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -117,7 +117,7 @@ def test_instance_order_does_not_change_the_result(p):
 @settings(max_examples=60, deadline=None)
 @given(problems(min_options=1))
 def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
-    from planner.search import cpsat
+    from planner.choose import cpsat
 
     folded = solve(p)
     original = cpsat._stages

@@ -19,10 +19,10 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.instances import build_instances, offered_gpus
-from planner.load import load_plan
+from planner.resolve.variants import build_instances, offered_gpus
+from planner.resolve.load import load_plan
 from planner.search import candidates as cands
-from planner.solution import solve_file
+from planner.pipeline import solve_file
 
 MODEL = """
 model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4

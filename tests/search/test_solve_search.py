@@ -9,7 +9,7 @@ import pytest
 
 from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout
-from planner.instances import build_instances, replace_weights, serve_weight_choices
+from planner.resolve.variants import build_instances, replace_weights, serve_weight_choices
 from planner.search import candidates as C
 
 PLAN = """import "std"
@@ -27,7 +27,7 @@ serve "chat" { model = "q7" users = 24 context = 4k tpot <= 60ms ttft <= 3s }
 
 @pytest.fixture(scope="module")
 def instances():
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     plan = load_plan("mem/s.plan", reader=lambda path: PLAN)
     return {i.name: i for i in build_instances(plan)}

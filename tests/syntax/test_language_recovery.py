@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from planner.errors import PlanError, PlanErrors, PlanNameError, PlanSyntaxError, PlanTypeError
-from planner.load import load_plan
+from planner.resolve.load import load_plan
 from planner.syntax import parse_plan
 from planner.syntax.fmt import format_text
 from planner.syntax.parser import parse_recovering, parse_text

@@ -98,7 +98,7 @@ def serve_weight_choices(instance: Instance, spec: GpuSpec) -> tuple[str, ...]:
 
 def offered_gpus(plan: p.Plan) -> list[GpuOffer]:
     """Every GPU type with ``available``, in plan order (catalog blocks first)."""
-    from planner.catalog import gpu_spec
+    from planner.resolve.bridge import gpu_spec
 
     offers = []
     for gpu in plan.gpus:
@@ -186,7 +186,7 @@ def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
 
 def build_instances(plan: p.Plan) -> list[Instance]:
     """Every instance of the plan, in plan order (variants in sweep order)."""
-    from planner.catalog import arch_from_model
+    from planner.resolve.bridge import arch_from_model
     from planner.estimate import defaults
 
     offers = offered_gpus(plan)

@@ -2,9 +2,9 @@
 
 ``load_plan(path, reader=None)`` parses the file and every file it imports
 (imports resolve relative to the importing file; ``"std"`` is every ``.plan``
-in the shipped ``specs/``), merges them (``planner.syntax.merge``), resolves
+in the shipped ``specs/``), merges them (``planner.resolve.merge``), resolves
 ``like`` chains and ``config.json`` files, runs the cross-block checks
-(``planner.syntax.checks``), and raises every independent error together.
+(``planner.resolve.checks``), and raises every independent error together.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from planner.diagnostics import remember_source
 from planner.errors import Collector, PlanError, PlanImportError, PlanSyntaxError, Span
 from planner.resources import specs_dir
 from planner.syntax import parse_plan
-from planner.syntax.checks import check_plan
-from planner.syntax.merge import merge, resolve_models
+from planner.resolve.checks import check_plan
+from planner.resolve.merge import merge, resolve_models
 
 STD = "std"
 

@@ -114,7 +114,7 @@ def _offered(plan: P.Plan, errors: Collector) -> None:
 def _complete(plan: P.Plan, gpus: dict, models: dict, errors: Collector) -> None:
     """Offered GPUs and used models must carry what the estimator needs: the fields
     the catalog bridge (what solve uses) requires, all of them named at once."""
-    from planner import catalog  # imported here: the catalog imports the estimator
+    from planner.resolve import bridge as catalog  # imported here: the catalog imports the estimator
 
     for gpu in plan.gpus:
         if gpu.available is None:

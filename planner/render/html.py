@@ -2,14 +2,15 @@
 
 No script, no network: inline CSS and SVG only, so the page can be attached
 to a review, archived, or opened offline. Built from the plain result dict
-(``planner.solution.solve_file``); the same result gives the same bytes.
+(``planner.pipeline.solve_file``); the same result gives the same bytes.
 """
 
 from __future__ import annotations
 
 from html import escape
 
-from planner.report import svg, text
+from planner import units as text
+from planner.render import svg
 
 _CSS = """
 body { font-family: system-ui, sans-serif; margin: 24px; color: #222; max-width: 1180px; }

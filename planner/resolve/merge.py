@@ -123,7 +123,7 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Pla
 
 
 def _from_config(model: P.Model, read: Reader) -> P.Model:
-    from planner.hfconfig import read_config  # the specs helper's module; imported only when needed
+    from planner.resolve.hfconfig import read_config  # the specs helper's module; imported only when needed
 
     span = model.spans.get("config", model.span)
     base_dir = os.path.dirname(span.file) if span else ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 
-from planner.report import text
+from planner import units as text
 
 _STATUS_MARK = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
 

@@ -14,7 +14,7 @@ from planner.errors import PlanTypeError
 from planner.estimate.types import Arch, GpuSpec
 
 # Fields an Arch cannot be built without, with what each one is for (the load
-# checks, planner.syntax.checks, list the missing ones from this table too).
+# checks, planner.resolve.checks, list the missing ones from this table too).
 MODEL_REQUIRED = {
     "layers": "the layer count (num_hidden_layers)",
     "hidden": "the model width (hidden_size)",

@@ -92,7 +92,7 @@ def _serve_job(w, arch, weights: str) -> ServeJob:
 
 
 def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
-    from planner.catalog import arch_from_model, gpu_spec
+    from planner.resolve.bridge import arch_from_model, gpu_spec
     from planner.estimate import evaluate_serve, evaluate_train
 
     who = row["name"] + ("" if not row["scenario"] else str(row["scenario"]))

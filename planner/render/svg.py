@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from html import escape
 
-from planner.report import text
+from planner import units as text
 
 # Memory components in the order they are stacked, with their colours
 # (Tableau 10, chosen to stay distinguishable in print and for common colour blindness).

@@ -1,11 +1,11 @@
 """``planner solve`` as a function: a plan file in, the JSON result object out.
 
-``solve_file`` loads the plan, builds the instances (``planner.instances``),
+``solve_file`` loads the plan, builds the instances (``planner.resolve.variants``),
 searches candidate layouts per instance and GPU type
 (``planner.search.candidates``), lets CP-SAT pick one per instance under the
-shared limits (``planner.search.cpsat``), builds the rows of
+shared limits (``planner.choose.cpsat``), builds the rows of
 docs/solve.md ("The JSON result"), and runs the independent checker
-(``planner.search.checker``) before returning. Floats are rounded to 6
+(``planner.verify``) before returning. Floats are rounded to 6
 significant digits and every list has a stable order, so the same plan gives
 the same object byte for byte.
 """
@@ -16,7 +16,7 @@ import math
 
 from planner import plan as p
 from planner.errors import PlanTypeError
-from planner.instances import Instance, build_instances, inputs, offered_gpus
+from planner.resolve.variants import Instance, build_instances, inputs, offered_gpus
 from planner.search import candidates as cands
 from planner.search.candidates import Candidate, GpuOutcome, InstanceSearch, fmt_hours, gib
 from planner.search.host import host_resources
@@ -56,12 +56,12 @@ def exit_code(result: dict) -> int:
 def solve_file(path: str, *, reader=None, objective: str | None = None,
                time_limit: float = 10.0, explain: bool = False) -> dict:
     """The JSON result object of docs/solve.md ("The JSON result") for the plan at ``path``."""
-    from planner.load import load_plan
+    from planner.resolve.load import load_plan
 
     plan = load_plan(path, reader=reader)
     result = solve_plan(plan, file=path, objective=objective, time_limit=time_limit,
                         explain=explain)
-    from planner.search.checker import check
+    from planner.verify import check
 
     violations = check(plan, result)
     if violations:
@@ -116,7 +116,7 @@ def _rank(objective: str):
     Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
     CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too).
     """
-    from planner.search.cpsat import cost_units, hours_units
+    from planner.choose.cpsat import cost_units, hours_units
 
     def key(c: Candidate) -> tuple:
         values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
@@ -334,7 +334,7 @@ def _row(inst: Instance, s: InstanceSearch, chosen: Candidate | None, fits: bool
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
                time_limit: float = 10.0, explain: bool = False) -> dict:
-    from planner.search import cpsat
+    from planner.choose import cpsat
 
     settings = plan.settings
     objective = objective or (settings.objective if settings else "cost")
@@ -439,7 +439,7 @@ def _solver_budget(settings, budget, instances, ordered) -> float | None:
     workload's costliest option together costs less; then it is left out. A budget that
     could still bind beyond the range is an input error at the budget.
     """
-    from planner.search.cpsat import COST_SCALE, MAX_UNITS, cost_units
+    from planner.choose.cpsat import COST_SCALE, MAX_UNITS, cost_units
 
     if budget is None or cost_units(budget) <= MAX_UNITS:
         return budget

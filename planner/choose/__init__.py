@@ -1,0 +1,1 @@
+"""Choose one evaluated option per workload variant under shared limits (CP-SAT)."""
