@@ -24,7 +24,7 @@ import math
 import random
 import time
 
-from planner.choose.cpsat import Instance, Option, Problem, _prepare, solve
+from planner.choose.cpsat import Item, Option, Problem, _prepare, solve
 
 COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
 OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type
@@ -59,7 +59,7 @@ def fleet(n: int, m: int, seed: int) -> Problem:
                         hours = slowdown * work * v / (c * speed * fit * 0.9 ** math.log2(c))
                         cost = round(c * hours * price, 4)
                         options.append(Option(gpu, c, cost, round(hours, 4), (gpu, c, layout)))
-            instances.append(Instance(name, f"w{w:04d}", tuple(options)))
+            instances.append(Item(name, f"w{w:04d}", tuple(options)))
         w += 1
     # Limits from two plans: everyone's cheapest choice (what the workloads want) and a
     # reference plan that takes a random one of each workload's REFERENCE_RANK cheapest

@@ -16,9 +16,9 @@ import math
 
 from planner import plan as p
 from planner.errors import PlanTypeError
-from planner.resolve.variants import Instance, build_instances, inputs, offered_gpus
+from planner.resolve.variants import Variant, build_variants, inputs, offered_gpus
 from planner.search import candidates as cands
-from planner.search.candidates import Candidate, GpuOutcome, InstanceSearch, fmt_hours, gib
+from planner.search.candidates import Candidate, GpuOutcome, VariantSearch, fmt_hours, gib
 from planner.search.host import host_resources
 
 OBJECTIVES = ("cost", "gpus", "hours")
@@ -125,7 +125,7 @@ def _rank(objective: str):
     return key
 
 
-def _alternatives(s: InstanceSearch, chosen: Candidate | None, objective: str) -> list[dict]:
+def _alternatives(s: VariantSearch, chosen: Candidate | None, objective: str) -> list[dict]:
     best: dict[tuple, Candidate] = {}
     key = _rank(objective)
     for c in s.feasible:
@@ -151,7 +151,7 @@ def _summary(c: Candidate, currency: str) -> str:
             f"{c.cost:,.2f} {currency}")
 
 
-def _better_types(inst: Instance, s: InstanceSearch, chosen: Candidate,
+def _better_types(inst: Variant, s: VariantSearch, chosen: Candidate,
                   objective: str) -> list[GpuOutcome]:
     """GPU types that would beat the choice on the objective had no limit ruled them out.
 
@@ -176,7 +176,7 @@ def _better_types(inst: Instance, s: InstanceSearch, chosen: Candidate,
     return sorted(rivals, key=lambda o: (spec_of[o.gpu].price_per_hour, o.gpu))
 
 
-def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candidate,
+def _decide(inst: Variant, s: VariantSearch, chosen: Candidate, first: Candidate,
             binding: list[str], currency: str, objective: str) -> tuple[str, list[str]]:
     """What decided the choice, and the sentences that say so (the deciding one first).
 
@@ -273,7 +273,7 @@ def _decide(inst: Instance, s: InstanceSearch, chosen: Candidate, first: Candida
     return "price", [summary, *other_lines, *counted]
 
 
-def _nearest_miss(s: InstanceSearch) -> Candidate | None:
+def _nearest_miss(s: VariantSearch) -> Candidate | None:
     """The candidate closest to working: one that fits memory if any, else least memory."""
     if s.pinned is not None:
         return s.pinned
@@ -289,7 +289,7 @@ def _nearest_miss(s: InstanceSearch) -> Candidate | None:
     return None
 
 
-def _miss_reasons(inst: Instance, s: InstanceSearch) -> tuple[str | None, list[str]]:
+def _miss_reasons(inst: Variant, s: VariantSearch) -> tuple[str | None, list[str]]:
     reasons = []
     for name in inst.not_offered:
         reasons.append(f"{name}: not offered to the solver (no `available` in its gpu block)")
@@ -311,7 +311,7 @@ def _miss_reasons(inst: Instance, s: InstanceSearch) -> tuple[str | None, list[s
     return None, reasons
 
 
-def _row(inst: Instance, s: InstanceSearch, chosen: Candidate | None, fits: bool,
+def _row(inst: Variant, s: VariantSearch, chosen: Candidate | None, fits: bool,
          decided: str | None, reasons: list[str], alternatives: list[dict]) -> dict:
     row = {
         "name": inst.group,
@@ -343,7 +343,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
     currency = settings.currency if settings else "USD"
     budget = settings.budget if settings else None
     offers = offered_gpus(plan)
-    instances = build_instances(plan)
+    instances = build_variants(plan)
     cands.clear_cache()
     from planner.progress import progress
 
@@ -358,7 +358,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
     ordered: list[list[Candidate]] = [sorted(s.options, key=lambda c: c.stable) for s in searches]
     problem = cpsat.Problem(
         instances=tuple(
-            cpsat.Instance(
+            cpsat.Item(
                 name=inst.name, group=inst.group,
                 options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=c.cost,
                                            hours=c.hours, key=c.stable) for c in opts))

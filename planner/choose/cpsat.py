@@ -69,7 +69,7 @@ class Option:
 
 
 @dataclass(frozen=True)
-class Instance:
+class Item:
     """One workload, or one sweep variant of it."""
 
     name: str  # unique, e.g. "tune-7b[dataset=1GB]"
@@ -79,7 +79,7 @@ class Instance:
 
 @dataclass(frozen=True)
 class Problem:
-    instances: tuple[Instance, ...]
+    instances: tuple[Item, ...]
     available: dict[str, int | None]  # per GPU type; None = unlimited
     budget: float | None  # cap on total cost
     objective: str  # "cost" | "gpus" | "hours"
@@ -131,7 +131,7 @@ LIMIT_BUDGET = "budget"
 
 @dataclass(frozen=True)
 class _Opt:
-    index: int  # position in Instance.options
+    index: int  # position in Item.options
     gpu: str
     gpus: int
     cost: int  # COST_SCALE units

@@ -47,7 +47,7 @@ class GpuOffer:
 
 
 @dataclass(frozen=True)
-class Instance:
+class Variant:
     """One row to solve: a workload, or one sweep variant of it."""
 
     name: str  # "tune-7b" or "tune-7b[dataset=1GB]"
@@ -75,7 +75,7 @@ class Instance:
         return self.workload.layout
 
 
-def serve_weight_choices(instance: Instance, spec: GpuSpec) -> tuple[str, ...]:
+def serve_weight_choices(instance: Variant, spec: GpuSpec) -> tuple[str, ...]:
     """Weight precisions to try on ``spec``, best quality first.
 
     A fixed precision is tried as written. ``auto`` tries bf16 (every GPU),
@@ -184,7 +184,7 @@ def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
     )
 
 
-def build_instances(plan: p.Plan) -> list[Instance]:
+def build_variants(plan: p.Plan) -> list[Variant]:
     """Every instance of the plan, in plan order (variants in sweep order)."""
     from planner.resolve.bridge import arch_from_model
     from planner.estimate import defaults
@@ -192,7 +192,7 @@ def build_instances(plan: p.Plan) -> list[Instance]:
     offers = offered_gpus(plan)
     models = {m.name: m for m in plan.models}
     archs: dict[str, Arch] = {}
-    instances: list[Instance] = []
+    instances: list[Variant] = []
     for workload in plan.workloads:
         for name, scenario, variant in variants(plan, workload):
             if variant.model not in archs:
@@ -224,7 +224,7 @@ def build_instances(plan: p.Plan) -> list[Instance]:
                 duration = variant.duration
                 hours = duration / 3600.0 if duration is not None else float(defaults.SERVICE_HOURS)
                 instances.append(
-                    Instance(
+                    Variant(
                         **common,
                         serve_job=serve_job(variant, arch),
                         weights_auto=variant.weights == "auto",
@@ -235,7 +235,7 @@ def build_instances(plan: p.Plan) -> list[Instance]:
                 )
             else:
                 instances.append(
-                    Instance(
+                    Variant(
                         **common,
                         train_job=train_job(variant, arch),
                         deadline_hours=None if variant.deadline is None else variant.deadline / 3600.0,
@@ -245,7 +245,7 @@ def build_instances(plan: p.Plan) -> list[Instance]:
     return instances
 
 
-def inputs(instance: Instance) -> dict:
+def inputs(instance: Variant) -> dict:
     """The ``inputs`` object of the JSON row: what this row was solved for."""
     w = instance.workload
     row = {

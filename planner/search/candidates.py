@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 from planner.errors import PlanTypeError
 from planner.estimate.types import GpuSpec, Layout, Memory, ServeJob, TrainJob
-from planner.resolve.variants import GpuOffer, Instance, replace_weights, serve_weight_choices
+from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
 
 # Largest GPU count tried for a type declared ``available = unlimited``: 512
 # nodes of 8, beyond the largest public fine-tuning runs and around the 2k-16k
@@ -152,8 +152,8 @@ class GpuOutcome:
 
 
 @dataclass
-class InstanceSearch:
-    instance: Instance
+class VariantSearch:
+    instance: Variant
     outcomes: dict[str, GpuOutcome]
     pinned: Candidate | None = None  # the fully pinned layout, evaluated as given
 
@@ -185,7 +185,7 @@ def fmt_ms(s: float) -> str:
 # ---------------------------------------------------------------- dimensions
 
 
-def tp_degrees(instance: Instance, spec: GpuSpec) -> list[int]:
+def tp_degrees(instance: Variant, spec: GpuSpec) -> list[int]:
     arch = instance.arch
     out, tp = [], 1
     while tp <= spec.gpus_per_node:
@@ -195,7 +195,7 @@ def tp_degrees(instance: Instance, spec: GpuSpec) -> list[int]:
     return out
 
 
-def pp_degrees(instance: Instance) -> list[int]:
+def pp_degrees(instance: Variant) -> list[int]:
     """PP degrees whose largest stage, ceil(layers / pp), is smaller than with one stage fewer.
 
     A degree that leaves the largest stage as it was only adds GPUs: the
@@ -222,7 +222,7 @@ def divisors(n: int) -> list[int]:
     return small + large[::-1]
 
 
-def ep_degrees(instance: Instance, sharing: int) -> list[int]:
+def ep_degrees(instance: Variant, sharing: int) -> list[int]:
     """Expert-parallel degrees: 1, and the largest power of two dividing the expert count."""
     arch = instance.arch
     if not arch.is_moe:
@@ -233,18 +233,18 @@ def ep_degrees(instance: Instance, sharing: int) -> list[int]:
     return sorted({1, ep})
 
 
-def _pin(instance: Instance, name: str):
+def _pin(instance: Variant, name: str):
     pins = instance.pins
     return None if pins is None else getattr(pins, name)
 
 
-def _pin_error(instance: Instance, key: str, message: str) -> PlanTypeError:
+def _pin_error(instance: Variant, key: str, message: str) -> PlanTypeError:
     pins = instance.pins
     span = pins.spans.get(key, pins.span) if pins is not None else instance.workload.span
     return PlanTypeError(f"{instance.group}: layout {message}", span)
 
 
-def check_pins(instance: Instance) -> None:
+def check_pins(instance: Variant) -> None:
     """Pinned values the model cannot take are input errors (exit 2), not misses."""
     pins = instance.pins
     if pins is None:
@@ -299,7 +299,7 @@ def check_pins(instance: Instance) -> None:
         raise _pin_error(instance, "replicas", "replicas applies to serving; training has dp")
 
 
-def fully_pinned(instance: Instance) -> bool:
+def fully_pinned(instance: Variant) -> bool:
     pins = instance.pins
     if pins is None or pins.gpu is None or pins.tp is None or pins.pp is None:
         return False
@@ -323,7 +323,7 @@ def _estimate():
     return estimate
 
 
-def _train_candidate(instance: Instance, offer: GpuOffer, order: int, job: TrainJob,
+def _train_candidate(instance: Variant, offer: GpuOffer, order: int, job: TrainJob,
                      layout: Layout) -> Candidate:
     est = _estimate().evaluate_train(job, layout, offer.spec)
     spec = offer.spec
@@ -340,7 +340,7 @@ def _train_candidate(instance: Instance, offer: GpuOffer, order: int, job: Train
     )
 
 
-def _serve_candidate(instance: Instance, offer: GpuOffer, order: int, job: ServeJob,
+def _serve_candidate(instance: Variant, offer: GpuOffer, order: int, job: ServeJob,
                      layout: Layout) -> Candidate:
     est = _estimate().evaluate_serve(job, layout, offer.spec)
     spec = offer.spec
@@ -358,7 +358,7 @@ def _serve_candidate(instance: Instance, offer: GpuOffer, order: int, job: Serve
     )
 
 
-def limit_problems(instance: Instance, cand: Candidate, available: int | None) -> list[str]:
+def limit_problems(instance: Variant, cand: Candidate, available: int | None) -> list[str]:
     """Sentences for every limit ``cand`` breaks (empty: it is a valid choice)."""
     out = []
     if not cand.fits_memory:
@@ -380,7 +380,7 @@ def limit_problems(instance: Instance, cand: Candidate, available: int | None) -
     return out
 
 
-def _meets_time(instance: Instance, cand: Candidate) -> bool:
+def _meets_time(instance: Variant, cand: Candidate) -> bool:
     if instance.kind == "serve":
         return (instance.ttft_seconds is None or cand.ttft_seconds <= instance.ttft_seconds) and (
             instance.tpot_seconds is None or cand.tpot_seconds <= instance.tpot_seconds)
@@ -406,7 +406,7 @@ def clear_cache() -> None:
     _FRONTIERS.clear()
 
 
-def _train_frontier(instance: Instance, offer: GpuOffer, order: int, cap: int) -> _Frontier:
+def _train_frontier(instance: Variant, offer: GpuOffer, order: int, cap: int) -> _Frontier:
     job = dataclasses.replace(instance.train_job, tokens=REFERENCE_TOKENS)
     pins = instance.pins
     pin_key = None if pins is None else pins.semantic()
@@ -439,7 +439,7 @@ def _train_frontier(instance: Instance, offer: GpuOffer, order: int, cap: int) -
     return frontier
 
 
-def _micro_batches(instance: Instance, batch: int, dp: int) -> list[int]:
+def _micro_batches(instance: Variant, batch: int, dp: int) -> list[int]:
     pinned = _pin(instance, "micro_batch")
     if pinned:
         return [pinned]
@@ -507,7 +507,7 @@ def _pareto(cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def _search_train(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome:
+def _search_train(instance: Variant, offer: GpuOffer, order: int) -> GpuOutcome:
     cap = offer.available if offer.available is not None else UNLIMITED_GPU_CAP
     out = GpuOutcome(gpu=offer.name, cap=cap, available=offer.available)
     frontier = _train_frontier(instance, offer, order, cap)
@@ -562,7 +562,7 @@ def _range_text(c: Candidate) -> str | None:
 
 
 def _in_range(offer: GpuOffer, out: GpuOutcome, cands: list[Candidate],
-              instance: Instance) -> list[Candidate]:
+              instance: Variant) -> list[Candidate]:
     """The candidates CP-SAT can represent; when none, ``out`` says why (a budget miss)."""
     kept = [c for c in cands if _representable(c)]
     if not kept:
@@ -585,7 +585,7 @@ def _memory_reason(offer: GpuOffer, out: GpuOutcome, cap: int) -> str:
             f"has {gib(lm.usable_bytes)} usable")
 
 
-def _deadline_reason(instance: Instance, offer: GpuOffer, fastest: Candidate, cap: int) -> str:
+def _deadline_reason(instance: Variant, offer: GpuOffer, fastest: Candidate, cap: int) -> str:
     deadline = instance.deadline_hours
     need = math.ceil(fastest.gpu_count * fastest.hours / deadline)
     if offer.available is not None and fastest.gpu_count * 2 > cap:
@@ -605,7 +605,7 @@ def _deadline_reason(instance: Instance, offer: GpuOffer, fastest: Candidate, ca
 # ---------------------------------------------------------------- serving
 
 
-def _search_serve(instance: Instance, offer: GpuOffer, order: int) -> GpuOutcome:
+def _search_serve(instance: Variant, offer: GpuOffer, order: int) -> GpuOutcome:
     cap = offer.available if offer.available is not None else UNLIMITED_GPU_CAP
     out = GpuOutcome(gpu=offer.name, cap=cap, available=offer.available)
     pin = lambda k: _pin(instance, k)  # noqa: E731
@@ -715,7 +715,7 @@ def _note_fit(out: GpuOutcome, cand: Candidate) -> None:
         out.min_fit_count = cand.gpu_count
 
 
-def _latency_key(instance: Instance, c: Candidate) -> tuple:
+def _latency_key(instance: Variant, c: Candidate) -> tuple:
     """How far a service is from its latency limits (0 when met), for the nearest miss."""
     over = 0.0
     if instance.tpot_seconds:
@@ -725,7 +725,7 @@ def _latency_key(instance: Instance, c: Candidate) -> tuple:
     return (over, c.gpu_count, c.stable)
 
 
-def _latency_reason(instance: Instance, offer: GpuOffer, best: Candidate) -> str:
+def _latency_reason(instance: Variant, offer: GpuOffer, best: Candidate) -> str:
     parts = []
     if instance.tpot_seconds is not None and best.tpot_seconds > instance.tpot_seconds:
         parts.append(f"best TPOT is {fmt_ms(best.tpot_seconds)}, limit {fmt_ms(instance.tpot_seconds)}")
@@ -738,7 +738,7 @@ def _latency_reason(instance: Instance, offer: GpuOffer, best: Candidate) -> str
 # ---------------------------------------------------------------- entry points
 
 
-def evaluate_pinned(instance: Instance) -> Candidate:
+def evaluate_pinned(instance: Variant) -> Candidate:
     """The fully pinned layout of ``instance``, evaluated as given, with its problems."""
     pins = instance.pins
     offer = next(o for o in instance.offers if o.name == pins.gpu)
@@ -761,7 +761,7 @@ def evaluate_pinned(instance: Instance) -> Candidate:
     return dataclasses.replace(cand, problems=tuple(problems))
 
 
-def search(instance: Instance) -> InstanceSearch:
+def search(instance: Variant) -> VariantSearch:
     """Every GPU type's outcome for ``instance`` (options empty where nothing fits)."""
     check_pins(instance)
     if fully_pinned(instance) and any(o.name == instance.pins.gpu for o in instance.offers):
@@ -778,7 +778,7 @@ def search(instance: Instance) -> InstanceSearch:
             out.min_fit_count = cand.gpu_count
             out.fastest = cand
             out.cheapest_timely = cand
-        return InstanceSearch(instance, {cand.gpu: out}, pinned=cand)
+        return VariantSearch(instance, {cand.gpu: out}, pinned=cand)
     outcomes: dict[str, GpuOutcome] = {}
     for order, offer in enumerate(instance.offers):
         if offer.name in instance.not_offered:
@@ -787,4 +787,4 @@ def search(instance: Instance) -> InstanceSearch:
             outcomes[offer.name] = _search_serve(instance, offer, order)
         else:
             outcomes[offer.name] = _search_train(instance, offer, order)
-    return InstanceSearch(instance, outcomes)
+    return VariantSearch(instance, outcomes)

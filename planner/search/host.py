@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from planner.resolve.variants import Instance
+from planner.resolve.variants import Variant
 from planner.search.candidates import Candidate
 
 # vCPUs per GPU: the smallest ratio among AWS's 8-GPU training shapes
@@ -62,7 +62,7 @@ def _nic(gbps: float) -> int:
     return NIC_GBPS[-1] * math.ceil(gbps / NIC_GBPS[-1])
 
 
-def _params(instance: Instance) -> tuple[int, int]:
+def _params(instance: Variant) -> tuple[int, int]:
     """(total parameters, trained parameters)."""
     from planner.estimate import lora_params, param_counts
 
@@ -73,7 +73,7 @@ def _params(instance: Instance) -> tuple[int, int]:
     return total, lora_params(instance.arch, job.lora_rank, job.lora_targets)
 
 
-def host_resources(instance: Instance, cand: Candidate) -> dict:
+def host_resources(instance: Variant, cand: Candidate) -> dict:
     """{cpu_cores, ram_bytes, nvme_bytes, network} for the whole row (all its nodes)."""
     gpus = cand.gpu_count
     total, trained = _params(instance)
@@ -101,7 +101,7 @@ def host_resources(instance: Instance, cand: Candidate) -> dict:
             "network": train_network(instance, cand, trained)}
 
 
-def train_network(instance: Instance, cand: Candidate, trained: int) -> str:
+def train_network(instance: Variant, cand: Candidate, trained: int) -> str:
     """The inter-node network a training row needs ("none" on one node).
 
     The bytes each GPU sends over the network during the run, for the traffic the

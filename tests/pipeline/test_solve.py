@@ -463,10 +463,10 @@ def test_training_network_counts_zero3_gathers_hand_worked():
     # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N) and
     # all-gathers the bf16 weights twice (forward, backward) per micro-batch, x 15/16.
     from planner.estimate import param_counts
-    from planner.resolve.variants import build_instances
+    from planner.resolve.variants import build_variants
 
     row, text = _network_row("pp = 1 dp = 16")
-    n = param_counts(build_instances(load_text(text))[0].arch).total
+    n = param_counts(build_variants(load_text(text))[0].arch).total
     micro = 32 // 16  # micro-batches per step at micro_batch 1
     per_step = 2 * n + micro * 2 * (2 * n) * 15 / 16
     assert row["nodes"] == 2 and row["host"]["network"] == _nic_label(per_step, row)

@@ -6,7 +6,7 @@ import pytest
 
 from planner.choose.cpsat import (
     COST_SCALE,
-    Instance,
+    Item,
     Option,
     Problem,
     _prepare,
@@ -22,7 +22,7 @@ def opt(gpu, gpus, cost, hours=1.0, key=0):
 
 
 def inst(name, *options, group=None):
-    return Instance(name=name, group=group or name, options=tuple(options))
+    return Item(name=name, group=group or name, options=tuple(options))
 
 
 def problem(*instances, available=None, budget=None, objective="cost"):
@@ -186,7 +186,7 @@ def _fleet(seed, n=40, types=("A", "B", "C", "D")):
             for k, g in enumerate(rng.choices([1, 2, 4, 8], k=6))
         )
         group = f"w{i // 2}" if i % 3 == 0 else f"w{i}"
-        instances.append(Instance(f"w{i}", group, options))
+        instances.append(Item(f"w{i}", group, options))
     return Problem(tuple(instances), {t: 14 for t in types}, None, "cost")
 
 

@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oracles import brute
-from planner.choose.cpsat import Instance, Option, Problem, cost_units, solve
+from planner.choose.cpsat import Item, Option, Problem, cost_units, solve
 
 GPUS = ("A", "B", "C")
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -29,7 +29,7 @@ def problems(draw, min_options=0):
     for i in range(n):
         group = draw(st.sampled_from(["g0", "g1", f"w{i}", f"w{i}"]))
         opts = draw(st.lists(options, min_size=min_options, max_size=4))
-        instances.append(Instance(f"w{i}", group, tuple(opts)))
+        instances.append(Item(f"w{i}", group, tuple(opts)))
     available = {g: draw(st.one_of(st.none(), st.integers(0, 8))) for g in GPUS}
     budget = draw(st.one_of(st.none(), st.integers(0, 30).map(float)))
     objective = draw(st.sampled_from(["cost", "gpus", "hours"]))

@@ -19,7 +19,7 @@ import itertools
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from planner.resolve.variants import build_instances, offered_gpus
+from planner.resolve.variants import build_variants, offered_gpus
 from planner.resolve.load import load_plan
 from planner.search import candidates as cands
 from planner.pipeline import solve_file
@@ -68,7 +68,7 @@ def exhaustive_cost(text: str):
     settings_ = plan.settings
     available = {o.name: o.available for o in offered_gpus(plan)}
     cands.clear_cache()
-    instances = build_instances(plan)
+    instances = build_variants(plan)
     options = [cands.search(inst).options for inst in instances]
     if any(not opts for opts in options):
         return None

@@ -9,7 +9,7 @@ import pytest
 
 from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout
-from planner.resolve.variants import build_instances, replace_weights, serve_weight_choices
+from planner.resolve.variants import build_variants, replace_weights, serve_weight_choices
 from planner.search import candidates as C
 
 PLAN = """import "std"
@@ -30,7 +30,7 @@ def instances():
     from planner.resolve.load import load_plan
 
     plan = load_plan("mem/s.plan", reader=lambda path: PLAN)
-    return {i.name: i for i in build_instances(plan)}
+    return {i.name: i for i in build_variants(plan)}
 
 
 def _every_train_layout(inst, offer):
