@@ -10,7 +10,6 @@ overlaid by what its blocks wrote.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -72,7 +71,8 @@ def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameErro
     return PlanNameError(f"{what} `{name}` is defined twice{where}; only gpu, model and plan blocks refine", span)
 
 
-Reader = Callable[[str, Span | None], str]
+# (path as written, where it is written) -> (the path read, its text)
+Reader = Callable[[str, Span | None], tuple[str, str]]
 
 
 def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Plan, frozenset[str]]:
@@ -126,9 +126,7 @@ def _from_config(model: P.Model, read: Reader) -> P.Model:
     from planner.resolve.hfconfig import read_config  # the specs helper's module; imported only when needed
 
     span = model.spans.get("config", model.span)
-    base_dir = os.path.dirname(span.file) if span else ""
-    path = os.path.normpath(os.path.join(base_dir, model.config))
-    text = read(path, span)
+    path, text = read(model.config, span)
     values = read_config(path, text, span)
     values = {k: v for k, v in values.items() if k not in _META and k in P.Model.model_fields}
     try:

@@ -7,7 +7,8 @@ put them back.
 Error recovery: a file that does not parse is cut into pieces at every line
 that starts (column 1) with a statement keyword followed by a string
 (``gpu "A10G"``, ``import "std"``, ``sweep "t"``), and each piece is parsed on
-its own.  In valid text such a line always starts a statement (a keyword
+its own, its positions shifted by the lines before it (no piece is re-read from
+the start of the file, so recovery stays linear in the file).  In valid text such a line always starts a statement (a keyword
 followed by a string fits nowhere inside one, and strings and comments end at
 the line's end), so the pieces parse exactly as the whole file would; in a
 broken file each broken piece gives one error and the others parse.
@@ -17,14 +18,16 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import lark
 from lark import Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from planner.errors import PlanErrors, PlanSyntaxError, Span
+from planner.errors import PlanError, PlanErrors, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt, Value
+from planner.syntax.limits import MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, thousands
 from planner.syntax.units import ALL_UNITS
 
 # Comments go here while one text is being parsed (parsing is single-threaded).
@@ -33,6 +36,7 @@ _comment_sink: list[Token] = []
 STATEMENT_KEYWORDS = ("import", "plan", "gpu", "model", "serve", "finetune", "pretrain", "sweep")
 # Where parsing starts again after a syntax error: see the module docstring.
 _RESYNC = re.compile(r"^(%s)[ \t]*\"" % "|".join(STATEMENT_KEYWORDS), re.MULTILINE)
+_LONG_LINE = re.compile(r"^[^\n]{%d}" % (MAX_LINE_CHARS + 1), re.MULTILINE)
 
 
 @functools.cache
@@ -66,42 +70,72 @@ def parse_text(text: str, path: str) -> File:
     return file
 
 
-def parse_recovering(text: str, path: str) -> tuple[File, list[PlanSyntaxError]]:
+def parse_recovering(text: str, path: str) -> tuple[File, list[PlanError]]:
     """The statements that parse and one syntax error per broken piece (see the module docstring).
 
     With errors, the returned File holds only the pieces that parsed whole, and no
     comments; it is meant for checking those statements, never for formatting.
+    A text past a size limit (``planner.syntax.limits``) gives that one error.
     """
+    too_large = _size_error(text, path)
+    if too_large is not None:
+        return File(path, ()), [too_large]
     try:
         tree, comments = _parse(text)
     except UnexpectedInput as whole:
         first = whole
     else:
-        return _file(tree, comments, path), []
+        at = _At(path, 0)
+        if len(tree.children) > MAX_STATEMENTS:
+            return File(path, ()), [_too_many(at, tree.children[MAX_STATEMENTS])]
+        return _file(tree, comments, at), []
     statements: list = []
-    errors: list[PlanSyntaxError] = []
+    errors: list[PlanError] = []
     starts = sorted({0} | {m.start() for m in _RESYNC.finditer(text)})
+    line = 0  # lines before the piece: each piece is parsed alone, its spans shifted
     for begin, end in zip(starts, starts[1:] + [len(text)]):
-        # Leading newlines keep lark's line numbers those of the file; a piece starts at column 1.
-        piece = "\n" * text.count("\n", 0, begin) + text[begin:end]
+        piece = text[begin:end]
+        at = _At(path, line)
+        line += piece.count("\n")
         try:
             tree, _ = _parse(piece)
         except UnexpectedInput as error:
             following = _RESYNC.match(text, end) if end < len(text) else None
-            errors.append(_syntax_error(error, piece, path, following))
+            errors.append(_syntax_error(error, piece, at, following))
             continue
-        statements.extend(_statement(child, path) for child in tree.children)
+        if len(statements) + len(tree.children) > MAX_STATEMENTS:
+            return File(path, ()), [_too_many(at, tree.children[MAX_STATEMENTS - len(statements)])]
+        statements.extend(_statement(child, at) for child in tree.children)
     if not errors:
         # Unreachable while the argument in the module docstring holds; never report a broken file as valid.
-        errors.append(_syntax_error(first, text, path, None))
+        errors.append(_syntax_error(first, text, _At(path, 0), None))
         statements = []
     return File(path, tuple(statements)), errors
 
 
-def _file(tree: Tree, comments: list[Token], path: str) -> File:
+def _size_error(text: str, path: str) -> PlanLimitError | None:
+    """The file is longer than MAX_FILE_BYTES, or a line longer than MAX_LINE_CHARS."""
+    if len(text) > MAX_FILE_BYTES:
+        return PlanLimitError(f"the file is larger than the limit of {thousands(MAX_FILE_BYTES)} bytes",
+                              Span.point(path))
+    long = _LONG_LINE.search(text)
+    if long is None:
+        return None
+    line = text.count("\n", 0, long.start()) + 1
+    column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + MAX_LINE_CHARS + 1
+    return PlanLimitError(f"line {line} is longer than the limit of {thousands(MAX_LINE_CHARS)} characters; "
+                          "split it (a list may span lines)", Span.point(path, line, column))
+
+
+def _too_many(at: "_At", node: Tree) -> PlanLimitError:
+    return PlanLimitError(f"more than {thousands(MAX_STATEMENTS)} statements in one file; "
+                          "split the plan into files that import each other", _span(at, node))
+
+
+def _file(tree: Tree, comments: list[Token], at: "_At") -> File:
     return File(
-        path,
-        tuple(_statement(child, path) for child in tree.children),
+        at.path,
+        tuple(_statement(child, at) for child in tree.children),
         tuple(Comment(str(tok).rstrip(), tok.line, tok.column) for tok in comments),
     )
 
@@ -109,11 +143,20 @@ def _file(tree: Tree, comments: list[Token], path: str) -> File:
 # ---------------------------------------------------------------- tree → AST
 
 
-def _span(path: str, node) -> Span:
+@dataclass(frozen=True)
+class _At:
+    """Where a parsed text sits: its file, and the lines of the file before it."""
+
+    path: str
+    line_offset: int
+
+
+def _span(at: _At, node) -> Span:
+    o = at.line_offset
     if isinstance(node, Token):
-        return Span(path, node.line, node.column, node.end_line, node.end_column)
+        return Span(at.path, node.line + o, node.column, node.end_line + o, node.end_column)
     meta = node.meta
-    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+    return Span(at.path, meta.line + o, meta.column, meta.end_line + o, meta.end_column)
 
 
 def unquote(text: str) -> str:
@@ -132,35 +175,35 @@ def unquote(text: str) -> str:
     return "".join(out)
 
 
-def _statement(node: Tree, path: str):
+def _statement(node: Tree, at: _At):
     if node.data == "import_stmt":
         tok = node.children[0]
-        return ImportStmt(unquote(tok), str(tok), _span(path, tok), _span(path, node))
+        return ImportStmt(unquote(tok), str(tok), _span(at, tok), _span(at, node))
     if node.data == "sweep":
         target, _dot, key, _eq, values = node.children
         return SweepStmt(
-            unquote(target), str(target), str(key), _value(values, path),
-            _span(path, target), _span(path, key), _span(path, node),
+            unquote(target), str(target), str(key), _value(values, at),
+            _span(at, target), _span(at, key), _span(at, node),
         )
     kind, name = node.children[0], node.children[1]
-    items = tuple(_item(child, path) for child in node.children[3:-1])
+    items = tuple(_item(child, at) for child in node.children[3:-1])
     return Block(
         str(kind), unquote(name), str(name), items,
-        _span(path, kind), _span(path, name), _span(path, node.children[2]), _span(path, node),
+        _span(at, kind), _span(at, name), _span(at, node.children[2]), _span(at, node),
     )
 
 
-def _item(node: Tree, path: str):
+def _item(node: Tree, at: _At):
     if node.data == "sub_block":
         kind = node.children[0]
-        entries = tuple(_entry(child, path) for child in node.children[2:-1])
-        return SubBlock(str(kind), entries, _span(path, kind), _span(path, node.children[1]), _span(path, node))
-    return _entry(node, path)
+        entries = tuple(_entry(child, at) for child in node.children[2:-1])
+        return SubBlock(str(kind), entries, _span(at, kind), _span(at, node.children[1]), _span(at, node))
+    return _entry(node, at)
 
 
-def _entry(node: Tree, path: str) -> Entry:
+def _entry(node: Tree, at: _At) -> Entry:
     key, op, value = node.children
-    return Entry(str(key), str(op.children[0]), _value(value, path), _span(path, key), _span(path, node))
+    return Entry(str(key), str(op.children[0]), _value(value, at), _span(at, key), _span(at, node))
 
 
 _NUMBER_PART = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
@@ -171,12 +214,12 @@ def _split(text: str) -> tuple[str, str]:
     return number, text[len(number):]
 
 
-def _value(node, path: str) -> Value:
-    span = _span(path, node)
+def _value(node, at: _At) -> Value:
+    span = _span(at, node)
     kind = node.data
     kids = node.children
     if kind == "list":
-        items = tuple(_value(k, path) for k in kids if not (isinstance(k, Token) and k.type in ("LSQB", "RSQB", "COMMA")))
+        items = tuple(_value(k, at) for k in kids if not (isinstance(k, Token) and k.type in ("LSQB", "RSQB", "COMMA")))
         return Value("list", "[" + ", ".join(i.text for i in items) + "]", span, items=items)
     tok = kids[0]
     text = str(tok)
@@ -262,13 +305,25 @@ def _describe(token: Token) -> str:
     return f"`{token}`"
 
 
-def _syntax_error(error: UnexpectedInput, text: str, path: str,
+def _syntax_error(error: UnexpectedInput, text: str, at: _At,
                   following: re.Match | None = None) -> PlanSyntaxError:
-    """One error for what lark could not read in ``text``.
+    """One error for what lark could not read in ``text``, a piece of the file at ``at``.
 
     ``following`` is the statement keyword where the text was cut (error
     recovery); running out of text there means that statement came too early.
+    Positions inside the piece are shifted by the lines before it, so no piece
+    is ever re-read from the start of the file.
     """
+    found = _piece_error(error, text, at.path, following, at.line_offset)
+    span, o = found.span, at.line_offset
+    if span is None or not o:
+        return found
+    return PlanSyntaxError(found.message, Span(span.file, span.line + o, span.column, span.end_line + o,
+                                               span.end_column))
+
+
+def _piece_error(error: UnexpectedInput, text: str, path: str, following: re.Match | None,
+                 offset: int) -> PlanSyntaxError:
     at_end = isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END")
     if at_end:
@@ -281,7 +336,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str,
     if spaced is not None:
         return spaced
     if at_end:
-        return _unfinished(text, path, set(error.expected), following.group(1) if following else None)
+        return _unfinished(text, path, set(error.expected), following.group(1) if following else None, offset)
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
         span = Span(path, error.line, error.column, error.line, error.column + 1)
@@ -313,17 +368,18 @@ def _token_error(token: Token, expected: set[str], text: str, path: str) -> Plan
     return PlanSyntaxError(f"unexpected {_describe(token)}; expected {_expected(expected)}", span)
 
 
-def _unfinished(text: str, path: str, expected: set[str], keyword: str | None) -> PlanSyntaxError:
+def _unfinished(text: str, path: str, expected: set[str], keyword: str | None, offset: int) -> PlanSyntaxError:
     """The text ran out unfinished: at the end of the file, or (``keyword``) before a line
-    starting with a statement keyword, where error recovery cut it."""
+    starting with a statement keyword, where error recovery cut it. ``offset``: the
+    file's lines before ``text``, for the line numbers the message names."""
     tokens = _tokens(text)
     span = _after_last(tokens, path)
-    unclosed = _unclosed(tokens) if "RBRACE" in expected else []
+    unclosed = [(header, line + offset) for header, line in _unclosed(tokens)] if "RBRACE" in expected else []
     if keyword is None:
         if unclosed:
             return PlanSyntaxError(f"unexpected end of file: {_not_closed(unclosed)}", span)
         return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", span)
-    where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1}"
+    where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1 + offset}"
     if unclosed:
         return PlanSyntaxError(f"{_not_closed(unclosed)} {where}", span)
     return PlanSyntaxError(f"unfinished statement: expected {_expected(expected)} {where}", span)
