@@ -224,15 +224,18 @@ def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:
     errors = Collector()
     updates, labels, spans = [], [], {"target": statement.target_span, "key": statement.key_span,
                                      "values": statement.values.span}
-    for i, value in enumerate(statement.values.items):
+    seen_labels: set[str] = set()
+    for value in statement.values.items:
         try:
-            updates.append(convert_value(statement.key, spec, value))
+            update = convert_value(statement.key, spec, value)
             # Labels are the values as written; a string's label is its content, without quotes.
             label = text_of(value)
-            if value.text in labels or label in labels:
+            if value.text in seen_labels or label in seen_labels:
                 raise PlanTypeError(f"sweep value `{value.text}` is listed twice", value.span)
+            spans[f"values[{len(labels)}]"] = value.span
+            updates.append(update)
             labels.append(label)
-            spans[f"values[{i}]"] = value.span
+            seen_labels.add(label)
         except PlanError as error:
             errors.add(error)
     errors.raise_if_any()

@@ -14,6 +14,8 @@ in those places makes ``fmt`` idempotent.
 
 from __future__ import annotations
 
+import bisect
+
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt
 from planner.syntax.parser import parse_text
 
@@ -57,19 +59,27 @@ def _anchors(file: File) -> list[tuple[tuple[int, int], tuple[int, int], tuple]]
 
 
 def _attach(file: File) -> tuple[dict, dict, dict]:
+    """Leading and trailing comments per slot; O((comments + anchors) log anchors)."""
     anchors = _anchors(file)
     starts = {slot: start[0] for start, _end_, slot in anchors}
+    # per line, the anchor ending last on it (the first such in anchor order on a tie)
+    last_on_line: dict[int, tuple[tuple[int, int], tuple]] = {}
+    for _start_, end, slot in anchors:
+        if end[0] not in last_on_line or end > last_on_line[end[0]][0]:
+            last_on_line[end[0]] = (end, slot)
+    by_start = sorted(anchors, key=lambda a: a[0])  # stable: anchor order on a tie
+    start_keys = [a[0] for a in by_start]
     leading: dict[tuple, list[Comment]] = {}
     trailing: dict[tuple, list[Comment]] = {}
     for comment in file.comments:
         at = (comment.line, comment.column)
-        before = [a for a in anchors if a[1] <= at and a[1][0] == comment.line]
-        if before:
-            slot = max(before, key=lambda a: a[1])[2]
-            trailing.setdefault(slot, []).append(comment)
+        # A comment runs to the end of its line: whatever ends on that line ends before it.
+        ending = last_on_line.get(comment.line)
+        if ending is not None and ending[0] <= at:
+            trailing.setdefault(ending[1], []).append(comment)
             continue
-        after = [a for a in anchors if a[0] >= at]
-        slot = min(after, key=lambda a: a[0])[2] if after else _EOF
+        i = bisect.bisect_left(start_keys, at)
+        slot = by_start[i][2] if i < len(by_start) else _EOF
         leading.setdefault(slot, []).append(comment)
     return leading, trailing, starts
 
