@@ -14,6 +14,9 @@ MAX_FILE_BYTES = 8 * 2**20
 MAX_LINE_CHARS = 10_000
 # Statements (blocks, imports, sweeps) in one file.
 MAX_STATEMENTS = 20_000
+# Tokens (names, numbers, strings, punctuation, comments) in one file: what the
+# parser's time grows with; 20,000 blocks of five keys hold 400,000.
+MAX_TOKENS = 500_000
 # Imports nested inside imports (the plan itself is depth 0).
 MAX_IMPORT_DEPTH = 32
 # Rows one plan solves: every workload times the product of the sweeps that match it.

@@ -27,7 +27,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
 from planner.errors import PlanError, PlanErrors, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt, Value
-from planner.syntax.limits import MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, thousands
+from planner.syntax.limits import MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, MAX_TOKENS, thousands
 from planner.syntax.units import ALL_UNITS
 
 # Comments go here while one text is being parsed (parsing is single-threaded).
@@ -37,6 +37,8 @@ STATEMENT_KEYWORDS = ("import", "plan", "gpu", "model", "serve", "finetune", "pr
 # Where parsing starts again after a syntax error: see the module docstring.
 _RESYNC = re.compile(r"^(%s)[ \t]*\"" % "|".join(STATEMENT_KEYWORDS), re.MULTILINE)
 _LONG_LINE = re.compile(r"^[^\n]{%d}" % (MAX_LINE_CHARS + 1), re.MULTILINE)
+# What the lexer would count as one token, near enough to bound a file's size in tokens.
+_TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[A-Za-z0-9_.\-/%]+|[^\sA-Za-z0-9_.\-/%]')
 
 
 @functools.cache
@@ -119,12 +121,23 @@ def _size_error(text: str, path: str) -> PlanLimitError | None:
         return PlanLimitError(f"the file is larger than the limit of {thousands(MAX_FILE_BYTES)} bytes",
                               Span.point(path))
     long = _LONG_LINE.search(text)
-    if long is None:
-        return None
-    line = text.count("\n", 0, long.start()) + 1
-    column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + MAX_LINE_CHARS + 1
-    return PlanLimitError(f"line {line} is longer than the limit of {thousands(MAX_LINE_CHARS)} characters; "
-                          "split it (a list may span lines)", Span.point(path, line, column))
+    if long is not None:
+        line = text.count("\n", 0, long.start()) + 1
+        column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + MAX_LINE_CHARS + 1
+        return PlanLimitError(f"line {line} is longer than the limit of {thousands(MAX_LINE_CHARS)} characters; "
+                              "split it (a list may span lines)", Span.point(path, line, column))
+    # Counted before parsing, so that parsing time stays bounded: statements that start a
+    # line (the exact count, of every statement, follows the parse) and tokens.
+    for count, (limit, what) in ((_count(_RESYNC, text), (MAX_STATEMENTS, "statements")),
+                                 (_TOKEN.subn("", text)[1], (MAX_TOKENS, "tokens"))):
+        if count > limit:
+            return PlanLimitError(f"the file has more than {thousands(limit)} {what}; split the plan into "
+                                  "files that import each other", Span.point(path))
+    return None
+
+
+def _count(pattern: re.Pattern, text: str) -> int:
+    return sum(1 for _ in pattern.finditer(text))
 
 
 def _too_many(at: "_At", node: Tree) -> PlanLimitError:
