@@ -52,6 +52,8 @@ def units_of(kind: str) -> str:
 def spell(kind: str, value: float) -> str:
     """A base-unit ``value`` of a key of ``kind`` (see ``keys.Key.kind``) in plan words:
     ``spell("bytes", 2**44)`` is ``16TiB``, ``spell("duration", 86400)`` is ``1d``."""
+    if kind == "price":
+        return f"{_plain(value)}/h"
     if value == 0:
         return "0"
     if kind == "dataset_tokens":
@@ -59,8 +61,6 @@ def spell(kind: str, value: float) -> str:
     table = {"tokens": "count", "available": "count"}.get(kind, kind)
     if kind == "fraction":
         return f"{value * 100:g}%"
-    if kind == "price":
-        return f"{_plain(value)}/h"
     if table not in UNITS:
         return _plain(value)
     # the largest unit that gives a whole number (counts: plain below a million);
