@@ -90,11 +90,11 @@ class Access:
                 "run with `--root DIR` to read files under DIR", span)
         if self.on_disk and os.path.exists(path):
             real = os.path.realpath(path)
-            allowed = _inside(real, os.path.realpath(self.root)) or (
-                what == "config" and _inside(real, os.path.realpath(hf_cache_dir())))
-            if not allowed:
+            # the HF cache keeps each file as a blob named by its hash, linked from its snapshot
+            cached = what == "config" and _inside(real, os.path.realpath(hf_cache_dir()))
+            if not (_inside(real, os.path.realpath(self.root)) or cached):
                 raise PlanImportError(f"`{written}` is a link to a file outside the plan's root {self.root}", span)
-            if not real.endswith(suffix):
+            if not (real.endswith(suffix) or cached):
                 raise PlanImportError(f"`{written}` is a link to a file that is not {kind}", span)
         return path
 
@@ -102,7 +102,7 @@ class Access:
         if not self.on_disk:
             return False
         real = os.path.realpath(os.path.expanduser(written))
-        return _inside(real, os.path.realpath(hf_cache_dir())) and real.endswith(".json")
+        return _inside(real, os.path.realpath(hf_cache_dir()))
 
 
 def read_file(path: str, span: Span | None = None) -> str:

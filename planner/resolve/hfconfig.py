@@ -66,7 +66,9 @@ def quoted(value) -> str:
     return kinds.get(type(value), type(value).__name__)
 
 
-_NAME = re.compile(r"[A-Za-z0-9_.\-]{1,40}")
+# Quoted from a config: a short lowercase name, as model types, dtypes and quantization
+# methods are ("qwen2_moe", "bfloat16", "awq"); anything else is named by its kind.
+_NAME = re.compile(r"[a-z0-9_.\-]{1,20}")
 
 
 class _Config:
@@ -88,7 +90,8 @@ class _Config:
         """A required positive integer field."""
         if key not in self.data or self.data[key] is None:
             raise self.fail(
-                f"model_type {quoted(self.model_type)} config has no {key!r}",
+                f"model_type {quoted(self.model_type)} config has no {key!r}"
+                if _NAME.fullmatch(self.model_type) else f"config has no {key!r}",
                 f"it is needed for {needed}; "
                 "add it to the file or set the value in the model block",
             )
@@ -372,7 +375,7 @@ def read_config(path: str, text: str, span: Span) -> dict:
         close = difflib.get_close_matches(c.model_type, SUPPORTED_MODEL_TYPES, n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
         raise c.fail(
-            f"model_type {quoted(c.model_type)} is not supported",
+            f"'model_type' is {quoted(c.model_type)}, which is not supported",
             f"{guess}supported: {', '.join(SUPPORTED_MODEL_TYPES)}; "
             "or write the model's fields in the block",
         )
