@@ -4,7 +4,8 @@ Canonical: one statement per paragraph (consecutive imports, and consecutive
 sweeps, share one), blocks opened on their header line, one entry per line
 indented by two spaces, ``key = value`` with single spaces, values spelled as
 ``planner.syntax.parser`` normalises them (``1.79/h``, ``1.79 USD/h``,
-``250M tokens``, ``[a, b]``) with units kept as written.
+``250M tokens``, ``[a, b]``) with units kept as written; a list that would make
+its line longer than ``WRAP`` characters is written one value per line.
 
 Comments are attached to the syntax: a comment after code on its line trails
 the last thing that ends on that line; any other comment leads the next thing
@@ -20,6 +21,9 @@ from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock
 from planner.syntax.parser import parse_text
 
 INDENT = "  "
+# A list that would make its line longer than this is written one value per line
+# (so that fmt never writes a line past limits.MAX_LINE_CHARS).
+WRAP = 100
 _EOF = ("eof", None)
 
 
@@ -102,10 +106,19 @@ def format_file(file: File) -> str:
         comments = trailing.get(slot, ())
         lines.append(text + "".join("  " + c.text for c in comments))
 
+    def assignment(head: str, value, indent: str, slot) -> None:
+        """``head value``; a list too long for one line gets one value per line."""
+        if value.kind != "list" or len(head) + len(value.text) <= WRAP:
+            line(f"{head}{value.text}", slot)
+            return
+        lines.append(f"{head}[")
+        lines.extend(f"{indent}{INDENT}{item.text}," for item in value.items)
+        line(f"{indent}]", slot)
+
     def entry(node: Entry, indent: str) -> None:
         slot = ("entry", id(node))
         lead(slot, indent)
-        line(f"{indent}{node.key} {node.op} {node.value.text}", slot)
+        assignment(f"{indent}{node.key} {node.op} ", node.value, indent, slot)
 
     def block(node, header: str, items, indent: str) -> None:
         open_slot, close_slot = ("open", id(node)), ("close", id(node))
@@ -138,7 +151,7 @@ def format_file(file: File) -> str:
         if isinstance(statement, ImportStmt):
             line(f"import {statement.path_text}", slot)
         else:
-            line(f"sweep {statement.target_text}.{statement.key} = {statement.values.text}", slot)
+            assignment(f"sweep {statement.target_text}.{statement.key} = ", statement.values, "", slot)
     if _EOF in leading:
         if lines:
             lines.append("")

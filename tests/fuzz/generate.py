@@ -450,6 +450,25 @@ def raw(rng: random.Random) -> Case:
     return Case("raw", {"fuzz.plan": data})
 
 
+def statement(rng: random.Random) -> str:
+    """One small statement from the key table (a block, its layout, or a sweep), valid or not,
+    or a few random bytes: for the quick slice, where each input must cost about a millisecond."""
+    gpus, models = catalog()
+    names = {"gpus": list(gpus), "offered": list(gpus[:3]), "catalog_models": list(models),
+             "configs": ["c.json"], "models": list(models)}
+    valid_ = rng.random() < 0.5
+    choice = rng.random()
+    if choice < 0.1:
+        return bytes(rng.randrange(256) for _ in range(rng.randint(0, 60))).decode("utf-8", "replace")
+    if choice < 0.2:
+        return _sweep(rng, [(rng.choice(WORKLOAD_KINDS), "w")], valid_, names)
+    kind = rng.choice(sorted(KEYS))
+    if kind == "layout":
+        return _workload(rng, rng.choice(WORKLOAD_KINDS), "w", valid_, names)
+    text = f"{kind} \"x\" {{ " + "  ".join(_entries(rng, kind, valid_, names, required=_REQUIRED.get(kind, ()))) + " }"
+    return mutate_text(rng, text, 1) if rng.random() < 0.3 else text
+
+
 GENERATORS = {"written": written, "valid": valid, "mutated": mutated, "hostile": hostile, "raw": raw}
 WEIGHTS = {"written": 30, "valid": 20, "mutated": 36, "hostile": 2, "raw": 12}
 

@@ -152,27 +152,29 @@ def judge(report: Report, label: str, command: str, result: Run, codes: tuple[in
     return True
 
 
-def fmt_round_trip(report: Report, label: str, path: str) -> None:
-    """fmt keeps the meaning and is idempotent (only for text fmt accepts)."""
+def meaning(text: str, path: str):
+    """What ``text`` says: its plan without positions, or its error messages (a message naming
+    another line, "the first is at line 3", moves with the text fmt rewrites)."""
     from planner.errors import PlanError
     from planner.syntax import parse_plan
 
+    try:
+        return ("plan", parse_plan(text, path).semantic())
+    except PlanError as error:
+        errors = getattr(error, "errors", [error])
+        return ("errors", sorted(_LINE.sub("line N", e.message) for e in errors))
+
+
+def fmt_round_trip(report: Report, label: str, path: str) -> None:
+    """fmt keeps the meaning and is idempotent (only for text fmt accepts)."""
     result = run(["fmt", path], 60)
     if not judge(report, label, "fmt", result, (0, 2)) or result.code != 0:
         return
     with open(path, "rb") as handle:
         original = handle.read().decode("utf-8").removeprefix("\ufeff")
 
-    def meaning(text: str):
-        try:
-            return ("plan", parse_plan(text, path).semantic())
-        except PlanError as error:
-            errors = getattr(error, "errors", [error])
-            # messages that name another line ("the first is at line 3") move with the text
-            return ("errors", sorted(_LINE.sub("line N", e.message) for e in errors))
-
     formatted = result.out
-    if meaning(formatted) != meaning(original):
+    if meaning(formatted, path) != meaning(original, path):
         report.fail("fmt-roundtrip", f"{label}: fmt changed the meaning")
         return
     with open(path, "w", encoding="utf-8") as handle:

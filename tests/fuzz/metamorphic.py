@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import random
 
-from fuzz.generate import Case, catalog
+from fuzz.generate import Case, catalog, complete_gpus
 from fuzz.harness import Report, Workspace, judge, run, solve_json
 
 SMALL_MODELS = ("DeepSeek-R1-Distill-Qwen-1.5B", "DeepSeek-R1-Distill-Qwen-7B", "Mistral-7B", "Llama-3.1-8B")
@@ -35,9 +35,9 @@ def _plan(p: dict) -> str:
 
 
 def family(rng: random.Random) -> dict:
-    gpus, models = catalog()
+    _gpus, models = catalog()
     model = rng.choice([m for m in SMALL_MODELS if m in models])
-    chosen = rng.sample(list(gpus), rng.randint(1, 2))
+    chosen = rng.sample(list(complete_gpus()), rng.randint(1, 2))
     base = {"model": model, "gpus": [(g, rng.choice([1, 2, 4, 8])) for g in chosen],
             "kind": rng.choice(["serve", "finetune", "pretrain"])}
     if base["kind"] == "serve":
