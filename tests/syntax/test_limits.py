@@ -125,7 +125,7 @@ def test_fmt_of_many_comments_attaches_each_where_it_was():
 def test_fmt_never_writes_a_line_past_the_limit():
     # was: a sweep of many values written on one line, which then did not parse
     values = ",\n".join(str(i) for i in range(1, 3001))
-    text = f'sweep "s".users = [\n{values}\n]  # many\nserve "s" {{ gpus = ["A", "B"] }}\n'
+    text = f'sweep "s".users = [\n{values}\n]  # many\nserve "s" {{ model = "m" users = 1 context = 2k gpus = ["A", "B"] }}\n'
     formatted = format_text(text, "w.plan")
     assert max(len(line) for line in formatted.splitlines()) <= 100
     assert formatted.startswith('sweep "s".users = [\n  1,\n  2,\n') and "\n  3000,\n]  # many\n" in formatted
