@@ -156,9 +156,9 @@ def _finish(loader: _Loader) -> P.Plan:
     plan = merge(loader.order, loader.errors)
     plan, broken = resolve_models(plan, loader.config_reader, loader.errors)
     check_plan(plan, loader.errors, broken_models=broken)
-    if not loader.errors:
-        # Pins and sweep variants need every name resolved: checked on a plan that is otherwise clean.
-        check_variants(plan, loader.errors)
+    # every row solve would build (rows whose model is unknown or incomplete are left out:
+    # their error is already reported)
+    check_variants(plan, loader.errors)
     loader.raise_if_any()
     if plan.settings is None and plan.workloads:
         # A plan without a `plan` block is named after its file, with the documented defaults.
