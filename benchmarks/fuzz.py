@@ -53,7 +53,8 @@ def _chunk(bounds: tuple[int, int]) -> tuple[Counter, list[tuple[str, str, int]]
         case = generate.case(rng)
         report.counts[f"input:{case.kind}"] += 1
         before = len(report.failures)
-        fraction = options.valid_solve_fraction if case.valid else options.solve_fraction
+        fraction = 1.0 if case.kind == "bounds" else \
+            options.valid_solve_fraction if case.valid else options.solve_fraction
         label = f"#{index} {case.kind}"
         harness.run_case(report, workspace, case, label, rng, solve=rng.random() < fraction,
                          time_limit=options.time_limit)
@@ -72,6 +73,34 @@ def _keep(directory: str, workspace: harness.Workspace, index: int, failure: str
         shutil.copytree(workspace.root, target, symlinks=True, ignore=shutil.ignore_patterns("fifo.plan", ".git"))
 
 
+def _bounds(options) -> None:
+    """Every numeric key at each bound of its range, for each workload kind, through every command."""
+    _init(options)
+    report = harness.Report()
+    rng = random.Random(options.seed)
+    cases = [(t, k, high, kind) for t, k in generate.bound_keys() for high in (False, True)
+             for kind in (generate.WORKLOAD_KINDS if t in ("gpu", "model", "layout") else (t,))]
+    for i, (table, key, high, kind) in enumerate(cases):
+        case = generate.bound_case(table, key, high, "A100-80G", kind)
+        harness.run_case(report, _workspace, case, f"{table}.{key}={'high' if high else 'low'} ({kind})", rng,
+                         solve=True, time_limit=options.time_limit)
+        if options.keep and report.failures:
+            _keep(options.keep, _workspace, i, report.failures[-1][0])
+    _print(report.counts, [(f, d, 0) for f, d in report.failures], 0.0, options)
+
+
+def _print(counts, failures, seconds, options) -> None:
+    print(f"seed {options.seed}, inputs {options.first:,} to {options.first + options.n - 1:,}, "
+          f"{options.jobs} jobs, {seconds:,.0f} s")
+    for key in sorted(counts):
+        print(f"  {key:<28} {counts[key]:>10,}")
+    print("failures:")
+    for failure in harness.FAILURES:
+        print(f"  {failure:<28} {counts.get(failure, 0):>10,}")
+    for failure, detail, index in sorted(failures, key=lambda f: f[2])[:200]:
+        print(f"- [{failure}] {detail.strip()[:600]}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000, help="inputs to run")
@@ -84,7 +113,12 @@ def main() -> None:
     parser.add_argument("--metamorphic-fraction", type=float, default=0.001)
     parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per solve")
     parser.add_argument("--keep", default=None, metavar="DIR", help="keep the files of failing inputs here")
+    parser.add_argument("--bounds", action="store_true",
+                        help="instead: every numeric key at each bound of its range, through every command")
     options = parser.parse_args()
+    if options.bounds:
+        _bounds(options)
+        return
     bounds = [(i, min(i + options.chunk, options.first + options.n))
               for i in range(options.first, options.first + options.n, options.chunk)]
     counts: Counter = Counter()
@@ -98,15 +132,7 @@ def main() -> None:
             done += sum(v for k, v in chunk_counts.items() if k.startswith("input:"))
             print(f"{done:,} inputs, {time.perf_counter() - start:,.0f} s, "
                   f"{sum(1 for f in failures):,} failures", file=sys.stderr, flush=True)
-    print(f"seed {options.seed}, inputs {options.first:,} to {options.first + options.n - 1:,}, "
-          f"{options.jobs} jobs, {time.perf_counter() - start:,.0f} s")
-    for key in sorted(counts):
-        print(f"  {key:<28} {counts[key]:>10,}")
-    print("failures:")
-    for failure in harness.FAILURES:
-        print(f"  {failure:<28} {counts.get(failure, 0):>10,}")
-    for failure, detail, index in sorted(failures, key=lambda f: f[2])[:200]:
-        print(f"- [{failure}] {detail.strip()[:600]}")
+    _print(counts, failures, time.perf_counter() - start, options)
 
 
 if __name__ == "__main__":

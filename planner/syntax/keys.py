@@ -52,7 +52,10 @@ def _count(default: str = "not set", low: float = 1, high: float = 10**6, doc: s
     return Key("count", default=default, low=low, high=high, doc=doc, **kw)
 
 
-_FRACTION = dict(low=0.0, low_open=True, high=1.0)
+# A job may allocate at least a tenth of a GPU's memory (drivers and runtimes take a few
+# percent; no GPU reserves 90 %), and reach at least 1 % of its peak FLOP/s.
+_USABLE = dict(low=0.1, high=1.0)
+_UTILIZATION = dict(low=0.01, high=1.0)
 # Bounds shared by several keys, in base units.
 _MONEY = dict(low=0.0, low_open=True, high=1e15)  # budgets, in the plan's currency
 _FLOPS = dict(low=1e11, high=1e17)  # 0.1 TFLOPS (a CPU) to 100 PFLOPS (50x a B200)
@@ -69,7 +72,7 @@ PLAN = {
 
 GPU = {
     "memory": Key("bytes", low=2**20, high=2**44, doc="device memory as the driver reports it"),
-    "usable": Key("fraction", "0.9 (DEFAULT_USABLE_FRACTION)", doc="fraction of memory a job may allocate", **_FRACTION),
+    "usable": Key("fraction", "0.9 (DEFAULT_USABLE_FRACTION)", doc="fraction of memory a job may allocate", **_USABLE),
     "bf16": Key("flops", **_FLOPS, doc="dense bf16/fp16 tensor FLOP/s"),
     "fp8": Key("flops", **_FLOPS, or_zero=True, doc="dense fp8 FLOP/s; 0 or unset: no fp8 tensor cores"),
     "int8": Key("flops", **_FLOPS, or_zero=True, doc="dense int8 OP/s"),
@@ -81,7 +84,7 @@ GPU = {
     "price_date": Key("date", doc="when the price was taken, YYYY-MM-DD"),
     "available": Key("available", "not offered", low=1, high=10**6,
                      doc="GPUs the solver may use (a count or `unlimited`); unset: not offered"),
-    "utilization": Key("fraction", "by GPU generation, 0.35-0.50", doc="training model-FLOPs utilization", **_FRACTION),
+    "utilization": Key("fraction", "by GPU generation, 0.35-0.50", doc="training model-FLOPs utilization", **_UTILIZATION),
     "vendor": Key("enum", choices=("nvidia", "amd"), doc="maker, for default utilization"),
 }
 
@@ -121,7 +124,7 @@ MODEL = {
 WORKLOAD = {
     "model": Key("name", "required", doc="the model block this workload runs"),
     "gpus": Key("name_list", "every offered GPU", sweepable=False, doc="GPU types the solver may choose from"),
-    "utilization": Key("fraction", "the GPU's", doc="overrides the GPU's training utilization", **_FRACTION),
+    "utilization": Key("fraction", "the GPU's", doc="overrides the GPU's training utilization", **_UTILIZATION),
 }
 
 SERVE = {

@@ -216,8 +216,7 @@ def _quantity_of(unit_kind: str, what: str, integral: bool):
 def _fraction(key, spec, value):
     kind = _unit_kind(key, value, ("number", "percent"), "a fraction (0.4) or a percentage (40%)")
     number = _real(key, _scaled(key, value, kind, spec), value, spec)
-    if not 0 < number <= 1:
-        raise _error(key, f"must be a fraction in (0, 1] or a percentage in (0%, 100%], got `{value.text}`", value)
+    _check_range(key, spec, number, value)
     return number
 
 

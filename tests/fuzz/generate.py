@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from planner.syntax.keys import KEYS, LAYOUT, LIMIT_KEYS, WORKLOAD_KINDS, Key, sweep_keys
-from planner.syntax.units import UNITS
+from planner.syntax.units import UNITS, spell
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "tests" / "fixtures" / "configs"
@@ -469,8 +469,45 @@ def statement(rng: random.Random) -> str:
     return mutate_text(rng, text, 1) if rng.random() < 0.3 else text
 
 
-GENERATORS = {"written": written, "valid": valid, "mutated": mutated, "hostile": hostile, "raw": raw}
-WEIGHTS = {"written": 30, "valid": 20, "mutated": 36, "hostile": 2, "raw": 12}
+_BASE = {"serve": 'serve "w" {{ model = "Mistral-7B"  users = 4  context = 4k  {extra} }}',
+         "finetune": 'finetune "w" {{ model = "Mistral-7B"  dataset = 10MB  {extra} }}',
+         "pretrain": 'pretrain "w" {{ model = "Mistral-7B"  dataset = 1B tokens  {extra} }}'}
+
+
+def bound_keys() -> list[tuple[str, str]]:
+    """(block kind, key) of every numeric key of the key table."""
+    return [(table, key) for table in ("gpu", "model", "serve", "finetune", "pretrain", "layout")
+            for key, spec in KEYS[table].items() if spec.low is not None and spec.high is not None]
+
+
+def bound_case(table: str, key: str, high: bool, gpu: str, kind: str, available: str = "8") -> Case:
+    """A small valid plan with ``key`` of block ``table`` at the high (else low) bound of its range."""
+    spec = KEYS[table][key]
+    value = spell(spec.kind, spec.high if high or spec.low_open else spec.low)
+    op = "<=" if key in LIMIT_KEYS else "="
+    gpu_extra = f"  {key} {op} {value}" if table == "gpu" else ""
+    lines = ['import "std"', f'gpu "{gpu}" {{ available = {available}{gpu_extra} }}']
+    kind = table if table in WORKLOAD_KINDS else kind
+    extra = f"{key} {op} {value}" if table == kind else ""
+    if table == "layout":
+        extra = f"layout {{ {key} = {value} }}"
+    body = _BASE[kind].format(extra=extra)
+    if table == "model":
+        lines.append(f'model "m" {{ like = "Mistral-7B"  {key} = {value} }}')
+        body = body.replace('"Mistral-7B"', '"m"')
+    lines.append(body)
+    return Case("bounds", {"fuzz.plan": ("\n".join(lines) + "\n").encode()}, valid=True)
+
+
+def bounds(rng: random.Random) -> Case:
+    """A plan check lets through that is furthest from what plans usually hold."""
+    table, key = rng.choice(bound_keys())
+    return bound_case(table, key, rng.random() < 0.6, rng.choice(complete_gpus()), rng.choice(WORKLOAD_KINDS),
+                      rng.choice(["8", "unlimited"]))
+
+
+GENERATORS = {"bounds": bounds, "written": written, "valid": valid, "mutated": mutated, "hostile": hostile, "raw": raw}
+WEIGHTS = {"bounds": 3, "written": 30, "valid": 18, "mutated": 35, "hostile": 2, "raw": 12}
 
 
 def case(rng: random.Random) -> Case:

@@ -20,7 +20,7 @@ CASES = [
     ('serve "s" { model = "m" users = -2 context = 8k }', PlanTypeError, ["`users` must be from 1 to 10M", "-2"], 2, 33),
     ('serve "s" { model = "m" users = 3 contxt = 8k }', PlanNameError, ["unknown key `contxt`", "did you mean `context`"], 2, 35),
     ('serve "s" { model = "m" users = 3 context = 8k\n layout { tp = 3 } }', PlanTypeError, ["`tp` must be a power of two"], 3, 16),
-    ('gpu "A" { usable = 120% }', PlanTypeError, ["`usable` must be a fraction", "120%"], 2, 20),
+    ('gpu "A" { usable = 120% }', PlanTypeError, ["`usable` must be from 10% to 100%", "120%"], 2, 20),
     ('serv "s" { }', PlanNameError, ["unknown block `serv`", "did you mean `serve`"], 2, 1),
     ('gpu { memory = 1GB }', PlanSyntaxError, ["needs a name in double quotes"], 2, 5),
     ('gpu "A" { memory = 1GB', PlanSyntaxError, ["unexpected end of file", "`}`"], 2, 23),
