@@ -57,7 +57,10 @@ _SHIPPED: dict[tuple[str, int, int], P.Plan] = {}
 
 
 def _parse_shipped(path: str) -> P.Plan:
-    info = os.stat(path)
+    try:
+        info = os.stat(path)
+    except OSError:
+        return parse_plan(read_file(path), path)  # read_file says why it cannot be read
     key = (path, info.st_size, info.st_mtime_ns)
     if key not in _SHIPPED:
         if len(_SHIPPED) >= 64:  # only edits of the catalog files add keys
