@@ -188,3 +188,18 @@ def test_what_check_accepts_never_meets_the_search_pin_errors():
         for row in build_variants(plan):
             check_pins(row)  # raises PlanTypeError on a pin solve refuses
     assert loaded > 30
+
+
+@pytest.mark.parametrize("fields, words, key", [
+    ("kv_heads = 5", "kv_heads 5 must divide heads 12", "kv_heads"),
+    ("kv_heads = 24", "kv_heads 24 must divide heads 12", "kv_heads"),
+    ("experts = 4  experts_per_token = 5  expert_ffn = 64", "experts_per_token 5 must be from 1 to the 4 experts",
+     "experts_per_token"),
+    ("experts = 4  experts_per_token = 2  expert_ffn = 64  dense_layers = 6",
+     "dense_layers 6 is more than the 5 layers", "dense_layers"),
+])
+def test_shapes_no_model_has(fields, words, key):
+    body = f'model "x" {{ like = "odd"  {fields} }}\nserve "w" {{ model = "x" users = 1 context = 1k }}\n'
+    (error,) = errors(body)
+    assert words in error.message and error.span.line == 6
+    assert error.span.column == body.index(f"{key} = ") + len(f"{key} = ") + 1
