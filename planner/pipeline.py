@@ -13,13 +13,13 @@ the same object byte for byte.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 
 from planner import plan as p
 from planner.errors import PlanTypeError
 from planner.resolve.variants import Variant, build_variants, inputs, offered_gpus
 from planner.search import candidates as cands
 from planner.search.candidates import Candidate, GpuOutcome, VariantSearch, fmt_hours, gib
-from planner.search.host import host_resources
 
 OBJECTIVES = ("cost", "gpus", "hours")
 SIGNIFICANT_DIGITS = 6
@@ -322,7 +322,7 @@ def _row(inst: Variant, s: VariantSearch, chosen: Candidate | None, fits: bool,
         "fits": fits,
     }
     row.update(_measures(chosen))
-    row["host"] = None if chosen is None else host_resources(inst, chosen)
+    row["host"] = None if chosen is None else asdict(cands.host_of(inst, chosen))
     row["decided_by"] = decided
     row["reasons"] = reasons
     row["alternatives"] = alternatives

@@ -193,3 +193,12 @@ class StepTraffic:
     pipeline: float  # activations and their gradients at the pipeline chunk boundaries
     inter_node: float  # of these, the bytes of collectives whose group spans nodes
 
+
+@dataclass(frozen=True)
+class HostResources:
+    """What the hosts of a whole row need: planning floors, not measurements."""
+
+    cpu_cores: int
+    ram_bytes: int
+    nvme_bytes: int
+    network: str  # "none", "25Gbps", "RDMA 200Gbps", ...

@@ -136,6 +136,16 @@ def dataset_tokens(workload: p.Train) -> int:
     return int(round((workload.dataset_bytes or 0) / per_token))
 
 
+def dataset_bytes(workload: p.Train) -> int:
+    """Bytes of the dataset: as written, or tokens x bytes_per_token."""
+    from planner.estimate import defaults
+
+    if workload.dataset_bytes is not None:
+        return workload.dataset_bytes
+    per_token = workload.bytes_per_token or defaults.BYTES_PER_TOKEN
+    return int((workload.dataset_tokens or 0) * per_token)
+
+
 def train_job(workload: p.Train, arch: Arch) -> TrainJob:
     from planner.estimate import defaults
 

@@ -33,8 +33,14 @@ import math
 from dataclasses import dataclass, field
 
 from planner.errors import PlanTypeError
-from planner.estimate.types import GpuSpec, Layout, Memory, ServeJob, TrainJob
-from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
+from planner.estimate.types import GpuSpec, HostResources, Layout, Memory, ServeJob, TrainJob
+from planner.resolve.variants import (
+    GpuOffer,
+    Variant,
+    dataset_bytes,
+    replace_weights,
+    serve_weight_choices,
+)
 
 # Largest GPU count tried for a type declared ``available = unlimited``: 512
 # nodes of 8, beyond the largest public fine-tuning runs and around the 2k-16k
@@ -356,6 +362,19 @@ def _serve_candidate(instance: Variant, offer: GpuOffer, order: int, job: ServeJ
         ttft_seconds=est.ttft_seconds, tpot_seconds=est.tpot_seconds,
         tokens_per_second=est.tokens_per_second,
     )
+
+
+def host_of(instance: Variant, cand: Candidate) -> HostResources:
+    """Host CPU, RAM, NVMe and network of a chosen candidate (planner.estimate.host)."""
+    estimator = _estimate()
+    spec = next(o.spec for o in instance.offers if o.name == cand.gpu)
+    if instance.kind == "serve":
+        job = replace_weights(instance.serve_job, cand.weights)
+        estimate = estimator.evaluate_serve(job, cand.layout, spec)
+        return estimator.host_resources(job, cand.layout, spec, estimate)
+    job = instance.train_job
+    estimate = estimator.evaluate_train(job, cand.layout, spec)
+    return estimator.host_resources(job, cand.layout, spec, estimate, dataset_bytes(instance.workload))
 
 
 def limit_problems(instance: Variant, cand: Candidate, available: int | None) -> list[str]:

@@ -460,16 +460,20 @@ def _nic_label(bytes_per_gpu_per_step: float, row: dict) -> str:
 
 def test_training_network_counts_zero3_gathers_hand_worked():
     # tiny (1.1B), full fine-tune, 16 x A100-80G = 2 nodes, DP 16 with ZeRO-3: per
-    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N) and
-    # all-gathers the bf16 weights twice (forward, backward) per micro-batch, x 15/16.
+    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N x 15/16) and
+    # all-gathers the bf16 weights twice (forward, backward) per micro-batch (x 15/16).
+    # Each micro-batch's gathers outlast its compute, so the step is all network time at
+    # the catalog's 50 Gbps (6.25 GB/s) per GPU: a node of 8 needs 8 x 50 = 400 Gbps.
     from planner.estimate import param_counts
     from planner.resolve.variants import build_variants
 
     row, text = _network_row("pp = 1 dp = 16")
     n = param_counts(build_variants(load_text(text))[0].arch).total
     micro = 32 // 16  # micro-batches per step at micro_batch 1
-    per_step = 2 * n + micro * 2 * (2 * n) * 15 / 16
-    assert row["nodes"] == 2 and row["host"]["network"] == _nic_label(per_step, row)
+    per_step = 2 * n * 15 / 16 + micro * 2 * (2 * n) * 15 / 16
+    steps = 1e9 / (32 * 2000)
+    assert row["hours"] == pytest.approx(steps * per_step / 6.25e9 / 3600, rel=1e-5)
+    assert row["nodes"] == 2 and row["host"]["network"] == "RDMA 400Gbps"
 
 
 def test_training_network_counts_only_what_crosses_nodes():
