@@ -99,13 +99,13 @@ def _input_value(key: str, value) -> str:
     if value is None:
         return "unset"
     if key == "dataset_bytes":
-        return text.size(int(value))
+        return text.plan_bytes(int(value))
     if key == "dataset_tokens":
         return f"{text.count(int(value))} tokens"
     if key == "deadline_hours":
-        return text.hours(float(value))
+        return text.duration(float(value))
     if key in ("tpot_ms", "ttft_ms"):
-        return f"{float(value):g}ms"
+        return text.latency(float(value) / 1000.0)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -113,12 +113,6 @@ def _input_value(key: str, value) -> str:
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)
-
-
-def _price(value, currency: str) -> str:
-    if value is None:
-        return "unpriced"
-    return f"{text.money(float(value), currency)}/h"
 
 
 def row_key(row) -> tuple:
@@ -182,14 +176,14 @@ def gpu_changes(old: Result, new: Result, names, currency: str) -> list[str]:
             causes.append(f"{name} no longer offered")
             continue
         if a.price_per_hour != b.price_per_hour:
-            causes.append(f"price {name} {_price(a.price_per_hour, currency)}"
-                          f" → {_price(b.price_per_hour, currency)}")
+            causes.append(f"price {name} {text.price(a.price_per_hour, currency)}"
+                          f" → {text.price(b.price_per_hour, currency)}")
         if a.available != b.available:
             causes.append(f"availability {name} {text.available(a.available)}"
                           f" → {text.available(b.available)}")
         if a.memory_bytes != b.memory_bytes or a.usable_bytes != b.usable_bytes:
-            causes.append(f"memory {name} {text.gib(a.usable_bytes)}"
-                          f" → {text.gib(b.usable_bytes)} usable")
+            causes.append(f"memory {name} {text.memory(a.usable_bytes)}"
+                          f" → {text.memory(b.usable_bytes)} usable")
     return causes
 
 

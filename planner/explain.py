@@ -15,14 +15,14 @@ from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, gib, layout_phrase, milliseconds, plain, reason_hours,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, memory, money, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
 
 
 def describe(c: Candidate) -> str:
-    return layout_phrase(c.layout, c.kind, c.weights)
+    return layout(c.layout, c.weights, serving=c.kind == "serve")
 
 
 def summary(c: Candidate, currency: str) -> str:
@@ -30,10 +30,10 @@ def summary(c: Candidate, currency: str) -> str:
     node = f"{c.nodes} node{'s' if c.nodes != 1 else ''}"
     if c.kind == "serve":
         return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): "
-                f"{c.cost_per_hour:,.2f} {currency}/h, {c.cost:,.2f} {currency} "
-                f"over {reason_hours(c.hours)}")
-    return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): {reason_hours(c.hours)}, "
-            f"{c.cost:,.2f} {currency}")
+                f"{money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} "
+                f"over {duration(c.hours)}")
+    return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): {duration(c.hours)}, "
+            f"{money(c.cost, currency)}")
 
 
 # ---------------------------------------------------------------- shared limits
@@ -48,25 +48,36 @@ def _names(amounts: tuple[tuple[str, float], ...]) -> str:
     return text
 
 
-def binding_sentence(use: LimitUse) -> str:
-    text = f"{use.limit}: {plain(use.used)} of {plain(use.available)} used by {_names(use.users)}"
+def _amount(limit: LimitId, value: float, currency: str) -> str:
+    """GPUs of an availability limit, money of the budget."""
+    return money(value, currency) if limit.kind == BUDGET else plain(value)
+
+
+def binding_sentence(use: LimitUse, currency: str) -> str:
+    def amount(value: float) -> str:
+        return _amount(use.limit, value, currency)
+
+    text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
     if use.first_choices_need is not None:
-        text += f"; first choices need {plain(use.first_choices_need)}"
+        text += f"; first choices need {amount(use.first_choices_need)}"
     return text
 
 
-def conflict_sentence(conflict: Conflict) -> str:
-    text = f"{conflict.limit}: {plain(conflict.available)} available, wanted by {_names(conflict.wanted_by)}"
+def conflict_sentence(conflict: Conflict, currency: str) -> str:
+    def amount(value: float) -> str:
+        return _amount(conflict.limit, value, currency)
+
+    text = f"{conflict.limit}: {amount(conflict.available)} available, wanted by {_names(conflict.wanted_by)}"
     if conflict.needs_at_least is not None:
-        text += f"; needs at least {plain(conflict.needs_at_least)}"
+        text += f"; needs at least {amount(conflict.needs_at_least)}"
     return text
 
 
-def limit_sentences(choice: Choice) -> list[str]:
+def limit_sentences(choice: Choice, currency: str) -> list[str]:
     """The result's ``binding`` lines: binding limits, then a conflicting core, then what
     a time limit left undecided."""
-    out = [binding_sentence(u) for u in choice.binding]
-    out += [conflict_sentence(c) for c in choice.conflicts]
+    out = [binding_sentence(u, currency) for u in choice.binding]
+    out += [conflict_sentence(c, currency) for c in choice.conflicts]
     if choice.core_undecided:
         out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
     if choice.timed_out is not None:
@@ -77,26 +88,26 @@ def limit_sentences(choice: Choice) -> list[str]:
 # ---------------------------------------------------------------- why a GPU type has no option
 
 
-def _range_text(c: Candidate) -> str:
-    return (f"{c.cost:,.2f} over {reason_hours(c.hours)}, beyond the solver's range "
-            f"(at most {MAX_UNITS / COST_SCALE:,.0f} and {MAX_UNITS / HOURS_SCALE:,.0f} h "
-            "per workload)")
+def _range_text(c: Candidate, currency: str) -> str:
+    return (f"{money(c.cost, currency)} over {duration(c.hours)}, beyond the solver's range "
+            f"(at most {money(MAX_UNITS / COST_SCALE, currency)} and "
+            f"{duration(MAX_UNITS / HOURS_SCALE)} per workload)")
 
 
-def _breach(b: Breach, c: Candidate) -> str:
+def _breach(b: Breach, c: Candidate, currency: str) -> str:
     if b.kind == "memory":
-        return f"needs {gib(b.needs)} per GPU ({describe(c)}), {c.gpu} has {gib(b.allowed)} usable"
+        return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
     if b.kind == "deadline":
-        return (f"takes {reason_hours(b.needs)} on {c.gpu_count} {c.gpu}, "
-                f"deadline {reason_hours(b.allowed)}")
+        return (f"takes {duration(b.needs)} on {c.gpu_count} {c.gpu}, "
+                f"deadline {duration(b.allowed)}")
     if b.kind in ("ttft", "tpot"):
-        return f"{b.kind.upper()} {milliseconds(b.needs)}, limit {milliseconds(b.allowed)}"
+        return f"{b.kind.upper()} {latency(b.needs)}, limit {latency(b.allowed)}"
     if b.kind == "budget":
-        return f"costs {b.needs:,.2f}, workload budget {b.allowed:,.2f}"
+        return f"costs {money(b.needs, currency)}, workload budget {money(b.allowed, currency)}"
     if b.kind == "availability":
         return f"uses {int(b.needs)} {c.gpu}, {int(b.allowed)} available"
     if b.kind == "range":
-        return f"it costs {_range_text(c)}"
+        return f"it costs {_range_text(c, currency)}"
     return f"{c.gpu} is not offered to the solver (give it `available`)"
 
 
@@ -106,9 +117,9 @@ def _memory_reason(out: GpuOutcome) -> str:
         return (f"{out.gpu}: no layout within {out.cap} GPUs (TP must divide the heads and fit "
                 "a node, PP at most the layers, DP the global batch, and the pinned values hold)")
     where = f"all {out.cap} available" if out.available is not None and least.gpu_count >= out.cap else ""
-    layout = describe(least) + (f", {where}" if where else "")
-    return (f"{out.gpu}: needs {gib(least.memory.total)} per GPU at best ({layout}), "
-            f"has {gib(least.usable_bytes)} usable")
+    where_laid = describe(least) + (f", {where}" if where else "")
+    return (f"{out.gpu}: needs {memory(least.memory.total)} per GPU at best ({where_laid}), "
+            f"has {memory(least.usable_bytes)} usable")
 
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
@@ -119,8 +130,8 @@ def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
             f"on {fastest.gpu_count} of {cap} available"
     else:
         where = f"on {fastest.gpu_count} GPUs"
-    text = (f"{out.gpu}: fastest is {reason_hours(fastest.hours)} {where} ({describe(fastest)}), "
-            f"deadline {reason_hours(deadline)}: needs at least {need}")
+    text = (f"{out.gpu}: fastest is {duration(fastest.hours)} {where} ({describe(fastest)}), "
+            f"deadline {duration(deadline)}: needs at least {need}")
     batch = variant.train_job.global_batch
     if fastest.layout.dp == batch and fastest.gpu_count < cap:
         # data parallelism cannot exceed the global batch (one sequence per rank)
@@ -132,13 +143,13 @@ def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
     best = out.fastest
     parts = []
     if variant.tpot_seconds is not None and best.tpot_seconds > variant.tpot_seconds:
-        parts.append(f"best TPOT is {milliseconds(best.tpot_seconds)}, limit {milliseconds(variant.tpot_seconds)}")
+        parts.append(f"best TPOT is {latency(best.tpot_seconds)}, limit {latency(variant.tpot_seconds)}")
     if variant.ttft_seconds is not None and best.ttft_seconds > variant.ttft_seconds:
-        parts.append(f"best TTFT is {milliseconds(best.ttft_seconds)}, limit {milliseconds(variant.ttft_seconds)}")
+        parts.append(f"best TTFT is {latency(best.ttft_seconds)}, limit {latency(variant.ttft_seconds)}")
     return f"{out.gpu}: " + "; ".join(parts) + f" (on {best.gpu_count} GPUs: {describe(best)})"
 
 
-def miss_reason(variant: Variant, out: GpuOutcome) -> str:
+def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
     """Why ``out``'s GPU type has no option for ``variant``: the nearest miss, in words."""
     miss = out.miss
     c = miss.nearest
@@ -149,15 +160,15 @@ def miss_reason(variant: Variant, out: GpuOutcome) -> str:
     if miss.kind == "latency":
         return _latency_reason(variant, out)
     if miss.kind == "budget":
-        return (f"{out.gpu}: cheapest is {c.cost:,.2f} on {c.gpu_count} GPUs "
-                f"({reason_hours(c.hours)}), workload budget {variant.budget:,.2f}")
+        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {c.gpu_count} GPUs "
+                f"({duration(c.hours)}), workload budget {money(variant.budget, currency)}")
     if miss.kind == "range":
-        text = f"{out.gpu}: cheapest on {c.gpu_count} GPUs costs {_range_text(c)}"
+        text = f"{out.gpu}: cheapest on {c.gpu_count} GPUs costs {_range_text(c, currency)}"
         return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
-    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c) for b in c.breaches)
+    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency) for b in c.breaches)
 
 
-def misses(variant: Variant, s: VariantSearch) -> tuple[str | None, list[str]]:
+def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | None, list[str]]:
     """``decided_by`` and the reasons of a row that fits nowhere: one per GPU type."""
     reasons = [f"{name}: not offered to the solver (no `available` in its gpu block)"
                for name in variant.not_offered]
@@ -166,7 +177,7 @@ def misses(variant: Variant, s: VariantSearch) -> tuple[str | None, list[str]]:
             reasons.append("no GPU type is offered to this workload: give a gpu block "
                            "`available = N` (or `unlimited`)")
         return None, reasons
-    reasons += [miss_reason(variant, o) for o in s.outcomes.values()]
+    reasons += [miss_reason(variant, o, currency) for o in s.outcomes.values()]
     kinds = [o.miss.kind for o in s.outcomes.values()]
     for kind in ("budget", "range", "deadline", "latency", "pinned", "memory", "layout"):
         if kind in kinds:
@@ -177,10 +188,10 @@ def misses(variant: Variant, s: VariantSearch) -> tuple[str | None, list[str]]:
 def not_together(variant: Variant, alone: Candidate, choice: Choice, currency: str) -> tuple[str, list[str]]:
     """A row that fits alone but not beside the others: the limits it competes for (the
     choice failed, so nothing binds: its limit sentences are the conflicts)."""
-    every = limit_sentences(choice)
+    every = limit_sentences(choice, currency)
     mine = [c for c in choice.conflicts if c.wanted_by_group(variant.group)]
     decided = "budget" if any(c.limit.kind == BUDGET for c in mine) else "availability"
-    lines = [conflict_sentence(c) for c in mine] or every
+    lines = [conflict_sentence(c, currency) for c in mine] or every
     return decided, [f"alone it would be {summary(alone, currency)}", *lines]
 
 
@@ -229,7 +240,7 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
         return None, None
     if chosen.gpu_count > fewest.gpu_count:
         return "price", (f"{fewest.gpu_count} x {chosen.gpu} ({describe(fewest)}) also meets every "
-                         f"limit, at {fewest.cost:,.2f} {currency}")
+                         f"limit, at {money(fewest.cost, currency)}")
     if out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
         # fewer GPUs hold it but break a limit: the time limits, or (training) the
         # workload budget, which alone can rule them out (more GPUs may cost less
@@ -241,17 +252,17 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             reason, limit = "budget", "cost beyond the solver's range"
         elif variant.deadline_hours is None:
             reason = "budget"
-            limit = f"cost more than the workload budget {variant.budget:,.2f} {currency}"
+            limit = f"cost more than the workload budget {money(variant.budget, currency)}"
         else:
             reason = "deadline"
-            limit = f"miss the deadline {reason_hours(variant.deadline_hours)}"
+            limit = f"miss the deadline {duration(variant.deadline_hours)}"
             if variant.budget is not None:
-                limit += f" or the workload budget {variant.budget:,.2f} {currency}"
+                limit += f" or the workload budget {money(variant.budget, currency)}"
         return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
                         f"{chosen.gpu_count} is the fewest that meets it")
     if chosen.gpu_count > 1:
         return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
-                          f"({gib(chosen.memory.total)} per GPU of {gib(chosen.usable_bytes)} usable "
+                          f"({memory(chosen.memory.total)} per GPU of {memory(chosen.usable_bytes)} usable "
                           f"at {chosen.gpu_count})")
     return None, None
 
@@ -262,11 +273,11 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
     reason, deciding, others = None, [], []
     for o in better_types(variant, s, chosen, objective):
         if o.miss is not None:
-            deciding.append(miss_reason(variant, o))
+            deciding.append(miss_reason(variant, o, currency))
             reason = reason or o.failure
         elif o.options:
             alt = min(o.options, key=lambda c: (c.cost, c.gpu_count, c.stable))
-            line = (f"{o.gpu}: cheapest is {alt.cost:,.2f} {currency} on {alt.gpu_count} GPUs "
+            line = (f"{o.gpu}: cheapest is {money(alt.cost, currency)} on {alt.gpu_count} GPUs "
                     f"({describe(alt)})")
             fewest = min(c.gpu_count for c in o.feasible)
             if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
@@ -283,13 +294,13 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
     return reason, deciding, others
 
 
-def _limit_lines(binding: tuple[LimitUse, ...], gpu: str) -> tuple[str, list[str]]:
+def _limit_lines(binding: tuple[LimitUse, ...], gpu: str, currency: str) -> tuple[str, list[str]]:
     """The binding limits that kept a row from its first choice on ``gpu``."""
     mine = [u for u in binding if u.limit == LimitId.availability(gpu)]
     if mine:
-        return "availability", [binding_sentence(u) for u in mine]
+        return "availability", [binding_sentence(u, currency) for u in mine]
     budget = [u for u in binding if u.limit.kind == BUDGET]
-    return "budget", [binding_sentence(u) for u in (budget or binding)]
+    return "budget", [binding_sentence(u, currency) for u in (budget or binding)]
 
 
 def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candidate,
@@ -311,7 +322,7 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
         return "price", [line, f"first choice {summary(first, currency)} not reached "
                          "within the time limit (status feasible, see gap)"]
     if chosen.key != first.key:
-        decided, lines = _limit_lines(binding, first.gpu)
+        decided, lines = _limit_lines(binding, first.gpu, currency)
         return decided, [line, f"first choice {summary(first, currency)} does not fit "
                          "beside the other workloads: " + "; ".join(lines)]
     count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)

@@ -107,7 +107,7 @@ def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: floa
                              price_per_hour=o.spec.price_per_hour, memory_bytes=o.spec.memory_bytes,
                              usable_bytes=o.spec.usable_bytes, per_node=o.spec.gpus_per_node)
               for o in offers},
-        binding=tuple(explain.limit_sentences(choice)),
+        binding=tuple(explain.limit_sentences(choice, currency)),
         workloads=rows,
     )
 
@@ -130,7 +130,7 @@ def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: C
         decided, reasons = explain.not_together(variant, alone, choice, currency)
         alternatives = _alternatives(s, alone, objective) if with_alternatives else ()
         return _row(variant, alone, False, decided, reasons, alternatives)
-    decided, reasons = explain.misses(variant, s)
+    decided, reasons = explain.misses(variant, s, currency)
     return _row(variant, _nearest_miss(s), False, decided, reasons, ())
 
 

@@ -34,7 +34,7 @@ def _cells(row: RowChange, currency: str) -> dict:
         "workload": text.label(row),
         "gpus": pair(text.gpus_fit),
         "layout": pair(lambda s: text.layout(s.layout)),
-        "hours": pair(lambda s: text.hours(s.hours)),
+        "hours": pair(lambda s: text.duration(s.hours)),
         "cost": pair(lambda s: text.money(s.cost, currency)),
         "delta": f"{text.money(row.delta, currency, signed=True)}"
         + (f" ({text.percent(row.percent)})" if row.status == "changed" else ""),

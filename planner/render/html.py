@@ -74,8 +74,8 @@ def _solution_table(rows: list[Row], currency: str) -> str:
             + _cell(text.gpus_fit(row), nowrap=True)
             + _cell(str(row.nodes if row.nodes is not None else "-"), True)
             + _cell(text.layout(row.layout))
-            + _cell(f"{text.gib(memory)} of {text.gib(row.usable_memory_bytes)}", True)
-            + _cell(text.hours(row.hours), True)
+            + _cell(f"{text.memory(memory)} of {text.memory(row.usable_memory_bytes)}", True)
+            + _cell(text.duration(row.hours), True)
             + _cell(text.money(row.cost, currency), True)
             + _cell(str(row.decided_by or "-"))
             + "</tr>"
@@ -96,9 +96,9 @@ def _gpu_table(gpus: dict, currency: str) -> str:
             + _cell(name)
             + _cell(text.available(g.available), True)
             + _cell(str(g.used), True)
-            + _cell(text.money(price, currency) if price is not None else "-", True)
-            + _cell(text.gib(g.memory_bytes), True)
-            + _cell(text.gib(g.usable_bytes), True)
+            + _cell(text.price(price, currency), True)
+            + _cell(text.memory(g.memory_bytes), True)
+            + _cell(text.memory(g.usable_bytes), True)
             + "</tr>"
         )
     return f"<h2>GPUs offered</h2><table>{head}{''.join(body)}</table>"

@@ -28,7 +28,7 @@ def render_markdown(result: Result, explain: bool = False) -> str:
             out.append("| " + " | ".join(_cell(x) for x in cells) + " |")
         notes = []
         for row in rows:
-            who = c.scenario_label(row) + ": " if len(rows) > 1 else ""
+            who = c.label(row) + ": " if len(rows) > 1 else ""
             # the choice is in the row; below it, up to 3 reasons (the deciding one first)
             reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
             notes += [f"- {who}{r}" for r in reasons]

@@ -91,7 +91,7 @@ def memory_bars(rows: list[Row], label_width: float = 220.0, bar_width: float = 
             width = amount / scale_max * bar_width
             body.append(
                 f'<rect x="{_n(x)}" y="{_n(y + 2)}" width="{_n(width)}" height="16" fill="{colour}">'
-                f"<title>{escape(label)}: {text.gib(amount)}</title></rect>"
+                f"<title>{escape(label)}: {text.memory(amount)}</title></rect>"
             )
             x += width
         usable = row.usable_memory_bytes
@@ -102,7 +102,7 @@ def memory_bars(rows: list[Row], label_width: float = 220.0, bar_width: float = 
                 f' stroke="{LIMIT_COLOUR}" stroke-width="2"/>'
             )
         total = memory.total if memory else None
-        caption = f"{text.gib(total)} of {text.gib(usable)} usable" if total is not None else "no layout"
+        caption = f"{text.memory(total)} of {text.memory(usable)} usable" if total is not None else "no layout"
         if not row.fits:
             caption += ": does not fit"
         body.append(

@@ -14,7 +14,8 @@ from planner.render import common as c
 
 def render_table(result: Result, explain: bool = False, width: int = 160) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+    # markup off: a scenario label "tune [dataset=1GB]" is text, not a rich style tag
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, markup=False,
                       highlight=False, soft_wrap=False)
     currency = result.currency
     console.print(c.headline(result))
@@ -38,7 +39,7 @@ def render_table(result: Result, explain: bool = False, width: int = 160) -> str
 
 
 def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool) -> None:
-    who = c.scenario_label(row) + ": " if label else ""
+    who = c.label(row) + ": " if label else ""
     # the choice is in the row; below it, up to 3 reasons (the deciding one first)
     reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
     for reason in reasons:

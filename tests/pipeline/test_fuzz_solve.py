@@ -269,7 +269,7 @@ def test_serve_count_and_replicas_pins_fix_tp():
     row = result["workloads"][0]
     assert result["status"] == "infeasible" and row["decided_by"] == "latency"
     assert row["gpu_count"] == 2 and row["layout"]["tp"] == 1 and row["layout"]["replicas"] == 2
-    assert "limit 3.00 ms (on 2 GPUs: TP=1, 2 replicas, bf16)" in row["reasons"][0]
+    assert "limit 3 ms (on 2 GPUs: TP1 ×2 replicas bf16)" in row["reasons"][0]
 
 
 HUGE = 'pretrain "p" { model = "tiny"  dataset = 900T tokens  epochs = 2000 %s }\n'

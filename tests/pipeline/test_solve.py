@@ -209,7 +209,7 @@ pretrain "base" { model = "tiny" dataset = 20B tokens budget <= 10 }
 """)
     row = row_of(solve_text(text), "base")
     assert row["fits"] is False and row["decided_by"] == "budget"
-    assert any("workload budget 10.00" in r for r in row["reasons"])
+    assert any("workload budget $10.00" in r for r in row["reasons"])
 
 
 def test_shared_availability_names_the_limit_and_the_workloads():
@@ -433,7 +433,7 @@ def test_objective_hours_names_what_kept_the_faster_gpu_away():
     result = solve_text(HOURS_PLAN)
     low, high = row_of(result, "ft", budget=600), row_of(result, "ft", budget=800)
     assert low["gpu"] == "A100-80G" and low["decided_by"] == "budget"
-    assert any(r.startswith("H100-SXM:") and "budget 600" in r for r in low["reasons"])
+    assert any(r.startswith("H100-SXM:") and "budget $600.00" in r for r in low["reasons"])
     assert high["gpu"] == "H100-SXM" and high["decided_by"] == "availability"
     assert high["gpu_count"] == 64 and high["hours"] < low["hours"]
 

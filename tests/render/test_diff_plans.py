@@ -109,7 +109,7 @@ def test_cli_formats(plans, monkeypatch, capsys):
     assert diff_row(data, "chat")["delta"] == pytest.approx(146.0)
     code, md, _ = run("diff", "old.plan", "new.plan", "--format", "markdown")
     assert code == 0 and md.startswith("### planner cost estimate: `review`")
-    assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 730 h | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
+    assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 30.4 d | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
     assert "| - | `legacy` |" in md and "| + | `chat-big [users=16]` |" in md
     code, table, _ = run("diff", "old.plan", "new.plan")
     assert code == 0 and "~ chat" in table and PRICE in table

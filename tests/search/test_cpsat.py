@@ -20,11 +20,11 @@ from planner.explain import binding_sentence, conflict_sentence
 
 
 def bindings(r) -> list[str]:
-    return [binding_sentence(u) for u in r.binding]
+    return [binding_sentence(u, "USD") for u in r.binding]
 
 
 def conflicts(r) -> list[str]:
-    return [conflict_sentence(c) for c in r.conflicts]
+    return [conflict_sentence(c, "USD") for c in r.conflicts]
 
 
 def opt(gpu, gpus, cost, hours=1.0, key=0):
@@ -83,10 +83,10 @@ def test_budget_counts_the_costliest_variant_per_group():
     assert r.status == "optimal"
     assert r.objective_value == 60.0  # the objective sums every variant: 10 + 30 + 20
     assert r.binding[0].users == (("t", 30.0), ("o", 20.0))  # currency, not cost units
-    assert bindings(r) == ["budget: 50 of 50 used by t, o"]
+    assert bindings(r) == ["budget: $50.00 of $50.00 used by t, o"]
     r = solve(problem(v1, v2, other, budget=49.99))
     assert r.status == "infeasible"
-    assert conflicts(r) == ["budget: 49.99 available, wanted by t, o; needs at least 50"]
+    assert conflicts(r) == ["budget: $49.99 available, wanted by t, o; needs at least $50.00"]
 
 
 def test_ties_break_by_gpus_then_hours_then_cost_then_key():
@@ -164,7 +164,7 @@ def test_budget_and_availability_in_one_core():
     assert r.status == "infeasible"
     assert conflicts(r) == [
         "availability A: 2 available, wanted by a; needs at least 4",
-        "budget: 20 available, wanted by a; needs at least 40",
+        "budget: $20.00 available, wanted by a; needs at least $40.00",
     ]
 
 
@@ -267,7 +267,8 @@ def test_values_near_the_scaling_limit_still_solve_exactly():
     assert r.status == "optimal"
     assert r.picks == {"a": 1, "b": 1}
     assert bindings(r)[1] == (
-        "budget: 40000000000.0001 of 40000000000.0001 used by a, b; first choices need 50000000000"
+        "budget: $40,000,000,000.00 of $40,000,000,000.00 used by a, b; first choices need"
+        " $50,000,000,000.00"
     )
 
 

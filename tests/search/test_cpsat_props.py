@@ -80,7 +80,7 @@ def test_limit_conflicts_are_a_minimal_core(p):
     core = frozenset(str(c.limit) for c in got.conflicts)
     assert core in brute.minimal_cores(p)
     for conflict in got.conflicts:  # each names the limit and who competes for it
-        assert conflict.wanted_by and ", wanted by " in conflict_sentence(conflict)
+        assert conflict.wanted_by and ", wanted by " in conflict_sentence(conflict, "USD")
 
 
 @SETTINGS
