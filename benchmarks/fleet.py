@@ -24,7 +24,8 @@ import math
 import random
 import time
 
-from planner.choose.cpsat import Item, Option, Problem, _prepare, solve
+from planner.choose.cpsat import Item, Option, Problem, solve
+from planner.choose.prepare import prepare as _prepare
 
 COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
 OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type

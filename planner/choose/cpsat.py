@@ -1,10 +1,11 @@
 """Pick one evaluated option per instance under shared limits, with CP-SAT.
 
 Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
-nothing here knows about plans, estimates or rendering, and nothing here writes a sentence. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
-the input into integer data once, `_build` makes the model from that data, `_optimise`
-solves it, and `solve` reads the picks back into plain data (`_binding` says which
-limits bind, `_diagnose` why nothing fits).
+nothing here knows about plans, estimates or rendering, and nothing here writes a
+sentence. The only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
+examples: `prepare.prepare` turns the input into integer data once, `_build` makes the
+model from that data, `_optimise` solves it, and `solve` reads the picks back into plain
+data (`limits.binding_limits` says which limits bind, `_diagnose` why nothing fits).
 
 Semantics
 - Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
@@ -20,11 +21,11 @@ Semantics
   pruned option could win the stable-order tie-break, and pruning would change answers.
   Done by sequential solves: optimise the objective, fix it at the value found
   (`expr <= value`), hint the solution, optimise the tie-breaks -- folded into one
-  weighted sum when the weights provably keep their order in int64, see `_stages`.
+  weighted sum when the weights provably keep their order in int64, see `stages`.
 - When the stable-order sum still ties, the single-worker, fixed-seed search picks the
   same solution every run; only a time limit cut can make two runs differ.
 
-Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
+Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 - cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
   `round()` half to even; budget scaled the same way, so "within budget" is decided on
   these units (tests/oracles/brute.py uses the same helpers).
@@ -38,17 +39,17 @@ Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
 from __future__ import annotations
 
 import math
-import numbers
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-from planner.choose.types import OBJECTIVES, Choice, Conflict, Item, LimitId, LimitUse, Option, Problem
+from planner.choose.limits import binding_limits, first_choices, heaviest_first, least_use, natural
+from planner.choose.prepare import Inst, coefficients, criteria, groups, prepare, stages
+from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
 
-_MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
@@ -67,116 +68,6 @@ class SolveOptions:
     dump_model: str | None = None  # write the first solve's model here (.pb binary, else text)
 
 
-def criteria(objective: str) -> tuple[str, ...]:
-    """The lexicographic order of criteria for an objective ("order" = stable order)."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
-    ties = tuple(c for c in ("gpus", "hours", "cost") if c != objective)
-    return (objective, *ties, "order")
-
-
-# --- prepared integer data -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Opt:
-    index: int  # position in Item.options
-    gpu: str
-    gpus: int
-    cost: int  # COST_SCALE units
-    hours: int  # HOURS_SCALE units
-    rank: int  # position in the instance's (key, index) order, before pruning
-
-    def value(self, criterion: str) -> int:
-        if criterion == "order":
-            return self.rank
-        return getattr(self, criterion)
-
-
-@dataclass(frozen=True)
-class _Inst:
-    name: str
-    group: str
-    opts: tuple[_Opt, ...]  # pruned, in rank order
-
-
-def _scaled(value: float, scale: int, what: str, name: str) -> int:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: {what} must be finite and >= 0, got {value!r}")
-    units = round(value * scale)
-    if units > MAX_UNITS:
-        raise ValueError(f"{name}: {what} {value!r} exceeds the scaled range ({MAX_UNITS} units)")
-    return units
-
-
-def _prune(opts: list[_Opt]) -> tuple[_Opt, ...]:
-    """Drop options dominated on the same GPU type: gpus >=, cost >=, hours >=.
-
-    Among equal triples the lowest rank survives. Sorted ascending, any dominator of an
-    option comes before it, so one pass against the kept options suffices.
-    """
-    kept: list[_Opt] = []
-    for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
-        if not any(
-            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
-            for k in kept
-        ):
-            kept.append(o)
-    return tuple(sorted(kept, key=lambda o: o.rank))
-
-
-def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
-    """Validate and scale; return the instances with options (sorted by name) and the
-    names of those without any."""
-    criteria(problem.objective)
-    names = [i.name for i in problem.items]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"instance names must be unique: {', '.join(dup)}")
-    for gpu, count in problem.available.items():
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ValueError(f"available[{gpu!r}] must be an int >= 0 or None, got {count!r}")
-    if problem.budget is not None:
-        _scaled(problem.budget, COST_SCALE, "budget", "problem")
-    insts: list[_Inst] = []
-    empty: list[str] = []
-    for inst in sorted(problem.items, key=lambda i: i.name):
-        if not inst.options:
-            empty.append(inst.name)
-            continue
-        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
-        rank = {k: r for r, k in enumerate(order)}
-        opts = []
-        for k, o in enumerate(inst.options):
-            if o.gpu not in problem.available:
-                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
-                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
-            opts.append(
-                _Opt(
-                    index=k,
-                    gpu=o.gpu,
-                    gpus=int(o.gpus),
-                    cost=_scaled(o.cost, COST_SCALE, "cost", inst.name),
-                    hours=_scaled(o.hours, HOURS_SCALE, "hours", inst.name),
-                    rank=rank[k],
-                )
-            )
-        insts.append(_Inst(inst.name, inst.group, _prune(opts)))
-    for c in ("gpus", "cost", "hours", "order"):
-        # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
-        if sum(o.value(c) for i in insts for o in i.opts) > _MAX_SUM:
-            raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
-    return insts, empty
-
-
-def _groups(insts: list[_Inst]) -> dict[str, list[_Inst]]:
-    groups: dict[str, list[_Inst]] = {}
-    for inst in insts:
-        groups.setdefault(inst.group, []).append(inst)
-    return dict(sorted(groups.items()))
-
-
 # --- the model ----------------------------------------------------------------------
 
 
@@ -189,7 +80,7 @@ class _Model:
 
 
 def _build(
-    insts: list[_Inst],
+    insts: list[Inst],
     available: dict[str, int | None],
     budget: int | None,
     *,
@@ -206,14 +97,14 @@ def _build(
         for p, var in enumerate(row):
             x[inst.name, p] = var
 
-    def usage(inst: _Inst, coef) -> tuple[list, list]:
+    def usage(inst: Inst, coef) -> tuple[list, list]:
         pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
         return [v for v, _ in pairs], [c for _, c in pairs]
 
     def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
         """Sum over groups of the max over the group's variants of sum(coef * x)."""
         terms, weights = [], []
-        for gname, members in _groups(insts).items():
+        for gname, members in groups(insts).items():
             exprs = [usage(inst, coef) for inst in members]
             exprs = [e for e in exprs if e[0]]
             if not exprs:
@@ -279,75 +170,18 @@ class _Outcome:
     gap: float
 
 
-def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
-    """Criteria per solve, with weights. The first criterion is solved alone (its gap is
-    the one reported); the tie-breaks after it are folded into one weighted sum while it
-    provably keeps their order and fits `_MAX_SUM`, else they start a new solve.
-
-    Each criterion is offset by its per-instance minimum, so its sum lies in
-    [0, span] with span = sum over instances of (max - min). Weights w_last = 1 and
-    w_c = w_next * (span_next + 1) ... make the weighted sum a mixed-radix number:
-    a better value of an earlier criterion always outweighs any change of later ones.
-    Fewer solves matter: each tie-break solve costs about as much as the first.
-    """
-    span = {c: 0 for c in crits}
-    # CP-SAT rejects a linear expression whose terms could overflow int64 if all were 1 at
-    # once (it does not know only one option per instance is), so bound that sum: load.
-    load = {c: 0 for c in crits}
-    for inst in insts:
-        for c in crits:
-            values = [o.value(c) for o in inst.opts]
-            low = min(values)
-            span[c] += max(values) - low
-            load[c] += sum(values) - low * len(values)
-
-    def fits(run: list[str]) -> bool:
-        total, w = 0, 1
-        for c in reversed(run):
-            total += w * load[c]
-            w *= span[c] + 1
-        return total <= _MAX_SUM
-
-    stages: list[list[str]] = [[crits[0]]]
-    run: list[str] = []
-    for c in crits[1:]:
-        if run and not fits(run + [c]):
-            stages.append(run)
-            run = []
-        run.append(c)
-    stages.append(run)
-    out = []
-    for group in stages:
-        weights, w = {}, 1
-        for c in reversed(group):
-            weights[c] = w
-            w *= span[c] + 1
-        out.append(dict(reversed(weights.items())))
-    return out
-
-
-def _coefficients(insts: list[_Inst], weights: dict[str, int]) -> dict[tuple[str, int], int]:
-    """Per (instance, position): the stage's weighted, offset value of that option."""
-    out = {}
-    for inst in insts:
-        low = {c: min(o.value(c) for o in inst.opts) for c in weights}
-        for p, o in enumerate(inst.opts):
-            out[inst.name, p] = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
-    return out
-
-
-def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int,
+def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
               log: Callable[[str], None] | None = None) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
     proven = True
     chosen: dict[str, int] | None = None
     gap = 0.0
-    for stage, weights in enumerate(_stages(insts, crits)):
+    for stage, weights in enumerate(stages(insts, crits)):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             proven = False
             break
-        coef = _coefficients(insts, weights)
+        coef = coefficients(insts, weights)
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
@@ -381,66 +215,6 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
             for p in range(len(inst.opts)):
                 m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
     return _Outcome("optimal" if proven else "feasible", chosen or {}, gap)
-
-
-# --- reading results --------------------------------------------------------------------
-
-
-def _natural(lid: LimitId, units: int) -> float:
-    """An amount of a limit in natural units: GPUs, or currency from cost units."""
-    return units / COST_SCALE if lid.kind == "budget" else units
-
-
-def _heaviest_first(lid: LimitId, amounts: dict[str, int]) -> tuple[tuple[str, float], ...]:
-    order = sorted(amounts, key=lambda g: (-amounts[g], g))
-    return tuple((g, _natural(lid, amounts[g])) for g in order)
-
-
-def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
-    """Per limit: (used, groups using it) for the given picks, group maxima summed."""
-    per_gpu: dict[str, dict[str, int]] = {}
-    per_cost: dict[str, int] = {}
-    for inst in insts:
-        o = chosen[inst.name]
-        g = per_gpu.setdefault(o.gpu, {})
-        g[inst.group] = max(g.get(inst.group, 0), o.gpus)
-        per_cost[inst.group] = max(per_cost.get(inst.group, 0), o.cost)
-    out: dict[LimitId, tuple[int, dict[str, int]]] = {}
-    for gpu, groups in per_gpu.items():
-        out[LimitId.availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
-    if budget is not None:
-        out[LimitId.budget()] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
-    return out
-
-
-def _first_choices(insts: list[_Inst], crits) -> dict[str, _Opt]:
-    """Each instance's own lexicographic best, as if it were alone."""
-    return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
-
-
-def _bounds(available: dict[str, int | None], budget: int | None) -> dict[LimitId, int]:
-    out = {LimitId.availability(g): n for g, n in sorted(available.items()) if n is not None}
-    if budget is not None:
-        out[LimitId.budget()] = budget
-    return out
-
-
-def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[LimitUse, ...]:
-    """Limits at zero slack, or that kept some instance from its own first choice."""
-    first = _first_choices(insts, crits)
-    now, want = _usage(insts, picked, budget), _usage(insts, first, budget)
-    out = []
-    for lid, bound in _bounds(available, budget).items():
-        used, groups = now.get(lid, (0, {}))
-        wanted = want.get(lid, (0, {}))[0]
-        if used < bound and wanted <= bound:
-            continue
-        out.append(LimitUse(
-            limit=lid, used=_natural(lid, used), available=_natural(lid, bound),
-            users=_heaviest_first(lid, groups),
-            first_choices_need=_natural(lid, wanted) if wanted > bound else None,
-        ))
-    return tuple(out)
 
 
 def _infeasible(insts, available, budget, keep: list[LimitId], deadline: float, workers: int):
@@ -514,24 +288,11 @@ def _diagnose(insts, available, budget, deadline: float, workers: int):
         need = None
         if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
             least = math.ceil(s.best_objective_bound - 1e-6)
-            need = _natural(lid, least) if least > bound else None
-        out.append(Conflict(limit=lid, available=_natural(lid, bound),
-                            wanted_by=_heaviest_first(lid, _least_use(insts, lid)),
+            need = natural(lid, least) if least > bound else None
+        out.append(Conflict(limit=lid, available=natural(lid, bound),
+                            wanted_by=heaviest_first(lid, least_use(insts, lid)),
                             needs_at_least=need))
     return tuple(out), undecided
-
-
-def _least_use(insts: list[_Inst], lid: LimitId) -> dict[str, int]:
-    """Per group that can use the limit: the least it takes of it (max over variants)."""
-    out: dict[str, int] = {}
-    for inst in insts:
-        if lid.kind == "budget":
-            uses = [o.cost for o in inst.opts]
-        else:
-            uses = [o.gpus for o in inst.opts if o.gpu == lid.gpu]
-        if uses and max(uses) > 0:
-            out[inst.group] = max(out.get(inst.group, 0), min(uses))
-    return out
 
 
 # --- entry point ------------------------------------------------------------------------
@@ -549,13 +310,13 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     """
     options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
-    insts, empty = _prepare(problem)
+    insts, empty = prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
     crits = criteria(problem.objective)
     unplaced = tuple(empty)
     if not insts:
         return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
-    first = {name: o.index for name, o in sorted(_first_choices(insts, crits).items())}
+    first = {name: o.index for name, o in sorted(first_choices(insts, crits).items())}
     m = _build(insts, problem.available, budget)
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
@@ -576,7 +337,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
         picks={name: o.index for name, o in sorted(picked.items())},
         objective_value=value,
         gap=out.gap,
-        binding=_binding(insts, problem.available, budget, picked, crits),
+        binding=binding_limits(insts, problem.available, budget, picked, crits),
         unplaced=unplaced,
         first_choices=first,
     )

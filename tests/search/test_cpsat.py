@@ -9,12 +9,12 @@ from planner.choose.cpsat import (
     Item,
     Option,
     Problem,
-    _prepare,
     cost_units,
     criteria,
     hours_units,
     solve,
 )
+from planner.choose.prepare import prepare as _prepare
 from planner.choose.types import LimitId
 from planner.explain import binding_sentence, conflict_sentence
 
@@ -239,7 +239,7 @@ def test_long_lists_of_workloads_are_cut_after_eight_names():
 
 
 def test_tie_breaks_fold_into_one_mixed_radix_stage():
-    from planner.choose.cpsat import _stages
+    from planner.choose.prepare import stages as _stages
 
     insts, _ = _prepare(
         problem(
@@ -255,7 +255,7 @@ def test_tie_breaks_fold_into_one_mixed_radix_stage():
 
 
 def test_values_near_the_scaling_limit_still_solve_exactly():
-    from planner.choose.cpsat import _stages
+    from planner.choose.prepare import stages as _stages
 
     # 1e10 currency = 1e14 units: hours then cost no longer fit one weighted sum.
     a = inst("a", opt("A", 1, 1e10, hours=3.0), opt("A", 1, 3e10, hours=1.0, key=1))

@@ -121,12 +121,12 @@ def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
     from planner.choose import cpsat
 
     folded = solve(p)
-    original = cpsat._stages
-    cpsat._stages = lambda insts, crits: [{c: 1} for c in crits]
+    original = cpsat.stages
+    cpsat.stages = lambda insts, crits: [{c: 1} for c in crits]
     try:
         sequential = solve(p)
     finally:
-        cpsat._stages = original
+        cpsat.stages = original
     assert sequential.status == folded.status
     assert sequential.objective_value == folded.objective_value
     if folded.status == "optimal":
