@@ -71,6 +71,25 @@ class _Req:
         self.itl = 0.0  # sum of inter-token gaps
 
 
+def _sum(step, lo: int, hi: int) -> tuple[float, float, float]:
+    """Sum of ``step(j)`` = (seconds, compute, memory) over j = lo..hi. Every part is a
+    maximum of functions linear in j (the context grows by the batch each step), so where
+    the ends and the middle lie on one line the sum is exact from the ends; elsewhere the
+    range is split."""
+    a = step(lo)
+    if hi <= lo:
+        return a
+    b = step(hi)
+    mid = (lo + hi) // 2
+    m = step(mid)
+    line = a[0] + (b[0] - a[0]) * (mid - lo) / (hi - lo)
+    if hi - lo < 2 or abs(m[0] - line) <= 1e-12 * max(1.0, abs(m[0])):
+        n = hi - lo + 1
+        return (n * (a[0] + b[0]) / 2.0, n * (a[1] + b[1]) / 2.0, n * (a[2] + b[2]) / 2.0)
+    left, right = _sum(step, lo, mid), _sum(step, mid + 1, hi)
+    return (left[0] + right[0], left[1] + right[1], left[2] + right[2])
+
+
 def _percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile of sorted ``values``."""
     if not values:
@@ -95,7 +114,7 @@ class _Sim:
         self.issued = 0
         self.arrivals: deque[float] = deque()
         self.preemptions = self.steps = 0
-        self.busy_time = self.compute = self.memory = self.running_area = 0.0
+        self.compute = self.memory = self.running_area = 0.0
 
     # ---- arrivals
     def start(self) -> None:
@@ -116,12 +135,9 @@ class _Sim:
     def _request_seconds(self) -> float:
         """One request's time with every user decoding: its prefill, then its decodes."""
         n, ctx = self.load.users, self.load.prompt + self.out / 2.0
-        pre = self.rep.step_parts(0.0, 0.0, self.prefill, self.prompt_kv(), 0.0, 1.0)[0]
+        pre = self.rep.step_parts(0.0, 0.0, self.prefill, self.prefix + self.prefill, 0.0, 1.0)[0]
         dec = self.rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
         return pre + (self.out - 1) * dec
-
-    def prompt_kv(self) -> float:
-        return self.prefix + self.prefill
 
     def _issue(self, t: float) -> None:
         self.issued += 1
@@ -239,14 +255,86 @@ class _Sim:
             return [(req, req.todo)]
         return [(r, 1.0) for r in self.running]
 
+    def _decode_alone(self, req: _Req) -> None:
+        """All remaining decodes of the one running request of a serial engine, at once:
+        nothing else can run meanwhile, so the steps' sum is all the clock needs."""
+        n = self.out - req.generated
+        self._decode_run(n)
+        req.generated = self.out - 1
+        self._advance(req, 1.0, gap=0.0)
+
+    def _decode_run(self, k: int) -> float:
+        """Advance ``k`` decode steps of the running requests (none prefilling, none
+        finishing, none admitted meanwhile); their tokens, clock and totals."""
+        d = float(len(self.running))
+        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+        seconds, comp, mem = _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
+                                  0, k - 1)
+        self.running_area += d * seconds
+        self.now += seconds
+        self.steps += k
+        self.compute += comp
+        self.memory += mem
+        for r in self.running:
+            r.itl += self.now - r.last
+            r.last = self.now
+            r.generated += k
+        if not self.eng.reserve_output:
+            for r in self.running:
+                r.kv += k
+            self.kv_free -= d * k
+        return seconds
+
+    def _fast_forward(self) -> bool:
+        """Run, at once, the decode steps until the next event: a completion, an arrival, KV
+        running out. Only when every running request decodes and none waits (the steps are
+        then the same rule applied to a batch that only grows its contexts)."""
+        if self.waiting or not self.running or self.eng.serial:
+            return False
+        if any(r.computed < r.todo for r in self.running):
+            return False
+        d = len(self.running)
+        k = min(self.out - r.generated for r in self.running) - 1  # stop before a completion
+        if not self.eng.reserve_output:
+            k = min(k, int(self.kv_free // d))
+        if k < 2:
+            return False
+        if self.arrivals:  # every step run must start before the next arrival
+            gap = self.arrivals[0] - self.now
+            c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+
+            def started(n: int) -> float:  # time from now to the start of step n
+                return _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
+                            0, n - 1)[0] if n else 0.0
+
+            lo, hi = 1, k
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if started(mid - 1) < gap:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            k = lo
+            if k < 2:
+                return False
+        self._decode_run(k)
+        return True
+
     # ---- one step
     def step(self) -> bool:
         self._admit_arrivals()
+        if self.eng.serial and self.running and self.running[0].generated:
+            self._decode_alone(self.running[0])
+            return True
+        if self._fast_forward():
+            return True
         picked = self._batch()
         if not picked:
             if self.arrivals:
                 self.now = max(self.now, self.arrivals[0])
                 return True
+            if self.waiting or self.running:
+                raise ValueError("the replica can no longer schedule its waiting requests")
             return False
         dec = dec_ctx = pre = pre_kv = pairs = samples = 0.0
         for req, n in picked:
@@ -265,14 +353,13 @@ class _Sim:
         self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += 1
-        self.busy_time += seconds
         self.compute += comp
         self.memory += mem
         for req, n in picked:
             self._advance(req, n)
         return True
 
-    def _advance(self, req: _Req, n: float) -> None:
+    def _advance(self, req: _Req, n: float, gap: float | None = None) -> None:
         if req.computed < req.todo:
             req.computed += n
             if req.computed < req.todo:
@@ -283,7 +370,7 @@ class _Sim:
                 req.last = self.now
         else:
             req.generated += 1
-            req.itl += self.now - req.last
+            req.itl += self.now - req.last if gap is None else gap
             req.last = self.now
         if req.generated >= self.out:
             self.running.remove(req)

@@ -57,7 +57,7 @@ class SteadyState:
 
 @dataclass(frozen=True)
 class _Point:
-    """The replica at one throughput: None fields mean the throughput is out of reach."""
+    """The replica at one throughput (requests/s) and the decode batch that carries it."""
 
     rate: float
     tpot: float
@@ -169,7 +169,8 @@ class _Model:
         return residual + rho / (2.0 * (1.0 - rho)) * service + service
 
     def _single(self, rate: float) -> _Point | None:
-        """One request at a time (serial engines), or requests that are one prefill each."""
+        """One request at a time: serial engines, and requests of a single output token (one
+        prefill each; a batching engine would put several in a step, so this is conservative)."""
         c = self.prefill
         pre = self.step(0.0, c, c)
         dec = self.step(1.0, 0.0, c)
