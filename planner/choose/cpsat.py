@@ -1,7 +1,7 @@
 """Pick one evaluated option per instance under shared limits, with CP-SAT.
 
-Plain data in (`Problem`), plain data out (`Result`); nothing here knows about plans,
-estimates or rendering. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
+Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
+nothing here knows about plans, estimates or rendering, and nothing here writes a sentence. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
 the input into integer data once, `_build` makes the model from that data, `_optimise`
 solves it, and `solve` reads the picks back into plain data (`_binding` says which
 limits bind, `_diagnose` why nothing fits).
@@ -40,75 +40,31 @@ from __future__ import annotations
 import math
 import numbers
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-COST_SCALE = 10_000  # integer cost units per currency unit (1e-4 currency resolution)
-HOURS_SCALE = 10_000  # integer time units per hour (1e-4 h = 0.36 s resolution)
-MAX_UNITS = 2**50  # largest scaled value of one option (keeps sums far below int64)
+from planner.choose.types import OBJECTIVES, Choice, Conflict, Item, LimitId, LimitUse, Option, Problem
+from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
+
 _MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
-OBJECTIVES = ("cost", "gpus", "hours")
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
 NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
 #   bounds found in 0.25 s each, no more in 1 s)
-NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+__all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "solve",
+           "COST_SCALE", "HOURS_SCALE", "MAX_UNITS", "cost_units", "hours_units"]
 
 
 @dataclass(frozen=True)
-class Option:
-    """One evaluated candidate layout of one instance."""
+class SolveOptions:
+    """Debug affordances of the OR-Tools samples: CP-SAT's search log, and the model."""
 
-    gpu: str  # GPU type
-    gpus: int  # GPUs it uses
-    cost: float  # currency (training: gpus x hours x price; serving: per priced duration)
-    hours: float
-    key: tuple  # stable sort key (deterministic tie-break); keys of one instance must compare
-
-
-@dataclass(frozen=True)
-class Item:
-    """One workload, or one sweep variant of it."""
-
-    name: str  # unique, e.g. "tune-7b[dataset=1GB]"
-    group: str  # variants of one swept workload share a group; others: group == name
-    options: tuple[Option, ...]  # may be empty: nothing fits, the solve is infeasible for it
-
-
-@dataclass(frozen=True)
-class Problem:
-    instances: tuple[Item, ...]
-    available: dict[str, int | None]  # per GPU type; None = unlimited
-    budget: float | None  # cap on total cost
-    objective: str  # "cost" | "gpus" | "hours"
-
-
-@dataclass(frozen=True)
-class Result:
-    status: str  # "optimal" | "feasible" | "infeasible"
-    picks: dict[str, int]  # instance name -> index into its options
-    objective_value: float  # sum of the objective over picked options (scaled units / scale)
-    gap: float  # relative gap of the objective stage (0.0 when proven)
-    binding: tuple[str, ...]  # shared limits that bind, with the groups using them
-    conflicts: tuple[str, ...]  # why infeasible: empty instances, limit cores
-    # What each instance would pick if no shared limit applied (index into its options):
-    # where it differs from `picks`, availability or budget decided that instance.
-    first_choices: dict[str, int] = field(default_factory=dict)
-    # For each limit in `conflicts` ("availability <gpu>" or "budget"): every group that
-    # can use it, by name (the text names at most NAMES_SHOWN of them).
-    competing: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def cost_units(cost: float) -> int:
-    """Cost in integer units of 1/COST_SCALE currency."""
-    return round(cost * COST_SCALE)
-
-
-def hours_units(hours: float) -> int:
-    """Hours in integer units of 1/HOURS_SCALE hour."""
-    return round(hours * HOURS_SCALE)
+    log: Callable[[str], None] | None = None  # each line of CP-SAT's search log
+    dump_model: str | None = None  # write the first solve's model here (.pb binary, else text)
 
 
 def criteria(objective: str) -> tuple[str, ...]:
@@ -117,13 +73,6 @@ def criteria(objective: str) -> tuple[str, ...]:
         raise ValueError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
     ties = tuple(c for c in ("gpus", "hours", "cost") if c != objective)
     return (objective, *ties, "order")
-
-
-def limit_id_availability(gpu: str) -> str:
-    return f"availability {gpu}"
-
-
-LIMIT_BUDGET = "budget"
 
 
 # --- prepared integer data -------------------------------------------------------------
@@ -180,7 +129,7 @@ def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
     """Validate and scale; return the instances with options (sorted by name) and the
     names of those without any."""
     criteria(problem.objective)
-    names = [i.name for i in problem.instances]
+    names = [i.name for i in problem.items]
     if len(set(names)) != len(names):
         dup = sorted({n for n in names if names.count(n) > 1})
         raise ValueError(f"instance names must be unique: {', '.join(dup)}")
@@ -191,7 +140,7 @@ def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
         _scaled(problem.budget, COST_SCALE, "budget", "problem")
     insts: list[_Inst] = []
     empty: list[str] = []
-    for inst in sorted(problem.instances, key=lambda i: i.name):
+    for inst in sorted(problem.items, key=lambda i: i.name):
         if not inst.options:
             empty.append(inst.name)
             continue
@@ -235,8 +184,8 @@ def _groups(insts: list[_Inst]) -> dict[str, list[_Inst]]:
 class _Model:
     model: cp_model.CpModel
     x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
-    limits: dict[str, tuple[cp_model.LinearExpr, int]]  # limit id -> (usage, bound)
-    lits: dict[str, cp_model.IntVar]  # limit id -> enforcing literal (assumption models)
+    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
+    lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
 
 
 def _build(
@@ -244,8 +193,8 @@ def _build(
     available: dict[str, int | None],
     budget: int | None,
     *,
-    assume: frozenset[str] = frozenset(),
-    drop: frozenset[str] = frozenset(),
+    assume: frozenset[LimitId] = frozenset(),
+    drop: frozenset[LimitId] = frozenset(),
 ) -> _Model:
     """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
     a literal (for assumption solves), those in `drop` left out."""
@@ -284,20 +233,20 @@ def _build(
             return None
         return cp_model.LinearExpr.weighted_sum(terms, weights)
 
-    limits: dict[str, tuple[cp_model.LinearExpr, int]] = {}
+    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]] = {}
     for gpu in sorted(available):
         bound = available[gpu]
         if bound is None:
             continue
         expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
         if expr is not None:
-            limits[limit_id_availability(gpu)] = (expr, bound)
+            limits[LimitId.availability(gpu)] = (expr, bound)
     if budget is not None:
         expr = group_sum(lambda o: o.cost, "cost")
         if expr is not None:
-            limits[LIMIT_BUDGET] = (expr, budget)
+            limits[LimitId.budget()] = (expr, budget)
 
-    lits: dict[str, cp_model.IntVar] = {}
+    lits: dict[LimitId, cp_model.IntVar] = {}
     for lid, (expr, bound) in limits.items():
         if lid in drop:
             continue
@@ -309,8 +258,12 @@ def _build(
     return _Model(model, x, limits, lits)
 
 
-def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
+    if log is not None:
+        solver.parameters.log_search_progress = True
+        solver.parameters.log_to_stdout = False
+        solver.log_callback = log
     solver.parameters.max_time_in_seconds = max(seconds, 0.001)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = RANDOM_SEED
@@ -383,7 +336,8 @@ def _coefficients(insts: list[_Inst], weights: dict[str, int]) -> dict[tuple[str
     return out
 
 
-def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int) -> _Outcome:
+def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int,
+              log: Callable[[str], None] | None = None) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
     proven = True
     chosen: dict[str, int] | None = None
@@ -397,7 +351,7 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
-        solver = _solver(remaining, workers)
+        solver = _solver(remaining, workers, log)
         status = solver.solve(m.model)
         if status == cp_model.MODEL_INVALID:  # a scaling bug, never the user's input
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
@@ -432,14 +386,18 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
 # --- reading results --------------------------------------------------------------------
 
 
-def _fmt(value: float) -> str:
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.4f}".rstrip("0").rstrip(".")
+def _natural(lid: LimitId, units: int) -> float:
+    """An amount of a limit in natural units: GPUs, or currency from cost units."""
+    return units / COST_SCALE if lid.kind == "budget" else units
+
+
+def _heaviest_first(lid: LimitId, amounts: dict[str, int]) -> tuple[tuple[str, float], ...]:
+    order = sorted(amounts, key=lambda g: (-amounts[g], g))
+    return tuple((g, _natural(lid, amounts[g])) for g in order)
 
 
 def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
-    """Per limit id: (used, groups using it) for the given picks, group maxima summed."""
+    """Per limit: (used, groups using it) for the given picks, group maxima summed."""
     per_gpu: dict[str, dict[str, int]] = {}
     per_cost: dict[str, int] = {}
     for inst in insts:
@@ -447,11 +405,11 @@ def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
         g = per_gpu.setdefault(o.gpu, {})
         g[inst.group] = max(g.get(inst.group, 0), o.gpus)
         per_cost[inst.group] = max(per_cost.get(inst.group, 0), o.cost)
-    out: dict[str, tuple[int, dict[str, int]]] = {}
+    out: dict[LimitId, tuple[int, dict[str, int]]] = {}
     for gpu, groups in per_gpu.items():
-        out[limit_id_availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
+        out[LimitId.availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
     if budget is not None:
-        out[LIMIT_BUDGET] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
+        out[LimitId.budget()] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
     return out
 
 
@@ -460,28 +418,32 @@ def _first_choices(insts: list[_Inst], crits) -> dict[str, _Opt]:
     return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
 
 
-def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[str, ...]:
+def _bounds(available: dict[str, int | None], budget: int | None) -> dict[LimitId, int]:
+    out = {LimitId.availability(g): n for g, n in sorted(available.items()) if n is not None}
+    if budget is not None:
+        out[LimitId.budget()] = budget
+    return out
+
+
+def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[LimitUse, ...]:
     """Limits at zero slack, or that kept some instance from its own first choice."""
     first = _first_choices(insts, crits)
     now, want = _usage(insts, picked, budget), _usage(insts, first, budget)
     out = []
-    bounds = {limit_id_availability(g): n for g, n in sorted(available.items()) if n is not None}
-    if budget is not None:
-        bounds[LIMIT_BUDGET] = budget
-    for lid, bound in bounds.items():
+    for lid, bound in _bounds(available, budget).items():
         used, groups = now.get(lid, (0, {}))
         wanted = want.get(lid, (0, {}))[0]
         if used < bound and wanted <= bound:
             continue
-        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
-        text = f"{lid}: {_fmt(used / scale)} of {_fmt(bound / scale)} used by {_names(groups)}"
-        if wanted > bound:
-            text += f"; first choices need {_fmt(wanted / scale)}"
-        out.append(text)
+        out.append(LimitUse(
+            limit=lid, used=_natural(lid, used), available=_natural(lid, bound),
+            users=_heaviest_first(lid, groups),
+            first_choices_need=_natural(lid, wanted) if wanted > bound else None,
+        ))
     return tuple(out)
 
 
-def _infeasible(insts, available, budget, keep: list[str], deadline: float, workers: int):
+def _infeasible(insts, available, budget, keep: list[LimitId], deadline: float, workers: int):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
     they can, None when the time ran out first."""
     every = frozenset(_build(insts, available, budget).limits)
@@ -492,9 +454,9 @@ def _infeasible(insts, available, budget, keep: list[str], deadline: float, work
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
-def _diagnose(insts, available, budget, deadline: float, workers: int):
-    """Name a minimal set of shared limits that cannot hold together, the groups that can
-    use each, and how far each alone would have to move (when the others can hold).
+def _core(insts, available, budget, deadline: float, workers: int) -> tuple[list[LimitId], bool, _Model]:
+    """A minimal set of limits that cannot hold together, and whether a check ran out of
+    time (the set then holds but may not be minimal).
 
     First CP-SAT with every limit enforced by an assumption literal: its
     `sufficient_assumptions_for_infeasibility` gives a core. CP-SAT solves assumption
@@ -513,108 +475,108 @@ def _diagnose(insts, available, budget, deadline: float, workers: int):
     core = ids
     if solver.solve(m.model) == cp_model.INFEASIBLE:
         core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
-    # Share the time left among the checks still to come, so no single one starves the rest.
-    calls = 2 * len(core)
-
-    def until() -> float:
-        nonlocal calls
-        calls -= 1
-        now = time.monotonic()
-        return now + max(deadline - now, 0.0) / max(calls, 1)
-
-    undecided = False  # a check ran out of time: the core holds but may not be minimal
+    share = _TimeShare(deadline, 2 * len(core))
+    undecided = False
     for lid in list(core):
         trial = [k for k in core if k != lid]
-        verdict = _infeasible(insts, available, budget, trial, until(), workers) if trial else False
+        verdict = _infeasible(insts, available, budget, trial, share.until(), workers) if trial else False
         if verdict:
             core = trial
         undecided = undecided or verdict is None
-    calls = len(core)
+    return core, undecided, m
+
+
+class _TimeShare:
+    """The time left, shared among the checks still to come, so none starves the rest."""
+
+    def __init__(self, deadline: float, calls: int):
+        self.deadline, self.calls = deadline, calls
+
+    def until(self) -> float:
+        self.calls -= 1
+        now = time.monotonic()
+        return now + max(self.deadline - now, 0.0) / max(self.calls, 1)
+
+
+def _diagnose(insts, available, budget, deadline: float, workers: int):
+    """The conflicts of a minimal core: each limit, the groups that can use it, and how
+    far it alone would have to move (when the others can hold)."""
+    core, undecided, m = _core(insts, available, budget, deadline, workers)
+    share = _TimeShare(deadline, len(core))
     out = []
-    competing = {}
     for lid in core:
-        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
         bound = m.limits[lid][1]
-        least = _least_use(insts, lid)
-        competing[lid] = tuple(sorted(least))
-        wanted = _names(least)
-        text = f"{lid}: {_fmt(bound / scale)} available, wanted by {wanted}"
         relaxed = _build(insts, available, budget, drop=frozenset({lid}))
         relaxed.model.minimize(relaxed.limits[lid][0])
-        s = _solver(min(until() - time.monotonic(), NEEDS_SECONDS), workers)
+        s = _solver(min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
         # The bound is proven whether or not the search finished (the optimum if it did);
-        # shown only when it says more than "over the limit".
+        # kept only when it says more than "over the limit".
+        need = None
         if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            need = math.ceil(s.best_objective_bound - 1e-6)
-            if need > bound:
-                text += f"; needs at least {_fmt(need / scale)}"
-        out.append(text)
-    if undecided:
-        out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
-    return tuple(out), competing
+            least = math.ceil(s.best_objective_bound - 1e-6)
+            need = _natural(lid, least) if least > bound else None
+        out.append(Conflict(limit=lid, available=_natural(lid, bound),
+                            wanted_by=_heaviest_first(lid, _least_use(insts, lid)),
+                            needs_at_least=need))
+    return tuple(out), undecided
 
 
-def _least_use(insts: list[_Inst], lid: str) -> dict[str, int]:
+def _least_use(insts: list[_Inst], lid: LimitId) -> dict[str, int]:
     """Per group that can use the limit: the least it takes of it (max over variants)."""
     out: dict[str, int] = {}
     for inst in insts:
-        if lid == LIMIT_BUDGET:
+        if lid.kind == "budget":
             uses = [o.cost for o in inst.opts]
         else:
-            uses = [o.gpus for o in inst.opts if limit_id_availability(o.gpu) == lid]
+            uses = [o.gpus for o in inst.opts if o.gpu == lid.gpu]
         if uses and max(uses) > 0:
             out[inst.group] = max(out.get(inst.group, 0), min(uses))
     return out
 
 
-def _names(weights: dict[str, int]) -> str:
-    """Group names, heaviest first (then by name), at most NAMES_SHOWN of them."""
-    order = sorted(weights, key=lambda g: (-weights[g], g))
-    text = ", ".join(order[:NAMES_SHOWN])
-    if len(order) > NAMES_SHOWN:
-        text += f" and {len(order) - NAMES_SHOWN} more"
-    return text
-
-
 # --- entry point ------------------------------------------------------------------------
 
 
-def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Result:
-    """Pick one option per instance; see the module docstring for the semantics.
+def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
+          options: SolveOptions | None = None) -> Choice:
+    """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
     `workers` > 1 runs CP-SAT's deterministic interleaved search on that many workers.
-    Instances without options make the result infeasible (named in `conflicts`); the
-    others are still solved and their picks returned, so callers can show them.
+    Items without options make the result infeasible (named in `unplaced`); the others
+    are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
     """
+    options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
     insts, empty = _prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
     crits = criteria(problem.objective)
-    conflicts = tuple(f"no options: {name}" for name in empty)
+    unplaced = tuple(empty)
     if not insts:
-        status = "infeasible" if empty else "optimal"
-        return Result(status, {}, 0.0, 0.0, (), conflicts)
+        return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
     first = {name: o.index for name, o in sorted(_first_choices(insts, crits).items())}
     m = _build(insts, problem.available, budget)
-    out = _optimise(m, insts, crits, deadline, workers)
+    if options.dump_model:
+        m.model.export_to_file(options.dump_model)
+    out = _optimise(m, insts, crits, deadline, workers, options.log)
     if out.status == "infeasible":
-        texts, competing = _diagnose(insts, problem.available, budget, deadline, workers)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts + texts, first, competing)
+        conflicts, undecided = _diagnose(insts, problem.available, budget, deadline, workers)
+        return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
+                      first_choices=first, core_undecided=undecided)
     if out.status == "unknown":
-        conflicts += (f"time limit: no feasible choice found within {_fmt(time_limit)} s",)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts, first)
+        return Choice("infeasible", {}, 0.0, 0.0, unplaced=unplaced, first_choices=first,
+                      timed_out=time_limit)
     picked = {i.name: i.opts[out.chosen[i.name]] for i in insts}
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
     value = sum(o.value(primary) for o in picked.values()) / scale
-    return Result(
+    return Choice(
         status="infeasible" if empty else out.status,
         picks={name: o.index for name, o in sorted(picked.items())},
         objective_value=value,
         gap=out.gap,
         binding=_binding(insts, problem.available, budget, picked, crits),
-        conflicts=conflicts,
+        unplaced=unplaced,
         first_choices=first,
     )

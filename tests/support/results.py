@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from planner.result import Result, Row
+
 GiB = 2**30
 
 A10G = {"available": 8, "used": 1, "price_per_hour": 1.006, "memory_bytes": 24 * GiB,
@@ -83,3 +85,13 @@ def result(rows, gpus=None, total=None, plan="fleet", file="fleet.plan", status=
         "binding": [], "workloads": rows,
     }
 
+
+
+def typed(data: dict) -> Result:
+    """A result built here (the JSON contract) as the typed result renderers read."""
+    return Result.from_json(data)
+
+
+def typed_row(row: dict) -> Row:
+    """One row built here as a typed ``Row``."""
+    return Result.from_json(result([row])).workloads[0]
