@@ -190,9 +190,26 @@ def test_vllm_preempts_when_kv_runs_out():
     assert r.preemptions == 0 and r.requests == 64
 
 
-def test_prefill_alone_stalls_decodes():
-    """SGLang runs a prompt's prefill as a step of its own: a decode waits a whole prefill,
-    so its p99 time per token is above vLLM's, whose decodes share the step."""
-    kw = dict(prompt=4000, output=100, rate=3.0)
-    sglang = simulate(ServeLoad(LLAMA_8B, H100, engine="sglang", **kw), requests=300, seed=1)
-    assert sglang.tpot_p99 > sglang.tpot_p50
+def test_sglang_prefills_first_in_steps_of_its_own():
+    """8 prompts of 3000 tokens at once, SGLang's 8192-token chunk: three prefill steps of
+    8192, 8192 and 7616 tokens (the third prompt and the sixth cut at the chunk), no decode
+    before the last prompt is in; the last first token comes at the end of the third."""
+    load = ServeLoad(LLAMA_8B, H100, prompt=3000, output=20, users=8, engine="sglang")
+    rep = replica(load)
+    assert rep.token_budget == 8192
+
+    def whole(n):  # causal pairs of n tokens
+        return n * (n + 1) / 2
+
+    def cut(n, start):  # pairs of n tokens after a prefix of ``start``
+        return n * start + whole(n)
+
+    steps = [
+        rep.step(0, 0, 8192, 8192, 2 * whole(3000) + whole(2192), 2),
+        rep.step(0, 0, 8192, 3000 + 3000 + 3000 + 1384,
+                 cut(808, 2192) + 2 * whole(3000) + whole(1384), 3),
+        rep.step(0, 0, 7616, 3000 + 3000 + 3000, cut(1616, 1384) + 2 * whole(3000), 3),
+    ]
+    r = simulate(load, requests=8)
+    assert r.ttft_p99 == pytest.approx(sum(x.seconds for x in steps), rel=1e-9)
+    assert r.ttft_p50 == pytest.approx(steps[0].seconds + steps[1].seconds, rel=1e-9)
