@@ -92,23 +92,9 @@ def _serve_job(w, arch, weights: str) -> ServeJob:
                     weights=weights, kv_precision=w.kv or d.DEFAULT_KV_PRECISION)
 
 
-def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
-    from planner.resolve.bridge import arch_from_model, gpu_spec
-    from planner.estimate import evaluate_serve, evaluate_train
-
-    who = row.name + ("" if not row.scenario else str(row.scenario))
+def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
+    """The layout is well formed for the model and keeps the plan's pins."""
     bad = []
-    w = _variant(plan, row)
-    if w is None:
-        return [f"{who}: no workload/sweep value of the plan gives this row"]
-    block = gpus.get(row.gpu)
-    if block is None or block.available is None:
-        return [f"{who}: GPU {row.gpu} is not offered"]
-    if w.gpus and row.gpu not in w.gpus:
-        bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
-    model = next(m for m in plan.models if m.name == w.model)
-    arch = arch_from_model(model)
-    spec = gpu_spec(block)
     lay = row.layout
     serve = w.kind == "serve"
     spread = lay.replicas if serve else lay.dp
@@ -133,38 +119,74 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
             value = row.gpu if key == "gpu" else row.gpu_count if key == "count" else getattr(lay, key)
             if pinned is not None and value != pinned:
                 bad.append(f"{who}: layout pins {key} = {pinned}, row has {value}")
-    if serve:
-        if w.weights != "auto" and lay.weights != w.weights:
-            bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
-        layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
-        est = evaluate_serve(_serve_job(w, arch, lay.weights), layout, spec)
-        hours = (w.duration / 3600.0) if w.duration is not None else None
-        if hours is None:
-            from planner.estimate import defaults as d
+    return bad
 
-            hours = float(d.SERVICE_HOURS)
-        cost = row.gpu_count * spec.price_per_hour * hours
-        if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
-            bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
-        if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
-            bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
+
+def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+    """(violations, re-derived estimate, hours, cost) of a service row."""
+    from planner.estimate import defaults as d
+    from planner.estimate import evaluate_serve
+
+    bad = []
+    lay = row.layout
+    if w.weights != "auto" and lay.weights != w.weights:
+        bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
+    layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
+    est = evaluate_serve(_serve_job(w, arch, lay.weights), layout, spec)
+    hours = w.duration / 3600.0 if w.duration is not None else float(d.SERVICE_HOURS)
+    cost = row.gpu_count * spec.price_per_hour * hours
+    if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
+        bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
+    if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
+        bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
+    return bad, est, hours, cost
+
+
+def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+    """(violations, re-derived estimate, hours, cost) of a training row."""
+    from planner.estimate import evaluate_train
+
+    bad = []
+    lay = row.layout
+    layout = Layout(tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep, zero=lay.zero,
+                    recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch)
+    job = _train_job(plan, w, arch)
+    if job.global_batch % (lay.dp * lay.micro_batch):
+        bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
+                   f"divide the global batch {job.global_batch}")
+    if lay.weights != job.weights:
+        bad.append(f"{who}: weights {lay.weights}, the plan gives {job.weights}")
+    est = evaluate_train(job, layout, spec)
+    hours = est.seconds / 3600.0
+    cost = row.gpu_count * hours * spec.price_per_hour
+    if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
+        bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
+    if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
+        bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
+    return bad, est, hours, cost
+
+
+def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
+    from planner.resolve.bridge import arch_from_model, gpu_spec
+
+    who = row.name + ("" if not row.scenario else str(row.scenario))
+    w = _variant(plan, row)
+    if w is None:
+        return [f"{who}: no workload/sweep value of the plan gives this row"]
+    block = gpus.get(row.gpu)
+    if block is None or block.available is None:
+        return [f"{who}: GPU {row.gpu} is not offered"]
+    bad = []
+    if w.gpus and row.gpu not in w.gpus:
+        bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
+    arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
+    spec = gpu_spec(block)
+    bad += _check_shape(who, w, row, arch, spec)
+    if w.kind == "serve":
+        found, est, hours, cost = _check_serve(who, w, row, arch, spec)
     else:
-        layout = Layout(tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep, zero=lay.zero,
-                        recompute=lay.recompute, offload=lay.offload,
-                        micro_batch=lay.micro_batch)
-        job = _train_job(plan, w, arch)
-        if job.global_batch % (lay.dp * lay.micro_batch):
-            bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
-                       f"divide the global batch {job.global_batch}")
-        if lay.weights != job.weights:
-            bad.append(f"{who}: weights {lay.weights}, the plan gives {job.weights}")
-        est = evaluate_train(job, layout, spec)
-        hours = est.seconds / 3600.0
-        cost = row.gpu_count * hours * spec.price_per_hour
-        if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
-            bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
-        if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
-            bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
+        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
+    bad += found
     total = est.memory.total
     if total > spec.usable_bytes:
         bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row.gpu}")
