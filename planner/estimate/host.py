@@ -1,4 +1,4 @@
-"""Host resources a row needs: CPU cores, host RAM, local NVMe, network (docs/estimation.md sec 9).
+"""Host resources a row needs: CPU cores, host RAM, local NVMe, network (docs/estimation.md sec 10).
 
 Planning floors, one rule each, over the estimator's own tables: bytes per weight by
 precision (``precision.weight_bytes``, quantization scales included), the checkpoint's
@@ -26,15 +26,15 @@ from planner.estimate.types import (
     TrainJob,
 )
 
-VCPUS_PER_GPU = 12  # smallest vCPU:GPU ratio of AWS 8-GPU shapes (docs/estimation.md sec 9)
-HOST_RAM_PER_GPU_BYTE = 1.0  # host RAM per byte of device memory (docs/estimation.md sec 9)
-CHECKPOINTS_KEPT = 2  # the last checkpoint and the one being written (docs/estimation.md sec 9)
+VCPUS_PER_GPU = 12  # smallest vCPU:GPU ratio of AWS 8-GPU shapes (docs/estimation.md sec 10)
+HOST_RAM_PER_GPU_BYTE = 1.0  # host RAM per byte of device memory (docs/estimation.md sec 10)
+CHECKPOINTS_KEPT = 2  # the last checkpoint and the one being written (docs/estimation.md sec 10)
 NIC_GBPS = (1, 10, 25, 50, 100, 200, 400, 800, 1600, 3200)  # standard NIC rates, Gbit/s
-RDMA_FROM_GBPS = 100  # from here on plan GPUDirect RDMA (docs/estimation.md sec 9)
+RDMA_FROM_GBPS = 100  # from here on plan GPUDirect RDMA (docs/estimation.md sec 10)
 # A need equal to a NIC rate fits it: a network-bound run needs exactly the bandwidth its
 # time assumes, up to float rounding (relative).
 RATE_TOLERANCE = 1e-9
-# Serving replicas that span nodes (docs/estimation.md sec 9): PP moves only activations,
+# Serving replicas that span nodes (docs/estimation.md sec 10): PP moves only activations,
 # TP all-reduces every layer.
 SERVE_PP_NETWORK = "25Gbps"
 SERVE_TP_NETWORK = "RDMA 200Gbps"

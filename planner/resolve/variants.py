@@ -255,53 +255,5 @@ def build_variants(plan: p.Plan) -> list[Variant]:
     return instances
 
 
-def inputs(instance: Variant) -> dict:
-    """The ``inputs`` object of the JSON row: what this row was solved for."""
-    w = instance.workload
-    row = {
-        "model": instance.model,
-        "method": None,
-        "users": None,
-        "context": None,
-        "dataset_tokens": None,
-        "dataset_bytes": None,
-        "epochs": None,
-        "seq_len": None,
-        "deadline_hours": instance.deadline_hours,
-        "tpot_ms": None if instance.tpot_seconds is None else instance.tpot_seconds * 1000.0,
-        "ttft_ms": None if instance.ttft_seconds is None else instance.ttft_seconds * 1000.0,
-        "weights": None,
-        "kv": None,
-        "prompt": None,
-        "batch": None,
-        "optimizer": None,
-        "rank": None,
-        "budget": instance.budget,
-    }
-    if instance.serve_job is not None:
-        job = instance.serve_job
-        row.update(
-            users=job.users,
-            context=job.context,
-            prompt=job.prompt,
-            kv=job.kv_precision,
-            weights="auto" if instance.weights_auto else job.weights,
-        )
-    else:
-        job = instance.train_job
-        row.update(
-            method=job.method if w.kind == "finetune" else None,
-            dataset_tokens=dataset_tokens(w),
-            dataset_bytes=w.dataset_bytes,
-            epochs=float(w.epochs),
-            seq_len=job.seq_len,
-            weights=job.weights,
-            batch=job.global_batch,
-            optimizer=job.optimizer,
-            rank=job.lora_rank or None,
-        )
-    return row
-
-
 def replace_weights(job: ServeJob, weights: str) -> ServeJob:
     return dataclasses.replace(job, weights=weights)

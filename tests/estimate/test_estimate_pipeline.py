@@ -18,7 +18,7 @@ from planner.estimate import evaluate_train
 from planner.estimate import memory as M
 from planner.estimate import timing as T
 from planner.estimate.train import train_activation_bytes, train_base
-from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+from planner.estimate.types import Arch, Layout, TrainJob
 from support.arch import A100_80G
 
 ARCH = Arch(name="eight", layers=8, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)

@@ -10,7 +10,6 @@ LoRA (Hu et al. 2021, arXiv:2106.09685 sec 4.1): r (in + out) parameters per ada
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
 
 import pytest
 

@@ -1,4 +1,4 @@
-"""Host CPU, RAM, NVMe and network of a row, worked by hand from docs/estimation.md sec 9."""
+"""Host CPU, RAM, NVMe and network of a row, worked by hand from docs/estimation.md sec 10."""
 
 from __future__ import annotations
 
