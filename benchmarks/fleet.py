@@ -24,7 +24,8 @@ import math
 import random
 import time
 
-from planner.choose.cpsat import Item, Option, Problem, _prepare, solve
+from planner.choose.cpsat import Item, Option, Problem, solve
+from planner.choose.prepare import prepare as _prepare
 
 COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
 OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type
@@ -93,7 +94,7 @@ def _usage(instances, picks) -> dict[str, float]:
 
 def tighter(p: Problem, factor: float) -> Problem:
     """The same fleet with every availability scaled down (usually infeasible)."""
-    return Problem(p.instances, {g: int(n * factor) for g, n in p.available.items()}, p.budget, p.objective)
+    return Problem(p.items, {g: int(n * factor) for g, n in p.available.items()}, p.budget, p.objective)
 
 
 def main() -> None:
@@ -109,13 +110,13 @@ def main() -> None:
     for n, tight in ((int(s), t) for s in args.sizes.split(",") for t in (False, True)):
         p = fleet(n, args.types, args.seed)
         p = tighter(p, TIGHT) if tight else p
-        raw = sum(len(i.options) for i in p.instances)
+        raw = sum(len(i.options) for i in p.items)
         kept = sum(len(i.opts) for i in _prepare(p)[0])
         start = time.perf_counter()
         r = solve(p, time_limit=args.time_limit, workers=args.workers)
         seconds = time.perf_counter() - start
         row = f"{n:>5} {args.types:>3} {raw:>8} {kept:>7} {r.status:>10} {r.gap:>8.2g} {len(r.binding):>8}"
-        core = [c.split(":")[0] for c in r.conflicts]
+        core = [str(c.limit) for c in r.conflicts]
         limits = "halved" if tight else "reference"
         print(f"{row} {seconds:>8.2f}  {limits}" + (f"  core: {len(core)} ({core[0]}, ...)" if core else ""))
 

@@ -1,8 +1,8 @@
 """What a change to a plan does to its cost, and why: ``planner diff``.
 
-Works on two solve results (the JSON of ``planner solve --format json``, as
-plain dicts), never on the solver: rows are matched by workload name and sweep
-scenario, and the causes of a change are read from what the results say the
+Works on two typed solve results (``planner.result.Result``), never on the
+solver, and gives a typed ``Diff`` (``diffview`` spells it): rows are matched by
+workload name and sweep scenario, and the causes of a change are read from what the results say the
 rows were solved for (``inputs``) and from the GPU offer (``gpus``: price and
 availability). ``git_reader`` reads a plan and its imports at a git revision,
 for ``planner diff --rev``.
@@ -10,14 +10,16 @@ for ``planner diff --rev``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import subprocess
 from dataclasses import dataclass
 from typing import Callable
 
-from planner.errors import PlanError, PlanImportError
 from planner import units as text
+from planner.errors import PlanError, PlanImportError
+from planner.result import Inputs, Result, Row, RowLayout, plain_data
 
 # The order in which a row's changed inputs are named: the workload's own
 # knobs first (what the author most likely touched), then limits.
@@ -34,21 +36,76 @@ _INPUT_LABELS = {
     "ttft_ms": "ttft",
 }
 
-# What a row's result shows; a difference in any of these makes the row "changed".
-_SHOWN = ("fits", "gpu", "gpu_count", "nodes", "layout", "hours", "cost")
+
+@dataclass(frozen=True)
+class Side:
+    """One version of the plan, as the review shows it."""
+
+    plan: str
+    file: str
+    status: str
+    total_cost: float
+    currency: str
+
+
+@dataclass(frozen=True)
+class Shown:
+    """What a row's result shows; a difference in any of these makes the row "changed"."""
+
+    fits: bool
+    gpu: str | None
+    gpu_count: int | None
+    nodes: int | None
+    layout: RowLayout | None
+    hours: float | None
+    cost: float | None
+
+
+@dataclass(frozen=True)
+class Total:
+    old: float
+    new: float
+    delta: float
+    percent: float | None  # None: nothing before (no base to divide by)
+
+
+@dataclass(frozen=True)
+class RowChange:
+    name: str
+    kind: str
+    scenario: dict[str, str]
+    old: Shown | None  # None: the row was added
+    new: Shown | None  # None: the row was removed
+    delta: float
+    percent: float | None
+    status: str  # added | removed | changed | unchanged
+    causes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Diff:
+    old: Side
+    new: Side
+    currency: str
+    total: Total
+    changes: tuple[str, ...]  # plan-wide and offer changes
+    workloads: tuple[RowChange, ...]
+
+    def to_json(self) -> dict:
+        return plain_data(self)
 
 
 def _input_value(key: str, value) -> str:
     if value is None:
         return "unset"
     if key == "dataset_bytes":
-        return text.size(int(value))
+        return text.plan_bytes(int(value))
     if key == "dataset_tokens":
         return f"{text.count(int(value))} tokens"
     if key == "deadline_hours":
-        return text.hours(float(value))
+        return text.duration(float(value))
     if key in ("tpot_ms", "ttft_ms"):
-        return f"{float(value):g}ms"
+        return text.latency(float(value) / 1000.0)
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -58,34 +115,31 @@ def _input_value(key: str, value) -> str:
     return str(value)
 
 
-def _price(value, currency: str) -> str:
-    if value is None:
-        return "unpriced"
-    return f"{text.money(float(value), currency)}/h"
-
-
-def row_key(row: dict) -> tuple:
+def row_key(row) -> tuple:
     """Rows are the same workload (and sweep variant) when name and scenario match."""
-    return (row["name"], tuple(sorted((row.get("scenario") or {}).items())))
+    return (row.name, tuple(sorted((row.scenario or {}).items())))
 
 
-def _dataset(inputs: dict) -> str | None:
+def _dataset(inputs: Inputs) -> str | None:
     """The dataset as the plan wrote it: bytes (tokens are then derived) or tokens."""
-    if inputs.get("dataset_bytes") is not None:
-        return _input_value("dataset_bytes", inputs["dataset_bytes"])
-    if inputs.get("dataset_tokens") is not None:
-        return _input_value("dataset_tokens", inputs["dataset_tokens"])
+    if inputs.dataset_bytes is not None:
+        return _input_value("dataset_bytes", inputs.dataset_bytes)
+    if inputs.dataset_tokens is not None:
+        return _input_value("dataset_tokens", inputs.dataset_tokens)
     return None
 
 
-def input_causes(old: dict, new: dict) -> list[str]:
+def _input_keys() -> list[str]:
+    names = [f.name for f in dataclasses.fields(Inputs)]
+    return [k for k in INPUT_ORDER if k in names] + sorted(set(names) - set(INPUT_ORDER))
+
+
+def input_causes(old: Row, new: Row) -> list[str]:
     """The inputs a row was solved for that differ, in a stable order."""
-    before, after = old.get("inputs") or {}, new.get("inputs") or {}
-    keys = [k for k in INPUT_ORDER if k in before or k in after]
-    keys += sorted((set(before) | set(after)) - set(INPUT_ORDER))
+    before, after = old.inputs, new.inputs
     causes = []
     dataset_seen = False
-    for key in keys:
+    for key in _input_keys():
         if key in ("dataset_tokens", "dataset_bytes"):
             # One input however it is given: tokens in one version and bytes
             # in the other is one change, not two.
@@ -94,72 +148,62 @@ def input_causes(old: dict, new: dict) -> list[str]:
                 a, b = _dataset(before), _dataset(after)
                 if a != b:
                     causes.append(f"dataset {a or 'unset'} → {b or 'unset'}")
-                elif before.get("dataset_tokens") != after.get("dataset_tokens"):
+                elif before.dataset_tokens != after.dataset_tokens:
                     # same bytes, another tokenization (bytes_per_token changed)
                     causes.append(
-                        f"dataset {a}: {_input_value('dataset_tokens', before.get('dataset_tokens'))}"
-                        f" → {_input_value('dataset_tokens', after.get('dataset_tokens'))}"
+                        f"dataset {a}: {_input_value('dataset_tokens', before.dataset_tokens)}"
+                        f" → {_input_value('dataset_tokens', after.dataset_tokens)}"
                     )
             continue
-        a, b = before.get(key), after.get(key)
+        a, b = getattr(before, key), getattr(after, key)
         if a != b:
             label = _INPUT_LABELS.get(key, key)
             causes.append(f"{label} {_input_value(key, a)} → {_input_value(key, b)}")
     return causes
 
 
-def gpu_changes(old: dict, new: dict, names, currency: str) -> list[str]:
+def gpu_changes(old: Result, new: Result, names, currency: str) -> list[str]:
     """Price, availability and offer changes of the named GPU types."""
-    before, after = old.get("gpus") or {}, new.get("gpus") or {}
     causes = []
     for name in sorted(n for n in names if n):
-        a, b = before.get(name), after.get(name)
+        a, b = old.gpus.get(name), new.gpus.get(name)
         if a is None and b is None:
             continue
         if a is None:
-            causes.append(f"{name} newly offered ({text.available(b.get('available'))} available)")
+            causes.append(f"{name} newly offered ({text.available(b.available)} available)")
             continue
         if b is None:
             causes.append(f"{name} no longer offered")
             continue
-        if a.get("price_per_hour") != b.get("price_per_hour"):
-            causes.append(
-                f"price {name} {_price(a.get('price_per_hour'), currency)}"
-                f" → {_price(b.get('price_per_hour'), currency)}"
-            )
-        if a.get("available") != b.get("available"):
-            causes.append(
-                f"availability {name} {text.available(a.get('available'))}"
-                f" → {text.available(b.get('available'))}"
-            )
-        if a.get("memory_bytes") != b.get("memory_bytes") or a.get("usable_bytes") != b.get(
-            "usable_bytes"
-        ):
-            causes.append(
-                f"memory {name} {text.gib(a.get('usable_bytes'))}"
-                f" → {text.gib(b.get('usable_bytes'))} usable"
-            )
+        if a.price_per_hour != b.price_per_hour:
+            causes.append(f"price {name} {text.price(a.price_per_hour, currency)}"
+                          f" → {text.price(b.price_per_hour, currency)}")
+        if a.available != b.available:
+            causes.append(f"availability {name} {text.available(a.available)}"
+                          f" → {text.available(b.available)}")
+        if a.memory_bytes != b.memory_bytes or a.usable_bytes != b.usable_bytes:
+            causes.append(f"memory {name} {text.memory(a.usable_bytes)}"
+                          f" → {text.memory(b.usable_bytes)} usable")
     return causes
 
 
-def plan_changes(old: dict, new: dict) -> list[str]:
+def plan_changes(old: Result, new: Result) -> list[str]:
     """Plan-wide settings that changed: objective, budget, currency."""
     causes = []
-    if old.get("objective") != new.get("objective"):
-        causes.append(f"objective {old.get('objective')} → {new.get('objective')}")
-    if old.get("budget") != new.get("budget"):
-        currency = new.get("currency") or "USD"
-        causes.append(
-            f"plan budget {text.money(old.get('budget'), currency)}"
-            f" → {text.money(new.get('budget'), currency)}"
-        )
-    if old.get("currency") != new.get("currency"):
-        causes.append(f"currency {old.get('currency')} → {new.get('currency')}")
+    if old.objective != new.objective:
+        causes.append(f"objective {old.objective} → {new.objective}")
+    if old.budget != new.budget:
+        currency = new.currency or "USD"
+        causes.append(f"plan budget {text.money(old.budget, currency)}"
+                      f" → {text.money(new.budget, currency)}")
+    if old.currency != new.currency:
+        causes.append(f"currency {old.currency} → {new.currency}")
     return causes
 
 
-def _summary(row: dict) -> dict:
-    return {key: row.get(key) for key in _SHOWN}
+def _shown(row: Row) -> Shown:
+    return Shown(fits=row.fits, gpu=row.gpu, gpu_count=row.gpu_count, nodes=row.nodes,
+                 layout=row.layout, hours=row.hours, cost=row.cost)
 
 
 def _delta(before: float | None, after: float | None) -> tuple[float, float | None]:
@@ -169,72 +213,53 @@ def _delta(before: float | None, after: float | None) -> tuple[float, float | No
     return change, pct
 
 
-def diff_results(old: dict, new: dict) -> dict:
+def _row_change(old: Result, new: Result, a: Row | None, b: Row | None,
+                settings: list[str], offer: list[str], currency: str) -> RowChange:
+    base = a or b
+    delta, percent = _delta(a and a.cost, b and b.cost)
+    shown_old, shown_new = (_shown(a) if a else None), (_shown(b) if b else None)
+    if a is None:
+        status, causes = "added", ["workload added"]
+    elif b is None:
+        status, causes = "removed", ["workload removed"]
+    else:
+        causes = input_causes(a, b) + gpu_changes(old, new, {a.gpu, b.gpu}, currency)
+        moved = shown_old != shown_new
+        if moved:
+            causes += settings
+            if not causes:
+                # Nothing this row depends on directly changed; what moved it is the
+                # offer of other GPU types or the shared limits (availability, budget)
+                # other workloads now use.
+                causes += offer or [
+                    "no input of this workload changed: shared limits with other workloads"
+                ]
+        status = "changed" if moved or causes else "unchanged"
+    return RowChange(name=base.name, kind=base.kind, scenario=dict(base.scenario or {}),
+                     old=shown_old, new=shown_new, delta=delta, percent=percent,
+                     status=status, causes=tuple(causes))
+
+
+def diff_results(old: Result, new: Result) -> Diff:
     """The review of ``old`` → ``new``: one entry per row, totals, and causes."""
-    currency = new.get("currency") or old.get("currency") or "USD"
-    old_rows = {row_key(r): r for r in old.get("workloads", [])}
-    new_rows = {row_key(r): r for r in new.get("workloads", [])}
+    currency = new.currency or old.currency or "USD"
+    old_rows = {row_key(r): r for r in old.workloads}
+    new_rows = {row_key(r): r for r in new.workloads}
     settings = plan_changes(old, new)
-    all_gpus = set(old.get("gpus") or {}) | set(new.get("gpus") or {})
-    offer = gpu_changes(old, new, all_gpus, currency)
-    rows = []
-    order = [row_key(r) for r in new.get("workloads", [])]
-    order += [row_key(r) for r in old.get("workloads", []) if row_key(r) not in new_rows]
-    for key in order:
-        a, b = old_rows.get(key), new_rows.get(key)
-        base = a or b
-        entry = {
-            "name": base["name"],
-            "kind": base.get("kind"),
-            "scenario": dict(base.get("scenario") or {}),
-            "old": _summary(a) if a else None,
-            "new": _summary(b) if b else None,
-        }
-        entry["delta"], entry["percent"] = _delta(a and a.get("cost"), b and b.get("cost"))
-        if a is None:
-            entry["status"], entry["causes"] = "added", ["workload added"]
-        elif b is None:
-            entry["status"], entry["causes"] = "removed", ["workload removed"]
-        else:
-            causes = input_causes(a, b)
-            causes += gpu_changes(old, new, {a.get("gpu"), b.get("gpu")}, currency)
-            moved = entry["old"] != entry["new"]
-            if moved:
-                causes += settings
-                if not causes:
-                    # Nothing this row depends on directly changed; what moved
-                    # it is the offer of other GPU types or the shared limits
-                    # (availability, budget) other workloads now use.
-                    causes += offer or [
-                        "no input of this workload changed: shared limits with other workloads"
-                    ]
-            entry["status"] = "changed" if moved or causes else "unchanged"
-            entry["causes"] = causes
-        rows.append(entry)
-    total_delta, total_pct = _delta(old.get("total_cost"), new.get("total_cost"))
-    return {
-        "old": _side(old),
-        "new": _side(new),
-        "currency": currency,
-        "total": {
-            "old": old.get("total_cost"),
-            "new": new.get("total_cost"),
-            "delta": total_delta,
-            "percent": total_pct,
-        },
-        "changes": settings + offer,
-        "workloads": rows,
-    }
+    offer = gpu_changes(old, new, set(old.gpus) | set(new.gpus), currency)
+    order = [row_key(r) for r in new.workloads]
+    order += [row_key(r) for r in old.workloads if row_key(r) not in new_rows]
+    rows = tuple(_row_change(old, new, old_rows.get(k), new_rows.get(k), settings, offer, currency)
+                 for k in order)
+    delta, percent = _delta(old.total_cost, new.total_cost)
+    return Diff(old=_side(old), new=_side(new), currency=currency,
+                total=Total(old=old.total_cost, new=new.total_cost, delta=delta, percent=percent),
+                changes=tuple(settings + offer), workloads=rows)
 
 
-def _side(result: dict) -> dict:
-    return {
-        "plan": result.get("plan"),
-        "file": result.get("file"),
-        "status": result.get("status"),
-        "total_cost": result.get("total_cost"),
-        "currency": result.get("currency"),
-    }
+def _side(result: Result) -> Side:
+    return Side(plan=result.plan, file=result.file, status=result.status,
+                total_cost=result.total_cost, currency=result.currency)
 
 
 # ----------------------------------------------------------------------------- policy
@@ -247,13 +272,13 @@ class Threshold:
     value: float
     is_percent: bool
 
-    def exceeded(self, diff: dict) -> bool:
-        total = diff["total"]
+    def exceeded(self, diff: Diff) -> bool:
+        total = diff.total
         if self.is_percent:
-            if total["percent"] is None:  # nothing before: any rise is an unbounded rise
-                return total["delta"] > 0
-            return total["percent"] > self.value
-        return total["delta"] > self.value
+            if total.percent is None:  # nothing before: any rise is an unbounded rise
+                return total.delta > 0
+            return total.percent > self.value
+        return total.delta > self.value
 
     def describe(self, currency: str) -> str:
         return f"{self.value:g}%" if self.is_percent else text.money(self.value, currency)

@@ -1,28 +1,31 @@
-"""``planner solve`` as a function: a plan file in, the JSON result object out.
+"""``planner solve`` as a function: a plan in, the typed ``Result`` out.
 
-``solve_file`` loads the plan, builds the instances (``planner.resolve.variants``),
-searches candidate layouts per instance and GPU type
-(``planner.search.candidates``), lets CP-SAT pick one per instance under the
-shared limits (``planner.choose.cpsat``), builds the rows of
-docs/solve.md ("The JSON result"), and runs the independent checker
-(``planner.verify``) before returning. Floats are rounded to 6
-significant digits and every list has a stable order, so the same plan gives
-the same object byte for byte.
+The stages, each in its own module: ``resolve`` (the checked plan and its variants),
+``search`` (candidate layouts per variant and GPU type), ``choose`` (CP-SAT picks one per
+variant under the shared limits), ``explain`` (the sentences), and here the rows of
+``planner.result`` are assembled. ``solve_file`` runs the independent checker
+(``planner.verify``) before returning. Floats are rounded once (``Result.rounded``) and
+every list has a stable order, so the same plan gives the same result byte for byte.
 """
 
 from __future__ import annotations
 
-import math
+from dataclasses import asdict
 
+from planner import explain, verify
 from planner import plan as p
+from planner.choose import cpsat
+from planner.choose.types import OBJECTIVES, Choice
 from planner.errors import PlanTypeError
-from planner.resolve.variants import Variant, build_variants, inputs, offered_gpus
-from planner.search import candidates as cands
-from planner.search.candidates import Candidate, GpuOutcome, VariantSearch, fmt_hours, gib
-from planner.search.host import host_resources
+from planner.progress import progress
+from planner.resolve.load import load_plan
+from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
+from planner.result import Alternative, GpuUse, Host, Inputs, MemoryUse, Result, Row, RowLayout
+from planner.search import Candidate, Frontiers, VariantSearch, search
+from planner.search.candidates import host_of
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units
 
-OBJECTIVES = ("cost", "gpus", "hours")
-SIGNIFICANT_DIGITS = 6
+ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
 
 class SolveInternalError(Exception):
@@ -33,81 +36,170 @@ class SolveInternalError(Exception):
         self.violations = violations
 
 
-def round_floats(value):
-    """Every float to 6 significant digits (ints, strings and None untouched)."""
-    if isinstance(value, bool) or value is None:
-        return value
-    if isinstance(value, float):
-        if value == 0 or not math.isfinite(value):
-            return 0.0 if value == 0 else value
-        return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
-    if isinstance(value, dict):
-        return {k: round_floats(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [round_floats(v) for v in value]
-    return value
-
-
-def exit_code(result: dict) -> int:
-    """0 when every workload was placed (optimal or feasible), 1 when infeasible."""
-    return 1 if result["status"] == "infeasible" else 0
-
-
-def solve_file(path: str, *, reader=None, objective: str | None = None,
-               time_limit: float = 10.0, explain: bool = False) -> dict:
-    """The JSON result object of docs/solve.md ("The JSON result") for the plan at ``path``."""
-    from planner.resolve.load import load_plan
-
+def solve_file(path: str, *, reader=None, objective: str | None = None, time_limit: float = 10.0,
+               explain: bool = False) -> Result:
+    """The checked result of the plan at ``path`` (docs/solve.md, "The JSON result")."""
     plan = load_plan(path, reader=reader)
-    result = solve_plan(plan, file=path, objective=objective, time_limit=time_limit,
-                        explain=explain)
-    from planner.verify import check
+    return solve_checked(plan, file=path, objective=objective, time_limit=time_limit, explain=explain)
 
-    violations = check(plan, result)
+
+def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
+                  time_limit: float = 10.0, explain: bool = False,
+                  options: cpsat.SolveOptions | None = None) -> Result:
+    """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
+    result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
+                        explain=explain, options=options)
+    violations = verify.check(plan, result)
     if violations:
         raise SolveInternalError(violations)
     return result
 
 
+def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
+               explain: bool = False, options: cpsat.SolveOptions | None = None) -> Result:
+    settings = plan.settings
+    objective = objective or (settings.objective if settings else "cost")
+    if objective not in OBJECTIVES:
+        raise PlanTypeError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    currency = settings.currency if settings else "USD"
+    budget = settings.budget if settings else None
+    offers = offered_gpus(plan)
+    variants = build_variants(plan)
+    searches = _search_all(variants)
+    ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
+    problem = cpsat.Problem(
+        items=tuple(
+            cpsat.Item(name=v.name, group=v.group,
+                       options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=c.cost,
+                                                  hours=c.hours, key=c.stable) for c in opts))
+            for v, opts in zip(variants, ordered)
+        ),
+        available={o.name: o.available for o in offers},
+        budget=_solver_budget(settings, budget, variants, ordered),
+        objective=objective,
+    )
+    choice = cpsat.solve(problem, time_limit=time_limit, options=options)
+    rows = tuple(_row_of(v, s, opts, choice, currency, objective, explain)
+                 for v, s, opts in zip(variants, searches, ordered))
+    return _result(plan, file, objective, currency, budget, offers, choice, rows).rounded()
+
+
+def _search_all(variants: list[Variant]) -> list[VariantSearch]:
+    frontiers = Frontiers()
+    searches = []
+    # a bar on stderr only when the search runs past a second on a terminal
+    with progress("searching layouts", total=len(variants)) as tick:
+        for variant in variants:
+            searches.append(search(variant, frontiers))
+            tick(detail=variant.name)
+    return searches
+
+
+def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: float | None,
+            offers: list[GpuOffer], choice: Choice, rows: tuple[Row, ...]) -> Result:
+    used: dict[str, dict[str, int]] = {}
+    group_cost: dict[str, float] = {}
+    for row in rows:
+        if not row.fits:
+            continue
+        g = used.setdefault(row.gpu, {})
+        g[row.name] = max(g.get(row.name, 0), row.gpu_count)
+        group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
+    status = "infeasible" if any(not r.fits for r in rows) else choice.status
+    return Result(
+        plan=plan.settings.name if plan.settings else _stem(plan.file),
+        file=file,
+        status=status,
+        gap=0.0 if status != "feasible" else float(choice.gap),
+        objective=objective,
+        currency=currency,
+        total_cost=sum(group_cost[g] for g in sorted(group_cost)),
+        budget=budget,
+        gpus={o.name: GpuUse(available=o.available, used=sum(used.get(o.name, {}).values()),
+                             price_per_hour=o.spec.price_per_hour, memory_bytes=o.spec.memory_bytes,
+                             usable_bytes=o.spec.usable_bytes, per_node=o.spec.gpus_per_node)
+              for o in offers},
+        binding=tuple(explain.limit_sentences(choice, currency)),
+        workloads=rows,
+    )
+
+
 # ---------------------------------------------------------------- rows
 
 
-def layout_dict(c: Candidate) -> dict:
+def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: Choice,
+            currency: str, objective: str, with_alternatives: bool) -> Row:
+    pick = choice.picks.get(variant.name)
+    if pick is not None:
+        chosen = opts[pick]
+        first = opts[choice.first_choices.get(variant.name, pick)]
+        decided, reasons = explain.decide(variant, s, chosen, first, choice.binding, currency, objective)
+        alternatives = _alternatives(s, chosen, objective) if with_alternatives else ()
+        return _row(variant, chosen, True, decided, reasons, alternatives)
+    if opts:
+        # placed alone, but the shared limits cannot hold every workload at once
+        alone = min(opts, key=_rank(objective))
+        decided, reasons = explain.not_together(variant, alone, choice, currency)
+        alternatives = _alternatives(s, alone, objective) if with_alternatives else ()
+        return _row(variant, alone, False, decided, reasons, alternatives)
+    decided, reasons = explain.misses(variant, s, currency)
+    return _row(variant, _nearest_miss(s), False, decided, reasons, ())
+
+
+def _row(variant: Variant, chosen: Candidate | None, fits: bool, decided: str | None,
+         reasons: list[str], alternatives: tuple[Alternative, ...]) -> Row:
+    placement = {} if chosen is None else _placement(variant, chosen)
+    return Row(name=variant.group, kind=variant.kind, model=variant.model,
+               scenario=dict(variant.scenario), inputs=_inputs(variant), fits=fits, **placement,
+               decided_by=decided, reasons=tuple(reasons), alternatives=alternatives)
+
+
+def _placement(variant: Variant, c: Candidate) -> dict:
+    """The fields of a row that describe one candidate."""
+    m = c.memory
+    return dict(
+        gpu=c.gpu, gpu_count=c.gpu_count, nodes=c.nodes, layout=_layout(c),
+        memory_per_gpu_bytes=MemoryUse(weights=m.weights, gradients=m.gradients,
+                                       optimizer=m.optimizer, activations=m.activations,
+                                       kv_cache=m.kv_cache, overhead=m.overhead, total=m.total),
+        host_memory_per_gpu_bytes=m.host, gpu_memory_bytes=c.gpu_memory_bytes,
+        usable_memory_bytes=c.usable_bytes, hours=c.hours, cost=c.cost,
+        cost_per_hour=c.cost_per_hour, price_per_hour=c.price_per_hour,
+        ttft_seconds=c.ttft_seconds, tpot_seconds=c.tpot_seconds,
+        tokens_per_second=c.tokens_per_second,
+        tokens=None if c.tokens is None else int(round(c.tokens)),
+        host=Host(**asdict(host_of(variant, c))),
+    )
+
+
+def _layout(c: Candidate) -> RowLayout:
     lay = c.layout
     serve = c.kind == "serve"
-    return {
-        "tp": lay.tp, "pp": lay.pp, "dp": None if serve else lay.dp, "ep": lay.ep,
-        "zero": None if serve else lay.zero,
-        "recompute": None if serve else lay.recompute,
-        "offload": None if serve else lay.offload,
-        "micro_batch": None if serve else lay.micro_batch,
-        "replicas": lay.replicas if serve else 1,
-        "weights": c.weights,
-    }
+    return RowLayout(
+        tp=lay.tp, pp=lay.pp, dp=None if serve else lay.dp, ep=lay.ep,
+        zero=None if serve else lay.zero, recompute=None if serve else lay.recompute,
+        offload=None if serve else lay.offload, micro_batch=None if serve else lay.micro_batch,
+        replicas=lay.replicas if serve else 1, weights=c.weights,
+    )
 
 
-def _measures(c: Candidate | None) -> dict:
-    """The fields of a row that describe one candidate (null when there is none)."""
-    if c is None:
-        return {
-            "gpu": None, "gpu_count": None, "nodes": None, "layout": None,
-            "memory_per_gpu_bytes": None, "host_memory_per_gpu_bytes": None,
-            "gpu_memory_bytes": None, "usable_memory_bytes": None, "hours": None,
-            "cost": None, "cost_per_hour": None, "price_per_hour": None,
-            "ttft_seconds": None, "tpot_seconds": None, "tokens_per_second": None,
-            "tokens": None,
-        }
-    return {
-        "gpu": c.gpu, "gpu_count": c.gpu_count, "nodes": c.nodes, "layout": layout_dict(c),
-        "memory_per_gpu_bytes": c.memory.components(),
-        "host_memory_per_gpu_bytes": c.memory.host,
-        "gpu_memory_bytes": c.gpu_memory_bytes, "usable_memory_bytes": c.usable_bytes,
-        "hours": c.hours, "cost": c.cost, "cost_per_hour": c.cost_per_hour,
-        "price_per_hour": c.price_per_hour,
-        "ttft_seconds": c.ttft_seconds, "tpot_seconds": c.tpot_seconds,
-        "tokens_per_second": c.tokens_per_second,
-        "tokens": None if c.tokens is None else int(round(c.tokens)),
-    }
+def _inputs(variant: Variant) -> Inputs:
+    """What this row was solved for."""
+    limits = dict(
+        model=variant.model, deadline_hours=variant.deadline_hours,
+        tpot_ms=None if variant.tpot_seconds is None else variant.tpot_seconds * 1000.0,
+        ttft_ms=None if variant.ttft_seconds is None else variant.ttft_seconds * 1000.0,
+        budget=variant.budget,
+    )
+    if variant.serve_job is not None:
+        job = variant.serve_job
+        return Inputs(**limits, users=job.users, context=job.context, prompt=job.prompt,
+                      kv=job.kv_precision, weights="auto" if variant.weights_auto else job.weights)
+    job, w = variant.train_job, variant.workload
+    return Inputs(**limits, method=job.method if w.kind == "finetune" else None,
+                  dataset_tokens=dataset_tokens(w), dataset_bytes=w.dataset_bytes,
+                  epochs=float(w.epochs), seq_len=job.seq_len, weights=job.weights,
+                  batch=job.global_batch, optimizer=job.optimizer, rank=job.lora_rank or None)
 
 
 def _rank(objective: str):
@@ -116,8 +208,6 @@ def _rank(objective: str):
     Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
     CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too).
     """
-    from planner.choose.cpsat import cost_units, hours_units
-
     def key(c: Candidate) -> tuple:
         values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
         rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
@@ -125,152 +215,19 @@ def _rank(objective: str):
     return key
 
 
-def _alternatives(s: VariantSearch, chosen: Candidate | None, objective: str) -> list[dict]:
+def _alternatives(s: VariantSearch, chosen: Candidate, objective: str) -> tuple[Alternative, ...]:
+    """The next best options: the best per (GPU type, count) other than the choice."""
     best: dict[tuple, Candidate] = {}
     key = _rank(objective)
     for c in s.feasible:
         k = (c.gpu, c.gpu_count)
-        if chosen is not None and k == (chosen.gpu, chosen.gpu_count):
+        if k == (chosen.gpu, chosen.gpu_count):
             continue
         if k not in best or key(c) < key(best[k]):
             best[k] = c
-    return [
-        {"gpu": c.gpu, "gpu_count": c.gpu_count, "layout": layout_dict(c), "hours": c.hours,
-         "cost": c.cost}
-        for c in sorted(best.values(), key=key)[:3]
-    ]
-
-
-def _summary(c: Candidate, currency: str) -> str:
-    node = f"{c.nodes} node{'s' if c.nodes != 1 else ''}"
-    if c.kind == "serve":
-        return (f"{c.gpu_count} x {c.gpu} ({node}; {c.describe()}): "
-                f"{c.cost_per_hour:,.2f} {currency}/h, {c.cost:,.2f} {currency} "
-                f"over {fmt_hours(c.hours)}")
-    return (f"{c.gpu_count} x {c.gpu} ({node}; {c.describe()}): {fmt_hours(c.hours)}, "
-            f"{c.cost:,.2f} {currency}")
-
-
-def _better_types(inst: Variant, s: VariantSearch, chosen: Candidate,
-                  objective: str) -> list[GpuOutcome]:
-    """GPU types that would beat the choice on the objective had no limit ruled them out.
-
-    cost: cheaper per GPU-hour; hours (training): a faster fitting layout, or a higher
-    peak where nothing fits; gpus: fits in memory on fewer GPUs. Serving runs for a
-    fixed duration, so for it ``hours`` ranks types as ``cost`` does.
-    """
-    spec_of = {o.name: o.spec for o in inst.offers}
-    if objective == "hours" and inst.kind == "serve":
-        objective = "cost"
-
-    def better(o: GpuOutcome) -> bool:
-        if objective == "hours":
-            if o.fastest is not None:
-                return o.fastest.hours < chosen.hours
-            return spec_of[o.gpu].bf16_flops > spec_of[chosen.gpu].bf16_flops
-        if objective == "gpus":
-            return o.min_fit_count is not None and o.min_fit_count < chosen.gpu_count
-        return spec_of[o.gpu].price_per_hour < chosen.price_per_hour
-
-    rivals = [o for name, o in s.outcomes.items() if name != chosen.gpu and better(o)]
-    return sorted(rivals, key=lambda o: (spec_of[o.gpu].price_per_hour, o.gpu))
-
-
-def _decide(inst: Variant, s: VariantSearch, chosen: Candidate, first: Candidate,
-            binding: list[str], currency: str, objective: str) -> tuple[str, list[str]]:
-    """What decided the choice, and the sentences that say so (the deciding one first).
-
-    In order: a pinned layout; a shared limit (the row's own first choice was
-    not taken); fewer GPUs of the chosen type fit in memory but miss the
-    deadline / latency; a GPU type that would be better on the objective
-    (``_better_types``: cheaper per GPU-hour for ``cost``) cannot hold it
-    (memory) or cannot meet the deadline / latency / workload budget; fewer
-    GPUs of the chosen type do not fit in memory; otherwise price.
-    """
-    summary = _summary(chosen, currency)
-    if s.pinned is not None:
-        return "pinned", [summary, "layout pinned in the plan: evaluated as given"]
-    time_limit = "latency" if inst.kind == "serve" else "deadline"
-    if chosen.key != first.key and not binding:
-        # no shared limit binds: CP-SAT stopped at the time limit before improving this row
-        return "price", [summary, f"first choice {_summary(first, currency)} not reached "
-                         "within the time limit (status feasible, see gap)"]
-    if chosen.key != first.key:
-        lines = [b for b in binding if b.startswith(f"availability {first.gpu}:")]
-        decided = "availability" if lines else "budget"
-        if not lines:
-            lines = [b for b in binding if b.startswith("budget")]
-        return decided, [summary, f"first choice {_summary(first, currency)} does not fit "
-                         "beside the other workloads: " + "; ".join(lines or binding)]
-    out = s.outcomes[chosen.gpu]
-    count_reason, count_line = None, None
-    fewest = min(out.feasible, key=lambda c: (c.gpu_count, c.cost, c.stable))
-    offer = next(o for o in inst.offers if o.name == chosen.gpu)
-    if objective == "hours" and inst.kind != "serve":
-        # fastest first: more GPUs are wanted, so the count is capped, not chosen by price
-        if offer.available is not None and chosen.gpu_count >= offer.available:
-            count_reason = "availability"
-            count_line = (f"all {offer.available} available {chosen.gpu} in use: "
-                          "the fastest layout within them")
-    elif chosen.gpu_count > fewest.gpu_count:
-        count_reason = "price"
-        count_line = (f"{fewest.gpu_count} x {chosen.gpu} ({fewest.describe()}) also meets every "
-                      f"limit, at {fewest.cost:,.2f} {currency}")
-    elif out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
-        # fewer GPUs hold it but break a limit: the time limits, or (training) the
-        # workload budget, which alone can rule them out (more GPUs may cost less
-        # when fewer need offload or recomputation)
-        if inst.kind == "serve":
-            count_reason, limit = time_limit, "miss the latency limits"
-        elif inst.deadline_hours is None and inst.budget is None:
-            # no limit of the workload: they cost past what the solver can represent
-            count_reason, limit = "budget", "cost beyond the solver's range"
-        elif inst.deadline_hours is None:
-            count_reason = "budget"
-            limit = f"cost more than the workload budget {inst.budget:,.2f} {currency}"
-        else:
-            count_reason = time_limit
-            limit = f"miss the deadline {fmt_hours(inst.deadline_hours)}"
-            if inst.budget is not None:
-                limit += f" or the workload budget {inst.budget:,.2f} {currency}"
-        count_line = (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
-                      f"{chosen.gpu_count} is the fewest that meets it")
-    elif chosen.gpu_count > 1:
-        count_reason = "memory"
-        count_line = (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
-                      f"({gib(chosen.memory.total)} per GPU of {gib(chosen.usable_bytes)} usable "
-                      f"at {chosen.gpu_count})")
-    type_reason, type_lines, other_lines = None, [], []
-    for o in _better_types(inst, s, chosen, objective):
-        if o.failure:
-            type_lines.append(o.reason)
-            type_reason = type_reason or ("memory" if o.failure == "layout" else o.failure)
-        elif o.options:
-            alt = min(o.options, key=lambda c: (c.cost, c.gpu_count, c.stable))
-            line = (f"{o.gpu}: cheapest is {alt.cost:,.2f} {currency} on {alt.gpu_count} GPUs "
-                    f"({alt.describe()})")
-            fewest = min(c.gpu_count for c in o.feasible)
-            if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
-                # it fits only on more GPUs than the choice uses: memory made it dearer
-                type_lines.append(f"{line}: it needs at least {o.min_fit_count} GPUs to hold it")
-                type_reason = type_reason or "memory"
-            elif fewest > chosen.gpu_count:
-                # it holds the workload on as few GPUs, but meets the time limits only on more
-                type_lines.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet "
-                                  f"the {'latency limits' if inst.kind == 'serve' else 'deadline'}")
-                type_reason = type_reason or time_limit
-            else:
-                other_lines.append(line)
-    counted = [count_line] if count_line else []
-    if count_reason in (time_limit, "budget"):
-        return count_reason, [summary, *counted, *type_lines, *other_lines]
-    if type_reason:
-        return type_reason, [summary, *type_lines, *counted, *other_lines]
-    if count_reason == "availability":
-        return count_reason, [summary, *counted, *other_lines]
-    if count_reason == "memory":
-        return "memory", [summary, *counted, *other_lines]
-    return "price", [summary, *other_lines, *counted]
+    return tuple(Alternative(gpu=c.gpu, gpu_count=c.gpu_count, layout=_layout(c), hours=c.hours,
+                             cost=c.cost)
+                 for c in sorted(best.values(), key=key)[:ALTERNATIVES_SHOWN])
 
 
 def _nearest_miss(s: VariantSearch) -> Candidate | None:
@@ -289,165 +246,20 @@ def _nearest_miss(s: VariantSearch) -> Candidate | None:
     return None
 
 
-def _miss_reasons(inst: Variant, s: VariantSearch) -> tuple[str | None, list[str]]:
-    reasons = []
-    for name in inst.not_offered:
-        reasons.append(f"{name}: not offered to the solver (no `available` in its gpu block)")
-    if not s.outcomes:
-        if not inst.offers:
-            reasons.append("no GPU type is offered to this workload: give a gpu block "
-                           "`available = N` (or `unlimited`)")
-        return None, reasons
-    failures = []
-    for name, o in s.outcomes.items():
-        reasons.append(o.reason)
-        failures.append(o.failure)
-    for kind in ("budget", "deadline", "latency", "pinned", "memory", "layout"):
-        if kind in failures:
-            decided = {"layout": "memory"}.get(kind, kind)
-            if kind == "pinned":
-                decided = "pinned"
-            return decided, reasons
-    return None, reasons
-
-
-def _row(inst: Variant, s: VariantSearch, chosen: Candidate | None, fits: bool,
-         decided: str | None, reasons: list[str], alternatives: list[dict]) -> dict:
-    row = {
-        "name": inst.group,
-        "kind": inst.kind,
-        "model": inst.model,
-        "scenario": dict(inst.scenario),
-        "inputs": inputs(inst),
-        "fits": fits,
-    }
-    row.update(_measures(chosen))
-    row["host"] = None if chosen is None else host_resources(inst, chosen)
-    row["decided_by"] = decided
-    row["reasons"] = reasons
-    row["alternatives"] = alternatives
-    return row
-
-
-# ---------------------------------------------------------------- solve
-
-
-def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None,
-               time_limit: float = 10.0, explain: bool = False) -> dict:
-    from planner.choose import cpsat
-
-    settings = plan.settings
-    objective = objective or (settings.objective if settings else "cost")
-    if objective not in OBJECTIVES:
-        raise PlanTypeError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
-    currency = settings.currency if settings else "USD"
-    budget = settings.budget if settings else None
-    offers = offered_gpus(plan)
-    instances = build_variants(plan)
-    cands.clear_cache()
-    from planner.progress import progress
-
-    searches = []
-    # a bar on stderr only when the search runs past a second on a terminal
-    with progress("searching layouts", total=len(instances)) as tick:
-        for inst in instances:
-            searches.append(cands.search(inst))
-            tick(detail=inst.name)
-
-    rank = _rank(objective)
-    ordered: list[list[Candidate]] = [sorted(s.options, key=lambda c: c.stable) for s in searches]
-    problem = cpsat.Problem(
-        instances=tuple(
-            cpsat.Item(
-                name=inst.name, group=inst.group,
-                options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=c.cost,
-                                           hours=c.hours, key=c.stable) for c in opts))
-            for inst, opts in zip(instances, ordered)
-        ),
-        available={o.name: o.available for o in offers},
-        budget=_solver_budget(settings, budget, instances, ordered),
-        objective=objective,
-    )
-    result = cpsat.solve(problem, time_limit=time_limit)
-    binding = list(result.binding)
-    limit_conflicts = [c for c in result.conflicts if not c.startswith("no options:")]
-    rows = []
-    for inst, s, opts in zip(instances, searches, ordered):
-        pick = result.picks.get(inst.name)
-        if pick is not None:
-            chosen = opts[pick]
-            first = opts[result.first_choices.get(inst.name, pick)]
-            decided, reasons = _decide(inst, s, chosen, first, binding, currency, objective)
-            alts = _alternatives(s, chosen, objective) if explain else []
-            rows.append(_row(inst, s, chosen, True, decided, reasons, alts))
-        elif opts:
-            # placed alone, but the shared limits cannot hold every workload at once
-            first = min(opts, key=rank)
-            mine = [c for c in limit_conflicts
-                    if inst.group in result.competing.get(c.split(":", 1)[0], ())]
-            decided = "budget" if any(c.startswith("budget") for c in mine) else "availability"
-            reasons = [f"alone it would be {_summary(first, currency)}",
-                       *(mine or limit_conflicts)]
-            alts = _alternatives(s, first, objective) if explain else []
-            rows.append(_row(inst, s, first, False, decided, reasons, alts))
-        else:
-            miss = _nearest_miss(s)
-            decided, reasons = _miss_reasons(inst, s)
-            rows.append(_row(inst, s, miss, False, decided, reasons, []))
-
-    used: dict[str, dict[str, int]] = {}
-    group_cost: dict[str, float] = {}
-    for row in rows:
-        if not row["fits"]:
-            continue
-        g = used.setdefault(row["gpu"], {})
-        g[row["name"]] = max(g.get(row["name"], 0), row["gpu_count"])
-        group_cost[row["name"]] = max(group_cost.get(row["name"], 0.0), row["cost"])
-    status = result.status
-    if any(not r["fits"] for r in rows):
-        status = "infeasible"
-    out = {
-        "plan": settings.name if settings else _stem(plan.file),
-        "file": file,
-        "status": status,
-        "gap": 0.0 if status != "feasible" else float(result.gap),
-        "objective": objective,
-        "currency": currency,
-        "total_cost": sum(group_cost[g] for g in sorted(group_cost)),
-        "budget": budget,
-        "gpus": {
-            o.name: {
-                "available": o.available,
-                "used": sum(used.get(o.name, {}).values()),
-                "price_per_hour": o.spec.price_per_hour,
-                "memory_bytes": o.spec.memory_bytes,
-                "usable_bytes": o.spec.usable_bytes,
-                "per_node": o.spec.gpus_per_node,
-            }
-            for o in offers
-        },
-        "binding": binding + limit_conflicts,
-        "workloads": rows,
-    }
-    return round_floats(out)
-
-
-def _solver_budget(settings, budget, instances, ordered) -> float | None:
+def _solver_budget(settings, budget, variants, ordered) -> float | None:
     """The plan budget as CP-SAT gets it: within its integer range, or left out.
 
-    A budget past the range (``cpsat.MAX_UNITS`` cost units) cannot bind when every
-    workload's costliest option together costs less; then it is left out. A budget that
-    could still bind beyond the range is an input error at the budget.
+    A budget past the range (``MAX_UNITS`` cost units) cannot bind when every workload's
+    costliest option together costs less; then it is left out. A budget that could
+    still bind beyond the range is an input error at the budget.
     """
-    from planner.choose.cpsat import COST_SCALE, MAX_UNITS, cost_units
-
     if budget is None or cost_units(budget) <= MAX_UNITS:
         return budget
     costliest: dict[str, float] = {}
-    for inst, opts in zip(instances, ordered):
+    for variant, opts in zip(variants, ordered):
         if opts:
-            costliest[inst.group] = max(costliest.get(inst.group, 0.0),
-                                        max(c.cost for c in opts))
+            costliest[variant.group] = max(costliest.get(variant.group, 0.0),
+                                           max(c.cost for c in opts))
     if sum(costliest[g] for g in sorted(costliest)) <= budget:
         return None
     raise PlanTypeError(f"budget {budget:,.2f} is beyond what the solver can compare "
@@ -460,4 +272,4 @@ def _stem(path: str) -> str:
     return name[:-5] if name.endswith(".plan") else name
 
 
-__all__ = ["solve_file", "solve_plan", "exit_code", "SolveInternalError"]
+__all__ = ["SolveInternalError", "solve_checked", "solve_file", "solve_plan"]

@@ -1,13 +1,65 @@
-"""How review outputs (diff, HTML report) spell numbers, layouts and scenarios.
+"""The one place numbers are scaled, rounded and spelled.
 
-One place, so a layout or a cost reads the same in a pull-request comment, in
-the terminal and in the HTML page. Every function is pure and deterministic.
+- The solver's integer scaling (CP-SAT takes integers): costs in 1e-4 currency, hours in
+  1e-4 h, every scaled value at most ``MAX_UNITS``. The search uses it to offer CP-SAT only
+  what it can represent; nothing reaches into the solver for it.
+- The result's rounding: floats to ``SIGNIFICANT_DIGITS`` significant digits, once, when
+  the result is built.
+- How bytes, durations, money, counts and layouts read, so a layout or a cost reads the
+  same in a reason, the terminal table, a pull-request comment and the HTML page. Every
+  function is pure and deterministic.
 """
 
 from __future__ import annotations
 
+import math
+
+# ---------------------------------------------------------------- solver scaling
+COST_SCALE = 10_000  # integer cost units per currency unit (1e-4 currency resolution)
+HOURS_SCALE = 10_000  # integer time units per hour (1e-4 h = 0.36 s resolution)
+MAX_UNITS = 2**50  # largest scaled value of one option (keeps CP-SAT's sums far below int64)
+
+
+def cost_units(cost: float) -> int:
+    """Cost in integer units of 1/COST_SCALE currency (half to even)."""
+    return round(cost * COST_SCALE)
+
+
+def hours_units(hours: float) -> int:
+    """Hours in integer units of 1/HOURS_SCALE hour."""
+    return round(hours * HOURS_SCALE)
+
+
+def representable(cost: float, hours: float) -> bool:
+    """Within the solver's integer range (``MAX_UNITS`` of cost and of hours)."""
+    return cost_units(cost) <= MAX_UNITS and hours_units(hours) <= MAX_UNITS
+
+
+# ---------------------------------------------------------------- rounding
+SIGNIFICANT_DIGITS = 6  # floats of a result: same plan, same bytes; within 1e-5 of exact
+
+
+def round_sig(value: float) -> float:
+    """A float to ``SIGNIFICANT_DIGITS`` significant digits (0.0 and non-finite kept)."""
+    if value == 0 or not math.isfinite(value):
+        return 0.0 if value == 0 else value
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+# ---------------------------------------------------------------- spelling
+# One spelling per kind of quantity, used by every sentence, table, comment and page:
+# money "$1,234.50", prices "$1.006/h", memory "31.2 GiB", durations "3.2 h" / "6.2 d",
+# latencies "35 ms", counts "250M", layouts "TP8 DP8 ZeRO-3 recompute=full".
+
 # Currencies whose symbol is unambiguous; any other code is written after the amount.
 _SYMBOLS = {"USD": "$", "EUR": "€", "GBP": "£"}
+GIB = 2**30
+TIB = 2**40
+
+
+def _with_currency(digits: str, sign: str, currency: str) -> str:
+    symbol = _SYMBOLS.get(currency)
+    return f"{sign}{symbol}{digits}" if symbol else f"{sign}{digits} {currency}"
 
 
 def money(amount: float | None, currency: str, signed: bool = False) -> str:
@@ -19,11 +71,54 @@ def money(amount: float | None, currency: str, signed: bool = False) -> str:
         sign = "+" if amount > 0 else "-" if amount < 0 else "±"
     elif amount < 0:
         sign = "-"
-    text = f"{abs(amount):,.2f}"
-    symbol = _SYMBOLS.get(currency)
-    if symbol:
-        return f"{sign}{symbol}{text}"
-    return f"{sign}{text} {currency}"
+    return _with_currency(f"{abs(amount):,.2f}", sign, currency)
+
+
+def price(amount: float | None, currency: str) -> str:
+    """A price per GPU-hour as offered: ``$1.79/h``, ``$1.006/h`` (cents, or up to 4
+    decimals when the offer has them)."""
+    if amount is None:
+        return "unpriced"
+    digits = f"{amount:,.4f}".rstrip("0")
+    if len(digits.split(".")[1]) < 2:
+        digits = f"{amount:,.2f}"
+    return _with_currency(digits, "", currency) + "/h"
+
+
+def memory(value: float | None) -> str:
+    """Bytes of memory or disk in binary units, as GPU tools report them: ``31.2 GiB``,
+    ``1.5 TiB``, ``512 MiB``."""
+    if value is None:
+        return "-"
+    if value >= TIB:
+        return f"{value / TIB:.1f} TiB"
+    if value >= GIB:
+        return f"{value / GIB:.1f} GiB"
+    return f"{value / 2**20:.0f} MiB"
+
+
+def duration(hours: float | None) -> str:
+    """A run time or deadline: ``45 s``, ``12.5 min``, ``3.2 h``, ``6.2 d`` (days from 48 h)."""
+    if hours is None:
+        return "-"
+    if hours >= 48:
+        return f"{hours / 24:.1f} d"
+    if hours >= 1:
+        return f"{hours:.1f} h"
+    if hours * 60 >= 1:
+        return f"{hours * 60:.1f} min"
+    seconds = hours * 3600
+    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
+def latency(seconds: float | None) -> str:
+    """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``."""
+    if seconds is None:
+        return "-"
+    if seconds >= 1:
+        return f"{seconds:.3g} s"
+    ms = seconds * 1000
+    return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.2g} ms"
 
 
 def percent(value: float | None, signed: bool = True) -> str:
@@ -34,17 +129,6 @@ def percent(value: float | None, signed: bool = True) -> str:
     return f"{sign}{value:.1f}%"
 
 
-def hours(value: float | None) -> str:
-    """``730 h``, ``3.2 h``, ``0.05 h``: three significant figures below 100 hours."""
-    if value is None:
-        return "-"
-    if value >= 100:
-        return f"{value:,.0f} h"
-    if value >= 1:
-        return f"{value:.2f}".rstrip("0").rstrip(".") + " h"
-    return f"{value:.3g} h"
-
-
 def count(value: int) -> str:
     """``250M`` for exact multiples of 1e3/1e6/1e9/1e12 (the language's suffixes), else ``8,192``."""
     for factor, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
@@ -53,19 +137,19 @@ def count(value: int) -> str:
     return f"{value:,}"
 
 
-def size(value: int) -> str:
-    """Bytes, decimal units as the language writes them: ``1GB``, ``1.5TB``, ``512B``."""
+def plan_bytes(value: int) -> str:
+    """A plan's byte quantity (a dataset) as the language writes it: ``1GB``, ``1.5TB``."""
     for factor, suffix in ((10**15, "PB"), (10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
         if value >= factor:
             return f"{value / factor:.3g}{suffix}"
     return f"{value}B"
 
 
-def gib(value: int | None) -> str:
-    """Per-GPU memory in GiB, the unit GPU tools (nvidia-smi) report."""
-    if value is None:
-        return "-"
-    return f"{value / 2**30:.1f} GiB"
+def plain(value: float) -> str:
+    """A number as written in a plan: ``8``, ``49.99``, at most 4 decimals."""
+    if float(value).is_integer():
+        return str(int(value))
+    return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
 def available(value: int | None) -> str:
@@ -73,42 +157,51 @@ def available(value: int | None) -> str:
     return "unlimited" if value is None else str(value)
 
 
-def gpus(row: dict | None) -> str:
-    """``8×A100-80G``; ``-`` when the row has no GPU."""
-    if not row or not row.get("gpu"):
+def gpus(row) -> str:
+    """``8×A100-80G``; ``-`` when the row has no GPU (a ``Row`` or a diff's side of one)."""
+    if row is None or not row.gpu:
         return "-"
-    return f"{row.get('gpu_count') or 0}×{row['gpu']}"
+    return f"{row.gpu_count or 0}×{row.gpu}"
 
 
-def gpus_fit(row: dict) -> str:
+def gpus_fit(row) -> str:
     """``gpus`` followed by `` (does not fit)`` for a row that does not fit."""
-    return gpus(row) + ("" if row.get("fits", True) else " (does not fit)")
+    return gpus(row) + ("" if row.fits else " (does not fit)")
 
 
-def layout(value: dict | None) -> str:
-    """A layout as people write it in planning tables: ``TP8 DP8 ZeRO-3``.
+def layout(value, weights: str | None = None, serving: bool | None = None) -> str:
+    """A layout as people write it in planning tables: ``TP8 DP8 ZeRO-3 recompute=full``,
+    a service's ``TP4 PP2 ×2 replicas int4``.
 
-    Only what differs from the plain default is shown (TP always), so a
-    single-GPU serving row reads ``TP1`` and a sharded run lists its degrees.
+    ``value`` is a result's ``RowLayout`` (it carries its weights; training keys are None
+    on a service) or the estimator's ``Layout`` (give ``weights`` and ``serving``). Only
+    what differs from the plain default is shown, TP always.
     """
-    if not value:
+    if value is None:
         return "-"
-    parts = [f"TP{value.get('tp') or 1}"]
-    for key, label in (("pp", "PP"), ("dp", "DP"), ("ep", "EP")):
-        if (value.get(key) or 1) > 1:
-            parts.append(f"{label}{value[key]}")
-    if value.get("zero"):
-        parts.append(f"ZeRO-{value['zero']}")
-    if value.get("recompute") not in (None, "none"):
-        parts.append(f"recompute={value['recompute']}")
-    if value.get("offload") not in (None, "none"):
-        parts.append(f"offload={value['offload']}")
-    if (value.get("micro_batch") or 1) > 1:
-        parts.append(f"mb{value['micro_batch']}")
-    if (value.get("replicas") or 1) > 1:
-        parts.append(f"×{value['replicas']} replicas")
-    if value.get("weights"):
-        parts.append(str(value["weights"]))
+    weights = weights if weights is not None else getattr(value, "weights", None)
+    serving = serving if serving is not None else value.dp is None
+    parts = [f"TP{value.tp}"]
+    if value.pp > 1:
+        parts.append(f"PP{value.pp}")
+    if not serving and value.dp > 1:
+        parts.append(f"DP{value.dp}")
+    if value.ep > 1:
+        parts.append(f"EP{value.ep}")
+    if serving:
+        if value.replicas > 1:
+            parts.append(f"×{value.replicas} replicas")
+    else:
+        if value.zero:
+            parts.append(f"ZeRO-{value.zero}")
+        if value.offload != "none":
+            parts.append(f"offload={value.offload}")
+        if value.recompute != "none":
+            parts.append(f"recompute={value.recompute}")
+        if value.micro_batch > 1:
+            parts.append(f"mb{value.micro_batch}")
+    if weights:
+        parts.append(weights)
     return " ".join(parts)
 
 
@@ -119,7 +212,7 @@ def scenario(value: dict | None) -> str:
     return ", ".join(f"{key}={value[key]}" for key in sorted(value))
 
 
-def label(row: dict) -> str:
+def label(row) -> str:
     """``tune [dataset=1GB]``: the workload's name and, for a sweep variant, its scenario."""
-    shown = scenario(row.get("scenario"))
-    return row["name"] + (f" [{shown}]" if shown else "")
+    shown = scenario(row.scenario)
+    return row.name + (f" [{shown}]" if shown else "")

@@ -25,7 +25,11 @@ import fnmatch
 import math
 
 from planner import plan as p
+from planner.estimate import defaults as d
+from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout, ServeJob, TrainJob
+from planner.resolve.bridge import arch_from_model, gpu_spec
+from planner.result import Result, Row
 
 REL_TOL = 1e-5  # rows carry 6 significant digits
 LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
@@ -39,15 +43,15 @@ def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
 
 
-def _variant(plan: p.Plan, row: dict):
-    workload = next((w for w in plan.workloads if w.name == row["name"]), None)
+def _variant(plan: p.Plan, row: Row):
+    workload = next((w for w in plan.workloads if w.name == row.name), None)
     if workload is None:
         return None
     update: dict = {}
     for sweep in plan.sweeps:
         if not fnmatch.fnmatchcase(workload.name, sweep.target):
             continue
-        label = row["scenario"].get(sweep.key)
+        label = row.scenario.get(sweep.key)
         if label is None or label not in sweep.labels:
             return None
         update.update(sweep.updates[sweep.labels.index(label)])
@@ -55,8 +59,6 @@ def _variant(plan: p.Plan, row: dict):
 
 
 def _train_job(plan: p.Plan, w, arch) -> TrainJob:
-    from planner.estimate import defaults as d
-
     if w.dataset_tokens is not None:
         tokens = w.dataset_tokens
     else:
@@ -84,112 +86,125 @@ def _train_job(plan: p.Plan, w, arch) -> TrainJob:
 
 
 def _serve_job(w, arch, weights: str) -> ServeJob:
-    from planner.estimate import defaults as d
-
     prompt = w.prompt if w.prompt is not None else max(1, int(w.context * d.DEFAULT_PROMPT_FRACTION))
     return ServeJob(arch=arch, users=w.users, context=w.context, prompt=prompt,
                     weights=weights, kv_precision=w.kv or d.DEFAULT_KV_PRECISION)
 
 
-def _check_row(plan: p.Plan, row: dict, gpus: dict[str, p.Gpu]) -> list[str]:
-    from planner.resolve.bridge import arch_from_model, gpu_spec
-    from planner.estimate import evaluate_serve, evaluate_train
-
-    who = row["name"] + ("" if not row["scenario"] else str(row["scenario"]))
+def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
+    """The layout is well formed for the model and keeps the plan's pins."""
     bad = []
-    w = _variant(plan, row)
-    if w is None:
-        return [f"{who}: no workload/sweep value of the plan gives this row"]
-    block = gpus.get(row["gpu"])
-    if block is None or block.available is None:
-        return [f"{who}: GPU {row['gpu']} is not offered"]
-    if w.gpus and row["gpu"] not in w.gpus:
-        bad.append(f"{who}: GPU {row['gpu']} not in the workload's gpus {w.gpus}")
-    model = next(m for m in plan.models if m.name == w.model)
-    arch = arch_from_model(model)
-    spec = gpu_spec(block)
-    lay = row["layout"]
+    lay = row.layout
     serve = w.kind == "serve"
-    spread = lay["replicas"] if serve else lay["dp"]
-    if row["gpu_count"] != lay["tp"] * lay["pp"] * spread:
-        bad.append(f"{who}: gpu_count {row['gpu_count']} != tp x pp x "
-                   f"{'replicas' if serve else 'dp'} = {lay['tp'] * lay['pp'] * spread}")
-    if row["nodes"] != -(-row["gpu_count"] // spec.gpus_per_node):
-        bad.append(f"{who}: nodes {row['nodes']} for {row['gpu_count']} GPUs of {spec.gpus_per_node} per node")
-    if arch.heads % lay["tp"] or (not arch.is_mla and arch.kv_heads % lay["tp"]):
-        bad.append(f"{who}: TP {lay['tp']} does not divide the heads")
-    if not 1 <= lay["pp"] <= arch.layers:
-        bad.append(f"{who}: PP {lay['pp']} is not between 1 and the {arch.layers} layers")
+    spread = lay.replicas if serve else lay.dp
+    if row.gpu_count != lay.tp * lay.pp * spread:
+        bad.append(f"{who}: gpu_count {row.gpu_count} != tp x pp x "
+                   f"{'replicas' if serve else 'dp'} = {lay.tp * lay.pp * spread}")
+    if row.nodes != -(-row.gpu_count // spec.gpus_per_node):
+        bad.append(f"{who}: nodes {row.nodes} for {row.gpu_count} GPUs of {spec.gpus_per_node} per node")
+    if arch.heads % lay.tp or (not arch.is_mla and arch.kv_heads % lay.tp):
+        bad.append(f"{who}: TP {lay.tp} does not divide the heads")
+    if not 1 <= lay.pp <= arch.layers:
+        bad.append(f"{who}: PP {lay.pp} is not between 1 and the {arch.layers} layers")
     # expert parallelism: MoE only, over GPUs that exist (DP ranks; a replica's TP GPUs)
-    ep_room = lay["tp"] if serve else lay["dp"]
-    if lay["ep"] != 1 and (not arch.is_moe or lay["ep"] > ep_room or arch.experts % lay["ep"]):
-        bad.append(f"{who}: EP {lay['ep']} on {arch.experts} experts with "
+    ep_room = lay.tp if serve else lay.dp
+    if lay.ep != 1 and (not arch.is_moe or lay.ep > ep_room or arch.experts % lay.ep):
+        bad.append(f"{who}: EP {lay.ep} on {arch.experts} experts with "
                    f"{'tp' if serve else 'dp'} {ep_room}")
     if w.layout is not None:
         for key in ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute", "offload",
                     "micro_batch", "replicas"):
             pinned = getattr(w.layout, key)
-            value = row["gpu"] if key == "gpu" else row["gpu_count"] if key == "count" else lay[key]
+            value = row.gpu if key == "gpu" else row.gpu_count if key == "count" else getattr(lay, key)
             if pinned is not None and value != pinned:
                 bad.append(f"{who}: layout pins {key} = {pinned}, row has {value}")
-    if serve:
-        if w.weights != "auto" and lay["weights"] != w.weights:
-            bad.append(f"{who}: weights {lay['weights']}, the plan says {w.weights}")
-        layout = Layout(tp=lay["tp"], pp=lay["pp"], ep=lay["ep"], replicas=lay["replicas"])
-        est = evaluate_serve(_serve_job(w, arch, lay["weights"]), layout, spec)
-        hours = (w.duration / 3600.0) if w.duration is not None else None
-        if hours is None:
-            from planner.estimate import defaults as d
-
-            hours = float(d.SERVICE_HOURS)
-        cost = row["gpu_count"] * spec.price_per_hour * hours
-        if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
-            bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
-        if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
-            bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
-    else:
-        layout = Layout(tp=lay["tp"], pp=lay["pp"], dp=lay["dp"], ep=lay["ep"], zero=lay["zero"],
-                        recompute=lay["recompute"], offload=lay["offload"],
-                        micro_batch=lay["micro_batch"])
-        job = _train_job(plan, w, arch)
-        if job.global_batch % (lay["dp"] * lay["micro_batch"]):
-            bad.append(f"{who}: dp {lay['dp']} x micro_batch {lay['micro_batch']} does not "
-                       f"divide the global batch {job.global_batch}")
-        if lay["weights"] != job.weights:
-            bad.append(f"{who}: weights {lay['weights']}, the plan gives {job.weights}")
-        est = evaluate_train(job, layout, spec)
-        hours = est.seconds / 3600.0
-        cost = row["gpu_count"] * hours * spec.price_per_hour
-        if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
-            bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
-        if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
-            bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
-    total = est.memory.total
-    if total > spec.usable_bytes:
-        bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row['gpu']}")
-    if row["memory_per_gpu_bytes"]["total"] != total:
-        bad.append(f"{who}: row says {row['memory_per_gpu_bytes']['total']} bytes per GPU, "
-                   f"re-derived {total}")
-    if not _close(row["hours"], hours):
-        bad.append(f"{who}: row says {row['hours']} h, re-derived {hours:.6g} h")
-    if not _close(row["cost"], cost):
-        bad.append(f"{who}: row says cost {row['cost']}, re-derived {cost:.6g}")
     return bad
 
 
-def check(plan: p.Plan, result: dict) -> list[str]:
+def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+    """(violations, re-derived estimate, hours, cost) of a service row."""
+    bad = []
+    lay = row.layout
+    if w.weights != "auto" and lay.weights != w.weights:
+        bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
+    layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
+    est = evaluate_serve(_serve_job(w, arch, lay.weights), layout, spec)
+    hours = w.duration / 3600.0 if w.duration is not None else float(d.SERVICE_HOURS)
+    cost = row.gpu_count * spec.price_per_hour * hours
+    if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
+        bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
+    if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
+        bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
+    return bad, est, hours, cost
+
+
+def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+    """(violations, re-derived estimate, hours, cost) of a training row."""
+    bad = []
+    lay = row.layout
+    layout = Layout(tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep, zero=lay.zero,
+                    recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch)
+    job = _train_job(plan, w, arch)
+    if job.global_batch % (lay.dp * lay.micro_batch):
+        bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
+                   f"divide the global batch {job.global_batch}")
+    if lay.weights != job.weights:
+        bad.append(f"{who}: weights {lay.weights}, the plan gives {job.weights}")
+    est = evaluate_train(job, layout, spec)
+    hours = est.seconds / 3600.0
+    cost = row.gpu_count * hours * spec.price_per_hour
+    if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
+        bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
+    if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
+        bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
+    return bad, est, hours, cost
+
+
+def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
+    who = row.name + ("" if not row.scenario else str(row.scenario))
+    w = _variant(plan, row)
+    if w is None:
+        return [f"{who}: no workload/sweep value of the plan gives this row"]
+    block = gpus.get(row.gpu)
+    if block is None or block.available is None:
+        return [f"{who}: GPU {row.gpu} is not offered"]
+    bad = []
+    if w.gpus and row.gpu not in w.gpus:
+        bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
+    arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
+    spec = gpu_spec(block)
+    bad += _check_shape(who, w, row, arch, spec)
+    if w.kind == "serve":
+        found, est, hours, cost = _check_serve(who, w, row, arch, spec)
+    else:
+        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
+    bad += found
+    total = est.memory.total
+    if total > spec.usable_bytes:
+        bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row.gpu}")
+    if row.memory_per_gpu_bytes.total != total:
+        bad.append(f"{who}: row says {row.memory_per_gpu_bytes.total} bytes per GPU, "
+                   f"re-derived {total}")
+    if not _close(row.hours, hours):
+        bad.append(f"{who}: row says {row.hours} h, re-derived {hours:.6g} h")
+    if not _close(row.cost, cost):
+        bad.append(f"{who}: row says cost {row.cost}, re-derived {cost:.6g}")
+    return bad
+
+
+def check(plan: p.Plan, result: Result) -> list[str]:
     """Every constraint the placed rows of ``result`` break (empty when all hold)."""
     gpus = {g.name: g for g in plan.gpus}
     bad: list[str] = []
     used: dict[str, dict[str, int]] = {}
     group_cost: dict[str, float] = {}
-    for row in result["workloads"]:
-        if not row["fits"]:
+    for row in result.workloads:
+        if not row.fits:
             continue
         bad.extend(_check_row(plan, row, gpus))
-        per_type = used.setdefault(row["gpu"], {})
-        per_type[row["name"]] = max(per_type.get(row["name"], 0), row["gpu_count"])
-        group_cost[row["name"]] = max(group_cost.get(row["name"], 0.0), row["cost"])
+        per_type = used.setdefault(row.gpu, {})
+        per_type[row.name] = max(per_type.get(row.name, 0), row.gpu_count)
+        group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
     for name, groups in sorted(used.items()):
         block = gpus.get(name)
         available = None if block is None or block.available is None else block.available
@@ -199,6 +214,6 @@ def check(plan: p.Plan, result: dict) -> list[str]:
     budget = plan.settings.budget if plan.settings else None
     if budget is not None and total > budget * (1 + REL_TOL) + COST_RESOLUTION * len(group_cost):
         bad.append(f"budget: total cost {total:.6g} over {budget:.6g}")
-    if not _close(result["total_cost"], total):
-        bad.append(f"total_cost {result['total_cost']} != sum of placed rows {total:.6g}")
+    if not _close(result.total_cost, total):
+        bad.append(f"total_cost {result.total_cost} != sum of placed rows {total:.6g}")
     return bad

@@ -65,8 +65,8 @@ def _at_root():
         os.chdir(old)
 
 
-def solve_example(name: str) -> dict:
-    """`planner solve examples/<name>.plan` from the repository root, as a dict."""
+def solve_example(name: str):
+    """`planner solve examples/<name>.plan` from the repository root (a typed Result)."""
     from planner.pipeline import solve_file
 
     with _at_root():
@@ -77,14 +77,14 @@ def golden_path(name: str) -> Path:
     return GOLDEN / f"{name}.json"
 
 
-def golden_text(result: dict) -> str:
+def golden_text(result) -> str:
     """The golden file's text: exactly the CLI's `--format json` output."""
     from planner.render import render
 
     return render(result, "json")
 
 
-def markdown(result: dict) -> str:
+def markdown(result) -> str:
     """The CLI's `--format markdown` output."""
     from planner.render import render
 
@@ -139,10 +139,11 @@ def _hours(h: float) -> str:
     return f"{h:.3g} h"
 
 
-def side_by_side(result: dict) -> str:
+def side_by_side(result) -> str:
     """The fine-tuning rows: the hand-made answer beside ours, one line per (model, data)."""
     import csv
 
+    result = result.to_json()
     with HANDMADE.open(encoding="utf-8") as f:
         hand = {(r["model"], r["dataset"]): r for r in csv.DictReader(f)}
     head = ("| model | data | hand: GPUs | hand: layout | hand: CPU / RAM / NVMe / net "
@@ -171,7 +172,7 @@ def side_by_side(result: dict) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
-def serving_table(result: dict) -> str:
+def serving_table(result: dict) -> str:  # the JSON contract
     """The serving rows beside the hand-made rule "about 3x the model's parameter memory"."""
     from planner.resolve.bridge import arch_from_model
     from planner.estimate import param_counts
@@ -217,8 +218,8 @@ def main() -> int:
             if new != doc:
                 DOC.write_text(new, encoding="utf-8")
                 changed.append(str(DOC.relative_to(ROOT)))
-        print(f"{relative_path(name)}: {result['status']}, total {result['total_cost']:,.2f} "
-              f"{result['currency']}")
+        print(f"{relative_path(name)}: {result.status}, total {result.total_cost:,.2f} "
+              f"{result.currency}")
     for line in changed:
         print(f"rewrote {line}")
     if not changed:

@@ -1,10 +1,11 @@
 """Pick one evaluated option per instance under shared limits, with CP-SAT.
 
-Plain data in (`Problem`), plain data out (`Result`); nothing here knows about plans,
-estimates or rendering. The shape follows the OR-Tools CP-SAT examples: `_prepare` turns
-the input into integer data once, `_build` makes the model from that data, `_optimise`
-solves it, and `solve` reads the picks back into plain data (`_binding` says which
-limits bind, `_diagnose` why nothing fits).
+Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
+nothing here knows about plans, estimates or rendering, and nothing here writes a
+sentence. The only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
+examples: `prepare.prepare` turns the input into integer data once, `_build` makes the
+model from that data, `_optimise` solves it, and `solve` reads the picks back into plain
+data (`limits.binding_limits` says which limits bind, `_diagnose` why nothing fits).
 
 Semantics
 - Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
@@ -20,11 +21,11 @@ Semantics
   pruned option could win the stable-order tie-break, and pruning would change answers.
   Done by sequential solves: optimise the objective, fix it at the value found
   (`expr <= value`), hint the solution, optimise the tie-breaks -- folded into one
-  weighted sum when the weights provably keep their order in int64, see `_stages`.
+  weighted sum when the weights provably keep their order in int64, see `stages`.
 - When the stable-order sum still ties, the single-worker, fixed-seed search picks the
   same solution every run; only a time limit cut can make two runs differ.
 
-Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
+Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 - cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
   `round()` half to even; budget scaled the same way, so "within budget" is decided on
   these units (tests/oracles/brute.py uses the same helpers).
@@ -38,194 +39,33 @@ Integer scaling (CP-SAT only takes integers), applied once in `_prepare`:
 from __future__ import annotations
 
 import math
-import numbers
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from ortools.sat.python import cp_model
 
-COST_SCALE = 10_000  # integer cost units per currency unit (1e-4 currency resolution)
-HOURS_SCALE = 10_000  # integer time units per hour (1e-4 h = 0.36 s resolution)
-MAX_UNITS = 2**50  # largest scaled value of one option (keeps sums far below int64)
-_MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
-OBJECTIVES = ("cost", "gpus", "hours")
+from planner.choose.limits import binding_limits, first_choices, heaviest_first, least_use, natural
+from planner.choose.prepare import Inst, coefficients, criteria, groups, prepare, stages
+from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem
+from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
+
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
 NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
 #   bounds found in 0.25 s each, no more in 1 s)
-NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+__all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "solve",
+           "COST_SCALE", "HOURS_SCALE", "MAX_UNITS", "cost_units", "hours_units"]
 
 
 @dataclass(frozen=True)
-class Option:
-    """One evaluated candidate layout of one instance."""
+class SolveOptions:
+    """Debug affordances of the OR-Tools samples: CP-SAT's search log, and the model."""
 
-    gpu: str  # GPU type
-    gpus: int  # GPUs it uses
-    cost: float  # currency (training: gpus x hours x price; serving: per priced duration)
-    hours: float
-    key: tuple  # stable sort key (deterministic tie-break); keys of one instance must compare
-
-
-@dataclass(frozen=True)
-class Item:
-    """One workload, or one sweep variant of it."""
-
-    name: str  # unique, e.g. "tune-7b[dataset=1GB]"
-    group: str  # variants of one swept workload share a group; others: group == name
-    options: tuple[Option, ...]  # may be empty: nothing fits, the solve is infeasible for it
-
-
-@dataclass(frozen=True)
-class Problem:
-    instances: tuple[Item, ...]
-    available: dict[str, int | None]  # per GPU type; None = unlimited
-    budget: float | None  # cap on total cost
-    objective: str  # "cost" | "gpus" | "hours"
-
-
-@dataclass(frozen=True)
-class Result:
-    status: str  # "optimal" | "feasible" | "infeasible"
-    picks: dict[str, int]  # instance name -> index into its options
-    objective_value: float  # sum of the objective over picked options (scaled units / scale)
-    gap: float  # relative gap of the objective stage (0.0 when proven)
-    binding: tuple[str, ...]  # shared limits that bind, with the groups using them
-    conflicts: tuple[str, ...]  # why infeasible: empty instances, limit cores
-    # What each instance would pick if no shared limit applied (index into its options):
-    # where it differs from `picks`, availability or budget decided that instance.
-    first_choices: dict[str, int] = field(default_factory=dict)
-    # For each limit in `conflicts` ("availability <gpu>" or "budget"): every group that
-    # can use it, by name (the text names at most NAMES_SHOWN of them).
-    competing: dict[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def cost_units(cost: float) -> int:
-    """Cost in integer units of 1/COST_SCALE currency."""
-    return round(cost * COST_SCALE)
-
-
-def hours_units(hours: float) -> int:
-    """Hours in integer units of 1/HOURS_SCALE hour."""
-    return round(hours * HOURS_SCALE)
-
-
-def criteria(objective: str) -> tuple[str, ...]:
-    """The lexicographic order of criteria for an objective ("order" = stable order)."""
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
-    ties = tuple(c for c in ("gpus", "hours", "cost") if c != objective)
-    return (objective, *ties, "order")
-
-
-def limit_id_availability(gpu: str) -> str:
-    return f"availability {gpu}"
-
-
-LIMIT_BUDGET = "budget"
-
-
-# --- prepared integer data -------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Opt:
-    index: int  # position in Item.options
-    gpu: str
-    gpus: int
-    cost: int  # COST_SCALE units
-    hours: int  # HOURS_SCALE units
-    rank: int  # position in the instance's (key, index) order, before pruning
-
-    def value(self, criterion: str) -> int:
-        if criterion == "order":
-            return self.rank
-        return getattr(self, criterion)
-
-
-@dataclass(frozen=True)
-class _Inst:
-    name: str
-    group: str
-    opts: tuple[_Opt, ...]  # pruned, in rank order
-
-
-def _scaled(value: float, scale: int, what: str, name: str) -> int:
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name}: {what} must be finite and >= 0, got {value!r}")
-    units = round(value * scale)
-    if units > MAX_UNITS:
-        raise ValueError(f"{name}: {what} {value!r} exceeds the scaled range ({MAX_UNITS} units)")
-    return units
-
-
-def _prune(opts: list[_Opt]) -> tuple[_Opt, ...]:
-    """Drop options dominated on the same GPU type: gpus >=, cost >=, hours >=.
-
-    Among equal triples the lowest rank survives. Sorted ascending, any dominator of an
-    option comes before it, so one pass against the kept options suffices.
-    """
-    kept: list[_Opt] = []
-    for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
-        if not any(
-            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
-            for k in kept
-        ):
-            kept.append(o)
-    return tuple(sorted(kept, key=lambda o: o.rank))
-
-
-def _prepare(problem: Problem) -> tuple[list[_Inst], list[str]]:
-    """Validate and scale; return the instances with options (sorted by name) and the
-    names of those without any."""
-    criteria(problem.objective)
-    names = [i.name for i in problem.instances]
-    if len(set(names)) != len(names):
-        dup = sorted({n for n in names if names.count(n) > 1})
-        raise ValueError(f"instance names must be unique: {', '.join(dup)}")
-    for gpu, count in problem.available.items():
-        if count is not None and (not isinstance(count, int) or count < 0):
-            raise ValueError(f"available[{gpu!r}] must be an int >= 0 or None, got {count!r}")
-    if problem.budget is not None:
-        _scaled(problem.budget, COST_SCALE, "budget", "problem")
-    insts: list[_Inst] = []
-    empty: list[str] = []
-    for inst in sorted(problem.instances, key=lambda i: i.name):
-        if not inst.options:
-            empty.append(inst.name)
-            continue
-        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
-        rank = {k: r for r, k in enumerate(order)}
-        opts = []
-        for k, o in enumerate(inst.options):
-            if o.gpu not in problem.available:
-                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
-                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
-            opts.append(
-                _Opt(
-                    index=k,
-                    gpu=o.gpu,
-                    gpus=int(o.gpus),
-                    cost=_scaled(o.cost, COST_SCALE, "cost", inst.name),
-                    hours=_scaled(o.hours, HOURS_SCALE, "hours", inst.name),
-                    rank=rank[k],
-                )
-            )
-        insts.append(_Inst(inst.name, inst.group, _prune(opts)))
-    for c in ("gpus", "cost", "hours", "order"):
-        # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
-        if sum(o.value(c) for i in insts for o in i.opts) > _MAX_SUM:
-            raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
-    return insts, empty
-
-
-def _groups(insts: list[_Inst]) -> dict[str, list[_Inst]]:
-    groups: dict[str, list[_Inst]] = {}
-    for inst in insts:
-        groups.setdefault(inst.group, []).append(inst)
-    return dict(sorted(groups.items()))
+    log: Callable[[str], None] | None = None  # each line of CP-SAT's search log
+    dump_model: str | None = None  # write the first solve's model here (.pb binary, else text)
 
 
 # --- the model ----------------------------------------------------------------------
@@ -235,17 +75,17 @@ def _groups(insts: list[_Inst]) -> dict[str, list[_Inst]]:
 class _Model:
     model: cp_model.CpModel
     x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
-    limits: dict[str, tuple[cp_model.LinearExpr, int]]  # limit id -> (usage, bound)
-    lits: dict[str, cp_model.IntVar]  # limit id -> enforcing literal (assumption models)
+    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
+    lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
 
 
 def _build(
-    insts: list[_Inst],
+    insts: list[Inst],
     available: dict[str, int | None],
     budget: int | None,
     *,
-    assume: frozenset[str] = frozenset(),
-    drop: frozenset[str] = frozenset(),
+    assume: frozenset[LimitId] = frozenset(),
+    drop: frozenset[LimitId] = frozenset(),
 ) -> _Model:
     """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
     a literal (for assumption solves), those in `drop` left out."""
@@ -257,14 +97,14 @@ def _build(
         for p, var in enumerate(row):
             x[inst.name, p] = var
 
-    def usage(inst: _Inst, coef) -> tuple[list, list]:
+    def usage(inst: Inst, coef) -> tuple[list, list]:
         pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
         return [v for v, _ in pairs], [c for _, c in pairs]
 
     def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
         """Sum over groups of the max over the group's variants of sum(coef * x)."""
         terms, weights = [], []
-        for gname, members in _groups(insts).items():
+        for gname, members in groups(insts).items():
             exprs = [usage(inst, coef) for inst in members]
             exprs = [e for e in exprs if e[0]]
             if not exprs:
@@ -284,20 +124,20 @@ def _build(
             return None
         return cp_model.LinearExpr.weighted_sum(terms, weights)
 
-    limits: dict[str, tuple[cp_model.LinearExpr, int]] = {}
+    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]] = {}
     for gpu in sorted(available):
         bound = available[gpu]
         if bound is None:
             continue
         expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
         if expr is not None:
-            limits[limit_id_availability(gpu)] = (expr, bound)
+            limits[LimitId.availability(gpu)] = (expr, bound)
     if budget is not None:
         expr = group_sum(lambda o: o.cost, "cost")
         if expr is not None:
-            limits[LIMIT_BUDGET] = (expr, budget)
+            limits[LimitId.budget()] = (expr, budget)
 
-    lits: dict[str, cp_model.IntVar] = {}
+    lits: dict[LimitId, cp_model.IntVar] = {}
     for lid, (expr, bound) in limits.items():
         if lid in drop:
             continue
@@ -309,8 +149,12 @@ def _build(
     return _Model(model, x, limits, lits)
 
 
-def _solver(seconds: float, workers: int) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
     solver = cp_model.CpSolver()
+    if log is not None:
+        solver.parameters.log_search_progress = True
+        solver.parameters.log_to_stdout = False
+        solver.log_callback = log
     solver.parameters.max_time_in_seconds = max(seconds, 0.001)
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = RANDOM_SEED
@@ -326,78 +170,22 @@ class _Outcome:
     gap: float
 
 
-def _stages(insts: list[_Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
-    """Criteria per solve, with weights. The first criterion is solved alone (its gap is
-    the one reported); the tie-breaks after it are folded into one weighted sum while it
-    provably keeps their order and fits `_MAX_SUM`, else they start a new solve.
-
-    Each criterion is offset by its per-instance minimum, so its sum lies in
-    [0, span] with span = sum over instances of (max - min). Weights w_last = 1 and
-    w_c = w_next * (span_next + 1) ... make the weighted sum a mixed-radix number:
-    a better value of an earlier criterion always outweighs any change of later ones.
-    Fewer solves matter: each tie-break solve costs about as much as the first.
-    """
-    span = {c: 0 for c in crits}
-    # CP-SAT rejects a linear expression whose terms could overflow int64 if all were 1 at
-    # once (it does not know only one option per instance is), so bound that sum: load.
-    load = {c: 0 for c in crits}
-    for inst in insts:
-        for c in crits:
-            values = [o.value(c) for o in inst.opts]
-            low = min(values)
-            span[c] += max(values) - low
-            load[c] += sum(values) - low * len(values)
-
-    def fits(run: list[str]) -> bool:
-        total, w = 0, 1
-        for c in reversed(run):
-            total += w * load[c]
-            w *= span[c] + 1
-        return total <= _MAX_SUM
-
-    stages: list[list[str]] = [[crits[0]]]
-    run: list[str] = []
-    for c in crits[1:]:
-        if run and not fits(run + [c]):
-            stages.append(run)
-            run = []
-        run.append(c)
-    stages.append(run)
-    out = []
-    for group in stages:
-        weights, w = {}, 1
-        for c in reversed(group):
-            weights[c] = w
-            w *= span[c] + 1
-        out.append(dict(reversed(weights.items())))
-    return out
-
-
-def _coefficients(insts: list[_Inst], weights: dict[str, int]) -> dict[tuple[str, int], int]:
-    """Per (instance, position): the stage's weighted, offset value of that option."""
-    out = {}
-    for inst in insts:
-        low = {c: min(o.value(c) for o in inst.opts) for c in weights}
-        for p, o in enumerate(inst.opts):
-            out[inst.name, p] = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
-    return out
-
-
-def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: int) -> _Outcome:
+def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
+              log: Callable[[str], None] | None = None) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
     proven = True
     chosen: dict[str, int] | None = None
     gap = 0.0
-    for stage, weights in enumerate(_stages(insts, crits)):
+    for stage, weights in enumerate(stages(insts, crits)):
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             proven = False
             break
-        coef = _coefficients(insts, weights)
+        coef = coefficients(insts, weights)
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
-        solver = _solver(remaining, workers)
+        solver = _solver(remaining, workers, log)
         status = solver.solve(m.model)
         if status == cp_model.MODEL_INVALID:  # a scaling bug, never the user's input
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
@@ -429,59 +217,7 @@ def _optimise(m: _Model, insts: list[_Inst], crits, deadline: float, workers: in
     return _Outcome("optimal" if proven else "feasible", chosen or {}, gap)
 
 
-# --- reading results --------------------------------------------------------------------
-
-
-def _fmt(value: float) -> str:
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.4f}".rstrip("0").rstrip(".")
-
-
-def _usage(insts: list[_Inst], chosen: dict[str, _Opt], budget: int | None):
-    """Per limit id: (used, groups using it) for the given picks, group maxima summed."""
-    per_gpu: dict[str, dict[str, int]] = {}
-    per_cost: dict[str, int] = {}
-    for inst in insts:
-        o = chosen[inst.name]
-        g = per_gpu.setdefault(o.gpu, {})
-        g[inst.group] = max(g.get(inst.group, 0), o.gpus)
-        per_cost[inst.group] = max(per_cost.get(inst.group, 0), o.cost)
-    out: dict[str, tuple[int, dict[str, int]]] = {}
-    for gpu, groups in per_gpu.items():
-        out[limit_id_availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
-    if budget is not None:
-        out[LIMIT_BUDGET] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
-    return out
-
-
-def _first_choices(insts: list[_Inst], crits) -> dict[str, _Opt]:
-    """Each instance's own lexicographic best, as if it were alone."""
-    return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
-
-
-def _binding(insts, available, budget, picked: dict[str, _Opt], crits) -> tuple[str, ...]:
-    """Limits at zero slack, or that kept some instance from its own first choice."""
-    first = _first_choices(insts, crits)
-    now, want = _usage(insts, picked, budget), _usage(insts, first, budget)
-    out = []
-    bounds = {limit_id_availability(g): n for g, n in sorted(available.items()) if n is not None}
-    if budget is not None:
-        bounds[LIMIT_BUDGET] = budget
-    for lid, bound in bounds.items():
-        used, groups = now.get(lid, (0, {}))
-        wanted = want.get(lid, (0, {}))[0]
-        if used < bound and wanted <= bound:
-            continue
-        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
-        text = f"{lid}: {_fmt(used / scale)} of {_fmt(bound / scale)} used by {_names(groups)}"
-        if wanted > bound:
-            text += f"; first choices need {_fmt(wanted / scale)}"
-        out.append(text)
-    return tuple(out)
-
-
-def _infeasible(insts, available, budget, keep: list[str], deadline: float, workers: int):
+def _infeasible(insts, available, budget, keep: list[LimitId], deadline: float, workers: int):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
     they can, None when the time ran out first."""
     every = frozenset(_build(insts, available, budget).limits)
@@ -492,9 +228,9 @@ def _infeasible(insts, available, budget, keep: list[str], deadline: float, work
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
-def _diagnose(insts, available, budget, deadline: float, workers: int):
-    """Name a minimal set of shared limits that cannot hold together, the groups that can
-    use each, and how far each alone would have to move (when the others can hold).
+def _core(insts, available, budget, deadline: float, workers: int) -> tuple[list[LimitId], bool, _Model]:
+    """A minimal set of limits that cannot hold together, and whether a check ran out of
+    time (the set then holds but may not be minimal).
 
     First CP-SAT with every limit enforced by an assumption literal: its
     `sufficient_assumptions_for_infeasibility` gives a core. CP-SAT solves assumption
@@ -513,108 +249,95 @@ def _diagnose(insts, available, budget, deadline: float, workers: int):
     core = ids
     if solver.solve(m.model) == cp_model.INFEASIBLE:
         core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
-    # Share the time left among the checks still to come, so no single one starves the rest.
-    calls = 2 * len(core)
-
-    def until() -> float:
-        nonlocal calls
-        calls -= 1
-        now = time.monotonic()
-        return now + max(deadline - now, 0.0) / max(calls, 1)
-
-    undecided = False  # a check ran out of time: the core holds but may not be minimal
+    share = _TimeShare(deadline, 2 * len(core))
+    undecided = False
     for lid in list(core):
         trial = [k for k in core if k != lid]
-        verdict = _infeasible(insts, available, budget, trial, until(), workers) if trial else False
+        verdict = _infeasible(insts, available, budget, trial, share.until(), workers) if trial else False
         if verdict:
             core = trial
         undecided = undecided or verdict is None
-    calls = len(core)
+    return core, undecided, m
+
+
+class _TimeShare:
+    """The time left, shared among the checks still to come, so none starves the rest."""
+
+    def __init__(self, deadline: float, calls: int):
+        self.deadline, self.calls = deadline, calls
+
+    def until(self) -> float:
+        self.calls -= 1
+        now = time.monotonic()
+        return now + max(self.deadline - now, 0.0) / max(self.calls, 1)
+
+
+def _diagnose(insts, available, budget, deadline: float, workers: int):
+    """The conflicts of a minimal core: each limit, the groups that can use it, and how
+    far it alone would have to move (when the others can hold)."""
+    core, undecided, m = _core(insts, available, budget, deadline, workers)
+    share = _TimeShare(deadline, len(core))
     out = []
-    competing = {}
     for lid in core:
-        scale = COST_SCALE if lid == LIMIT_BUDGET else 1
         bound = m.limits[lid][1]
-        least = _least_use(insts, lid)
-        competing[lid] = tuple(sorted(least))
-        wanted = _names(least)
-        text = f"{lid}: {_fmt(bound / scale)} available, wanted by {wanted}"
         relaxed = _build(insts, available, budget, drop=frozenset({lid}))
         relaxed.model.minimize(relaxed.limits[lid][0])
-        s = _solver(min(until() - time.monotonic(), NEEDS_SECONDS), workers)
+        s = _solver(min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
         # The bound is proven whether or not the search finished (the optimum if it did);
-        # shown only when it says more than "over the limit".
+        # kept only when it says more than "over the limit".
+        need = None
         if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            need = math.ceil(s.best_objective_bound - 1e-6)
-            if need > bound:
-                text += f"; needs at least {_fmt(need / scale)}"
-        out.append(text)
-    if undecided:
-        out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
-    return tuple(out), competing
-
-
-def _least_use(insts: list[_Inst], lid: str) -> dict[str, int]:
-    """Per group that can use the limit: the least it takes of it (max over variants)."""
-    out: dict[str, int] = {}
-    for inst in insts:
-        if lid == LIMIT_BUDGET:
-            uses = [o.cost for o in inst.opts]
-        else:
-            uses = [o.gpus for o in inst.opts if limit_id_availability(o.gpu) == lid]
-        if uses and max(uses) > 0:
-            out[inst.group] = max(out.get(inst.group, 0), min(uses))
-    return out
-
-
-def _names(weights: dict[str, int]) -> str:
-    """Group names, heaviest first (then by name), at most NAMES_SHOWN of them."""
-    order = sorted(weights, key=lambda g: (-weights[g], g))
-    text = ", ".join(order[:NAMES_SHOWN])
-    if len(order) > NAMES_SHOWN:
-        text += f" and {len(order) - NAMES_SHOWN} more"
-    return text
+            least = math.ceil(s.best_objective_bound - 1e-6)
+            need = natural(lid, least) if least > bound else None
+        out.append(Conflict(limit=lid, available=natural(lid, bound),
+                            wanted_by=heaviest_first(lid, least_use(insts, lid)),
+                            needs_at_least=need))
+    return tuple(out), undecided
 
 
 # --- entry point ------------------------------------------------------------------------
 
 
-def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1) -> Result:
-    """Pick one option per instance; see the module docstring for the semantics.
+def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
+          options: SolveOptions | None = None) -> Choice:
+    """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
     `workers` > 1 runs CP-SAT's deterministic interleaved search on that many workers.
-    Instances without options make the result infeasible (named in `conflicts`); the
-    others are still solved and their picks returned, so callers can show them.
+    Items without options make the result infeasible (named in `unplaced`); the others
+    are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
     """
+    options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
-    insts, empty = _prepare(problem)
+    insts, empty = prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
     crits = criteria(problem.objective)
-    conflicts = tuple(f"no options: {name}" for name in empty)
+    unplaced = tuple(empty)
     if not insts:
-        status = "infeasible" if empty else "optimal"
-        return Result(status, {}, 0.0, 0.0, (), conflicts)
-    first = {name: o.index for name, o in sorted(_first_choices(insts, crits).items())}
+        return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
+    first = {name: o.index for name, o in sorted(first_choices(insts, crits).items())}
     m = _build(insts, problem.available, budget)
-    out = _optimise(m, insts, crits, deadline, workers)
+    if options.dump_model:
+        m.model.export_to_file(options.dump_model)
+    out = _optimise(m, insts, crits, deadline, workers, options.log)
     if out.status == "infeasible":
-        texts, competing = _diagnose(insts, problem.available, budget, deadline, workers)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts + texts, first, competing)
+        conflicts, undecided = _diagnose(insts, problem.available, budget, deadline, workers)
+        return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
+                      first_choices=first, core_undecided=undecided)
     if out.status == "unknown":
-        conflicts += (f"time limit: no feasible choice found within {_fmt(time_limit)} s",)
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts, first)
+        return Choice("infeasible", {}, 0.0, 0.0, unplaced=unplaced, first_choices=first,
+                      timed_out=time_limit)
     picked = {i.name: i.opts[out.chosen[i.name]] for i in insts}
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
     value = sum(o.value(primary) for o in picked.values()) / scale
-    return Result(
+    return Choice(
         status="infeasible" if empty else out.status,
         picks={name: o.index for name, o in sorted(picked.items())},
         objective_value=value,
         gap=out.gap,
-        binding=_binding(insts, problem.available, budget, picked, crits),
-        conflicts=conflicts,
+        binding=binding_limits(insts, problem.available, budget, picked, crits),
+        unplaced=unplaced,
         first_choices=first,
     )

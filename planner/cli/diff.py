@@ -35,28 +35,30 @@ def diff_command(
     time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds per solve."),
 ) -> None:
     """Show what a change to a plan does to GPUs, layouts, hours and cost, and why."""
-    from planner.diff import diff_results, git_reader, parse_threshold
+    import dataclasses
+
+    from planner import api
+    from planner.diff import git_reader, parse_threshold
     from planner.errors import PlanError
     from planner.render import diffview
-    from planner.pipeline import solve_file
 
     threshold = parse_threshold(fail_above) if fail_above is not None else None
     if rev is not None:
         if len(files) != 1:
             raise PlanError(f"--rev takes one plan file, got {len(files)}: {' '.join(files)}")
         reader, label = git_reader(rev, files[0])
-        old = solve_file(files[0], reader=reader, time_limit=time_limit)
-        old = {**old, "file": label}
-        new = solve_file(files[0], time_limit=time_limit)
+        old = api.solve(api.load(files[0], reader=reader), file=files[0], time_limit=time_limit)
+        old = dataclasses.replace(old, file=label)
+        new = api.solve(api.load(files[0]), file=files[0], time_limit=time_limit)
     else:
         if len(files) != 2:
             raise PlanError(
                 f"diff takes two plan files (OLD NEW) or one with --rev, got {len(files)}"
             )
-        old = solve_file(files[0], time_limit=time_limit)
-        new = solve_file(files[1], time_limit=time_limit)
+        old = api.solve(api.load(files[0]), file=files[0], time_limit=time_limit)
+        new = api.solve(api.load(files[1]), file=files[1], time_limit=time_limit)
 
-    result = diff_results(old, new)
+    result = api.diff(old, new)
     if format is DiffFormat.json:
         sys.stdout.write(diffview.render_json(result))
     elif format is DiffFormat.markdown:
@@ -64,13 +66,13 @@ def diff_command(
     else:
         sys.stdout.write(diffview.render_table(result, show_all=show_all))
     if threshold is not None and threshold.exceeded(result):
-        total = result["total"]
         from planner import units as text
 
+        total = result.total
         print(
-            f"planner diff: total cost rises by {text.money(total['delta'], result['currency'])}"
-            f" ({text.percent(total['percent'])}), more than --fail-above"
-            f" {threshold.describe(result['currency'])}",
+            f"planner diff: total cost rises by {text.money(total.delta, result.currency)}"
+            f" ({text.percent(total.percent)}), more than --fail-above"
+            f" {threshold.describe(result.currency)}",
             file=sys.stderr,
         )
         sys.exit(1)

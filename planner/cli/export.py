@@ -33,17 +33,12 @@ def export_command(
     time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds for the solve."),
 ) -> None:
     """Write launch configs for the solved layout: DeepSpeed JSON, vLLM command, SkyPilot YAML."""
+    from planner import api
     from planner.errors import PlanError
-    from planner.export import artifacts, model_references
-    from planner.resolve.load import load_plan
-    from planner.pipeline import solve_file
 
-    result = solve_file(file, time_limit=time_limit)
-    if model is not None:
-        references = {name: model for name in {r.get("model") for r in result["workloads"]}}
-    else:
-        references = model_references(load_plan(file))
-    files, skipped = artifacts(result, to.value, workload, references)
+    plan = api.load(file)
+    result = api.solve(plan, file=file, time_limit=time_limit)
+    files, skipped = api.export(result, plan, to.value, workload=workload, model=model)
     for note in skipped:
         print(f"planner export: {note}", file=sys.stderr)
     if output is None:

@@ -19,12 +19,11 @@ def report_command(
     time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds for the solve."),
 ) -> None:
     """Write the solution as one HTML page: table, memory and cost charts, sweeps."""
+    from planner import api
     from planner.errors import PlanError
-    from planner.render.html import render_html
-    from planner.pipeline import exit_code, solve_file
 
-    result = solve_file(file, time_limit=time_limit)
-    page = render_html(result)
+    result = api.solve(api.load(file), file=file, time_limit=time_limit)
+    page = api.report(result)
     if output is None:
         sys.stdout.write(page)
     else:
@@ -34,6 +33,5 @@ def report_command(
         except OSError as error:
             raise PlanError(f"cannot write {output}: {error.strerror or error}") from None
     # The page is written either way; an infeasible plan still exits 1, as solve does.
-    code = exit_code(result)
-    if code:
-        sys.exit(code)
+    if result.exit_code:
+        sys.exit(result.exit_code)

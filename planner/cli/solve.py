@@ -7,10 +7,9 @@ import sys
 
 import typer
 
+from planner.choose.types import OBJECTIVES
 from planner.cli.app import app
 
-FORMATS = ("table", "markdown", "json", "csv")
-OBJECTIVES = ("cost", "gpus", "hours")
 # Exit status when the independent checker rejects a solution: a bug in
 # planner, distinct from 1 (infeasible plan) and 2 (bad input).
 EXIT_INTERNAL = 3
@@ -30,6 +29,11 @@ def solve(
     time_limit: float = typer.Option(10.0, "--time-limit", help="CP-SAT time limit, seconds."),
     explain: bool = typer.Option(
         False, "--explain", help="Add the full memory breakdown and the next 3 alternatives."),
+    solver_log: bool = typer.Option(
+        False, "--solver-log", help="Print CP-SAT's search log on stderr (for reviewing the model)."),
+    dump_model: str = typer.Option(
+        None, "--dump-model", metavar="FILE",
+        help="Write the CP-SAT model to FILE (.pb binary, anything else text proto)."),
 ) -> None:
     """Pick the cheapest GPU type, count and layout for every workload of FILE.
 
@@ -40,8 +44,9 @@ def solve(
 
         planner solve examples/deepseek-r1.plan --format markdown --explain
     """
-    from planner.render import render
-    from planner.pipeline import SolveInternalError, exit_code, solve_file
+    from planner import api
+    from planner.pipeline import SolveInternalError
+    from planner.render import FORMATS
 
     if fmt not in FORMATS:
         _usage(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -49,8 +54,11 @@ def solve(
         _usage(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
     if not time_limit > 0:
         _usage(f"--time-limit {time_limit}: must be more than 0 seconds")
+    log = (lambda line: print(line, file=sys.stderr)) if solver_log else None
+    plan = api.load(file)
     try:
-        result = solve_file(file, objective=objective, time_limit=time_limit, explain=explain)
+        result = api.solve(plan, file=file, objective=objective, time_limit=time_limit,
+                           explain=explain, solver_log=log, dump_model=dump_model)
     except SolveInternalError as error:
         print("internal error: the checker rejected the solution (a planner bug, please "
               "report it):", file=sys.stderr)
@@ -58,5 +66,5 @@ def solve(
             print(f"  {violation}", file=sys.stderr)
         sys.exit(EXIT_INTERNAL)
     width = max(100, shutil.get_terminal_size((160, 40)).columns)
-    sys.stdout.write(render(result, fmt, explain=explain, width=width))
-    sys.exit(exit_code(result))
+    sys.stdout.write(api.render(result, fmt, explain=explain, width=width))
+    sys.exit(result.exit_code)

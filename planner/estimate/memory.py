@@ -1,6 +1,7 @@
 """Memory formulas: model states (ZeRO), activations (Korthikanti), KV cache, overhead.
 
-Pure functions of numbers; ``planner.estimate.evaluate`` assembles them per layout.
+Pure functions of numbers; ``planner.estimate.train`` and ``planner.estimate.serve``
+assemble them per layout.
 All results are bytes.
 """
 

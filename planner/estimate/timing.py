@@ -1,20 +1,16 @@
 """Time formulas: training FLOPs, collectives, pipeline bubble, CPU offload, serving roofline.
 
-Pure functions of numbers; ``planner.estimate.evaluate`` assembles them per layout.
-FLOPs count a multiply-add as 2.
+Pure functions of numbers; ``planner.estimate.train`` and ``planner.estimate.serve``
+assemble them per layout. FLOPs count a multiply-add as 2. Collectives are given as the
+bytes one GPU sends (``*_bytes``), which the step-time model divides by a bandwidth and
+the host sizing (``planner.estimate.host``) sums over what crosses nodes.
+Derivations and sources: docs/estimation.md sec 5.
 """
 
 from __future__ import annotations
 
-# Interleaved 1F1B with v model chunks per GPU divides the bubble by v (Narayanan et al.
-# 2021, arXiv:2104.04473 sec 2.2.2: bubble (p-1)/(v m)); Megatron-LM's recommended
-# schedule and the one Llama 3 used (arXiv:2407.21783 sec 3.3.2). We assume v = 4 chunks
-# (capped at the layers a stage holds); the activation memory carries the matching
-# (1 + (p-1)/(p v)) factor (planner.estimate.memory.interleave_factor). Megatron runs the
-# interleaved schedule only when the micro-batches are a multiple of p (Megatron-Core
-# megatron/core/pipeline_parallel/schedules.py, forward_backward_pipelining_with_interleaving:
-# "number of microbatches is not divisible by pipeline-model-parallel-size when using
-# interleaved schedule" is an error); otherwise the schedule is plain 1F1B (v = 1).
+# Interleaved 1F1B model chunks per GPU, used only when the micro-batches are a multiple
+# of pp (Narayanan et al. 2021 sec 2.2.2; Megatron-Core's condition; docs/estimation.md sec 5, PP).
 PIPELINE_VIRTUAL_STAGES = 4
 
 # Data-parallel gradient reduction runs in buckets while backward proceeds (Li et al. 2020,
@@ -30,43 +26,25 @@ BACKWARD_SHARE = 2.0 / 3.0
 TP_ALLREDUCES_PER_LAYER = 4
 TP_ALLREDUCES_RECOMPUTE = 2
 
-# Expert parallelism: every MoE layer sends each token's hidden state to the GPUs holding
-# its experts and brings the outputs back, an all-to-all "dispatch" and "combine" in the
-# forward and again (the gradients) in the backward (Lepikhin et al. 2020, GShard,
-# arXiv:2006.16668 sec 2.2; Rajbhandari et al. 2022, DeepSpeed-MoE, arXiv:2201.05596
-# sec 5.3; DeepSeek-V3 arXiv:2412.19437 sec 3.2.2); full recomputation repeats the
-# forward's two. Activations travel in 16 bit (EP_ACTIVATION_BYTES); of a token's
-# experts_per_token copies, (ep-1)/ep leave the GPU on average. Not overlapped with compute
-# (DeepSeek-V3's DualPipe hides it with a schedule of its own that we do not assume).
+# Expert parallelism: a dispatch and a combine all-to-all per MoE layer in the forward and
+# again in the backward, two more under full recomputation; 16-bit activations, not
+# overlapped (GShard sec 2.2, DeepSeek-V3 sec 3.2.2; docs/estimation.md sec 5, EP).
 EP_ALLTOALLS_PER_LAYER = 4
 EP_ALLTOALLS_RECOMPUTE = 2
 EP_ACTIVATION_BYTES = 2
 
-# ZeRO-3 (DeepSpeed stage 3) and FSDP FULL_SHARD keep 1/n of every parameter and all-gather
-# each layer's parameters before its forward and again before its backward (and before a
-# recomputed forward), every micro-batch: ZeRO paper (Rajbhandari et al. 2020,
-# arXiv:1910.02054) sec 7.2.2, "3 Psi per step" for one micro-batch = 2 all-gathers of the
-# parameters + 1 reduce-scatter of the gradients; DeepSpeed and FSDP free the gathered
-# parameters after use and gather again for the next micro-batch. The gradients are
-# reduce-scattered once per step, at the accumulation boundary (Psi, not the 2 Psi of an
-# all-reduce): FSDP's no_sync accumulation and Llama 3's FSDP ("synchronizes after each
-# training step", arXiv:2407.21783 sec 3.3.2). DeepSpeed stage 3 instead reduce-scatters after
-# every micro-batch's backward (github deepspeedai/DeepSpeed issue #2252), one more Psi per
-# extra micro-batch that we do not count. Prefetching overlaps the next layer's all-gather
-# with this layer's compute (DeepSpeed ``stage3_prefetch_bucket_size``; PyTorch docs "FSDP
-# Notes: FSDP Prefetch Nuances": layer i+1's all-gather overlaps layer i's forward), so each
-# micro-batch exposes only the traffic time beyond its own compute.
+# ZeRO-3 / FSDP FULL_SHARD all-gather each layer's parameters in every pass of every
+# micro-batch and reduce-scatter the gradients once per step (docs/estimation.md sec 5, ZeRO-3).
 ZERO3_GATHERS = 2  # parameter all-gathers per micro-batch: forward, backward
 ZERO3_GATHERS_RECOMPUTE = 1  # one more for the recomputed forward of full recomputation
 
 
-def expert_alltoall_seconds(tokens: float, experts_per_token: int, hidden: int, ep: int,
-                            bandwidth: float) -> float:
-    """One all-to-all of ``tokens`` routed hidden states over ``ep`` expert-parallel GPUs."""
+def expert_alltoall_bytes(tokens: float, experts_per_token: int, hidden: int, ep: int) -> float:
+    """Bytes one GPU sends in one all-to-all of ``tokens`` routed hidden states over ``ep``
+    expert-parallel GPUs: of a token's experts_per_token copies, (ep-1)/ep leave the GPU."""
     if ep <= 1:
         return 0.0
-    nbytes = tokens * experts_per_token * hidden * EP_ACTIVATION_BYTES * (ep - 1) / ep
-    return nbytes / bandwidth
+    return tokens * experts_per_token * hidden * EP_ACTIVATION_BYTES * (ep - 1) / ep
 
 
 def attention_unit(layers: int, attn_dim: int, seq: int) -> float:
@@ -100,12 +78,17 @@ def train_flops_per_token(
     return f
 
 
-def ring_allreduce_seconds(nbytes: float, n: int, bandwidth: float) -> float:
-    """Ring all-reduce: each GPU sends and receives 2(n-1)/n x bytes (Patarasuk & Yuan 2009;
+def ring_allreduce_bytes(nbytes: float, n: int) -> float:
+    """Ring all-reduce: each GPU sends (and receives) 2(n-1)/n x bytes (Patarasuk & Yuan 2009;
     NCCL tests' "bus bandwidth" definition, nccl-tests doc/PERFORMANCE.md)."""
     if n <= 1:
         return 0.0
-    return 2.0 * (n - 1) / n * nbytes / bandwidth
+    return 2.0 * (n - 1) / n * nbytes
+
+
+def ring_allreduce_seconds(nbytes: float, n: int, bandwidth: float) -> float:
+    """Ring all-reduce of ``nbytes`` over ``n`` GPUs at ``bandwidth`` bytes/s per GPU."""
+    return ring_allreduce_bytes(nbytes, n) / bandwidth
 
 
 def virtual_stages(pp: int, micro_batches: int, layers_per_stage: int) -> int:
@@ -117,22 +100,20 @@ def virtual_stages(pp: int, micro_batches: int, layers_per_stage: int) -> int:
     return min(PIPELINE_VIRTUAL_STAGES, max(1, layers_per_stage))
 
 
-def ring_allgather_seconds(nbytes: float, n: int, bandwidth: float) -> float:
-    """Ring all-gather of a tensor of ``nbytes`` (whole) held 1/n per GPU: each GPU receives
+def ring_allgather_bytes(nbytes: float, n: int) -> float:
+    """Ring all-gather of a tensor of ``nbytes`` (whole) held 1/n per GPU: each GPU sends
     (n-1)/n x bytes (nccl-tests doc/PERFORMANCE.md: all-gather and reduce-scatter bus
     bandwidth = algorithm bandwidth x (n-1)/n). A reduce-scatter moves the same volume."""
     if n <= 1:
         return 0.0
-    return (n - 1) / n * nbytes / bandwidth
+    return (n - 1) / n * nbytes
 
 
-def zero3_gather_seconds(dense_bytes: float, routed_bytes: float, dp: int, edp: int,
-                         passes: int, bandwidth: float) -> float:
+def zero3_gather_bytes(dense_bytes: float, routed_bytes: float, dp: int, edp: int, passes: int) -> float:
     """ZeRO-3 parameter all-gathers of one micro-batch on one GPU: ``passes`` gathers of the
     stage's parameters, ``dense_bytes`` over the dp ranks and the routed experts'
     ``routed_bytes`` over the ``edp`` = dp / ep ranks that hold the same experts."""
-    return passes * (ring_allgather_seconds(dense_bytes, dp, bandwidth)
-                     + ring_allgather_seconds(routed_bytes, edp, bandwidth))
+    return passes * (ring_allgather_bytes(dense_bytes, dp) + ring_allgather_bytes(routed_bytes, edp))
 
 
 def zero3_exposed_seconds(gather: float, reduce_scatter: float, micro_compute: float,
@@ -166,22 +147,15 @@ def roofline_seconds(nbytes: float, hbm: float, flops: float, peak: float) -> fl
 
 
 # ---------------------------------------------------------------- CPU offload
-# Host <-> GPU bandwidth, one direction, per GPU, bytes/s, by the GPU's host link.
-# PCIe 4.0 x16: NVIDIA nvbandwidth measures 25.13 GB/s host_to_device on an A100-SXM4-40GB
-# (github NVIDIA/nvbandwidth issue #42), 80% of the link's 31.5 GB/s. PCIe 5.0 doubles and
-# PCIe 3.0 halves the per-lane rate (32 / 16 / 8 GT/s, all 128b/130b), so 50 and 12.5 GB/s;
-# H100 measures 52.8 GB/s device_to_host and 57 GB/s host_to_device (nvbandwidth issues #24,
-# #6). Grace-Hopper/Blackwell superchips reach the host over NVLink-C2C: 346 GB/s
-# host_to_device measured on a GH200 (nvbandwidth issue #23). Per GPU: GPUs that share a PCIe
-# switch uplink (DGX A100 pairs two per switch) see less when both transfer at once.
+# Host <-> GPU bandwidth, one direction, per GPU, bytes/s, by host link: nvbandwidth
+# measurements and PCIe generations (docs/estimation.md sec 5, CPU offload).
 PCIE_GEN3_BYTES_PER_S = 12.5e9
 PCIE_GEN4_BYTES_PER_S = 25.0e9
 PCIE_GEN5_BYTES_PER_S = 50.0e9
 NVLINK_C2C_BYTES_PER_S = 346.0e9
 
-# GPU families by host link; the first match wins (GH200 before H200, GB200 before B200).
-# Datasheets: V100 and T4 PCIe 3.0; A100, A10/A10G, L4, L40S, RTX 30/40, RTX A6000, MI250X
-# PCIe 4.0; H100/H200/H800/H20, B200, MI300X/MI325X PCIe 5.0. Anything else: PCIe 4.0.
+# GPU families by host link from their datasheets; the first match wins (GH200 before
+# H200, GB200 before B200); anything else PCIe 4.0 (docs/estimation.md sec 5).
 _HOST_LINKS = (
     (("GH200", "GB200", "GB300"), NVLINK_C2C_BYTES_PER_S),
     (("H100", "H200", "H800", "H20", "B100", "B200", "B300", "MI300", "MI325", "MI355"),
@@ -189,12 +163,8 @@ _HOST_LINKS = (
     (("V100", "T4", "P100", "P40"), PCIE_GEN3_BYTES_PER_S),
 )
 
-# Parameters per second one GPU's share of the host's cores updates with DeepSpeed's CPU Adam
-# (DeepSpeedCPUAdam, AVX-vectorised and multithreaded; 5-7x torch.optim.Adam on the CPU,
-# DeepSpeed ZeRO-Offload tutorial). Measured: for Llama-2-7B (6.74e9 parameters) on 4 x A100
-# "the CPU path can take longer than 4s" per step (DeepSpeed blogs/deepspeed-zenflow/README.md,
-# "CPU-Induced GPU Stalls"): 1.68e9 parameters per GPU, less 0.13 s to send 2-byte parameters
-# back at PCIE_GEN4_BYTES_PER_S, is 0.43e9 parameters/s per GPU; rounded down to 0.4e9.
+# Parameters per second one GPU's share of the host's cores updates with DeepSpeed's CPU
+# Adam, from DeepSpeed's ZenFlow measurement of Llama-2-7B on 4 x A100 (docs/estimation.md sec 5).
 CPU_ADAM_PARAMS_PER_S = 0.4e9
 
 

@@ -7,7 +7,7 @@ Units: bytes (int), FLOP/s and bytes/s (float), seconds (float), tokens (int).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
@@ -163,7 +163,6 @@ class TrainEstimate:
     compute_seconds: float
     communication_seconds: float  # exposed DP / TP / PP communication and CPU-offload transfers
     bubble_seconds: float  # pipeline bubble
-    notes: tuple[str, ...] = field(default=())
 
     @property
     def seconds(self) -> float:
@@ -181,4 +180,25 @@ class ServeEstimate:
     ttft_seconds: float  # prefill of one prompt at the replica's batch
     tpot_seconds: float  # one decode step with every sequence of the replica active
     tokens_per_second: float  # output tokens per second, all replicas
-    notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class StepTraffic:
+    """Bytes one GPU sends per optimizer step, by collective (ring volumes, nccl-tests)."""
+
+    gradients: float  # DP all-reduce (ZeRO 0-2) or ZeRO-3 reduce-scatter of the gradients
+    param_gathers: float  # ZeRO-3 parameter all-gathers, every pass of every micro-batch
+    tensor: float  # TP all-reduces inside the stage's passes
+    experts: float  # EP all-to-alls of the stage's MoE layers
+    pipeline: float  # activations and their gradients at the pipeline chunk boundaries
+    inter_node: float  # of these, the bytes of collectives whose group spans nodes
+
+
+@dataclass(frozen=True)
+class HostResources:
+    """What the hosts of a whole row need: planning floors, not measurements."""
+
+    cpu_cores: int
+    ram_bytes: int
+    nvme_bytes: int
+    network: str  # "none", "25Gbps", "RDMA 200Gbps", ...

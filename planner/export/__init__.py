@@ -3,12 +3,14 @@
 ``artifacts(result, tool, ...)`` gives one file per applicable row (a sweep
 gives one per variant): DeepSpeed for training rows, vLLM for serving rows,
 SkyPilot for every row. Rows that do not fit have nothing to launch and are
-skipped with a note. The result is the plain dict of
-``planner.pipeline.solve_file``; model checkpoints come from ``models``
+skipped with a note. The result is the typed
+``planner.result.Result``; model checkpoints come from ``models``
 (plan model name -> Hugging Face id or local path), see ``model_references``.
 """
 
 from __future__ import annotations
+
+from planner.result import Result, Row
 
 import difflib
 import os
@@ -61,46 +63,46 @@ def _reference(model, by_name: dict) -> str:
             return model.name
 
 
-def _slug(row: dict) -> str:
+def _slug(row: Row) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", row_words(row)).strip("-")
 
 
-def select(result: dict, tool: str, workload: str | None) -> list[dict]:
+def select(result: Result, tool: str, workload: str | None) -> list[Row]:
     """The rows to export; a named workload must exist and suit the tool."""
     if tool not in TOOLS:
         raise PlanError(f"unknown export target {tool!r}: expected one of {', '.join(TOOLS)}")
-    rows = result.get("workloads", [])
+    rows = result.workloads
     if workload is not None:
-        names = sorted({r["name"] for r in rows})
-        chosen = [r for r in rows if r["name"] == workload]
+        names = sorted({r.name for r in rows})
+        chosen = [r for r in rows if r.name == workload]
         if not chosen:
             close = difflib.get_close_matches(workload, names, n=1)
             raise PlanNameError(
                 f"no workload {workload!r} in the plan"
                 + (f"; did you mean {close[0]!r}?" if close else f" (workloads: {', '.join(names)})")
             )
-        if chosen[0].get("kind") not in _KINDS[tool]:
+        if chosen[0].kind not in _KINDS[tool]:
             raise PlanError(
-                f"{workload} is a {chosen[0].get('kind')} workload; --to {tool} applies to"
+                f"{workload} is a {chosen[0].kind} workload; --to {tool} applies to"
                 f" {' and '.join(_KINDS[tool])} workloads"
             )
         return chosen
-    chosen = [r for r in rows if r.get("kind") in _KINDS[tool]]
+    chosen = [r for r in rows if r.kind in _KINDS[tool]]
     if not chosen:
         raise PlanError(f"no {' or '.join(_KINDS[tool])} workload in the plan to export --to {tool}")
     return chosen
 
 
-def artifacts(result: dict, tool: str, workload: str | None = None,
+def artifacts(result: Result, tool: str, workload: str | None = None,
               models: dict[str, str] | None = None) -> tuple[list[Artifact], list[str]]:
     """(files, notes about skipped rows)."""
     models = models or {}
     files, skipped = [], []
     for row in select(result, tool, workload):
-        if not row.get("fits") or not row.get("gpu"):
+        if not row.fits or not row.gpu:
             skipped.append(f"{_slug(row)}: does not fit; nothing to launch")
             continue
-        model = models.get(row.get("model"), row.get("model"))
+        model = models.get(row.model, row.model)
         name = _slug(row) + _EXTENSIONS[tool]
         if tool == "deepspeed":
             files.append(Artifact(name, deepspeed.render(row), deepspeed.notes(row)))

@@ -10,6 +10,8 @@ training script), so PP > 1 is reported to the caller as a note.
 
 from __future__ import annotations
 
+from planner.result import Row
+
 import json
 import math
 
@@ -17,41 +19,33 @@ from planner.errors import PlanError
 from planner.export.names import has_bf16
 
 
-def global_batch(row: dict) -> int:
-    """Sequences per optimizer step: the plan's ``batch``, else the estimator's default."""
-    inputs = row.get("inputs") or {}
-    if inputs.get("batch"):
-        return int(inputs["batch"])
-    from planner.estimate import defaults
-
-    pretrain = row.get("kind") == "pretrain"
-    seq_len = inputs.get("seq_len") or (
-        defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN)
-    return defaults.default_global_batch(pretrain, int(seq_len))
+def global_batch(row: Row) -> int:
+    """Sequences per optimizer step the row was solved for (the plan's, or the default)."""
+    return int(row.inputs.batch)
 
 
-def config(row: dict) -> dict:
+def config(row: Row) -> dict:
     """The config dict. DeepSpeed requires train_batch_size = micro × accumulation × DP,
     so the accumulation steps are rounded up and the batch restated to match."""
-    layout = row.get("layout") or {}
-    tp, pp = layout.get("tp") or 1, layout.get("pp") or 1
-    dp = layout.get("dp") or max(1, (row.get("gpu_count") or 1) // (tp * pp))
-    micro = layout.get("micro_batch") or 1
+    layout = row.layout
+    tp, pp = layout.tp or 1, layout.pp or 1
+    dp = layout.dp or max(1, (row.gpu_count or 1) // (tp * pp))
+    micro = layout.micro_batch or 1
     accumulation = max(1, math.ceil(global_batch(row) / (micro * dp)))
-    zero = int(layout.get("zero") or 0)
-    offload = layout.get("offload") or "none"
+    zero = int(layout.zero or 0)
+    offload = layout.offload or "none"
     zero_config: dict = {"stage": zero}
     if offload in ("optimizer", "all"):
         if zero == 0:
             raise PlanError(
-                f"{row['name']}: offload={offload} with ZeRO stage 0 cannot be expressed in"
+                f"{row.name}: offload={offload} with ZeRO stage 0 cannot be expressed in"
                 " DeepSpeed (optimizer offload needs ZeRO stage 1, 2 or 3)"
             )
         zero_config["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
     if offload == "all":
         if zero != 3:
             raise PlanError(
-                f"{row['name']}: offload=all (parameters too) needs ZeRO stage 3 in DeepSpeed,"
+                f"{row.name}: offload=all (parameters too) needs ZeRO stage 3 in DeepSpeed,"
                 f" the layout has stage {zero}"
             )
         zero_config["offload_param"] = {"device": "cpu", "pin_memory": True}
@@ -61,7 +55,7 @@ def config(row: dict) -> dict:
         "gradient_accumulation_steps": accumulation,
         "zero_optimization": zero_config,
     }
-    if has_bf16(row.get("gpu") or ""):
+    if has_bf16(row.gpu or ""):
         out["bf16"] = {"enabled": True}
     else:
         out["fp16"] = {"enabled": True}
@@ -70,18 +64,18 @@ def config(row: dict) -> dict:
     return out
 
 
-def notes(row: dict) -> list[str]:
+def notes(row: Row) -> list[str]:
     """What the config cannot say and the training script must."""
-    layout = row.get("layout") or {}
+    layout = row.layout
     out = []
-    if (layout.get("pp") or 1) > 1:
-        out.append(f"pipeline parallel {layout['pp']} stages: build the model as"
-                   f" deepspeed.pipe.PipelineModule(num_stages={layout['pp']})")
-    if layout.get("recompute") not in (None, "none"):
-        out.append(f"activation recomputation ({layout['recompute']}): enable gradient"
+    if (layout.pp or 1) > 1:
+        out.append(f"pipeline parallel {layout.pp} stages: build the model as"
+                   f" deepspeed.pipe.PipelineModule(num_stages={layout.pp})")
+    if layout.recompute not in (None, "none"):
+        out.append(f"activation recomputation ({layout.recompute}): enable gradient"
                    " checkpointing in the model")
     return out
 
 
-def render(row: dict) -> str:
+def render(row: Row) -> str:
     return json.dumps(config(row), indent=2, sort_keys=True) + "\n"

@@ -17,6 +17,8 @@ specs/models.plan).
 
 from __future__ import annotations
 
+from planner.result import Row
+
 import re
 
 # plan GPU name (normalised: upper case, no spaces/underscores) -> SkyPilot accelerator
@@ -103,13 +105,13 @@ def has_bf16(name: str) -> bool:
     return not _NO_BF16.match(_normal(name))
 
 
-def row_words(row: dict) -> str:
+def row_words(row: Row) -> str:
     """A row's workload name and sweep scenario (keys sorted) joined by dashes, before
     each tool's own character rules: ``tune-dataset-1GB``."""
-    scenario = row.get("scenario") or {}
-    return "-".join([row["name"]] + [f"{k}-{scenario[k]}" for k in sorted(scenario)])
+    scenario = row.scenario
+    return "-".join([row.name] + [f"{k}-{scenario[k]}" for k in sorted(scenario)])
 
 
-def header(row: dict) -> str:
+def header(row: Row) -> str:
     """The comment every exported script or YAML starts with."""
-    return f"# planner export: {row['name']} on {row.get('gpu_count')}x{row.get('gpu')}"
+    return f"# planner export: {row.name} on {row.gpu_count}x{row.gpu}"

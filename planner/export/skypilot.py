@@ -10,6 +10,8 @@ library) in a fixed key order, so the output is byte-for-byte stable.
 
 from __future__ import annotations
 
+from planner.result import Row
+
 import json
 import math
 import re
@@ -44,23 +46,23 @@ def _block(text: str, indent: str = "  ") -> str:
     return "|\n" + "".join(f"{indent}{line}\n" for line in text.splitlines())
 
 
-def task(row: dict, model: str | None) -> dict:
+def task(row: Row, model: str | None) -> dict:
     """The task as an ordered dict of what gets written."""
-    nodes = max(1, row.get("nodes") or 1)
-    per_node = max(1, math.ceil((row.get("gpu_count") or 1) / nodes))
-    resources: dict = {"accelerators": f"{skypilot_gpu(row['gpu'])}:{per_node}"}
+    nodes = max(1, row.nodes or 1)
+    per_node = max(1, math.ceil((row.gpu_count or 1) / nodes))
+    resources: dict = {"accelerators": f"{skypilot_gpu(row.gpu)}:{per_node}"}
     # The result's host figures cover the whole row; SkyPilot's are per node.
-    host = row.get("host") or {}
-    if host.get("cpu_cores"):
-        resources["cpus"] = f"{math.ceil(host['cpu_cores'] / nodes)}+"
-    if host.get("ram_bytes"):
+    host = row.host
+    if host.cpu_cores:
+        resources["cpus"] = f"{math.ceil(host.cpu_cores / nodes)}+"
+    if host.ram_bytes:
         # SkyPilot memory is in GiB (sky/resources.py MEMORY_SIZE_UNITS: g = 2**30).
-        resources["memory"] = f"{math.ceil(host['ram_bytes'] / nodes / 2**30)}+"
-    disk = math.ceil((host.get("nvme_bytes") or 0) / nodes / 10**9)  # GB
+        resources["memory"] = f"{math.ceil(host.ram_bytes / nodes / 2**30)}+"
+    disk = math.ceil((host.nvme_bytes or 0) / nodes / 10**9)  # GB
     if disk > SKYPILOT_DEFAULT_DISK_GB:
         resources["disk_size"] = disk
     out: dict = {"name": _task_name(row), "num_nodes": nodes, "resources": resources}
-    if row.get("kind") == "serve" and model is not None:
+    if row.kind == "serve" and model is not None:
         count, _ = vllm.servers(row)
         if count == nodes:  # each node runs a whole server
             resources["ports"] = VLLM_PORT
@@ -69,13 +71,13 @@ def task(row: dict, model: str | None) -> dict:
     return out
 
 
-def _task_name(row: dict) -> str:
+def _task_name(row: Row) -> str:
     name = re.sub(r"[^A-Za-z0-9]+", "-", row_words(row)).strip("-").lower()
     # SkyPilot names start with a letter.
     return name if name[:1].isalpha() else f"w-{name}"
 
 
-def render(row: dict, model: str | None) -> str:
+def render(row: Row, model: str | None) -> str:
     spec = task(row, model)
     lines = [header(row)]
     lines.append(f"name: {scalar(spec['name'])}")

@@ -8,6 +8,8 @@ node runs them as data-parallel ranks of that server.
 
 from __future__ import annotations
 
+from planner.result import Row
+
 import math
 import shlex
 
@@ -30,47 +32,47 @@ DTYPE = {"bf16": "bfloat16", "fp16": "float16"}
 KV_CACHE_DTYPE = {"bf16": "auto", "fp16": "auto", "fp8": "fp8"}
 
 
-def _weights(row: dict) -> str | None:
-    return (row.get("layout") or {}).get("weights") or (row.get("inputs") or {}).get("weights")
+def _weights(row: Row) -> str | None:
+    return row.layout.weights or row.inputs.weights
 
 
-def memory_utilization(row: dict) -> float:
+def memory_utilization(row: Row) -> float:
     """--gpu-memory-utilization: the usable share the plan sized against, rounded down
     to 0.01 so vLLM never takes more than was planned."""
-    total, usable = row.get("gpu_memory_bytes"), row.get("usable_memory_bytes")
+    total, usable = row.gpu_memory_bytes, row.usable_memory_bytes
     if not total or not usable:
-        raise PlanError(f"{row['name']}: the result has no GPU memory figures to size vLLM with")
+        raise PlanError(f"{row.name}: the result has no GPU memory figures to size vLLM with")
     # (1e-6 absorbs the truncation of usable bytes to an integer: 0.9 x 24 GiB -> 0.8999999...)
     return math.floor(usable / total * 100 + 1e-6) / 100
 
 
-def servers(row: dict) -> tuple[int, int]:
+def servers(row: Row) -> tuple[int, int]:
     """(servers, replicas per server): one server per node when replicas fill whole nodes."""
-    layout = row.get("layout") or {}
-    replicas = layout.get("replicas") or 1
-    nodes = row.get("nodes") or 1
-    per_replica = (layout.get("tp") or 1) * (layout.get("pp") or 1)
+    layout = row.layout
+    replicas = layout.replicas or 1
+    nodes = row.nodes or 1
+    per_replica = (layout.tp or 1) * (layout.pp or 1)
     if nodes > 1 and replicas % nodes == 0 and per_replica * (replicas // nodes) <= (
-        (row.get("gpu_count") or per_replica) // nodes
+        (row.gpu_count or per_replica) // nodes
     ):
         return nodes, replicas // nodes
     return 1, replicas
 
 
-def arguments(row: dict, model: str) -> list[str]:
+def arguments(row: Row, model: str) -> list[str]:
     """argv of ``vllm serve`` for one server of this row."""
-    layout = row.get("layout") or {}
-    inputs = row.get("inputs") or {}
+    layout = row.layout
+    inputs = row.inputs
     _, per_server = servers(row)
-    replicas = layout.get("replicas") or 1
-    users = inputs.get("users") or 1
+    replicas = layout.replicas or 1
+    users = inputs.users or 1
     args = ["vllm", "serve", model,
-            "--tensor-parallel-size", str(layout.get("tp") or 1),
-            "--pipeline-parallel-size", str(layout.get("pp") or 1)]
+            "--tensor-parallel-size", str(layout.tp or 1),
+            "--pipeline-parallel-size", str(layout.pp or 1)]
     if per_server > 1:
         args += ["--data-parallel-size", str(per_server)]
-    if inputs.get("context"):
-        args += ["--max-model-len", str(int(inputs["context"]))]
+    if inputs.context:
+        args += ["--max-model-len", str(int(inputs.context))]
     args += ["--max-num-seqs", str(max(1, math.ceil(users / replicas)))]
     weights = _weights(row)
     if weights in DTYPE:
@@ -78,11 +80,11 @@ def arguments(row: dict, model: str) -> list[str]:
     if weights in QUANTIZATION:
         args += ["--quantization", QUANTIZATION[weights]]
     args += ["--gpu-memory-utilization", f"{memory_utilization(row):.2f}"]
-    args += ["--kv-cache-dtype", KV_CACHE_DTYPE.get(inputs.get("kv") or "bf16", "auto")]
+    args += ["--kv-cache-dtype", KV_CACHE_DTYPE.get(inputs.kv or "bf16", "auto")]
     return args
 
 
-def notes(row: dict, model: str) -> list[str]:
+def notes(row: Row, model: str) -> list[str]:
     """What the command assumes about the checkpoint."""
     weights = _weights(row)
     if weights == "int4":
@@ -93,12 +95,12 @@ def notes(row: dict, model: str) -> list[str]:
     return []
 
 
-def command(row: dict, model: str) -> str:
+def command(row: Row, model: str) -> str:
     """The command as one shell line (quoted), for scripts and SkyPilot ``run``."""
     return " ".join(shlex.quote(a) for a in arguments(row, model))
 
 
-def render(row: dict, model: str) -> str:
+def render(row: Row, model: str) -> str:
     """A small POSIX shell script that starts the server."""
     args = [shlex.quote(a) for a in arguments(row, model)]
     lines = [" ".join(args[:3])]

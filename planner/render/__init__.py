@@ -1,6 +1,6 @@
 """Renderers of the solve result object: table (terminal), markdown, json, csv.
 
-Each takes the JSON result (plain dicts) and returns text; none imports the
+Each takes the typed result (``planner.result.Result``) and returns text; none imports the
 search or OR-Tools.
 """
 
@@ -10,11 +10,12 @@ from planner.render.csv_format import render_csv
 from planner.render.json_format import render_json
 from planner.render.markdown import render_markdown
 from planner.render.table import render_table
+from planner.result import Result
 
 FORMATS = ("table", "markdown", "json", "csv")
 
 
-def render(result: dict, fmt: str = "table", explain: bool = False, width: int = 160) -> str:
+def render(result: Result, fmt: str = "table", explain: bool = False, width: int = 160) -> str:
     if fmt == "table":
         return render_table(result, explain=explain, width=width)
     if fmt == "markdown":

@@ -5,6 +5,8 @@ from __future__ import annotations
 import csv
 import io
 
+from planner.result import Result
+
 LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
           "weights")
 MEMORY = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total")
@@ -25,21 +27,23 @@ def _text(value) -> str:
     return str(value)
 
 
-def render_csv(result: dict, explain: bool = False) -> str:
+def _field(part, name: str):
+    """A field of a row's layout, memory or host, or None when the row has none."""
+    return None if part is None else getattr(part, name)
+
+
+def render_csv(result: Result, explain: bool = False) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(HEADER)
-    for row in result["workloads"]:
-        lay = row["layout"] or {}
-        mem = row["memory_per_gpu_bytes"] or {}
-        host = row["host"] or {}
-        cells = [row["name"], row["kind"], row["model"],
-                 ";".join(f"{k}={v}" for k, v in row["scenario"].items()), row["fits"],
-                 row["gpu"], row["gpu_count"], row["nodes"]]
-        cells += [lay.get(k) for k in LAYOUT]
-        cells += [mem.get(k) for k in MEMORY]
-        cells += [row[k] for k in MEASURES]
-        cells += [host.get(k) for k in HOST]
-        cells += [row["decided_by"], " | ".join(row["reasons"])]
+    for row in result.workloads:
+        cells = [row.name, row.kind, row.model,
+                 ";".join(f"{k}={v}" for k, v in row.scenario.items()), row.fits,
+                 row.gpu, row.gpu_count, row.nodes]
+        cells += [_field(row.layout, k) for k in LAYOUT]
+        cells += [_field(row.memory_per_gpu_bytes, k) for k in MEMORY]
+        cells += [getattr(row, k) for k in MEASURES]
+        cells += [_field(row.host, k) for k in HOST]
+        cells += [row.decided_by, " | ".join(row.reasons)]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

@@ -1,6 +1,6 @@
 """``planner diff`` output: a terminal table, a pull-request comment, JSON.
 
-Reads the plain dict of ``planner.diff.diff_results``; deterministic text.
+Reads the typed ``Diff`` of ``planner.diff.diff_results``; deterministic text.
 Unchanged rows are counted, not listed, in the table and the comment (they are
 all in the JSON), so a reviewer sees only what moved.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 
 from planner import units as text
+from planner.diff import Diff, RowChange
 
 _STATUS_MARK = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
 
@@ -18,8 +19,8 @@ def _arrow(before: str, after: str) -> str:
     return before if before == after else f"{before} → {after}"
 
 
-def _cells(row: dict, currency: str) -> dict:
-    old, new = row["old"], row["new"]
+def _cells(row: RowChange, currency: str) -> dict:
+    old, new = row.old, row.new
 
     def pair(fn) -> str:
         # an added row shows what it will be, a removed row what it was
@@ -32,34 +33,34 @@ def _cells(row: dict, currency: str) -> dict:
     return {
         "workload": text.label(row),
         "gpus": pair(text.gpus_fit),
-        "layout": pair(lambda s: text.layout(s.get("layout"))),
-        "hours": pair(lambda s: text.hours(s.get("hours"))),
-        "cost": pair(lambda s: text.money(s.get("cost"), currency)),
-        "delta": f"{text.money(row['delta'], currency, signed=True)}"
-        + (f" ({text.percent(row['percent'])})" if row["status"] == "changed" else ""),
-        "causes": "; ".join(row["causes"]),
+        "layout": pair(lambda s: text.layout(s.layout)),
+        "hours": pair(lambda s: text.duration(s.hours)),
+        "cost": pair(lambda s: text.money(s.cost, currency)),
+        "delta": f"{text.money(row.delta, currency, signed=True)}"
+        + (f" ({text.percent(row.percent)})" if row.status == "changed" else ""),
+        "causes": "; ".join(row.causes),
     }
 
 
-def _headline(diff: dict) -> str:
-    currency, total = diff["currency"], diff["total"]
+def _headline(diff: Diff) -> str:
+    currency, total = diff.currency, diff.total
     return (
-        f"{text.money(total['old'], currency)} → {text.money(total['new'], currency)}"
-        f" ({text.money(total['delta'], currency, signed=True)}, {text.percent(total['percent'])})"
+        f"{text.money(total.old, currency)} → {text.money(total.new, currency)}"
+        f" ({text.money(total.delta, currency, signed=True)}, {text.percent(total.percent)})"
     )
 
 
-def _shown(diff: dict, show_all: bool) -> tuple[list[dict], int]:
-    rows = [r for r in diff["workloads"] if show_all or r["status"] != "unchanged"]
-    return rows, len(diff["workloads"]) - len(rows)
+def _shown(diff: Diff, show_all: bool) -> tuple[list[RowChange], int]:
+    rows = [r for r in diff.workloads if show_all or r.status != "unchanged"]
+    return rows, len(diff.workloads) - len(rows)
 
 
-def _status_lines(diff: dict) -> list[str]:
-    old, new = diff["old"], diff["new"]
+def _status_lines(diff: Diff) -> list[str]:
+    old, new = diff.old, diff.new
     lines = []
-    if old["status"] != new["status"]:
-        lines.append(f"status {old['status']} → {new['status']}")
-    elif new["status"] == "infeasible":
+    if old.status != new.status:
+        lines.append(f"status {old.status} → {new.status}")
+    elif new.status == "infeasible":
         lines.append("status: infeasible in both versions")
     return lines
 
@@ -70,19 +71,19 @@ _COLUMNS = (
 )
 
 
-def render_table(diff: dict, show_all: bool = False) -> str:
+def render_table(diff: Diff, show_all: bool = False) -> str:
     """Aligned plain text for a terminal (no colour codes: it is also piped to files)."""
-    currency = diff["currency"]
-    out = [f"planner diff: {diff['old']['file']} → {diff['new']['file']}"]
+    currency = diff.currency
+    out = [f"planner diff: {diff.old.file} → {diff.new.file}"]
     out.append(f"total: {_headline(diff)}")
     out += _status_lines(diff)
-    if diff["changes"]:
-        out.append("inputs changed: " + "; ".join(diff["changes"]))
+    if diff.changes:
+        out.append("inputs changed: " + "; ".join(diff.changes))
     rows, hidden = _shown(diff, show_all)
     out.append("")
     if rows:
         cells = [_cells(r, currency) for r in rows]
-        marks = [_STATUS_MARK[r["status"]] for r in rows]
+        marks = [_STATUS_MARK[r.status] for r in rows]
         widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in _COLUMNS}
         header = "  " + "  ".join(h.ljust(widths[k]) for k, h in _COLUMNS)
         out.append(header.rstrip())
@@ -100,20 +101,20 @@ def _md(value: str) -> str:
     return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
-def render_markdown(diff: dict, show_all: bool = False) -> str:
+def render_markdown(diff: Diff, show_all: bool = False) -> str:
     """A pull-request comment in the manner of Infracost: headline, table, details."""
-    currency, total = diff["currency"], diff["total"]
-    name = diff["new"]["plan"] or diff["old"]["plan"] or ""
-    direction = "increase" if total["delta"] > 0 else "decrease" if total["delta"] < 0 else "stay the same"
+    currency, total = diff.currency, diff.total
+    name = diff.new.plan or diff.old.plan or ""
+    direction = "increase" if total.delta > 0 else "decrease" if total.delta < 0 else "stay the same"
     out = [f"### planner cost estimate: `{_md(name)}`", ""]
-    if total["delta"]:
+    if total.delta:
         out.append(
-            f"**Cost will {direction} by {text.money(abs(total['delta']), currency)}"
-            f" ({text.percent(total['percent'])})**: "
-            f"{text.money(total['old'], currency)} → {text.money(total['new'], currency)}"
+            f"**Cost will {direction} by {text.money(abs(total.delta), currency)}"
+            f" ({text.percent(total.percent)})**: "
+            f"{text.money(total.old, currency)} → {text.money(total.new, currency)}"
         )
     else:
-        out.append(f"**Cost will stay the same**: {text.money(total['new'], currency)}")
+        out.append(f"**Cost will stay the same**: {text.money(total.new, currency)}")
     out.append("")
     for line in _status_lines(diff):
         out.append(f"> **{_md(line)}**")
@@ -125,7 +126,7 @@ def render_markdown(diff: dict, show_all: bool = False) -> str:
         for row in rows:
             c = _cells(row, currency)
             out.append(
-                f"| {_STATUS_MARK[row['status']].strip() or ' '} | `{_md(c['workload'])}` | {_md(c['gpus'])}"
+                f"| {_STATUS_MARK[row.status].strip() or ' '} | `{_md(c['workload'])}` | {_md(c['gpus'])}"
                 f" | {_md(c['layout'])} | {_md(c['hours'])} | {_md(c['cost'])}"
                 f" | {_md(c['delta'])} | {_md(c['causes'])} |"
             )
@@ -133,20 +134,20 @@ def render_markdown(diff: dict, show_all: bool = False) -> str:
     else:
         out.append("No workload changed.")
         out.append("")
-    if diff["changes"]:
+    if diff.changes:
         out.append("<details><summary>Inputs changed</summary>")
         out.append("")
-        out += [f"- {_md(change)}" for change in diff["changes"]]
+        out += [f"- {_md(change)}" for change in diff.changes]
         out.append("")
         out.append("</details>")
         out.append("")
     if hidden:
         out.append(f"{hidden} workload{'s' if hidden != 1 else ''} unchanged.")
         out.append("")
-    out.append(f"<sub>`{_md(str(diff['old']['file']))}` → `{_md(str(diff['new']['file']))}`,"
+    out.append(f"<sub>`{_md(str(diff.old.file))}` → `{_md(str(diff.new.file))}`,"
                " generated by planner diff</sub>")
     return "\n".join(out) + "\n"
 
 
-def render_json(diff: dict) -> str:
-    return json.dumps(diff, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+def render_json(diff: Diff) -> str:
+    return json.dumps(diff.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"

@@ -1,11 +1,13 @@
 """``planner report``: one self-contained HTML page from a solve result.
 
 No script, no network: inline CSS and SVG only, so the page can be attached
-to a review, archived, or opened offline. Built from the plain result dict
-(``planner.pipeline.solve_file``); the same result gives the same bytes.
+to a review, archived, or opened offline. Built from the typed result
+(``planner.result.Result``); the same result gives the same bytes.
 """
 
 from __future__ import annotations
+
+from planner.result import Result, Row
 
 from html import escape
 
@@ -36,46 +38,46 @@ def _cell(value: str, numeric: bool = False, nowrap: bool = False) -> str:
     return f'<td class="nowrap">{escape(value)}</td>' if nowrap else f"<td>{escape(value)}</td>"
 
 
-def _summary(result: dict) -> str:
-    currency = result.get("currency") or "USD"
-    status = str(result.get("status"))
+def _summary(result: Result) -> str:
+    currency = result.currency or "USD"
+    status = str(result.status)
     items = [
         f'<span>status: <b class="status-{escape(status)}">{escape(status)}</b></span>',
-        f"<span>objective: <b>{escape(str(result.get('objective')))}</b></span>",
-        f"<span>total cost: <b>{escape(text.money(result.get('total_cost'), currency))}</b></span>",
+        f"<span>objective: <b>{escape(str(result.objective))}</b></span>",
+        f"<span>total cost: <b>{escape(text.money(result.total_cost, currency))}</b></span>",
     ]
-    if result.get("budget") is not None:
-        items.append(f"<span>budget: <b>{escape(text.money(result['budget'], currency))}</b></span>")
-    if result.get("gap"):
-        items.append(f"<span>gap: {result['gap'] * 100:.2f}%</span>")
-    items.append(f"<span>file: <code>{escape(str(result.get('file')))}</code></span>")
+    if result.budget is not None:
+        items.append(f"<span>budget: <b>{escape(text.money(result.budget, currency))}</b></span>")
+    if result.gap:
+        items.append(f"<span>gap: {result.gap * 100:.2f}%</span>")
+    items.append(f"<span>file: <code>{escape(str(result.file))}</code></span>")
     return f'<p class="summary">{"".join(items)}</p>'
 
 
-def _solution_table(rows: list[dict], currency: str) -> str:
+def _solution_table(rows: list[Row], currency: str) -> str:
     head = (
         "<tr><th>workload</th><th>kind</th><th>model</th><th>GPUs</th><th>nodes</th><th>layout</th>"
         "<th>memory / GPU</th><th>hours</th><th>cost</th><th>decided by</th></tr>"
     )
     body = []
     for row in rows:
-        memory = (row.get("memory_per_gpu_bytes") or {}).get("total")
-        css = "" if row.get("fits", True) else ' class="nofit"'
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in row.get("reasons") or [])
+        memory = (row.memory_per_gpu_bytes.total if row.memory_per_gpu_bytes else None)
+        css = "" if row.fits else ' class="nofit"'
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in row.reasons or [])
         body.append(
             f"<tr{css}>"
-            + f"<td><b>{escape(row['_label'])}</b>"
+            + f"<td><b>{escape(text.label(row))}</b>"
             + (f'<ul class="reasons">{reasons}</ul>' if reasons else "")
             + "</td>"
-            + _cell(str(row.get("kind")))
-            + _cell(str(row.get("model")))
+            + _cell(str(row.kind))
+            + _cell(str(row.model))
             + _cell(text.gpus_fit(row), nowrap=True)
-            + _cell(str(row.get("nodes") if row.get("nodes") is not None else "-"), True)
-            + _cell(text.layout(row.get("layout")))
-            + _cell(f"{text.gib(memory)} of {text.gib(row.get('usable_memory_bytes'))}", True)
-            + _cell(text.hours(row.get("hours")), True)
-            + _cell(text.money(row.get("cost"), currency), True)
-            + _cell(str(row.get("decided_by") or "-"))
+            + _cell(str(row.nodes if row.nodes is not None else "-"), True)
+            + _cell(text.layout(row.layout))
+            + _cell(f"{text.memory(memory)} of {text.memory(row.usable_memory_bytes)}", True)
+            + _cell(text.duration(row.hours), True)
+            + _cell(text.money(row.cost, currency), True)
+            + _cell(str(row.decided_by or "-"))
             + "</tr>"
         )
     return f"<table>{head}{''.join(body)}</table>"
@@ -88,39 +90,39 @@ def _gpu_table(gpus: dict, currency: str) -> str:
     body = []
     for name in sorted(gpus):
         g = gpus[name]
-        price = g.get("price_per_hour")
+        price = g.price_per_hour
         body.append(
             "<tr>"
             + _cell(name)
-            + _cell(text.available(g.get("available")), True)
-            + _cell(str(g.get("used", 0)), True)
-            + _cell(text.money(price, currency) if price is not None else "-", True)
-            + _cell(text.gib(g.get("memory_bytes")), True)
-            + _cell(text.gib(g.get("usable_bytes")), True)
+            + _cell(text.available(g.available), True)
+            + _cell(str(g.used), True)
+            + _cell(text.price(price, currency), True)
+            + _cell(text.memory(g.memory_bytes), True)
+            + _cell(text.memory(g.usable_bytes), True)
             + "</tr>"
         )
     return f"<h2>GPUs offered</h2><table>{head}{''.join(body)}</table>"
 
 
-def sweep_groups(rows: list[dict]) -> list[tuple[str, list[dict]]]:
+def sweep_groups(rows: list[Row]) -> list[tuple[str, list[Row]]]:
     """Sweep variants grouped by workload, in the order the result lists them."""
     groups: dict[str, list[dict]] = {}
     for row in rows:
-        if row.get("scenario"):
-            groups.setdefault(row["name"], []).append(row)
+        if row.scenario:
+            groups.setdefault(row.name, []).append(row)
     return list(groups.items())
 
 
-def _sweeps(rows: list[dict], currency: str) -> str:
+def _sweeps(rows: list[Row], currency: str) -> str:
     parts = []
     for name, variants in sweep_groups(rows):
-        keys = sorted({k for v in variants for k in v["scenario"]})
+        keys = sorted({k for v in variants for k in v.scenario})
         labels = [
-            ", ".join(str(v["scenario"].get(k, "-")) for k in keys) for v in variants
+            ", ".join(str(v.scenario.get(k, "-")) for k in keys) for v in variants
         ]
         swept = ", ".join(keys)
-        costs = [v.get("cost") if v.get("fits", True) else None for v in variants]
-        counts = [float(v["gpu_count"]) if v.get("fits", True) and v.get("gpu_count") else None
+        costs = [v.cost if v.fits else None for v in variants]
+        counts = [float(v.gpu_count) if v.fits and v.gpu_count else None
                   for v in variants]
         parts.append(f"<h3>{escape(name)}: swept {escape(swept)}</h3>")
         parts.append('<div class="charts">')
@@ -134,12 +136,12 @@ def _sweeps(rows: list[dict], currency: str) -> str:
     return "<h2>Sweeps</h2>" + "".join(parts)
 
 
-def render_html(result: dict) -> str:
+def render_html(result: Result) -> str:
     """The whole page as one string."""
-    currency = result.get("currency") or "USD"
-    rows = [dict(row, _label=text.label(row)) for row in result.get("workloads", [])]
-    placed = [r for r in rows if r.get("memory_per_gpu_bytes")]
-    title = f"planner report: {result.get('plan')}"
+    currency = result.currency or "USD"
+    rows = list(result.workloads)
+    placed = [r for r in rows if r.memory_per_gpu_bytes]
+    title = f"planner report: {result.plan}"
     parts = [
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
@@ -149,8 +151,8 @@ def render_html(result: dict) -> str:
         f"<h1>{escape(title)}</h1>",
         _summary(result),
     ]
-    if result.get("binding"):
-        parts.append("<p>Binding limits: " + "; ".join(escape(b) for b in result["binding"]) + "</p>")
+    if result.binding:
+        parts.append("<p>Binding limits: " + "; ".join(escape(b) for b in result.binding) + "</p>")
     parts.append("<h2>Solution</h2>")
     parts.append(_solution_table(rows, currency))
     parts.append("<h2>Cost per workload</h2>")
@@ -162,6 +164,6 @@ def render_html(result: dict) -> str:
     else:
         parts.append("<p>No workload has a layout to show.</p>")
     parts.append(_sweeps(rows, currency))
-    parts.append(_gpu_table(result.get("gpus") or {}, currency))
+    parts.append(_gpu_table(result.gpus or {}, currency))
     parts.append("</body></html>")
     return "\n".join(p for p in parts if p) + "\n"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+from planner.result import Result
 
-def render_json(result: dict, explain: bool = False) -> str:
-    return json.dumps(result, indent=2, ensure_ascii=False) + "\n"
+
+def render_json(result: Result, explain: bool = False) -> str:
+    return json.dumps(result.to_json(), indent=2, ensure_ascii=False) + "\n"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from planner.result import Result
+
 from planner.render import common as c
 
 
@@ -9,33 +11,33 @@ def _cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_markdown(result: dict, explain: bool = False) -> str:
-    currency = result["currency"]
-    out = [f"# {result['plan']}", "", c.headline(result), ""]
+def render_markdown(result: Result, explain: bool = False) -> str:
+    currency = result.currency
+    out = [f"# {result.plan}", "", c.headline(result), ""]
     for line in c.gpu_lines(result):
         out.append(f"- {line}")
-    for line in result["binding"]:
+    for line in result.binding:
         out.append(f"- binding: {line}")
     for name, rows in c.groups(result):
         first = rows[0]
         header, body = c.columns(rows, currency)
-        out += ["", f"## {name} ({first['kind']}, {first['model']})", ""]
+        out += ["", f"## {name} ({first.kind}, {first.model})", ""]
         out.append("| " + " | ".join(_cell(h) for h in header) + " |")
         out.append("|" + "---|" * len(header))
         for cells in body:
             out.append("| " + " | ".join(_cell(x) for x in cells) + " |")
         notes = []
         for row in rows:
-            who = c.scenario_label(row) + ": " if len(rows) > 1 else ""
+            who = c.label(row) + ": " if len(rows) > 1 else ""
             # the choice is in the row; below it, up to 3 reasons (the deciding one first)
-            reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:4]
+            reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
             notes += [f"- {who}{r}" for r in reasons]
             if explain:
                 parts = c.breakdown(row)
                 if parts:
                     notes.append(f"- {who}memory per GPU: " + ", ".join(f"{k} {v}" for k, v in parts))
                 notes += [f"- {who}alternative: {c.alternative_line(a, currency)}"
-                          for a in row["alternatives"]]
+                          for a in row.alternatives]
         if notes:
             out += [""] + notes
     return "\n".join(out) + "\n"

@@ -7,6 +7,8 @@ bars agree.
 
 from __future__ import annotations
 
+from planner.result import Row
+
 from html import escape
 
 from planner import units as text
@@ -55,7 +57,7 @@ def legend() -> str:
     return _svg(x + 120, 20, body, "memory components legend")
 
 
-def memory_bars(rows: list[dict], label_width: float = 220.0, bar_width: float = 600.0) -> str:
+def memory_bars(rows: list[Row], label_width: float = 220.0, bar_width: float = 600.0) -> str:
     """One stacked bar per row: per-GPU memory by component against usable capacity.
 
     The scale is shared by all rows (the largest of GPU memory and need), so
@@ -64,18 +66,18 @@ def memory_bars(rows: list[dict], label_width: float = 220.0, bar_width: float =
     """
     row_height, top = 34.0, 8.0
     scale_max = max(
-        [max(r.get("gpu_memory_bytes") or 0, (r.get("memory_per_gpu_bytes") or {}).get("total") or 0)
+        [max(r.gpu_memory_bytes or 0, (r.memory_per_gpu_bytes.total if r.memory_per_gpu_bytes else 0))
          for r in rows] + [1]
     )
     body = []
     for i, row in enumerate(rows):
         y = top + i * row_height
-        memory = row.get("memory_per_gpu_bytes") or {}
+        memory = row.memory_per_gpu_bytes
         body.append(
-            f'<text x="0" y="{_n(y + 15)}" {_FONT}>{escape(row["_label"])}</text>'
+            f'<text x="0" y="{_n(y + 15)}" {_FONT}>{escape(text.label(row))}</text>'
         )
         x0 = label_width
-        capacity = row.get("gpu_memory_bytes") or 0
+        capacity = row.gpu_memory_bytes or 0
         if capacity:
             body.append(
                 f'<rect x="{_n(x0)}" y="{_n(y)}" width="{_n(capacity / scale_max * bar_width)}"'
@@ -83,25 +85,25 @@ def memory_bars(rows: list[dict], label_width: float = 220.0, bar_width: float =
             )
         x = x0
         for key, label, colour in COMPONENTS:
-            amount = memory.get(key) or 0
+            amount = memory.component(key) if memory else 0
             if amount <= 0:
                 continue
             width = amount / scale_max * bar_width
             body.append(
                 f'<rect x="{_n(x)}" y="{_n(y + 2)}" width="{_n(width)}" height="16" fill="{colour}">'
-                f"<title>{escape(label)}: {text.gib(amount)}</title></rect>"
+                f"<title>{escape(label)}: {text.memory(amount)}</title></rect>"
             )
             x += width
-        usable = row.get("usable_memory_bytes")
+        usable = row.usable_memory_bytes
         if usable:
             ux = x0 + usable / scale_max * bar_width
             body.append(
                 f'<line x1="{_n(ux)}" y1="{_n(y - 2)}" x2="{_n(ux)}" y2="{_n(y + 22)}"'
                 f' stroke="{LIMIT_COLOUR}" stroke-width="2"/>'
             )
-        total = memory.get("total")
-        caption = f"{text.gib(total)} of {text.gib(usable)} usable" if total is not None else "no layout"
-        if not row.get("fits", True):
+        total = memory.total if memory else None
+        caption = f"{text.memory(total)} of {text.memory(usable)} usable" if total is not None else "no layout"
+        if not row.fits:
             caption += ": does not fit"
         body.append(
             f'<text x="{_n(x0 + bar_width + 8)}" y="{_n(y + 15)}" {_FONT}>{escape(caption)}</text>'
@@ -110,22 +112,22 @@ def memory_bars(rows: list[dict], label_width: float = 220.0, bar_width: float =
     return _svg(label_width + bar_width + 200, height, body, "per-GPU memory by component")
 
 
-def cost_bars(rows: list[dict], currency: str, label_width: float = 220.0, bar_width: float = 600.0) -> str:
+def cost_bars(rows: list[Row], currency: str, label_width: float = 220.0, bar_width: float = 600.0) -> str:
     """One horizontal bar per row, its length the row's cost."""
     row_height, top = 26.0, 4.0
-    top_cost = max([r.get("cost") or 0 for r in rows] + [0]) or 1.0
+    top_cost = max([r.cost or 0 for r in rows] + [0]) or 1.0
     body = []
     for i, row in enumerate(rows):
         y = top + i * row_height
-        cost = row.get("cost") or 0.0
-        body.append(f'<text x="0" y="{_n(y + 13)}" {_FONT}>{escape(row["_label"])}</text>')
+        cost = row.cost or 0.0
+        body.append(f'<text x="0" y="{_n(y + 13)}" {_FONT}>{escape(text.label(row))}</text>')
         width = cost / top_cost * bar_width
         body.append(
             f'<rect x="{_n(label_width)}" y="{_n(y)}" width="{_n(width)}" height="18" fill="{COST_COLOUR}"/>'
         )
         body.append(
             f'<text x="{_n(label_width + width + 6)}" y="{_n(y + 13)}" {_FONT}>'
-            f"{escape(text.money(row.get('cost'), currency))}</text>"
+            f"{escape(text.money(row.cost, currency))}</text>"
         )
     return _svg(label_width + bar_width + 160, top + len(rows) * row_height, body, "cost per workload")
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from planner.result import Result, Row
+
 import io
 
 from rich.console import Console
@@ -10,20 +12,21 @@ from rich.table import Table
 from planner.render import common as c
 
 
-def render_table(result: dict, explain: bool = False, width: int = 160) -> str:
+def render_table(result: Result, explain: bool = False, width: int = 160) -> str:
     buffer = io.StringIO()
-    console = Console(file=buffer, width=width, color_system=None, force_terminal=False,
+    # markup off: a scenario label "tune [dataset=1GB]" is text, not a rich style tag
+    console = Console(file=buffer, width=width, color_system=None, force_terminal=False, markup=False,
                       highlight=False, soft_wrap=False)
-    currency = result["currency"]
+    currency = result.currency
     console.print(c.headline(result))
     for line in c.gpu_lines(result):
         console.print(f"  {line}")
-    for line in result["binding"]:
+    for line in result.binding:
         console.print(f"  binding: {line}")
     for name, rows in c.groups(result):
         header, body = c.columns(rows, currency)
         first = rows[0]
-        table = Table(title=f"{name} ({first['kind']}, {first['model']})", title_justify="left")
+        table = Table(title=f"{name} ({first.kind}, {first.model})", title_justify="left")
         for col in header:
             table.add_column(col, overflow="fold")
         for cells in body:
@@ -35,10 +38,10 @@ def render_table(result: dict, explain: bool = False, width: int = 160) -> str:
     return buffer.getvalue()
 
 
-def _notes(console: Console, row: dict, explain: bool, currency: str, label: bool) -> None:
-    who = c.scenario_label(row) + ": " if label else ""
+def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool) -> None:
+    who = c.label(row) + ": " if label else ""
     # the choice is in the row; below it, up to 3 reasons (the deciding one first)
-    reasons = row["reasons"] if (explain or not row["fits"]) else row["reasons"][1:4]
+    reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
     for reason in reasons:
         console.print(f"  {who}{reason}")
     if not explain:
@@ -46,5 +49,5 @@ def _notes(console: Console, row: dict, explain: bool, currency: str, label: boo
     parts = c.breakdown(row)
     if parts:
         console.print(f"  {who}memory per GPU: " + ", ".join(f"{k} {v}" for k, v in parts))
-    for alt in row["alternatives"]:
+    for alt in row.alternatives:
         console.print(f"  {who}alternative: {c.alternative_line(alt, currency)}")

@@ -166,6 +166,16 @@ def dataset_tokens(workload: p.Train) -> int:
     return int(round((workload.dataset_bytes or 0) / per_token))
 
 
+def dataset_bytes(workload: p.Train) -> int:
+    """Bytes of the dataset: as written, or tokens x bytes_per_token."""
+    from planner.estimate import defaults
+
+    if workload.dataset_bytes is not None:
+        return workload.dataset_bytes
+    per_token = workload.bytes_per_token or defaults.BYTES_PER_TOKEN
+    return int((workload.dataset_tokens or 0) * per_token)
+
+
 def train_job(workload: p.Train, arch: Arch) -> TrainJob:
     from planner.estimate import defaults
 
@@ -274,54 +284,6 @@ def build_variants(plan: p.Plan) -> list[Variant]:
                     )
                 )
     return instances
-
-
-def inputs(instance: Variant) -> dict:
-    """The ``inputs`` object of the JSON row: what this row was solved for."""
-    w = instance.workload
-    row = {
-        "model": instance.model,
-        "method": None,
-        "users": None,
-        "context": None,
-        "dataset_tokens": None,
-        "dataset_bytes": None,
-        "epochs": None,
-        "seq_len": None,
-        "deadline_hours": instance.deadline_hours,
-        "tpot_ms": None if instance.tpot_seconds is None else instance.tpot_seconds * 1000.0,
-        "ttft_ms": None if instance.ttft_seconds is None else instance.ttft_seconds * 1000.0,
-        "weights": None,
-        "kv": None,
-        "prompt": None,
-        "batch": None,
-        "optimizer": None,
-        "rank": None,
-        "budget": instance.budget,
-    }
-    if instance.serve_job is not None:
-        job = instance.serve_job
-        row.update(
-            users=job.users,
-            context=job.context,
-            prompt=job.prompt,
-            kv=job.kv_precision,
-            weights="auto" if instance.weights_auto else job.weights,
-        )
-    else:
-        job = instance.train_job
-        row.update(
-            method=job.method if w.kind == "finetune" else None,
-            dataset_tokens=dataset_tokens(w),
-            dataset_bytes=w.dataset_bytes,
-            epochs=float(w.epochs),
-            seq_len=job.seq_len,
-            weights=job.weights,
-            batch=job.global_batch,
-            optimizer=job.optimizer,
-            rank=job.lora_rank or None,
-        )
-    return row
 
 
 def replace_weights(job: ServeJob, weights: str) -> ServeJob:

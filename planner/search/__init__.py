@@ -1,1 +1,81 @@
-"""Search: candidate layouts and the CP-SAT choice among them."""
+"""Search: candidate layouts per variant and GPU type, evaluated and pruned.
+
+``search(variant, frontiers)`` gives every offered GPU type's outcome: its options (meet
+every limit of the workload, not dominated) or its miss (why none, with the nearest
+candidate). A fully pinned layout is evaluated as given (``evaluate_pinned``), even when
+it breaks a limit, so the output can show it with its breaches. The space is in
+``space``, the evaluated types in ``candidates``, the two searches in ``train`` and
+``serve``; docs/solve.md describes them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from planner.estimate.types import Layout
+from planner.resolve.variants import Variant
+from planner.search.candidates import (
+    Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, serve_candidate, train_candidate,
+)
+from planner.search.pins import check_pins
+from planner.search.serve import search_serve
+from planner.search.space import fully_pinned
+from planner.search.train import Frontiers, search_train
+
+
+def evaluate_pinned(variant: Variant) -> Candidate:
+    """The fully pinned layout of ``variant``, evaluated as given, with its breaches."""
+    pins = variant.pins
+    offer = next(o for o in variant.offers if o.name == pins.gpu)
+    if variant.kind == "serve":
+        replicas = pins.replicas or pins.count // (pins.tp * pins.pp)
+        layout = Layout(tp=pins.tp, pp=pins.pp, ep=pins.ep or 1, replicas=replicas)
+        cand = serve_candidate(variant, offer, 0, variant.serve_job, layout)
+    else:
+        dp = pins.dp or pins.count // (pins.tp * pins.pp)
+        layout = Layout(tp=pins.tp, pp=pins.pp, dp=dp, ep=pins.ep or 1, zero=pins.zero,
+                        recompute=pins.recompute, offload=pins.offload,
+                        micro_batch=pins.micro_batch)
+        cand = train_candidate(variant, offer, 0, variant.train_job, layout)
+    found = breaches(variant, cand, offer.available)
+    if not cand.in_range:
+        found.append(Breach("range", cand.cost, cand.hours))
+    if offer.name in variant.not_offered:
+        found.append(Breach("not_offered"))
+    return dataclasses.replace(cand, breaches=tuple(found))
+
+
+def _pinned_search(variant: Variant) -> VariantSearch:
+    cand = evaluate_pinned(variant)
+    offer = next(o for o in variant.offers if o.name == cand.gpu)
+    out = GpuOutcome(gpu=cand.gpu, cap=cand.gpu_count, available=offer.available,
+                     least_memory=cand)
+    if cand.breaches:
+        out.miss = Miss("pinned", cand)
+    else:
+        out.options = [cand]
+        out.feasible = [cand]
+        out.min_fit_count = cand.gpu_count
+        out.fastest = cand
+        out.cheapest_timely = cand
+    return VariantSearch(variant, {cand.gpu: out}, pinned=cand)
+
+
+def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
+    """Every GPU type's outcome for ``variant`` (options empty where nothing fits)."""
+    check_pins(variant)
+    if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
+        return _pinned_search(variant)
+    outcomes: dict[str, GpuOutcome] = {}
+    for order, offer in enumerate(variant.offers):
+        if offer.name in variant.not_offered:
+            continue
+        if variant.kind == "serve":
+            outcomes[offer.name] = search_serve(variant, offer, order)
+        else:
+            outcomes[offer.name] = search_train(variant, offer, order, frontiers)
+    return VariantSearch(variant, outcomes)
+
+
+__all__ = ["Breach", "Candidate", "Frontiers", "GpuOutcome", "Miss", "VariantSearch",
+           "evaluate_pinned", "search"]

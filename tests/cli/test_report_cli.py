@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 
 from planner.progress import progress
 from planner import units as text
@@ -33,7 +32,7 @@ def test_report_of_a_solved_plan(tmp_path, monkeypatch, capsys):
     code, out, err = _run("report", str(plan), "-o", str(page))
     assert code == 0, err
     html = page.read_text(encoding="utf-8")
-    result = solve_file(str(plan))
+    result = solve_file(str(plan)).to_json()
     for row in result["workloads"]:
         assert row["name"] in html
         assert text.money(row["cost"], "USD") in html

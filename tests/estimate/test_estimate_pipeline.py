@@ -17,8 +17,8 @@ import pytest
 from planner.estimate import evaluate_train
 from planner.estimate import memory as M
 from planner.estimate import timing as T
-from planner.estimate.evaluate import _train_base, train_activation_bytes
-from planner.estimate.types import Arch, GpuSpec, Layout, TrainJob
+from planner.estimate.train import train_activation_bytes, train_base
+from planner.estimate.types import Arch, Layout, TrainJob
 from support.arch import A100_80G
 
 ARCH = Arch(name="eight", layers=8, hidden=256, heads=4, kv_heads=2, head_dim=64, ffn=512, vocab=1000)
@@ -57,7 +57,7 @@ def test_first_stage_activations(gb, inflight, v):
     # first stage: min(m, p) micro-batches of its 2 layers, x the interleave factor only when
     # interleaved, + token ids per micro-batch in flight (8 bytes a token)
     lay = Layout(pp=4)
-    b = _train_base(job(gb), GPU)
+    b = train_base(job(gb), GPU)
     one = train_activation_bytes(b, Layout(), 1)  # pp 1: 8 layers + ids + logits, one micro-batch
     per_layer = M.layer_activation_bytes(512, 1, 256, 4, ffn=512, kv_heads=2, head_dim=64, gated=True,
                                          dropout=False, flash=True)

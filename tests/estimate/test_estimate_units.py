@@ -50,8 +50,6 @@ def test_offload_moves_states_to_host():
     assert opt.optimizer == 0 and opt.host == base.optimizer and opt.weights == base.weights
     full = evaluate_train(job, Layout(offload="all", zero=3, dp=2), GPU)
     assert full.memory.host > 0 and full.memory.optimizer == 0
-    note = evaluate_train(job, Layout(offload="all"), GPU).notes
-    assert any("ZeRO-3" in n for n in note)
 
 
 def test_recompute_flops():

@@ -7,10 +7,8 @@ version they were taken from; an export that emits anything else fails here.
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import sys
 
 import pytest
 
@@ -18,7 +16,20 @@ from planner.errors import PlanError, PlanNameError
 from planner.export import artifacts, deepspeed, skypilot, vllm
 from planner.export.names import HF_REPOS, has_bf16, skypilot_gpu
 
-from support.results import result, serve_row, train_row  # noqa: E402
+from planner.result import plain_data
+from support.results import result as result_json, serve_row as serve_json, train_row as train_json, typed, typed_row
+
+
+def serve_row(**kw):
+    return typed_row(serve_json(**kw))
+
+
+def train_row(**kw):
+    return typed_row(train_json(**kw))
+
+
+def result(rows, **kw):
+    return typed(result_json([plain_data(r) for r in rows], **kw))
 
 # ---------------------------------------------------------------- documented keys and flags
 
@@ -197,15 +208,6 @@ def test_deepspeed_offload_all_and_fp16_gpus():
         deepspeed.config(train_row(zero=0, offload="optimizer"))
 
 
-def test_deepspeed_default_batch_is_the_estimators():
-    from planner.estimate import defaults
-
-    row = train_row(batch=None, tp=1, dp=1, count=1)
-    assert deepspeed.global_batch(row) == defaults.DEFAULT_FINETUNE_GLOBAL_BATCH
-    row = train_row(kind="pretrain", batch=None)
-    assert deepspeed.global_batch(row) == defaults.DEFAULT_GLOBAL_BATCH_TOKENS // 4096
-
-
 def test_vllm_command_for_an_int4_single_gpu_server():
     row = serve_row(weights="int4", kv="bf16", users=3)
     argv = vllm.arguments(row, "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B")
@@ -245,8 +247,9 @@ def test_skypilot_task_per_row_kind():
     serve = check_skypilot(skypilot.render(serve_row(), "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"))
     assert serve["resources"]["accelerators"] == "A10G:1" and serve["resources"]["ports"] == "8000"
     assert serve["run"].startswith("vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-7B ")
-    small = serve_row()
+    small = serve_json()
     small["host"] = dict(small["host"], nvme_bytes=20 * 10**9)
+    small = typed_row(small)
     assert "disk_size" not in check_skypilot(skypilot.render(small, "m"))["resources"]  # default 256 GB
 
 

@@ -6,7 +6,6 @@ import glob
 import json
 import os
 import shlex
-import sys
 
 import pytest
 
@@ -14,8 +13,8 @@ from planner.export import artifacts, model_references
 from planner.resolve.load import load_plan
 from planner.pipeline import solve_file
 
-from test_export import check_deepspeed, check_skypilot, check_vllm  # noqa: E402
-from support.cli import run_cli as _run  # noqa: E402
+from test_export import check_deepspeed, check_skypilot, check_vllm
+from support.cli import run_cli as _run
 from support.paths import ROOT as ROOT_PATH
 
 ROOT = str(ROOT_PATH)
@@ -53,16 +52,16 @@ def solved(tmp_path_factory):
 def test_every_applicable_row_exports_and_passes_the_checks(solved):
     kinds_seen = set()
     for path, result, models in solved:
-        rows = [r for r in result["workloads"] if r["fits"]]
-        if any(r["kind"] != "serve" for r in rows):
+        rows = [r for r in result.workloads if r.fits]
+        if any(r.kind != "serve" for r in rows):
             files, _ = artifacts(result, "deepspeed", models=models)
-            assert len(files) == sum(r["kind"] != "serve" for r in rows)
+            assert len(files) == sum(r.kind != "serve" for r in rows)
             for f in files:
                 check_deepspeed(json.loads(f.text))
             kinds_seen.add("deepspeed")
-        if any(r["kind"] == "serve" for r in rows):
+        if any(r.kind == "serve" for r in rows):
             files, _ = artifacts(result, "vllm", models=models)
-            assert len(files) == sum(r["kind"] == "serve" for r in rows)
+            assert len(files) == sum(r.kind == "serve" for r in rows)
             for f in files:
                 check_vllm(shlex.split(f.text.split("exec ", 1)[1].replace("\\\n", " ")))
             kinds_seen.add("vllm")
@@ -78,14 +77,14 @@ def test_launch_plan_exports(solved):
     assert models["r1-70b"] == "deepseek-ai/DeepSeek-R1-Distill-Llama-70B"
     files, _ = artifacts(result, "vllm", "chat-70b", models)
     flags = check_vllm(shlex.split(files[0].text.split("exec ", 1)[1].replace("\\\n", " ")))
-    row = next(r for r in result["workloads"] if r["name"] == "chat-70b")
-    assert flags["--tensor-parallel-size"] == str(row["layout"]["tp"])
+    row = next(r for r in result.workloads if r.name == "chat-70b")
+    assert flags["--tensor-parallel-size"] == str(row.layout.tp)
     assert (flags["--quantization"], flags["--kv-cache-dtype"], flags["--max-model-len"]) == ("fp8", "fp8", "8000")
     files, _ = artifacts(result, "deepspeed", "tune-70b", models)
     config = json.loads(files[0].text)
-    train = next(r for r in result["workloads"] if r["name"] == "tune-70b")
-    assert config["zero_optimization"]["stage"] == train["layout"]["zero"]
-    assert config["train_micro_batch_size_per_gpu"] == train["layout"]["micro_batch"]
+    train = next(r for r in result.workloads if r.name == "tune-70b")
+    assert config["zero_optimization"]["stage"] == train.layout.zero
+    assert config["train_micro_batch_size_per_gpu"] == train.layout.micro_batch
     # one file per sweep variant
     files, _ = artifacts(result, "skypilot", "tune-7b", models)
     assert [f.filename for f in files] == ["tune-7b-dataset-100MB.sky.yaml", "tune-7b-dataset-10GB.sky.yaml"]
@@ -93,8 +92,6 @@ def test_launch_plan_exports(solved):
 
 def test_cli_writes_files_and_rejects_bad_names(tmp_path, monkeypatch, capsys):
     plan = os.path.join(ROOT, "examples", "tour.plan")
-    if not os.path.exists(plan):
-        pytest.skip("examples/tour.plan is not in this checkout")
     code, out, err = _run("export", plan, "--to", "skypilot", "-o", str(tmp_path / "sky"))
     assert code == 0, err
     written = out.split()

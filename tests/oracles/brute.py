@@ -10,7 +10,8 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass
 
-from planner.choose.cpsat import COST_SCALE, HOURS_SCALE, Problem, Result, cost_units, hours_units
+from planner.choose.types import Choice, Problem
+from planner.units import COST_SCALE, HOURS_SCALE, cost_units, hours_units
 
 # The lexicographic criteria per objective, as the spec states them (independent of cpsat).
 _ORDER = {
@@ -51,8 +52,8 @@ def _violated(problem: Problem, combo, enforced: set[str]) -> bool:
 
 def exhaustive(problem: Problem, enforced: set[str] | None = None) -> Exhaustive:
     enforced = set(_limits(problem)) if enforced is None else enforced
-    insts = [i for i in problem.instances if i.options]
-    empty = tuple(sorted(i.name for i in problem.instances if not i.options))
+    insts = [i for i in problem.items if i.options]
+    empty = tuple(sorted(i.name for i in problem.items if not i.options))
     ranks = {}
     for inst in insts:
         order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
@@ -92,11 +93,10 @@ def minimal_cores(problem: Problem) -> list[frozenset[str]]:
     return cores
 
 
-def solve(problem: Problem) -> Result:
+def solve(problem: Problem) -> Choice:
     ex = exhaustive(problem)
-    conflicts = tuple(f"no options: {n}" for n in ex.empty)
     if ex.best is None:
-        return Result("infeasible", {}, 0.0, 0.0, (), conflicts)
+        return Choice("infeasible", {}, 0.0, 0.0, unplaced=ex.empty)
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[problem.objective]
     status = "infeasible" if ex.empty else "optimal"
-    return Result(status, dict(sorted(ex.optima[0].items())), ex.best[0] / scale, 0.0, (), conflicts)
+    return Choice(status, dict(sorted(ex.optima[0].items())), ex.best[0] / scale, 0.0, unplaced=ex.empty)

@@ -8,6 +8,7 @@ import pytest
 
 from planner import verify as checker
 from planner.pipeline import SolveInternalError, solve_file
+from planner.result import Result
 
 TINY = """
 model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4
@@ -31,7 +32,12 @@ def _load(text: str):
 
 
 def _solve(text: str = BASE) -> dict:
-    return solve_file("mem/c.plan", reader=lambda path: text, time_limit=5.0)
+    return solve_file("mem/c.plan", reader=lambda path: text, time_limit=5.0).to_json()
+
+
+def _check(plan, result: dict) -> list[str]:
+    """The checker on a result given as the JSON contract (tests break it as data)."""
+    return checker.check(plan, Result.from_json(result))
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +52,14 @@ def _row(result, name, dataset=None):
 
 def test_accepts_the_solution(solved):
     plan, result = solved
-    assert checker.check(plan, result) == []
+    assert _check(plan, result) == []
 
 
 def test_rejects_a_memory_figure_that_differs_from_the_estimate(solved):
     plan, result = solved
     bad = copy.deepcopy(result)
     _row(bad, "chat")["memory_per_gpu_bytes"]["total"] += 1
-    (violation,) = checker.check(plan, bad)
+    (violation,) = _check(plan, bad)
     assert "bytes per GPU" in violation and "re-derived" in violation
 
 
@@ -61,7 +67,7 @@ def test_rejects_a_gpu_count_that_is_not_the_layout_product(solved):
     plan, result = solved
     bad = copy.deepcopy(result)
     _row(bad, "tune", "1GB")["gpu_count"] += 1
-    assert any("gpu_count" in v for v in checker.check(plan, bad))
+    assert any("gpu_count" in v for v in _check(plan, bad))
 
 
 def test_rejects_more_gpus_than_available(solved):
@@ -72,7 +78,7 @@ def test_rejects_more_gpus_than_available(solved):
     lay["dp"] = 16
     row["gpu_count"] = lay["tp"] * lay["pp"] * 16
     row["nodes"] = -(-row["gpu_count"] // bad["gpus"][row["gpu"]]["per_node"])
-    assert any(v.startswith(f"availability {row['gpu']}:") for v in checker.check(plan, bad))
+    assert any(v.startswith(f"availability {row['gpu']}:") for v in _check(plan, bad))
 
 
 def test_rejects_a_missed_deadline(solved):
@@ -80,33 +86,33 @@ def test_rejects_a_missed_deadline(solved):
     hours = _row(result, "tune", "1GB")["hours"]
     minutes = max(1, int(hours * 60 / 2))
     shorter = _load(BASE.replace("deadline <= 24h", f"deadline <= {minutes}min"))
-    assert any("deadline" in v for v in checker.check(shorter, result))
+    assert any("deadline" in v for v in _check(shorter, result))
 
 
 def test_rejects_a_missed_tpot(solved):
     _, result = solved
     tpot_ms = _row(result, "chat")["tpot_seconds"] * 1000
     stricter = _load(BASE.replace("tpot <= 50ms", f"tpot <= {tpot_ms / 2:.3f}ms"))
-    assert any("TPOT" in v for v in checker.check(stricter, result))
+    assert any("TPOT" in v for v in _check(stricter, result))
 
 
 def test_rejects_a_plan_budget_overrun(solved):
     _, result = solved
     capped = _load(BASE.replace("objective = cost", "objective = cost budget <= 1"))
-    assert any(v.startswith("budget:") for v in checker.check(capped, result))
+    assert any(v.startswith("budget:") for v in _check(capped, result))
 
 
 def test_rejects_a_layout_that_ignores_a_pin(solved):
     _, result = solved
     pinned = _load(BASE.replace("deadline <= 24h }", "deadline <= 24h layout { tp = 4 } }"))
-    assert any("layout pins tp = 4" in v for v in checker.check(pinned, result))
+    assert any("layout pins tp = 4" in v for v in _check(pinned, result))
 
 
 def test_rejects_a_cost_that_is_not_gpus_times_hours_times_price(solved):
     plan, result = solved
     bad = copy.deepcopy(result)
     _row(bad, "tune", "100MB")["cost"] *= 0.5
-    violations = checker.check(plan, bad)
+    violations = _check(plan, bad)
     assert any("cost" in v for v in violations)
 
 

@@ -12,7 +12,6 @@ import io
 import json
 import re
 import sys
-from pathlib import Path
 from unittest import mock
 
 import pytest
@@ -38,8 +37,15 @@ BYTE_UNITS = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
 
 
 @pytest.fixture(scope="module")
-def results() -> dict[str, dict]:
+def solved() -> dict:
+    """Every example's typed result."""
     return {name: regen.solve_example(name) for name in NAMES}
+
+
+@pytest.fixture(scope="module")
+def results(solved) -> dict[str, dict]:
+    """Every example's result as the JSON contract."""
+    return {name: result.to_json() for name, result in solved.items()}
 
 
 def rows(result: dict, name: str | None = None) -> list[dict]:
@@ -182,18 +188,18 @@ def test_r1_bf16_needs_more_than_the_handmade_16_gpus(results):
         assert w["gpu_count"] * w["usable_memory_bytes"] > R1_PARAMS * 2
 
 
-def test_doc_embeds_the_current_table(results):
+def test_doc_embeds_the_current_table(solved):
     doc = regen.DOC.read_text(encoding="utf-8")
     assert regen.BEGIN in doc and regen.END in doc
-    assert regen.embedded_table(doc) == regen.markdown(results["deepseek-r1"]), (
+    assert regen.embedded_table(doc) == regen.markdown(solved["deepseek-r1"]), (
         f"docs/deepseek-r1.md embeds an old answer: run `{REGEN}` and review the diff")
     side = regen.embedded(doc, regen.SIDE_BEGIN, regen.SIDE_END)
-    assert side == regen.side_by_side(results["deepseek-r1"]), (
+    assert side == regen.side_by_side(solved["deepseek-r1"]), (
         f"docs/deepseek-r1.md's side-by-side table is stale: run `{REGEN}` and review the diff")
 
 
-def test_side_by_side_covers_every_handmade_row(results):
-    text = regen.side_by_side(results["deepseek-r1"])
+def test_side_by_side_covers_every_handmade_row(solved):
+    text = regen.side_by_side(solved["deepseek-r1"])
     with regen.HANDMADE.open(encoding="utf-8") as f:
         hand = f.read().splitlines()[1:]
     assert len(hand) == 23
@@ -205,13 +211,13 @@ def test_side_by_side_covers_every_handmade_row(results):
 # ---------------------------------------------------------------- the other examples
 
 
-def test_shared_pool_binds(results):
+def test_shared_pool_binds(results, solved):
     result = results["shared-pool"]
     assert any(b.startswith("availability H100-SXM") for b in result["binding"]), result["binding"]
     assert result["gpus"]["H100-SXM"]["used"] == result["gpus"]["H100-SXM"]["available"]
     moved = [w for w in result["workloads"] if w["decided_by"] == "availability"]
     assert moved, "some workload must have given up its first choice"
-    assert "binding: availability H100-SXM" in regen.markdown(result)
+    assert "binding: availability H100-SXM" in regen.markdown(solved["shared-pool"])
 
 
 def test_budget_buys_time(results):

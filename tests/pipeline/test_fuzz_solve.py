@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from planner.errors import PlanError
 from planner.render import FORMATS, render
-from planner.pipeline import exit_code, solve_file
+from planner.pipeline import solve_file
 
 GPUS = ["A10G", "L4", "L40S", "A100-40G", "A100-80G", "H100-SXM", "MI300X", "V100-32G"]
 MODELS = ["Mixtral-8x7B", "DeepSeek-V3", "OPT-13B", "DeepSeek-R1-Distill-Qwen-1.5B",
@@ -30,8 +30,13 @@ OPTIMIZERS = ["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
 
 def solve_text(text: str, time_limit: float = 2.0, explain: bool = True,
                objective: str | None = None) -> dict:
-    return solve_file("mem/fuzz.plan", reader=lambda path: text, time_limit=time_limit,
-                      explain=explain, objective=objective)
+    result = solve_file("mem/fuzz.plan", reader=lambda path: text, time_limit=time_limit,
+                        explain=explain, objective=objective)
+    for fmt in FORMATS:
+        assert isinstance(render(result, fmt, explain=True, width=120), str)
+        assert isinstance(render(result, fmt, explain=False, width=120), str)
+    assert result.exit_code == (1 if result.status == "infeasible" else 0)
+    return result.to_json()
 
 
 def outcome(text: str, objective: str | None = None) -> str:
@@ -44,12 +49,8 @@ def outcome(text: str, objective: str | None = None) -> str:
         assert all(e.span is not None and e.span.file == "mem/fuzz.plan" for e in errors), \
             str(error)
         return "error"
-    assert exit_code(result) == (1 if result["status"] == "infeasible" else 0)
     assert result["status"] in ("optimal", "feasible", "infeasible")
     assert (result["status"] == "infeasible") == any(not r["fits"] for r in result["workloads"])
-    for fmt in FORMATS:
-        assert isinstance(render(result, fmt, explain=True, width=120), str)
-        assert isinstance(render(result, fmt, explain=False, width=120), str)
     return result["status"]
 
 
@@ -268,7 +269,7 @@ def test_serve_count_and_replicas_pins_fix_tp():
     row = result["workloads"][0]
     assert result["status"] == "infeasible" and row["decided_by"] == "latency"
     assert row["gpu_count"] == 2 and row["layout"]["tp"] == 1 and row["layout"]["replicas"] == 2
-    assert "limit 3.00 ms (on 2 GPUs: TP=1, 2 replicas, bf16)" in row["reasons"][0]
+    assert "limit 3 ms (on 2 GPUs: TP1 ×2 replicas bf16)" in row["reasons"][0]
 
 
 HUGE = 'pretrain "p" { model = "tiny"  dataset = 1800T tokens  epochs = 1000 %s }\n'

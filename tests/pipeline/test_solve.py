@@ -15,7 +15,8 @@ from hypothesis import strategies as st
 
 from planner.errors import PlanError
 from planner.verify import check
-from planner.pipeline import exit_code, solve_file
+from planner.pipeline import solve_file
+from planner.result import Result
 
 TINY = """
 model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads = 4
@@ -26,7 +27,7 @@ model "tiny" { params = 1.1B  layers = 22  hidden = 2048  heads = 32  kv_heads =
 def solve_text(text: str, *, std: bool = True, **kw) -> dict:
     """Solve plan text held in memory (the reader replaces disk reads)."""
     source = ('import "std"\n' if std else "") + text
-    return solve_file("mem/test.plan", reader=lambda path: source, time_limit=5.0, **kw)
+    return solve_file("mem/test.plan", reader=lambda path: source, time_limit=5.0, **kw).to_json()
 
 
 def load_text(text: str):
@@ -76,7 +77,7 @@ pretrain "base" { model = "tiny" dataset = 2B tokens seq_len = 2k deadline <= 7d
 def test_json_contract_keys_and_types():
     result = solve_text(MIXED, explain=True)
     assert list(result) == TOP_KEYS
-    assert result["status"] == "optimal" and result["gap"] == 0.0 and exit_code(result) == 0
+    assert result["status"] == "optimal" and result["gap"] == 0.0 and Result.from_json(result).exit_code == 0
     assert result["plan"] == "t" and result["file"] == "mem/test.plan"
     assert list(result["gpus"]) == ["L4", "A100-80G"]
     for g in result["gpus"].values():
@@ -101,7 +102,7 @@ def test_json_contract_keys_and_types():
     assert tune["inputs"]["dataset_bytes"] == 100_000_000
     assert tune["inputs"]["dataset_tokens"] == 25_000_000  # 4 bytes per token (the default)
     assert tune["tokens"] == 25_000_000 and tune["inputs"]["weights"] == "bf16"
-    assert check(load_text(MIXED), result) == []
+    assert check(load_text(MIXED), Result.from_json(result)) == []
 
 
 def test_costs_follow_their_definitions():
@@ -176,7 +177,7 @@ def test_memory_miss_names_need_and_usable_per_gpu_type():
 finetune "big" { model = "DeepSeek-R1-Distill-Llama-70B" method = full dataset = 1MB }
 """)
     result = solve_text(text)
-    assert result["status"] == "infeasible" and exit_code(result) == 1
+    assert result["status"] == "infeasible" and Result.from_json(result).exit_code == 1
     row = row_of(result, "big")
     assert row["fits"] is False and row["decided_by"] == "memory"
     (reason,) = row["reasons"]
@@ -191,7 +192,7 @@ def test_deadline_miss_says_how_many_gpus_would_meet_it():
 pretrain "base" { model = "tiny" dataset = 200B tokens deadline <= 1d }
 """)
     result = solve_text(text)
-    assert exit_code(result) == 1
+    assert Result.from_json(result).exit_code == 1
     row = row_of(result, "base")
     assert row["decided_by"] == "deadline"
     (reason,) = row["reasons"]
@@ -208,7 +209,7 @@ pretrain "base" { model = "tiny" dataset = 20B tokens budget <= 10 }
 """)
     row = row_of(solve_text(text), "base")
     assert row["fits"] is False and row["decided_by"] == "budget"
-    assert any("workload budget 10.00" in r for r in row["reasons"])
+    assert any("workload budget $10.00" in r for r in row["reasons"])
 
 
 def test_shared_availability_names_the_limit_and_the_workloads():
@@ -245,7 +246,7 @@ finetune "tune" { model = "DeepSeek-R1-Distill-Qwen-7B" method = full dataset = 
            offload = none micro_batch = 1 } }
 """)
     result = solve_text(text)
-    assert exit_code(result) == 1
+    assert Result.from_json(result).exit_code == 1
     row = row_of(result, "tune")
     assert row["fits"] is False and row["decided_by"] == "pinned"
     assert row["gpu_count"] == 1 and row["memory_per_gpu_bytes"]["total"] > row["usable_memory_bytes"]
@@ -412,7 +413,7 @@ def test_uneven_pipeline_stages_serve_a_model_with_a_prime_layer_count():
     assert row["memory_per_gpu_bytes"]["weights"] * row["gpu_count"] >= 2 * 671e9
     assert not check(load_text('gpu "A100-80G" { available = 64 }\n'
                                'serve "r1" { model = "DeepSeek-R1" users = 3 context = 8k '
-                               'weights = bf16 }\n'), result)
+                               'weights = bf16 }\n'), Result.from_json(result))
 
 
 HOURS_PLAN = """
@@ -432,7 +433,7 @@ def test_objective_hours_names_what_kept_the_faster_gpu_away():
     result = solve_text(HOURS_PLAN)
     low, high = row_of(result, "ft", budget=600), row_of(result, "ft", budget=800)
     assert low["gpu"] == "A100-80G" and low["decided_by"] == "budget"
-    assert any(r.startswith("H100-SXM:") and "budget 600" in r for r in low["reasons"])
+    assert any(r.startswith("H100-SXM:") and "budget $600.00" in r for r in low["reasons"])
     assert high["gpu"] == "H100-SXM" and high["decided_by"] == "availability"
     assert high["gpu_count"] == 64 and high["hours"] < low["hours"]
 
@@ -460,16 +461,20 @@ def _nic_label(bytes_per_gpu_per_step: float, row: dict) -> str:
 
 def test_training_network_counts_zero3_gathers_hand_worked():
     # tiny (1.1B), full fine-tune, 16 x A100-80G = 2 nodes, DP 16 with ZeRO-3: per
-    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N) and
-    # all-gathers the bf16 weights twice (forward, backward) per micro-batch, x 15/16.
+    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N x 15/16) and
+    # all-gathers the bf16 weights twice (forward, backward) per micro-batch (x 15/16).
+    # Each micro-batch's gathers outlast its compute, so the step is all network time at
+    # the catalog's 50 Gbps (6.25 GB/s) per GPU: a node of 8 needs 8 x 50 = 400 Gbps.
     from planner.estimate import param_counts
     from planner.resolve.variants import build_variants
 
     row, text = _network_row("pp = 1 dp = 16")
     n = param_counts(build_variants(load_text(text))[0].arch).total
     micro = 32 // 16  # micro-batches per step at micro_batch 1
-    per_step = 2 * n + micro * 2 * (2 * n) * 15 / 16
-    assert row["nodes"] == 2 and row["host"]["network"] == _nic_label(per_step, row)
+    per_step = 2 * n * 15 / 16 + micro * 2 * (2 * n) * 15 / 16
+    steps = 1e9 / (32 * 2000)
+    assert row["hours"] == pytest.approx(steps * per_step / 6.25e9 / 3600, rel=1e-5)
+    assert row["nodes"] == 2 and row["host"]["network"] == "RDMA 400Gbps"
 
 
 def test_training_network_counts_only_what_crosses_nodes():

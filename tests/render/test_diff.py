@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 
 import pytest
 
-from planner.diff import diff_results, git_reader, parse_threshold
+from planner.diff import Diff, git_reader, parse_threshold
+from planner.diff import diff_results as typed_diff
+from planner.result import Result
 from planner.errors import PlanError, PlanImportError
 from planner.render import diffview
 
-from support.git import diff_row, git  # noqa: E402
-from support.results import A10G, result, serve_row, train_row  # noqa: E402
+from support.git import diff_row, git
+from support.results import A10G, result, serve_row, train_row
 
+
+
+def diff_results(old: dict, new: dict) -> Diff:
+    """The diff of two results given as the JSON contract (built by hand in support.results)."""
+    return typed_diff(Result.from_json(old), Result.from_json(new))
 
 def test_more_users_needs_a_second_gpu():
     old = result([serve_row(users=3, count=1, cost=734.38), train_row()])
@@ -28,9 +34,9 @@ def test_more_users_needs_a_second_gpu():
     assert chat["causes"] == ["users 3 → 10"]
     assert diff_row(diff, "tune-70b")["status"] == "unchanged"
     # total: (734.38 + 1432) -> (1468.76 + 1432): +734.38, i.e. 734.38 / 2166.38 = 33.899...%
-    assert diff["total"]["old"] == pytest.approx(2166.38)
-    assert diff["total"]["delta"] == pytest.approx(734.38)
-    assert diff["total"]["percent"] == pytest.approx(734.38 / 2166.38 * 100, rel=1e-6)
+    assert diff.total.old == pytest.approx(2166.38)
+    assert diff.total.delta == pytest.approx(734.38)
+    assert diff.total.percent == pytest.approx(734.38 / 2166.38 * 100, rel=1e-6)
 
 
 def test_price_change_is_named_on_the_rows_using_that_gpu():
@@ -38,10 +44,10 @@ def test_price_change_is_named_on_the_rows_using_that_gpu():
     old = result([serve_row(cost=734.38), train_row()])
     new = result([serve_row(cost=876.0), train_row()], gpus=gpus_new)
     diff = diff_results(old, new)
-    assert diff_row(diff, "chat-7b")["causes"] == ["price A10G $1.01/h → $1.20/h"]
+    assert diff_row(diff, "chat-7b")["causes"] == ["price A10G $1.006/h → $1.20/h"]
     assert diff_row(diff, "chat-7b")["delta"] == pytest.approx(141.62)
     assert diff_row(diff, "tune-70b")["status"] == "unchanged"
-    assert diff["changes"] == ["price A10G $1.01/h → $1.20/h"]
+    assert diff.changes == ("price A10G $1.006/h → $1.20/h",)
 
 
 def test_added_and_removed_workloads():
@@ -51,9 +57,9 @@ def test_added_and_removed_workloads():
     added, removed = diff_row(diff, "new-run"), diff_row(diff, "old-run")
     assert (added["status"], added["old"], added["delta"], added["percent"]) == ("added", None, 250.0, None)
     assert (removed["status"], removed["new"], removed["delta"]) == ("removed", None, -100.0)
-    assert diff["total"]["delta"] == pytest.approx(150.0)
+    assert diff.total.delta == pytest.approx(150.0)
     # new rows first in the new plan's order, removed rows after
-    assert [r["name"] for r in diff["workloads"]] == ["chat-7b", "new-run", "old-run"]
+    assert [r.name for r in diff.workloads] == ["chat-7b", "new-run", "old-run"]
 
 
 def test_sweep_variants_match_by_scenario_and_dataset_changes_are_one_cause():
@@ -71,14 +77,14 @@ def test_sweep_variants_match_by_scenario_and_dataset_changes_are_one_cause():
     big = diff_row(diff, "tune", {"dataset": "100GB"})
     assert big["causes"] == ["dataset 100GB → 25B tokens"]
     assert big["delta"] == pytest.approx(50.0)
-    assert diff["total"] == {"old": 900.0, "new": 950.0, "delta": 50.0, "percent": pytest.approx(5.555556)}
+    assert diff.to_json()["total"] == {"old": 900.0, "new": 950.0, "delta": 50.0, "percent": pytest.approx(5.555556)}
 
 
 def test_deadline_change_moves_the_layout():
     old = result([train_row(deadline=72.0, count=16, cost=1432.0, hours=50.0)])
     new = result([train_row(deadline=24.0, count=48, dp=6, cost=1718.4, hours=20.0)])
     row = diff_row(diff_results(old, new), "tune-70b")
-    assert row["causes"] == ["deadline 72 h → 24 h"]
+    assert row["causes"] == ["deadline 3.0 d → 24.0 h"]
     assert row["old"]["layout"]["dp"] == 2 and row["new"]["layout"]["dp"] == 6
 
 
@@ -132,7 +138,7 @@ def test_threshold_against_a_rise_of_734_38_or_33_9_percent(threshold, exceeded)
 
 def test_threshold_from_nothing():
     diff = diff_results(result([]), result([serve_row(cost=10.0)]))
-    assert diff["total"]["percent"] is None
+    assert diff.total.percent is None
     assert parse_threshold("1000%").exceeded(diff)
     assert not parse_threshold("20").exceeded(diff)
 

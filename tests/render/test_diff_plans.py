@@ -6,12 +6,13 @@ Serving rows are pinned to one A10G so their cost is exactly price x 730 h
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 
 import pytest
 
-import planner.pipeline
+import planner.api
 from planner.diff import diff_results
 
 from support.cli import run_cli as run
@@ -53,21 +54,24 @@ PRICE = "price A10G $1.00/h → $1.20/h"
 _cache: dict = {}
 
 
-def _solve(path, *, reader=None, **kwargs):
-    """solve_file, memoised on the text solved, so CLI tests reuse the solves."""
-    text = reader(path) if reader else open(path, encoding="utf-8").read()
-    key = (os.path.basename(path), text)
+def _solve_plan(plan, *, file=None, **kwargs):
+    """``api.solve``, memoised on the plan solved, so the CLI tests reuse the solves."""
+    key = (os.path.basename(file or plan.file), repr(plan.semantic()))
     if key not in _cache:
-        _cache[key] = _real_solve(path, reader=reader, **kwargs)
-    return {**_cache[key], "file": path}
+        _cache[key] = _real_solve(plan, file=file, **kwargs)
+    return dataclasses.replace(_cache[key], file=file or plan.file)
 
 
-_real_solve = planner.pipeline.solve_file
+def _solve(path: str):
+    return _solve_plan(planner.api.load(path), file=path)
+
+
+_real_solve = planner.api.solve
 
 
 @pytest.fixture()
 def plans(tmp_path, monkeypatch):
-    monkeypatch.setattr(planner.pipeline, "solve_file", _solve)
+    monkeypatch.setattr(planner.api, "solve", _solve_plan)
     (tmp_path / "old.plan").write_text(OLD)
     (tmp_path / "new.plan").write_text(NEW)
     monkeypatch.chdir(tmp_path)
@@ -93,9 +97,9 @@ def test_diff_of_two_plans(plans):
     # totals: the sweep counts its costliest variant (876), so
     # (876 + 876 + tune_new) - (730 + 730 + tune_old); totals carry 6 significant
     # digits (the JSON contract), i.e. cents at these sizes
-    assert diff["total"]["delta"] == pytest.approx(292.0 + tune["delta"], abs=0.02)
-    assert diff["total"]["percent"] == pytest.approx(diff["total"]["delta"] / diff["total"]["old"] * 100)
-    assert diff["changes"] == [PRICE]
+    assert diff.total.delta == pytest.approx(292.0 + tune["delta"], abs=0.02)
+    assert diff.total.percent == pytest.approx(diff.total.delta / diff.total.old * 100)
+    assert diff.changes == (PRICE,)
 
 
 def test_cli_formats(plans, monkeypatch, capsys):
@@ -105,7 +109,7 @@ def test_cli_formats(plans, monkeypatch, capsys):
     assert diff_row(data, "chat")["delta"] == pytest.approx(146.0)
     code, md, _ = run("diff", "old.plan", "new.plan", "--format", "markdown")
     assert code == 0 and md.startswith("### planner cost estimate: `review`")
-    assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 730 h | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
+    assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 30.4 d | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
     assert "| - | `legacy` |" in md and "| + | `chat-big [users=16]` |" in md
     code, table, _ = run("diff", "old.plan", "new.plan")
     assert code == 0 and "~ chat" in table and PRICE in table
@@ -146,7 +150,7 @@ serve "chat" {
 
 @pytest.fixture()
 def repo(tmp_path, monkeypatch):
-    monkeypatch.setattr(planner.pipeline, "solve_file", _solve)
+    monkeypatch.setattr(planner.api, "solve", _solve_plan)
     (tmp_path / "plans").mkdir()
     (tmp_path / "common").mkdir()
     (tmp_path / "plans" / "fleet.plan").write_text(MAIN.replace("USERS", "4"))

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
 import subprocess
-import sys
 import zlib
 
 import pytest
@@ -15,7 +13,7 @@ import pytest
 from planner.render.html import render_html
 from planner.render.html import sweep_groups
 
-from support.results import result, serve_row, train_row  # noqa: E402
+from support.results import result, serve_row, train_row, typed
 
 
 def _fleet() -> dict:
@@ -29,8 +27,8 @@ def _fleet() -> dict:
 
 
 def test_page_is_self_contained_and_deterministic():
-    page = render_html(_fleet())
-    assert page == render_html(_fleet())
+    page = render_html(typed(_fleet()))
+    assert page == render_html(typed(_fleet()))
     assert page.startswith("<!DOCTYPE html>")
     # nothing fetched: no script, no external reference of any kind
     assert "<script" not in page.lower()
@@ -38,7 +36,7 @@ def test_page_is_self_contained_and_deterministic():
 
 
 def test_page_holds_table_memory_cost_and_sweep_charts():
-    page = render_html(_fleet())
+    page = render_html(typed(_fleet()))
     for text in ("chat-7b", "tune-70b", "tune [dataset=1GB]", "$734.38", "$1,432.00", "1×A10G",
                  "16×A100-80G", "TP8 DP2 ZeRO-3", "cost vs dataset", "GPUs vs dataset", "does not fit"):
         assert text in page
@@ -50,13 +48,13 @@ def test_page_holds_table_memory_cost_and_sweep_charts():
     # scale is 80 GiB over 600 px, so 220 + 21.6/80*600 = 382
     assert '<line x1="382" y1="6" x2="382" y2="30"' in page
     # the sweep charts plot the fitting variants only: two cost points
-    assert [name for name, _ in sweep_groups(_fleet()["workloads"])] == ["tune"]
+    assert [name for name, _ in sweep_groups(typed(_fleet()).workloads)] == ["tune"]
     sweep = page.split('aria-label="cost vs dataset"')[1].split("</svg>")[0]
     assert sweep.count("<circle") == 2
 
 
 def test_escapes_names():
-    page = render_html(result([serve_row(name="<b>x</b>")]))
+    page = render_html(typed(result([serve_row(name="<b>x</b>")])))
     assert "<b>x</b>" not in page and "&lt;b&gt;x&lt;/b&gt;" in page
 
 
@@ -123,7 +121,7 @@ def _run(binary: str, profile: str, *args: str) -> subprocess.CompletedProcess:
 def test_report_renders_in_headless_chromium(tmp_path):
     data = _fleet()
     page = tmp_path / "report.html"
-    page.write_text(render_html(data), encoding="utf-8")
+    page.write_text(render_html(typed(data)), encoding="utf-8")
     png = tmp_path / "shot.png"
     binary = _chromium()
     shot = _run(binary, str(tmp_path / "profile1"), "--enable-logging=stderr", "--v=0",

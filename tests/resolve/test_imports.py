@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import PlanError, PlanErrors, PlanImportError, PlanNameError, PlanSyntaxError, PlanTypeError
+from planner.errors import PlanError, PlanErrors, PlanImportError, PlanNameError, PlanSyntaxError
 from planner.resolve.load import load_plan, load_std
 from planner.resources import specs_dir
 from support.paths import CONFIGS

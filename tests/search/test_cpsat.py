@@ -9,12 +9,22 @@ from planner.choose.cpsat import (
     Item,
     Option,
     Problem,
-    _prepare,
     cost_units,
     criteria,
     hours_units,
     solve,
 )
+from planner.choose.prepare import prepare as _prepare
+from planner.choose.types import LimitId
+from planner.explain import binding_sentence, conflict_sentence
+
+
+def bindings(r) -> list[str]:
+    return [binding_sentence(u, "USD") for u in r.binding]
+
+
+def conflicts(r) -> list[str]:
+    return [conflict_sentence(c, "USD") for c in r.conflicts]
 
 
 def opt(gpu, gpus, cost, hours=1.0, key=0):
@@ -34,7 +44,7 @@ def test_cheapest_option_per_instance_when_nothing_is_shared():
     assert r.status == "optimal"
     assert r.picks == {"a": 1, "b": 0}
     assert r.objective_value == 10.75  # 7.5 + 3.25
-    assert r.gap == 0.0 and r.binding == () and r.conflicts == ()
+    assert r.gap == 0.0 and r.binding == () and r.conflicts == () and r.unplaced == ()
 
 
 def test_availability_moves_the_second_workload_to_a_dearer_type():
@@ -45,7 +55,10 @@ def test_availability_moves_the_second_workload_to_a_dearer_type():
     assert r.status == "optimal"
     assert r.picks == {"a": 1, "b": 0}  # moving a costs 2, moving b costs 3
     assert r.objective_value == 22.0
-    assert r.binding == ("availability A: 4 of 6 used by b; first choices need 8",)
+    (use,) = r.binding
+    assert (use.limit, use.used, use.available, use.users, use.first_choices_need) == (
+        LimitId.availability("A"), 4, 6, (("b", 4),), 8)
+    assert bindings(r) == ["availability A: 4 of 6 used by b; first choices need 8"]
 
 
 def test_sweep_variants_count_their_maximum_gpus_not_their_sum():
@@ -56,7 +69,10 @@ def test_sweep_variants_count_their_maximum_gpus_not_their_sum():
     assert solve(problem(v1, v2, other, available={"A": 9})).status == "optimal"
     r = solve(problem(v1, v2, other, available={"A": 8}))
     assert r.status == "infeasible"
-    assert r.conflicts == ("availability A: 8 available, wanted by t, o; needs at least 9",)
+    (conflict,) = r.conflicts
+    assert (conflict.limit, conflict.available, conflict.needs_at_least) == (LimitId.availability("A"), 8, 9)
+    assert conflict.wanted_by == (("t", 5), ("o", 4))  # the least each group takes
+    assert conflicts(r) == ["availability A: 8 available, wanted by t, o; needs at least 9"]
 
 
 def test_budget_counts_the_costliest_variant_per_group():
@@ -66,10 +82,11 @@ def test_budget_counts_the_costliest_variant_per_group():
     r = solve(problem(v1, v2, other, budget=50.0))
     assert r.status == "optimal"
     assert r.objective_value == 60.0  # the objective sums every variant: 10 + 30 + 20
-    assert r.binding == ("budget: 50 of 50 used by t, o",)
+    assert r.binding[0].users == (("t", 30.0), ("o", 20.0))  # currency, not cost units
+    assert bindings(r) == ["budget: $50.00 of $50.00 used by t, o"]
     r = solve(problem(v1, v2, other, budget=49.99))
     assert r.status == "infeasible"
-    assert r.conflicts == ("budget: 49.99 available, wanted by t, o; needs at least 50",)
+    assert conflicts(r) == ["budget: $49.99 available, wanted by t, o; needs at least $50.00"]
 
 
 def test_ties_break_by_gpus_then_hours_then_cost_then_key():
@@ -116,7 +133,7 @@ def test_dominated_options_are_pruned_and_picks_index_the_original_options():
 def test_empty_options_name_the_instance_and_the_rest_is_still_solved():
     r = solve(problem(inst("a", opt("A", 1, 2.0)), inst("b")))
     assert r.status == "infeasible"
-    assert r.conflicts == ("no options: b",)
+    assert r.unplaced == ("b",) and r.conflicts == ()
     assert r.picks == {"a": 0}
 
 
@@ -126,7 +143,7 @@ def test_availability_core_names_the_gpu_type_and_the_competing_workloads():
     c = inst("c", opt("L4", 1, 1.0))
     r = solve(problem(a, b, c, available={"H100": 6, "L4": 1}))
     assert r.status == "infeasible" and r.picks == {}
-    assert r.conflicts == ("availability H100: 6 available, wanted by a, b; needs at least 8",)
+    assert conflicts(r) == ["availability H100: 6 available, wanted by a, b; needs at least 8"]
 
 
 def test_core_with_two_limits():
@@ -136,8 +153,8 @@ def test_core_with_two_limits():
     b = inst("b", opt("A", 2, 1.0), opt("B", 2, 1.0, key=1))
     r = solve(problem(a, b, available={"A": 2, "B": 1}))
     assert r.status == "infeasible"
-    assert [c.split(":")[0] for c in r.conflicts] == ["availability A", "availability B"]
-    assert r.conflicts[0] == "availability A: 2 available, wanted by a, b; needs at least 4"
+    assert [c.limit for c in r.conflicts] == [LimitId.availability("A"), LimitId.availability("B")]
+    assert conflicts(r)[0] == "availability A: 2 available, wanted by a, b; needs at least 4"
 
 
 def test_budget_and_availability_in_one_core():
@@ -145,10 +162,10 @@ def test_budget_and_availability_in_one_core():
     a = inst("a", opt("A", 4, 10.0), opt("B", 4, 40.0, key=1))
     r = solve(problem(a, available={"A": 2, "B": None}, budget=20.0))
     assert r.status == "infeasible"
-    assert r.conflicts == (
+    assert conflicts(r) == [
         "availability A: 2 available, wanted by a; needs at least 4",
-        "budget: 20 available, wanted by a; needs at least 40",
-    )
+        "budget: $20.00 available, wanted by a; needs at least $40.00",
+    ]
 
 
 def test_no_instances():
@@ -213,15 +230,16 @@ def test_two_workers_are_deterministic_too():
 def test_long_lists_of_workloads_are_cut_after_eight_names():
     many = [inst(f"w{k}", opt("A", 2 + (k == 9), 1.0)) for k in range(10)]
     r = solve(problem(*many, available={"A": 5}))
-    assert r.conflicts == (
+    assert conflicts(r) == [
         "availability A: 5 available, wanted by w9, w0, w1, w2, w3, w4, w5, w6 and 2 more;"
         " needs at least 21",
-    )
-    assert r.competing == {"availability A": tuple(sorted(f"w{k}" for k in range(10)))}
+    ]
+    # the data keeps every group; only the sentence is cut
+    assert sorted(name for name, _ in r.conflicts[0].wanted_by) == sorted(f"w{k}" for k in range(10))
 
 
 def test_tie_breaks_fold_into_one_mixed_radix_stage():
-    from planner.choose.cpsat import _stages
+    from planner.choose.prepare import stages as _stages
 
     insts, _ = _prepare(
         problem(
@@ -237,7 +255,7 @@ def test_tie_breaks_fold_into_one_mixed_radix_stage():
 
 
 def test_values_near_the_scaling_limit_still_solve_exactly():
-    from planner.choose.cpsat import _stages
+    from planner.choose.prepare import stages as _stages
 
     # 1e10 currency = 1e14 units: hours then cost no longer fit one weighted sum.
     a = inst("a", opt("A", 1, 1e10, hours=3.0), opt("A", 1, 3e10, hours=1.0, key=1))
@@ -248,8 +266,9 @@ def test_values_near_the_scaling_limit_still_solve_exactly():
     # Fastest pair (a1, b0) costs 5e10: over budget. a1 + b1 is exactly on budget, 3 h.
     assert r.status == "optimal"
     assert r.picks == {"a": 1, "b": 1}
-    assert r.binding[1] == (
-        "budget: 40000000000.0001 of 40000000000.0001 used by a, b; first choices need 50000000000"
+    assert bindings(r)[1] == (
+        "budget: $40,000,000,000.00 of $40,000,000,000.00 used by a, b; first choices need"
+        " $50,000,000,000.00"
     )
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from oracles import brute
 from planner.choose.cpsat import Item, Option, Problem, cost_units, solve
+from planner.explain import conflict_sentence
 
 GPUS = ("A", "B", "C")
 SETTINGS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -40,7 +41,7 @@ def within_limits(p: Problem, picks: dict[str, int]) -> bool:
     """Independent check of the shared limits for a pick set (group maxima, summed)."""
     gpu_use: dict[tuple[str, str], int] = {}
     cost: dict[str, int] = {}
-    for inst in p.instances:
+    for inst in p.items:
         if inst.name not in picks:
             continue
         o = inst.options[picks[inst.name]]
@@ -57,7 +58,7 @@ def within_limits(p: Problem, picks: dict[str, int]) -> bool:
 def test_cpsat_matches_brute_force(p):
     got, ex = solve(p), brute.exhaustive(p)
     ref = brute.solve(p)
-    assert got.conflicts[: len(ex.empty)] == ref.conflicts
+    assert got.unplaced == ref.unplaced == ex.empty
     if ex.best is None:
         assert got.status == "infeasible" and got.picks == {}
         return
@@ -76,10 +77,10 @@ def test_limit_conflicts_are_a_minimal_core(p):
     got = solve(p)
     if got.status != "infeasible":
         return
-    core = frozenset(c.split(":")[0] for c in got.conflicts)
+    core = frozenset(str(c.limit) for c in got.conflicts)
     assert core in brute.minimal_cores(p)
-    for text in got.conflicts:  # each names the limit and who competes for it
-        assert ", wanted by " in text
+    for conflict in got.conflicts:  # each names the limit and who competes for it
+        assert conflict.wanted_by and ", wanted by " in conflict_sentence(conflict, "USD")
 
 
 @SETTINGS
@@ -97,11 +98,11 @@ def test_more_available_never_raises_the_optimum(p, gpu, extra):
 @SETTINGS
 @given(problems(min_options=2), st.data())
 def test_dropping_options_never_lowers_the_optimum(p, data):
-    i = data.draw(st.integers(0, len(p.instances) - 1))
-    inst = p.instances[i]
+    i = data.draw(st.integers(0, len(p.items) - 1))
+    inst = p.items[i]
     k = data.draw(st.integers(0, len(inst.options) - 1))
     fewer = inst.options[:k] + inst.options[k + 1 :]
-    q = replace(p, instances=p.instances[:i] + (replace(inst, options=fewer),) + p.instances[i + 1 :])
+    q = replace(p, items=p.items[:i] + (replace(inst, options=fewer),) + p.items[i + 1 :])
     before, after = solve(p), solve(q)
     if after.status == "optimal":
         assert before.status == "optimal"
@@ -111,7 +112,7 @@ def test_dropping_options_never_lowers_the_optimum(p, data):
 @settings(max_examples=25, deadline=None)
 @given(problems(min_options=1))
 def test_instance_order_does_not_change_the_result(p):
-    assert solve(p) == solve(replace(p, instances=tuple(reversed(p.instances))))
+    assert solve(p) == solve(replace(p, items=tuple(reversed(p.items))))
 
 
 @settings(max_examples=60, deadline=None)
@@ -120,12 +121,12 @@ def test_one_solve_per_criterion_agrees_with_folded_tie_breaks(p):
     from planner.choose import cpsat
 
     folded = solve(p)
-    original = cpsat._stages
-    cpsat._stages = lambda insts, crits: [{c: 1} for c in crits]
+    original = cpsat.stages
+    cpsat.stages = lambda insts, crits: [{c: 1} for c in crits]
     try:
         sequential = solve(p)
     finally:
-        cpsat._stages = original
+        cpsat.stages = original
     assert sequential.status == folded.status
     assert sequential.objective_value == folded.objective_value
     if folded.status == "optimal":

@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from planner.resolve.variants import build_variants, offered_gpus
 from planner.resolve.load import load_plan
-from planner.search import candidates as cands
+from planner.search import Frontiers, search
 from planner.pipeline import solve_file
 
 MODEL = """
@@ -67,9 +67,9 @@ def exhaustive_cost(text: str):
     plan = load_plan("mem/brute.plan", reader=lambda path: text)
     settings_ = plan.settings
     available = {o.name: o.available for o in offered_gpus(plan)}
-    cands.clear_cache()
     instances = build_variants(plan)
-    options = [cands.search(inst).options for inst in instances]
+    frontiers = Frontiers()
+    options = [search(inst, frontiers).options for inst in instances]
     if any(not opts for opts in options):
         return None
     best = None
@@ -97,7 +97,7 @@ def exhaustive_cost(text: str):
 @given(plans())
 def test_cpsat_matches_brute_force_on_random_plans(text):
     expected = exhaustive_cost(text)
-    result = solve_file("mem/brute.plan", reader=lambda path: text, time_limit=10.0)
+    result = solve_file("mem/brute.plan", reader=lambda path: text, time_limit=10.0).to_json()
     if expected is None:
         assert result["status"] == "infeasible", text
         return

@@ -10,7 +10,9 @@ import pytest
 from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout
 from planner.resolve.variants import build_variants, replace_weights, serve_weight_choices
-from planner.search import candidates as C
+from planner.search import Frontiers, search
+from planner.search import space as S
+from planner.search.candidates import breaches
 
 PLAN = """import "std"
 plan "s" { objective = cost }
@@ -36,14 +38,14 @@ def instances():
 def _every_train_layout(inst, offer):
     job = inst.train_job
     cap = offer.available
-    for tp in C.tp_degrees(inst, offer.spec):
-        for pp in C.pp_degrees(inst):
-            for dp in C.divisors(job.global_batch):
+    for tp in S.tp_degrees(inst, offer.spec):
+        for pp in S.pp_degrees(inst):
+            for dp in S.divisors(job.global_batch):
                 if tp * pp * dp > cap:
                     continue
-                pairs = C.ZERO_OFFLOAD if dp > 1 else C.ZERO_OFFLOAD_SINGLE
+                pairs = S.ZERO_OFFLOAD if dp > 1 else S.ZERO_OFFLOAD_SINGLE
                 mbs = [m for m in (1, 2, 4, 8, 16) if (job.global_batch // dp) % m == 0]
-                for (zero, offload), rc, mb in itertools.product(pairs, C.RECOMPUTE_CHAIN, mbs):
+                for (zero, offload), rc, mb in itertools.product(pairs, S.RECOMPUTE_CHAIN, mbs):
                     lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
                                  recompute=rc, micro_batch=mb)
                     est = evaluate_train(job, lay, offer.spec)
@@ -54,7 +56,7 @@ def _every_train_layout(inst, offer):
 @pytest.mark.parametrize("name", ["base", "full7"])
 def test_training_frontier_covers_every_fitting_layout(instances, name):
     inst = instances[name]
-    found = C.search(inst)
+    found = search(inst, Frontiers())
     for offer in inst.offers:
         kept = [(c.gpu_count, c.hours) for c in found.outcomes[offer.name].options]
         best: dict[int, float] = {}
@@ -69,13 +71,13 @@ def test_training_frontier_covers_every_fitting_layout(instances, name):
 
 def test_serving_keeps_the_fewest_gpus_any_layout_needs(instances):
     inst = instances["chat"]
-    found = C.search(inst)
+    found = search(inst, Frontiers())
     for offer in inst.offers:
         fewest = None
         for weights in serve_weight_choices(inst, offer.spec):
             job = replace_weights(inst.serve_job, weights)
-            for tp in C.tp_degrees(inst, offer.spec):
-                for pp in C.pp_degrees(inst):
+            for tp in S.tp_degrees(inst, offer.spec):
+                for pp in S.pp_degrees(inst):
                     for r in range(1, job.users + 1):
                         if tp * pp * r > offer.available:
                             break
@@ -91,6 +93,6 @@ def test_serving_keeps_the_fewest_gpus_any_layout_needs(instances):
 
 def test_every_kept_candidate_meets_the_limits(instances):
     for inst in instances.values():
-        for outcome in C.search(inst).outcomes.values():
+        for outcome in search(inst, Frontiers()).outcomes.values():
             for c in outcome.options:
-                assert C.limit_problems(inst, c, outcome.available) == []
+                assert breaches(inst, c, outcome.available) == []

@@ -6,8 +6,11 @@ import os
 import subprocess
 
 
-def diff_row(diff: dict, name: str, scenario: dict | None = None) -> dict:
-    """The one row of ``diff`` for workload ``name`` (and sweep ``scenario``)."""
+def diff_row(diff, name: str, scenario: dict | None = None) -> dict:
+    """The one row of ``diff`` (a ``Diff``, or its JSON) for workload ``name`` (and sweep
+    ``scenario``), as JSON."""
+    if hasattr(diff, "to_json"):
+        diff = diff.to_json()
     matches = [r for r in diff["workloads"] if r["name"] == name and r["scenario"] == (scenario or {})]
     assert len(matches) == 1
     return matches[0]

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 
+from planner.result import Result, Row
+
 GiB = 2**30
 
 A10G = {"available": 8, "used": 1, "price_per_hour": 1.006, "memory_bytes": 24 * GiB,
@@ -34,8 +36,9 @@ def serve_row(name="chat-7b", gpu="A10G", count=1, cost=734.38, users=3, replica
         "name": name, "kind": "serve", "model": "qwen-7b", "scenario": scenario or {},
         "inputs": inputs(users=users, context=8000, prompt=6000, weights=weights, kv=kv, tpot_ms=50.0),
         "fits": fits, "gpu": gpu, "gpu_count": count, "nodes": nodes,
-        "layout": {"tp": tp, "pp": 1, "dp": 1, "ep": 1, "zero": 0, "recompute": "none",
-                   "offload": "none", "micro_batch": 1, "replicas": replicas, "weights": weights},
+        # a service's layout: the training keys are null (docs/solve.md)
+        "layout": {"tp": tp, "pp": 1, "dp": None, "ep": 1, "zero": None, "recompute": None,
+                   "offload": None, "micro_batch": None, "replicas": replicas, "weights": weights},
         "memory_per_gpu_bytes": mem, "host_memory_per_gpu_bytes": 0,
         "gpu_memory_bytes": gpu_memory, "usable_memory_bytes": int(gpu_memory * 0.9),
         "hours": 730.0, "cost": cost, "cost_per_hour": round(cost / 730.0, 6),
@@ -83,3 +86,13 @@ def result(rows, gpus=None, total=None, plan="fleet", file="fleet.plan", status=
         "binding": [], "workloads": rows,
     }
 
+
+
+def typed(data: dict) -> Result:
+    """A result built here (the JSON contract) as the typed result renderers read."""
+    return Result.from_json(data)
+
+
+def typed_row(row: dict) -> Row:
+    """One row built here as a typed ``Row``."""
+    return Result.from_json(result([row])).workloads[0]

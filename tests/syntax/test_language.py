@@ -206,7 +206,6 @@ def test_comments_and_several_entries_per_line():
 
 
 def test_docs_describe_every_key():
-    from pathlib import Path
 
     doc = (DOCS / "language.md").read_text(encoding="utf-8")
     for kind, keys in KEYS.items():

@@ -1,0 +1,182 @@
+"""The choice problem as integer data: scaled, validated, dominated options pruned, and the
+lexicographic criteria folded into as few weighted solves as int64 allows.
+
+Pure arithmetic (no OR-Tools): ``planner.choose.cpsat`` builds its model from this data
+and reads its answers back with ``planner.choose.limits``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass
+
+from planner.choose.types import OBJECTIVES, Problem
+from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS
+
+MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
+
+
+def criteria(objective: str) -> tuple[str, ...]:
+    """The lexicographic order of criteria for an objective ("order" = stable order)."""
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
+    ties = tuple(c for c in ("gpus", "hours", "cost") if c != objective)
+    return (objective, *ties, "order")
+
+
+@dataclass(frozen=True)
+class Opt:
+    index: int  # position in Item.options
+    gpu: str
+    gpus: int
+    cost: int  # COST_SCALE units
+    hours: int  # HOURS_SCALE units
+    rank: int  # position in the instance's (key, index) order, before pruning
+
+    def value(self, criterion: str) -> int:
+        if criterion == "order":
+            return self.rank
+        return getattr(self, criterion)
+
+
+@dataclass(frozen=True)
+class Inst:
+    name: str
+    group: str
+    opts: tuple[Opt, ...]  # pruned, in rank order
+
+
+def scaled(value: float, scale: int, what: str, name: str) -> int:
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name}: {what} must be finite and >= 0, got {value!r}")
+    units = round(value * scale)
+    if units > MAX_UNITS:
+        raise ValueError(f"{name}: {what} {value!r} exceeds the scaled range ({MAX_UNITS} units)")
+    return units
+
+
+def prune(opts: list[Opt]) -> tuple[Opt, ...]:
+    """Drop options dominated on the same GPU type: gpus >=, cost >=, hours >=.
+
+    Among equal triples the lowest rank survives. Sorted ascending, any dominator of an
+    option comes before it, so one pass against the kept options suffices.
+    """
+    kept: list[Opt] = []
+    for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
+        if not any(
+            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
+            for k in kept
+        ):
+            kept.append(o)
+    return tuple(sorted(kept, key=lambda o: o.rank))
+
+
+def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
+    """Validate and scale; return the instances with options (sorted by name) and the
+    names of those without any."""
+    criteria(problem.objective)
+    names = [i.name for i in problem.items]
+    if len(set(names)) != len(names):
+        dup = sorted({n for n in names if names.count(n) > 1})
+        raise ValueError(f"instance names must be unique: {', '.join(dup)}")
+    for gpu, count in problem.available.items():
+        if count is not None and (not isinstance(count, int) or count < 0):
+            raise ValueError(f"available[{gpu!r}] must be an int >= 0 or None, got {count!r}")
+    if problem.budget is not None:
+        scaled(problem.budget, COST_SCALE, "budget", "problem")
+    insts: list[Inst] = []
+    empty: list[str] = []
+    for inst in sorted(problem.items, key=lambda i: i.name):
+        if not inst.options:
+            empty.append(inst.name)
+            continue
+        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
+        rank = {k: r for r, k in enumerate(order)}
+        opts = []
+        for k, o in enumerate(inst.options):
+            if o.gpu not in problem.available:
+                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
+            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
+                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
+            opts.append(
+                Opt(
+                    index=k,
+                    gpu=o.gpu,
+                    gpus=int(o.gpus),
+                    cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
+                    hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
+                    rank=rank[k],
+                )
+            )
+        insts.append(Inst(inst.name, inst.group, prune(opts)))
+    for c in ("gpus", "cost", "hours", "order"):
+        # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
+        if sum(o.value(c) for i in insts for o in i.opts) > MAX_SUM:
+            raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
+    return insts, empty
+
+
+def groups(insts: list[Inst]) -> dict[str, list[Inst]]:
+    groups: dict[str, list[Inst]] = {}
+    for inst in insts:
+        groups.setdefault(inst.group, []).append(inst)
+    return dict(sorted(groups.items()))
+
+
+
+def stages(insts: list[Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
+    """Criteria per solve, with weights. The first criterion is solved alone (its gap is
+    the one reported); the tie-breaks after it are folded into one weighted sum while it
+    provably keeps their order and fits `MAX_SUM`, else they start a new solve.
+
+    Each criterion is offset by its per-instance minimum, so its sum lies in
+    [0, span] with span = sum over instances of (max - min). Weights w_last = 1 and
+    w_c = w_next * (span_next + 1) ... make the weighted sum a mixed-radix number:
+    a better value of an earlier criterion always outweighs any change of later ones.
+    Fewer solves matter: each tie-break solve costs about as much as the first.
+    """
+    span = {c: 0 for c in crits}
+    # CP-SAT rejects a linear expression whose terms could overflow int64 if all were 1 at
+    # once (it does not know only one option per instance is), so bound that sum: load.
+    load = {c: 0 for c in crits}
+    for inst in insts:
+        for c in crits:
+            values = [o.value(c) for o in inst.opts]
+            low = min(values)
+            span[c] += max(values) - low
+            load[c] += sum(values) - low * len(values)
+
+    def fits(run: list[str]) -> bool:
+        total, w = 0, 1
+        for c in reversed(run):
+            total += w * load[c]
+            w *= span[c] + 1
+        return total <= MAX_SUM
+
+    stages: list[list[str]] = [[crits[0]]]
+    run: list[str] = []
+    for c in crits[1:]:
+        if run and not fits(run + [c]):
+            stages.append(run)
+            run = []
+        run.append(c)
+    stages.append(run)
+    out = []
+    for group in stages:
+        weights, w = {}, 1
+        for c in reversed(group):
+            weights[c] = w
+            w *= span[c] + 1
+        out.append(dict(reversed(weights.items())))
+    return out
+
+
+def coefficients(insts: list[Inst], weights: dict[str, int]) -> dict[tuple[str, int], int]:
+    """Per (instance, position): the stage's weighted, offset value of that option."""
+    out = {}
+    for inst in insts:
+        low = {c: min(o.value(c) for o in inst.opts) for c in weights}
+        for p, o in enumerate(inst.opts):
+            out[inst.name, p] = sum(w * (o.value(c) - low[c]) for c, w in weights.items())
+    return out

@@ -1,0 +1,102 @@
+"""Plain data in and out of the choice: what CP-SAT is asked, and what it answers.
+
+No sentences here: a binding limit or a conflict is data (which limit, how much is used
+or wanted, by whom); ``planner.explain`` writes the English. Amounts are in natural
+units: GPUs for availability, currency for the budget.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+AVAILABILITY = "availability"
+BUDGET = "budget"
+OBJECTIVES = ("cost", "gpus", "hours")  # what the choice can minimise first
+
+
+@dataclass(frozen=True)
+class Option:
+    """One evaluated candidate layout of one item."""
+
+    gpu: str  # GPU type
+    gpus: int  # GPUs it uses
+    cost: float  # currency (training: gpus x hours x price; serving: per priced duration)
+    hours: float
+    key: tuple  # stable sort key (deterministic tie-break); keys of one item must compare
+
+
+@dataclass(frozen=True)
+class Item:
+    """One workload, or one sweep variant of it."""
+
+    name: str  # unique, e.g. "tune-7b[dataset=1GB]"
+    group: str  # variants of one swept workload share a group; others: group == name
+    options: tuple[Option, ...]  # may be empty: nothing fits, the solve is infeasible for it
+
+
+@dataclass(frozen=True)
+class Problem:
+    items: tuple[Item, ...]
+    available: dict[str, int | None]  # per GPU type; None = unlimited
+    budget: float | None  # cap on total cost
+    objective: str  # "cost" | "gpus" | "hours"
+
+
+@dataclass(frozen=True, order=True)
+class LimitId:
+    """A shared limit: the availability of one GPU type, or the plan budget."""
+
+    kind: str  # AVAILABILITY | BUDGET
+    gpu: str = ""  # the GPU type of an availability limit
+
+    @classmethod
+    def availability(cls, gpu: str) -> "LimitId":
+        return cls(AVAILABILITY, gpu)
+
+    @classmethod
+    def budget(cls) -> "LimitId":
+        return cls(BUDGET)
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.gpu}" if self.kind == AVAILABILITY else self.kind
+
+
+@dataclass(frozen=True)
+class LimitUse:
+    """A limit that binds in the chosen solution: at zero slack, or it kept some workload
+    from its own first choice."""
+
+    limit: LimitId
+    used: float
+    available: float
+    users: tuple[tuple[str, float], ...]  # (group, amount it uses), heaviest first, then by name
+    first_choices_need: float | None = None  # the groups' own first choices together, when over
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """One limit of a minimal set of limits that cannot hold together."""
+
+    limit: LimitId
+    available: float
+    wanted_by: tuple[tuple[str, float], ...]  # every group that can use it, and the least it takes
+    needs_at_least: float | None = None  # proven least use with this limit relaxed, when above
+
+    def wanted_by_group(self, group: str) -> bool:
+        return any(name == group for name, _ in self.wanted_by)
+
+
+@dataclass(frozen=True)
+class Choice:
+    status: str  # "optimal" | "feasible" | "infeasible"
+    picks: dict[str, int]  # item name -> index into its options
+    objective_value: float  # sum of the objective over picked options
+    gap: float  # relative gap of the objective stage (0.0 when proven)
+    binding: tuple[LimitUse, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()  # a minimal core, when the limits cannot all hold
+    unplaced: tuple[str, ...] = ()  # items without any option
+    # What each item would pick if no shared limit applied (index into its options):
+    # where it differs from `picks`, availability or budget decided that item.
+    first_choices: dict[str, int] = field(default_factory=dict)
+    core_undecided: bool = False  # the diagnosis ran out of time: the core may not be minimal
+    timed_out: float | None = None  # seconds of a time limit that found no feasible choice

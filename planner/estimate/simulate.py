@@ -1,0 +1,427 @@
+"""A small deterministic discrete-event simulation of one serving replica.
+
+Requests arrive as a Poisson process at ``rate`` (exponential gaps from a seeded
+``random.Random``) or from a closed loop of ``users`` (each sends its next request when the
+previous one finished). Every step the engine's rule picks the batch, the step lasts
+``Replica.step_parts`` (the same step model as the steady state), and the clock moves on:
+
+* vLLM V1 (mixed, chunked): running requests first, in admission order -- a decode takes one
+  token, a partly prefilled prompt the rest of it -- within ``max_num_batched_tokens``; then
+  waiting requests first come first served while budget, running slots and free KV last, the
+  last one cut to the remaining budget. KV is taken as tokens are computed; when it runs out
+  the newest running request is preempted and recomputed later
+  (vllm/v1/core/sched/scheduler.py);
+* TensorRT-LLM (mixed, whole prompts): the same order, but a request is admitted only when
+  KV for its prompt and output is free (GUARANTEED_NO_EVICT) and its whole prompt fits the
+  step's remaining token budget;
+* SGLang, vLLM V0 (prefill alone): a step is either a prefill of waiting prompts (up to the
+  chunk size; SGLang cuts a longer prompt) or a decode of every running request; prefill
+  first whenever a prompt waits and a slot is free;
+* serial (plain ``generate``): one request's prefill, then its decodes, then the next.
+
+Same load and seed, same numbers, byte for byte.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+from collections import deque
+from dataclasses import dataclass
+
+from planner.estimate.step import Replica, ServeLoad, per_sequence_kv, replica
+
+DEFAULT_REQUESTS = 400  # requests per run when the caller gives none
+WARMUP_SHARE = 0.1  # first completed requests left out of the statistics
+
+
+@dataclass(frozen=True)
+class SimResult:
+    requests: int  # requests the statistics cover
+    ttft_mean: float
+    ttft_p50: float
+    ttft_p90: float
+    ttft_p99: float
+    tpot_mean: float
+    tpot_p50: float
+    tpot_p90: float
+    tpot_p99: float
+    itl_mean: float  # mean gap between consecutive tokens of a request
+    requests_per_second: float
+    output_tokens_per_second: float
+    makespan_seconds: float  # first arrival to last completion
+    mean_running: float  # time-averaged running (admitted) requests
+    compute_share: float  # over wall time
+    bandwidth_share: float
+    preemptions: int
+    steps: int
+
+
+class _Req:
+    __slots__ = ("arrival", "todo", "computed", "generated", "first", "last", "kv", "itl")
+
+    def __init__(self, arrival: float, prompt: float):
+        self.arrival = arrival
+        self.todo = prompt  # tokens to prefill (prompt, or prompt + output after preemption)
+        self.computed = 0.0  # of todo
+        self.generated = 0
+        self.first = -1.0
+        self.last = 0.0
+        self.kv = 0.0  # KV tokens held
+        self.itl = 0.0  # sum of inter-token gaps
+
+
+def _sum(step, lo: int, hi: int) -> tuple[float, float, float]:
+    """Sum of ``step(j)`` = (seconds, compute, memory) over j = lo..hi. Every part is a
+    maximum of functions linear in j (the context grows by the batch each step), so where
+    the ends and the middle lie on one line the sum is exact from the ends; elsewhere the
+    range is split."""
+    a = step(lo)
+    if hi <= lo:
+        return a
+    b = step(hi)
+    mid = (lo + hi) // 2
+    m = step(mid)
+    line = a[0] + (b[0] - a[0]) * (mid - lo) / (hi - lo)
+    if hi - lo < 2 or abs(m[0] - line) <= 1e-12 * max(1.0, abs(m[0])):
+        n = hi - lo + 1
+        return (n * (a[0] + b[0]) / 2.0, n * (a[1] + b[1]) / 2.0, n * (a[2] + b[2]) / 2.0)
+    left, right = _sum(step, lo, mid), _sum(step, mid + 1, hi)
+    return (left[0] + right[0], left[1] + right[1], left[2] + right[2])
+
+
+def _percentile(values: list[float], pct: float) -> float:
+    """Nearest-rank percentile of sorted ``values``."""
+    if not values:
+        return math.nan
+    return values[max(0, math.ceil(pct / 100.0 * len(values)) - 1)]
+
+
+class _Sim:
+    def __init__(self, load: ServeLoad, rep: Replica, total: int, seed: int):
+        self.load, self.rep, self.eng = load, rep, rep.engine
+        self.prefill = load.prefill_tokens
+        self.prefix = load.prompt - self.prefill
+        self.out = load.output
+        self.total = total
+        self.rng = random.Random(seed)
+        self.now = 0.0
+        self.waiting: deque[_Req] = deque()
+        self.running: list[_Req] = []
+        self.kv_free = float(rep.kv_tokens)
+        self.reserve = per_sequence_kv(load, self.eng) if self.eng.reserve_output else 0.0
+        self.done: list[_Req] = []
+        self.issued = 0
+        self.arrivals: deque[float] = deque()
+        self.preemptions = self.steps = 0
+        self.compute = self.memory = self.running_area = 0.0
+
+    # ---- arrivals
+    def start(self) -> None:
+        if self.load.rate > 0:
+            t = 0.0
+            for _ in range(self.total):
+                t += self.rng.expovariate(self.load.rate)
+                self.arrivals.append(t)
+        elif self.total <= self.load.users:  # a burst: every request at once
+            for _ in range(self.total):
+                self._issue(0.0)
+        else:  # a closed loop: users join at random over one request's time, so that
+            # identical requests do not march in lock step
+            span = self._request_seconds()
+            for t in sorted(self.rng.uniform(0.0, span) for _ in range(self.load.users)):
+                self.arrivals.append(t)
+
+    def _request_seconds(self) -> float:
+        """One request's time with every user decoding: its prefill, then its decodes."""
+        n, ctx = self.load.users, self.load.prompt + self.out / 2.0
+        pre = self.rep.step_parts(0.0, 0.0, self.prefill, self.prefix + self.prefill, 0.0, 1.0)[0]
+        dec = self.rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
+        return pre + (self.out - 1) * dec
+
+    def _issue(self, t: float) -> None:
+        self.issued += 1
+        self.waiting.append(_Req(t, self.prefill))
+
+    def _admit_arrivals(self) -> None:
+        while self.arrivals and self.arrivals[0] <= self.now:
+            self._issue(self.arrivals.popleft())
+
+    # ---- batch selection
+    def _batch(self) -> list[tuple[_Req, float]]:
+        if self.eng.serial:
+            return self._serial()
+        if self.eng.mixed:
+            return self._mixed()
+        return self._alone()
+
+    def _kv_take(self, req: _Req, n: float) -> bool:
+        if self.eng.reserve_output:
+            return True  # reserved at admission
+        if self.kv_free < n:
+            return False
+        self.kv_free -= n
+        req.kv += n
+        return True
+
+    def _release(self, req: _Req) -> None:
+        self.kv_free += self.reserve if self.eng.reserve_output else req.kv
+        req.kv = 0.0
+
+    def _preempt(self) -> _Req:
+        """Free the newest running request (recompute later), vLLM's FCFS preemption."""
+        victim = self.running.pop()
+        self._release(victim)
+        victim.todo = self.prefill + victim.generated  # recompute prompt and outputs
+        victim.computed = 0.0
+        self.waiting.appendleft(victim)
+        self.preemptions += 1
+        return victim
+
+    def _take_or_preempt(self, req: _Req, n: float) -> bool:
+        """KV for ``n`` more tokens of ``req``, preempting newer requests; False if ``req``
+        itself had to go."""
+        while not self._kv_take(req, n):
+            if self._preempt() is req:
+                return False
+        return True
+
+    def _admit(self, picked: list[tuple[_Req, float]], budget: float) -> float:
+        """Waiting requests, first come first served, while budget, slots and KV last."""
+        while self.waiting and budget > 0 and len(self.running) < self.rep.max_running:
+            req = self.waiting[0]
+            need = req.todo - req.computed
+            if need > budget:
+                # a prompt no step could hold is cut even by an engine that does not chunk
+                if not self.eng.chunked and need <= self.rep.token_budget:
+                    break
+                need = budget
+            if self.eng.reserve_output:
+                if self.kv_free < self.reserve:
+                    break
+                self.kv_free -= self.reserve
+            elif not self._kv_take(req, need):
+                break
+            self.waiting.popleft()
+            self.running.append(req)
+            picked.append((req, need))
+            budget -= need
+        return budget
+
+    def _mixed(self) -> list[tuple[_Req, float]]:
+        budget = float(self.rep.token_budget)
+        picked: list[tuple[_Req, float]] = []
+        preempted = self.preemptions
+        i = 0
+        while i < len(self.running) and budget > 0:
+            req = self.running[i]
+            left = req.todo - req.computed
+            need = min(left if left > 0 else 1.0, budget)
+            if not self._take_or_preempt(req, need):
+                break
+            picked.append((req, need))
+            budget -= need
+            i += 1
+        if self.preemptions == preempted:  # vLLM admits nothing in a step that preempted
+            self._admit(picked, budget)
+        return picked
+
+    def _alone(self) -> list[tuple[_Req, float]]:
+        budget = float(self.rep.token_budget)
+        picked: list[tuple[_Req, float]] = []
+        for req in self.running:  # a prompt cut by the chunk size continues first
+            if req.computed < req.todo and budget > 0:
+                need = min(req.todo - req.computed, budget)
+                if not self._kv_take(req, need):
+                    break
+                picked.append((req, need))
+                budget -= need
+        self._admit(picked, budget)
+        if picked:
+            return picked
+        i = 0
+        while i < len(self.running):  # decode step: every running request, one token
+            req = self.running[i]
+            if not self._take_or_preempt(req, 1.0):
+                break
+            picked.append((req, 1.0))
+            i += 1
+        return picked
+
+    def _serial(self) -> list[tuple[_Req, float]]:
+        if not self.running and self.waiting:
+            req = self.waiting.popleft()
+            self.running.append(req)
+            return [(req, req.todo)]
+        return [(r, 1.0) for r in self.running]
+
+    def _decode_alone(self, req: _Req) -> None:
+        """All remaining decodes of the one running request of a serial engine, at once:
+        nothing else can run meanwhile, so the steps' sum is all the clock needs."""
+        n = self.out - req.generated
+        self._decode_run(n)
+        req.generated = self.out - 1
+        self._advance(req, 1.0, gap=0.0)
+
+    def _decode_run(self, k: int) -> float:
+        """Advance ``k`` decode steps of the running requests (none prefilling, none
+        finishing, none admitted meanwhile); their tokens, clock and totals."""
+        d = float(len(self.running))
+        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+        seconds, comp, mem = _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
+                                  0, k - 1)
+        self.running_area += d * seconds
+        self.now += seconds
+        self.steps += k
+        self.compute += comp
+        self.memory += mem
+        for r in self.running:
+            r.itl += self.now - r.last
+            r.last = self.now
+            r.generated += k
+        if not self.eng.reserve_output:
+            for r in self.running:
+                r.kv += k
+            self.kv_free -= d * k
+        return seconds
+
+    def _fast_forward(self) -> bool:
+        """Run, at once, the decode steps until the next event: a completion, an arrival, KV
+        running out. Only when every running request decodes and none waits (the steps are
+        then the same rule applied to a batch that only grows its contexts)."""
+        if self.waiting or not self.running or self.eng.serial:
+            return False
+        if any(r.computed < r.todo for r in self.running):
+            return False
+        d = len(self.running)
+        k = min(self.out - r.generated for r in self.running) - 1  # stop before a completion
+        if not self.eng.reserve_output:
+            k = min(k, int(self.kv_free // d))
+        if k < 2:
+            return False
+        if self.arrivals:  # every step run must start before the next arrival
+            gap = self.arrivals[0] - self.now
+            c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+
+            def started(n: int) -> float:  # time from now to the start of step n
+                return _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
+                            0, n - 1)[0] if n else 0.0
+
+            lo, hi = 1, k
+            while lo < hi:
+                mid = (lo + hi + 1) // 2
+                if started(mid - 1) < gap:
+                    lo = mid
+                else:
+                    hi = mid - 1
+            k = lo
+            if k < 2:
+                return False
+        self._decode_run(k)
+        return True
+
+    # ---- one step
+    def step(self) -> bool:
+        self._admit_arrivals()
+        if self.eng.serial and self.running and self.running[0].generated:
+            self._decode_alone(self.running[0])
+            return True
+        if self._fast_forward():
+            return True
+        picked = self._batch()
+        if not picked:
+            if self.arrivals:
+                self.now = max(self.now, self.arrivals[0])
+                return True
+            if self.waiting or self.running:
+                raise ValueError("the replica can no longer schedule its waiting requests")
+            return False
+        dec = dec_ctx = pre = pre_kv = pairs = samples = 0.0
+        for req, n in picked:
+            if req.computed < req.todo:
+                start = self.prefix + req.computed
+                pre += n
+                pre_kv += start + n
+                pairs += n * start + n * (n + 1.0) / 2.0
+                if req.computed + n >= req.todo:
+                    samples += 1.0
+            else:
+                dec += 1.0
+                dec_ctx += self.load.prompt + req.generated
+        samples += dec
+        seconds, comp, mem = self.rep.step_parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
+        self.running_area += len(self.running) * seconds
+        self.now += seconds
+        self.steps += 1
+        self.compute += comp
+        self.memory += mem
+        for req, n in picked:
+            self._advance(req, n)
+        return True
+
+    def _advance(self, req: _Req, n: float, gap: float | None = None) -> None:
+        if req.computed < req.todo:
+            req.computed += n
+            if req.computed < req.todo:
+                return
+            if req.first < 0:  # a recomputed request keeps its first token time
+                req.first = self.now
+                req.generated = 1
+                req.last = self.now
+        else:
+            req.generated += 1
+            req.itl += self.now - req.last if gap is None else gap
+            req.last = self.now
+        if req.generated >= self.out:
+            self.running.remove(req)
+            self._release(req)
+            self.done.append(req)
+            if self.load.users and self.issued + len(self.arrivals) < self.total:
+                self._issue(self.now)
+
+
+def simulate(load: ServeLoad, requests: int = 0, seed: int = 0,
+             warmup: float = WARMUP_SHARE) -> SimResult:
+    """Run ``requests`` requests of ``load`` through one replica; percentiles and means.
+
+    A closed loop with ``requests <= users`` is a burst: every request at time 0, all of
+    them counted. Otherwise the first ``warmup`` share of completions is left out.
+    """
+    rep = replica(load)
+    total = requests or DEFAULT_REQUESTS
+    if rep.max_running < 1:
+        raise ValueError("the model does not fit this replica")
+    sim = _Sim(load, rep, total, seed)
+    sim.start()
+    while sim.step():
+        pass
+    burst = bool(load.users) and total <= load.users
+    return _result(sim, load, 0.0 if burst else warmup)
+
+
+def _result(sim: _Sim, load: ServeLoad, warmup: float) -> SimResult:
+    done = sorted(sim.done, key=lambda r: (r.arrival, r.first))
+    skip = int(len(done) * warmup)
+    kept = done[skip:]
+    ttft = sorted(r.first - r.arrival for r in kept)
+    nd = load.output - 1
+    tpot = sorted((r.last - r.first) / nd for r in kept) if nd else [0.0] * len(kept)
+    itl = sum(r.itl for r in kept) / (len(kept) * nd) if nd else 0.0
+    start = min(r.arrival for r in done)
+    ends = sorted(r.last for r in done)
+    window = ends[-1] - (ends[skip - 1] if skip else start)
+    x = (len(done) - skip) / window if window > 0 else 0.0
+    span = sim.now - start
+    return SimResult(
+        requests=len(kept),
+        ttft_mean=sum(ttft) / len(ttft), ttft_p50=_percentile(ttft, 50),
+        ttft_p90=_percentile(ttft, 90), ttft_p99=_percentile(ttft, 99),
+        tpot_mean=sum(tpot) / len(tpot), tpot_p50=_percentile(tpot, 50),
+        tpot_p90=_percentile(tpot, 90), tpot_p99=_percentile(tpot, 99),
+        itl_mean=itl, requests_per_second=x, output_tokens_per_second=x * load.output,
+        makespan_seconds=span,
+        mean_running=sim.running_area / span if span else 0.0,
+        compute_share=sim.compute / span if span else 0.0,
+        bandwidth_share=sim.memory / span if span else 0.0,
+        preemptions=sim.preemptions, steps=sim.steps,
+    )

@@ -1,0 +1,287 @@
+"""Steady state of one serving replica under a closed loop of users or an open request rate.
+
+One model gives throughput, TTFT and TPOT. At a throughput of X requests/s every busy
+second carries X x (output - 1) decode tokens and X x prefill tokens; a step of mean length
+t therefore holds D = X (output - 1) t / u decodes and P = X prefill t / u prompt tokens
+(u: the share of time the replica is busy). The engine's rule says how P is laid into steps:
+
+* mixed (vLLM V1, TensorRT-LLM): prefill chunks of up to budget - D tokens ride in a share
+  f of the decode steps, t = (1 - f) T(D, 0) + f T(D, chunk); decodes are slowed by the
+  prefill sharing their steps;
+* alone (SGLang, vLLM V0): prefill steps of their own between decode steps,
+  t = T(D, 0) + (P / chunk) T(0, chunk); decodes wait while a prompt is prefilled;
+* serial (plain ``generate``): one request at a time.
+
+t is the fixed point of that equation (D and P grow with t). TPOT = t. TTFT = the rest of
+the step in progress + M/D/1 queueing for the prefill lane (utilisation P / (budget - D)) +
+the prompt's own prefill steps. A closed loop of N users is the throughput at which Little's
+law gives N = X (TTFT + (output - 1) TPOT), with the replica always busy; an open rate X
+has u = 1 - exp(-requests in the system). Past the engine's limits (running sequences, KV
+memory, token budget) the replica saturates: an open rate then has no steady state
+(TTFT is infinite) and a closed loop's extra users wait in the queue.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner.estimate.step import Replica, ServeLoad, StepCost, replica
+
+_ITERATIONS = 48  # bisection steps (relative precision ~4e-15 of the bracket)
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    fits: bool  # the weights and one request's KV fit the replica
+    saturated: bool  # the load exceeds what the replica can carry
+    requests_per_second: float
+    output_tokens_per_second: float
+    ttft_seconds: float  # mean
+    tpot_seconds: float  # mean time per output token after the first
+    concurrency: float  # requests in the replica (Little's law)
+    decoding: float  # mean sequences in a busy step's decode batch
+    busy: float  # share of time the replica runs steps
+    compute_share: float  # share of the GPUs' peak FLOP/s used, over wall time
+    bandwidth_share: float  # share of the GPUs' HBM bandwidth used, over wall time
+    running_limit: int  # running sequences the engine and KV memory allow
+    kv_tokens: int
+    token_budget: int
+    output: int  # tokens per request (for the latency)
+
+    @property
+    def latency_seconds(self) -> float:
+        """Mean time from arrival to the last token."""
+        return self.ttft_seconds + self.tpot_seconds * (self.output - 1)
+
+
+@dataclass(frozen=True)
+class _Point:
+    """The replica at one throughput (requests/s) and the decode batch that carries it."""
+
+    rate: float
+    tpot: float
+    ttft: float
+    decoding: float
+    compute: float  # compute seconds at peak per second of steps
+    memory: float
+
+
+class _Model:
+    def __init__(self, load: ServeLoad, rep: Replica):
+        self.load, self.rep = load, rep
+        self.eng = rep.engine
+        self.prefill = load.prefill_tokens
+        self.prefix = load.prompt - self.prefill
+        self.nd = load.output - 1
+        self.ctx = load.prompt + load.output / 2.0  # mean context of a decoding sequence
+        self.budget = rep.token_budget
+        self.running = rep.max_running
+
+    # ---- steps
+    def chunk(self, decodes: float) -> float:
+        """Prompt tokens a mixed step carries for one request: the room the decodes leave
+        (whole prompts only, unless the engine chunks or no step could hold the prompt)."""
+        room = self.budget - decodes
+        if self.eng.chunked or self.prefill > self.budget:
+            return min(self.prefill, room)
+        return self.prefill
+
+    def step(self, decodes: float, prefill: float, chunk: float) -> StepCost:
+        """A step with ``decodes`` decodes and ``prefill`` prompt tokens in chunks of ``chunk``."""
+        chunks = prefill / chunk if prefill else 0.0
+        kv = chunks * (self.prefix + (self.prefill + chunk) / 2.0)
+        pairs = prefill * (self.prefix + (self.prefill + 1.0) / 2.0)
+        samples = decodes + prefill / self.prefill
+        return self.rep.step(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
+
+    # ---- one decode batch
+    def limit(self) -> float:
+        """The largest mean decode batch the engine's limits allow: its running sequences,
+        and for mixed steps the token budget shared with the prefill that batch needs."""
+        if self.eng.mixed:
+            return min(float(self.running), self.budget / (1.0 + self.prefill / self.nd))
+        return float(self.running)
+
+    def round_at(self, d: float) -> tuple[float, float, float, float]:
+        """(mean step seconds, prefill tokens per step, compute s, memory s) with ``d``
+        decodes per step and the prefill that keeps their requests coming."""
+        p = d * self.prefill / self.nd
+        if self.eng.mixed:
+            c = self.chunk(d)
+            f, size = (p / c, c) if p <= c else (1.0, p)
+            s0, s1 = self.step(d, 0.0, c), self.step(d, size, c)
+            return ((1.0 - f) * s0.seconds + f * s1.seconds, p,
+                    (1.0 - f) * s0.compute_seconds + f * s1.compute_seconds,
+                    (1.0 - f) * s0.memory_seconds + f * s1.memory_seconds)
+        c = min(self.prefill, self.budget) if self.eng.chunked else self.prefill
+        size = min(self.budget, max(c, p))
+        n = p / size
+        s0, s1 = self.step(d, 0.0, c), self.step(0.0, size, c)
+        return (s0.seconds + n * s1.seconds, p, s0.compute_seconds + n * s1.compute_seconds,
+                s0.memory_seconds + n * s1.memory_seconds)
+
+    def rate_at(self, d: float, u: float) -> float:
+        """Requests/s that keep ``d`` decodes per busy step: u x d / ((output - 1) x t)."""
+        return u * d / (self.nd * self.round_at(d)[0]) if d > 0 else 0.0
+
+    def at(self, rate: float, u: float) -> _Point | None:
+        """The steady state at ``rate`` requests/s with busy share ``u``, or None beyond the
+        replica's limits. The decode batch that carries ``rate`` is found by bisection
+        (the rate grows with the batch: a step's time grows less than in proportion)."""
+        if self.nd == 0 or self.eng.serial:
+            return self._single(rate)
+        hi = self.limit()
+        if hi <= 0 or self.rate_at(hi, u) < rate * (1.0 - 1e-12):
+            return None
+        lo = 0.0
+        for _ in range(_ITERATIONS):
+            mid = 0.5 * (lo + hi)
+            if self.rate_at(mid, u) < rate:
+                lo = mid
+            else:
+                hi = mid
+        return self.point_at(hi, u)
+
+    def point_at(self, d: float, u: float) -> _Point:
+        """The steady state whose busy steps carry ``d`` decodes."""
+        t, _, comp, mem = self.round_at(d)
+        rate = u * d / (self.nd * t)
+        return _Point(rate, t, self._ttft(rate, t, d, u), d, comp / t, mem / t)
+
+    def _ttft(self, rate: float, t: float, d: float, u: float) -> float:
+        p = rate * self.prefill * t / u
+        if self.eng.mixed:
+            c = self.chunk(d)
+            k = math.ceil(self.prefill / c - 1e-9)
+            size = c if p <= c else p
+            service = k * self.step(d, size, c).seconds
+            rho = p / (self.budget - d)
+            residual = u * t / 2.0
+        else:
+            c = min(self.prefill, self.budget) if self.eng.chunked else self.prefill
+            k = math.ceil(self.prefill / c - 1e-9)
+            service = k * self.step(0.0, c, c).seconds
+            rho = rate * service
+            residual = u * self.step(d, 0.0, c).seconds / 2.0
+        if rho >= 1.0:
+            return math.inf
+        return residual + rho / (2.0 * (1.0 - rho)) * service + service
+
+    def _single(self, rate: float) -> _Point | None:
+        """One request at a time: serial engines, and requests of a single output token (one
+        prefill each; a batching engine would put several in a step, so this is conservative)."""
+        c = self.prefill
+        pre = self.step(0.0, c, c)
+        dec = self.step(1.0, 0.0, c)
+        service = pre.seconds + self.nd * dec.seconds
+        rho = rate * service
+        if rho >= 1.0:
+            return None
+        ttft = rho / (2.0 * (1.0 - rho)) * service + pre.seconds
+        comp = (pre.compute_seconds + self.nd * dec.compute_seconds) / service
+        mem = (pre.memory_seconds + self.nd * dec.memory_seconds) / service
+        return _Point(rate, dec.seconds if self.nd else 0.0, ttft, 1.0, comp, mem)
+
+    # ---- capacity
+    def capacity(self) -> float:
+        """The largest throughput (requests/s) with a steady state, replica always busy."""
+        if self.running < 1:
+            return 0.0
+        if self.nd == 0 or self.eng.serial:
+            c = self.prefill
+            return 1.0 / (self.step(0.0, c, c).seconds + self.nd * self.step(1.0, 0.0, c).seconds)
+        return self.rate_at(self.limit(), 1.0)
+
+
+def _busy(point: _Point, nd: int) -> float:
+    """Share of time a replica at ``point`` is busy: 1 - P(no request in it), requests in the
+    system taken as Poisson (an M/G/infinity view of independent arrivals)."""
+    return 1.0 - math.exp(-point.rate * (point.ttft + nd * point.tpot))
+
+
+def steady_state(load: ServeLoad) -> SteadyState:
+    """Throughput, mean TTFT and TPOT, concurrency and hardware shares of ``load``."""
+    rep = replica(load)
+    m = _Model(load, rep)
+    if rep.max_running < 1:
+        return _state(load, rep, None, fits=False, saturated=True)
+    cap = m.capacity()
+    if load.rate > 0:
+        return _open(load, rep, m, cap)
+    return _closed(load, rep, m, cap)
+
+
+def _open(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
+    if m.eng.serial or m.nd == 0:
+        if load.rate >= cap:
+            return _state(load, rep, m._single(0.0), saturated=True, rate=cap, ttft=math.inf)
+        return _state(load, rep, m._single(load.rate), busy=load.rate / cap)
+    if load.rate >= cap:
+        return _state(load, rep, m.point_at(m.limit(), 1.0), saturated=True, ttft=math.inf)
+    u = 1.0
+    point = m.at(load.rate, u)
+    for _ in range(30):  # the busy share and the latency it gives, to a fixed point
+        nu = min(1.0, max(_busy(point, m.nd), 1e-6))
+        if abs(nu - u) < 1e-7:
+            break
+        nxt = m.at(load.rate, nu)
+        if nxt is None:
+            break
+        u, point = nu, nxt
+    return _state(load, rep, point, busy=u)
+
+
+def _closed(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
+    n = load.users
+    if m.eng.serial or m.nd == 0:
+        # the replica works through the users' requests back to back: Little's law gives
+        # the wait, N = X (TTFT + (output - 1) TPOT) at X = capacity
+        point = m._single(0.0)
+        ttft = max(point.ttft, n / cap - m.nd * point.tpot)
+        return _state(load, rep, point, rate=cap, ttft=ttft, busy=1.0, saturated=n > rep.max_running)
+
+    def in_system(p: _Point) -> float:
+        return p.rate * (p.ttft + m.nd * p.tpot)
+
+    top = m.point_at(m.limit(), 1.0)
+    if in_system(top) <= n:  # every running slot busy: the other users wait in the queue
+        extra = (n - in_system(top)) / top.rate
+        return _state(load, rep, top, ttft=top.ttft + extra, saturated=True, busy=1.0)
+    lo, hi = 0.0, m.limit()  # requests in the replica grow with its decode batch
+    for _ in range(_ITERATIONS):
+        mid = 0.5 * (lo + hi)
+        if in_system(m.point_at(mid, 1.0)) < n:
+            lo = mid
+        else:
+            hi = mid
+    return _state(load, rep, m.point_at(hi, 1.0), busy=1.0)
+
+
+def _state(load: ServeLoad, rep: Replica, point: _Point | None, *, fits: bool = True,
+           saturated: bool = False, rate: float | None = None, ttft: float | None = None,
+           busy: float = 1.0) -> SteadyState:
+    if point is None:
+        return SteadyState(fits=fits, saturated=True, requests_per_second=0.0,
+                           output_tokens_per_second=0.0, ttft_seconds=math.inf,
+                           tpot_seconds=math.inf, concurrency=0.0, decoding=0.0, busy=0.0,
+                           compute_share=0.0, bandwidth_share=0.0,
+                           running_limit=rep.max_running, kv_tokens=rep.kv_tokens,
+                           token_budget=rep.token_budget, output=load.output)
+    x = point.rate if rate is None else rate
+    first = point.ttft if ttft is None else ttft
+    nd = load.output - 1
+    return SteadyState(
+        fits=fits, saturated=saturated, requests_per_second=x,
+        output_tokens_per_second=x * load.output, ttft_seconds=first, tpot_seconds=point.tpot,
+        concurrency=x * (first + nd * point.tpot), decoding=point.decoding, busy=busy,
+        compute_share=busy * point.compute, bandwidth_share=busy * point.memory,
+        running_limit=rep.max_running, kv_tokens=rep.kv_tokens, token_budget=rep.token_budget,
+        output=load.output,
+    )
+
+
+def max_rate(load: ServeLoad) -> float:
+    """Requests/s the replica of ``load`` sustains at most (its saturation throughput)."""
+    rep = replica(load)
+    return _Model(load, rep).capacity() if rep.max_running >= 1 else 0.0

@@ -1,0 +1,273 @@
+"""One replica of a served model: its KV capacity, its limits, and the time of one step.
+
+A step of a continuous-batching engine runs every running sequence's next token (decodes)
+and a chunk of prompt tokens (prefill) through the model once. Its time is
+
+    CPU overhead + linear layers + attention + TP/PP communication
+
+where the linear layers take max(FLOPs / (peak x GEMM fraction), weight bytes / (HBM x
+bandwidth fraction)) -- the weights are read once per step whatever the batch -- and the
+attention kernels take max(FLOPs / (peak x attention fraction), KV bytes / (HBM x bandwidth
+fraction)). The two kernel classes run one after another in every layer, so their times add;
+each is bounded by its own roofline (Williams et al. 2009), so a step never needs more than
+the GPU's peak FLOP/s or HBM bandwidth. An eager engine (no CUDA graphs) launches kernels
+from Python while the GPU runs: its step is max(CPU launch time, GPU time).
+Pipeline stages run one after another for a step (no micro-batch overlap is assumed).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from planner.estimate import engines as E
+from planner.estimate.arch import param_counts
+from planner.estimate.memory import (
+    CUDA_CONTEXT_BYTES,
+    SERVE_CUDA_GRAPH_BYTES,
+    kv_bytes_per_token_per_gpu,
+    prefill_activation_bytes,
+)
+from planner.estimate.precision import KV_BYTES, bytes_per_param, lookup, unquantized_bytes
+from planner.estimate.types import Arch, GpuSpec
+
+
+@dataclass(frozen=True)
+class ServeLoad:
+    """A served model on one replica layout, and the load it carries.
+
+    Give ``users`` (a closed loop of that many concurrent requests, each sent as soon as
+    the previous one finished) or ``rate`` (open Poisson arrivals, requests/s).
+    ``max_running``, ``token_budget`` and ``kv_fraction`` override the engine's defaults
+    (0 keeps them): a published run pins them, a plan does not.
+    """
+
+    arch: Arch
+    gpu: GpuSpec
+    prompt: int  # tokens per request
+    output: int  # generated tokens per request
+    users: int = 0
+    rate: float = 0.0
+    tp: int = 1
+    pp: int = 1
+    weights: str = "bf16"  # bf16 | fp16 | fp8 | int8 | int4 | nf4 | nf4-nodq
+    kv: str = "bf16"  # bf16 | fp16 | fp8
+    engine: str = E.DEFAULT_ENGINE
+    prefix_share: float = 0.0  # share of prompt tokens found in the prefix cache
+    max_running: int = 0
+    token_budget: int = 0
+    kv_fraction: float = 0.0  # share of the memory left after weights that holds KV
+
+    def __post_init__(self) -> None:
+        if (self.users > 0) == (self.rate > 0):
+            raise ValueError("give exactly one of users > 0 or rate > 0")
+        if self.prompt < 1 or self.output < 1:
+            raise ValueError("prompt and output must be at least 1 token")
+        if not 0.0 <= self.prefix_share < 1.0:
+            raise ValueError("prefix_share must be in [0, 1)")
+        if self.tp < 1 or self.pp < 1:
+            raise ValueError("tp and pp must be at least 1")
+        E.weight_kernel(self.weights)
+        lookup(KV_BYTES, self.kv, "KV precision")
+        E.engine(self.engine)
+
+    @property
+    def prefill_tokens(self) -> float:
+        """Prompt tokens computed per request (at least one: the last is always run)."""
+        return max(1.0, self.prompt * (1.0 - self.prefix_share))
+
+
+@dataclass(frozen=True)
+class StepCost:
+    seconds: float
+    compute_seconds: float  # the step's FLOPs at the GPU's full peak (per GPU)
+    memory_seconds: float  # the step's bytes at full HBM bandwidth (per GPU)
+
+    @property
+    def compute_share(self) -> float:
+        return self.compute_seconds / self.seconds if self.seconds else 0.0
+
+    @property
+    def bandwidth_share(self) -> float:
+        return self.memory_seconds / self.seconds if self.seconds else 0.0
+
+
+def _attn_dim(a: Arch) -> int:
+    """Width of the attention score and value products (heads x head size)."""
+    if a.is_mla:
+        return a.heads * (a.qk_nope_dim + a.qk_rope_dim + a.v_head_dim) // 2
+    return a.heads * a.head_dim
+
+
+def _linear_calls(a: Arch) -> int:
+    """Linear modules one forward calls, Hugging Face layout (q, k, v, o; gate, up, down)."""
+    pc = param_counts(a)
+    attn = (5 if a.q_lora_rank else 4) if a.is_mla else 4
+    per_mlp = 3 if a.gated_mlp else 2
+    moe = (a.experts_per_token + a.shared_experts) * per_mlp + 1 if a.is_moe else 0
+    return a.layers * attn + pc.dense_layers * per_mlp + pc.moe_layers * moe + 1
+
+
+@dataclass(frozen=True)
+class Replica:
+    """What one replica's steps share: rates, bytes and FLOPs per token, limits."""
+
+    engine: E.Engine
+    tp: int
+    pp: int
+    weight_bytes_per_gpu: float
+    kv_tokens: int  # KV capacity of the replica, tokens
+    token_budget: int
+    max_running: int  # running sequences the engine and KV memory allow for this load
+    dense_read: float  # bytes per step per TP rank (all stages), excluding routed experts
+    routed_read: float  # all routed experts' bytes per TP rank
+    dequant_dense: float  # extra bytes per multi-token step (bitsandbytes dequantization)
+    dequant_routed: float
+    route_keep: float  # 1 - experts_per_token / experts (0 for dense models)
+    flops_per_token: float  # linear FLOPs per token per TP rank, without the output head
+    head_flops: float  # output-head FLOPs per sampled token per TP rank
+    pair_flops: float  # attention FLOPs per (query, key) pair per TP rank, all layers
+    kv_token_bytes: float  # KV bytes per cached token per TP rank, all layers
+    linear_peak: float
+    linear_rate: float  # peak x GEMM fraction
+    attention_peak: float
+    attention_rate: float
+    hbm: float
+    weight_rate: float  # HBM x bandwidth fraction
+    kv_rate: float
+    hidden: int
+    layers: int
+    ar_latency: float
+    ar_bandwidth: float
+    pp_latency: float
+    pp_bandwidth: float
+    cpu_seconds: float  # per-step overhead, or eager launch time per step
+
+    def step_parts(self, decodes: float, decode_context: float, prefill: float,
+                   prefill_kv: float, prefill_pairs: float, samples: float) -> tuple[float, float, float]:
+        """(seconds, compute seconds at peak, memory seconds at peak) of one step.
+
+        ``decode_context``: KV tokens the decoding sequences read; ``prefill_kv``: KV tokens
+        the prefill chunks read and write (their prefix and themselves); ``prefill_pairs``:
+        the chunks' causal (query, key) pairs; ``samples``: rows of logits computed.
+        """
+        tokens = decodes + prefill
+        if tokens <= 0:
+            return 0.0, 0.0, 0.0
+        touched = 1.0 - self.route_keep ** tokens if self.route_keep else 0.0
+        lin_bytes = self.dense_read + self.routed_read * touched
+        if tokens > 1.0:
+            lin_bytes += self.dequant_dense + self.dequant_routed * touched
+        lin_flops = tokens * self.flops_per_token + samples * self.head_flops
+        t_lin = max(lin_flops / self.linear_rate, lin_bytes / self.weight_rate)
+        att_bytes = (decode_context + prefill_kv) * self.kv_token_bytes
+        att_flops = (decode_context + prefill_pairs) * self.pair_flops
+        t_att = max(att_flops / self.attention_rate, att_bytes / self.kv_rate)
+        gpu = t_lin + t_att + self._comm(tokens)
+        seconds = max(self.cpu_seconds, gpu) if self.engine.eager else self.cpu_seconds + gpu
+        compute = lin_flops / self.linear_peak + att_flops / self.attention_peak
+        return seconds, compute, (lin_bytes + att_bytes) / self.hbm
+
+    def step(self, decodes: float, decode_context: float, prefill: float = 0.0,
+             prefill_kv: float = 0.0, prefill_pairs: float = 0.0,
+             samples: float | None = None) -> StepCost:
+        s = decodes if samples is None else samples
+        return StepCost(*self.step_parts(decodes, decode_context, prefill, prefill_kv,
+                                         prefill_pairs, s))
+
+    def _comm(self, tokens: float) -> float:
+        """Two all-reduces of the step's activations per layer (Megatron TP, Shoeybi et al.
+        2019 sec 3) and one send per pipeline boundary, 16-bit activations."""
+        nbytes = 2.0 * tokens * self.hidden
+        t = 0.0
+        if self.tp > 1:
+            ring = 2.0 * (self.tp - 1) / self.tp * nbytes / self.ar_bandwidth
+            t += 2 * self.layers * (self.ar_latency + ring)
+        if self.pp > 1:
+            t += (self.pp - 1) * (self.pp_latency + nbytes / self.pp_bandwidth)
+        return t
+
+
+def per_sequence_kv(load: ServeLoad, eng: E.Engine) -> float:
+    """KV tokens one running sequence holds: its whole length where the engine reserves it
+    at admission (TensorRT-LLM GUARANTEED_NO_EVICT), else its mean length while it runs."""
+    if eng.reserve_output:
+        return float(load.prompt + load.output)
+    return load.prompt + load.output / 2.0
+
+
+def _kv_tokens(load: ServeLoad, eng: E.Engine, weights_gpu: float, budget: int,
+               seqs: int) -> int:
+    """KV tokens the replica holds: what the engine leaves after weights, the activations of
+    a full step (``budget`` tokens, logits of ``seqs`` sequences), CUDA context and graphs."""
+    a, gpu = load.arch, load.gpu
+    if eng.name == "sglang" and not load.kv_fraction:
+        free = gpu.memory_bytes - E.sglang_reserved_bytes(gpu, load.tp, load.pp) - weights_gpu
+    else:
+        act = prefill_activation_bytes(a, max(1, budget), max(1, min(budget, seqs)), load.tp)
+        rest = gpu.memory_bytes - weights_gpu - act - CUDA_CONTEXT_BYTES - SERVE_CUDA_GRAPH_BYTES
+        if load.kv_fraction:
+            free = load.kv_fraction * rest
+        elif eng.kv_free_fraction:
+            free = eng.kv_free_fraction * rest
+        else:
+            free = gpu.usable_bytes - weights_gpu - act - CUDA_CONTEXT_BYTES - SERVE_CUDA_GRAPH_BYTES
+    per_token = kv_bytes_per_token_per_gpu(a, load.kv, load.tp, load.pp)
+    return int(free // per_token) if free > 0 else 0
+
+
+def replica(load: ServeLoad) -> Replica:
+    """The per-step constants of ``load``'s replica (see the module docstring)."""
+    a, gpu, tp, pp = load.arch, load.gpu, load.tp, load.pp
+    eng = E.engine(load.engine)
+    kern = E.weight_kernel(load.weights)
+    pc = param_counts(a)
+    q = E.NF4_NODQ_BYTES if load.weights == "nf4-nodq" else bytes_per_param(load.weights)
+    o = unquantized_bytes("bf16")
+    other = pc.total - pc.layers_linear - pc.routed_linear
+    weights_gpu = (pc.layers_linear * q + pc.routed_linear * q + other * o) / (tp * pp)
+    max_context = a.max_context or (load.prompt + load.output)
+    budget = load.token_budget or E.token_budget(eng, gpu, max_context)
+    most = load.max_running or E.max_sequences(eng, gpu, 2**62, max_context)
+    kv_tokens = _kv_tokens(load, eng, weights_gpu, budget, most)
+    per_seq = per_sequence_kv(load, eng)
+    cap = load.max_running or E.max_sequences(eng, gpu, kv_tokens, max_context)
+    fits = kv_tokens >= load.prompt + load.output
+    running = min(cap, int(kv_tokens // per_seq)) if fits else 0
+
+    lin_peak, table = E.linear_peak(gpu, kern)
+    att_peak = gpu.bf16_flops
+    kv_frac = min(eng.hbm_fraction, E.HBM_FRACTION_FP8_KV) if load.kv == "fp8" else eng.hbm_fraction
+    intra = tp * pp <= gpu.gpus_per_node
+    link = gpu.intra_node_bytes_per_s if tp <= gpu.gpus_per_node else gpu.inter_node_bytes_per_s
+    pp_link = gpu.intra_node_bytes_per_s if intra else gpu.inter_node_bytes_per_s
+    cpu = eng.step_overhead_s
+    if eng.eager:
+        cpu = a.layers * E.EAGER_LAYER_DISPATCH_S + _linear_calls(a) * kern.eager_call_s
+    return Replica(
+        engine=eng, tp=tp, pp=pp,
+        weight_bytes_per_gpu=weights_gpu,
+        kv_tokens=kv_tokens, token_budget=budget, max_running=running,
+        # the input embedding is a lookup of T rows; a tied one is read whole for the logits
+        dense_read=(pc.layers_linear * q + (other - (0 if a.tied else pc.input_embedding)) * o) / tp,
+        routed_read=pc.routed_linear * q / tp,
+        dequant_dense=pc.layers_linear * kern.dequant_bytes / tp,
+        dequant_routed=pc.routed_linear * kern.dequant_bytes / tp,
+        route_keep=(1.0 - a.experts_per_token / a.experts) if a.is_moe else 0.0,
+        flops_per_token=2.0 * (pc.active - pc.input_embedding - pc.head) / tp,
+        head_flops=2.0 * pc.head / tp if pc.head else 2.0 * pc.input_embedding / tp,
+        pair_flops=4.0 * _attn_dim(a) * a.layers / tp,
+        kv_token_bytes=float(kv_bytes_per_token_per_gpu(a, load.kv, tp, 1)),
+        linear_peak=lin_peak,
+        linear_rate=lin_peak * E.gemm_fraction(gpu, table),
+        attention_peak=att_peak,
+        attention_rate=att_peak * E.attention_fraction(gpu),
+        hbm=gpu.hbm_bytes_per_s,
+        weight_rate=gpu.hbm_bytes_per_s * eng.hbm_fraction,
+        kv_rate=gpu.hbm_bytes_per_s * kv_frac,
+        hidden=a.hidden, layers=a.layers,
+        ar_latency=E.ALLREDUCE_LATENCY_INTRA_S if tp <= gpu.gpus_per_node else E.ALLREDUCE_LATENCY_INTER_S,
+        ar_bandwidth=link * E.BUS_BANDWIDTH_FRACTION,
+        pp_latency=E.ALLREDUCE_LATENCY_INTRA_S if intra else E.ALLREDUCE_LATENCY_INTER_S,
+        pp_bandwidth=pp_link * E.BUS_BANDWIDTH_FRACTION,
+        cpu_seconds=cpu,
+    )

@@ -1,0 +1,337 @@
+"""Every English sentence about a choice: why a row was decided as it was, why a GPU type
+has no option, which shared limits bind or conflict.
+
+Reads the search's outcomes (``planner.search``) and CP-SAT's typed answer
+(``planner.choose.types``); writes ``decided_by`` and the ``reasons`` of each row and the
+``binding`` lines of the result. Nothing else in the pipeline writes a sentence, and
+nothing parses one: numbers are spelled by ``planner.units``.
+"""
+
+from __future__ import annotations
+
+import math
+
+from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
+from planner.resolve.variants import Variant
+from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
+from planner.units import (
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, memory, money, plain,
+)
+
+NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+
+def describe(c: Candidate) -> str:
+    return layout(c.layout, c.weights, serving=c.kind == "serve")
+
+
+def summary(c: Candidate, currency: str) -> str:
+    """The choice in one line: GPUs, nodes, layout, time and cost."""
+    node = f"{c.nodes} node{'s' if c.nodes != 1 else ''}"
+    if c.kind == "serve":
+        return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): "
+                f"{money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} "
+                f"over {duration(c.hours)}")
+    return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): {duration(c.hours)}, "
+            f"{money(c.cost, currency)}")
+
+
+# ---------------------------------------------------------------- shared limits
+
+
+def _names(amounts: tuple[tuple[str, float], ...]) -> str:
+    """Group names (already heaviest first), at most NAMES_SHOWN of them."""
+    names = [name for name, _ in amounts]
+    text = ", ".join(names[:NAMES_SHOWN])
+    if len(names) > NAMES_SHOWN:
+        text += f" and {len(names) - NAMES_SHOWN} more"
+    return text
+
+
+def _amount(limit: LimitId, value: float, currency: str) -> str:
+    """GPUs of an availability limit, money of the budget."""
+    return money(value, currency) if limit.kind == BUDGET else plain(value)
+
+
+def binding_sentence(use: LimitUse, currency: str) -> str:
+    def amount(value: float) -> str:
+        return _amount(use.limit, value, currency)
+
+    text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
+    if use.first_choices_need is not None:
+        text += f"; first choices need {amount(use.first_choices_need)}"
+    return text
+
+
+def conflict_sentence(conflict: Conflict, currency: str) -> str:
+    def amount(value: float) -> str:
+        return _amount(conflict.limit, value, currency)
+
+    text = f"{conflict.limit}: {amount(conflict.available)} available, wanted by {_names(conflict.wanted_by)}"
+    if conflict.needs_at_least is not None:
+        text += f"; needs at least {amount(conflict.needs_at_least)}"
+    return text
+
+
+def limit_sentences(choice: Choice, currency: str) -> list[str]:
+    """The result's ``binding`` lines: binding limits, then a conflicting core, then what
+    a time limit left undecided."""
+    out = [binding_sentence(u, currency) for u in choice.binding]
+    out += [conflict_sentence(c, currency) for c in choice.conflicts]
+    if choice.core_undecided:
+        out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
+    if choice.timed_out is not None:
+        out.append(f"time limit: no feasible choice found within {plain(choice.timed_out)} s")
+    return out
+
+
+# ---------------------------------------------------------------- why a GPU type has no option
+
+
+def _range_text(c: Candidate, currency: str) -> str:
+    return (f"{money(c.cost, currency)} over {duration(c.hours)}, beyond the solver's range "
+            f"(at most {money(MAX_UNITS / COST_SCALE, currency)} and "
+            f"{duration(MAX_UNITS / HOURS_SCALE)} per workload)")
+
+
+def _breach(b: Breach, c: Candidate, currency: str) -> str:
+    if b.kind == "memory":
+        return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
+    if b.kind == "deadline":
+        return (f"takes {duration(b.needs)} on {c.gpu_count} {c.gpu}, "
+                f"deadline {duration(b.allowed)}")
+    if b.kind in ("ttft", "tpot"):
+        return f"{b.kind.upper()} {latency(b.needs)}, limit {latency(b.allowed)}"
+    if b.kind == "budget":
+        return f"costs {money(b.needs, currency)}, workload budget {money(b.allowed, currency)}"
+    if b.kind == "availability":
+        return f"uses {int(b.needs)} {c.gpu}, {int(b.allowed)} available"
+    if b.kind == "range":
+        return f"it costs {_range_text(c, currency)}"
+    return f"{c.gpu} is not offered to the solver (give it `available`)"
+
+
+def _memory_reason(out: GpuOutcome) -> str:
+    least = out.least_memory
+    if least is None:
+        return (f"{out.gpu}: no layout within {out.cap} GPUs (TP must divide the heads and fit "
+                "a node, PP at most the layers, DP the global batch, and the pinned values hold)")
+    where = f"all {out.cap} available" if out.available is not None and least.gpu_count >= out.cap else ""
+    where_laid = describe(least) + (f", {where}" if where else "")
+    return (f"{out.gpu}: needs {memory(least.memory.total)} per GPU at best ({where_laid}), "
+            f"has {memory(least.usable_bytes)} usable")
+
+
+def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
+    fastest, cap, deadline = out.fastest, out.cap, variant.deadline_hours
+    need = math.ceil(fastest.gpu_count * fastest.hours / deadline)
+    if out.available is not None and fastest.gpu_count * 2 > cap:
+        where = f"on all {cap} available" if fastest.gpu_count == cap else \
+            f"on {fastest.gpu_count} of {cap} available"
+    else:
+        where = f"on {fastest.gpu_count} GPUs"
+    text = (f"{out.gpu}: fastest is {duration(fastest.hours)} {where} ({describe(fastest)}), "
+            f"deadline {duration(deadline)}: needs at least {need}")
+    batch = variant.train_job.global_batch
+    if fastest.layout.dp == batch and fastest.gpu_count < cap:
+        # data parallelism cannot exceed the global batch (one sequence per rank)
+        text += f"; DP is capped by the global batch of {batch} sequences (raise `batch`)"
+    return text
+
+
+def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
+    best = out.fastest
+    parts = []
+    if variant.tpot_seconds is not None and best.tpot_seconds > variant.tpot_seconds:
+        parts.append(f"best TPOT is {latency(best.tpot_seconds)}, limit {latency(variant.tpot_seconds)}")
+    if variant.ttft_seconds is not None and best.ttft_seconds > variant.ttft_seconds:
+        parts.append(f"best TTFT is {latency(best.ttft_seconds)}, limit {latency(variant.ttft_seconds)}")
+    return f"{out.gpu}: " + "; ".join(parts) + f" (on {best.gpu_count} GPUs: {describe(best)})"
+
+
+def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
+    """Why ``out``'s GPU type has no option for ``variant``: the nearest miss, in words."""
+    miss = out.miss
+    c = miss.nearest
+    if miss.kind in ("memory", "layout"):
+        return _memory_reason(out)
+    if miss.kind == "deadline":
+        return _deadline_reason(variant, out)
+    if miss.kind == "latency":
+        return _latency_reason(variant, out)
+    if miss.kind == "budget":
+        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {c.gpu_count} GPUs "
+                f"({duration(c.hours)}), workload budget {money(variant.budget, currency)}")
+    if miss.kind == "range":
+        text = f"{out.gpu}: cheapest on {c.gpu_count} GPUs costs {_range_text(c, currency)}"
+        return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
+    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency) for b in c.breaches)
+
+
+def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | None, list[str]]:
+    """``decided_by`` and the reasons of a row that fits nowhere: one per GPU type."""
+    reasons = [f"{name}: not offered to the solver (no `available` in its gpu block)"
+               for name in variant.not_offered]
+    if not s.outcomes:
+        if not variant.offers:
+            reasons.append("no GPU type is offered to this workload: give a gpu block "
+                           "`available = N` (or `unlimited`)")
+        return None, reasons
+    reasons += [miss_reason(variant, o, currency) for o in s.outcomes.values()]
+    kinds = [o.miss.kind for o in s.outcomes.values()]
+    for kind in ("budget", "range", "deadline", "latency", "pinned", "memory", "layout"):
+        if kind in kinds:
+            return next(o.miss.decides for o in s.outcomes.values() if o.miss.kind == kind), reasons
+    return None, reasons
+
+
+def not_together(variant: Variant, alone: Candidate, choice: Choice, currency: str) -> tuple[str, list[str]]:
+    """A row that fits alone but not beside the others: the limits it competes for (the
+    choice failed, so nothing binds: its limit sentences are the conflicts)."""
+    every = limit_sentences(choice, currency)
+    mine = [c for c in choice.conflicts if c.wanted_by_group(variant.group)]
+    decided = "budget" if any(c.limit.kind == BUDGET for c in mine) else "availability"
+    lines = [conflict_sentence(c, currency) for c in mine] or every
+    return decided, [f"alone it would be {summary(alone, currency)}", *lines]
+
+
+# ---------------------------------------------------------------- what decided a placed row
+
+
+def better_types(variant: Variant, s: VariantSearch, chosen: Candidate,
+                 objective: str) -> list[GpuOutcome]:
+    """GPU types that would beat the choice on the objective had no limit ruled them out.
+
+    cost: cheaper per GPU-hour; hours (training): a faster fitting layout, or a higher
+    peak where nothing fits; gpus: fits in memory on fewer GPUs. Serving runs for a
+    fixed duration, so for it ``hours`` ranks types as ``cost`` does.
+    """
+    spec_of = {o.name: o.spec for o in variant.offers}
+    if objective == "hours" and variant.kind == "serve":
+        objective = "cost"
+
+    def better(o: GpuOutcome) -> bool:
+        if objective == "hours":
+            if o.fastest is not None:
+                return o.fastest.hours < chosen.hours
+            return spec_of[o.gpu].bf16_flops > spec_of[chosen.gpu].bf16_flops
+        if objective == "gpus":
+            return o.min_fit_count is not None and o.min_fit_count < chosen.gpu_count
+        return spec_of[o.gpu].price_per_hour < chosen.price_per_hour
+
+    rivals = [o for name, o in s.outcomes.items() if name != chosen.gpu and better(o)]
+    return sorted(rivals, key=lambda o: (spec_of[o.gpu].price_per_hour, o.gpu))
+
+
+def _time_limit(variant: Variant) -> str:
+    return "latency" if variant.kind == "serve" else "deadline"
+
+
+def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
+                  objective: str) -> tuple[str | None, str | None]:
+    """Why the chosen type needs this many GPUs: (decided_by, sentence), or (None, None)."""
+    out = s.outcomes[chosen.gpu]
+    fewest = min(out.feasible, key=lambda c: (c.gpu_count, c.cost, c.stable))
+    if objective == "hours" and variant.kind != "serve":
+        # fastest first: more GPUs are wanted, so the count is capped, not chosen by price
+        if out.available is not None and chosen.gpu_count >= out.available:
+            return "availability", (f"all {out.available} available {chosen.gpu} in use: "
+                                    "the fastest layout within them")
+        return None, None
+    if chosen.gpu_count > fewest.gpu_count:
+        return "price", (f"{fewest.gpu_count} x {chosen.gpu} ({describe(fewest)}) also meets every "
+                         f"limit, at {money(fewest.cost, currency)}")
+    if out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
+        # fewer GPUs hold it but break a limit: the time limits, or (training) the
+        # workload budget, which alone can rule them out (more GPUs may cost less
+        # when fewer need offload or recomputation)
+        if variant.kind == "serve":
+            reason, limit = "latency", "miss the latency limits"
+        elif variant.deadline_hours is None and variant.budget is None:
+            # no limit of the workload: they cost past what the solver can represent
+            reason, limit = "budget", "cost beyond the solver's range"
+        elif variant.deadline_hours is None:
+            reason = "budget"
+            limit = f"cost more than the workload budget {money(variant.budget, currency)}"
+        else:
+            reason = "deadline"
+            limit = f"miss the deadline {duration(variant.deadline_hours)}"
+            if variant.budget is not None:
+                limit += f" or the workload budget {money(variant.budget, currency)}"
+        return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
+                        f"{chosen.gpu_count} is the fewest that meets it")
+    if chosen.gpu_count > 1:
+        return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
+                          f"({memory(chosen.memory.total)} per GPU of {memory(chosen.usable_bytes)} usable "
+                          f"at {chosen.gpu_count})")
+    return None, None
+
+
+def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
+                  objective: str) -> tuple[str | None, list[str], list[str]]:
+    """Why no better GPU type was chosen: (decided_by, deciding lines, other lines)."""
+    reason, deciding, others = None, [], []
+    for o in better_types(variant, s, chosen, objective):
+        if o.miss is not None:
+            deciding.append(miss_reason(variant, o, currency))
+            reason = reason or o.failure
+        elif o.options:
+            alt = min(o.options, key=lambda c: (c.cost, c.gpu_count, c.stable))
+            line = (f"{o.gpu}: cheapest is {money(alt.cost, currency)} on {alt.gpu_count} GPUs "
+                    f"({describe(alt)})")
+            fewest = min(c.gpu_count for c in o.feasible)
+            if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
+                # it fits only on more GPUs than the choice uses: memory made it dearer
+                deciding.append(f"{line}: it needs at least {o.min_fit_count} GPUs to hold it")
+                reason = reason or "memory"
+            elif fewest > chosen.gpu_count:
+                # it holds the workload on as few GPUs, but meets the time limits only on more
+                deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet "
+                                f"the {'latency limits' if variant.kind == 'serve' else 'deadline'}")
+                reason = reason or _time_limit(variant)
+            else:
+                others.append(line)
+    return reason, deciding, others
+
+
+def _limit_lines(binding: tuple[LimitUse, ...], gpu: str, currency: str) -> tuple[str, list[str]]:
+    """The binding limits that kept a row from its first choice on ``gpu``."""
+    mine = [u for u in binding if u.limit == LimitId.availability(gpu)]
+    if mine:
+        return "availability", [binding_sentence(u, currency) for u in mine]
+    budget = [u for u in binding if u.limit.kind == BUDGET]
+    return "budget", [binding_sentence(u, currency) for u in (budget or binding)]
+
+
+def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candidate,
+           binding: tuple[LimitUse, ...], currency: str, objective: str) -> tuple[str, list[str]]:
+    """What decided a placed row, and the sentences that say so (the deciding one first).
+
+    In order: a pinned layout; a shared limit (the row's own first choice was
+    not taken); fewer GPUs of the chosen type fit in memory but miss the
+    deadline / latency; a GPU type that would be better on the objective
+    (``better_types``: cheaper per GPU-hour for ``cost``) cannot hold it
+    (memory) or cannot meet the deadline / latency / workload budget; fewer
+    GPUs of the chosen type do not fit in memory; otherwise price.
+    """
+    line = summary(chosen, currency)
+    if s.pinned is not None:
+        return "pinned", [line, "layout pinned in the plan: evaluated as given"]
+    if chosen.key != first.key and not binding:
+        # no shared limit binds: CP-SAT stopped at the time limit before improving this row
+        return "price", [line, f"first choice {summary(first, currency)} not reached "
+                         "within the time limit (status feasible, see gap)"]
+    if chosen.key != first.key:
+        decided, lines = _limit_lines(binding, first.gpu, currency)
+        return decided, [line, f"first choice {summary(first, currency)} does not fit "
+                         "beside the other workloads: " + "; ".join(lines)]
+    count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)
+    type_reason, type_lines, other_lines = _type_reasons(variant, s, chosen, currency, objective)
+    counted = [count_line] if count_line else []
+    if count_reason in (_time_limit(variant), "budget"):
+        return count_reason, [line, *counted, *type_lines, *other_lines]
+    if type_reason:
+        return type_reason, [line, *type_lines, *counted, *other_lines]
+    if count_reason in ("availability", "memory"):
+        return count_reason, [line, *counted, *other_lines]
+    return "price", [line, *other_lines, *counted]

@@ -1,0 +1,233 @@
+"""The result of a solve as types: the JSON contract of docs/solve.md ("The JSON result").
+
+Every renderer, the diff, the exports and the checker read these types; ``to_json`` gives
+the contract's object (keys in the order of the fields below, every key always present,
+null where it does not apply) and ``from_json`` reads one back. Fields may be added, never
+renamed. Floats are rounded once, when the pipeline builds the result (``rounded``), so
+every reader sees the numbers the JSON shows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass
+from functools import cache
+
+from planner.units import round_sig
+
+MEMORY_COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """What a row was solved for (``planner diff`` names the ones that changed)."""
+
+    model: str
+    method: str | None = None
+    users: int | None = None
+    context: int | None = None
+    dataset_tokens: int | None = None
+    dataset_bytes: int | None = None
+    epochs: float | None = None
+    seq_len: int | None = None
+    deadline_hours: float | None = None
+    tpot_ms: float | None = None
+    ttft_ms: float | None = None
+    weights: str | None = None
+    kv: str | None = None
+    prompt: int | None = None
+    batch: int | None = None
+    optimizer: str | None = None
+    rank: int | None = None
+    budget: float | None = None
+
+
+@dataclass(frozen=True)
+class RowLayout:
+    """A row's layout; the training-only keys are None on a service."""
+
+    tp: int
+    pp: int
+    dp: int | None
+    ep: int
+    zero: int | None
+    recompute: str | None
+    offload: str | None
+    micro_batch: int | None
+    replicas: int
+    weights: str
+
+
+@dataclass(frozen=True)
+class MemoryUse:
+    """Bytes per GPU by component."""
+
+    weights: int
+    gradients: int
+    optimizer: int
+    activations: int
+    kv_cache: int
+    overhead: int
+    total: int
+
+    def component(self, name: str) -> int:
+        return getattr(self, name)
+
+
+@dataclass(frozen=True)
+class Host:
+    """Host resources of the whole row (all its nodes)."""
+
+    cpu_cores: int
+    ram_bytes: int
+    nvme_bytes: int
+    network: str
+
+
+@dataclass(frozen=True)
+class Alternative:
+    gpu: str
+    gpu_count: int
+    layout: RowLayout
+    hours: float
+    cost: float
+
+
+@dataclass(frozen=True)
+class Row:
+    """One workload, or one sweep variant of it. When ``fits`` is false the placement
+    fields describe the nearest miss (or are None when there is none)."""
+
+    name: str
+    kind: str  # serve | finetune | pretrain
+    model: str
+    scenario: dict[str, str]  # sweep key -> value as written
+    inputs: Inputs
+    fits: bool
+    gpu: str | None = None
+    gpu_count: int | None = None
+    nodes: int | None = None
+    layout: RowLayout | None = None
+    memory_per_gpu_bytes: MemoryUse | None = None
+    host_memory_per_gpu_bytes: int | None = None
+    gpu_memory_bytes: int | None = None
+    usable_memory_bytes: int | None = None
+    hours: float | None = None  # training: run time; serving: the priced duration
+    cost: float | None = None
+    cost_per_hour: float | None = None
+    price_per_hour: float | None = None
+    ttft_seconds: float | None = None
+    tpot_seconds: float | None = None
+    tokens_per_second: float | None = None
+    tokens: int | None = None
+    host: Host | None = None
+    decided_by: str | None = None
+    reasons: tuple[str, ...] = ()
+    alternatives: tuple[Alternative, ...] = ()
+
+    @property
+    def label(self) -> str:
+        """``tune[dataset=1GB]``: the workload's name and, for a variant, its scenario."""
+        if not self.scenario:
+            return self.name
+        return self.name + "[" + ",".join(f"{k}={v}" for k, v in self.scenario.items()) + "]"
+
+
+@dataclass(frozen=True)
+class GpuUse:
+    """A GPU type offered to the solver, and how many of it the solution uses."""
+
+    available: int | None  # None: unlimited
+    used: int
+    price_per_hour: float
+    memory_bytes: int
+    usable_bytes: int
+    per_node: int
+
+
+@dataclass(frozen=True)
+class Result:
+    plan: str
+    file: str
+    status: str  # optimal | feasible | infeasible
+    gap: float
+    objective: str
+    currency: str
+    total_cost: float  # placed rows summed; a swept workload at its costliest variant
+    budget: float | None
+    gpus: dict[str, GpuUse]
+    binding: tuple[str, ...]  # shared limits that bind, or conflict (sentences)
+    workloads: tuple[Row, ...]
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every workload was placed (optimal or feasible), 1 when infeasible."""
+        return 1 if self.status == "infeasible" else 0
+
+    def rounded(self) -> "Result":
+        """The same result with every float at ``SIGNIFICANT_DIGITS`` significant digits."""
+        return _round(self)
+
+    def to_json(self) -> dict:
+        return plain_data(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Result":
+        return _typed(cls, data)
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def _round(value):
+    if isinstance(value, float):
+        return round_sig(value)
+    if dataclasses.is_dataclass(value):
+        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name))
+                                             for f in dataclasses.fields(value)})
+    if isinstance(value, dict):
+        return {k: _round(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return tuple(_round(v) for v in value)
+    return value
+
+
+def plain_data(value):
+    """Dataclasses as dicts (fields in order), tuples as lists: what ``json`` writes."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: plain_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {k: plain_data(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_data(v) for v in value]
+    return value
+
+
+@cache
+def _hints(cls) -> dict:
+    return typing.get_type_hints(cls)
+
+
+def _typed(kind, data):
+    """``data`` (JSON) as ``kind``: a dataclass, a tuple of them, a dict of them, or a scalar."""
+    if data is None:
+        return None
+    origin = typing.get_origin(kind)
+    if origin in (typing.Union, types.UnionType):
+        inner = [a for a in typing.get_args(kind) if a is not type(None)]
+        return _typed(inner[0], data) if len(inner) == 1 else data
+    if origin is tuple:
+        return tuple(_typed(typing.get_args(kind)[0], v) for v in data)
+    if origin is dict:
+        return {k: _typed(typing.get_args(kind)[1], v) for k, v in data.items()}
+    if dataclasses.is_dataclass(kind):
+        hints = _hints(kind)
+        names = {f.name for f in dataclasses.fields(kind)}
+        return kind(**{k: _typed(hints[k], v) for k, v in data.items() if k in names})
+    return data
+
+
+__all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MemoryUse", "Result",
+           "Row", "RowLayout", "plain_data"]

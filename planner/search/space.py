@@ -1,0 +1,184 @@
+"""The candidate space: which degrees and knobs the search tries, narrowed by pins.
+
+docs/solve.md ("Candidate space") states every dimension and why; in short, per variant
+and offered GPU type: TP powers of two within a node dividing the heads; PP degrees that
+shrink the largest stage; DP divisors of the global batch; (ZeRO, offload) pairs as
+DeepSpeed accepts them; recomputation none -> selective -> full; micro-batch powers of
+two dividing the per-rank batch; EP 1 or the largest power of two dividing the experts.
+A ``layout { }`` block narrows each dimension to its pinned value.
+"""
+
+from __future__ import annotations
+
+from planner.estimate.types import GpuSpec
+from planner.resolve.variants import Variant
+
+# Largest GPU count tried for a type declared ``available = unlimited``: 512
+# nodes of 8, beyond the largest public fine-tuning runs and around the 2k-16k
+# GPU pretraining runs only by power-of-two steps (Llama 3: 16,384 H100s,
+# Dubey et al. 2024, section 3.3). A plan needing more should declare a count.
+UNLIMITED_GPU_CAP = 4096
+# Deepest pipeline tried (Llama 3 405B trained with PP=16; Dubey et al. 2024,
+# Table 4): 32 leaves room for deeper models and bounds the enumeration.
+MAX_PP = 32
+# Training tokens used to find the (GPU count, time) frontier once per
+# workload shape; every kept point is then re-evaluated with the real job, so
+# reported numbers never depend on it (docs/solve.md, "Sweeps share frontiers").
+REFERENCE_TOKENS = 1.0e12
+
+RECOMPUTE_CHAIN = ("none", "selective", "full")
+OFFLOAD_CHAIN = ("none", "optimizer", "all")
+# (ZeRO stage, offload) pairs as DeepSpeed accepts them: optimizer offload
+# needs stage >= 1 (ZeRO-Offload, Ren et al. 2021), parameter offload stage 3
+# (ZeRO-Infinity, Rajbhandari et al. 2021). Stage 1 with optimizer offload is
+# left out: stage 2 moves the same bytes with the same traffic and holds less.
+ZERO_OFFLOAD = ((0, "none"), (1, "none"), (2, "none"), (3, "none"),
+                (2, "optimizer"), (3, "optimizer"), (3, "all"))
+# With one data-parallel rank nothing is sharded: only offload changes memory.
+ZERO_OFFLOAD_SINGLE = ((0, "none"), (2, "optimizer"), (3, "all"))
+# quality order of weight precisions: at equal cost the better one wins
+PRECISION_RANK = {"fp32": 0, "bf16": 1, "fp16": 1, "fp8": 2, "int8": 3, "int4": 4, "nf4": 5}
+
+
+def pin(variant: Variant, name: str):
+    """The value the plan pins for a layout key, or None."""
+    pins = variant.pins
+    return None if pins is None else getattr(pins, name)
+
+
+def gpu_cap(available: int | None) -> int:
+    """Most GPUs of one type the search tries."""
+    return available if available is not None else UNLIMITED_GPU_CAP
+
+
+def tp_degrees(variant: Variant, spec: GpuSpec) -> list[int]:
+    """Powers of two within a node dividing the heads (and KV heads, but for MLA)."""
+    if pin(variant, "tp"):
+        return [pin(variant, "tp")]
+    arch = variant.arch
+    out, tp = [], 1
+    while tp <= spec.gpus_per_node:
+        if arch.heads % tp == 0 and (arch.is_mla or arch.kv_heads % tp == 0):
+            out.append(tp)
+        tp *= 2
+    return out
+
+
+def pp_degrees(variant: Variant) -> list[int]:
+    """PP degrees whose largest stage, ceil(layers / pp), is smaller than with one stage fewer.
+
+    A degree that leaves the largest stage as it was only adds GPUs: the
+    estimator sizes every stage as the largest one.
+    """
+    if pin(variant, "pp"):
+        return [pin(variant, "pp")]
+    layers = variant.arch.layers
+    out: list[int] = []
+    for d in range(1, min(layers, MAX_PP) + 1):
+        if d == 1 or -(-layers // d) < -(-layers // (d - 1)):
+            out.append(d)
+    return out
+
+
+def divisors(n: int) -> list[int]:
+    """Divisors of n, ascending (trial division up to sqrt(n): a global batch may be large)."""
+    small, large = [], []
+    d = 1
+    while d * d <= n:
+        if n % d == 0:
+            small.append(d)
+            if d * d != n:
+                large.append(n // d)
+        d += 1
+    return small + large[::-1]
+
+
+def dp_degrees(variant: Variant, tp: int, pp: int, cap: int) -> list[int]:
+    """Data-parallel degrees at (tp, pp): divisors of the global batch within the cap,
+    meeting every pin (count, ep at most dp, micro_batch dividing the per-rank batch)."""
+    batch = variant.train_job.global_batch
+    count = pin(variant, "count")
+    if pin(variant, "dp"):
+        dps = [pin(variant, "dp")]
+    elif count:
+        dps = [count // (tp * pp)] if count % (tp * pp) == 0 else []
+    else:
+        dps = divisors(batch)
+    return [d for d in dps if tp * pp * d <= cap
+            and (count is None or tp * pp * d == count)
+            and batch % d == 0 and (pin(variant, "ep") or 1) <= d
+            and (batch // d) % (pin(variant, "micro_batch") or 1) == 0]
+
+
+def ep_degrees(variant: Variant, sharing: int) -> list[int]:
+    """Expert-parallel degrees: 1, and the largest power of two dividing the expert count
+    that is at most ``sharing`` (the DP ranks EP groups are formed across)."""
+    if pin(variant, "ep"):
+        return [pin(variant, "ep")]
+    arch = variant.arch
+    if not arch.is_moe:
+        return [1]
+    ep = 1
+    while ep * 2 <= sharing and arch.experts % (ep * 2) == 0:
+        ep *= 2
+    return sorted({1, ep})
+
+
+def micro_batches(variant: Variant, batch: int, dp: int) -> list[int]:
+    """Powers of two dividing the per-rank batch (gradient accumulation makes up the rest)."""
+    pinned = pin(variant, "micro_batch")
+    if pinned:
+        return [pinned]
+    per_rank = batch // dp if batch % dp == 0 else 1
+    out, mb = [], 1
+    while mb <= per_rank and per_rank % mb == 0:
+        out.append(mb)
+        mb *= 2
+    return out or [1]
+
+
+def zero_offload_pairs(variant: Variant, dp: int) -> list[tuple[int, str]]:
+    """(ZeRO stage, offload) pairs to try at ``dp``, narrowed by the pins."""
+    zero, offload = pin(variant, "zero"), pin(variant, "offload")
+    if zero is None and offload is None:
+        return list(ZERO_OFFLOAD if dp > 1 else ZERO_OFFLOAD_SINGLE)
+    pairs = [(z, o) for z, o in ZERO_OFFLOAD + ZERO_OFFLOAD_SINGLE
+             if (zero is None or z == zero) and (offload is None or o == offload)]
+    return list(dict.fromkeys(pairs)) or [(zero or 0, offload or "none")]
+
+
+def recompute_chain(variant: Variant) -> list[str]:
+    pinned = pin(variant, "recompute")
+    return [pinned] if pinned else list(RECOMPUTE_CHAIN)
+
+
+def replica_choices(variant: Variant, per_replica: int) -> list[int] | None:
+    """Replica counts a pin fixes at tp x pp = ``per_replica`` GPUs ([] when the pinned
+    count cannot be reached), or None when the search picks them."""
+    replicas, count = pin(variant, "replicas"), pin(variant, "count")
+    if replicas:
+        chosen = [replicas]
+    elif count:
+        chosen = [count // per_replica] if count % per_replica == 0 else []
+    else:
+        return None
+    if count:
+        # a pinned count fixes tp x pp x replicas, whichever of them is pinned too
+        chosen = [r for r in chosen if r * per_replica == count]
+    return chosen
+
+
+def fully_pinned(variant: Variant) -> bool:
+    """Every dimension pinned: the layout is evaluated as given, even when it breaks a limit."""
+    pins = variant.pins
+    if pins is None or pins.gpu is None or pins.tp is None or pins.pp is None:
+        return False
+    if variant.kind == "serve":
+        return (pins.replicas is not None or pins.count is not None) and not variant.weights_auto
+    return (
+        (pins.dp is not None or pins.count is not None)
+        and pins.zero is not None
+        and pins.recompute is not None
+        and pins.offload is not None
+        and pins.micro_batch is not None
+    )

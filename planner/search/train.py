@@ -1,0 +1,145 @@
+"""The training search: per GPU count, the fastest layout that fits memory; then the
+options that meet the deadline and budget, without dominated ones.
+
+Pruning rules (docs/solve.md, "Pruning"): memory never grows with DP, so a knob setting
+that does not fit at a larger DP is not tried at a smaller one; recomputation only adds
+work, so the first of none -> selective -> full that fits is kept; memory grows with the
+micro-batch, so the climb stops at the first that does not fit or is not faster.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+from planner.estimate.types import Layout, TrainJob
+from planner.resolve.variants import GpuOffer, Variant
+from planner.search.candidates import (
+    Candidate, GpuOutcome, Miss, keep_in_range, meets_time, pareto, train_candidate,
+)
+from planner.search.space import (
+    REFERENCE_TOKENS, dp_degrees, ep_degrees, gpu_cap, micro_batches, pp_degrees,
+    recompute_chain, tp_degrees, zero_offload_pairs,
+)
+
+
+@dataclass
+class Frontier:
+    """Per GPU count, the fastest layout that fits memory (reference tokens)."""
+
+    by_count: dict[int, Candidate] = field(default_factory=dict)
+    least_memory: Candidate | None = None
+
+
+class Frontiers:
+    """Frontiers of one solve, shared by the variants of one workload shape and GPU type
+    (docs/solve.md, "Sweeps share frontiers"): training time is linear in the tokens, so
+    the frontier found with ``REFERENCE_TOKENS`` serves every dataset size."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple, Frontier] = {}
+
+    def get(self, variant: Variant, offer: GpuOffer, order: int, cap: int) -> Frontier:
+        job = dataclasses.replace(variant.train_job, tokens=REFERENCE_TOKENS)
+        pins = variant.pins
+        key = (job, offer.name, offer.spec, cap, repr(None if pins is None else pins.semantic()))
+        if key not in self._found:
+            self._found[key] = _frontier(variant, offer, order, cap, job)
+        return self._found[key]
+
+
+def _frontier(variant: Variant, offer: GpuOffer, order: int, cap: int, job: TrainJob) -> Frontier:
+    frontier = Frontier()
+    for tp in tp_degrees(variant, offer.spec):
+        for pp in pp_degrees(variant):
+            if tp * pp > cap:
+                continue
+            failed: set = set()  # knob settings that did not fit at a larger DP
+            for dp in sorted(dp_degrees(variant, tp, pp, cap), reverse=True):
+                _best_for_shape(variant, offer, order, job, (tp, pp, dp), failed, frontier)
+    return frontier
+
+
+def _best_for_shape(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
+                    shape: tuple[int, int, int], failed: set, frontier: Frontier) -> None:
+    """The fastest memory-fitting knob setting at (tp, pp, dp); updates the frontier and
+    ``failed`` (the knob settings that do not fit, hence not at a smaller DP either)."""
+    tp, pp, dp = shape
+    best: Candidate | None = None
+    for ep in ep_degrees(variant, dp):
+        for zero, offload in zero_offload_pairs(variant, dp):
+            for recompute in recompute_chain(variant):
+                knobs = (ep, zero, offload, recompute)
+                if knobs in failed:
+                    continue
+                found = _climb_micro_batch(variant, offer, order, job, frontier,
+                                           Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
+                                                  recompute=recompute, offload=offload))
+                if found is None:
+                    failed.add(knobs)
+                    continue
+                if best is None or found.seconds < best.seconds:
+                    best = found
+                break  # slower recomputation at the same knobs cannot beat one that fits
+    if best is None:
+        return
+    held = frontier.by_count.get(best.gpu_count)
+    if held is None or best.seconds < held.seconds:
+        frontier.by_count[best.gpu_count] = best
+
+
+def _climb_micro_batch(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
+                       frontier: Frontier, base: Layout) -> Candidate | None:
+    """The fastest micro-batch at ``base``'s knobs that fits memory (None: none fits)."""
+    found = None
+    for mb in micro_batches(variant, job.global_batch, base.dp):
+        cand = train_candidate(variant, offer, order, job, dataclasses.replace(base, micro_batch=mb))
+        least = frontier.least_memory
+        if least is None or (cand.memory.total, cand.gpu_count) < (least.memory.total, least.gpu_count):
+            frontier.least_memory = cand
+        if not cand.fits_memory:
+            break  # larger micro-batches hold more activations
+        if found is not None and cand.seconds >= found.seconds:
+            break  # a larger micro-batch that is not faster stops the climb
+        found = cand
+    return found
+
+
+def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Frontiers) -> GpuOutcome:
+    """The options of ``variant`` on one GPU type, or the miss that explains why none."""
+    cap = gpu_cap(offer.available)
+    out = GpuOutcome(gpu=offer.name, cap=cap, available=offer.available)
+    frontier = frontiers.get(variant, offer, order, cap)
+    job = variant.train_job
+
+    def exact(c: Candidate) -> Candidate:  # the kept point with the variant's real tokens
+        return train_candidate(variant, offer, order, job, c.layout)
+
+    if frontier.least_memory is not None:
+        out.least_memory = exact(frontier.least_memory)
+    points = [exact(c) for _, c in sorted(frontier.by_count.items())]
+    points = [c for c in points if c.fits_memory]
+    if not points:
+        kind = "memory" if out.least_memory is not None else "layout"
+        out.miss = Miss(kind, out.least_memory)
+        return out
+    out.min_fit_count = min(c.gpu_count for c in points)
+    out.fastest = min(points, key=lambda c: (c.hours, c.gpu_count, c.stable))
+    timely = [c for c in points if meets_time(variant, c)]
+    if not timely:
+        out.miss = Miss("deadline", out.fastest)
+        return out
+    out.cheapest_timely = min(timely, key=lambda c: (c.cost, c.gpu_count, c.stable))
+    within = [c for c in timely if variant.budget is None or c.cost <= variant.budget]
+    if not within:
+        out.miss = Miss("budget", out.cheapest_timely)
+        return out
+    within = keep_in_range(out, within)
+    if not within:
+        return out
+    out.feasible = within
+    out.options = pareto(within)
+    return out
+
+
+__all__ = ["Frontier", "Frontiers", "search_train"]
