@@ -35,7 +35,7 @@ def summary(plan) -> str:
 def check(
     files: list[Path] = typer.Argument(..., help="Plan files to check.", metavar="FILE"),
     root: Optional[Path] = typer.Option(
-        None, "--root", metavar="DIR",
+        None, "--root", metavar="DIR", exists=True, file_okay=False, dir_okay=True,
         help="Directory the plans' imports and configs must stay inside "
              "(default: the git repository holding each plan, or its directory)."),
 ) -> None:
