@@ -96,6 +96,11 @@ def format_error(error: PlanError) -> str:
 
 
 def print_errors(error: PlanError, stream: TextIO) -> None:
+    """Every error, at most MAX_ERRORS of them (a plan and its imports together may hold more)."""
+    from planner.syntax.limits import MAX_ERRORS
+
     errors = error.errors if isinstance(error, PlanErrors) else [error]
-    for each in errors:
+    for each in errors[:MAX_ERRORS]:
         print(format_error(each), file=stream)
+    if len(errors) > MAX_ERRORS:
+        print(f"... and {len(errors) - MAX_ERRORS:,} more errors not shown", file=stream)

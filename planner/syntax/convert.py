@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
 from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
+from planner.syntax.limits import MAX_ERRORS, too_many_errors
 from planner.syntax.keys import (
     BLOCK_KINDS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, sweep_keys,
 )
@@ -33,6 +34,9 @@ def convert_file(file: File) -> P.Plan:
     seen: dict[tuple[str, str], Span] = {}
     currency = _file_currency(file)
     for statement in file.statements:
+        if len(errors.errors) >= MAX_ERRORS:
+            errors.add(too_many_errors(statement.span))
+            break
         try:
             if isinstance(statement, ImportStmt):
                 if not statement.path:
@@ -90,6 +94,8 @@ def _block(block: Block, seen: dict, errors: Collector, currency: str | None):
     written: dict[str, Entry] = {}
     layout = None
     for item in block.items:
+        if len(errors.errors) >= MAX_ERRORS:
+            return None  # convert_file says it stopped
         if isinstance(item, SubBlock):
             try:
                 layout = _layout(block, item, layout)

@@ -17,6 +17,9 @@ MAX_STATEMENTS = 20_000
 # Tokens (names, numbers, strings, punctuation, comments) in one file: what the
 # parser's time grows with; 20,000 blocks of five keys hold 400,000.
 MAX_TOKENS = 500_000
+# Errors one file reports: reading stops there, saying so (no one reads the 1,001st,
+# and a file of errors costs no more than a file of 1,000).
+MAX_ERRORS = 1_000
 # Imports nested inside imports (the plan itself is depth 0).
 MAX_IMPORT_DEPTH = 32
 # Rows one plan solves: every workload times the product of the sweeps that match it.
@@ -30,3 +33,10 @@ MAX_JSON_DEPTH = 64
 def thousands(n: int) -> str:
     """``20,000``: how a limit is spelled in messages."""
     return f"{n:,}"
+
+
+def too_many_errors(span):
+    """The error that ends a file's list of errors at MAX_ERRORS, at the first text not read."""
+    from planner.errors import PlanLimitError
+
+    return PlanLimitError(f"stopped after {thousands(MAX_ERRORS)} errors; fix these and check again", span)
