@@ -132,3 +132,25 @@ def test_fmt_never_writes_a_line_past_the_limit():
     assert 'gpus = ["A", "B"]' in formatted  # a short list stays on its line
     assert format_text(formatted, "w.plan") == formatted
     assert parse_plan(formatted, "w.plan").semantic() == parse_plan(text, "w.plan").semantic()
+
+
+def test_a_file_reports_at_most_a_thousand_errors():
+    text = 'gpu "g" {\n' + "".join(f"  k{i} = 1\n" for i in range(1500)) + "}\n"
+    errors = _errors(text)
+    assert len(errors) == 1001 and "stopped after 1,000 errors" in errors[-1].message
+    unclosed = "".join(f'gpu "g{i}" {{\n' for i in range(1500))
+    errors = _errors(unclosed)
+    assert len(errors) == 1001 and errors[-1].span.line == 1001
+
+
+def test_print_errors_shows_at_most_a_thousand(capsys):
+    import io
+
+    from planner.diagnostics import print_errors
+    from planner.errors import Span
+
+    many = PlanErrors([PlanError(f"e{i}", Span.point("m.plan", i + 1)) for i in range(1200)])
+    stream = io.StringIO()
+    print_errors(many, stream)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 1001 and lines[-1] == "... and 200 more errors not shown"
