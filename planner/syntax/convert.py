@@ -34,8 +34,7 @@ def convert_file(file: File) -> P.Plan:
     seen: dict[tuple[str, str], Span] = {}
     currency = _file_currency(file)
     for statement in file.statements:
-        if len(errors.errors) >= MAX_ERRORS:
-            errors.add(too_many_errors(statement.span))
+        if _full(errors, statement.span):
             break
         try:
             if isinstance(statement, ImportStmt):
@@ -57,6 +56,15 @@ def convert_file(file: File) -> P.Plan:
         file=file.path, settings=out["plan"][0] if out["plan"] else None, imports=out["imports"],
         gpus=out["gpu"], models=out["model"], workloads=out["workloads"], sweeps=out["sweeps"],
     )
+
+
+def _full(errors: Collector, span: Span) -> bool:
+    """True once MAX_ERRORS are collected; the first time, the error saying where reading stopped."""
+    if len(errors.errors) < MAX_ERRORS:
+        return False
+    if len(errors.errors) == MAX_ERRORS:
+        errors.add(too_many_errors(span))
+    return True
 
 
 def _file_currency(file: File) -> str | None:
@@ -94,8 +102,8 @@ def _block(block: Block, seen: dict, errors: Collector, currency: str | None):
     written: dict[str, Entry] = {}
     layout = None
     for item in block.items:
-        if len(errors.errors) >= MAX_ERRORS:
-            return None  # convert_file says it stopped
+        if _full(errors, item.span):
+            return None
         if isinstance(item, SubBlock):
             try:
                 layout = _layout(block, item, layout)
