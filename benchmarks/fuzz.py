@@ -5,7 +5,8 @@ valid plans, mutations of the shipped examples, catalog and config fixtures,
 hostile paths and sizes, raw bytes); each runs in process through
 ``planner.cli.main`` with a per-command time limit (tests/fuzz/harness.py).
 A plan that passes ``check`` is also, at ``--solve-fraction`` (valid plans at
-``--valid-solve-fraction``), solved to JSON twice, rendered, diffed, exported
+``--valid-solve-fraction``, plans with a key at a bound of its range at
+``--bounds-solve-fraction``; ``--bounds`` runs each bound once), solved to JSON twice, rendered, diffed, exported
 and reported; ``--metamorphic-fraction`` of inputs add a metamorphic check
 (more users never cheaper, looser deadline and more GPUs never dearer).
 
@@ -53,7 +54,7 @@ def _chunk(bounds: tuple[int, int]) -> tuple[Counter, list[tuple[str, str, int]]
         case = generate.case(rng)
         report.counts[f"input:{case.kind}"] += 1
         before = len(report.failures)
-        fraction = 1.0 if case.kind == "bounds" else \
+        fraction = options.bounds_solve_fraction if case.kind == "bounds" else \
             options.valid_solve_fraction if case.valid else options.solve_fraction
         label = f"#{index} {case.kind}"
         harness.run_case(report, workspace, case, label, rng, solve=rng.random() < fraction,
@@ -110,6 +111,7 @@ def main() -> None:
     parser.add_argument("--chunk", type=int, default=500)
     parser.add_argument("--solve-fraction", type=float, default=0.005)
     parser.add_argument("--valid-solve-fraction", type=float, default=0.05)
+    parser.add_argument("--bounds-solve-fraction", type=float, default=0.2)
     parser.add_argument("--metamorphic-fraction", type=float, default=0.001)
     parser.add_argument("--time-limit", type=float, default=1.0, help="CP-SAT seconds per solve")
     parser.add_argument("--keep", default=None, metavar="DIR", help="keep the files of failing inputs here")
