@@ -10,11 +10,13 @@ and ``planner.syntax.units``, GPU and model names from the shipped catalog.
   its key's range, at a bound, just outside it, or of another kind;
 - ``valid``: a plan meant to pass ``check`` (values in range, names that exist,
   pins drawn so that most divide), for ``solve`` and the metamorphic checks;
+- ``bounds``: a small valid plan with one numeric key at a bound of its range;
 - ``mutated``: a shipped example or catalog file, or a config fixture used by a
   plan, with bytes deleted, inserted, replaced or lines duplicated;
 - ``hostile``: paths out of the root, devices, huge and deep inputs, control
   characters, secrets a message must never quote;
-- ``raw``: random bytes and random text.
+- ``raw``: random bytes and random text;
+- ``statement`` (for the quick slice in CI): one small statement from the key table.
 """
 
 from __future__ import annotations
