@@ -171,11 +171,9 @@ def _random_pinned(rng: random.Random) -> str:
 
 
 @pytest.mark.slow
-def test_what_check_accepts_never_meets_the_search_pin_errors():
-    # search.pins.check_pins (solve's own pin checks, to be deleted) is unreachable:
-    # every plan that loads passes it on every row
-    search_pins = pytest.importorskip("planner.search.pins", reason="solve's own pin checks are gone")
-    check_pins = search_pins.check_pins
+def test_what_check_accepts_the_search_takes_without_an_input_error():
+    # every pin error belongs to check: a plan that loads never meets one in the search
+    from planner.search import Frontiers, search
 
     rng = random.Random(13)
     loaded = 0
@@ -186,8 +184,9 @@ def test_what_check_accepts_never_meets_the_search_pin_errors():
         except PlanError:
             continue
         loaded += 1
+        frontiers = Frontiers()
         for row in build_variants(plan):
-            check_pins(row)  # raises PlanTypeError on a pin solve refuses
+            search(row, frontiers)  # a PlanError here would be an input error solve found late
     assert loaded > 30
 
 
