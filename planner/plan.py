@@ -104,8 +104,16 @@ class Model(Node):
     qkv_bias: bool | None = None
     linear_bias: bool | None = None  # every linear layer has a bias (OPT, GPT-NeoX)
     norm: Literal["rms", "layer"] | None = None
+    norms_per_layer: int | None = None  # default 2; Gemma 2/3: 4
+    qk_norm: bool | None = None  # RMSNorm on queries and keys (Qwen3, Gemma 3)
+    sinks: bool | None = None  # learned attention-sink logits, one per head (gpt-oss)
+    router_bias: bool | None = None  # a bias per expert on the MoE router (gpt-oss)
+    fused_qkv: bool | None = None  # q, k, v in one linear (Phi-3), for LoRA
+    fused_gate_up: bool | None = None  # gate and up in one linear (Phi-3), for LoRA
     positions: int | None = None  # learned position embeddings (OPT); None/0 for rotary
     max_context: int | None = None
+    rope_scaling: float | None = None  # RoPE scaling factor the model is run with: context
+    #                                    up to max_context x rope_scaling is allowed
     precision: Precision | None = None  # native weight precision of the checkpoint
     # mixture of experts
     experts: int | None = None  # routed experts per MoE layer (0: dense)

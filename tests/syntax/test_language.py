@@ -23,6 +23,8 @@ model "m" {
   max_context = 128k  precision = fp8  experts = 256  shared_experts = 1
   experts_per_token = 8  expert_ffn = 2048  dense_layers = 3  q_lora_rank = 1536
   kv_lora_rank = 512  qk_nope_dim = 128  qk_rope_dim = 64  v_head_dim = 128
+  norms_per_layer = 4  qk_norm = true  sinks = true  router_bias = true  fused_qkv = true
+  fused_gate_up = false  rope_scaling = 4
 }
 serve "s" {
   model = "m"  gpus = ["G", "H"]  utilization = 35%  users = 1.5k  context = 8k  prompt = 6000
@@ -75,6 +77,8 @@ def test_model_block(plan):
     assert (m.max_context, m.precision) == (128_000, "fp8")
     assert (m.experts, m.shared_experts, m.experts_per_token, m.expert_ffn, m.dense_layers) == (256, 1, 8, 2048, 3)
     assert (m.q_lora_rank, m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim) == (1536, 512, 128, 64, 128)
+    assert (m.norms_per_layer, m.qk_norm, m.sinks, m.router_bias) == (4, True, True, True)
+    assert (m.fused_qkv, m.fused_gate_up, m.rope_scaling) == (True, False, 4.0)
 
 
 def test_serve_block(plan):
