@@ -26,12 +26,14 @@ from planner.plan import Plan
 from planner.result import Result
 
 
-def load(path: str, *, reader: Callable[[str], str] | None = None) -> Plan:
+def load(path: str, *, reader: Callable[[str], str] | None = None, warnings: list | None = None) -> Plan:
     """The checked, merged plan at ``path`` with its imports (``reader`` reads files, e.g.
-    at a git revision; default: the file system)."""
+    at a git revision; default: the file system). ``warnings``, when given, receives the
+    ``PlanWarning``s found (a config's quantization read as bf16, a `params` that does not
+    match an incompletely described model)."""
     from planner.resolve.load import load_plan
 
-    return load_plan(path, reader=reader)
+    return load_plan(path, reader=reader, warnings=warnings)
 
 
 def solve(plan: Plan, *, file: str | None = None, objective: str | None = None,

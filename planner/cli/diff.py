@@ -38,6 +38,7 @@ def diff_command(
     import dataclasses
 
     from planner import api
+    from planner.cli.app import load_plan_with_warnings
     from planner.diff import git_reader, parse_threshold
     from planner.errors import PlanError
     from planner.render import diffview
@@ -49,14 +50,14 @@ def diff_command(
         reader, label = git_reader(rev, files[0])
         old = api.solve(api.load(files[0], reader=reader), file=files[0], time_limit=time_limit)
         old = dataclasses.replace(old, file=label)
-        new = api.solve(api.load(files[0]), file=files[0], time_limit=time_limit)
+        new = api.solve(load_plan_with_warnings(files[0]), file=files[0], time_limit=time_limit)
     else:
         if len(files) != 2:
             raise PlanError(
                 f"diff takes two plan files (OLD NEW) or one with --rev, got {len(files)}"
             )
         old = api.solve(api.load(files[0]), file=files[0], time_limit=time_limit)
-        new = api.solve(api.load(files[1]), file=files[1], time_limit=time_limit)
+        new = api.solve(load_plan_with_warnings(files[1]), file=files[1], time_limit=time_limit)
 
     result = api.diff(old, new)
     if format is DiffFormat.json:

@@ -22,8 +22,9 @@ from planner.resources import specs_dir
 from planner.syntax import parse_plan
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
-from planner.resolve.files import Access, decode, read_file, reason
-from planner.resolve.merge import merge, resolve_models
+from planner.resolve.files import Access, decode, read_file, read_head, reason
+from planner.resolve.merge import ConfigSource, merge, resolve_models
+from planner.resolve.snapshot import HF_PREFIX, INDEX_HEAD_BYTES
 from planner.resolve.pins import check_variants
 
 STD = "std"
@@ -130,14 +131,35 @@ class _Loader:
         self.stack.pop()
         self.order.append(plan)
 
-    def config_reader(self, written: str, span: Span | None) -> tuple[str, str]:
-        """The path and text of the config.json ``written`` in the block at ``span``."""
+    def config_reader(self, written: str, span: Span | None) -> ConfigSource:
+        """The config.json ``written`` in the block at ``span`` (a file, a snapshot directory
+        or ``hf:ORG/NAME``), with the head of the snapshot's safetensors index if it has one."""
         base = span.file if span is not None else ""
         if self.access is None or _inside(base, specs_dir()):
             path = os.path.normpath(os.path.join(os.path.dirname(base), written))
-            return path, read_file(path, span)
-        path = self.access.resolve(written, base, span, "config")
-        return path, read_text(path, span, self.reader)
+            return ConfigSource(path, read_file(path, span))
+        found = self.access.resolve_config(written, base, span)
+        hub = written.startswith(HF_PREFIX)  # in the local cache, also with a git reader
+        text = read_file(found.config, span) if hub else read_text(found.config, span, self.reader)
+        if found.index is None:
+            return ConfigSource(found.config, text)
+        try:
+            if self.reader is None or hub:
+                index = read_head(found.index, INDEX_HEAD_BYTES, span)
+            else:
+                index = read_text(found.index, span, self.reader)
+        except PlanError:
+            return ConfigSource(found.config, text)  # no index at that revision: nothing to check
+        return ConfigSource(found.config, text, found.index, index)
+
+    def deliver_warnings(self, into: list | None) -> None:
+        """Hand the warnings found (each with its source line) to ``into``, in source order."""
+        if into is None:
+            return
+        found = sorted(self.errors.warnings, key=lambda w: (w.span is None, w.span or Span("", 0, 0, 0, 0)))
+        for warning in found:
+            attach_lines(warning, self.sources)
+        into.extend(found)
 
     def raise_if_any(self) -> None:
         if self.errors:
@@ -169,16 +191,23 @@ def _finish(loader: _Loader) -> P.Plan:
     return plan
 
 
-def load_plan(path: str, reader: Reader | None = None, root: str | None = None) -> P.Plan:
+def load_plan(path: str, reader: Reader | None = None, root: str | None = None,
+              warnings: list | None = None) -> P.Plan:
     """The checked, merged plan of ``path`` and its imports; raises PlanError/PlanErrors.
 
     ``root`` is the directory the plan's imports and configs must stay inside
     (default: the git repository holding ``path``, or its directory); ``reader``
     gives a file's text by path instead of the disk (``planner diff --rev``).
+    ``warnings``, when given, receives the ``PlanWarning``s found (also when the load
+    fails); without it they are dropped, so every command that prints a plan's errors
+    passes a list and prints them too.
     """
     loader = _Loader(reader, Access.for_plan(str(path), root, on_disk=reader is None))
-    loader.visit(str(path), None, root=True)
-    return _finish(loader)
+    try:
+        loader.visit(str(path), None, root=True)
+        return _finish(loader)
+    finally:
+        loader.deliver_warnings(warnings)
 
 
 def load_std() -> P.Plan:

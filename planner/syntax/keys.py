@@ -92,7 +92,8 @@ _PRECISIONS = _choices(plan.Precision)
 
 MODEL = {
     "like": Key("name", doc="start from another model (catalog or plan) and change what follows"),
-    "config": Key("text", doc="path to a Hugging Face config.json, relative to this file"),
+    "config": Key("text", doc="a Hugging Face config.json, a snapshot directory holding one (both relative to "
+                              "this file), or `hf:ORG/NAME` in the local Hugging Face cache"),
     "params": _count(high=10**14, doc="published total parameters, checked against the computed count"),
     "layers": _count(high=10**4, doc="transformer layers"),
     "hidden": _count(high=_DIM, doc="hidden size"),
