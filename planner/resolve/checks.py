@@ -10,7 +10,9 @@ all independent mistakes.
 from __future__ import annotations
 
 from planner import plan as P
-from planner.errors import Collector, PlanError, PlanLimitError, PlanNameError, PlanTypeError, Span
+from planner.errors import (
+    Collector, PlanError, PlanLimitError, PlanNameError, PlanTypeError, PlanWarning, Span,
+)
 from planner.syntax.keys import KEYS
 from planner.syntax.limits import MAX_SWEEPS, thousands
 from planner.syntax.suggest import did_you_mean
@@ -26,6 +28,8 @@ def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = 
     _sweeps(plan, models, errors)
     _offered(plan, errors)
     _complete(plan, gpus, models, errors)
+    for model in plan.models:
+        _params(model, errors)
 
 
 def _span(node: P.Node, key: str) -> Span | None:
@@ -162,3 +166,52 @@ def _bridge(build, node, errors: Collector) -> None:
         build(node)
     except PlanError as error:
         errors.add(error)
+
+
+# A declared `params` may differ this much from the computed count (published totals are
+# rounded to two or three digits: "8.2B", "14B"; every catalog model is within 0.5%).
+PARAMS_TOLERANCE = 0.02
+# Fields whose defaults (kv_heads = heads, untied, gated; no shared experts, no dense
+# layers) change the count by more than PARAMS_TOLERANCE when they are wrong: a model that
+# leaves one of them unstated is described incompletely, and a mismatch is a warning.
+_SHAPE_DEFAULTS = {"kv_heads": "kv_heads = heads", "tied": "untied embeddings", "mlp": "a gated MLP"}
+_MOE_DEFAULTS = {"shared_experts": "no shared experts", "dense_layers": "no dense layers"}
+
+
+def _params(model: P.Model, errors: Collector) -> None:
+    """A declared `params` against the count of the model's architecture (docs/language.md,
+    "Checks"): an error past PARAMS_TOLERANCE, a warning when the architecture is incomplete."""
+    if model.params is None:
+        return
+    from planner.estimate import param_counts
+    from planner.resolve import bridge
+
+    try:
+        computed = param_counts(bridge.arch_from_model(model)).total
+    except PlanError:
+        return  # incomplete: reported where the model is used (_complete)
+    off = model.params / computed - 1
+    if abs(off) <= PARAMS_TOLERANCE:
+        return
+    defaults = dict(_SHAPE_DEFAULTS, **(_MOE_DEFAULTS if model.experts else {}))
+    assumed = [f"{what} ({field} not written)" for field, what in defaults.items()
+               if getattr(model, field) is None]
+    message = (f'model "{model.name}": `params = {_short(model.params)}` is {abs(off):.1%} '
+               f'{"more" if off > 0 else "less"} than the {computed:,} parameters its architecture '
+               f"counts ({_short(computed)}); they may differ by {PARAMS_TOLERANCE:.0%}")
+    where = _span(model, "params")
+    if assumed:
+        errors.warn(PlanWarning(message + "; the count assumes " + ", ".join(assumed), where,
+                                "write those fields (or `config`) so the count can be checked"))
+    else:
+        errors.add(PlanTypeError(message, where, "fix `params` or the architecture fields; "
+                                 "docs/estimation.md section 1 says what is counted"))
+
+
+def _short(n: int) -> str:
+    """A parameter count as plans write it: ``9B``, ``1.78B``, ``350M``."""
+    for factor, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= factor:
+            return f"{n / factor:.3g}{suffix}"
+    return str(n)
+

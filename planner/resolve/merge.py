@@ -28,11 +28,28 @@ def written(node: P.Node) -> set[str]:
 
 
 def refine(base: P.Node, new: P.Node) -> P.Node:
-    """``base`` with every field ``new`` wrote replaced; spans follow the written value."""
+    """``base`` with every field ``new`` wrote replaced; spans follow the written value.
+
+    A model's published ``params`` describes the architecture it was written with: when
+    ``new`` changes a field the count depends on and writes no ``params`` of its own, the
+    inherited ``params`` no longer applies and is dropped (it would be checked against a
+    model it does not describe)."""
     update = {field: getattr(new, field) for field in written(new)}
     update["span"] = new.span
     update["spans"] = {**base.spans, **new.spans}
+    if isinstance(base, P.Model) and "params" not in update and set(update) & COUNTED:
+        update["params"] = None
+        update["spans"].pop("params", None)
     return base.model_copy(update=update)
+
+
+# Model fields the total parameter count depends on (planner.estimate.arch.param_counts).
+COUNTED = frozenset({
+    "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "tied", "mlp", "qkv_bias",
+    "linear_bias", "norm", "norms_per_layer", "qk_norm", "sinks", "router_bias", "positions",
+    "experts", "shared_experts", "expert_ffn", "dense_layers", "q_lora_rank", "kv_lora_rank",
+    "qk_nope_dim", "qk_rope_dim", "v_head_dim",
+})
 
 
 def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
