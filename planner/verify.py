@@ -81,6 +81,7 @@ def _train_job(plan: p.Plan, w, arch) -> TrainJob:
         lora_rank=(w.rank or d.DEFAULT_LORA_RANK) if lora else 0,
         lora_targets=tuple(w.targets or d.DEFAULT_LORA_TARGETS) if lora else (),
         utilization=w.utilization,
+        stack=d.DEFAULT_STACK["pretrain" if w.kind == "pretrain" else method],
     )
 
 
@@ -188,8 +189,9 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
         found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
     bad += found
     total = est.memory.total
-    if total > spec.usable_bytes:
-        bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row.gpu}")
+    usable = spec.usable_bytes if w.kind == "serve" else spec.train_usable_bytes
+    if total > usable:
+        bad.append(f"{who}: needs {total} bytes per GPU, {usable} usable on {row.gpu}")
     if row.memory_per_gpu_bytes.total != total:
         bad.append(f"{who}: row says {row.memory_per_gpu_bytes.total} bytes per GPU, "
                    f"re-derived {total}")

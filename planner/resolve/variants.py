@@ -174,6 +174,7 @@ def train_job(workload: p.Train, arch: Arch) -> TrainJob:
         lora_rank=int(rank),
         lora_targets=targets,
         utilization=workload.utilization,
+        stack=defaults.default_stack(workload.kind, method),
     )
 
 

@@ -133,13 +133,13 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
                     layout: Layout) -> Candidate:
     est = evaluate_train(job, layout, offer.spec)
     spec = offer.spec
-    count = layout.tp * layout.pp * layout.dp
+    count = layout.gpus
     hours = est.seconds / 3600.0
     return Candidate(
         variant=variant.name, kind=variant.kind, gpu=offer.name, gpu_order=order,
         gpu_count=count, nodes=math.ceil(count / spec.gpus_per_node), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
-        usable_bytes=spec.usable_bytes, per_node=spec.gpus_per_node,
+        usable_bytes=spec.train_usable_bytes, per_node=spec.gpus_per_node,
         price_per_hour=spec.price_per_hour, hours=hours,
         cost=count * hours * spec.price_per_hour, cost_per_hour=count * spec.price_per_hour,
         tokens=job.tokens, seconds=est.seconds,

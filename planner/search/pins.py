@@ -41,6 +41,11 @@ def check_pins(variant: Variant) -> None:
             raise _pin_error(variant, "ep", f"ep = {pins.ep} must be at most "
                              f"{within} = {getattr(pins, within)}: each expert-parallel rank "
                              "is a GPU of its own")
+    if variant.kind != "serve" and pins.recompute == "selective" \
+            and variant.train_job.stack != "megatron":
+        raise _pin_error(variant, "recompute", "recompute = selective is Megatron's (the attention "
+                         f"core alone); the {variant.train_job.stack} stack checkpoints whole layers: "
+                         "write recompute = full or none")
     if variant.kind != "serve":
         # the global batch is met exactly: DP x micro-batch x accumulation = batch
         batch = variant.train_job.global_batch

@@ -148,8 +148,14 @@ def zero_offload_pairs(variant: Variant, dp: int) -> list[tuple[int, str]]:
 
 
 def recompute_chain(variant: Variant) -> list[str]:
+    """none -> selective -> full; selective recomputation is Megatron's (the other stacks
+    checkpoint whole layers)."""
     pinned = pin(variant, "recompute")
-    return [pinned] if pinned else list(RECOMPUTE_CHAIN)
+    if pinned:
+        return [pinned]
+    if variant.train_job is not None and variant.train_job.stack != "megatron":
+        return [r for r in RECOMPUTE_CHAIN if r != "selective"]
+    return list(RECOMPUTE_CHAIN)
 
 
 def replica_choices(variant: Variant, per_replica: int) -> list[int] | None:

@@ -45,11 +45,11 @@ def _every_train_layout(inst, offer):
                     continue
                 pairs = S.ZERO_OFFLOAD if dp > 1 else S.ZERO_OFFLOAD_SINGLE
                 mbs = [m for m in (1, 2, 4, 8, 16) if (job.global_batch // dp) % m == 0]
-                for (zero, offload), rc, mb in itertools.product(pairs, S.RECOMPUTE_CHAIN, mbs):
+                for (zero, offload), rc, mb in itertools.product(pairs, S.recompute_chain(inst), mbs):
                     lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
                                  recompute=rc, micro_batch=mb)
                     est = evaluate_train(job, lay, offer.spec)
-                    if est.memory.total <= offer.spec.usable_bytes:
+                    if est.memory.total <= offer.spec.train_usable_bytes:
                         yield tp * pp * dp, est.hours
 
 
