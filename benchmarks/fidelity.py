@@ -42,10 +42,10 @@ def main() -> None:
             in_group = [r for r in rows if r.group == group]
             print(f"\n-- {group}")
             _table(in_group)
-        print(f"\n{'group':40s} {'rows':>5s} {'median |error|':>15s} {'max |error|':>12s}")
+        print(f"\n{'group':48s} {'rows':>5s} {'median |error|':>15s} {'max |error|':>12s}")
         for group in groups:
             errors = [abs(r.error) for r in rows if r.group == group]
-            print(f"{group:40s} {len(errors):5d} {statistics.median(errors) * 100:14.1f}% "
+            print(f"{group:48s} {len(errors):5d} {statistics.median(errors) * 100:14.1f}% "
                   f"{max(errors) * 100:11.1f}%")
         print()
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from planner.estimate.types import GpuSpec, Layout
 
@@ -227,3 +228,43 @@ def groups(layout: Layout, per_node: int) -> Groups:
         expert_data=group(max(1, dp // ep) * cp, tp * ep, per_node),
         pipeline=group(layout.pp, tp * cp * dp, per_node),
     )
+
+
+class Link(NamedTuple):
+    """A group's figures for timing: precomputed once per (layout, GPU type) (the search
+    asks for the same groups thousands of times)."""
+
+    size: int
+    busbw: float  # ring bus bandwidth
+    a2a_busbw: float
+    allreduce_latency: float
+    gather_latency: float
+    p2p_latency: float
+    a2a_latency: float
+    share: float  # node_share: of a ring's bytes, the share that leaves the node
+    a2a_share: float
+
+
+def link(g: Group, f: Fabric) -> Link:
+    return Link(g.size, busbw("ring", g, f), busbw("a2a", g, f), latency("allreduce", g, f),
+                latency("gather", g, f), latency("p2p", g, f), latency("a2a", g, f),
+                node_share(g), alltoall_node_share(g))
+
+
+_LINKS: dict[tuple, Groups] = {}
+_LINKS_LIMIT = 1 << 16
+
+
+def links(layout: Layout, f: Fabric) -> Groups:
+    """``groups(layout)`` as ``Link``s (the same fields, timing figures instead of shapes),
+    memoised by shape and fabric: every job on a GPU type shares them."""
+    key = (f, layout.tp, layout.cp, layout.dp, layout.pp, layout.ep, layout.shard)
+    hit = _LINKS.get(key)
+    if hit is None:
+        g = groups(layout, f.per_node)
+        hit = Groups(*(link(x, f) for x in (g.tensor, g.context, g.data, g.shard, g.replica,
+                                             g.expert, g.expert_data, g.pipeline)))
+        if len(_LINKS) >= _LINKS_LIMIT:
+            _LINKS.clear()
+        _LINKS[key] = hit
+    return hit

@@ -122,10 +122,11 @@ def bubble_fraction(pp: int, micro_batches: int, virtual: int) -> float:
 def interleaving_ok(pp: int, micro_batches: int, vpp: int, stage_layers: int) -> bool:
     """Can the interleaved schedule run ``vpp`` chunks per GPU? Megatron-Core needs the
     micro-batches to be a multiple of pp (schedules.py,
-    ``forward_backward_pipelining_with_interleaving``) and a chunk needs a layer."""
+    ``forward_backward_pipelining_with_interleaving``), and every chunk the same number of
+    layers (``--num-layers-per-virtual-pipeline-stage``): vpp divides a stage's layers."""
     if vpp <= 1:
         return True
-    return pp > 1 and micro_batches % pp == 0 and vpp <= stage_layers
+    return pp > 1 and micro_batches % pp == 0 and stage_layers % vpp == 0
 
 
 def roofline_seconds(nbytes: float, hbm: float, flops: float, peak: float) -> float:

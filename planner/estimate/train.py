@@ -72,6 +72,10 @@ class TrainBase:
     kv_bytes_per_token: float  # one layer's keys and values of one token, 16-bit
     _rates: dict = field(default_factory=dict)
 
+    def links(self, layout: Layout) -> C.Groups:
+        """The layout's collective groups with their timing figures (cached by shape)."""
+        return C.links(layout, self.fabric)
+
     def rates(self, tokens: float, tp: int, ep: int, flash: bool) -> tuple[float, float]:
         """(linear, attention-core) FLOP/s one GPU reaches on a micro-batch of ``tokens``."""
         key = (tokens, tp, ep, flash)
@@ -389,10 +393,13 @@ def _check_train_layout(base: TrainBase, layout: Layout, micro_batches: int) -> 
     check_layout(layout)
     if layout.recompute == "selective" and base.job.stack != "megatron":
         raise ValueError("selective recomputation is Megatron's (stack = megatron)")
+    if layout.vpp == 1 and not layout.shard:
+        return
     stage_layers = -(-base.layers // layout.pp)
     if not T.interleaving_ok(layout.pp, micro_batches, layout.vpp, stage_layers):
         raise ValueError(f"vpp = {layout.vpp} needs pp > 1, micro-batches ({micro_batches}) a "
-                         f"multiple of pp = {layout.pp} and at most {stage_layers} layers a stage")
+                         f"multiple of pp = {layout.pp} and to divide the {stage_layers} layers "
+                         "of a stage")
     if layout.shard and (layout.zero < 3 or (layout.dp * layout.cp) % layout.shard):
         raise ValueError(f"shard = {layout.shard} needs ZeRO-3 and must divide dp x cp")
 

@@ -9,8 +9,7 @@ offload transfers. The host network (``planner.estimate.host``) sums the bytes t
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from planner.estimate import collectives as C
 from planner.estimate import efficiency as E
@@ -39,8 +38,7 @@ CP_COLLECTIVES = {"none": 3, "selective": 4, "full": 4}
 GRADIENT_BUCKET_BYTES = 25e6
 
 
-@dataclass(frozen=True)
-class Comm:
+class Comm(NamedTuple):
     """One kind of collective in a step: bytes a GPU sends, seconds, bytes leaving the node."""
 
     sent: float = 0.0
@@ -49,65 +47,67 @@ class Comm:
 
 
 _NONE = Comm()
+_new = tuple.__new__  # builds a Comm without NamedTuple's keyword handling (hot path)
 
 
-def _comm(sent: float, seconds: float, g: C.Group) -> Comm:
-    return Comm(sent, seconds, sent * C.node_share(g))
+def _ring(sent: float, seconds: float, link: C.Link) -> Comm:
+    return _new(Comm, (sent, seconds, sent * link.share))
 
 
-def _gradients(base: TrainBase, layout: Layout, states: ModelStates, G: C.Groups,
-               F: C.Fabric) -> Comm:
+def _gather(total: float, link: C.Link, count: float) -> tuple[float, float]:
+    """(bytes sent, seconds) of ``count`` all-gathers (or reduce-scatters) that gather
+    ``total`` bytes between them."""
+    sent = (link.size - 1) / link.size * total
+    return sent, count * link.gather_latency + sent / link.busbw
+
+
+def _allreduce(total: float, link: C.Link, count: float) -> tuple[float, float]:
+    """(bytes sent, seconds) of ``count`` all-reduces of ``total`` bytes between them."""
+    sent = 2.0 * (link.size - 1) / link.size * total
+    return sent, count * link.allreduce_latency + sent / link.busbw
+
+
+def _add(a: Comm, sent: float, seconds: float, share: float) -> Comm:
+    return _new(Comm, (a[0] + sent, a[1] + seconds, a[2] + sent * share))
+
+
+def _buckets(nbytes: float) -> float:
+    return max(1.0, -(-nbytes // GRADIENT_BUCKET_BYTES))
+
+
+def _gradients(base: TrainBase, layout: Layout, states: ModelStates, L: C.Groups) -> Comm:
     """The step's gradient reduction: all-reduce (ZeRO 0-2), or ZeRO-3's reduce-scatter in
-    the partition group and, under HSDP, an all-reduce of the shard across the replicas."""
+    the partition group (one per layer) and, under HSDP, an all-reduce of the shard across
+    the replicas."""
+    if L.data.size <= 1:
+        return _NONE
     dense = base.grad_bytes * states.trained_dense
     routed = base.grad_bytes * states.trained_routed
-    if G.data.size <= 1:
-        return _NONE
-    layers = -(-base.layers // layout.pp)
     if layout.zero >= 3:
-        shard = G.shard.size
-        sent = C.gather_bytes(dense, shard)
-        seconds = C.gather_seconds(dense / layers, G.shard, F, layers)  # one per layer
-        comm = _comm(sent, seconds, G.shard)
-        if G.replica.size > 1:
-            part = dense / shard
-            buckets = max(1.0, -(-part // GRADIENT_BUCKET_BYTES))
-            ar = C.allreduce_bytes(part, G.replica.size)
-            comm = Comm(comm.sent + ar, comm.seconds + C.allreduce_seconds(part / buckets, G.replica, F, buckets),
-                        comm.inter + ar * C.node_share(G.replica))
-        if routed:
-            rs = C.gather_bytes(routed, G.expert_data.size)
-            comm = Comm(comm.sent + rs, comm.seconds + C.gather_seconds(routed / layers, G.expert_data, F, layers),
-                        comm.inter + rs * C.node_share(G.expert_data))
+        layers = -(-base.layers // layout.pp)
+        comm = _ring(*_gather(dense, L.shard, layers), L.shard)
+        if L.replica.size > 1:
+            part = dense / L.shard.size
+            comm = _add(comm, *_allreduce(part, L.replica, _buckets(part)), L.replica.share)
+        if routed and L.expert_data.size > 1:
+            comm = _add(comm, *_gather(routed, L.expert_data, layers), L.expert_data.share)
         return comm
-    buckets = max(1.0, -(-dense // GRADIENT_BUCKET_BYTES))
-    sent = C.allreduce_bytes(dense, G.data.size)
-    comm = _comm(sent, C.allreduce_seconds(dense / buckets, G.data, F, buckets), G.data)
-    if routed:
-        ar = C.allreduce_bytes(routed, G.expert_data.size)
-        buckets = max(1.0, -(-routed // GRADIENT_BUCKET_BYTES))
-        comm = Comm(comm.sent + ar,
-                    comm.seconds + C.allreduce_seconds(routed / buckets, G.expert_data, F, buckets),
-                    comm.inter + ar * C.node_share(G.expert_data))
+    comm = _ring(*_allreduce(dense, L.data, _buckets(dense)), L.data)
+    if routed and L.expert_data.size > 1:
+        comm = _add(comm, *_allreduce(routed, L.expert_data, _buckets(routed)), L.expert_data.share)
     return comm
 
 
-def _gathers(base: TrainBase, layout: Layout, states: ModelStates, G: C.Groups, F: C.Fabric,
-             micro_batches: int) -> Comm:
+def _gathers(base: TrainBase, layout: Layout, states: ModelStates, L: C.Groups) -> Comm:
     """ZeRO-3 parameter all-gathers of one micro-batch: each layer in every pass."""
-    if layout.zero < 3 or G.data.size <= 1:
+    if layout.zero < 3 or L.data.size <= 1:
         return _NONE
     passes = WEIGHT_PASSES[layout.recompute]
-    layers = -(-base.layers // layout.pp)
-    sent = passes * C.gather_bytes(states.gather_dense, G.shard.size)
-    seconds = C.gather_seconds(states.gather_dense / layers, G.shard, F, passes * layers)
-    comm = _comm(sent, seconds, G.shard)
-    if states.gather_routed:
-        more = passes * C.gather_bytes(states.gather_routed, G.expert_data.size)
-        comm = Comm(comm.sent + more,
-                    comm.seconds + C.gather_seconds(states.gather_routed / layers, G.expert_data, F,
-                                                     passes * layers),
-                    comm.inter + more * C.node_share(G.expert_data))
+    count = passes * -(-base.layers // layout.pp)
+    comm = _ring(*_gather(passes * states.gather_dense, L.shard, count), L.shard)
+    if states.gather_routed and L.expert_data.size > 1:
+        comm = _add(comm, *_gather(passes * states.gather_routed, L.expert_data, count),
+                    L.expert_data.share)
     return comm
 
 
@@ -115,41 +115,42 @@ def traffic(base: TrainBase, layout: Layout, states: ModelStates,
             micro_batches: int) -> tuple[Comm, Comm, Comm, Comm, Comm, Comm]:
     """Per step, by kind: (gradients, ZeRO-3 gathers of one micro-batch, TP, EP, PP, CP);
     the in-stage kinds (TP, EP, CP) and the pipeline for the whole step."""
-    G = C.groups(layout, base.gpu.gpus_per_node)
-    F = base.fabric
+    L = base.links(layout)
     tp, pp, m = layout.tp, layout.pp, micro_batches
     stage_layers = -(-base.layers // pp)
     tokens = layout.micro_batch * base.job.seq_len / layout.cp  # of a micro-batch on one GPU
     hidden_states = 2.0 * tokens * base.job.arch.hidden  # one micro-batch's 16-bit hidden states
-    gradients = _gradients(base, layout, states, G, F)
-    gathers = _gathers(base, layout, states, G, F, m)
+    gradients = _gradients(base, layout, states, L)
+    gathers = _gathers(base, layout, states, L)
     tensor = experts = pipeline = context = _NONE
     if tp > 1:
         count = TP_ALLREDUCES[layout.recompute] * stage_layers * m
-        sent = count * C.allreduce_bytes(hidden_states, tp)
+        link = L.tensor
+        sent = count * 2.0 * (tp - 1) / tp * hidden_states
         if layout.sp:  # a reduce-scatter and an all-gather for each all-reduce, same volume
-            seconds = C.gather_seconds(hidden_states, G.tensor, F, 2 * count)
+            seconds = 2 * count * link.gather_latency + sent / link.busbw
         else:
-            seconds = C.allreduce_seconds(hidden_states, G.tensor, F, count)
-        tensor = _comm(sent, seconds, G.tensor)
+            seconds = count * link.allreduce_latency + sent / link.busbw
+        tensor = _ring(sent, seconds, link)
     arch = base.job.arch
     if layout.ep > 1 and arch.is_moe:
         count = EP_ALLTOALLS[layout.recompute] * -(-(arch.layers - arch.dense_layers) // pp) * m
-        each = T.expert_alltoall_bytes(tokens, arch.experts_per_token, arch.hidden, layout.ep)
-        sent = count * each
-        experts = Comm(sent, C.alltoall_seconds(each, G.expert, F, count),
-                       sent * C.alltoall_node_share(G.expert))
+        sent = count * T.expert_alltoall_bytes(tokens, arch.experts_per_token, arch.hidden, layout.ep)
+        link = L.expert
+        experts = _new(Comm, (sent, count * link.a2a_latency + sent / link.a2a_busbw,
+                              sent * link.a2a_share))
     if layout.cp > 1:
         count = CP_COLLECTIVES[layout.recompute] * stage_layers * m
-        gathered = base.kv_bytes_per_token / tp * tokens * layout.cp
-        context = _comm(count * C.gather_bytes(gathered, layout.cp),
-                        C.gather_seconds(gathered, G.context, F, count), G.context)
+        split = 1 if arch.is_mla else tp  # the latent is not split by heads
+        gathered = base.kv_bytes_per_token / split * tokens * layout.cp
+        context = _ring(*_gather(count * gathered, L.context, count), L.context)
     if pp > 1:
         # activations forward and their gradients backward at each of the v chunk boundaries,
         # split over TP (Megatron's scatter/gather of the boundary tensors, Narayanan 2021 sec 4.1)
         count = 2.0 * layout.vpp * m
-        each = hidden_states / tp
-        pipeline = _comm(count * each, C.p2p_seconds(each, G.pipeline, F, count), G.pipeline)
+        sent = count * hidden_states / tp
+        link = L.pipeline
+        pipeline = _ring(sent, count * link.p2p_latency + sent / link.busbw, link)
     return gradients, gathers, tensor, experts, pipeline, context
 
 

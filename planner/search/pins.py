@@ -57,18 +57,59 @@ def check_pins(variant: Variant) -> None:
             raise _pin_error(variant, "micro_batch", f"micro_batch = {pins.micro_batch} must "
                              f"divide the {per} sequences (set `batch`)")
     if pins.count is not None:
-        spread = (pins.tp or 1) * (pins.pp or 1) * (pins.dp or pins.replicas or 1)
-        known = [k for k in ("tp", "pp", "dp", "replicas") if getattr(pins, k) is not None]
+        cp = (pins.cp or 1) if variant.kind != "serve" else 1
+        spread = (pins.tp or 1) * cp * (pins.pp or 1) * (pins.dp or pins.replicas or 1)
+        known = [k for k in ("tp", "cp", "pp", "dp", "replicas") if getattr(pins, k) is not None]
         full = {"tp", "pp"} <= set(known) and ({"dp", "replicas"} & set(known))
         if (full and spread != pins.count) or pins.count % spread:
             raise _pin_error(variant, "count", f"count = {pins.count} does not match "
                              + " x ".join(f"{k} = {getattr(pins, k)}" for k in known))
     if variant.kind == "serve":
-        for key in ("dp", "zero", "recompute", "offload", "micro_batch"):
+        for key in ("dp", "zero", "recompute", "offload", "micro_batch", "sp", "cp", "shard", "vpp"):
             if getattr(pins, key) is not None:
                 raise _pin_error(variant, key, f"{key} applies to training; a service has "
                                  "tp, pp, ep, replicas, gpu and count")
     elif pins.replicas is not None:
         raise _pin_error(variant, "replicas", "replicas applies to serving; training has dp")
+    else:
+        _check_training_pins(variant, pins)
+
+
+def _check_training_pins(variant: Variant, pins) -> None:
+    """sp, cp, shard, vpp and fp8 pins the job cannot take."""
+    job = variant.train_job
+    if pins.sp and pins.tp is not None and pins.tp < 2:
+        raise _pin_error(variant, "sp", "sp = true splits what tensor parallelism keeps whole: "
+                         "it needs tp > 1")
+    if pins.cp is not None and (pins.cp < 1 or job.seq_len % (2 * pins.cp)):
+        raise _pin_error(variant, "cp", f"cp = {pins.cp} must split the sequence of {job.seq_len} "
+                         f"tokens into 2 x cp equal chunks (Megatron's load-balanced causal split)")
+    if pins.shard is not None:
+        if pins.zero is not None and pins.zero < 3:
+            raise _pin_error(variant, "shard", "shard (HSDP) partitions ZeRO-3's states: it needs "
+                             f"zero = 3, not {pins.zero}")
+        data = None if pins.dp is None else pins.dp * (pins.cp or 1)
+        if pins.shard != "node" and (pins.shard < 1 or (data is not None and data % pins.shard)):
+            raise _pin_error(variant, "shard", f"shard = {pins.shard} must divide dp x cp"
+                             + (f" = {data}" if data is not None else ""))
+    if pins.vpp is not None and pins.vpp > 1:
+        if pins.pp is not None and pins.pp < 2:
+            raise _pin_error(variant, "vpp", f"vpp = {pins.vpp} interleaves pipeline stages: it "
+                             "needs pp > 1")
+        stage = -(-variant.arch.layers // (pins.pp or 1))
+        if pins.pp is not None and stage % pins.vpp:
+            raise _pin_error(variant, "vpp", f"vpp = {pins.vpp} must divide the {stage} layers of a "
+                             f"stage at pp = {pins.pp} (every chunk holds as many layers)")
+        if pins.pp is not None and pins.dp is not None and pins.micro_batch is not None:
+            micro = -(-job.global_batch // (pins.dp * pins.micro_batch))
+            if micro % pins.pp:
+                raise _pin_error(variant, "vpp", f"vpp = {pins.vpp} needs the {micro} micro-batches "
+                                 f"of a step to be a multiple of pp = {pins.pp} (Megatron-Core's "
+                                 "interleaved schedule)")
+    if job.precision == "fp8" and pins.gpu is not None:
+        offer = next((o for o in variant.offers if o.name == pins.gpu), None)
+        if offer is not None and offer.spec.fp8_flops <= 0:
+            raise _pin_error(variant, "gpu", f"gpu = {pins.gpu} has no fp8 tensor cores, which "
+                             "`precision = fp8` needs")
 
 

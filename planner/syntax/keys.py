@@ -132,6 +132,10 @@ TRAIN = {
     "seq_len": Key("tokens", "4096 finetune, 8192 pretrain", low=1, doc="tokens per training sequence"),
     "batch": _count("16 sequences finetune; 4Mi tokens / seq_len pretrain", doc="global batch, sequences per optimizer step"),
     "optimizer": Key("enum", "adamw", choices=_choices(plan.Optimizer), doc="optimizer, for its memory"),
+    "stack": Key("enum", "megatron pretrain, deepspeed full, hf lora/qlora (DEFAULT_STACK)",
+                 choices=_choices(plan.Stack), doc="training stack: the memory terms and kernels that differ"),
+    "precision": Key("enum", "bf16", choices=_choices(plan.TrainPrecision),
+                     doc="matmul precision of the linear layers; fp8 needs fp8 tensor cores"),
     "deadline": Key("duration", low=0.0, low_open=True, doc="limit: wall-clock time of the run"),
     "budget": Key("money", low=0.0, low_open=True, doc="limit: cost of this workload"),
 }
@@ -149,7 +153,7 @@ PRETRAIN = dict(TRAIN)
 
 LAYOUT = {
     "gpu": Key("name", doc="GPU type"),
-    "count": _count(doc="GPUs in total: tp × pp × dp for training, tp × pp × replicas for serving"),
+    "count": _count(doc="GPUs in total: tp × cp × pp × dp for training, tp × pp × replicas for serving"),
     "tp": _count(power_of_two=True, doc="tensor-parallel degree; a power of two"),
     "pp": _count(doc="pipeline-parallel stages"),
     "dp": _count(doc="data-parallel degree (training)"),
@@ -159,8 +163,13 @@ LAYOUT = {
     "offload": Key("enum", choices=_choices(plan.Offload), doc="CPU offload (training)"),
     "micro_batch": _count(doc="sequences per micro-batch (training)"),
     "replicas": _count(doc="model copies, each serving a share of the users (serving)"),
+    "sp": Key("bool", "true when tp > 1", doc="Megatron sequence parallelism (training, tp > 1)"),
+    "cp": _count("1, more only when a sequence does not fit", doc="context-parallel degree (training)"),
+    "shard": Key("shard", "all dp × cp ranks", low=1,
+                 doc="ZeRO-3 partition group (HSDP): a count, or `node` (training)"),
+    "vpp": _count("searched: 1, 2, 4, 8", doc="interleaved pipeline stages per GPU (training, pp > 1)"),
 }
-TRAIN_ONLY_LAYOUT = ("dp", "zero", "recompute", "offload", "micro_batch")
+TRAIN_ONLY_LAYOUT = ("dp", "zero", "recompute", "offload", "micro_batch", "sp", "cp", "shard", "vpp")
 SERVE_ONLY_LAYOUT = ("replicas",)
 
 KEYS: dict[str, dict[str, Key]] = {

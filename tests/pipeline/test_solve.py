@@ -55,9 +55,9 @@ ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_c
             "reasons", "alternatives"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
-              "batch", "optimizer", "rank", "budget"]
+              "batch", "optimizer", "rank", "budget", "stack", "precision"]
 LAYOUT_KEYS = ["tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
-               "weights"]
+               "weights", "sp", "cp", "shard", "vpp"]
 MEMORY_KEYS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total"]
 GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node"]
 
@@ -97,8 +97,14 @@ def test_json_contract_keys_and_types():
         assert list(row["host"]) == ["cpu_cores", "ram_bytes", "nvme_bytes", "network"]
     chat = row_of(result, "chat")
     assert chat["layout"]["dp"] is None and chat["layout"]["zero"] is None
+    assert chat["layout"]["sp"] is None and chat["layout"]["vpp"] is None
+    assert chat["inputs"]["stack"] is None
+    base = row_of(result, "base")
+    assert base["inputs"]["stack"] == "megatron" and base["inputs"]["precision"] == "bf16"
+    assert base["layout"]["cp"] >= 1 and base["layout"]["vpp"] >= 1
     assert chat["tpot_seconds"] <= 0.05 and chat["ttft_seconds"] is not None
     tune = row_of(result, "tune")
+    assert tune["inputs"]["stack"] == "hf"  # LoRA's default stack
     assert tune["inputs"]["dataset_bytes"] == 100_000_000
     assert tune["inputs"]["dataset_tokens"] == 25_000_000  # 4 bytes per token (the default)
     assert tune["tokens"] == 25_000_000 and tune["inputs"]["weights"] == "bf16"
