@@ -83,7 +83,7 @@ class Gpu(Node):
     price: float | None = None  # currency per GPU-hour
     price_date: str | None = None  # when the price was taken, YYYY-MM-DD
     available: int | None = None  # offered to the solver when set; -1 = unlimited
-    utilization: float | None = None  # training model-FLOPs utilization
+    utilization: float | None = None  # achieved fraction of peak in training matmuls (large GEMMs)
     vendor: Literal["nvidia", "amd"] | None = None
 
 

@@ -69,7 +69,7 @@ def test_fp8_needs_fp8_tensor_cores():
     ('pretrain "w" { model = "tiny" dataset = 1B tokens layout { zero = 2 shard = 4 } }',
      "it needs zero = 3"),
     ('pretrain "w" { model = "tiny" dataset = 1B tokens batch = 64 layout { dp = 8 shard = 3 } }',
-     "shard = 3 must divide dp x cp = 8"),
+     "shard = 3 must divide dp × cp = 8"),
     ('pretrain "w" { model = "tiny" dataset = 1B tokens layout { pp = 1 vpp = 2 } }',
      "it needs pp > 1"),
     ('pretrain "w" { model = "tiny" dataset = 1B tokens layout { pp = 2 vpp = 3 } }',
