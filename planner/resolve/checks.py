@@ -42,11 +42,11 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
     if workload.model not in models and workload.model not in broken:
         known = set(models) | broken
         errors.add(PlanNameError(
-            f"{label} uses unknown model `{workload.model}`{did_you_mean(workload.model, known)}",
+            f"{label} uses unknown model `{workload.model}`{model_hint(workload.model, known)}",
             _span(workload, "model")))
     for i, name in enumerate(workload.gpus or ()):
         if name not in gpus:
-            errors.add(PlanNameError(f"unknown GPU `{name}`{did_you_mean(name, gpus)}",
+            errors.add(PlanNameError(f"unknown GPU `{name}`{unknown_gpu(name, gpus)}",
                                      _span(workload, f"gpus[{i}]")))
     if workload.gpus and all(g in gpus for g in workload.gpus):
         if not any(gpus[g].available is not None for g in workload.gpus):
@@ -57,7 +57,7 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
     if layout is not None and layout.gpu is not None:
         where = layout.spans.get("gpu", layout.span)
         if layout.gpu not in gpus:
-            errors.add(PlanNameError(f"unknown GPU `{layout.gpu}`{did_you_mean(layout.gpu, gpus)}", where))
+            errors.add(PlanNameError(f"unknown GPU `{layout.gpu}`{unknown_gpu(layout.gpu, gpus)}", where))
         elif workload.gpus and layout.gpu not in workload.gpus:
             errors.add(PlanTypeError(f"layout gpu `{layout.gpu}` is not among {label}'s gpus "
                                      f"({', '.join(workload.gpus)})", where))
@@ -67,6 +67,19 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
         elif layout.count is not None and 0 < gpus[layout.gpu].available < layout.count:
             errors.add(PlanTypeError(f"layout count {layout.count} exceeds the {gpus[layout.gpu].available} "
                                      f"{layout.gpu} available", layout.spans.get("count", where)))
+
+
+def unknown_gpu(name: str, gpus: dict) -> str:
+    """"did you mean" across spellings of GPU names, or `import "std"` for a catalog GPU."""
+    from planner.resolve.names import unknown_gpu_hint
+
+    return unknown_gpu_hint(name, gpus)
+
+
+def model_hint(name: str, models) -> str:
+    from planner.resolve.names import catalog_hint
+
+    return catalog_hint(name, "model") or did_you_mean(name, models)
 
 
 def _dataset(workload, errors: Collector) -> None:
@@ -119,7 +132,7 @@ def _sweep_values(sweep: P.Sweep, workload, models: dict, errors: Collector) -> 
                 errors.add(PlanTypeError(f'`{sweep.key}` of {workload.kind} "{workload.name}" takes one of '
                                          f"{', '.join(spec.choices)}; found `{label}`", where))
             if field == "model" and value not in models:
-                errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
+                errors.add(PlanNameError(f"unknown model `{value}`{model_hint(value, models)}", where))
 
 
 def _offered(plan: P.Plan, errors: Collector) -> None:

@@ -137,7 +137,9 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Pla
                     loop = " → ".join(chain[position[model.like]:i + 1] + [model.like])
                     raise PlanNameError(f"`like` chain loops: {loop}", span)
                 if model.like not in by_name:
-                    hint = did_you_mean(model.like, by_name)
+                    from planner.resolve.names import catalog_hint
+
+                    hint = catalog_hint(model.like, "model") or did_you_mean(model.like, by_name)
                     raise PlanNameError(f"`like` names unknown model `{model.like}`{hint}", span)
                 if model.like in failed:
                     failed.add(name)
