@@ -166,3 +166,16 @@ def test_a_fully_pinned_estimate_does_not_import_the_solver():
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr
     assert "no solver" in done.stdout and "tiny-base (pretrain, tiny)" in done.stdout
+
+
+def test_the_api_estimates_one_layout():
+    from planner import api
+
+    plan = api.load(TOUR)
+    report = api.estimate(plan, workload="tiny-base", pins={
+        "gpu": "A100-80G", "tp": 1, "pp": 1, "dp": 1, "zero": 1, "recompute": "full",
+        "offload": "none", "micro_batch": 1})
+    (row,) = report.workloads
+    assert (row.gpu, row.gpu_count, row.layout["zero"]) == ("A100-80G", 1, 1)
+    assert row.filled == () and row.defaulted == ("ep", "sp", "cp", "shard", "vpp")
+
