@@ -90,16 +90,18 @@ def _max_context(c: ConfigFields, default: int | None) -> int | None:
 
 
 def _common(c: ConfigFields, *, ffn_key: str = "intermediate_size", tied: bool = False,
-            head_dim: int | None = None, max_context: int | None = None) -> dict:
-    """Fields every decoder family names the same way (Llama naming); ``tied``, ``head_dim``
-    and ``max_context`` are the family's defaults for an absent field."""
+            head_dim: int | None = None, max_context: int | None = None,
+            kv_heads: int | None = None) -> dict:
+    """Fields every decoder family names the same way (Llama naming); ``tied``, ``head_dim``,
+    ``max_context`` and ``kv_heads`` are the family's defaults for an absent field (kv_heads:
+    the head count unless the family says otherwise)."""
     heads = c.need("num_attention_heads", "the attention shape")
     hidden = c.need("hidden_size", "every weight matrix")
     out = {
         "layers": c.need("num_hidden_layers", "the layer count"),
         "hidden": hidden,
         "heads": heads,
-        "kv_heads": c.opt_int("num_key_value_heads", heads),
+        "kv_heads": c.opt_int("num_key_value_heads", kv_heads or heads),
         "ffn": c.need(ffn_key, "the MLP width"),
         "vocab": c.need("vocab_size", "the embedding size"),
         "tied": c.flag("tie_word_embeddings", tied),
@@ -120,7 +122,9 @@ def _common(c: ConfigFields, *, ffn_key: str = "intermediate_size", tied: bool =
 
 
 def _llama(c: ConfigFields) -> dict:
-    out = _common(c)
+    # MistralConfig, MixtralConfig and MinistralConfig default num_key_value_heads to 8,
+    # LlamaConfig to the head count
+    out = _common(c, kv_heads=8 if c.model_type in ("mistral", "mixtral", "ministral") else None)
     # LlamaConfig.attention_bias covers q, k, v and o; mlp_bias the MLP.
     bias = c.flag("attention_bias", False)
     if c.flag("mlp_bias", False):
@@ -353,6 +357,9 @@ def _opt(c: ConfigFields) -> dict:
 FAMILIES: dict[str, Callable[[ConfigFields], dict]] = {
     "llama": _llama,
     "mistral": _llama,
+    # Ministral-8B's own class (transformers MinistralConfig): Mistral's shape, no biases,
+    # sliding-window layers that change no parameter
+    "ministral": _llama,
     "mixtral": _mixtral,
     "qwen2": _qwen2,
     "qwen2_moe": _qwen2_moe,

@@ -193,3 +193,14 @@ def test_rope_scaling_block_extends_max_context():
     with pytest.raises(PlanImportError) as caught:
         read_config("q.json", json.dumps(base), SPAN)
     assert "'rope_parameters.factor'" in caught.value.message
+
+
+def test_ministral_model_type_reads_as_mistral():
+    # transformers MinistralConfig (model_type "ministral"): Qwen2's layer with q/k/v biases
+    # removed, MistralConfig's fields; num_key_value_heads defaults to 8, as Mistral's does
+    cfg = json.loads((CONFIGS / "Ministral-8B-Instruct-2410-AWQ-W4A16.json").read_text())
+    cfg["model_type"] = "ministral"
+    f = read_config("m.json", json.dumps(cfg), SPAN)
+    assert param_counts(arch_from_model(plan.Model(name="m", **f))).total == 8_019_808_256
+    del cfg["num_key_value_heads"]
+    assert read_config("m.json", json.dumps(cfg), SPAN)["kv_heads"] == 8
