@@ -16,7 +16,7 @@ _FORMATS = ("table", "json")
 def estimate_command(
     file: str = typer.Argument(..., metavar="FILE", help="The plan whose workload to estimate."),
     workload: Optional[str] = typer.Option(
-        None, "--workload", "-w", help="Only this workload, or one sweep variant: 'tune[dataset=1GB]'."),
+        None, "--workload", "-w", help="Only this workload, or one sweep variant as solve labels it: 'tune\\[dataset=1GB]'."),
     gpu: Optional[str] = typer.Option(None, "--gpu", help="GPU type (a catalog or plan name)."),
     count: Optional[str] = typer.Option(None, "--count", help="GPUs in total."),
     tp: Optional[str] = typer.Option(None, "--tp", help="Tensor-parallel degree."),
