@@ -155,8 +155,9 @@ class Replica:
             return 0.0, 0.0, 0.0
         touched = 1.0 - self.route_keep ** tokens if self.route_keep else 0.0
         lin_bytes = self.dense_read + self.routed_read * touched
-        if tokens > 1.0:
-            lin_bytes += self.dequant_dense + self.dequant_routed * touched
+        if self.dequant_dense or self.dequant_routed:
+            lin_bytes += dequantizing_share(tokens) * (self.dequant_dense
+                                                       + self.dequant_routed * touched)
         lin_flops = tokens * self.flops_per_token + samples * self.head_flops
         t_lin = max(lin_flops / self.linear_rate, lin_bytes / self.weight_rate)
         att_bytes = (decode_context + prefill_kv) * self.kv_token_bytes
@@ -185,6 +186,14 @@ class Replica:
         if self.pp > 1:
             t += (self.pp - 1) * (self.pp_latency + nbytes / self.pp_bandwidth)
         return t
+
+
+def dequantizing_share(tokens: float) -> float:
+    """Share of steps of ``tokens`` tokens that dequantize (bitsandbytes: every step of two
+    tokens or more; one token runs the fused ``gemv_4bit``). A steady state's mean step
+    holds a fractional count: its steps hold the two integers around it, so the share
+    is the linear interpolation between them (0 at one token, 1 from two)."""
+    return min(1.0, max(0.0, tokens - 1.0))
 
 
 def per_sequence_kv(load: ServeLoad, eng: E.Engine) -> float:
