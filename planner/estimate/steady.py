@@ -33,8 +33,6 @@ _ITERATIONS = 48  # bisection steps (relative precision ~4e-15 of the bracket)
 # sequence per step.
 LADDER_STEP = 2.0 ** 0.125
 LADDER_FLOOR = 1e-3
-# Most steps for the open loop's busy share (``_busy_share``); it ends far sooner.
-_FIXED_POINT_STEPS = 100
 
 
 @dataclass(frozen=True)
@@ -208,9 +206,8 @@ class _Model:
         p = rate * self.prefill * t / u
         if self.eng.mixed:
             c = self.chunk(d)
-            k = math.ceil(self.prefill / c - 1e-9)
             size = c if p <= c else p
-            service = k * self.step(d, size, c).seconds
+            service = self._own_steps(d, c, size)
             rho = p / (self.budget - d)
             residual = u * t / 2.0
         else:
@@ -218,14 +215,23 @@ class _Model:
             # waits for the step in progress, the queue, then its own prefill steps (each
             # shared with the prompts waiting beside it)
             c, size, n = self.prefill_steps(p)
-            k = math.ceil(self.prefill / c - 1e-9)
             t0, t1 = self.step(d, 0.0, c).seconds, self.step(0.0, size, c).seconds
-            service = k * t1
+            service = self._own_steps(0.0, c, size)
             rho = u * n * t1 / (t0 + n * t1)
             residual = u * t0 / 2.0
         if rho >= 1.0:
             return math.inf, service
         return residual + rho / (2.0 * (1.0 - rho)) * service + service, service
+
+    def _own_steps(self, d: float, c: float, size: float) -> float:
+        """Seconds of the steps that prefill one prompt in chunks of ``c`` tokens, beside
+        ``d`` decodes, each step carrying ``size`` prompt tokens: ceil(prompt / c) of them,
+        the last with what the full chunks leave (when the steps carry only this prompt)."""
+        k = math.ceil(self.prefill / c - 1e-9)
+        if size > c or k == 1:
+            return k * self.step(d, size, c).seconds
+        last = self.prefill - (k - 1) * c
+        return (k - 1) * self.step(d, c, c).seconds + self.step(d, last, last).seconds
 
     def _single(self, rate: float) -> _Point | None:
         """One request at a time: serial engines, and requests of a single output token (one
@@ -264,9 +270,10 @@ def _busy(point: _Point, nd: int) -> float:
     return 1.0 - math.exp(-point.rate * (point.prefill + nd * point.tpot))
 
 
-def steady_state(load: ServeLoad) -> SteadyState:
-    """Throughput, mean TTFT and TPOT, concurrency and hardware shares of ``load``."""
-    rep = replica(load)
+def steady_state(load: ServeLoad, rep: Replica | None = None) -> SteadyState:
+    """Throughput, mean TTFT and TPOT, concurrency and hardware shares of ``load`` (``rep``:
+    its replica, when the caller has it)."""
+    rep = rep or replica(load)
     m = _Model(load, rep)
     if rep.max_running < 1:
         return _state(load, rep, None, fits=False, saturated=True)
@@ -289,43 +296,23 @@ def _open(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
 
 
 def _busy_share(m: _Model, rate: float) -> tuple[float, _Point]:
-    """The open loop's busy share u and its steady state: the root of busy(u) = u, where
-    busy(u) = 1 - exp(-rate x latency at u) falls as u grows (a busier replica needs a
-    smaller decode batch to carry the rate). The root lies in [busy(1), 1]; the Illinois
-    variant of regula falsi, safeguarded by bisection, brackets it to a relative 1e-12, so
-    that a higher rate never reads a lower latency through rounding."""
-    def gap(u: float) -> tuple[float, _Point | None]:
-        point = m.at(rate, u)
-        return (1.0 if point is None else _busy(point, m.nd)) - u, point
+    """The open loop's busy share u and its steady state. A decode batch d carries ``rate``
+    when the replica is busy u(d) = rate (O - 1) t(d) / d of the time; the M/G/infinity view
+    says it is busy busy(d) = 1 - exp(-rate x (its prefill + (O - 1) t(d))). u falls and busy
+    grows with d, so the state is the least d where busy(d) reaches u(d) (bisection; a scan
+    first for bitsandbytes, ``least_batch``). A u(d) above 1 cannot be."""
+    def needed(d: float) -> float:
+        return rate * m.nd * m.round_at(d)[0] / d
 
-    top = m.at(rate, 1.0)
-    hi, g_hi, at_hi = 1.0, _busy(top, m.nd) - 1.0, top
-    if g_hi >= 0.0:
-        return 1.0, top
-    lo = max(_busy(top, m.nd), 1e-12)
-    g_lo, at_lo = gap(lo)
-    side, widths = 0, [hi - lo, hi - lo]
-    for _ in range(_FIXED_POINT_STEPS):
-        if g_lo <= 0.0 or hi - lo <= 1e-12 * hi:
-            break
-        u = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
-        if hi - lo > 0.5 * widths[-2]:  # no halving in two steps (a jump): bisect
-            u = 0.5 * (lo + hi)
-        widths.append(hi - lo)
-        g, point = gap(u)
-        if g >= 0.0:
-            lo, g_lo, at_lo = u, g, point
-            g_hi = g_hi / 2.0 if side == 1 else g_hi
-            side = 1
-        else:
-            hi, g_hi, at_hi = u, g, point
-            g_lo = g_lo / 2.0 if side == -1 else g_lo
-            side = -1
-    # busy(u) jumps where the least decode batch does (bitsandbytes, ``least_batch``): there
-    # is no root then, and the busier side, where the load is carried, is the answer
-    if at_lo is not None:
-        return lo, at_lo
-    return hi, at_hi
+    def gap(d: float) -> float:
+        u = needed(d)
+        return -1.0 if u > 1.0 else _busy(m.point_at(d, u), m.nd) - u
+
+    d = m.least_batch(gap, 0.0, m.limit())
+    if d is None:  # busier than the Poisson view says even at the largest batch
+        d = m.limit()
+    u = min(1.0, needed(d))
+    return u, m.point_at(d, u)
 
 
 def _closed(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
@@ -371,7 +358,7 @@ def _state(load: ServeLoad, rep: Replica, point: _Point | None, *, fits: bool = 
     )
 
 
-def max_rate(load: ServeLoad) -> float:
+def max_rate(load: ServeLoad, rep: Replica | None = None) -> float:
     """Requests/s the replica of ``load`` sustains at most (its saturation throughput)."""
-    rep = replica(load)
+    rep = rep or replica(load)
     return _Model(load, rep).capacity() if rep.max_running >= 1 else 0.0

@@ -93,13 +93,23 @@ def _sweep(sweep: P.Sweep, workloads: list, models: dict, errors: Collector) -> 
                                              f"{', '.join(spec.choices)}; found `{label}`", where))
                 if field == "model" and value not in models:
                     errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
-                if field == "prompt" and workload.kind == "serve" and value >= workload.context:
-                    errors.add(PlanTypeError(f"sweep value `{label}` for `prompt` is not less than "
-                                             f'the context of serve "{workload.name}"', where))
-                if field == "context" and workload.kind == "serve" and workload.prompt is not None \
-                        and value <= workload.prompt:
-                    errors.add(PlanTypeError(f"sweep value `{label}` for `context` is not more than "
-                                             f'the prompt of serve "{workload.name}"', where))
+            if workload.kind == "serve":
+                _serve_sweep_value(workload, sweep.key, label, update, where, errors)
+
+
+def _serve_sweep_value(workload, key: str, label: str, update: dict, where, errors: Collector) -> None:
+    """A sweep value keeps one load (users or rate) and a request shape that holds."""
+    if key in ("users", "rate"):
+        other = "rate" if key == "users" else "users"
+        if getattr(workload, other) is not None:
+            errors.add(PlanTypeError(f'`{key}` cannot be swept on serve "{workload.name}", whose '
+                                     f"load is its `{other}`: sweep `{other}`", where))
+            return
+    shape = {k: update.get(k, getattr(workload, k)) for k in ("context", "prompt", "output")}
+    problem = P.request_shape_problem(shape["context"], shape["prompt"], shape["output"])
+    if problem is not None:
+        errors.add(PlanTypeError(f'sweep value `{label}` for `{key}` of serve "{workload.name}": '
+                                 f"{problem[1]}", where))
 
 
 def _offered(plan: P.Plan, errors: Collector) -> None:

@@ -15,7 +15,8 @@ import dataclasses
 from planner.estimate.types import Layout
 from planner.resolve.variants import Variant
 from planner.search.candidates import (
-    Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, serve_candidate, train_candidate,
+    Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, has_p99_limits, serve_candidate,
+    train_candidate, with_percentiles,
 )
 from planner.search.pins import check_pins
 from planner.search.serve import search_serve
@@ -31,6 +32,8 @@ def evaluate_pinned(variant: Variant) -> Candidate:
         replicas = pins.replicas or pins.count // (pins.tp * pins.pp)
         layout = Layout(tp=pins.tp, pp=pins.pp, ep=pins.ep or 1, replicas=replicas)
         cand = serve_candidate(variant, offer, 0, variant.serve_job, layout)
+        if has_p99_limits(variant):
+            cand = with_percentiles(variant, offer, cand)
     else:
         dp = pins.dp or pins.count // (pins.tp * pins.pp)
         layout = Layout(tp=pins.tp, pp=pins.pp, dp=dp, ep=pins.ep or 1, zero=pins.zero,
