@@ -239,6 +239,9 @@ def _nearest_miss(s: VariantSearch) -> Candidate | None:
     fast = [o.fastest for o in s.outcomes.values() if o.fastest]
     if fast:
         return min(fast, key=lambda c: (c.hours, c.gpu_count, c.stable))
+    carried = [o.most_carried for o in s.outcomes.values() if o.most_carried]
+    if carried:  # serving: the layout that carries the most of a load none carries
+        return max(carried, key=lambda c: (c.service.capacity_requests_per_second, -c.gpu_count))
     mem = [o.least_memory for o in s.outcomes.values() if o.least_memory]
     if mem:
         return min(mem, key=lambda c: (c.memory.total / c.usable_bytes, c.gpu_count, c.stable))

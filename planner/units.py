@@ -233,7 +233,9 @@ def share(value: float | None) -> str:
     if value is None:
         return "-"
     pct = value * 100
-    return f"{pct:.0f}%" if pct >= 10 or pct == 0 else f"{pct:.1g}%"
+    if pct == 0 or pct >= 0.95:
+        return f"{pct:.0f}%"
+    return f"{pct:.1g}%"
 
 
 def load(users: int | None, rate: float | None) -> str:
