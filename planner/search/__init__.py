@@ -18,7 +18,6 @@ from planner.search.candidates import (
     Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, has_p99_limits, serve_candidate,
     train_candidate, with_percentiles,
 )
-from planner.search.pins import check_pins
 from planner.search.serve import search_serve
 from planner.search.space import fully_pinned
 from planner.search.train import Frontiers, search_train
@@ -66,7 +65,6 @@ def _pinned_search(variant: Variant) -> VariantSearch:
 
 def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
     """Every GPU type's outcome for ``variant`` (options empty where nothing fits)."""
-    check_pins(variant)
     if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
         return _pinned_search(variant)
     outcomes: dict[str, GpuOutcome] = {}
