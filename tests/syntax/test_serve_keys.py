@@ -25,14 +25,14 @@ CASES = [
     ('serve "s" { model = "m" users = 3 rate = 2/s context = 8k }', PlanTypeError, ["not both"], 2, 35),
     ('serve "s" { model = "m" rate = 20 context = 8k }', PlanTypeError, ["`rate` needs a unit", "/s", "/min"], 2, 32),
     ('serve "s" { model = "m" rate = 20GB/s context = 8k }', PlanTypeError, ["`rate` takes a request rate", "GB/s"], 2, 32),
-    ('serve "s" { model = "m" rate = 0/s context = 8k }', PlanTypeError, ["`rate` must be greater than 0"], 2, 32),
+    ('serve "s" { model = "m" rate = 0/s context = 8k }', PlanTypeError, ["`rate` must be more than 0 and at most 1000000/s"], 2, 32),
     ('serve "s" { model = "m" users = 3 prompt = 1k }', PlanTypeError, ["needs `context`", "`prompt` and `output`"], 2, 7),
     ('serve "s" { model = "m" users = 3 context = 4k prompt = 3k output = 2k }', PlanTypeError,
      ["`prompt` + `output`", "3000 + 2000", "`context` (4000)"], 2, 57),
     ('serve "s" { model = "m" users = 3 context = 4k output = 4k }', PlanTypeError, ["`output` (4000) must be less than `context`"], 2, 57),
     ('serve "s" { model = "m" users = 3 context = 4k engine = tgi }', PlanTypeError, ["vllm, sglang, trtllm, transformers"], 2, 57),
     ('serve "s" { model = "m" users = 3 context = 4k engine = sgland }', PlanTypeError, ["did you mean `sglang`"], 2, 57),
-    ('serve "s" { model = "m" users = 3 context = 4k prefix_cache = 100% }', PlanTypeError, ["`prefix_cache` must be at most 0.99"], 2, 63),
+    ('serve "s" { model = "m" users = 3 context = 4k prefix_cache = 100% }', PlanTypeError, ["`prefix_cache` must be from 0 to 0.99"], 2, 63),
     ('serve "s" { model = "m" users = 3 context = 4k ttft_p99 = 2s }', PlanTypeError, ["limit", "`ttft_p99 <= 2s`"], 2, 48),
     ('serve "s" { model = "m" users = 3 context = 4k tpot_p90 <= 2s }', PlanNameError, ["unknown key `tpot_p90`", "did you mean `tpot_p99`"], 2, 48),
 ]
@@ -80,7 +80,10 @@ def test_a_sweep_keeps_one_load_and_a_request_that_fits():
 
     body = ('gpu "L4" { available = 8 }\n'
             'serve "s" { model = "Llama-3.1-8B" rate = 2/s context = 4k prompt = 3k }\n')
-    assert "cannot be swept" in errors(body + 'sweep "s".users = [1, 2]')
-    assert "must be less than `context`" in errors(body + 'sweep "s".prompt = [1k, 4k]')
+    found = errors(body + 'sweep "s".users = [1, 2]')
+    assert 'serve "s" with users = 1: `users` and `rate` both set' in found
+    found = errors(body + 'sweep "s".prompt = [1k, 4k]')
+    assert 'serve "s" with prompt = 4k: `prompt` (4000) must be less than `context`' in found
+    assert "prompt = 1k" not in found
     # the same sweep on a service with room for it is fine
     load_plan("mem/s.plan", reader=lambda path: 'import "std"\n' + body + 'sweep "s".rate = [1/s, 4/s]')
