@@ -328,10 +328,20 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
                 # it fits only on more GPUs than the choice uses: memory made it dearer
                 deciding.append(f"{line}: it needs at least {o.min_fit_count} GPUs to hold it")
                 reason = reason or "memory"
+            elif fewest > chosen.gpu_count and variant.kind == "serve":
+                # it holds the model on as few GPUs, but carries the load or meets the
+                # latency limits only on more
+                carry = o.min_carry_count
+                if carry is not None and carry < fewest:
+                    deciding.append(f"{line}: {o.min_fit_count} fit in memory, {carry} carry the "
+                                    f"load, {fewest} meet the latency limits")
+                    reason = reason or "latency"
+                else:
+                    deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} carry the load")
+                    reason = reason or "capacity"
             elif fewest > chosen.gpu_count:
-                # it holds the workload on as few GPUs, but meets the time limits only on more
-                deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet "
-                                f"the {'latency limits' if variant.kind == 'serve' else 'deadline'}")
+                # it holds the workload on as few GPUs, but meets the deadline only on more
+                deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet the deadline")
                 reason = reason or _time_limit(variant)
             else:
                 others.append(line)
