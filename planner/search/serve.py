@@ -94,23 +94,21 @@ def search_serve(variant: Variant, offer: GpuOffer, order: int) -> GpuOutcome:
 
 def serve_shapes(variant: Variant, offer: GpuOffer) -> list[tuple[int, int]]:
     """(TP, PP) pairs to try. Pipeline stages run one after another for a step (no
-    micro-batch overlap is modelled), so at one GPU count PP is never faster than TP and
-    holds the same bytes; it is tried at the largest TP (a model larger than a node), and at
-    the largest TP within the KV heads (beyond them TP copies the KV heads, PP does not)."""
+    micro-batch overlap is modelled), so on as many GPUs a larger TP and a smaller PP is
+    faster and holds less per GPU (TP splits the embeddings and activations that PP keeps
+    whole); (tp, pp) is left out when (tp', tp x pp / tp') with tp' > tp is a shape too,
+    unless tp' copies KV heads (tp' above them, not MLA) where tp did not."""
     tps = [tp for tp in tp_degrees(variant, offer.spec) if tp >= (pin(variant, "ep") or 1)]
-    if not tps:
-        return []
+    pps = pp_degrees(variant)
     arch = variant.arch
-    staged = {max(tps)}
-    within = [tp for tp in tps if arch.is_mla or tp <= arch.kv_heads]
-    if within:
-        staged.add(max(within))
-    pairs = []
-    for tp in tps:
-        for pp in pp_degrees(variant):
-            if pp == 1 or tp in staged or pin(variant, "pp"):
-                pairs.append((tp, pp))
-    return pairs
+
+    def dominated(tp: int, pp: int) -> bool:
+        gpus = tp * pp
+        return any(wider > tp and gpus % wider == 0 and gpus // wider in pps
+                   and (arch.is_mla or wider <= arch.kv_heads or tp > arch.kv_heads)
+                   for wider in tps)
+
+    return [(tp, pp) for tp in tps for pp in pps if pp == 1 or not dominated(tp, pp)]
 
 
 def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
