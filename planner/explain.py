@@ -16,7 +16,7 @@ from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.search.candidates import latency_excess
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, load, memory, money,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, count, duration, latency, layout, load, memory, money,
     per_second, plain,
 )
 
@@ -291,6 +291,14 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
                 limit += f" or the workload budget {money(variant.budget, currency)}"
         return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
                         f"{chosen.gpu_count} is the fewest that meets it")
+    if chosen.gpu_count > 1 and variant.kind == "serve":
+        # a service's KV pool fills what the weights leave: say what must fit beside them
+        m = chosen.memory
+        return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} cannot hold the weights and "
+                          f"one {count(variant.serve_job.context)}-token sequence "
+                          f"(weights {memory(m.weights)}, activations and overhead "
+                          f"{memory(m.activations + m.overhead)} per GPU of {memory(chosen.usable_bytes)} "
+                          f"usable at {chosen.gpu_count})")
     if chosen.gpu_count > 1:
         return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
                           f"({memory(chosen.memory.total)} per GPU of {memory(chosen.usable_bytes)} usable "
