@@ -19,7 +19,7 @@ from planner.search.candidates import (
     train_candidate, with_percentiles,
 )
 from planner.search.serve import search_serve
-from planner.search.space import fully_pinned
+from planner.search.space import fully_pinned, pinned_train_layout
 from planner.search.train import Frontiers, search_train
 
 
@@ -34,10 +34,7 @@ def evaluate_pinned(variant: Variant) -> Candidate:
         if has_p99_limits(variant):
             cand = with_percentiles(variant, offer, cand)
     else:
-        dp = pins.dp or pins.count // (pins.tp * pins.pp)
-        layout = Layout(tp=pins.tp, pp=pins.pp, dp=dp, ep=pins.ep or 1, zero=pins.zero,
-                        recompute=pins.recompute, offload=pins.offload,
-                        micro_batch=pins.micro_batch)
+        layout = pinned_train_layout(variant, offer.spec)
         cand = train_candidate(variant, offer, 0, variant.train_job, layout)
     found = breaches(variant, cand, offer.available)
     if not cand.in_range:
