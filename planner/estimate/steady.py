@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from planner.estimate.step import Replica, ServeLoad, StepCost, replica
 
-_ITERATIONS = 48  # bisection steps (relative precision ~4e-15 of the bracket)
+_ITERATIONS = 48  # a root search stops by 2 x this many steps (``_bracketed``; a dozen is usual)
 # The scan of ``_Model.least_batch``: rungs 2^(1/8) apart (9%) down to a thousandth of a
 # sequence per step.
 LADDER_STEP = 2.0 ** 0.125
@@ -150,12 +150,12 @@ class _Model:
         """The least decode batch d in (0, hi] with grows(d) >= target, or None.
 
         ``grows`` (the throughput, or the requests in the replica) grows with d: a step's
-        time grows less than in proportion to its tokens, so bisection finds it. Not so
+        time grows less than in proportion to its tokens, so a bracketing search finds it. Not so
         with bitsandbytes' 4-bit kernels: a step of one token runs the fused gemv, one of
         two dequantizes every weight, so from one to two tokens a step costs several times
         more and the throughput falls (measured: vllm-project/vllm issue #22780, two
         concurrent requests slower in total than one; docs/estimation.md 9.4). There a
-        ladder of batches is scanned first, and the bisection runs in the first rung that
+        ladder of batches is scanned first, and the search runs in the first rung that
         reaches the target: the least batch is the state the replica settles in (a
         larger one carrying the same load would have passed through it)."""
         if hi <= 0:
@@ -171,13 +171,7 @@ class _Model:
                 return None
         elif grows(hi) < target:
             return None
-        for _ in range(_ITERATIONS):
-            mid = 0.5 * (lo + hi)
-            if grows(mid) < target:
-                lo = mid
-            else:
-                hi = mid
-        return hi
+        return _bracketed(lambda d: grows(d) - target, lo, hi)
 
     def ladder(self, hi: float) -> list[float]:
         """Decode batches a scan visits up to ``hi``: a geometric ladder of LADDER_STEP,
@@ -262,6 +256,35 @@ class _Model:
         return self.rate_at(hi, 1.0)
 
 
+def _bracketed(gap, lo: float, hi: float) -> float:
+    """The least x in (lo, hi] with gap(x) >= 0, gap growing, gap(hi) >= 0, to a relative
+    1e-12: regula falsi (Illinois) where the bracket shrinks, a bisection step where two steps
+    did not halve it (gap may jump: bitsandbytes' rungs), so at most about 90 evaluations and
+    usually a dozen. ``lo`` itself is never evaluated (a decode batch of 0 has no state)."""
+    g_lo, g_hi = -1.0, gap(hi)
+    side, widths = 0, [hi - lo, hi - lo]
+    for _ in range(_ITERATIONS * 2):
+        if hi - lo <= 1e-12 * hi:
+            break
+        if hi - lo > 0.5 * widths[-2] or g_hi <= g_lo:
+            x = 0.5 * (lo + hi)
+        else:
+            x = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
+            if not lo < x < hi:
+                x = 0.5 * (lo + hi)
+        widths.append(hi - lo)
+        g = gap(x)
+        if g >= 0.0:
+            hi, g_hi = x, g
+            g_lo = g_lo / 2.0 if side == -1 else g_lo
+            side = -1
+        else:
+            lo, g_lo = x, g
+            g_hi = g_hi / 2.0 if side == 1 else g_hi
+            side = 1
+    return hi
+
+
 def _busy(point: _Point, nd: int) -> float:
     """Share of time a replica at ``point`` is busy: 1 - P(no request in service), requests
     in service taken as Poisson (an M/G/infinity view of independent arrivals), each for
@@ -304,9 +327,9 @@ def _busy_share(m: _Model, rate: float) -> tuple[float, _Point]:
     def needed(d: float) -> float:
         return rate * m.nd * m.round_at(d)[0] / d
 
-    def gap(d: float) -> float:
+    def gap(d: float) -> float:  # continuous: below 0 while u(d) > 1, which cannot be
         u = needed(d)
-        return -1.0 if u > 1.0 else _busy(m.point_at(d, u), m.nd) - u
+        return _busy(m.point_at(d, min(u, 1.0)), m.nd) - u
 
     d = m.least_batch(gap, 0.0, m.limit())
     if d is None:  # busier than the Poisson view says even at the largest batch
