@@ -17,8 +17,9 @@ build (a workload, or each combination of the sweeps that match it):
   stack; a pinned ``gpu`` has fp8 tensor cores when the job's ``precision = fp8``;
 - training pins together: ``sp`` needs ``tp`` > 1, ``shard`` (HSDP) needs ZeRO-3 and divides
   dp × cp, ``vpp`` > 1 needs ``pp`` > 1;
-- values across keys: ``prompt`` less than ``context``; ``rank`` and
-  ``targets`` only with LoRA methods;
+- values across keys: a service's load is ``users`` or ``rate``, and its
+  ``prompt`` and ``output`` fit its ``context`` (``plan.request_shape_problem``);
+  ``rank`` and ``targets`` only with LoRA methods;
 - values against the model: ``context`` (serving) and ``seq_len`` (training, written or
   default) at most its ``max_context`` times the ``rope_scaling`` factor it states.
 
@@ -38,7 +39,8 @@ from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, 
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
-_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank", "stack", "precision")
+_FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "seq_len", "method",
+           "rank", "stack", "precision")
 
 
 @dataclass(frozen=True)
@@ -146,10 +148,8 @@ def problems(workload, update: dict, arch, gpus: dict | None = None,
 
 def _values(workload, row: dict) -> list[Problem]:
     out = []
-    if workload.kind == "serve" and row["prompt"] is not None and row["prompt"] >= row["context"]:
-        out.append(Problem("prompt", "prompt", f"`prompt` ({row['prompt']}) must be less than `context` "
-                           f"({row['context']}): context counts prompt and output tokens",
-                           frozenset({"prompt", "context"})))
+    if workload.kind == "serve":
+        out += _serve_values(row)
     if workload.kind == "finetune" and row["method"] == "full":
         for key in ("rank", "targets"):
             value = row["rank"] if key == "rank" else workload.targets
@@ -168,6 +168,11 @@ def _context(workload, row: dict, arch, rope_scaling: float | None) -> list[Prob
     limit = int(arch.max_context * (rope_scaling or 1.0))
     if workload.kind == "serve":
         key, length, said = "context", row["context"], f"`context = {row['context']}`"
+        if length is None:  # the engine's max model length defaults to prompt + output
+            if row["prompt"] is None or row["output"] is None:
+                return []  # the request shape's own error says what is missing
+            key, length = "prompt", row["prompt"] + row["output"]
+            said = f"`prompt` + `output` ({length} tokens)"
     else:
         from planner.estimate import defaults
 
@@ -185,7 +190,21 @@ def _context(workload, row: dict, arch, rope_scaling: float | None) -> list[Prob
         f"`model \"{row['model']}\" {{ rope_scaling = {-(-length // arch.max_context)} }}`")
     return [Problem("context", key, f"{said} is longer than model `{row['model']}` supports: "
                     f"max_context {arch.max_context}{scaled}{hint}",
-                    frozenset({"model", key}))]
+                    frozenset({"model", "context", "prompt", "output", "seq_len"}))]
+
+
+def _serve_values(row: dict) -> list[Problem]:
+    """A service's load is one of users and rate; its request shape holds together
+    (``plan.request_shape_problem``)."""
+    out = []
+    if row["users"] is not None and row["rate"] is not None:
+        out.append(Problem("load", "users", "`users` and `rate` both set: a service's load is one of "
+                           "them (concurrent requests, or requests per second)",
+                           frozenset({"users", "rate"})))
+    problem = P.request_shape_problem(row["context"], row["prompt"], row["output"])
+    if problem is not None:
+        out.append(Problem("shape", problem[0], problem[1], frozenset({"context", "prompt", "output"})))
+    return out
 
 
 def _pins_and_model(pins: P.Layout, arch, row: dict) -> list[Problem]:
