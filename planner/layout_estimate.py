@@ -15,6 +15,7 @@ training; TTFT, TPOT and tokens/s for serving (docs/solve.md, "planner estimate"
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 from planner import plan as P
@@ -73,8 +74,9 @@ class LayoutReport:
     step_seconds: StepTime | None = None  # training: one step, split
     tokens_per_second: float | None = None  # training: tokens trained; serving: output tokens
     mfu: float | None = None  # training: model FLOPs / (time x GPUs x bf16 peak)
-    ttft_seconds: float | None = None
+    ttft_seconds: float | None = None  # serving: means of the steady state (None: not carried)
     tpot_seconds: float | None = None
+    service: dict | None = None  # serving: what `solve` reports of a service (percentiles too)
     estimate: dict = dataclasses.field(default_factory=dict)  # the estimator's typed result
 
 
@@ -282,10 +284,14 @@ def rank(objective: str):
 def _figures(variant: Variant, cand: Candidate, spec) -> dict:
     """What the estimator's typed result gives, and what follows from it."""
     if variant.kind == "serve":
+        from planner.result import plain_data
+        from planner.serving import finite, service_of
+
         job = replace_weights(variant.serve_job, cand.weights)
         est = evaluate_serve(job, cand.layout, spec)
-        return dict(ttft_seconds=est.ttft_seconds, tpot_seconds=est.tpot_seconds,
-                    tokens_per_second=est.tokens_per_second, estimate=_fields(est))
+        return dict(ttft_seconds=finite(est.ttft_seconds), tpot_seconds=finite(est.tpot_seconds),
+                    tokens_per_second=est.tokens_per_second,
+                    service=plain_data(service_of(variant, cand)), estimate=_fields(est))
     job = variant.train_job
     est = evaluate_train(job, cand.layout, spec)
     steps = job.tokens / (job.global_batch * job.seq_len)
@@ -302,7 +308,8 @@ def _fields(result) -> dict:
     """Every field of the estimator's result and its numeric properties (seconds, hours)."""
     from planner.result import plain_data
 
-    out = plain_data(result)
+    out = {k: v for k, v in plain_data(result).items()
+           if not (isinstance(v, float) and not math.isfinite(v))}  # JSON has no infinity
     for name in dir(type(result)):
         if isinstance(getattr(type(result), name), property):
             value = getattr(result, name)

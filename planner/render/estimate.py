@@ -73,8 +73,14 @@ def _train(row: LayoutReport) -> list[str]:
 
 
 def _serve(row: LayoutReport) -> list[str]:
+    service = row.service or {}
+    tail = ""
+    if service.get("ttft_p99_seconds") is not None:
+        tail = (f" (p99: TTFT {units.latency(service['ttft_p99_seconds'])}, "
+                f"TPOT {units.latency(service['tpot_p99_seconds'])})")
     return [
-        f"  latency: TTFT {units.latency(row.ttft_seconds)}, TPOT {units.latency(row.tpot_seconds)}",
+        f"  latency: TTFT {units.latency(row.ttft_seconds)}, TPOT {units.latency(row.tpot_seconds)}"
+        f" (means){tail}",
         f"  throughput: {row.tokens_per_second:,.0f} output tokens/s",
         f"  cost: {units.money(row.cost, row.currency)} over {units.duration(row.hours)}",
     ]

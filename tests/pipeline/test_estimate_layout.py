@@ -69,6 +69,12 @@ def test_estimate_agrees_with_the_rows_of_solve(name):
             if row[key] is not None and (key != "tokens_per_second" or row["kind"] == "serve"):
                 assert got[key] == pytest.approx(row[key], rel=1e-4, abs=0.006), (got["name"], key)
         assert got["host"] == row["host"]
+        if row.get("service") is not None:  # the service's figures, percentiles included
+            for key, value in row["service"].items():
+                if isinstance(value, float):
+                    assert got["service"][key] == pytest.approx(value, rel=1e-4), (got["name"], key)
+                else:
+                    assert got["service"][key] == value, (got["name"], key)
         compared += 1
     assert compared == sum(1 for r in solved["workloads"] if r["fits"]) > 0
 
