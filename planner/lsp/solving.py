@@ -1,8 +1,8 @@
 """Solves for ``planner lsp``, in a child process, off the editor's event loop.
 
 A solve takes from a tenth of a second to the solver's time limit and holds
-the CPU, so it runs in its own process (``spawn``: a fresh interpreter, no
-state shared with the server's threads): typing never waits for it. One
+the CPU, so it runs in its own process (``python -m planner.lsp.solving``: a fresh interpreter, no
+state shared with the server): typing never waits for it. One
 worker process serves every document, one job at a time; a newer edit of the
 document being solved stops its solve at once by killing the worker (the next
 job starts a fresh one), so a stale solve never holds the CPU. A worker that is
@@ -15,10 +15,14 @@ the workload, GPUs, layout, time and cost as the table spells them.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
+import os
+import pickle
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import BinaryIO
 
 
 @dataclass(frozen=True)
@@ -65,20 +69,21 @@ def run(job: Job) -> dict:
     return {"summary": summary(result), "seconds": round(time.monotonic() - started, 3)}
 
 
-def _serve(conn) -> None:
-    """The worker: solve each job received, until the pipe closes."""
+def serve(requests: BinaryIO, answers: BinaryIO) -> None:
+    """The worker: solve each job read (pickled) from ``requests``, until it ends."""
     while True:
         try:
-            job = conn.recv()
-        except (EOFError, OSError):
+            job = pickle.load(requests)
+        except (EOFError, OSError, pickle.UnpicklingError):
             return
-        conn.send(run(job))
+        pickle.dump(run(job), answers)
+        answers.flush()
 
 
-def _receive(conn):
+def _receive(stream: BinaryIO):
     try:
-        return conn.recv()
-    except (EOFError, OSError):
+        return pickle.load(stream)
+    except (EOFError, OSError, pickle.UnpicklingError):
         return None  # the worker was stopped: the job was superseded
 
 
@@ -86,27 +91,23 @@ class BackgroundSolver:
     """One worker process, one job at a time (``solve``); ``cancel`` stops a document's solve."""
 
     def __init__(self) -> None:
-        self._context = multiprocessing.get_context("spawn")
-        self._process = None
-        self._conn = None
+        self._process: subprocess.Popen | None = None
         self._running: Job | None = None
         self._lock: asyncio.Lock | None = None
-        # a thread waits on the worker's pipe, so the event loop never blocks on it
+        # a thread waits on the worker's answers, so the event loop never blocks on them
         self._waiter = ThreadPoolExecutor(max_workers=1, thread_name_prefix="planner-solve")
 
     def _start(self) -> None:
-        parent, child = self._context.Pipe()
-        process = self._context.Process(target=_serve, args=(child,), daemon=True,
-                                        name="planner-lsp-solver")
-        process.start()
-        child.close()
-        self._process, self._conn = process, parent
+        # A fresh interpreter running this module (not multiprocessing: nothing of the
+        # server's main module or threads is carried over); its stderr is the server's log.
+        self._process = subprocess.Popen([sys.executable, "-m", "planner.lsp.solving"],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
     def _stop(self) -> None:
-        """Kill the worker; the thread waiting on its pipe then reads end-of-file."""
+        """Kill the worker; the thread waiting on its answers then reads end-of-file."""
         if self._process is not None:
             self._process.kill()
-            self._process.join(5)
+            self._process.wait(5)
             self._process = None
 
     def cancel(self, uri: str) -> None:
@@ -119,25 +120,47 @@ class BackgroundSolver:
         if self._lock is None:
             self._lock = asyncio.Lock()
         async with self._lock:
-            if self._process is None or not self._process.is_alive():
+            if self._process is None or self._process.poll() is not None:
                 self._start()
-            conn = self._conn
+            process = self._process
             self._running = job
             try:
-                conn.send(job)
-                answer = await asyncio.get_running_loop().run_in_executor(self._waiter, _receive, conn)
+                pickle.dump(job, process.stdin)
+                process.stdin.flush()
+                answer = await asyncio.get_running_loop().run_in_executor(self._waiter, _receive, process.stdout)
             except asyncio.CancelledError:
                 self._stop()
                 raise
-            except (OSError, EOFError):
+            except OSError:
                 answer = None
             finally:
                 self._running = None
-                if self._process is None or not self._process.is_alive():
+                if process.poll() is not None:
                     # closed by the waiting thread once it has read the end of the pipe
-                    self._waiter.submit(conn.close)
+                    self._waiter.submit(_close, process)
             return answer
 
     def close(self) -> None:
         self._stop()
         self._waiter.shutdown(wait=False, cancel_futures=True)
+
+
+def _close(process: subprocess.Popen) -> None:
+    for stream in (process.stdin, process.stdout):
+        try:
+            stream.close()
+        except OSError:
+            pass
+
+
+def _worker_main() -> None:
+    # Answers go to the pipe that was stdout; anything else written to stdout, by Python or
+    # by a native library, goes to stderr (the server's log) and cannot corrupt an answer.
+    answers = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    serve(sys.stdin.buffer, answers)
+
+
+if __name__ == "__main__":
+    _worker_main()
