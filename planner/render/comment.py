@@ -5,10 +5,10 @@ GitHub refuses a comment body longer than 65,536 characters (GitLab's notes allo
 
 1. the comment as ``render`` writes it, when it fits;
 2. else without the unchanged rows (``--all`` lists them; they are then only counted);
-3. else with as many changed rows as fit, those that move the cost most (in the
-   diff's own order), and a note saying how many are left out;
-4. else (the rows alone do not fit, or one input list is too long) as many of the
-   listed input changes as fit, then a hard cut at a line, with the note.
+3. else with as many changed rows as fit (at least one), those that move the cost
+   most (in the diff's own order), and a note saying how many are left out;
+4. else as many of the listed input changes as fit, then a hard cut at a line
+   boundary, with the note.
 
 The headline and totals always cover every row; only the listing is shortened.
 """
@@ -63,7 +63,9 @@ def fit(diff: Diff, render: Callable[[Diff, bool], str], show_all: bool = False,
             return body
         return _with_note(body, _note(len(changed) - kept, len(changed), len(diff.changes) - len(changes), limit))
 
-    low, high = 0, len(changed)  # the most rows that fit: attempt(low) fits, or low == 0
+    # the most rows that fit: attempt(low) fits, or low == 1 (never 0 rows: the renderer
+    # would say that no workload changed; the hard cut below shortens that one row's table)
+    low, high = min(1, len(changed)), len(changed)
     while low < high:
         middle = (low + high + 1) // 2
         if len(attempt(middle, diff.changes)) <= limit:
@@ -77,7 +79,8 @@ def fit(diff: Diff, render: Callable[[Diff, bool], str], show_all: bool = False,
         text = attempt(low, changes)
     if len(text) <= limit:
         return text
-    note = _note(len(changed) - low, len(changed), len(diff.changes) - len(changes), limit)
+    note = (f"> **Not everything is shown:** the listing is cut to keep this comment under {limit:,} "
+            "characters; `planner diff` in a terminal lists every row.")
     cut = text[:max(0, limit - len(note) - 2)]
     cut = cut[:cut.rfind("\n") + 1] if "\n" in cut else ""
     return cut + "\n" + note + "\n"

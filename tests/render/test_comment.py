@@ -64,3 +64,7 @@ def test_a_hard_cap_when_even_few_rows_do_not_fit():
     text = fit(diff, _render, limit=1_000)
     assert len(text) <= 1_000
     assert "Not everything is shown" in text and "of 40 changed rows" in text
+    # not even the table's header fits: cut at a line, the headline kept, the note last
+    text = fit(diff, _render, limit=450)
+    assert len(text) <= 450 and text.startswith("### planner cost estimate")
+    assert "**Cost will increase by $226.00" in text and text.rstrip().endswith("lists every row.")
