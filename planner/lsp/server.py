@@ -191,106 +191,108 @@ def _path_of(uri: str) -> str:
 server = None  # the running server, for tests that look inside it
 
 
+# ------------------------------------------------------------ handlers (registered by build)
+
+def initialize(ls: PlannerServer, params: types.InitializeParams) -> None:
+    ls.options = Options.read(params.initialization_options)
+
+def did_open(ls: PlannerServer, params: types.DidOpenTextDocumentParams) -> None:
+    uri = params.text_document.uri
+    doc = ls.documents.setdefault(uri, Document(uri, _path_of(uri)))
+    doc.version = params.text_document.version
+    ls.schedule(doc, 0.0)
+    ls.schedule_importers(doc)
+
+def did_change(ls: PlannerServer, params: types.DidChangeTextDocumentParams) -> None:
+    doc = ls.documents.get(params.text_document.uri)
+    if doc is None:
+        return
+    doc.version = params.text_document.version
+    ls.schedule(doc, ls.options.check_delay)
+    ls.schedule_importers(doc)
+
+def did_save(ls: PlannerServer, params: types.DidSaveTextDocumentParams) -> None:
+    for doc in ls.documents.values():  # files read from disk may have changed with it
+        if doc.uri != params.text_document.uri:
+            ls.schedule(doc, ls.options.check_delay)
+
+def did_close(ls: PlannerServer, params: types.DidCloseTextDocumentParams) -> None:
+    doc = ls.documents.pop(params.text_document.uri, None)
+    if doc is not None:
+        if doc.task is not None:
+            doc.task.cancel()
+        ls.solver.cancel(doc.uri)
+        ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
+        ls.schedule_importers(doc)
+
+async def complete(ls: PlannerServer, params: types.CompletionParams) -> types.CompletionList:
+    uri = params.text_document.uri
+    doc = ls.documents.get(uri)
+    text = ls.text_of(uri)
+    positions = Positions(text, ls.units())
+    names = doc.names if doc is not None else completion.Names()
+    if not names.gpus:  # before the first check: the catalog at least
+        gpus, models = await ls.in_parse_thread(_catalog)
+        names = completion.Names(gpus=gpus, models=models)
+    if doc is not None:
+        names = completion.Names(names.gpus, names.models, names.workloads, import_candidates(doc.path))
+    items = completion.complete(text, positions.offset(params.position), names, positions)
+    return types.CompletionList(is_incomplete=False, items=items)
+
+def hover(ls: PlannerServer, params: types.HoverParams) -> types.Hover | None:
+    uri = params.text_document.uri
+    doc = ls.documents.get(uri)
+    text = ls.text_of(uri)
+    positions = Positions(text, ls.units())
+    state = hovering.SolveState(ls.options.solve, doc.version if doc else 0, doc.last if doc else None,
+                                doc.pending if doc else False, doc.has_errors if doc else False)
+    found = hovering.hover(text, positions.offset(params.position), state)
+    if found is None:
+        return None
+    markdown, token = found
+    return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, markdown),
+                       positions.offsets(token.start, token.end))
+
+async def formatting(ls: PlannerServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
+    from planner.syntax.fmt import format_text
+
+    uri = params.text_document.uri
+    text = ls.text_of(uri)
+    try:
+        formatted = await ls.in_parse_thread(format_text, text, _path_of(uri))
+    except PlanError:
+        return None  # a text that does not parse is not formatted; its diagnostics say why
+    if formatted == text:
+        return []
+    return [types.TextEdit(Positions(text, ls.units()).whole(), formatted)]
+
+async def go_to(ls: PlannerServer, params: types.DefinitionParams) -> list[types.Location] | None:
+    uri = params.text_document.uri
+    text, path = ls.text_of(uri), _path_of(uri)
+    offset = Positions(text, ls.units()).offset(params.position)
+    return await ls.in_parse_thread(ls_definitions, ls, text, offset, path)
+
+def shutdown(ls: PlannerServer, params: None) -> None:
+    for doc in ls.documents.values():
+        if doc.task is not None:
+            doc.task.cancel()
+    ls.solver.close()
+
+
 def build() -> PlannerServer:
     """A new server with every feature registered."""
     ls = PlannerServer()
-
-    @ls.feature(types.INITIALIZE)
-    def initialize(ls: PlannerServer, params: types.InitializeParams) -> None:
-        ls.options = Options.read(params.initialization_options)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_OPEN)
-    def did_open(ls: PlannerServer, params: types.DidOpenTextDocumentParams) -> None:
-        uri = params.text_document.uri
-        doc = ls.documents.setdefault(uri, Document(uri, _path_of(uri)))
-        doc.version = params.text_document.version
-        ls.schedule(doc, 0.0)
-        ls.schedule_importers(doc)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)
-    def did_change(ls: PlannerServer, params: types.DidChangeTextDocumentParams) -> None:
-        doc = ls.documents.get(params.text_document.uri)
-        if doc is None:
-            return
-        doc.version = params.text_document.version
-        ls.schedule(doc, ls.options.check_delay)
-        ls.schedule_importers(doc)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
-    def did_save(ls: PlannerServer, params: types.DidSaveTextDocumentParams) -> None:
-        for doc in ls.documents.values():  # files read from disk may have changed with it
-            if doc.uri != params.text_document.uri:
-                ls.schedule(doc, ls.options.check_delay)
-
-    @ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)
-    def did_close(ls: PlannerServer, params: types.DidCloseTextDocumentParams) -> None:
-        doc = ls.documents.pop(params.text_document.uri, None)
-        if doc is not None:
-            if doc.task is not None:
-                doc.task.cancel()
-            ls.solver.cancel(doc.uri)
-            ls.text_document_publish_diagnostics(types.PublishDiagnosticsParams(uri=doc.uri, diagnostics=[]))
-            ls.schedule_importers(doc)
-
-    @ls.feature(types.TEXT_DOCUMENT_COMPLETION,
-                types.CompletionOptions(trigger_characters=['"', ".", "="]))
-    async def complete(ls: PlannerServer, params: types.CompletionParams) -> types.CompletionList:
-        uri = params.text_document.uri
-        doc = ls.documents.get(uri)
-        text = ls.text_of(uri)
-        positions = Positions(text, ls.units())
-        names = doc.names if doc is not None else completion.Names()
-        if not names.gpus:  # before the first check: the catalog at least
-            gpus, models = await ls.in_parse_thread(_catalog)
-            names = completion.Names(gpus=gpus, models=models)
-        if doc is not None:
-            names = completion.Names(names.gpus, names.models, names.workloads, import_candidates(doc.path))
-        items = completion.complete(text, positions.offset(params.position), names, positions)
-        return types.CompletionList(is_incomplete=False, items=items)
-
-    @ls.feature(types.TEXT_DOCUMENT_HOVER)
-    def hover(ls: PlannerServer, params: types.HoverParams) -> types.Hover | None:
-        uri = params.text_document.uri
-        doc = ls.documents.get(uri)
-        text = ls.text_of(uri)
-        positions = Positions(text, ls.units())
-        state = hovering.SolveState(ls.options.solve, doc.version if doc else 0, doc.last if doc else None,
-                                    doc.pending if doc else False, doc.has_errors if doc else False)
-        found = hovering.hover(text, positions.offset(params.position), state)
-        if found is None:
-            return None
-        markdown, token = found
-        return types.Hover(types.MarkupContent(types.MarkupKind.Markdown, markdown),
-                           positions.offsets(token.start, token.end))
-
-    @ls.feature(types.TEXT_DOCUMENT_FORMATTING)
-    async def formatting(ls: PlannerServer, params: types.DocumentFormattingParams) -> list[types.TextEdit] | None:
-        from planner.syntax.fmt import format_text
-
-        uri = params.text_document.uri
-        text = ls.text_of(uri)
-        try:
-            formatted = await ls.in_parse_thread(format_text, text, _path_of(uri))
-        except PlanError:
-            return None  # a text that does not parse is not formatted; its diagnostics say why
-        if formatted == text:
-            return []
-        return [types.TextEdit(Positions(text, ls.units()).whole(), formatted)]
-
-    @ls.feature(types.TEXT_DOCUMENT_DEFINITION)
-    async def go_to(ls: PlannerServer, params: types.DefinitionParams) -> list[types.Location] | None:
-        uri = params.text_document.uri
-        text, path = ls.text_of(uri), _path_of(uri)
-        offset = Positions(text, ls.units()).offset(params.position)
-        return await ls.in_parse_thread(ls_definitions, ls, text, offset, path)
-
-    @ls.feature(types.SHUTDOWN)
-    def shutdown(ls: PlannerServer, params: None) -> None:
-        for doc in ls.documents.values():
-            if doc.task is not None:
-                doc.task.cancel()
-        ls.solver.close()
-
+    ls.feature(types.INITIALIZE)(initialize)
+    ls.feature(types.TEXT_DOCUMENT_DID_OPEN)(did_open)
+    ls.feature(types.TEXT_DOCUMENT_DID_CHANGE)(did_change)
+    ls.feature(types.TEXT_DOCUMENT_DID_SAVE)(did_save)
+    ls.feature(types.TEXT_DOCUMENT_DID_CLOSE)(did_close)
+    ls.feature(types.TEXT_DOCUMENT_COMPLETION,
+types.CompletionOptions(trigger_characters=['"', ".", "="]))(complete)
+    ls.feature(types.TEXT_DOCUMENT_HOVER)(hover)
+    ls.feature(types.TEXT_DOCUMENT_FORMATTING)(formatting)
+    ls.feature(types.TEXT_DOCUMENT_DEFINITION)(go_to)
+    ls.feature(types.SHUTDOWN)(shutdown)
     return ls
 
 

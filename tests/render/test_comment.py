@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from planner.diff import diff_results
 from planner.render import diffview
 from planner.render.comment import GITHUB_COMMENT_LIMIT, fit
@@ -68,3 +70,24 @@ def test_a_hard_cap_when_even_few_rows_do_not_fit():
     text = fit(diff, _render, limit=450)
     assert len(text) <= 450 and text.startswith("### planner cost estimate")
     assert "**Cost will increase by $226.00" in text and text.rstrip().endswith("lists every row.")
+
+
+@pytest.mark.slow  # solves two plans of 12 services, three times
+def test_planner_diff_max_chars(tmp_path):
+    from support.cli import run_cli
+
+    def plan(users: int) -> str:
+        services = "".join(f'serve "service-{i:02d}-{"y" * 30}" {{ model = "Llama-3.1-8B"  users = {users}'
+                           '  context = 4k }\n' for i in range(12))
+        return 'import "std"\ngpu "L4" { available = 64 }\n' + services
+
+    (tmp_path / "old.plan").write_text(plan(4))
+    (tmp_path / "new.plan").write_text(plan(64))
+    code, out, err = run_cli("diff", str(tmp_path / "old.plan"), str(tmp_path / "new.plan"),
+                             "--format", "markdown", "--max-chars", "1500")
+    assert code == 0, err
+    assert len(out) <= 1500 and "Not everything is shown" in out and "of 12 changed rows" in out
+    code, whole, _ = run_cli("diff", str(tmp_path / "old.plan"), str(tmp_path / "new.plan"), "--format", "markdown")
+    assert len(whole) > 1500 and "Not everything" not in whole
+    code, _, err = run_cli("diff", str(tmp_path / "old.plan"), str(tmp_path / "new.plan"), "--max-chars", "10")
+    assert code == 2 and "--max-chars" in err
