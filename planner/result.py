@@ -42,6 +42,8 @@ class Inputs:
     optimizer: str | None = None
     rank: int | None = None
     budget: float | None = None
+    stack: str | None = None  # training stack (megatron | fsdp | deepspeed | hf)
+    precision: str | None = None  # training matmul precision (bf16 | fp8)
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,10 @@ class RowLayout:
     micro_batch: int | None
     replicas: int
     weights: str
+    sp: bool | None = None  # Megatron sequence parallelism
+    cp: int | None = None  # context-parallel degree
+    shard: int | None = None  # ZeRO-3 partition group (HSDP); 0: all dp x cp ranks
+    vpp: int | None = None  # interleaved pipeline stages per GPU
 
 
 @dataclass(frozen=True)
