@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -91,10 +92,14 @@ class Session:
             [types.TextDocumentContentChangeWholeDocument(text=text)]))
 
     def wait_for(self, ready, timeout: float = TIMEOUT):
-        """Wait until ``ready()`` returns something true, and return it."""
+        """Wait until ``ready()`` returns something true, and return it: looked at on each
+        message from the server and every 50 ms (it may read the server's own state)."""
+        deadline = time.monotonic() + timeout
         with self._changed:
-            found = self._changed.wait_for(ready, timeout)
-        assert found, "timed out waiting for the server"
+            while not (found := ready()):
+                left = deadline - time.monotonic()
+                assert left > 0, "timed out waiting for the server"
+                self._changed.wait(min(left, 0.05))
         return found
 
     def published(self, uri: str, version: int) -> list[types.Diagnostic]:
