@@ -34,8 +34,11 @@ def _lark_pattern(token: str) -> str:
 
 
 def _block_kinds() -> tuple[str, ...]:
-    sys.path.insert(0, str(REPOSITORY))
-    from planner.syntax.keys import BLOCK_KINDS
+    try:
+        from planner.syntax.keys import BLOCK_KINDS
+    except ImportError:  # run from a checkout without planner installed
+        sys.path.insert(0, str(REPOSITORY))
+        from planner.syntax.keys import BLOCK_KINDS
 
     return BLOCK_KINDS
 

@@ -141,21 +141,32 @@ class PlannerServer(LanguageServer):
                 self.schedule(doc, self.options.check_delay)
 
     def _check(self, doc: Document, text: str, texts: dict[str, str]):
-        """The check of ``doc`` (in the parse thread) and the names completion offers after it."""
+        """The check of ``doc`` (in the parse thread), and the names its plan and imports
+        declare (kept from the last check that passed while the text has errors)."""
         checked = checking.check(doc.path, texts, Positions(text, self.units()), self.options.root)
-        gpus, models = _catalog()
-        plan, declared, known = checked.plan, block_names(text), doc.names
-        workloads = [n for kind in WORKLOAD_KINDS for n in declared.get(kind, ())]
-        if plan is not None:  # the checked plan (imports included) replaces what was known
+        plan, known = checked.plan, doc.names
+        if plan is not None:
+            catalog = str(specs_dir())
             known = completion.Names(
                 gpus=tuple(g.name for g in plan.gpus if g.available is not None),
                 models=tuple(m.name for m in plan.models if m.span is not None
-                             and not m.span.file.startswith(str(specs_dir()))),
+                             and not m.span.file.startswith(catalog)),
                 workloads=tuple(w.name for w in plan.workloads))
-        names = completion.Names(gpus=_merged(declared.get("gpu", ()), known.gpus, gpus),
-                                 models=_merged(declared.get("model", ()), known.models, models),
-                                 workloads=_merged(workloads, known.workloads))
-        return checked, names
+        return checked, known
+
+    async def names(self, doc: Document | None, text: str) -> completion.Names:
+        """What completion offers: names declared in ``text`` as it is now, then those of the
+        last check (imports included), then the shipped catalog's."""
+        # the catalog is parsed once, in the parse thread; then it is at hand
+        gpus, models = _catalog() if _catalog.cache_info().currsize else await self.in_parse_thread(_catalog)
+        known = doc.names if doc is not None else completion.Names()
+        declared = block_names(text)
+        workloads = [n for kind in WORKLOAD_KINDS for n in declared.get(kind, ())]
+        return completion.Names(
+            gpus=_merged(declared.get("gpu", ()), known.gpus, gpus),
+            models=_merged(declared.get("model", ()), known.models, models),
+            workloads=_merged(workloads, known.workloads),
+            imports=import_candidates(doc.path) if doc is not None else ("std",))
 
     async def round(self, doc: Document, delay: float) -> None:
         await asyncio.sleep(delay)
@@ -227,17 +238,12 @@ def did_close(ls: PlannerServer, params: types.DidCloseTextDocumentParams) -> No
 
 async def complete(ls: PlannerServer, params: types.CompletionParams) -> types.CompletionList:
     uri = params.text_document.uri
-    doc = ls.documents.get(uri)
     text = ls.text_of(uri)
     positions = Positions(text, ls.units())
-    names = doc.names if doc is not None else completion.Names()
-    if not names.gpus:  # before the first check: the catalog at least
-        gpus, models = await ls.in_parse_thread(_catalog)
-        names = completion.Names(gpus=gpus, models=models)
-    if doc is not None:
-        names = completion.Names(names.gpus, names.models, names.workloads, import_candidates(doc.path))
+    names = await ls.names(ls.documents.get(uri), text)
     items = completion.complete(text, positions.offset(params.position), names, positions)
     return types.CompletionList(is_incomplete=False, items=items)
+
 
 def hover(ls: PlannerServer, params: types.HoverParams) -> types.Hover | None:
     uri = params.text_document.uri
@@ -270,7 +276,9 @@ async def go_to(ls: PlannerServer, params: types.DefinitionParams) -> list[types
     uri = params.text_document.uri
     text, path = ls.text_of(uri), _path_of(uri)
     offset = Positions(text, ls.units()).offset(params.position)
-    return await ls.in_parse_thread(ls_definitions, ls, text, offset, path)
+    texts = ls.texts()
+    texts[path] = text
+    return await ls.in_parse_thread(ls_definitions, ls, texts, text, offset, path)
 
 def shutdown(ls: PlannerServer, params: None) -> None:
     for doc in ls.documents.values():
@@ -306,9 +314,9 @@ def import_candidates(path: str) -> tuple[str, ...]:
     return ("std", *names[:200])
 
 
-def ls_definitions(ls: PlannerServer, text: str, offset: int, path: str) -> list[types.Location] | None:
-    texts = ls.texts()
-    texts[path] = text
+def ls_definitions(ls: PlannerServer, texts: dict[str, str], text: str, offset: int,
+                   path: str) -> list[types.Location] | None:
+    """Where the name at ``offset`` is declared (run in the parse thread)."""
     wanted = definition.target(text, offset, path, ls.options.root)
     if wanted is None:
         return None
