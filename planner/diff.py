@@ -24,9 +24,10 @@ from planner.result import Inputs, Result, Row, RowLayout, plain_data
 # The order in which a row's changed inputs are named: the workload's own
 # knobs first (what the author most likely touched), then limits.
 INPUT_ORDER = (
-    "model", "method", "users", "context", "prompt", "dataset_tokens", "dataset_bytes",
+    "model", "method", "users", "rate", "context", "prompt", "output", "prefix_cache",
+    "engine", "dataset_tokens", "dataset_bytes",
     "epochs", "seq_len", "batch", "weights", "kv", "optimizer", "rank",
-    "deadline_hours", "tpot_ms", "ttft_ms", "budget",
+    "deadline_hours", "tpot_ms", "ttft_ms", "tpot_p99_ms", "ttft_p99_ms", "budget",
 )
 
 # How each input is named in a cause ("dataset 1GB → 10GB").
@@ -34,6 +35,8 @@ _INPUT_LABELS = {
     "deadline_hours": "deadline",
     "tpot_ms": "tpot",
     "ttft_ms": "ttft",
+    "tpot_p99_ms": "tpot_p99",
+    "ttft_p99_ms": "ttft_p99",
 }
 
 
@@ -49,6 +52,19 @@ class Side:
 
 
 @dataclass(frozen=True)
+class ServiceShown:
+    """What a service row does under its load, as a review compares it: latencies (median
+    and p99 where simulated, else the mean) and headroom (1 - load / capacity)."""
+
+    ttft: float | None
+    ttft_p99: float | None
+    tpot: float | None
+    tpot_p99: float | None
+    headroom: float
+    requests_per_second: float
+
+
+@dataclass(frozen=True)
 class Shown:
     """What a row's result shows; a difference in any of these makes the row "changed"."""
 
@@ -59,6 +75,7 @@ class Shown:
     layout: RowLayout | None
     hours: float | None
     cost: float | None
+    service: ServiceShown | None = None
 
 
 @dataclass(frozen=True)
@@ -104,8 +121,12 @@ def _input_value(key: str, value) -> str:
         return f"{text.count(int(value))} tokens"
     if key == "deadline_hours":
         return text.duration(float(value))
-    if key in ("tpot_ms", "ttft_ms"):
+    if key in ("tpot_ms", "ttft_ms", "tpot_p99_ms", "ttft_p99_ms"):
         return text.latency(float(value) / 1000.0)
+    if key == "rate":
+        return text.per_second(float(value))
+    if key == "prefix_cache":
+        return text.share(float(value))
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -203,7 +224,23 @@ def plan_changes(old: Result, new: Result) -> list[str]:
 
 def _shown(row: Row) -> Shown:
     return Shown(fits=row.fits, gpu=row.gpu, gpu_count=row.gpu_count, nodes=row.nodes,
-                 layout=row.layout, hours=row.hours, cost=row.cost)
+                 layout=row.layout, hours=row.hours, cost=row.cost,
+                 service=_service_shown(row))
+
+
+def _service_shown(row: Row) -> ServiceShown | None:
+    svc = row.service
+    if svc is None:
+        return None
+    simulated = svc.ttft_p50_seconds is not None
+    return ServiceShown(
+        ttft=svc.ttft_p50_seconds if simulated else svc.ttft_mean_seconds,
+        ttft_p99=svc.ttft_p99_seconds,
+        tpot=svc.tpot_p50_seconds if simulated else svc.tpot_mean_seconds,
+        tpot_p99=svc.tpot_p99_seconds,
+        headroom=round(max(0.0, 1.0 - svc.load_share), 6),
+        requests_per_second=svc.requests_per_second,
+    )
 
 
 def _delta(before: float | None, after: float | None) -> tuple[float, float | None]:

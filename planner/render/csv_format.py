@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 
-from planner.result import Result
+from planner.result import Result, Service
 
 LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
           "weights")
@@ -14,9 +15,11 @@ MEASURES = ("gpu_memory_bytes", "usable_memory_bytes", "host_memory_per_gpu_byte
             "cost", "cost_per_hour", "price_per_hour", "ttft_seconds", "tpot_seconds",
             "tokens_per_second", "tokens")
 HOST = ("cpu_cores", "ram_bytes", "nvme_bytes", "network")
+SERVICE = tuple(f.name for f in dataclasses.fields(Service))
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
-          + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons"))
+          + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons")
+          + tuple(f"service_{k}" for k in SERVICE))
 
 
 def _text(value) -> str:
@@ -45,5 +48,6 @@ def render_csv(result: Result, explain: bool = False) -> str:
         cells += [getattr(row, k) for k in MEASURES]
         cells += [_field(row.host, k) for k in HOST]
         cells += [row.decided_by, " | ".join(row.reasons)]
+        cells += [_field(row.service, k) for k in SERVICE]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

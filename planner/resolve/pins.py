@@ -17,8 +17,9 @@ build (a workload, or each combination of the sweeps that match it):
   stack; a pinned ``gpu`` has fp8 tensor cores when the job's ``precision = fp8``;
 - training pins together: ``sp`` needs ``tp`` > 1, ``shard`` (HSDP) needs ZeRO-3 and divides
   dp × cp, ``vpp`` > 1 needs ``pp`` > 1;
-- values across keys: ``prompt`` less than ``context``; ``rank`` and
-  ``targets`` only with LoRA methods.
+- values across keys: a service's load is ``users`` or ``rate``, and its
+  ``prompt`` and ``output`` fit its ``context`` (``plan.request_shape_problem``);
+  ``rank`` and ``targets`` only with LoRA methods.
 
 A rule broken whatever the sweeps is reported once, at the pin or key; a rule
 broken only in some variants is reported once per sweep value that breaks it,
@@ -36,7 +37,8 @@ from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, 
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
-_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank", "stack", "precision")
+_FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "seq_len", "method",
+           "rank", "stack", "precision")
 
 
 @dataclass(frozen=True)
@@ -141,16 +143,28 @@ def problems(workload, update: dict, arch, gpus: dict | None = None) -> list[Pro
 
 def _values(workload, row: dict) -> list[Problem]:
     out = []
-    if workload.kind == "serve" and row["prompt"] is not None and row["prompt"] >= row["context"]:
-        out.append(Problem("prompt", "prompt", f"`prompt` ({row['prompt']}) must be less than `context` "
-                           f"({row['context']}): context counts prompt and output tokens",
-                           frozenset({"prompt", "context"})))
+    if workload.kind == "serve":
+        out += _serve_values(row)
     if workload.kind == "finetune" and row["method"] == "full":
         for key in ("rank", "targets"):
             value = row["rank"] if key == "rank" else workload.targets
             if value is not None:
                 out.append(Problem(f"full-{key}", key, f"`{key}` applies to lora and qlora, but method = full",
                                    frozenset({"method", key})))
+    return out
+
+
+def _serve_values(row: dict) -> list[Problem]:
+    """A service's load is one of users and rate; its request shape holds together
+    (``plan.request_shape_problem``)."""
+    out = []
+    if row["users"] is not None and row["rate"] is not None:
+        out.append(Problem("load", "users", "`users` and `rate` both set: a service's load is one of "
+                           "them (concurrent requests, or requests per second)",
+                           frozenset({"users", "rate"})))
+    problem = P.request_shape_problem(row["context"], row["prompt"], row["output"])
+    if problem is not None:
+        out.append(Problem("shape", problem[0], problem[1], frozenset({"context", "prompt", "output"})))
     return out
 
 

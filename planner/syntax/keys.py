@@ -16,7 +16,7 @@ from planner import plan
 
 WORKLOAD_KINDS = ("serve", "finetune", "pretrain")
 BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS
-LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft")
+LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft", "tpot_p99", "ttft_p99")
 
 
 @dataclass(frozen=True)
@@ -130,13 +130,19 @@ WORKLOAD = {
 
 SERVE = {
     **WORKLOAD,
-    "users": _count("required", high=10**7, doc="concurrent sequences"),
-    "context": Key("tokens", "required", low=2, high=10**8, doc="prompt + output tokens per sequence (at least one of each)"),
-    "prompt": Key("tokens", "0.75 × context (DEFAULT_PROMPT_FRACTION)", **_TOKENS, doc="prompt (prefill) tokens per sequence; less than context"),
+    "users": _count("`users` or `rate`", high=10**7, doc="concurrent requests: each user sends the next when the last is answered"),
+    "rate": Key("rate", "`users` or `rate`", low=0.0, low_open=True, high=1e6, doc="requests per second, arriving at random (Poisson)"),
+    "context": Key("tokens", "prompt + output", low=2, high=10**8, doc="the engine's max model length: the longest prompt + output it admits"),
+    "prompt": Key("tokens", "context − output, or 0.75 × context", **_TOKENS, doc="prompt tokens per request"),
+    "output": Key("tokens", "context − prompt", **_TOKENS, doc="output tokens per request"),
+    "prefix_cache": Key("share", "0", low=0.0, high=0.99, doc="share of prompt tokens found in the engine's prefix cache"),
+    "engine": Key("enum", "vllm", choices=_choices(plan.Engine), doc="the serving engine: its scheduling, step overhead and memory rules"),
     "weights": Key("enum", "auto", choices=_choices(plan.ServeWeights), doc="weight precision served; auto lets the solver choose"),
     "kv": Key("enum", "bf16", choices=_choices(plan.KvPrecision), doc="KV-cache precision"),
-    "tpot": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time per output token"),
-    "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time to first token"),
+    "tpot": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time per output token"),
+    "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time to first token"),
+    "tpot_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time per output token (simulated)"),
+    "ttft_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time to first token (simulated)"),
     "duration": Key("duration", "730h", **_LONG, doc="hours of service priced (730 h is one month)"),
 }
 

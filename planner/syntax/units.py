@@ -1,7 +1,7 @@
 """Unit suffixes: what each one measures and its factor to the base unit.
 
 Base units: counts and tokens (1), bytes (1), seconds, FLOP/s, bytes/s,
-fraction (1 = 100 %).  Decimal byte prefixes are SI (1 KB = 1000 B); binary
+requests/s, fraction (1 = 100 %).  Decimal byte prefixes are SI (1 KB = 1000 B); binary
 ones are IEC 80000-13 (1 KiB = 1024 B).  Network links are quoted in bits per
 second (1 Gbps = 1e9 bit/s = 1.25e8 B/s).
 """
@@ -19,6 +19,7 @@ UNITS: dict[str, dict[str, float]] = {
     "percent": {"%": 0.01},
     "flops": {"TFLOPS": 1e12, "PFLOPS": 1e15},
     "bandwidth": {"GB/s": 1e9, "TB/s": 1e12, "Gbps": 1e9 / 8},
+    "rate": {"/s": 1.0, "/min": 1.0 / 60.0},  # requests per second
 }
 
 KIND_OF_UNIT: dict[str, str] = {unit: kind for kind, table in UNITS.items() for unit in table}
@@ -30,6 +31,7 @@ KIND_WORDS = {
     "percent": "a percentage (40%)",
     "flops": "FLOP/s (312TFLOPS, 2PFLOPS)",
     "bandwidth": "a bandwidth (900GB/s, 3.35TB/s, 200Gbps)",
+    "rate": "a request rate (20/s, 1200/min)",
     "price": "a price per GPU-hour (1.79/h, 1.79 USD/h)",
     "tokens": "tokens (250M tokens)",
     "number": "a plain number",

@@ -220,6 +220,14 @@ def _fraction(key, spec, value):
     return number
 
 
+def _share(key, spec, value):
+    """A share that may be 0 (a fraction or a percentage within the key's range)."""
+    kind = _unit_kind(key, value, ("number", "percent"), "a share (0.5) or a percentage (50%)")
+    number = _real(key, _scaled(key, value, kind), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
 def _checked_real(key, spec, value):
     """The value's number as written (no unit scaling), as a float within the key's range."""
     number = _real(key, _decimal(key, value, spec), value, spec)
@@ -326,6 +334,8 @@ CONVERTERS = {
     "duration": _quantity_of("duration", "a duration", integral=False),
     "flops": _quantity_of("flops", "FLOP/s", integral=False),
     "bandwidth": _quantity_of("bandwidth", "a bandwidth", integral=False),
+    "rate": _quantity_of("rate", "a request rate", integral=False),
+    "share": _share,
     "fraction": _fraction,
     "price": _price,
     "money": _money,

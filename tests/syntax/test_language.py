@@ -42,6 +42,10 @@ pretrain "t" {
   optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]
   stack = fsdp  precision = fp8
 }
+serve "r" {
+  model = "m"  rate = 1200/min  context = 8k  prompt = 6000  output = 1500  prefix_cache = 25%
+  engine = sglang  ttft_p99 <= 3s  tpot_p99 <= 80ms
+}
 sweep "f".dataset = [1MB, 250M tokens]
 sweep "s".users = [1, 10, 1k]
 '''
@@ -88,6 +92,14 @@ def test_serve_block(plan):
     assert s.duration == 30 * 86400 == 2_592_000
     lay = s.layout
     assert (lay.gpu, lay.count, lay.tp, lay.pp, lay.ep, lay.replicas) == ("G", 8, 4, 1, 2, 2)
+
+
+def test_serve_block_with_a_rate(plan):
+    r = plan.workloads[3]
+    assert r.users is None and r.rate == pytest.approx(20.0)  # 1200 per minute
+    assert (r.context, r.prompt, r.output, r.prefix_cache) == (8000, 6000, 1500, 0.25)
+    assert r.engine == "sglang" and r.ttft_p99 == 3.0 and r.tpot_p99 == pytest.approx(0.08)
+    assert plan.workloads[0].engine == "vllm" and plan.workloads[0].output is None
 
 
 def test_finetune_block(plan):
