@@ -139,8 +139,8 @@ def test_github_actions_workflow(repository, tmp_path):
         assert posted.returncode == 0, posted.stderr
         return (repository / "comment.md").read_text(), output.read_text()
 
-    # first push: 4x the autocomplete users, a rise above the 10% of FAIL_ABOVE
-    first_text = _push(repository, "  users = 64", "  users = 256")
+    # first push: 4x the autocomplete requests, a rise above the 10% of FAIL_ABOVE
+    first_text = _push(repository, "  rate = 20/s", "  rate = 80/s")
     comment, output = run_diff_and_post()
     assert output == "status=1\n"
     assert comment.startswith(MARKER + "\n")
@@ -153,8 +153,8 @@ def test_github_actions_workflow(repository, tmp_path):
     gated = _bash(gate["run"], repository, {**env, "STATUS": "1"})
     assert gated.returncode == 1 and "rises by more than 10%" in gated.stdout
 
-    # second push: fewer users again, and a new plan; the same comment is updated in place
-    second_text = _push(repository, "  users = 256", "  users = 96")
+    # second push: fewer requests again, and a new plan; the same comment is updated in place
+    second_text = _push(repository, "  rate = 80/s", "  rate = 40/s")
     (repository / "plans" / "extra.plan").write_text((EXAMPLES / "shared-pool.plan").read_text())
     _git("add", ".", cwd=repository)
     _git("commit", "-qm", "a new plan", cwd=repository)
@@ -218,7 +218,7 @@ def test_gitlab_ci_job(repository, tmp_path):
                            CI_API_V4_URL=f"http://127.0.0.1:{server.server_port}/api/v4", CI_PROJECT_ID="42",
                            CI_MERGE_REQUEST_IID="3", PLANNER_GITLAB_TOKEN="secret")
         script = "\n".join(job["script"])
-        first_text = _push(repository, "  users = 64", "  users = 256")
+        first_text = _push(repository, "  rate = 20/s", "  rate = 80/s")
         done = _bash(script, repository, env)
         assert done.returncode == 1, done.stderr  # the gate: above 10%
         assert "rises by more than 10%" in done.stdout and "posted a note" in done.stdout
@@ -226,7 +226,7 @@ def test_gitlab_ci_job(repository, tmp_path):
         assert posted["body"].startswith(MARKER) and posted["body"] == (repository / "comment.md").read_text()
         assert _body_without_footer(_expected_markdown(tmp_path, first_text)) in posted["body"]
 
-        _push(repository, "  users = 256", "  users = 72")
+        _push(repository, "  rate = 80/s", "  rate = 30/s")
         done = _bash(script, repository, env)
         assert f"updated note {posted['id']}" in done.stdout
         assert [n["id"] for n in _Notes.notes] == [1, posted["id"]]
