@@ -32,6 +32,11 @@ def diff_command(
         help="Exit 1 when the total cost rises by more than AMOUNT (e.g. 500) or PERCENT (e.g. 10%).",
     ),
     show_all: bool = typer.Option(False, "--all", help="List unchanged workloads too."),
+    max_chars: int = typer.Option(
+        65_536, "--max-chars", metavar="N", min=1_000,
+        help="Markdown only: keep the comment under N characters (GitHub's limit: 65,536), "
+             "listing the rows that move the cost most and saying how many are left out.",
+    ),
     time_limit: float = typer.Option(10.0, "--time-limit", help="Seconds per solve."),
 ) -> None:
     """Show what a change to a plan does to GPUs, layouts, hours and cost, and why."""
@@ -63,7 +68,10 @@ def diff_command(
     if format is DiffFormat.json:
         sys.stdout.write(diffview.render_json(result))
     elif format is DiffFormat.markdown:
-        sys.stdout.write(diffview.render_markdown(result, show_all=show_all))
+        from planner.render.comment import fit
+
+        sys.stdout.write(fit(result, lambda d, every: diffview.render_markdown(d, show_all=every),
+                             show_all=show_all, limit=max_chars))
     else:
         sys.stdout.write(diffview.render_table(result, show_all=show_all))
     if threshold is not None and threshold.exceeded(result):
