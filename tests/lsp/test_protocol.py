@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from lsprotocol import types
 
+from planner.resources import specs_dir
 from planner.syntax.fmt import format_text
 from planner.syntax.keys import KEYS, LIMIT_KEYS, WORKLOAD_KINDS
 from planner.syntax.values import range_text
@@ -315,14 +316,16 @@ def test_definition_of_models_gpus_workloads_and_imports(session, tmp_path):
     assert mine.uri == uri and mine.range.start == types.Position(2, 0)
     (base,) = go(2, '"base"')
     assert base.uri == (tmp_path / "shared.plan").resolve().as_uri() and base.range.start.line == 0
+    # The catalog the server reads is the installed one (the wheel's copy in CI, specs/ in a checkout).
+    shipped = specs_dir()
     gpus = go(4, '"A10G"')
-    assert [g.uri for g in gpus] == [uri, (SPECS / "gpus.plan").resolve().as_uri()]
+    assert [g.uri for g in gpus] == [uri, (shipped / "gpus.plan").resolve().as_uri()]
     catalog = go(3, '"A10G"')  # a refinement leads to what it refines
-    assert [c.uri for c in catalog] == [(SPECS / "gpus.plan").resolve().as_uri()]
+    assert [c.uri for c in catalog] == [(shipped / "gpus.plan").resolve().as_uri()]
     (chat,) = go(5, '"chat"')
     assert chat.range.start == types.Position(4, 0)
     (shared,) = go(1, '"shared.plan"')
     assert shared.uri == (tmp_path / "shared.plan").resolve().as_uri()
     std = go(0, '"std"')
-    assert {s.uri for s in std} == {p.resolve().as_uri() for p in SPECS.glob("*.plan")}
+    assert {s.uri for s in std} == {p.resolve().as_uri() for p in shipped.glob("*.plan")}
     assert session.definition(uri, 4, lines[4].index("users") + 1) is None
