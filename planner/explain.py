@@ -15,7 +15,7 @@ from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, memory, money, plain,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, memory, moment, money, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
@@ -57,7 +57,11 @@ def binding_sentence(use: LimitUse, currency: str) -> str:
     def amount(value: float) -> str:
         return _amount(use.limit, value, currency)
 
-    text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
+    if use.at_hours is not None:  # a scheduled pool: the moment the peak is first reached
+        text = (f"{use.limit}: {amount(use.used)} of {amount(use.available)} in use at "
+                f"{moment(use.at_hours)} by {_names(use.users)}")
+    else:
+        text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
     if use.first_choices_need is not None:
         text += f"; first choices need {amount(use.first_choices_need)}"
     return text

@@ -30,6 +30,22 @@ def hours_units(hours: float) -> int:
     return round(hours * HOURS_SCALE)
 
 
+# A scheduled pool (a plan `window`) is timed in whole steps of one minute: a run's duration
+# is rounded up and its slot (release, due) inwards, so a schedule that holds in steps
+# holds in exact hours too.
+SCHEDULE_STEPS_PER_HOUR = 60
+
+
+def steps_up(hours: float) -> int:
+    """Hours as whole schedule steps, rounded up (a duration, a release)."""
+    return math.ceil(hours * SCHEDULE_STEPS_PER_HOUR - 1e-9)
+
+
+def steps_down(hours: float) -> int:
+    """Hours as whole schedule steps, rounded down (a due time, a window's end)."""
+    return math.floor(hours * SCHEDULE_STEPS_PER_HOUR + 1e-9)
+
+
 def representable(cost: float, hours: float) -> bool:
     """Within the solver's integer range (``MAX_UNITS`` of cost and of hours)."""
     return cost_units(cost) <= MAX_UNITS and hours_units(hours) <= MAX_UNITS
@@ -109,6 +125,16 @@ def duration(hours: float | None) -> str:
         return f"{hours * 60:.1f} min"
     seconds = hours * 3600
     return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+
+
+def moment(hours: float | None) -> str:
+    """A moment of a scheduled window, counted from its start (day 1, 00:00):
+    ``day 1 00:00``, ``day 3 14:30`` (to the minute, the schedule's step)."""
+    if hours is None:
+        return "-"
+    minutes = steps_down(hours) * 60 // SCHEDULE_STEPS_PER_HOUR
+    day, minute = divmod(minutes, 24 * 60)
+    return f"day {day + 1} {minute // 60:02d}:{minute % 60:02d}"
 
 
 def latency(seconds: float | None) -> str:
