@@ -59,6 +59,11 @@ class Shown:
     layout: RowLayout | None
     hours: float | None
     cost: float | None
+    decided_by: str | None = None  # what decided it (a row not placed: why); not a change alone
+
+    def placement(self) -> tuple:
+        """What makes a row "changed" when it differs."""
+        return (self.fits, self.gpu, self.gpu_count, self.nodes, self.layout, self.hours, self.cost)
 
 
 @dataclass(frozen=True)
@@ -203,7 +208,7 @@ def plan_changes(old: Result, new: Result) -> list[str]:
 
 def _shown(row: Row) -> Shown:
     return Shown(fits=row.fits, gpu=row.gpu, gpu_count=row.gpu_count, nodes=row.nodes,
-                 layout=row.layout, hours=row.hours, cost=row.cost)
+                 layout=row.layout, hours=row.hours, cost=row.cost, decided_by=row.decided_by)
 
 
 def _delta(before: float | None, after: float | None) -> tuple[float, float | None]:
@@ -224,7 +229,7 @@ def _row_change(old: Result, new: Result, a: Row | None, b: Row | None,
         status, causes = "removed", ["workload removed"]
     else:
         causes = input_causes(a, b) + gpu_changes(old, new, {a.gpu, b.gpu}, currency)
-        moved = shown_old != shown_new
+        moved = shown_old.placement() != shown_new.placement()
         if moved:
             causes += settings
             if not causes:

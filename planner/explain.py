@@ -15,10 +15,32 @@ from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, duration, latency, layout, memory, moment, money, plain,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, duration, hours_units, latency, layout,
+    memory, moment, money, n_gpus, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+
+def rank(objective: str):
+    """Per-row order: the objective, then GPUs, hours, cost, then the stable order.
+
+    Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
+    CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too). The
+    best of a GPU type named in a reason and the alternatives of ``--explain`` both use it,
+    so they name the same layout.
+    """
+    def key(c: Candidate) -> tuple:
+        values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
+        rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
+        return (values[objective], *rest, c.stable)
+    return key
+
+
+def best_of(out: GpuOutcome, objective: str) -> Candidate:
+    """A GPU type's best option by the objective among those the search kept for the
+    solver (it has options): what CP-SAT would pick on that type."""
+    return min(out.options, key=rank(objective))
 
 
 def describe(c: Candidate) -> str:
@@ -102,10 +124,11 @@ def _breach(b: Breach, c: Candidate, currency: str) -> str:
     if b.kind == "memory":
         return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
     if b.kind == "deadline":
-        return (f"takes {duration(b.needs)} on {c.gpu_count} {c.gpu}, "
-                f"deadline {duration(b.allowed)}")
+        took, allowed = apart(duration, b.needs, b.allowed)
+        return f"takes {took} on {c.gpu_count} {c.gpu}, deadline {allowed}"
     if b.kind in ("ttft", "tpot"):
-        return f"{b.kind.upper()} {latency(b.needs)}, limit {latency(b.allowed)}"
+        took, allowed = apart(latency, b.needs, b.allowed)
+        return f"{b.kind.upper()} {took}, limit {allowed}"
     if b.kind == "budget":
         return f"costs {money(b.needs, currency)}, workload budget {money(b.allowed, currency)}"
     if b.kind == "availability":
@@ -133,9 +156,10 @@ def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
         where = f"on all {cap} available" if fastest.gpu_count == cap else \
             f"on {fastest.gpu_count} of {cap} available"
     else:
-        where = f"on {fastest.gpu_count} GPUs"
-    text = (f"{out.gpu}: fastest is {duration(fastest.hours)} {where} ({describe(fastest)}), "
-            f"deadline {duration(deadline)}: needs at least {need}")
+        where = f"on {n_gpus(fastest.gpu_count)}"
+    took, allowed = apart(duration, fastest.hours, deadline)
+    text = (f"{out.gpu}: fastest is {took} {where} ({describe(fastest)}), "
+            f"deadline {allowed}: needs at least {need}")
     batch = variant.train_job.global_batch
     if fastest.layout.dp == batch and fastest.gpu_count < cap:
         # data parallelism cannot exceed the global batch (one sequence per rank)
@@ -147,10 +171,12 @@ def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
     best = out.fastest
     parts = []
     if variant.tpot_seconds is not None and best.tpot_seconds > variant.tpot_seconds:
-        parts.append(f"best TPOT is {latency(best.tpot_seconds)}, limit {latency(variant.tpot_seconds)}")
+        took, allowed = apart(latency, best.tpot_seconds, variant.tpot_seconds)
+        parts.append(f"best TPOT is {took}, limit {allowed}")
     if variant.ttft_seconds is not None and best.ttft_seconds > variant.ttft_seconds:
-        parts.append(f"best TTFT is {latency(best.ttft_seconds)}, limit {latency(variant.ttft_seconds)}")
-    return f"{out.gpu}: " + "; ".join(parts) + f" (on {best.gpu_count} GPUs: {describe(best)})"
+        took, allowed = apart(latency, best.ttft_seconds, variant.ttft_seconds)
+        parts.append(f"best TTFT is {took}, limit {allowed}")
+    return f"{out.gpu}: " + "; ".join(parts) + f" (on {n_gpus(best.gpu_count)}: {describe(best)})"
 
 
 def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
@@ -164,10 +190,10 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
     if miss.kind == "latency":
         return _latency_reason(variant, out)
     if miss.kind == "budget":
-        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {c.gpu_count} GPUs "
+        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {n_gpus(c.gpu_count)} "
                 f"({duration(c.hours)}), workload budget {money(variant.budget, currency)}")
     if miss.kind == "range":
-        text = f"{out.gpu}: cheapest on {c.gpu_count} GPUs costs {_range_text(c, currency)}"
+        text = f"{out.gpu}: cheapest on {n_gpus(c.gpu_count)} costs {_range_text(c, currency)}"
         return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
     return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency) for b in c.breaches)
 
@@ -234,6 +260,9 @@ def _time_limit(variant: Variant) -> str:
 def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
                   objective: str) -> tuple[str | None, str | None]:
     """Why the chosen type needs this many GPUs: (decided_by, sentence), or (None, None)."""
+    pins = _count_pins(variant)
+    if pins:
+        return "pinned", f"{n_gpus(chosen.gpu_count)}: the count is pinned in the plan (layout {pins})"
     out = s.outcomes[chosen.gpu]
     fewest = min(out.feasible, key=lambda c: (c.gpu_count, c.cost, c.stable))
     if objective == "hours" and variant.kind != "serve":
@@ -271,6 +300,21 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
     return None, None
 
 
+def _count_pins(variant: Variant) -> str:
+    """The pins that fix a workload's GPU count (``count = 8``, or every degree), as
+    written; empty when the count is the search's to choose."""
+    pins = variant.pins
+    if pins is None:
+        return ""
+    if pins.count is not None:
+        return f"count = {pins.count}"
+    spread = "replicas" if variant.kind == "serve" else "dp"
+    keys = ("tp", "pp", spread)
+    if all(getattr(pins, k) is not None for k in keys):
+        return ", ".join(f"{k} = {getattr(pins, k)}" for k in keys)
+    return ""
+
+
 def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
                   objective: str) -> tuple[str | None, list[str], list[str]]:
     """Why no better GPU type was chosen: (decided_by, deciding lines, other lines)."""
@@ -280,13 +324,11 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             deciding.append(miss_reason(variant, o, currency))
             reason = reason or o.failure
         elif o.options:
-            alt = min(o.options, key=lambda c: (c.cost, c.gpu_count, c.stable))
-            line = (f"{o.gpu}: cheapest is {money(alt.cost, currency)} on {alt.gpu_count} GPUs "
-                    f"({describe(alt)})")
+            line = _best_line(o, objective, currency)
             fewest = min(c.gpu_count for c in o.feasible)
             if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
                 # it fits only on more GPUs than the choice uses: memory made it dearer
-                deciding.append(f"{line}: it needs at least {o.min_fit_count} GPUs to hold it")
+                deciding.append(f"{line}: it needs at least {n_gpus(o.min_fit_count)} to hold it")
                 reason = reason or "memory"
             elif fewest > chosen.gpu_count:
                 # it holds the workload on as few GPUs, but meets the time limits only on more
@@ -296,6 +338,17 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             else:
                 others.append(line)
     return reason, deciding, others
+
+
+def _best_line(o: GpuOutcome, objective: str, currency: str) -> str:
+    """``L40S: cheapest is $4,088.00 on 4 GPUs (TP4 fp8)``: a type's best by the objective."""
+    best = best_of(o, objective)
+    where = f"on {n_gpus(best.gpu_count)} ({describe(best)})"
+    if objective == "hours" and best.kind != "serve":
+        return f"{o.gpu}: fastest is {duration(best.hours)} {where}, {money(best.cost, currency)}"
+    if objective == "gpus":
+        return f"{o.gpu}: fewest is {n_gpus(best.gpu_count)} ({describe(best)}), {money(best.cost, currency)}"
+    return f"{o.gpu}: cheapest is {money(best.cost, currency)} {where}"
 
 
 def _limit_lines(binding: tuple[LimitUse, ...], gpu: str, currency: str) -> tuple[str, list[str]]:
@@ -336,6 +389,6 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
         return count_reason, [line, *counted, *type_lines, *other_lines]
     if type_reason:
         return type_reason, [line, *type_lines, *counted, *other_lines]
-    if count_reason in ("availability", "memory"):
+    if count_reason in ("availability", "memory", "pinned"):
         return count_reason, [line, *counted, *other_lines]
     return "price", [line, *other_lines, *counted]

@@ -23,7 +23,7 @@ from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_
 from planner.result import Alternative, GpuUse, Host, Inputs, MemoryUse, Result, Row, RowLayout
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
-from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units
+from planner.units import COST_SCALE, MAX_UNITS, cost_units
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
@@ -128,7 +128,7 @@ def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: C
         return _row(variant, chosen, True, decided, reasons, alternatives)
     if opts:
         # placed alone, but the shared limits cannot hold every workload at once
-        alone = min(opts, key=_rank(objective))
+        alone = min(opts, key=explain.rank(objective))
         decided, reasons = explain.not_together(variant, alone, choice, currency)
         alternatives = _alternatives(s, alone, objective) if with_alternatives else ()
         return _row(variant, alone, False, decided, reasons, alternatives)
@@ -192,26 +192,17 @@ def _inputs(variant: Variant) -> Inputs:
                   batch=job.global_batch, optimizer=job.optimizer, rank=job.lora_rank or None)
 
 
-def _rank(objective: str):
-    """Per-row order: the objective, then GPUs, hours, cost, then the stable order.
-
-    Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
-    CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too).
-    """
-    def key(c: Candidate) -> tuple:
-        values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
-        rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
-        return (values[objective], *rest, c.stable)
-    return key
-
-
 def _alternatives(s: VariantSearch, chosen: Candidate, objective: str) -> tuple[Alternative, ...]:
-    """The next best options: the best per (GPU type, count) other than the choice."""
+    """The next best options: the best per (GPU type, count) other than the choice, among
+    the options kept for the solver where there are some (so a GPU type's best here is the
+    one its reason names, ``explain.best_of``), else among every layout that meets the
+    limits."""
     best: dict[tuple, Candidate] = {}
-    key = _rank(objective)
-    for c in s.feasible:
+    key = explain.rank(objective)
+    kept = {(c.gpu, c.gpu_count) for c in s.options}
+    for c in s.feasible + s.options:
         k = (c.gpu, c.gpu_count)
-        if k == (chosen.gpu, chosen.gpu_count):
+        if k == (chosen.gpu, chosen.gpu_count) or (k in kept and c not in s.options):
             continue
         if k not in best or key(c) < key(best[k]):
             best[k] = c

@@ -113,18 +113,34 @@ def memory(value: float | None) -> str:
     return f"{value / 2**20:.0f} MiB"
 
 
-def duration(hours: float | None) -> str:
-    """A run time or deadline: ``45 s``, ``12.5 min``, ``3.2 h``, ``6.2 d`` (days from 48 h)."""
+def duration(hours: float | None, digits: int | None = None) -> str:
+    """A run time or deadline: ``45 s``, ``12.5 min``, ``3.2 h``, ``6.2 d`` (days from 48 h);
+    with ``digits``, that many significant digits (see ``apart``)."""
     if hours is None:
         return "-"
     if hours >= 48:
-        return f"{hours / 24:.1f} d"
-    if hours >= 1:
-        return f"{hours:.1f} h"
-    if hours * 60 >= 1:
-        return f"{hours * 60:.1f} min"
-    seconds = hours * 3600
-    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+        value, unit = hours / 24, "d"
+    elif hours >= 1:
+        value, unit = hours, "h"
+    elif hours * 60 >= 1:
+        value, unit = hours * 60, "min"
+    else:
+        seconds = hours * 3600
+        if digits is None:
+            return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+        value, unit = seconds, "s"
+    return f"{value:.{digits}g} {unit}" if digits is not None else f"{value:.1f} {unit}"
+
+
+def apart(spell, value: float, limit: float) -> tuple[str, str]:
+    """A value and its limit spelled so that they differ when they do: a TPOT of 50.3 ms
+    against a limit of 50 ms reads ``50.3 ms``, ``50 ms``, not ``50 ms`` twice."""
+    a, b = spell(value), spell(limit)
+    for digits in (3, 4, 5, 6):
+        if a != b or value == limit:
+            break
+        a, b = spell(value, digits), spell(limit, digits)
+    return a, b
 
 
 def moment(hours: float | None) -> str:
@@ -137,13 +153,16 @@ def moment(hours: float | None) -> str:
     return f"day {day + 1} {minute // 60:02d}:{minute % 60:02d}"
 
 
-def latency(seconds: float | None) -> str:
-    """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``."""
+def latency(seconds: float | None, digits: int | None = None) -> str:
+    """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``; with ``digits``, that many significant
+    digits (see ``apart``)."""
     if seconds is None:
         return "-"
     if seconds >= 1:
-        return f"{seconds:.3g} s"
+        return f"{seconds:.{digits or 3}g} s"
     ms = seconds * 1000
+    if digits is not None:
+        return f"{ms:.{digits}g} ms"
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.2g} ms"
 
 
@@ -178,6 +197,11 @@ def plain(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+def n_gpus(value: int) -> str:
+    """``1 GPU``, ``8 GPUs``."""
+    return f"{value} GPU" if value == 1 else f"{value} GPUs"
+
+
 def available(value: int | None) -> str:
     """A GPU type's availability: its count, or ``unlimited`` (the result's null)."""
     return "unlimited" if value is None else str(value)
@@ -190,9 +214,28 @@ def gpus(row) -> str:
     return f"{row.gpu_count or 0}×{row.gpu}"
 
 
+# What a row that was not placed missed, by what decided it: only a memory miss "does not
+# fit"; a deadline or latency miss fits and is too slow; a shared limit left it out.
+_VERDICTS = {
+    "memory": "does not fit",
+    "deadline": "misses the deadline",
+    "latency": "misses the latency limits",
+    "budget": "not placed (budget)",
+    "availability": "not placed (availability)",
+    "pinned": "pinned layout breaks a limit",
+}
+
+
+def verdict(row) -> str:
+    """Why a row was not placed, in three or four words; empty for a placed row."""
+    if row.fits:
+        return ""
+    return _VERDICTS.get(getattr(row, "decided_by", None), "not placed")
+
+
 def gpus_fit(row) -> str:
-    """``gpus`` followed by `` (does not fit)`` for a row that does not fit."""
-    return gpus(row) + ("" if row.fits else " (does not fit)")
+    """``gpus`` followed by the verdict in brackets for a row that was not placed."""
+    return gpus(row) + ("" if row.fits else f" ({verdict(row)})")
 
 
 def layout(value, weights: str | None = None, serving: bool | None = None) -> str:

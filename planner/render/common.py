@@ -11,7 +11,7 @@ from __future__ import annotations
 from planner.estimate.defaults import SERVICE_HOURS as MONTH_HOURS
 from planner.result import MEMORY_COMPONENTS as COMPONENTS
 from planner.result import Alternative, Result, Row
-from planner.units import available, duration, label, latency, layout, memory, money, price
+from planner.units import available, duration, label, latency, layout, memory, money, price, verdict
 
 
 def swept_keys(rows: list[Row]) -> list[str]:
@@ -34,14 +34,12 @@ def groups(result: Result) -> list[tuple[str, list[Row]]]:
 
 def gpu_cell(row: Row) -> str:
     if row.gpu is None:
-        return "does not fit"
+        return verdict(row)
     nodes = row.nodes
     text = f"{row.gpu_count} x {row.gpu} ({nodes} node{'s' if nodes != 1 else ''})"
     if row.fits:
         return text
-    if row.decided_by in ("availability", "budget"):
-        return f"{text}: not placed ({row.decided_by})"
-    return f"{text}: does not fit"
+    return f"{text}: {verdict(row)}"
 
 
 def largest_component(row: Row) -> str:

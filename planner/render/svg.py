@@ -104,7 +104,7 @@ def memory_bars(rows: list[Row], label_width: float = 220.0, bar_width: float = 
         total = memory.total if memory else None
         caption = f"{text.memory(total)} of {text.memory(usable)} usable" if total is not None else "no layout"
         if not row.fits:
-            caption += ": does not fit"
+            caption += f": {text.verdict(row)}"
         body.append(
             f'<text x="{_n(x0 + bar_width + 8)}" y="{_n(y + 15)}" {_FONT}>{escape(caption)}</text>'
         )

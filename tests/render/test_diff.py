@@ -225,5 +225,5 @@ def test_status_change_is_shown_above_the_table():
     diff = diff_results(old, new)
     table = diffview.render_table(diff)
     assert "status optimal → infeasible" in table
-    assert "16×A100-80G → 16×A100-80G (does not fit)" in table
+    assert "16×A100-80G → 16×A100-80G (misses the deadline)" in table
     assert "> **status optimal → infeasible**" in diffview.render_markdown(diff)

@@ -38,7 +38,7 @@ def test_page_is_self_contained_and_deterministic():
 def test_page_holds_table_memory_cost_and_sweep_charts():
     page = render_html(typed(_fleet()))
     for text in ("chat-7b", "tune-70b", "tune [dataset=1GB]", "$734.38", "$1,432.00", "1×A10G",
-                 "16×A100-80G", "TP8 DP2 ZeRO-3", "cost vs dataset", "GPUs vs dataset", "does not fit"):
+                 "16×A100-80G", "TP8 DP2 ZeRO-3", "cost vs dataset", "GPUs vs dataset", "misses the deadline"):
         assert text in page
     # one stacked memory bar per row with a layout: the serve row has 5 components
     # (no gradients/optimizer), each training row 5 (no KV cache)
