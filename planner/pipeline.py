@@ -10,20 +10,21 @@ every list has a stable order, so the same plan gives the same result byte for b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 
 from planner import explain
 from planner import plan as p
 from planner.choose import cpsat
-from planner.choose.types import OBJECTIVES, Choice
+from planner.choose.types import BUDGET, OBJECTIVES, Choice, LimitUse
 from planner.errors import PlanTypeError
 from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
-from planner.result import Alternative, GpuUse, Host, Inputs, MemoryUse, Result, Row, RowLayout
+from planner.result import Alternative, GpuUse, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
-from planner.units import COST_SCALE, MAX_UNITS, cost_units
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, round_money
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
@@ -69,7 +70,8 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
         objective=objective,
     )
     choice = cpsat.solve(problem, time_limit=time_limit, options=options)
-    rows = tuple(_row_of(v, s, opts, choice, currency, objective, explain)
+    # rounded here, once, so that totals are the sums of the amounts the rows show
+    rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain))
                  for v, s, opts in zip(variants, searches, ordered))
     return _result(plan, file, objective, currency, budget, offers, choice, rows).rounded()
 
@@ -96,6 +98,7 @@ def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: floa
         g[row.name] = max(g.get(row.name, 0), row.gpu_count)
         group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
     status = "infeasible" if any(not r.fits for r in rows) else choice.status
+    choice = _budget_as_shown(choice, group_cost)
     return Result(
         plan=plan.settings.name if plan.settings else _stem(plan.file),
         file=file,
@@ -103,7 +106,7 @@ def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: floa
         gap=0.0 if status != "feasible" else float(choice.gap),
         objective=objective,
         currency=currency,
-        total_cost=sum(group_cost[g] for g in sorted(group_cost)),
+        total_cost=sum((group_cost[g] for g in sorted(group_cost)), 0.0),
         budget=budget,
         gpus={o.name: GpuUse(available=o.available, used=sum(used.get(o.name, {}).values()),
                              price_per_hour=o.spec.price_per_hour, memory_bytes=o.spec.memory_bytes,
@@ -112,6 +115,18 @@ def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: floa
         binding=tuple(explain.limit_sentences(choice, currency)),
         workloads=rows,
     )
+
+
+def _budget_as_shown(choice: Choice, group_cost: dict[str, float]) -> Choice:
+    """The binding plan budget with the amounts the rows show (to the cent), so that its
+    sentence adds up with the table rather than with the solver's 1e-4 units."""
+    def shown(use: LimitUse) -> LimitUse:
+        if use.limit.kind != BUDGET:
+            return use
+        users = tuple(sorted(((g, group_cost[g]) for g, _ in use.users if g in group_cost),
+                             key=lambda u: (-u[1], u[0])))
+        return dataclasses.replace(use, used=round_money(sum(c for _, c in users)), users=users)
+    return dataclasses.replace(choice, binding=tuple(shown(u) for u in choice.binding))
 
 
 # ---------------------------------------------------------------- rows

@@ -15,9 +15,12 @@ import typing
 from dataclasses import dataclass
 from functools import cache
 
-from planner.units import round_sig
+from planner.units import round_money, round_sig
 
 MEMORY_COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+# Fields that hold an amount of money: kept to the cent, so a total is the sum of the rows
+# it shows and every spelling of an amount agrees. Rates (per hour) keep 6 digits.
+MONEY_FIELDS = frozenset({"cost", "total_cost", "budget"})
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,8 @@ class Result:
         return 1 if self.status == "infeasible" else 0
 
     def rounded(self) -> "Result":
-        """The same result with every float at ``SIGNIFICANT_DIGITS`` significant digits."""
+        """The same result with every amount of money to the cent (``MONEY_FIELDS``) and
+        every other float at ``SIGNIFICANT_DIGITS`` significant digits."""
         return _round(self)
 
     def to_json(self) -> dict:
@@ -181,17 +185,22 @@ class Result:
 # ---------------------------------------------------------------- conversions
 
 
-def _round(value):
+def _round(value, money: bool = False):
     if isinstance(value, float):
-        return round_sig(value)
+        return round_money(value) if money else round_sig(value)
     if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name))
+        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name), f.name in MONEY_FIELDS)
                                              for f in dataclasses.fields(value)})
     if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
+        return {k: _round(v, money) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_round(v) for v in value)
+        return tuple(_round(v, money) for v in value)
     return value
+
+
+def rounded(value):
+    """Any part of a result (a row, an alternative) rounded as ``Result.rounded`` does."""
+    return _round(value)
 
 
 def plain_data(value):
@@ -229,5 +238,5 @@ def _typed(kind, data):
     return data
 
 
-__all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MemoryUse", "Result",
-           "Row", "RowLayout", "plain_data"]
+__all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
+           "Result", "Row", "RowLayout", "plain_data", "rounded"]

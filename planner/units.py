@@ -62,6 +62,14 @@ def round_sig(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
+MONEY_DECIMALS = 2  # amounts of money are kept to the cent: what every spelling shows
+
+
+def round_money(value: float) -> float:
+    """An amount of money to the cent (correctly rounded, as ``money`` spells it), once."""
+    return round(value, MONEY_DECIMALS) + 0.0  # + 0.0: no -0.0
+
+
 # ---------------------------------------------------------------- spelling
 # One spelling per kind of quantity, used by every sentence, table, comment and page:
 # money "$1,234.50", prices "$1.006/h", memory "31.2 GiB", durations "3.2 h" / "6.2 d",

@@ -34,10 +34,16 @@ LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
 # option's cost rounded to the nearest unit (docs/solve.md, "CP-SAT model": integer
 # scaling): a sum may pass the budget by up to half a unit per workload.
 COST_RESOLUTION = 0.5e-4
+CENT = 0.01  # results keep money to the cent (docs/solve.md, "The JSON result")
 
 
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def _same_money(shown: float, exact: float) -> bool:
+    """An amount kept to the cent against the exact one: within half a cent."""
+    return abs(shown - exact) <= CENT / 2 + 1e-9 * abs(exact)
 
 
 def _variant(plan: p.Plan, row: Row):
@@ -166,16 +172,17 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     return bad, est, hours, cost
 
 
-def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
+def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
+    """(violations, the row's cost re-derived); the row's own cost when it has no workload."""
     from planner.resolve.bridge import arch_from_model, gpu_spec
 
     who = row.name + ("" if not row.scenario else str(row.scenario))
     w = _variant(plan, row)
     if w is None:
-        return [f"{who}: no workload/sweep value of the plan gives this row"]
+        return [f"{who}: no workload/sweep value of the plan gives this row"], row.cost
     block = gpus.get(row.gpu)
     if block is None or block.available is None:
-        return [f"{who}: GPU {row.gpu} is not offered"]
+        return [f"{who}: GPU {row.gpu} is not offered"], row.cost
     bad = []
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
@@ -195,9 +202,9 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
                    f"re-derived {total}")
     if not _close(row.hours, hours):
         bad.append(f"{who}: row says {row.hours} h, re-derived {hours:.6g} h")
-    if not _close(row.cost, cost):
+    if not _same_money(row.cost, cost):
         bad.append(f"{who}: row says cost {row.cost}, re-derived {cost:.6g}")
-    return bad
+    return bad, cost
 
 
 def check(plan: p.Plan, result: Result) -> list[str]:
@@ -205,23 +212,27 @@ def check(plan: p.Plan, result: Result) -> list[str]:
     gpus = {g.name: g for g in plan.gpus}
     bad: list[str] = []
     used: dict[str, dict[str, int]] = {}
-    group_cost: dict[str, float] = {}
+    group_cost: dict[str, float] = {}  # as the rows show it (to the cent)
+    exact_cost: dict[str, float] = {}  # as re-derived
     for row in result.workloads:
         if not row.fits:
             continue
-        bad.extend(_check_row(plan, row, gpus))
+        found, cost = _check_row(plan, row, gpus)
+        bad.extend(found)
         per_type = used.setdefault(row.gpu, {})
         per_type[row.name] = max(per_type.get(row.name, 0), row.gpu_count)
         group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
+        exact_cost[row.name] = max(exact_cost.get(row.name, 0.0), cost)
     for name, groups in sorted(used.items()):
         block = gpus.get(name)
         available = None if block is None or block.available is None else block.available
         if available is not None and available >= 0 and sum(groups.values()) > available:
             bad.append(f"availability {name}: {sum(groups.values())} used, {available} available")
     total = sum(group_cost[g] for g in sorted(group_cost))
+    exact = sum(exact_cost[g] for g in sorted(exact_cost))
     budget = plan.settings.budget if plan.settings else None
-    if budget is not None and total > budget * (1 + REL_TOL) + COST_RESOLUTION * len(group_cost):
-        bad.append(f"budget: total cost {total:.6g} over {budget:.6g}")
-    if not _close(result.total_cost, total):
+    if budget is not None and exact > budget * (1 + REL_TOL) + COST_RESOLUTION * len(exact_cost):
+        bad.append(f"budget: total cost {exact:.6g} over {budget:.6g}")
+    if not _same_money(result.total_cost, total):
         bad.append(f"total_cost {result.total_cost} != sum of placed rows {total:.6g}")
     return bad

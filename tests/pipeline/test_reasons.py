@@ -91,3 +91,24 @@ def test_a_miss_never_reads_as_meeting_its_limit():
     assert apart(latency, 0.05046, 0.050) == ("50.5 ms", "50 ms")
     assert apart(duration, 24.04, 24.0) == ("24.04 h", "24 h")
     assert apart(latency, 0.035, 0.050) == ("35 ms", "50 ms")  # already apart: as usual
+
+
+def test_money_is_rounded_once_and_spelled_alike_everywhere():
+    # A pretrain costing six figures with cents: the row keeps the cents, the sentence of
+    # its choice and the table spell the same amount, and the total adds the rows as shown.
+    from planner.units import money
+
+    text = HEAD + '''gpu "A100-80G" { available = 128 }
+pretrain "base" { model = "tiny" dataset = 3.5T tokens seq_len = 2k deadline <= 30d }
+serve "chat" { model = "tiny" users = 64 context = 4k }
+'''
+    result = solve_text(text)
+    table = render(Result.from_json(result), "table", width=400)
+    total = 0.0
+    for r in result["workloads"]:
+        assert r["cost"] == round(r["cost"], 2)
+        shown = money(r["cost"], "USD")
+        assert shown in r["reasons"][0] and shown in table, (shown, r["reasons"][0])
+        total += r["cost"]
+    assert result["status"] == "optimal" and result["total_cost"] == round(total, 2)
+    assert max(r["cost"] for r in result["workloads"]) > 100_000
