@@ -18,6 +18,8 @@ checker rejected a solution (a planner bug).
 
 from __future__ import annotations
 
+# Each function imports its stage when called: `planner check` and `fmt` load no solver
+# (OR-Tools) and no renderer they do not use.
 from typing import Callable
 
 from planner.plan import Plan
@@ -41,17 +43,12 @@ def solve(plan: Plan, *, file: str | None = None, objective: str | None = None,
     the plan's; ``explain`` adds the next alternatives; ``solver_log`` receives each line
     of CP-SAT's search log and ``dump_model`` writes its model, for a reviewer.
     """
-    from planner import verify
     from planner.choose.cpsat import SolveOptions
-    from planner.pipeline import SolveInternalError, solve_plan
+    from planner.pipeline import solve_checked
 
     options = SolveOptions(log=solver_log, dump_model=dump_model)
-    result = solve_plan(plan, file=file or plan.file, objective=objective, time_limit=time_limit,
-                        explain=explain, options=options)
-    violations = verify.check(plan, result)
-    if violations:
-        raise SolveInternalError(violations)
-    return result
+    return solve_checked(plan, file=file or plan.file, objective=objective, time_limit=time_limit,
+                         explain=explain, options=options)
 
 
 def render(result: Result, fmt: str = "table", *, explain: bool = False, width: int = 160) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import asdict
 
-from planner import explain
+from planner import explain, verify
 from planner import plan as p
 from planner.choose import cpsat
 from planner.choose.types import BUDGET, OBJECTIVES, Choice, LimitUse
@@ -40,10 +40,20 @@ class SolveInternalError(Exception):
 def solve_file(path: str, *, reader=None, objective: str | None = None, time_limit: float = 10.0,
                explain: bool = False) -> Result:
     """The checked result of the plan at ``path`` (docs/solve.md, "The JSON result")."""
-    from planner import api
-
     plan = load_plan(path, reader=reader)
-    return api.solve(plan, file=path, objective=objective, time_limit=time_limit, explain=explain)
+    return solve_checked(plan, file=path, objective=objective, time_limit=time_limit, explain=explain)
+
+
+def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
+                  time_limit: float = 10.0, explain: bool = False,
+                  options: cpsat.SolveOptions | None = None) -> Result:
+    """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
+    result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
+                        explain=explain, options=options)
+    violations = verify.check(plan, result)
+    if violations:
+        raise SolveInternalError(violations)
+    return result
 
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
@@ -268,4 +278,4 @@ def _stem(path: str) -> str:
     return name[:-5] if name.endswith(".plan") else name
 
 
-__all__ = ["SolveInternalError", "solve_file", "solve_plan"]
+__all__ = ["SolveInternalError", "solve_checked", "solve_file", "solve_plan"]

@@ -25,7 +25,10 @@ import fnmatch
 import math
 
 from planner import plan as p
+from planner.estimate import defaults as d
+from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout, ServeJob, TrainJob
+from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.result import Result, Row
 
 REL_TOL = 1e-5  # rows carry 6 significant digits
@@ -62,8 +65,6 @@ def _variant(plan: p.Plan, row: Row):
 
 
 def _train_job(plan: p.Plan, w, arch) -> TrainJob:
-    from planner.estimate import defaults as d
-
     if w.dataset_tokens is not None:
         tokens = w.dataset_tokens
     else:
@@ -91,8 +92,6 @@ def _train_job(plan: p.Plan, w, arch) -> TrainJob:
 
 
 def _serve_job(w, arch, weights: str) -> ServeJob:
-    from planner.estimate import defaults as d
-
     prompt = w.prompt if w.prompt is not None else max(1, int(w.context * d.DEFAULT_PROMPT_FRACTION))
     return ServeJob(arch=arch, users=w.users, context=w.context, prompt=prompt,
                     weights=weights, kv_precision=w.kv or d.DEFAULT_KV_PRECISION)
@@ -130,9 +129,6 @@ def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
 
 def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a service row."""
-    from planner.estimate import defaults as d
-    from planner.estimate import evaluate_serve
-
     bad = []
     lay = row.layout
     if w.weights != "auto" and lay.weights != w.weights:
@@ -150,8 +146,6 @@ def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, 
 
 def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a training row."""
-    from planner.estimate import evaluate_train
-
     bad = []
     lay = row.layout
     layout = Layout(tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep, zero=lay.zero,
@@ -174,8 +168,6 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
 
 def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
     """(violations, the row's cost re-derived); the row's own cost when it has no workload."""
-    from planner.resolve.bridge import arch_from_model, gpu_spec
-
     who = row.name + ("" if not row.scenario else str(row.scenario))
     w = _variant(plan, row)
     if w is None:

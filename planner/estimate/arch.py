@@ -49,10 +49,6 @@ class ParamCounts:
     def layers_total(self) -> int:
         return self.layers_linear + self.layers_other + self.routed_linear
 
-    @property
-    def non_embedding_active(self) -> int:
-        return self.active - self.embedding
-
 
 def _attention(a: Arch) -> tuple[int, int, int]:
     """(weight matrices, biases and norms, largest matrix) of one attention block."""
