@@ -12,11 +12,12 @@ from __future__ import annotations
 import math
 
 from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
+from planner.resolve.timing import RUN_RATE
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.units import (
     COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, duration, hours_units, latency, layout,
-    memory, moment, money, n_gpus, plain,
+    memory, moment, money, money_per, n_gpus, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
@@ -47,15 +48,24 @@ def describe(c: Candidate) -> str:
     return layout(c.layout, c.weights, serving=c.kind == "serve")
 
 
-def summary(c: Candidate, currency: str) -> str:
-    """The choice in one line: GPUs, nodes, layout, time and cost."""
+def summary(c: Candidate, currency: str, variant: Variant | None = None) -> str:
+    """The choice in one line: GPUs, nodes, layout, time and cost -- with ``variant``, the
+    cost as it counts in the period (per period for a service or a recurring job)."""
     node = f"{c.nodes} node{'s' if c.nodes != 1 else ''}"
+    head = f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)})"
+    timing = variant.timing if variant is not None else None
     if c.kind == "serve":
-        return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): "
-                f"{money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} "
-                f"over {duration(c.hours)}")
-    return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): {duration(c.hours)}, "
-            f"{money(c.cost, currency)}")
+        if timing is None:
+            return f"{head}: {money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} over {duration(c.hours)}"
+        spent = "" if abs(c.hours - timing.period_hours) < 1e-9 else f" for {duration(c.hours)}"
+        return f"{head}: {money(c.cost_per_hour, currency)}/h{spent}, {money_per(c.cost, currency, timing.period_hours)}"
+    if timing is None:
+        return f"{head}: {duration(c.hours)}, {money(c.cost, currency)}"
+    if timing.runs_per_period is None:
+        return f"{head}: {duration(c.hours)}, {money(c.cost, currency)} one-off"
+    return (f"{head}: {duration(c.hours)}, {money(c.cost, currency)} per run, "
+            f"{money_per(timing.per_period(c.cost), currency, timing.period_hours)} "
+            f"({plain(round(timing.runs_per_period, 2))} runs)")
 
 
 # ---------------------------------------------------------------- shared limits
@@ -120,12 +130,26 @@ def _range_text(c: Candidate, currency: str) -> str:
             f"{duration(MAX_UNITS / HOURS_SCALE)} per workload)")
 
 
-def _breach(b: Breach, c: Candidate, currency: str) -> str:
+# What limits a run's time, by ``Timing.run_limit_by``: (before the amount, as a noun).
+_RUN_LIMITS = {
+    "deadline": ("deadline", "the deadline"),
+    "every": ("runs every", "the interval between runs"),
+    "window": ("room in the window", "the room in the window"),
+}
+
+
+def _run_limit(variant: Variant) -> tuple[str, str]:
+    by = variant.timing.run_limit_by if variant.timing is not None else "deadline"
+    return _RUN_LIMITS[by or "deadline"]
+
+
+def _breach(b: Breach, c: Candidate, currency: str, variant: Variant | None = None) -> str:
     if b.kind == "memory":
         return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
     if b.kind == "deadline":
         took, allowed = apart(duration, b.needs, b.allowed)
-        return f"takes {took} on {c.gpu_count} {c.gpu}, deadline {allowed}"
+        label = _run_limit(variant)[0] if variant is not None else "deadline"
+        return f"takes {took} on {c.gpu_count} {c.gpu}, {label} {allowed}"
     if b.kind in ("ttft", "tpot"):
         took, allowed = apart(latency, b.needs, b.allowed)
         return f"{b.kind.upper()} {took}, limit {allowed}"
@@ -150,7 +174,7 @@ def _memory_reason(out: GpuOutcome) -> str:
 
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
-    fastest, cap, deadline = out.fastest, out.cap, variant.deadline_hours
+    fastest, cap, deadline = out.fastest, out.cap, variant.run_limit_hours
     need = math.ceil(fastest.gpu_count * fastest.hours / deadline)
     if out.available is not None and fastest.gpu_count * 2 > cap:
         where = f"on all {cap} available" if fastest.gpu_count == cap else \
@@ -159,7 +183,7 @@ def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
         where = f"on {n_gpus(fastest.gpu_count)}"
     took, allowed = apart(duration, fastest.hours, deadline)
     text = (f"{out.gpu}: fastest is {took} {where} ({describe(fastest)}), "
-            f"deadline {allowed}: needs at least {need}")
+            f"{_run_limit(variant)[0]} {allowed}: needs at least {need}")
     batch = variant.train_job.global_batch
     if fastest.layout.dp == batch and fastest.gpu_count < cap:
         # data parallelism cannot exceed the global batch (one sequence per rank)
@@ -195,7 +219,7 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
     if miss.kind == "range":
         text = f"{out.gpu}: cheapest on {n_gpus(c.gpu_count)} costs {_range_text(c, currency)}"
         return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
-    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency) for b in c.breaches)
+    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency, variant) for b in c.breaches)
 
 
 def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | None, list[str]]:
@@ -222,7 +246,7 @@ def not_together(variant: Variant, alone: Candidate, choice: Choice, currency: s
     mine = [c for c in choice.conflicts if c.wanted_by_group(variant.group)]
     decided = "budget" if any(c.limit.kind == BUDGET for c in mine) else "availability"
     lines = [conflict_sentence(c, currency) for c in mine] or every
-    return decided, [f"alone it would be {summary(alone, currency)}", *lines]
+    return decided, [f"alone it would be {summary(alone, currency, variant)}", *lines]
 
 
 # ---------------------------------------------------------------- what decided a placed row
@@ -273,22 +297,22 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
         return None, None
     if chosen.gpu_count > fewest.gpu_count:
         return "price", (f"{fewest.gpu_count} x {chosen.gpu} ({describe(fewest)}) also meets every "
-                         f"limit, at {money(fewest.cost, currency)}")
+                         f"limit, at {in_period(variant, fewest.cost, currency)}")
     if out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
         # fewer GPUs hold it but break a limit: the time limits, or (training) the
         # workload budget, which alone can rule them out (more GPUs may cost less
         # when fewer need offload or recomputation)
         if variant.kind == "serve":
             reason, limit = "latency", "miss the latency limits"
-        elif variant.deadline_hours is None and variant.budget is None:
+        elif variant.run_limit_hours is None and variant.budget is None:
             # no limit of the workload: they cost past what the solver can represent
             reason, limit = "budget", "cost beyond the solver's range"
-        elif variant.deadline_hours is None:
+        elif variant.run_limit_hours is None:
             reason = "budget"
             limit = f"cost more than the workload budget {money(variant.budget, currency)}"
         else:
             reason = "deadline"
-            limit = f"miss the deadline {duration(variant.deadline_hours)}"
+            limit = f"miss {_run_limit(variant)[1]} {duration(variant.run_limit_hours)}"
             if variant.budget is not None:
                 limit += f" or the workload budget {money(variant.budget, currency)}"
         return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
@@ -324,7 +348,7 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             deciding.append(miss_reason(variant, o, currency))
             reason = reason or o.failure
         elif o.options:
-            line = _best_line(o, objective, currency)
+            line = _best_line(o, objective, currency, variant)
             fewest = min(c.gpu_count for c in o.feasible)
             if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
                 # it fits only on more GPUs than the choice uses: memory made it dearer
@@ -340,15 +364,25 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
     return reason, deciding, others
 
 
-def _best_line(o: GpuOutcome, objective: str, currency: str) -> str:
-    """``L40S: cheapest is $4,088.00 on 4 GPUs (TP4 fp8)``: a type's best by the objective."""
+def in_period(variant: Variant, cost: float, currency: str) -> str:
+    """A candidate's cost as it counts in the period: ``$4,088.00/month`` for a service or a
+    recurring job (its runs per period), ``$55.19`` for a one-off job."""
+    t = variant.timing
+    if t is None or t.billing != RUN_RATE:
+        return money(cost, currency)
+    return money_per(t.per_period(cost), currency, t.period_hours)
+
+
+def _best_line(o: GpuOutcome, objective: str, currency: str, variant: Variant) -> str:
+    """``L40S: cheapest is $4,088.00/month on 4 GPUs (TP4 fp8)``: a type's best by the objective."""
     best = best_of(o, objective)
     where = f"on {n_gpus(best.gpu_count)} ({describe(best)})"
+    cost = in_period(variant, best.cost, currency)
     if objective == "hours" and best.kind != "serve":
-        return f"{o.gpu}: fastest is {duration(best.hours)} {where}, {money(best.cost, currency)}"
+        return f"{o.gpu}: fastest is {duration(best.hours)} {where}, {cost}"
     if objective == "gpus":
-        return f"{o.gpu}: fewest is {n_gpus(best.gpu_count)} ({describe(best)}), {money(best.cost, currency)}"
-    return f"{o.gpu}: cheapest is {money(best.cost, currency)} {where}"
+        return f"{o.gpu}: fewest is {n_gpus(best.gpu_count)} ({describe(best)}), {cost}"
+    return f"{o.gpu}: cheapest is {cost} {where}"
 
 
 def _limit_lines(binding: tuple[LimitUse, ...], gpu: str, currency: str) -> tuple[str, list[str]]:
@@ -371,16 +405,16 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
     (memory) or cannot meet the deadline / latency / workload budget; fewer
     GPUs of the chosen type do not fit in memory; otherwise price.
     """
-    line = summary(chosen, currency)
+    line = summary(chosen, currency, variant)
     if s.pinned is not None:
         return "pinned", [line, "layout pinned in the plan: evaluated as given"]
     if chosen.key != first.key and not binding:
         # no shared limit binds: CP-SAT stopped at the time limit before improving this row
-        return "price", [line, f"first choice {summary(first, currency)} not reached "
+        return "price", [line, f"first choice {summary(first, currency, variant)} not reached "
                          "within the time limit (status feasible, see gap)"]
     if chosen.key != first.key:
         decided, lines = _limit_lines(binding, first.gpu, currency)
-        return decided, [line, f"first choice {summary(first, currency)} does not fit "
+        return decided, [line, f"first choice {summary(first, currency, variant)} does not fit "
                          "beside the other workloads: " + "; ".join(lines)]
     count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)
     type_reason, type_lines, other_lines = _type_reasons(variant, s, chosen, currency, objective)

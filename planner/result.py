@@ -20,7 +20,8 @@ from planner.units import round_money, round_sig
 MEMORY_COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
 # Fields that hold an amount of money: kept to the cent, so a total is the sum of the rows
 # it shows and every spelling of an amount agrees. Rates (per hour) keep 6 digits.
-MONEY_FIELDS = frozenset({"cost", "total_cost", "budget"})
+MONEY_FIELDS = frozenset({"cost", "total_cost", "budget", "cost_per_run", "cost_per_period",
+                          "run_rate_cost", "one_off_cost"})
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,9 @@ class Inputs:
     optimizer: str | None = None
     rank: int | None = None
     budget: float | None = None
+    every_hours: float | None = None  # as written: `every` (a recurring job)
+    runs: int | None = None  # as written: `runs` per period (a recurring job)
+    start_after_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,14 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Run:
+    """One run of a job (or a service's hold) in a scheduled window, in hours from its start."""
+
+    start_hours: float
+    end_hours: float
+
+
+@dataclass(frozen=True)
 class Row:
     """One workload, or one sweep variant of it. When ``fits`` is false the placement
     fields describe the nearest miss (or are None when there is none)."""
@@ -129,6 +141,13 @@ class Row:
     decided_by: str | None = None
     reasons: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    # Periods (docs/solve.md, "Periods and the schedule"): how the cost counts in the period.
+    billing: str | None = None  # "run-rate" (services, recurring jobs) | "one-off"
+    every_hours: float | None = None  # a recurring job's interval between runs
+    runs_per_period: float | None = None  # a recurring job's runs per period (period / every)
+    cost_per_run: float | None = None  # a job's cost of one run
+    cost_per_period: float | None = None  # a run-rate row's cost per period (= cost)
+    schedule: tuple[Run, ...] | None = None  # a scheduled window: each run (a service: its hold)
 
     @property
     def label(self) -> str:
@@ -148,6 +167,11 @@ class GpuUse:
     memory_bytes: int
     usable_bytes: int
     per_node: int
+    # How busy the type is over the window (or, without one, the period): GPU-hours held,
+    # and their share of what is available (of the peak for an unlimited type).
+    gpu_hours: float | None = None
+    utilization: float | None = None
+    peak_at_hours: float | None = None  # a scheduled window: when ``used`` is first reached
 
 
 @dataclass(frozen=True)
@@ -163,6 +187,11 @@ class Result:
     gpus: dict[str, GpuUse]
     binding: tuple[str, ...]  # shared limits that bind, or conflict (sentences)
     workloads: tuple[Row, ...]
+    # total_cost is the period's total: run_rate_cost (per period) + one_off_cost.
+    period_hours: float = 730.0
+    window_hours: float | None = None  # the schedule's span; None: everything at once
+    run_rate_cost: float = 0.0
+    one_off_cost: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -239,4 +268,4 @@ def _typed(kind, data):
 
 
 __all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
-           "Result", "Row", "RowLayout", "plain_data", "rounded"]
+           "Result", "Row", "RowLayout", "Run", "plain_data", "rounded"]

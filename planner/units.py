@@ -98,6 +98,35 @@ def money(amount: float | None, currency: str, signed: bool = False) -> str:
     return _with_currency(f"{abs(amount):,.2f}", sign, currency)
 
 
+# Periods with a name (hours): anything else is spelled as a duration ("per 14.0 d").
+_PERIODS = {730.0: "month", 8760.0: "year", 2190.0: "quarter", 168.0: "week", 24.0: "day", 1.0: "hour"}
+
+
+def period(hours: float) -> str:
+    """A period: ``month`` (730 h), ``week``, ``day``, ``year``, ``quarter``; else ``14.0 d``."""
+    return _PERIODS.get(round(hours, 6), duration(hours))
+
+
+def per_period(hours: float) -> str:
+    """The suffix of a rate per period: ``/month``, `` per 14.0 d``."""
+    name = period(hours)
+    return f"/{name}" if round(hours, 6) in _PERIODS else f" per {name}"
+
+
+def the_period(hours: float) -> str:
+    """The period as a span: ``one month (730 h)``, ``one week (168 h)``, ``14.0 d``."""
+    if round(hours, 6) in _PERIODS:
+        return f"one {period(hours)} ({plain(hours)} h)"
+    return duration(hours)
+
+
+def money_per(amount: float | None, currency: str, hours: float, signed: bool = False) -> str:
+    """Money per period: ``$3,577.00/month``, ``+$12.00/week``, ``$80.00 per 14.0 d``."""
+    if amount is None:
+        return "-"
+    return money(amount, currency, signed) + per_period(hours)
+
+
 def price(amount: float | None, currency: str) -> str:
     """A price per GPU-hour as offered: ``$1.79/h``, ``$1.006/h`` (cents, or up to 4
     decimals when the offer has them)."""
@@ -153,12 +182,25 @@ def apart(spell, value: float, limit: float) -> tuple[str, str]:
 
 def moment(hours: float | None) -> str:
     """A moment of a scheduled window, counted from its start (day 1, 00:00):
-    ``day 1 00:00``, ``day 3 14:30`` (to the minute, the schedule's step)."""
+    ``day 1 00:00``, ``day 3 14:30`` (to the nearest minute: runs start on whole minutes)."""
     if hours is None:
         return "-"
-    minutes = steps_down(hours) * 60 // SCHEDULE_STEPS_PER_HOUR
+    minutes = round(hours * 60)
     day, minute = divmod(minutes, 24 * 60)
     return f"day {day + 1} {minute // 60:02d}:{minute % 60:02d}"
+
+
+def span(start: float, end: float) -> str:
+    """A run in a scheduled window: ``day 1 00:00 → day 1 16:41``."""
+    return f"{moment(start)} → {moment(end)}"
+
+
+def share(value: float | None) -> str:
+    """A fraction as a percentage: ``62%``, ``0.4%``; ``-`` for none."""
+    if value is None:
+        return "-"
+    pct = value * 100
+    return f"{pct:.0f}%" if pct >= 10 or pct == 0 else f"{pct:.1g}%"
 
 
 def latency(seconds: float | None, digits: int | None = None) -> str:

@@ -14,7 +14,10 @@ re-evaluates the row's layout with the estimator, and asserts every limit:
 - the deadline, ttft and tpot are met (re-derived), and hours/cost agree with
   the row's (relative 1e-5: rows are rounded to 6 significant digits);
 - the workload budget, GPUs available per type (groups summed, sweep variants
-  of one workload counted at their maximum) and the plan budget hold.
+  of one workload counted at their maximum; in a plan window, at every moment of the
+  rows' schedules) and the plan budget hold;
+- a row's billing, cost per run and per period, and its runs in the window follow the
+  plan's period, repeats and window (``planner.verify_period``), and the totals add up.
 
 ``check`` returns the violated constraints as sentences (empty: all hold).
 """
@@ -30,6 +33,8 @@ from planner.estimate import evaluate_serve, evaluate_train
 from planner.estimate.types import Layout, ServeJob, TrainJob
 from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.result import Result, Row
+from planner.verify_period import check_pool, check_totals, per_period, period_of
+from planner.verify_period import check_row as check_period_row
 
 REL_TOL = 1e-5  # rows carry 6 significant digits
 LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
@@ -127,7 +132,7 @@ def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
     return bad
 
 
-def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a service row."""
     bad = []
     lay = row.layout
@@ -135,7 +140,7 @@ def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, 
         bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
     layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
     est = evaluate_serve(_serve_job(w, arch, lay.weights), layout, spec)
-    hours = w.duration / 3600.0 if w.duration is not None else float(d.SERVICE_HOURS)
+    hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
     cost = row.gpu_count * spec.price_per_hour * hours
     if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
         bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
@@ -182,7 +187,7 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     spec = gpu_spec(block)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
-        found, est, hours, cost = _check_serve(who, w, row, arch, spec)
+        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
     else:
         found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
     bad += found
@@ -194,37 +199,29 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
                    f"re-derived {total}")
     if not _close(row.hours, hours):
         bad.append(f"{who}: row says {row.hours} h, re-derived {hours:.6g} h")
-    if not _same_money(row.cost, cost):
-        bad.append(f"{who}: row says cost {row.cost}, re-derived {cost:.6g}")
-    return bad, cost
+    # a recurring job's cost counts once per run in the period
+    in_period = cost * per_period(w, period_of(plan))
+    if not _same_money(row.cost, in_period):
+        bad.append(f"{who}: row says cost {row.cost}, re-derived {in_period:.6g}")
+    bad += check_period_row(who, plan, w, row, cost, _same_money)
+    return bad, in_period
 
 
 def check(plan: p.Plan, result: Result) -> list[str]:
     """Every constraint the placed rows of ``result`` break (empty when all hold)."""
     gpus = {g.name: g for g in plan.gpus}
     bad: list[str] = []
-    used: dict[str, dict[str, int]] = {}
-    group_cost: dict[str, float] = {}  # as the rows show it (to the cent)
-    exact_cost: dict[str, float] = {}  # as re-derived
+    exact_cost: dict[str, float] = {}  # in the period, as re-derived
     for row in result.workloads:
         if not row.fits:
             continue
         found, cost = _check_row(plan, row, gpus)
         bad.extend(found)
-        per_type = used.setdefault(row.gpu, {})
-        per_type[row.name] = max(per_type.get(row.name, 0), row.gpu_count)
-        group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
         exact_cost[row.name] = max(exact_cost.get(row.name, 0.0), cost)
-    for name, groups in sorted(used.items()):
-        block = gpus.get(name)
-        available = None if block is None or block.available is None else block.available
-        if available is not None and available >= 0 and sum(groups.values()) > available:
-            bad.append(f"availability {name}: {sum(groups.values())} used, {available} available")
-    total = sum(group_cost[g] for g in sorted(group_cost))
+    bad += check_pool(plan, result)
     exact = sum(exact_cost[g] for g in sorted(exact_cost))
     budget = plan.settings.budget if plan.settings else None
     if budget is not None and exact > budget * (1 + REL_TOL) + COST_RESOLUTION * len(exact_cost):
         bad.append(f"budget: total cost {exact:.6g} over {budget:.6g}")
-    if not _same_money(result.total_cost, total):
-        bad.append(f"total_cost {result.total_cost} != sum of placed rows {total:.6g}")
+    bad += check_totals(plan, result, _same_money)
     return bad

@@ -187,26 +187,30 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
     starts: dict[tuple[str, int], cp_model.IntVar] = {}
     horizon = timed.horizon
     for gname, members in groups(insts).items():
-        slots = timed.slots.get(gname, ())
-        for k, (release, due) in enumerate(slots):
-            starts[gname, k] = model.new_int_var(release, max(release, due), f"start[{gname},{k}]")
+        releases = timed.releases.get(gname, ())
+        latest = timed.latest(gname, members) if releases else ()
+        for k, release in enumerate(releases):
+            starts[gname, k] = model.new_int_var(release, max(release, latest[k]), f"start[{gname},{k}]")
+        for inst in members:  # each variant's own run meets its own due
+            for p, o in enumerate(inst.opts):
+                for k, due in enumerate(timed.dues.get(inst.name, ())):
+                    model.add(starts[gname, k] + o.steps <= due).only_enforce_if(x[inst.name, p])
         if len(members) == 1:
             inst = members[0]
             for p, o in enumerate(inst.opts):
                 if not o.gpus:
                     continue
                 lit = x[inst.name, p]
-                if not slots:
+                if not releases:
                     held = model.new_optional_fixed_size_interval_var(0, horizon, lit, f"held[{inst.name},{p}]")
                     per_gpu.setdefault(o.gpu, []).append((held, o.gpus, o.gpus))
                     energy.setdefault(o.gpu, []).append((lit, o.gpus * horizon))
                     continue
-                for k, (_, due) in enumerate(slots):
-                    start = starts[gname, k]
-                    run = model.new_optional_fixed_size_interval_var(start, o.steps, lit, f"run[{inst.name},{p},{k}]")
-                    model.add(start + o.steps <= due).only_enforce_if(lit)
+                for k in range(len(releases)):
+                    run = model.new_optional_fixed_size_interval_var(
+                        starts[gname, k], o.steps, lit, f"run[{inst.name},{p},{k}]")
                     per_gpu.setdefault(o.gpu, []).append((run, o.gpus, o.gpus))
-                energy.setdefault(o.gpu, []).append((lit, o.gpus * o.steps * len(slots)))
+                energy.setdefault(o.gpu, []).append((lit, o.gpus * o.steps * len(releases)))
             continue
         for gpu in sorted({o.gpu for inst in members for o in inst.opts}):
             on = [(inst, p, o) for inst in members for p, o in enumerate(inst.opts) if o.gpu == gpu]
@@ -218,24 +222,24 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
             demand = model.new_int_var(0, top, f"gpus[{gname},{gpu}]")
             longest = max(o.steps for _, _, o in on)
             size = model.new_int_var(0, longest, f"steps[{gname},{gpu}]")
-            held_for = horizon if not slots else longest * len(slots)
+            runs = len(releases)
+            held_for = horizon if not releases else longest * runs
             work = model.new_int_var(0, top * held_for, f"work[{gname},{gpu}]")
             for inst in members:
                 mine = [(x[inst.name, p], o) for i, p, o in on if i is inst]
                 model.add(demand >= sum(o.gpus * lit for lit, o in mine))
                 model.add(size >= sum(o.steps * lit for lit, o in mine))
-                runs = len(slots)
-                model.add(work >= sum(o.gpus * (o.steps * runs if slots else horizon) * lit
+                model.add(work >= sum(o.gpus * (o.steps * runs if releases else horizon) * lit
                                       for lit, o in mine))
             energy.setdefault(gpu, []).append((work, 1))
-            if not slots:
+            if not releases:
                 held = model.new_optional_fixed_size_interval_var(0, horizon, present, f"held[{gname},{gpu}]")
                 per_gpu.setdefault(gpu, []).append((held, demand, top))
                 continue
-            for k, (release, due) in enumerate(slots):
-                start = starts[gname, k]
-                end = model.new_int_var(release, max(release, due), f"end[{gname},{gpu},{k}]")
-                run = model.new_optional_interval_var(start, size, end, present, f"run[{gname},{gpu},{k}]")
+            for k, release in enumerate(releases):
+                end = model.new_int_var(release, max(release, latest[k]), f"end[{gname},{gpu},{k}]")
+                run = model.new_optional_interval_var(starts[gname, k], size, end, present,
+                                                      f"run[{gname},{gpu},{k}]")
                 per_gpu.setdefault(gpu, []).append((run, demand, top))
     return per_gpu, energy, starts
 

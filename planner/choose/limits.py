@@ -100,14 +100,14 @@ def timeline(insts: list[Inst], chosen: dict[str, Opt], timed: Timed,
     """Per GPU type, (start, end, group, GPUs) of every run and service, in steps."""
     out: dict[str, list[tuple[int, int, str, int]]] = {}
     for gname, per in held(insts, chosen).items():
-        slots = timed.slots.get(gname, ())
+        runs = len(timed.releases.get(gname, ()))
         for gpu, (steps, gpus) in sorted(per.items()):
             if not gpus:
                 continue
             lane = out.setdefault(gpu, [])
-            if not slots:
+            if not runs:
                 lane.append((0, timed.horizon, gname, gpus))
-            for k in range(len(slots)):
+            for k in range(runs):
                 start = starts[gname, k]
                 lane.append((start, start + steps, gname, gpus))
     return out
@@ -136,8 +136,8 @@ def run_starts(timed: Timed | None, starts: dict[tuple[str, int], int]) -> dict[
     """Per group with runs, each run's start in hours."""
     if timed is None:
         return {}
-    return {g: tuple(starts[g, k] / SCHEDULE_STEPS_PER_HOUR for k in range(len(slots)))
-            for g, slots in sorted(timed.slots.items()) if slots and (g, 0) in starts}
+    return {g: tuple(starts[g, k] / SCHEDULE_STEPS_PER_HOUR for k in range(len(releases)))
+            for g, releases in sorted(timed.releases.items()) if releases and (g, 0) in starts}
 
 
 def least_use(insts: list[Inst], lid: LimitId) -> dict[str, int]:

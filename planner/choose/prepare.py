@@ -53,7 +53,12 @@ class Timed:
     """A scheduled pool in whole steps (``planner.units.SCHEDULE_STEPS_PER_HOUR``)."""
 
     horizon: int  # the window's length
-    slots: dict[str, tuple[tuple[int, int], ...]]  # per group: (release, due) per run; () = throughout
+    releases: dict[str, tuple[int, ...]]  # per group with runs: each run's release
+    dues: dict[str, tuple[int, ...]]  # per item of such a group: each run's due
+
+    def latest(self, group: str, members) -> tuple[int, ...]:
+        """Per run of a group, the latest due among its items (its start's upper bound)."""
+        return tuple(max(d) for d in zip(*(self.dues[i.name] for i in members)))
 
 
 def scaled(value: float, scale: int, what: str, name: str) -> int:
@@ -129,7 +134,8 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
 
 def timed(problem: Problem) -> Timed | None:
     """The problem's window in schedule steps: releases rounded up, dues down (so a run
-    that fits its slot in steps fits it in hours), each slot inside the window."""
+    that fits its slot in steps fits it in hours), each slot inside the window; the items
+    of a group list the same releases, or none of them is listed."""
     window = problem.window
     if window is None:
         return None
@@ -138,19 +144,25 @@ def timed(problem: Problem) -> Timed | None:
     horizon = steps_down(window.hours)
     if horizon < 1:
         raise ValueError(f"window of {window.hours!r} h is shorter than one schedule step")
-    known = {i.group for i in problem.items}
-    slots: dict[str, tuple[tuple[int, int], ...]] = {}
-    for group, runs in sorted(window.runs.items()):
-        if group not in known:
-            raise ValueError(f"window runs for unknown group {group!r}")
-        steps = []
+    items = {i.name: i for i in problem.items}
+    releases: dict[str, tuple[int, ...]] = {}
+    dues: dict[str, tuple[int, ...]] = {}
+    for name, runs in sorted(window.runs.items()):
+        if name not in items:
+            raise ValueError(f"window runs for unknown item {name!r}")
         for release, due in runs.slots:
             if not (0 <= release < due <= window.hours):
-                raise ValueError(f"{group}: slot ({release!r}, {due!r}) must satisfy "
+                raise ValueError(f"{name}: slot ({release!r}, {due!r}) must satisfy "
                                  f"0 <= release < due <= window ({window.hours!r} h)")
-            steps.append((steps_up(release), min(steps_down(due), horizon)))
-        slots[group] = tuple(steps)
-    return Timed(horizon, slots)
+        group = items[name].group
+        mine = tuple(steps_up(r) for r, _ in runs.slots)
+        if releases.setdefault(group, mine) != mine:
+            raise ValueError(f"{name}: the items of group {group!r} must list the same releases")
+        dues[name] = tuple(min(steps_down(d), horizon) for _, d in runs.slots)
+    for item in problem.items:
+        if item.group in releases and item.name not in dues:
+            raise ValueError(f"{item.name}: group {item.group!r} has runs, this item lists none")
+    return Timed(horizon, releases, dues)
 
 
 def groups(insts: list[Inst]) -> dict[str, list[Inst]]:

@@ -22,11 +22,11 @@ def earliest(insts: list[Inst], chosen: dict[str, Opt], timed: Timed, available:
     base: dict[str, int] = {}
     runs = []
     for group, per in sorted(holding.items()):
-        slots = timed.slots.get(group, ())
-        if not slots:
+        releases = timed.releases.get(group, ())
+        if not releases:
             for gpu, (_, gpus) in per.items():
                 base[gpu] = base.get(gpu, 0) + gpus
-        for k, (release, _) in enumerate(slots):
+        for k, release in enumerate(releases):
             runs.append((starts[group, k], group, k, release, per))
     placed: dict[str, list[tuple[int, int, int]]] = {}
     out: dict[tuple[str, int], int] = {}

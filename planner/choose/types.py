@@ -48,10 +48,14 @@ class Runs:
 
 @dataclass(frozen=True)
 class Window:
-    """A pool scheduled in time over [0, hours): availability holds at every moment."""
+    """A pool scheduled in time over [0, hours): availability holds at every moment.
+
+    ``runs`` is per item. The items of one group (sweep variants) run as one: they must
+    list the same releases (their dues may differ: each variant's own run meets its own);
+    a group none of whose items is listed holds its GPUs throughout."""
 
     hours: float
-    runs: dict[str, Runs]  # per group; a group not listed holds its GPUs throughout
+    runs: dict[str, Runs]  # per item
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,13 @@ MEASURES = ("gpu_memory_bytes", "usable_memory_bytes", "host_memory_per_gpu_byte
             "cost", "cost_per_hour", "price_per_hour", "ttft_seconds", "tpot_seconds",
             "tokens_per_second", "tokens")
 HOST = ("cpu_cores", "ram_bytes", "nvme_bytes", "network")
+# How the cost counts in the period (every row names its period, so a spreadsheet of
+# several plans adds like with like); ``schedule``: each run "start-end" in hours.
+PERIOD = ("billing", "period_hours", "every_hours", "runs_per_period", "cost_per_run",
+          "cost_per_period", "schedule")
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
-          + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons"))
+          + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons") + PERIOD)
 
 
 def _text(value) -> str:
@@ -45,5 +49,8 @@ def render_csv(result: Result, explain: bool = False) -> str:
         cells += [getattr(row, k) for k in MEASURES]
         cells += [_field(row.host, k) for k in HOST]
         cells += [row.decided_by, " | ".join(row.reasons)]
+        cells += [row.billing, result.period_hours, row.every_hours, row.runs_per_period,
+                  row.cost_per_run, row.cost_per_period,
+                  ";".join(f"{r.start_hours}-{r.end_hours}" for r in row.schedule or ())]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

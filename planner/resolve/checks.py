@@ -25,6 +25,7 @@ def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = 
         _sweep(sweep, plan.workloads, models, errors)
     _offered(plan, errors)
     _complete(plan, gpus, models, errors)
+    _timing(plan, errors)
 
 
 def _span(node: P.Node, key: str) -> Span | None:
@@ -144,3 +145,42 @@ def _bridge(build, node, errors: Collector) -> None:
         build(node)
     except PlanError as error:
         errors.add(error)
+
+
+def _timing(plan: P.Plan, errors: Collector) -> None:
+    """Periods and windows: a service runs at most the period; a job repeats a bounded
+    number of times; ``start_after`` needs a window and lies inside it."""
+    from planner.resolve import timing as t
+    from planner.units import duration
+
+    period, window = t.period_hours(plan), t.window_hours(plan)
+    for w in plan.workloads:
+        label = f'{w.kind} "{w.name}"'
+        if w.kind == "serve":
+            if w.duration is not None and w.duration / 3600.0 > period * (1 + 1e-9):
+                errors.add(PlanTypeError(
+                    f"{label} runs `duration` {duration(w.duration / 3600.0)} per period, longer than "
+                    f"the plan's period of {duration(period)}; set the plan's `period` to price a "
+                    f"longer stretch", _span(w, "duration")))
+            continue
+        every = t.every_hours(w, period)
+        key = "every" if w.every is not None else "runs"
+        if every is not None and period / every > t.MAX_RUNS_PER_PERIOD:
+            errors.add(PlanTypeError(
+                f"{label} repeats {period / every:,.0f} times per period; at most "
+                f"{t.MAX_RUNS_PER_PERIOD:,} (a job that often is better planned as a service)",
+                _span(w, key)))
+        start = (w.start_after or 0.0) / 3600.0
+        if w.start_after is not None and window is None:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` places its runs in the plan's `window`, and the plan has "
+                "none; add `window = 7d` (for example) to the plan block", _span(w, "start_after")))
+        elif window is not None and start >= window:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` {duration(start)} is not inside the plan's window of "
+                f"{duration(window)}", _span(w, "start_after")))
+        elif window is not None and t.scheduled_runs(window, start, every) > t.MAX_SCHEDULED_RUNS:
+            errors.add(PlanTypeError(
+                f"{label} would run {t.scheduled_runs(window, start, every):,} times in the window; at "
+                f"most {t.MAX_SCHEDULED_RUNS:,} runs of one job are scheduled: shorten the window "
+                f"or repeat less often", _span(w, key)))

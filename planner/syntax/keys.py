@@ -52,7 +52,11 @@ _FRACTION = dict(low=0.0, low_open=True, high=1.0)
 PLAN = {
     "objective": Key("enum", "cost", choices=_choices(plan.Objective), doc="what the solver minimises"),
     "currency": Key("currency", '"USD"', doc="currency of prices and budgets (three capital letters)"),
-    "budget": Key("money", low=0.0, low_open=True, doc="limit: total cost of every workload"),
+    "budget": Key("money", low=0.0, low_open=True, doc="limit: the period's total cost of every workload"),
+    "period": Key("duration", "730h (one month)", low=0.0, low_open=True,
+                  doc="the period run rates are stated over: services and recurring jobs cost so much per period"),
+    "window": Key("duration", "not set: no schedule", low=0.0, low_open=True,
+                  doc="schedule the jobs on the offered GPUs over this much time (each run's start and end)"),
 }
 
 GPU = {
@@ -133,7 +137,12 @@ TRAIN = {
     "batch": _count("16 sequences finetune; 4Mi tokens / seq_len pretrain", doc="global batch, sequences per optimizer step"),
     "optimizer": Key("enum", "adamw", choices=_choices(plan.Optimizer), doc="optimizer, for its memory"),
     "deadline": Key("duration", low=0.0, low_open=True, doc="limit: wall-clock time of the run"),
-    "budget": Key("money", low=0.0, low_open=True, doc="limit: cost of this workload"),
+    "budget": Key("money", low=0.0, low_open=True, doc="limit: cost of this workload (one run)"),
+    "every": Key("duration", "not set: one run (one-off)", low=0.0, low_open=True, sweepable=False,
+                 doc="the job repeats at this interval (7d): a run rate; each run ends before the next"),
+    "runs": _count("not set", sweepable=False, doc="the job repeats this many times per period (instead of `every`)"),
+    "start_after": Key("duration", "0", low=0.0, sweepable=False,
+                       doc="a run starts no earlier than this after the window's start (after each repeat's start); needs a plan `window`"),
 }
 
 FINETUNE = {

@@ -82,9 +82,9 @@ def held(combo) -> dict[str, dict[str, tuple[int, int]]]:
     return out
 
 
-def slots(window, group: str) -> list[tuple[int, int]]:
-    """(release, due) per run in steps; empty: the group holds its GPUs throughout."""
-    runs = window.runs.get(group)
+def slots(window, item: str) -> list[tuple[int, int]]:
+    """(release, due) per run of an item in steps; empty: it holds its GPUs throughout."""
+    runs = window.runs.get(item)
     horizon = steps_down(window.hours)
     return [(steps_up(r), min(steps_down(d), horizon)) for r, d in (runs.slots if runs else ())]
 
@@ -101,25 +101,37 @@ def _fits(t: int, per, placed, base, caps) -> bool:
     return True
 
 
-def schedulable(window, combo, caps: dict[str, int]) -> bool:
-    """Whether the picked options fit the pool in time (see the module docstring)."""
+def _group_runs(window, combo):
+    """Per group with runs: [(release, latest start, per-type hold)] per run; and the GPUs
+    each type holds throughout. A run's latest start is the least over the group's picked
+    variants of (its due - its own run's steps): every variant meets its own due."""
+    per_group = held(combo)
     base: dict[str, int] = {}
     runs = []
-    for group, per in sorted(held(combo).items()):
-        mine = slots(window, group)
-        if not mine:
+    for group, per in sorted(per_group.items()):
+        mine = [(inst, o) for inst, o in combo if inst.group == group]
+        item_slots = [(slots(window, inst.name), steps_up(o.hours)) for inst, o in mine]
+        if not item_slots[0][0]:
             for gpu, (_, gpus) in per.items():
                 base[gpu] = base.get(gpu, 0) + gpus
-        runs += [(release, due, per) for release, due in mine]
+            continue
+        for k, (release, _) in enumerate(item_slots[0][0]):
+            latest = min(s[k][1] - steps for s, steps in item_slots)
+            runs.append((release, latest, per))
+    return runs, base
+
+
+def schedulable(window, combo, caps: dict[str, int]) -> bool:
+    """Whether the picked options fit the pool in time (see the module docstring)."""
+    runs, base = _group_runs(window, combo)
     if any(base.get(g, 0) > n for g, n in caps.items()):
         return False
     for order in itertools.permutations(runs):
         placed: list[tuple[int, int, str, int]] = []
-        for release, due, per in order:
-            longest = max(steps for steps, _ in per.values())
+        for release, latest, per in order:
             ends = sorted({e for _, e, _, _ in placed if e > release})
             start = next((t for t in [release, *ends] if _fits(t, per, placed, base, caps)), None)
-            if start is None or start + longest > due:
+            if start is None or start > latest:
                 break
             placed += [(start, start + steps, gpu, gpus) for gpu, (steps, gpus) in per.items()]
         else:
@@ -132,18 +144,20 @@ def valid_schedule(problem: Problem, picks: dict[str, int], starts: dict[str, tu
     window = problem.window
     combo = [(i, i.options[picks[i.name]]) for i in problem.items if i.name in picks]
     bad, lanes = [], []
-    for group, per in sorted(held(combo).items()):
-        mine = slots(window, group)
-        got = [round(h * SCHEDULE_STEPS_PER_HOUR) for h in starts.get(group, ())]
+    per_group = held(combo)
+    for inst, o in combo:  # every variant's own run in its own slot
+        got = [round(h * SCHEDULE_STEPS_PER_HOUR) for h in starts.get(inst.group, ())]
+        mine = slots(window, inst.name)
         if len(got) != len(mine):
-            bad.append(f"{group}: {len(got)} starts for {len(mine)} runs")
+            bad.append(f"{inst.name}: {len(got)} starts for {len(mine)} runs")
             continue
         for (release, due), start in zip(mine, got):
-            longest = max(steps for steps, _ in per.values())
-            if start < release or start + longest > due:
-                bad.append(f"{group}: run at {start} outside ({release}, {due})")
+            if start < release or start + steps_up(o.hours) > due:
+                bad.append(f"{inst.name}: run at {start} outside ({release}, {due})")
+    for group, per in sorted(per_group.items()):
+        got = [round(h * SCHEDULE_STEPS_PER_HOUR) for h in starts.get(group, ())]
         for gpu, (steps, gpus) in per.items():
-            spans = [(0, steps_down(window.hours))] if not mine else [(s, s + steps) for s in got]
+            spans = [(0, steps_down(window.hours))] if not got else [(s, s + steps) for s in got]
             lanes += [(s, e, gpu, gpus) for s, e in spans]
     for gpu, cap in problem.available.items():
         if cap is None:

@@ -47,19 +47,22 @@ gpu "A100-80G" { available = 8 }
 """
 
 TOP_KEYS = ["plan", "file", "status", "gap", "objective", "currency", "total_cost", "budget",
-            "gpus", "binding", "workloads"]
+            "gpus", "binding", "workloads", "period_hours", "window_hours", "run_rate_cost",
+            "one_off_cost"]
 ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_count", "nodes",
             "layout", "memory_per_gpu_bytes", "host_memory_per_gpu_bytes", "gpu_memory_bytes",
             "usable_memory_bytes", "hours", "cost", "cost_per_hour", "price_per_hour",
             "ttft_seconds", "tpot_seconds", "tokens_per_second", "tokens", "host", "decided_by",
-            "reasons", "alternatives"]
+            "reasons", "alternatives", "billing", "every_hours", "runs_per_period", "cost_per_run",
+            "cost_per_period", "schedule"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
-              "batch", "optimizer", "rank", "budget"]
+              "batch", "optimizer", "rank", "budget", "every_hours", "runs", "start_after_hours"]
 LAYOUT_KEYS = ["tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
                "weights"]
 MEMORY_KEYS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total"]
-GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node"]
+GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node",
+            "gpu_hours", "utilization", "peak_at_hours"]
 
 
 def row_of(result: dict, name: str, **scenario) -> dict:

@@ -82,12 +82,27 @@ def test_sweep_variants_are_scheduled_as_their_longest_and_largest():
     v1 = job("t[1]", opt("A", 2, 1.0, 3.0), group="t")
     v2 = job("t[2]", opt("A", 6, 1.0, 1.0), group="t")
     other = job("o", opt("A", 4, 1.0, 3.0))
-    window = Window(4.0, {"t": Runs(((0.0, 4.0),)), "o": Runs(((0.0, 4.0),))})
+    window = Window(4.0, {"t[1]": Runs(((0.0, 4.0),)), "t[2]": Runs(((0.0, 4.0),)),
+                          "o": Runs(((0.0, 4.0),))})
     assert solve(Problem((v1, v2, other), {"A": 8}, None, "cost", window)).status == "infeasible"
     assert solve(Problem((v1, v2, other), {"A": 10}, None, "cost", window)).status == "optimal"
-    longer = Window(6.0, {"t": Runs(((0.0, 6.0),)), "o": Runs(((0.0, 6.0),))})
+    longer = Window(6.0, {"t[1]": Runs(((0.0, 6.0),)), "t[2]": Runs(((0.0, 6.0),)),
+                          "o": Runs(((0.0, 6.0),))})
     r = solve(Problem((v1, v2, other), {"A": 8}, None, "cost", longer))
     assert r.status == "optimal" and sorted(r.starts.values()) == [(0.0,), (3.0,)]
+
+
+def test_sweep_variants_share_a_start_and_each_meets_its_own_due():
+    # t[a] runs 3 h due at 3 h, t[b] 5 h due at 8 h: the group starts at 0 (t[a]'s due) and
+    # holds 2 GPUs for 5 h (t[b]'s run); o needs the whole pool of 4 for 2 h after it.
+    ta = job("t[a]", opt("A", 2, 1.0, 3.0), group="t")
+    tb = job("t[b]", opt("A", 2, 1.0, 5.0), group="t")
+    o = job("o", opt("A", 4, 1.0, 2.0))
+    runs = {"t[a]": Runs(((0.0, 3.0),)), "t[b]": Runs(((0.0, 8.0),)), "o": Runs(((0.0, 8.0),))}
+    r = solve(Problem((ta, tb, o), {"A": 4}, None, "cost", Window(8.0, runs)))
+    assert r.status == "optimal" and r.starts == {"o": (5.0,), "t": (0.0,)}
+    tighter = dict(runs, o=Runs(((0.0, 6.0),)))
+    assert solve(Problem((ta, tb, o), {"A": 4}, None, "cost", Window(8.0, tighter))).status == "infeasible"
 
 
 def test_a_run_rounded_up_to_whole_minutes_must_still_fit_its_slot():
@@ -132,12 +147,10 @@ def windowed(draw, contended: bool = False):
             count = 1
         if count == 0:
             continue  # throughout
-        slots = []
-        for _ in range(count):
-            release = draw(st.integers(0, int(hours))) / 2  # in the first half
-            due = draw(st.integers(int(release * 2) + 2, int(hours * 2))) / 2
-            slots.append((release, due))
-        runs[group] = Runs(tuple(slots))
+        releases = [draw(st.integers(0, int(hours))) / 2 for _ in range(count)]  # first half
+        for item in (i for i in items if i.group == group):  # a variant's dues are its own
+            dues = [draw(st.integers(int(r * 2) + 2, int(hours * 2))) / 2 for r in releases]
+            runs[item.name] = Runs(tuple(zip(releases, dues)))
         total += count
     available = {g: draw(st.one_of(st.none(), st.integers(1, 5), st.integers(1, 5))) for g in GPUS}
     if contended:
@@ -185,8 +198,8 @@ def test_a_window_never_needs_more_than_all_at_once(p):
     at_once = solve(replace(p, window=None))
     if at_once.status != "optimal":
         return
-    timed = replace(p, window=Window(p.window.hours, {g: Runs(((0.0, p.window.hours),))
-                                                      for g in p.window.runs}))
+    timed = replace(p, window=Window(p.window.hours, {i: Runs(((0.0, p.window.hours),))
+                                                      for i in p.window.runs}))
     # every run given the whole window, at most the all-at-once length per option
     longest = max(o.hours for i in p.items for o in i.options)
     if longest > p.window.hours:
