@@ -48,7 +48,11 @@ def slots_of(w, period: float, window: float) -> list[tuple[float, float]]:
     """(release, due) of each scheduled run of a training workload."""
     every = every_of(w, period)
     start = (w.start_after or 0.0) / 3600.0
-    count = 1 if every is None else max(1, math.floor((window - start) / every + 1e-9))
+    deadline = None if w.deadline is None else w.deadline / 3600.0
+    count = 1
+    if every is not None:  # each run whose slot (to the next release or its deadline) ends in the window
+        slot = every if deadline is None else min(every, deadline)
+        count = max(1, math.floor((window - start - slot) / every + 1e-9) + 1) if window - start >= slot else 1
     out = []
     for k in range(count):
         release = start + k * (every or 0.0)

@@ -179,8 +179,13 @@ def _timing(plan: P.Plan, errors: Collector) -> None:
             errors.add(PlanTypeError(
                 f"{label}: `start_after` {duration(start)} is not inside the plan's window of "
                 f"{duration(window)}", _span(w, "start_after")))
-        elif window is not None and t.scheduled_runs(window, start, every) > t.MAX_SCHEDULED_RUNS:
+        elif window is not None and t.scheduled_runs(window, start, every, _hours(w.deadline)) > t.MAX_SCHEDULED_RUNS:
             errors.add(PlanTypeError(
-                f"{label} would run {t.scheduled_runs(window, start, every):,} times in the window; at "
+                f"{label} would run {t.scheduled_runs(window, start, every, _hours(w.deadline)):,} "
+                f"times in the window; at "
                 f"most {t.MAX_SCHEDULED_RUNS:,} runs of one job are scheduled: shorten the window "
                 f"or repeat less often", _span(w, key)))
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600.0

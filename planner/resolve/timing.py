@@ -11,8 +11,9 @@
   ``start_after`` and due ``deadline`` later (or at the window's end); a recurring job runs
   once per ``every``: run k is released at start_after + k x every and due at the next
   release, ``deadline`` after its release, or the window's end, whichever comes first.
-  Only whole repeats that end inside the window are scheduled (at least one): a trailing
-  part of the window shorter than ``every`` holds no run of that job.
+  The runs scheduled are those whose slot (release to the next release, or to the
+  deadline when sooner) ends inside the window, at least one: a trailing part of the
+  window too short for a run's slot holds no run of that job.
 - Every run must take at most its **run limit**: the deadline, the interval between runs,
   and the room its slot leaves in the window (in whole schedule steps), whichever is least;
   the search offers only layouts within it.
@@ -73,18 +74,22 @@ def every_hours(workload: p.Train, period: float) -> float | None:
     return None
 
 
-def scheduled_runs(window: float, start_after: float, every: float | None) -> int:
+def scheduled_runs(window: float, start_after: float, every: float | None,
+                   deadline: float | None = None) -> int:
     """Runs of a job scheduled in a window: one for a one-off job; for a recurring one,
-    the whole repeats after ``start_after`` that fit, at least one."""
+    those whose slot (to the next release, or to the deadline when sooner) ends inside
+    the window, at least one."""
     if every is None:
         return 1
-    return max(1, math.floor((window - start_after) / every + 1e-9))
+    slot = min(every, deadline) if deadline is not None else every
+    room = window - start_after - slot
+    return 1 if room < 0 else math.floor(room / every + 1e-9) + 1
 
 
 def _slots(window: float, start_after: float, every: float | None,
            deadline: float | None) -> tuple[tuple[float, float], ...]:
     out = []
-    for k in range(scheduled_runs(window, start_after, every)):
+    for k in range(scheduled_runs(window, start_after, every, deadline)):
         release = start_after + k * (every or 0.0)
         due = window
         if every is not None:

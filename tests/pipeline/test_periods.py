@@ -165,8 +165,18 @@ def test_a_recurring_job_in_a_window_runs_once_per_repeat():
                                'every = 1d  start_after = 22h  deadline <= 8h }\n')
     nightly = rows(solve_text(text))["nightly"]
     starts = [r["start_hours"] for r in nightly["schedule"]]
-    # whole repeats after 22 h in a 168 h window: floor(146 / 24) = 6
+    # runs whose 8-hour slot ends in the 168 h window: released at 22, 46, ..., 142 h
+    # (142 + 8 <= 168); the next, at 166 h, would end past it
     assert starts == [22.0 + 24 * k for k in range(6)]
+
+
+def test_a_weekly_job_released_late_still_runs_four_times_in_four_weeks():
+    # released 20 h into each week, due 12 h later: the fourth slot (524-536 h) ends inside
+    # the 672 h window, though a whole week after its release would not
+    text = plan("window = 28d", 'finetune "w" { model = "tiny"  method = lora  dataset = 10MB  '
+                                'every = 7d  start_after = 20h  deadline <= 12h }\n')
+    starts = [r["start_hours"] for r in rows(solve_text(text))["w"]["schedule"]]
+    assert starts == [20.0, 188.0, 356.0, 524.0]
 
 
 # ----------------------------------------------------------------------------- the language

@@ -141,9 +141,11 @@ def timed_plans(draw):
 
 def slots(every, start, deadline):
     """docs/solve.md, "Periods and the schedule": runs released every `every` from
-    `start_after`, whole repeats only, each due at the next release, its deadline or the
-    window's end."""
-    count = 1 if every is None else max(1, int((WINDOW - start) // every))
+    `start_after` while their slot (to the next release, or the deadline when sooner) ends
+    in the window, each due at the next release, its deadline or the window's end."""
+    count = 1
+    while every is not None and start + count * every + min(every, deadline) <= WINDOW:
+        count += 1
     out = []
     for k in range(count):
         release = start + k * (every or 0.0)
