@@ -24,6 +24,11 @@ Semantics
   weighted sum when the weights provably keep their order in int64, see `stages`.
 - When the stable-order sum still ties, the single-worker, fixed-seed search picks the
   same solution every run; only a time limit cut can make two runs differ.
+- With a `Problem.window` the pool is scheduled in time: availability is a cumulative per
+  GPU type over optional intervals (one per option and run; a swept group's per type and
+  run, sized by its variants' maximum), in whole minutes (`prepare.timed`); the starts
+  are read back and moved as early as the pool allows (`schedule.earliest`), and a
+  binding availability says when its peak is first reached.
 
 Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 - cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
@@ -141,19 +146,7 @@ def _build(
             if expr is not None:
                 limits[LimitId.availability(gpu)] = (expr, bound)
     else:
-        per_gpu, energy, starts = _timeline(model, insts, x, timed)
-        for gpu in sorted(available):
-            bound = available[gpu]
-            if bound is None or not per_gpu.get(gpu):
-                continue
-            intervals, demands, tops = zip(*per_gpu[gpu])
-            # The capacity is a variable so that a diagnosis can relax it and minimise it.
-            capacity = model.new_int_var(0, max(sum(tops), bound), f"capacity[{gpu}]")
-            model.add_cumulative(intervals, demands, capacity)
-            # Redundant, for the linear relaxation: GPU-steps held fit capacity x window.
-            held_steps, coefs = zip(*energy[gpu])
-            model.add(cp_model.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
-            limits[LimitId.availability(gpu)] = (capacity, bound)
+        starts = _in_time(model, insts, x, timed, available, limits)
     if budget is not None:
         expr = group_sum(lambda o: o.cost, "cost")
         if expr is not None:
@@ -169,6 +162,25 @@ def _build(
             ct.only_enforce_if(lits[lid])
 
     return _Model(model, x, limits, lits, starts)
+
+
+def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
+             available: dict[str, int | None], limits: dict) -> dict:
+    """Availability over time: a cumulative per GPU type against a capacity variable (so
+    that a diagnosis can relax and minimise it), into ``limits``; the runs' starts."""
+    per_gpu, energy, starts = _timeline(model, insts, x, timed)
+    for gpu in sorted(available):
+        bound = available[gpu]
+        if bound is None or not per_gpu.get(gpu):
+            continue
+        intervals, demands, tops = zip(*per_gpu[gpu])
+        capacity = model.new_int_var(0, max(sum(tops), bound), f"capacity[{gpu}]")
+        model.add_cumulative(intervals, demands, capacity)
+        # Redundant, for the linear relaxation: GPU-steps held fit capacity x window.
+        held_steps, coefs = zip(*energy[gpu])
+        model.add(cp_model.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
+        limits[LimitId.availability(gpu)] = (capacity, bound)
+    return starts
 
 
 def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):

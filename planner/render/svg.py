@@ -27,7 +27,16 @@ COST_COLOUR = "#4e79a7"
 COUNT_COLOUR = "#e15759"
 LIMIT_COLOUR = "#222222"
 
+ONE_OFF_COLOUR = "#f28e2b"
+
 _FONT = 'font-family="system-ui, sans-serif" font-size="12"'
+CHAR_WIDTH = 7.2  # px per character of 12 px system-ui text, a generous average (digits ~6.7)
+
+
+def text_width(value: str) -> float:
+    """The room a label takes, so that no axis or bar label is clipped (the report test
+    measures every label in Chromium)."""
+    return CHAR_WIDTH * len(value)
 
 
 def _n(value: float) -> str:
@@ -112,15 +121,6 @@ def memory_bars(rows: list[Row], bar_width: float = 600.0) -> str:
         )
     height = top + len(rows) * row_height
     return _svg(label_width + bar_width + room, height, body, "per-GPU memory by component")
-
-
-CHAR_WIDTH = 7.2  # px per character of 12 px system-ui text, a generous average (digits ~6.7)
-ONE_OFF_COLOUR = "#f28e2b"
-
-
-def text_width(value: str) -> float:
-    """The room a label takes, so that no axis or bar label is clipped."""
-    return CHAR_WIDTH * len(value)
 
 
 def cost_bars(rows: list[Row], currency: str, period: float, bar_width: float = 560.0) -> str:
