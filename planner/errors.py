@@ -36,6 +36,9 @@ class PlanError(Exception):
         self.message = message
         self.span = span
         self.hint = hint
+        # The source line the span points at, attached by whoever read the text
+        # (``planner.diagnostics.attach_lines``); never read back from disk.
+        self.line_text: str | None = None
 
     def __str__(self) -> str:
         where = f"{self.span.file}:{self.span.line}:{self.span.column}: " if self.span else ""
@@ -59,6 +62,10 @@ class PlanNameError(PlanError):
 
 class PlanImportError(PlanError):
     """A missing, unreadable or cyclic import, or an unreadable config.json."""
+
+
+class PlanLimitError(PlanError):
+    """Input past a documented size limit (planner.syntax.limits): too large to read."""
 
 
 class PlanErrors(PlanError):

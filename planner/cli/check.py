@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -33,8 +34,12 @@ def summary(plan) -> str:
 @app.command()
 def check(
     files: list[Path] = typer.Argument(..., help="Plan files to check.", metavar="FILE"),
+    root: Optional[Path] = typer.Option(
+        None, "--root", metavar="DIR", exists=True, file_okay=False, dir_okay=True,
+        help="Directory the plans' imports and configs must stay inside "
+             "(default: the git repository holding each plan, or its directory)."),
 ) -> None:
-    """Check plan files: syntax, units, names, imports. Exit 0 when all are valid, 2 otherwise.
+    """Check plan files: syntax, units, names, imports, pins, sweeps. Exit 0 when all are valid, 2 otherwise.
 
     Example:
 
@@ -45,7 +50,7 @@ def check(
     failed = False
     for file in files:
         try:
-            plan = load_plan(str(file))
+            plan = load_plan(str(file), root=None if root is None else str(root))
         except PlanError as error:
             failed = True
             print_errors(error, sys.stderr)
@@ -68,6 +73,7 @@ def fmt(
 
         planner fmt --write examples/tour.plan
     """
+    from planner.diagnostics import SourceLines, attach_lines
     from planner.resolve.load import read_text
     from planner.syntax.fmt import format_text
 
@@ -77,11 +83,14 @@ def fmt(
     failed = False
     changed = False
     for file in files:
+        text = None
         try:
             text = read_text(str(file))
             formatted = format_text(text, str(file))
         except PlanError as error:
             failed = True
+            if text is not None:
+                attach_lines(error, {str(file): SourceLines(text)})
             print_errors(error, sys.stderr)
             continue
         if check_only:

@@ -88,6 +88,7 @@ def arch_from_model(model: plan.Model) -> Arch:
                 "set `head_dim` explicitly",
             )
         head_dim = m.hidden // m.heads
+    _consistent(m, experts, kv_lora)
     return Arch(
         name=m.name,
         layers=m.layers,
@@ -116,6 +117,24 @@ def arch_from_model(model: plan.Model) -> Arch:
         qk_rope_dim=(m.qk_rope_dim or 0) if kv_lora else 0,
         v_head_dim=(m.v_head_dim or 0) if kv_lora else 0,
     )
+
+
+def _consistent(m: plan.Model, experts: int, kv_lora: int) -> None:
+    """Shapes no model has: each is an error at the field that breaks it."""
+    def fail(field: str, message: str) -> PlanTypeError:
+        return PlanTypeError(f"model {m.name!r}: {message}", m.spans.get(field, m.span))
+
+    kv_heads = m.kv_heads if m.kv_heads is not None else m.heads
+    if not kv_lora and (kv_heads > m.heads or m.heads % kv_heads):
+        # grouped-query attention shares each KV head among heads / kv_heads query heads
+        raise fail("kv_heads", f"kv_heads {kv_heads} must divide heads {m.heads}")
+    if experts:
+        per_token = m.experts_per_token or 0
+        if not 1 <= per_token <= experts:
+            raise fail("experts_per_token", f"experts_per_token {per_token} must be from 1 to the "
+                                            f"{experts} experts")
+        if (m.dense_layers or 0) > m.layers:
+            raise fail("dense_layers", f"dense_layers {m.dense_layers} is more than the {m.layers} layers")
 
 
 def gpu_spec(gpu: plan.Gpu) -> GpuSpec:

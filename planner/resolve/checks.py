@@ -1,16 +1,18 @@
 """Checks across blocks of a merged plan: names that must exist, sweeps, offered GPUs.
 
+(The rules each solved row must follow, pins and sweep combinations, are in
+``planner.resolve.pins``.)
+
 Each check adds every error it finds to the collector, so one run reports
 all independent mistakes.
 """
 
 from __future__ import annotations
 
-import fnmatch
-
 from planner import plan as P
-from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
+from planner.errors import Collector, PlanError, PlanLimitError, PlanNameError, PlanTypeError, Span
 from planner.syntax.keys import KEYS
+from planner.syntax.limits import MAX_SWEEPS, thousands
 from planner.syntax.suggest import did_you_mean
 
 
@@ -21,8 +23,7 @@ def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = 
     for workload in plan.workloads:
         _workload_names(workload, gpus, models, broken_models, errors)
         _dataset(workload, errors)
-    for sweep in plan.sweeps:
-        _sweep(sweep, plan.workloads, models, errors)
+    _sweeps(plan, models, errors)
     _offered(plan, errors)
     _complete(plan, gpus, models, errors)
     _timing(plan, errors)
@@ -73,34 +74,49 @@ def _dataset(workload, errors: Collector) -> None:
                                  "(`dataset = 1GB` or `dataset = 250M tokens`)", _span(workload, "name")))
 
 
-def _sweep(sweep: P.Sweep, workloads: list, models: dict, errors: Collector) -> None:
-    names = [w.name for w in workloads]
-    matched = [w for w in workloads if fnmatch.fnmatchcase(w.name, sweep.target)]
-    if not matched:
-        errors.add(PlanNameError(f"sweep target `{sweep.target}` matches no workload"
-                                 f"{did_you_mean(sweep.target, names)}", _span(sweep, "target")))
+def _sweeps(plan: P.Plan, models: dict, errors: Collector) -> None:
+    from planner.resolve.variants import sweeps_by_workload
+
+    if len(plan.sweeps) > MAX_SWEEPS:
+        extra = plan.sweeps[MAX_SWEEPS]
+        errors.add(PlanLimitError(f"more than {thousands(MAX_SWEEPS)} sweeps in one plan",
+                                  _span(extra, "target")))
         return
-    for workload in matched:
-        spec = KEYS[workload.kind].get(sweep.key)
-        if spec is None or not spec.sweepable:
-            errors.add(PlanNameError(f'`{sweep.key}` cannot be swept for {workload.kind} "{workload.name}"',
-                                     _span(sweep, "key")))
-            continue
-        for i, (update, label) in enumerate(zip(sweep.updates, sweep.labels)):
-            where = _span(sweep, f"values[{i}]")
-            for field, value in update.items():
-                if spec.choices and value not in spec.choices:
-                    errors.add(PlanTypeError(f'`{sweep.key}` of {workload.kind} "{workload.name}" takes one of '
-                                             f"{', '.join(spec.choices)}; found `{label}`", where))
-                if field == "model" and value not in models:
-                    errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
-                if field == "prompt" and workload.kind == "serve" and value >= workload.context:
-                    errors.add(PlanTypeError(f"sweep value `{label}` for `prompt` is not less than "
-                                             f'the context of serve "{workload.name}"', where))
-                if field == "context" and workload.kind == "serve" and workload.prompt is not None \
-                        and value <= workload.prompt:
-                    errors.add(PlanTypeError(f"sweep value `{label}` for `context` is not more than "
-                                             f'the prompt of serve "{workload.name}"', where))
+    matching = sweeps_by_workload(plan)
+    matched = {id(s) for each in matching.values() for s in each}
+    names = [w.name for w in plan.workloads]
+    for sweep in plan.sweeps:
+        if id(sweep) not in matched:
+            errors.add(PlanNameError(f"sweep target `{sweep.target}` matches no workload"
+                                     f"{did_you_mean(sweep.target, names)}", _span(sweep, "target")))
+    for workload in plan.workloads:
+        first: dict[str, P.Sweep] = {}
+        for sweep in matching[workload.name]:
+            if sweep.key in first:
+                earlier = first[sweep.key]
+                errors.add(PlanNameError(
+                    f'{workload.kind} "{workload.name}" is swept on `{sweep.key}` twice: by `{sweep.target}` '
+                    f"here and by `{earlier.target}` at line {_span(earlier, 'target').line}",
+                    _span(sweep, "target")))
+                continue
+            first[sweep.key] = sweep
+            _sweep_values(sweep, workload, models, errors)
+
+
+def _sweep_values(sweep: P.Sweep, workload, models: dict, errors: Collector) -> None:
+    spec = KEYS[workload.kind].get(sweep.key)
+    if spec is None or not spec.sweepable:
+        errors.add(PlanNameError(f'`{sweep.key}` cannot be swept for {workload.kind} "{workload.name}"',
+                                 _span(sweep, "key")))
+        return
+    for i, (update, label) in enumerate(zip(sweep.updates, sweep.labels)):
+        where = _span(sweep, f"values[{i}]")
+        for field, value in update.items():
+            if spec.choices and value not in spec.choices:
+                errors.add(PlanTypeError(f'`{sweep.key}` of {workload.kind} "{workload.name}" takes one of '
+                                         f"{', '.join(spec.choices)}; found `{label}`", where))
+            if field == "model" and value not in models:
+                errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
 
 
 def _offered(plan: P.Plan, errors: Collector) -> None:
@@ -126,7 +142,9 @@ def _complete(plan: P.Plan, gpus: dict, models: dict, errors: Collector) -> None
                                      "set them in its block", _span(gpu, "available")))
         else:
             _bridge(catalog.gpu_spec, gpu, errors)
-    used = sorted({w.model for w in plan.workloads if w.model in models})
+    # models a row may use: each workload's, and each model a sweep puts in its place
+    swept = {u["model"] for s in plan.sweeps if s.key == "model" for u in s.updates}
+    used = sorted(({w.model for w in plan.workloads} | swept) & set(models))
     for name in used:
         model = models[name]
         missing = [f for f in catalog.MODEL_REQUIRED if getattr(model, f) is None]

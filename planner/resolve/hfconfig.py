@@ -15,10 +15,14 @@ Nothing here touches the network: the caller reads the file and passes its text.
 from __future__ import annotations
 
 import difflib
+import itertools
 import json
+import math
+import re
 from collections.abc import Callable
 
 from planner.errors import PlanImportError, Span
+from planner.syntax.limits import MAX_JSON_DEPTH
 
 # torch_dtype (or "dtype" in transformers >= 4.56) -> plan precision.
 _DTYPES = {
@@ -30,6 +34,43 @@ _DTYPES = {
 }
 
 
+class _Unreadable:
+    """A JSON value planner refuses: NaN, Infinity (not JSON), or a number too large to mean anything."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+
+def _number(text: str):
+    value = float(text)
+    return value if math.isfinite(value) else _Unreadable(text[:20])
+
+
+def _integer(text: str):
+    # Python refuses int() of more than 4300 digits; no model field comes near 30.
+    return int(text) if len(text.lstrip("-")) <= 30 else _Unreadable(text[:20] + "…")
+
+
+def quoted(value) -> str:
+    """A JSON value for a message: numbers and short names as written, anything else by
+    its kind, so that an error never copies a file's text into a log."""
+    if isinstance(value, _Unreadable):
+        return value.text
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, str) and _NAME.fullmatch(value):
+        return repr(value)
+    kinds = {str: "a string", list: "a list", dict: "an object"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+# Quoted from a config: a short lowercase name, as model types, dtypes and quantization
+# methods are ("qwen2_moe", "bfloat16", "awq"); anything else is named by its kind.
+_NAME = re.compile(r"[a-z0-9_.\-]{1,20}")
+
+
 class _Config:
     """The parsed JSON object with error reporting that names the file and the field."""
 
@@ -37,7 +78,10 @@ class _Config:
         self.path = path
         self.data = data
         self.span = span
-        self.model_type = str(data.get("model_type", ""))
+        model_type = data.get("model_type", "")
+        if not isinstance(model_type, str):
+            raise self.fail(f"'model_type' is {quoted(model_type)}; expected a string")
+        self.model_type = model_type
 
     def fail(self, message: str, hint: str | None = None) -> PlanImportError:
         return PlanImportError(f"{self.path}: {message}", self.span, hint)
@@ -46,7 +90,8 @@ class _Config:
         """A required positive integer field."""
         if key not in self.data or self.data[key] is None:
             raise self.fail(
-                f"model_type {self.model_type!r} config has no {key!r}",
+                f"model_type {quoted(self.model_type)} config has no {key!r}"
+                if _NAME.fullmatch(self.model_type) else f"config has no {key!r}",
                 f"it is needed for {needed}; "
                 "add it to the file or set the value in the model block",
             )
@@ -58,11 +103,20 @@ class _Config:
             return default
         return self._as_int(key, value)
 
+    def int_list(self, key: str) -> list[int]:
+        """An optional list of whole numbers (absent or null: empty)."""
+        value = self.data.get(key)
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            raise self.fail(f"{key!r} is {quoted(value)}; expected a list of whole numbers")
+        return [self._as_int(f"{key}[{i}]", item) for i, item in enumerate(value)]
+
     def _as_int(self, key: str, value) -> int:
         if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-            raise self.fail(f"{key!r} is {value!r}; expected a whole number")
+            raise self.fail(f"{key!r} is {quoted(value)}; expected a whole number")
         if value < 0:
-            raise self.fail(f"{key!r} is {value!r}; expected a number >= 0")
+            raise self.fail(f"{key!r} is {quoted(value)}; expected a number >= 0")
         return int(value)
 
     def flag(self, key: str, default: bool) -> bool:
@@ -70,7 +124,7 @@ class _Config:
         if value is None:
             return default
         if not isinstance(value, bool):
-            raise self.fail(f"{key!r} is {value!r}; expected true or false")
+            raise self.fail(f"{key!r} is {quoted(value)}; expected true or false")
         return value
 
 
@@ -78,7 +132,8 @@ def _precision(c: _Config) -> str | None:
     """Native weight precision: the quantization config wins over the dtype it was saved in."""
     quant = c.data.get("quantization_config")
     if isinstance(quant, dict):
-        method = str(quant.get("quant_method", "")).lower()
+        raw = quant.get("quant_method", "")
+        method = raw.lower() if isinstance(raw, str) else ""
         if method == "fp8" or str(quant.get("fmt", "")).lower().startswith("e4m3"):
             return "fp8"
         if method == "bitsandbytes":
@@ -93,17 +148,18 @@ def _precision(c: _Config) -> str | None:
         if bits == 8:
             return "int8"
         raise c.fail(
-            f"quantization_config quant_method {method or '(none)'!r} is not understood",
+            f"'quantization_config.quant_method' is {quoted(method) if method else '(none)'}, "
+            "not a quantization planner understands",
             "supported: fp8, bitsandbytes 4/8-bit, and 4- or 8-bit gptq/awq; "
             "set `precision` in the model block",
         )
     dtype = c.data.get("torch_dtype", c.data.get("dtype"))
     if dtype is None:
         return None  # the catalog default (bf16) applies, as for a block that omits it
-    name = str(dtype).removeprefix("torch.")
+    name = dtype.removeprefix("torch.") if isinstance(dtype, str) else ""
     if name not in _DTYPES:
         raise c.fail(
-            f"torch_dtype {dtype!r} is not a known weight dtype",
+            f"'torch_dtype' is {quoted(dtype)}, not a known weight dtype",
             f"expected one of {', '.join(sorted(_DTYPES))}",
         )
     return _DTYPES[name]
@@ -182,7 +238,7 @@ def _qwen2_moe(c: _Config) -> dict:
     # Layers listed in mlp_only_layers keep a dense MLP; only a leading run of them maps
     # onto `dense_layers`, and decoder_sparse_step must make every other layer sparse.
     step = c.opt_int("decoder_sparse_step", 1)
-    dense = c.data.get("mlp_only_layers") or []
+    dense = c.int_list("mlp_only_layers")
     if step != 1 or sorted(dense) != list(range(len(dense))):
         raise c.fail(
             f"decoder_sparse_step {step} / mlp_only_layers {dense} do not form a leading run "
@@ -284,17 +340,30 @@ def read_config(path: str, text: str, span: Span) -> dict:
 
     ``path`` names the file in messages; ``span`` is where the plan wrote
     ``config = "..."``. Raises ``PlanImportError`` for invalid JSON (with the
-    JSON line and column), an unknown ``model_type``, or a missing field.
+    JSON line and column; NaN and Infinity are not JSON), nesting deeper than
+    ``MAX_JSON_DEPTH``, an unknown ``model_type``, a missing field, a field of
+    the wrong type, or a value outside the range of the plan key it sets.
+    Messages name the file and the JSON key, never copy the file's text.
     """
+    depth = _nesting(text)
+    if depth > MAX_JSON_DEPTH:
+        raise PlanImportError(f"{path}: JSON nested {MAX_JSON_DEPTH + 1} or more levels deep; "
+                              f"a config.json nests a few (limit {MAX_JSON_DEPTH})", span)
     try:
-        data = json.loads(text)
+        data = json.loads(text, parse_constant=_Unreadable, parse_float=_number, parse_int=_integer)
     except json.JSONDecodeError as error:
         raise PlanImportError(
             f"{path}: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}",
             span,
         ) from None
     if not isinstance(data, dict):
-        raise PlanImportError(f"{path}: expected a JSON object, found {type(data).__name__}", span)
+        raise PlanImportError(f"{path}: expected a JSON object, found {quoted(data)}", span)
+    bad = _first_unreadable(data, "")
+    if bad is not None:
+        where, value = bad
+        what = "which JSON does not allow" if value.text.lstrip("-") in ("NaN", "Infinity") else \
+            "a number too large for any model field"
+        raise PlanImportError(f"{path}: {where!r} is {value.text}, {what}", span)
     c = _Config(path, data, span)
     if "model_type" not in data:
         raise c.fail(
@@ -306,8 +375,68 @@ def read_config(path: str, text: str, span: Span) -> dict:
         close = difflib.get_close_matches(c.model_type, SUPPORTED_MODEL_TYPES, n=1)
         guess = f"did you mean {close[0]!r}? " if close else ""
         raise c.fail(
-            f"model_type {c.model_type!r} is not supported",
+            f"'model_type' is {quoted(c.model_type)}, which is not supported",
             f"{guess}supported: {', '.join(SUPPORTED_MODEL_TYPES)}; "
             "or write the model's fields in the block",
         )
-    return family(c)
+    fields = family(c)
+    _check_ranges(c, fields)
+    return fields
+
+
+def _nesting(text: str) -> int:
+    """How deep arrays and objects nest, strings left out: linear, no recursion."""
+    brackets = _NOT_BRACKET.sub("", _STRING.sub("", text))
+    if not brackets:
+        return 0
+    return max(itertools.accumulate(1 if b in "[{" else -1 for b in brackets))
+
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]+")
+
+
+def _first_unreadable(value, where: str):
+    """(JSON key path, value) of the first NaN, Infinity or huge number, or None."""
+    stack = [(where, value)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, _Unreadable):
+            return where, value
+        if isinstance(value, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", v) for i, v in reversed(list(enumerate(value))))
+    return None
+
+
+# The JSON keys each whole-number field is read from, for messages (family spellings).
+_ORIGIN = {
+    "layers": ("num_hidden_layers",), "hidden": ("hidden_size",), "heads": ("num_attention_heads",),
+    "kv_heads": ("num_key_value_heads", "num_attention_heads"), "head_dim": ("head_dim",),
+    "ffn": ("intermediate_size", "ffn_dim"), "vocab": ("vocab_size",),
+    "max_context": ("max_position_embeddings",), "positions": ("max_position_embeddings",),
+    "experts": ("num_local_experts", "num_experts", "n_routed_experts"),
+    "experts_per_token": ("num_experts_per_tok",),
+    "expert_ffn": ("moe_intermediate_size", "intermediate_size"),
+    "shared_experts": ("n_shared_experts", "shared_expert_intermediate_size"),
+    "dense_layers": ("first_k_dense_replace", "mlp_only_layers"),
+    "q_lora_rank": ("q_lora_rank",), "kv_lora_rank": ("kv_lora_rank",),
+    "qk_nope_dim": ("qk_nope_head_dim",), "qk_rope_dim": ("qk_rope_head_dim",), "v_head_dim": ("v_head_dim",),
+}
+
+
+def _check_ranges(c: _Config, fields: dict) -> None:
+    """Every whole-number field within the range of the plan key it sets (syntax.keys.MODEL)."""
+    from planner.syntax.keys import MODEL
+    from planner.syntax.values import range_text
+
+    for field, value in fields.items():
+        spec = MODEL.get(field)
+        if spec is None or isinstance(value, bool) or not isinstance(value, int):
+            continue
+        low_ok = spec.low is None or value >= spec.low
+        if low_ok and (spec.high is None or value <= spec.high):
+            continue
+        key = next((k for k in _ORIGIN.get(field, ()) if k in c.data), field)
+        raise c.fail(f"{key!r} gives `{field} = {value}`; `{field}` must be {range_text(spec)}")

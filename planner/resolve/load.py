@@ -1,27 +1,34 @@
 """Load a plan file with its imports into one checked ``Plan``.
 
-``load_plan(path, reader=None)`` parses the file and every file it imports
-(imports resolve relative to the importing file; ``"std"`` is every ``.plan``
-in the shipped ``specs/``), merges them (``planner.resolve.merge``), resolves
-``like`` chains and ``config.json`` files, runs the cross-block checks
-(``planner.resolve.checks``), and raises every independent error together.
+``load_plan(path, reader=None, root=None)`` parses the file and every file it
+imports (imports resolve relative to the importing file, inside the plan's
+root: ``planner.resolve.files``; ``"std"`` is every ``.plan`` in the shipped
+``specs/``), merges them (``planner.resolve.merge``), resolves ``like`` chains
+and ``config.json`` files, runs the cross-block checks
+(``planner.resolve.checks``) and the pin and variant checks
+(``planner.resolve.pins``), and raises every independent error together, each
+with the source line it points at.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable
-from pathlib import Path
 
 from planner import plan as P
-from planner.diagnostics import remember_source
-from planner.errors import Collector, PlanError, PlanImportError, PlanSyntaxError, Span
+from planner.diagnostics import SourceLines, attach_lines
+from planner.errors import Collector, PlanError, PlanImportError, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import specs_dir
 from planner.syntax import parse_plan
+from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
+from planner.resolve.files import Access, decode, read_file, reason
 from planner.resolve.merge import merge, resolve_models
+from planner.resolve.pins import check_variants
 
 STD = "std"
+
+Reader = Callable[[str], str]
 
 
 def std_files() -> list[str]:
@@ -29,53 +36,62 @@ def std_files() -> list[str]:
     return sorted(str(p) for p in specs_dir().glob("*.plan"))
 
 
-def read_text(path: str, span: Span | None = None, reader: Callable[[str], str] | None = None) -> str:
-    """A plan or config file's text, or PlanImportError saying why it cannot be read."""
-    if reader is not None:
-        try:
-            text = reader(path)
-        except (OSError, UnicodeDecodeError, KeyError) as error:
-            raise PlanImportError(f"cannot read `{path}`: {_reason(error)}", span) from None
-    else:
-        file = Path(path)
-        try:
-            if file.is_dir():
-                raise PlanImportError(f"`{path}` is a directory, not a file", span)
-            data = file.read_bytes()
-        except PlanImportError:
-            raise
-        except FileNotFoundError:
-            raise PlanImportError(f"`{path}`: no such file", span) from None
-        except (OSError, ValueError) as error:
-            raise PlanImportError(f"cannot read `{path}`: {_reason(error)}", span) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as error:
-            line = data[: error.start].count(b"\n") + 1
-            raise PlanImportError(
-                f"`{path}` is not UTF-8 text (byte 0x{data[error.start]:02x} on line {line})", span
-            ) from None
-    text = text.removeprefix("\ufeff")
-    remember_source(path, text)
-    return text
+def read_text(path: str, span: Span | None = None, reader: Reader | None = None) -> str:
+    """A plan or config file's text (at most MAX_FILE_BYTES), or a PlanError saying why not."""
+    if reader is None:
+        return read_file(path, span)
+    try:
+        text = reader(path)
+    except (OSError, UnicodeDecodeError, KeyError) as error:
+        raise PlanImportError(f"cannot read `{path}`: {reason(error)}", span) from None
+    if isinstance(text, bytes):
+        return decode(text, path, span)
+    if len(text) > MAX_FILE_BYTES:
+        raise PlanLimitError(f"`{path}` is larger than the limit of {thousands(MAX_FILE_BYTES)} bytes", span)
+    return text.removeprefix("\ufeff")
 
 
-def _reason(error: Exception) -> str:
-    if isinstance(error, OSError) and error.strerror:
-        return error.strerror.lower()
-    return str(error) or type(error).__name__
+# Parsed shipped catalog files, by (path, size, mtime): the catalog is read by
+# nearly every plan and its parse (immutable Plan objects) never changes.
+_SHIPPED: dict[tuple[str, int, int], P.Plan] = {}
+
+
+def _parse_shipped(path: str) -> P.Plan:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return parse_plan(read_file(path), path)  # read_file says why it cannot be read
+    key = (path, info.st_size, info.st_mtime_ns)
+    if key not in _SHIPPED:
+        if len(_SHIPPED) >= 64:  # only edits of the catalog files add keys
+            _SHIPPED.clear()
+        _SHIPPED[key] = parse_plan(read_file(path), path)
+    return _SHIPPED[key]
 
 
 class _Loader:
-    def __init__(self, reader: Callable[[str], str] | None):
+    def __init__(self, reader: Reader | None, access: Access | None):
         self.reader = reader
+        self.access = access
         self.errors = Collector()
         self.order: list[P.Plan] = []
         self.done: set[str] = set()
         self.stack: list[str] = []
+        self.sources: dict[str, SourceLines] = {}  # plan texts read, for the lines errors quote
 
-    def read(self, path: str, span: Span | None, shipped: bool = False) -> str:
-        return read_text(path, span, None if shipped else self.reader)
+    def parse(self, path: str, via: Span | None, shipped: bool, root: bool) -> P.Plan:
+        if shipped:
+            return _parse_shipped(path)
+        text = read_text(path, via, self.reader)
+        self.sources[path] = SourceLines(text)
+        if root and not text.strip():
+            raise PlanSyntaxError(f"`{path}` is empty: a plan needs at least one block", Span.point(path))
+        plan = parse_plan(text, path)
+        if root and not (plan.imports or plan.settings or plan.gpus or plan.models
+                         or plan.workloads or plan.sweeps):
+            raise PlanSyntaxError(f"`{path}` has only comments: a plan needs at least one block",
+                                  Span.point(path))
+        return plan
 
     def visit(self, path: str, via: Span | None, shipped: bool = False, root: bool = False) -> None:
         key = os.path.normpath(os.path.abspath(path)) if not self.reader or shipped else os.path.normpath(path)
@@ -85,16 +101,13 @@ class _Loader:
             return
         if key in self.done:
             return
+        if len(self.stack) > MAX_IMPORT_DEPTH:
+            self.errors.add(PlanLimitError(f"imports nest deeper than the limit of {MAX_IMPORT_DEPTH} "
+                                           "files", via))
+            return
         self.done.add(key)
         try:
-            text = self.read(path, via, shipped)
-            if root and not text.strip():
-                raise PlanSyntaxError(f"`{path}` is empty: a plan needs at least one block", Span.point(path))
-            plan = parse_plan(text, path)
-            if root and not (plan.imports or plan.settings or plan.gpus or plan.models
-                             or plan.workloads or plan.sweeps):
-                raise PlanSyntaxError(f"`{path}` has only comments: a plan needs at least one block",
-                                      Span.point(path))
+            plan = self.parse(path, via, shipped, root)
         except PlanError as error:
             self.errors.add(error)
             return
@@ -104,47 +117,73 @@ class _Loader:
             if imp.path == STD:
                 for spec in std_files():
                     self.visit(spec, where, shipped=True)
-            else:
+                continue
+            if shipped:
                 target = os.path.normpath(os.path.join(os.path.dirname(path), imp.path))
-                self.visit(target, where, shipped)
+            else:
+                try:
+                    target = self.access.resolve(imp.path, path, where, "import")
+                except PlanError as error:
+                    self.errors.add(error)
+                    continue
+            self.visit(target, where, shipped)
         self.stack.pop()
         self.order.append(plan)
 
-    def config_reader(self, path: str, span: Span | None) -> str:
-        shipped = span is not None and _inside(span.file, specs_dir())
-        return self.read(path, span, shipped)
+    def config_reader(self, written: str, span: Span | None) -> tuple[str, str]:
+        """The path and text of the config.json ``written`` in the block at ``span``."""
+        base = span.file if span is not None else ""
+        if self.access is None or _inside(base, specs_dir()):
+            path = os.path.normpath(os.path.join(os.path.dirname(base), written))
+            return path, read_file(path, span)
+        path = self.access.resolve(written, base, span, "config")
+        return path, read_text(path, span, self.reader)
+
+    def raise_if_any(self) -> None:
+        if self.errors:
+            for error in self.errors.errors:
+                attach_lines(error, self.sources)
+            self.errors.raise_if_any()
 
 
-def _inside(path: str, directory: Path) -> bool:
+def _inside(path: str, directory) -> bool:
     try:
-        Path(path).resolve().relative_to(directory.resolve())
-    except (ValueError, OSError):
+        return os.path.commonpath([os.path.realpath(path), os.path.realpath(directory)]) == \
+            os.path.realpath(directory)
+    except ValueError:
         return False
-    return True
 
 
 def _finish(loader: _Loader) -> P.Plan:
-    loader.errors.raise_if_any()
+    loader.raise_if_any()
     plan = merge(loader.order, loader.errors)
     plan, broken = resolve_models(plan, loader.config_reader, loader.errors)
     check_plan(plan, loader.errors, broken_models=broken)
-    loader.errors.raise_if_any()
+    # every row solve would build (rows whose model is unknown or incomplete are left out:
+    # their error is already reported)
+    check_variants(plan, loader.errors)
+    loader.raise_if_any()
     if plan.settings is None and plan.workloads:
         # A plan without a `plan` block is named after its file, with the documented defaults.
-        plan = plan.model_copy(update={"settings": P.Settings(name=Path(plan.file).stem)})
+        plan = plan.model_copy(update={"settings": P.Settings(name=os.path.splitext(os.path.basename(plan.file))[0])})
     return plan
 
 
-def load_plan(path: str, reader: Callable[[str], str] | None = None) -> P.Plan:
-    """The checked, merged plan of ``path`` and its imports; raises PlanError/PlanErrors."""
-    loader = _Loader(reader)
+def load_plan(path: str, reader: Reader | None = None, root: str | None = None) -> P.Plan:
+    """The checked, merged plan of ``path`` and its imports; raises PlanError/PlanErrors.
+
+    ``root`` is the directory the plan's imports and configs must stay inside
+    (default: the git repository holding ``path``, or its directory); ``reader``
+    gives a file's text by path instead of the disk (``planner diff --rev``).
+    """
+    loader = _Loader(reader, Access.for_plan(str(path), root, on_disk=reader is None))
     loader.visit(str(path), None, root=True)
     return _finish(loader)
 
 
 def load_std() -> P.Plan:
     """The shipped catalog alone (specs/*.plan), merged and resolved."""
-    loader = _Loader(None)
+    loader = _Loader(None, None)
     for spec in std_files():
         loader.visit(spec, None, shipped=True)
     return _finish(loader).model_copy(update={"file": str(specs_dir())})

@@ -10,7 +10,6 @@ overlaid by what its blocks wrote.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
 from pydantic import ValidationError
@@ -72,7 +71,8 @@ def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameErro
     return PlanNameError(f"{what} `{name}` is defined twice{where}; only gpu, model and plan blocks refine", span)
 
 
-Reader = Callable[[str, Span | None], str]
+# (path as written, where it is written) -> (the path read, its text)
+Reader = Callable[[str, Span | None], tuple[str, str]]
 
 
 def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Plan, frozenset[str]]:
@@ -86,39 +86,53 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Pla
     done: dict[str, P.Model] = {}
     failed: set[str] = set()
 
-    def resolve(name: str, chain: tuple[str, ...]) -> P.Model | None:
-        if name in done:
-            return done[name]
-        if name in failed:
-            return None
+    def chain_of(name: str) -> list[str]:
+        """``name`` and the models it is `like`, up to one already settled or without `like`
+        (iterative: a chain of any length costs no recursion)."""
+        chain, seen = [name], {name}
+        while True:
+            like = by_name[chain[-1]].like
+            if like is None or like in done or like in failed or like not in by_name or like in seen:
+                return chain
+            chain.append(like)
+            seen.add(like)
+
+    def settle(chain: list[str], position: dict[str, int], i: int) -> None:
+        """Resolve ``chain[i]``, whose `like` (if any) is settled or earlier in ``chain``."""
+        name = chain[i]
         model = by_name[name]
         try:
             base = P.Model(name=name)
             if model.like is not None:
                 span = model.spans.get("like", model.span)
-                if model.like in chain + (name,):
-                    loop = " → ".join(chain + (name, model.like))
+                if position.get(model.like, i + 1) <= i:
+                    loop = " → ".join(chain[position[model.like]:i + 1] + [model.like])
                     raise PlanNameError(f"`like` chain loops: {loop}", span)
                 if model.like not in by_name:
                     hint = did_you_mean(model.like, by_name)
                     raise PlanNameError(f"`like` names unknown model `{model.like}`{hint}", span)
-                parent = resolve(model.like, chain + (name,))
-                if parent is None:
+                if model.like in failed:
                     failed.add(name)
-                    return None
-                base = parent.model_copy(update={"name": name, "span": model.span})
+                    return
+                base = done[model.like].model_copy(update={"name": name, "span": model.span})
             if model.config is not None:
                 base = refine(base, _from_config(model, read))
             result = refine(base, model)
-            result = result.model_copy(update={"like": model.like, "config": model.config})
+            done[name] = result.model_copy(update={"like": model.like, "config": model.config})
         except PlanError as error:
             errors.add(error)
             failed.add(name)
-            return None
-        done[name] = result
-        return result
 
-    models = [m for m in (resolve(n, ()) for n in by_name) if m is not None]
+    for name in by_name:
+        if name in done or name in failed:
+            continue
+        chain = chain_of(name)
+        position = {n: i for i, n in enumerate(chain)}
+        # the last of the chain first: each model's `like` is settled before it
+        for i in range(len(chain) - 1, -1, -1):
+            settle(chain, position, i)
+
+    models = [done[n] for n in by_name if n in done]
     return plan.model_copy(update={"models": models}), frozenset(failed)
 
 
@@ -126,9 +140,7 @@ def _from_config(model: P.Model, read: Reader) -> P.Model:
     from planner.resolve.hfconfig import read_config  # the specs helper's module; imported only when needed
 
     span = model.spans.get("config", model.span)
-    base_dir = os.path.dirname(span.file) if span else ""
-    path = os.path.normpath(os.path.join(base_dir, model.config))
-    text = read(path, span)
+    path, text = read(model.config, span)
     values = read_config(path, text, span)
     values = {k: v for k, v in values.items() if k not in _META and k in P.Model.model_fields}
     try:

@@ -117,9 +117,39 @@ def offered_gpus(plan: p.Plan) -> list[GpuOffer]:
     return offers
 
 
-def variants(plan: p.Plan, workload) -> list[tuple[str, dict[str, str], object]]:
-    """(name, scenario, workload variant) for each combination of the matching sweeps."""
-    sweeps = [s for s in plan.sweeps if fnmatch.fnmatchcase(workload.name, s.target)]
+_GLOB = frozenset("*?[")
+
+
+def sweeps_by_workload(plan: p.Plan) -> dict[str, list[p.Sweep]]:
+    """Each workload's matching sweeps, in plan order: a literal target is looked up,
+    only a glob is matched against every workload name."""
+    out: dict[str, list[p.Sweep]] = {w.name: [] for w in plan.workloads}
+    for sweep in plan.sweeps:
+        if _GLOB.isdisjoint(sweep.target):
+            if sweep.target in out:
+                out[sweep.target].append(sweep)
+            continue
+        for name, matched in out.items():
+            if fnmatch.fnmatchcase(name, sweep.target):
+                matched.append(sweep)
+    return out
+
+
+def global_batch(kind: str, batch: int | None, seq_len: int | None) -> int:
+    """Sequences per optimizer step: ``batch`` as written, else the documented default."""
+    from planner.estimate import defaults
+
+    pretrain = kind == "pretrain"
+    if seq_len is None:
+        seq_len = defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
+    return batch or defaults.default_global_batch(pretrain, seq_len)
+
+
+def variants(plan: p.Plan, workload, sweeps: list[p.Sweep] | None = None) -> list[tuple[str, dict[str, str], object]]:
+    """(name, scenario, workload variant) for each combination of the matching sweeps
+    (``sweeps``: those of ``sweeps_by_workload``, else found here)."""
+    if sweeps is None:
+        sweeps = [s for s in plan.sweeps if fnmatch.fnmatchcase(workload.name, s.target)]
     if not sweeps:
         return [(workload.name, {}, workload)]
     out = []
@@ -161,7 +191,7 @@ def train_job(workload: p.Train, arch: Arch) -> TrainJob:
     seq_len = workload.seq_len or (
         defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
     )
-    batch = workload.batch or defaults.default_global_batch(pretrain, seq_len)
+    batch = global_batch(workload.kind, workload.batch, seq_len)
     method = "full" if pretrain else workload.method
     if pretrain:
         weights = "bf16"
@@ -211,8 +241,9 @@ def build_variants(plan: p.Plan) -> list[Variant]:
     models = {m.name: m for m in plan.models}
     archs: dict[str, Arch] = {}
     instances: list[Variant] = []
+    matching = sweeps_by_workload(plan)
     for workload in plan.workloads:
-        for name, scenario, variant in variants(plan, workload):
+        for name, scenario, variant in variants(plan, workload, matching[workload.name]):
             if variant.model not in archs:
                 archs[variant.model] = arch_from_model(models[variant.model])
             arch = archs[variant.model]

@@ -17,7 +17,6 @@ from planner.resolve.variants import Variant
 from planner.search.candidates import (
     Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, serve_candidate, train_candidate,
 )
-from planner.search.pins import check_pins
 from planner.search.serve import search_serve
 from planner.search.space import fully_pinned
 from planner.search.train import Frontiers, search_train
@@ -63,7 +62,6 @@ def _pinned_search(variant: Variant) -> VariantSearch:
 
 def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
     """Every GPU type's outcome for ``variant`` (options empty where nothing fits)."""
-    check_pins(variant)
     if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
         return _pinned_search(variant)
     outcomes: dict[str, GpuOutcome] = {}

@@ -1,5 +1,6 @@
 """The plan language: parse text to a syntax tree, convert it to a typed Plan, format it."""
 
+from planner.diagnostics import SourceLines, attach_lines
 from planner.errors import PlanError, PlanErrors
 from planner.syntax.convert import convert_file
 from planner.syntax.parser import parse_recovering, parse_text
@@ -12,8 +13,15 @@ def parse_plan(text: str, path: str):
 
     Raises every independent error together: each syntax error, and the errors of
     the statements that did parse (a broken statement is skipped whole, so nothing
-    is checked twice or against a half-read block).
+    is checked twice or against a half-read block). Each error carries its source line.
     """
+    try:
+        return _parse_plan(text, path)
+    except PlanError as error:
+        raise attach_lines(error, {path: SourceLines(text)}) from None
+
+
+def _parse_plan(text: str, path: str):
     file, syntax = parse_recovering(text, path)
     if not syntax:
         return convert_file(file)

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
 from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
+from planner.syntax.limits import MAX_ERRORS, too_many_errors
 from planner.syntax.keys import (
     BLOCK_KINDS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, sweep_keys,
 )
@@ -33,6 +34,8 @@ def convert_file(file: File) -> P.Plan:
     seen: dict[tuple[str, str], Span] = {}
     currency = _file_currency(file)
     for statement in file.statements:
+        if _full(errors, statement.span):
+            break
         try:
             if isinstance(statement, ImportStmt):
                 if not statement.path:
@@ -53,6 +56,15 @@ def convert_file(file: File) -> P.Plan:
         file=file.path, settings=out["plan"][0] if out["plan"] else None, imports=out["imports"],
         gpus=out["gpu"], models=out["model"], workloads=out["workloads"], sweeps=out["sweeps"],
     )
+
+
+def _full(errors: Collector, span: Span) -> bool:
+    """True once MAX_ERRORS are collected; the first time, the error saying where reading stopped."""
+    if len(errors.errors) < MAX_ERRORS:
+        return False
+    if len(errors.errors) == MAX_ERRORS:
+        errors.add(too_many_errors(span))
+    return True
 
 
 def _file_currency(file: File) -> str | None:
@@ -90,6 +102,8 @@ def _block(block: Block, seen: dict, errors: Collector, currency: str | None):
     written: dict[str, Entry] = {}
     layout = None
     for item in block.items:
+        if _full(errors, item.span):
+            return None
         if isinstance(item, SubBlock):
             try:
                 layout = _layout(block, item, layout)
@@ -233,15 +247,18 @@ def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:
     errors = Collector()
     updates, labels, spans = [], [], {"target": statement.target_span, "key": statement.key_span,
                                      "values": statement.values.span}
-    for i, value in enumerate(statement.values.items):
+    seen_labels: set[str] = set()
+    for value in statement.values.items:
         try:
-            updates.append(convert_value(statement.key, spec, value))
+            update = convert_value(statement.key, spec, value)
             # Labels are the values as written; a string's label is its content, without quotes.
             label = text_of(value)
-            if value.text in labels or label in labels:
+            if value.text in seen_labels or label in seen_labels:
                 raise PlanTypeError(f"sweep value `{value.text}` is listed twice", value.span)
+            spans[f"values[{len(labels)}]"] = value.span
+            updates.append(update)
             labels.append(label)
-            spans[f"values[{i}]"] = value.span
+            seen_labels.add(label)
         except PlanError as error:
             errors.add(error)
     errors.raise_if_any()

@@ -4,7 +4,8 @@ Canonical: one statement per paragraph (consecutive imports, and consecutive
 sweeps, share one), blocks opened on their header line, one entry per line
 indented by two spaces, ``key = value`` with single spaces, values spelled as
 ``planner.syntax.parser`` normalises them (``1.79/h``, ``1.79 USD/h``,
-``250M tokens``, ``[a, b]``) with units kept as written.
+``250M tokens``, ``[a, b]``) with units kept as written; a list that would make
+its line longer than ``WRAP`` characters is written one value per line.
 
 Comments are attached to the syntax: a comment after code on its line trails
 the last thing that ends on that line; any other comment leads the next thing
@@ -14,10 +15,15 @@ in those places makes ``fmt`` idempotent.
 
 from __future__ import annotations
 
+import bisect
+
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt
 from planner.syntax.parser import parse_text
 
 INDENT = "  "
+# A list that would make its line longer than this is written one value per line
+# (so that fmt never writes a line past limits.MAX_LINE_CHARS).
+WRAP = 100
 _EOF = ("eof", None)
 
 
@@ -57,19 +63,27 @@ def _anchors(file: File) -> list[tuple[tuple[int, int], tuple[int, int], tuple]]
 
 
 def _attach(file: File) -> tuple[dict, dict, dict]:
+    """Leading and trailing comments per slot; O((comments + anchors) log anchors)."""
     anchors = _anchors(file)
     starts = {slot: start[0] for start, _end_, slot in anchors}
+    # per line, the anchor ending last on it (the first such in anchor order on a tie)
+    last_on_line: dict[int, tuple[tuple[int, int], tuple]] = {}
+    for _start_, end, slot in anchors:
+        if end[0] not in last_on_line or end > last_on_line[end[0]][0]:
+            last_on_line[end[0]] = (end, slot)
+    by_start = sorted(anchors, key=lambda a: a[0])  # stable: anchor order on a tie
+    start_keys = [a[0] for a in by_start]
     leading: dict[tuple, list[Comment]] = {}
     trailing: dict[tuple, list[Comment]] = {}
     for comment in file.comments:
         at = (comment.line, comment.column)
-        before = [a for a in anchors if a[1] <= at and a[1][0] == comment.line]
-        if before:
-            slot = max(before, key=lambda a: a[1])[2]
-            trailing.setdefault(slot, []).append(comment)
+        # A comment runs to the end of its line: whatever ends on that line ends before it.
+        ending = last_on_line.get(comment.line)
+        if ending is not None and ending[0] <= at:
+            trailing.setdefault(ending[1], []).append(comment)
             continue
-        after = [a for a in anchors if a[0] >= at]
-        slot = min(after, key=lambda a: a[0])[2] if after else _EOF
+        i = bisect.bisect_left(start_keys, at)
+        slot = by_start[i][2] if i < len(by_start) else _EOF
         leading.setdefault(slot, []).append(comment)
     return leading, trailing, starts
 
@@ -92,10 +106,19 @@ def format_file(file: File) -> str:
         comments = trailing.get(slot, ())
         lines.append(text + "".join("  " + c.text for c in comments))
 
+    def assignment(head: str, value, indent: str, slot) -> None:
+        """``head value``; a list too long for one line gets one value per line."""
+        if value.kind != "list" or len(head) + len(value.text) <= WRAP:
+            line(f"{head}{value.text}", slot)
+            return
+        lines.append(f"{head}[")
+        lines.extend(f"{indent}{INDENT}{item.text}," for item in value.items)
+        line(f"{indent}]", slot)
+
     def entry(node: Entry, indent: str) -> None:
         slot = ("entry", id(node))
         lead(slot, indent)
-        line(f"{indent}{node.key} {node.op} {node.value.text}", slot)
+        assignment(f"{indent}{node.key} {node.op} ", node.value, indent, slot)
 
     def block(node, header: str, items, indent: str) -> None:
         open_slot, close_slot = ("open", id(node)), ("close", id(node))
@@ -128,7 +151,7 @@ def format_file(file: File) -> str:
         if isinstance(statement, ImportStmt):
             line(f"import {statement.path_text}", slot)
         else:
-            line(f"sweep {statement.target_text}.{statement.key} = {statement.values.text}", slot)
+            assignment(f"sweep {statement.target_text}.{statement.key} = ", statement.values, "", slot)
     if _EOF in leading:
         if lines:
             lines.append("")

@@ -23,8 +23,12 @@ LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft")
 class Key:
     """One key: ``kind`` names the converter (see ``convert.CONVERTERS``).
 
-    ``low``/``high`` bound the converted value; ``low_open`` makes the lower
-    bound exclusive.  ``field`` is the plan field it sets (default: the key).
+    ``low``/``high`` bound the converted value, in base units; ``low_open``
+    makes the lower bound exclusive, ``or_zero`` also admits 0 below ``low``.
+    Every numeric key has both bounds: far beyond any real fleet, model or
+    job, but finite, so that no value can overflow a time or a cost later
+    (docs/language.md, "Ranges").  ``field`` is the plan field it sets
+    (default: the key).
     """
 
     kind: str
@@ -32,6 +36,7 @@ class Key:
     low: float | None = None
     low_open: bool = False
     high: float | None = None
+    or_zero: bool = False
     choices: tuple[str, ...] = ()
     field: str | None = None
     power_of_two: bool = False
@@ -43,37 +48,47 @@ def _choices(literal) -> tuple[str, ...]:
     return tuple(str(c) for c in get_args(literal))
 
 
-def _count(default: str = "not set", low: float = 1, doc: str = "", **kw) -> Key:
-    return Key("count", default=default, low=low, doc=doc, **kw)
+def _count(default: str = "not set", low: float = 1, high: float = 10**6, doc: str = "", **kw) -> Key:
+    return Key("count", default=default, low=low, high=high, doc=doc, **kw)
 
 
-_FRACTION = dict(low=0.0, low_open=True, high=1.0)
+# A job may allocate at least a tenth of a GPU's memory (drivers and runtimes take a few
+# percent; no GPU reserves 90 %), and reach at least 1 % of its peak FLOP/s.
+_USABLE = dict(low=0.1, high=1.0)
+_UTILIZATION = dict(low=0.01, high=1.0)
+# Bounds shared by several keys, in base units.
+_MONEY = dict(low=0.0, low_open=True, high=1e15)  # budgets, in the plan's currency
+_FLOPS = dict(low=1e11, high=1e17)  # 0.1 TFLOPS (a CPU) to 100 PFLOPS (50x a B200)
+_BANDWIDTH = dict(low=1.25e7, high=1e15)  # 0.1 Gbps to 1000 TB/s
+_TOKENS = dict(low=1, high=10**8)  # 100M tokens: 10x the longest context published (10M)
+_LONG = dict(low=0.0, low_open=True, high=36500 * 86400.0)  # durations: up to 100 years
+_DIM = 10**6  # widths and ranks of a model (the largest published: 53248)
 
 PLAN = {
     "objective": Key("enum", "cost", choices=_choices(plan.Objective), doc="what the solver minimises"),
     "currency": Key("currency", '"USD"', doc="currency of prices and budgets (three capital letters)"),
-    "budget": Key("money", low=0.0, low_open=True, doc="limit: the period's total cost of every workload"),
-    "period": Key("duration", "730h (one month)", low=0.0, low_open=True,
+    "budget": Key("money", **_MONEY, doc="limit: the period's total cost of every workload"),
+    "period": Key("duration", "730h (one month)", **_LONG,
                   doc="the period run rates are stated over: services and recurring jobs cost so much per period"),
-    "window": Key("duration", "not set: no schedule", low=0.0, low_open=True,
+    "window": Key("duration", "not set: no schedule", **_LONG,
                   doc="schedule the jobs on the offered GPUs over this much time (each run's start and end)"),
 }
 
 GPU = {
-    "memory": Key("bytes", low=1, doc="device memory as the driver reports it"),
-    "usable": Key("fraction", "0.9 (DEFAULT_USABLE_FRACTION)", doc="fraction of memory a job may allocate", **_FRACTION),
-    "bf16": Key("flops", low=0.0, low_open=True, doc="dense bf16/fp16 tensor FLOP/s"),
-    "fp8": Key("flops", low=0.0, doc="dense fp8 FLOP/s; 0 or unset: no fp8 tensor cores"),
-    "int8": Key("flops", low=0.0, doc="dense int8 OP/s"),
-    "hbm": Key("bandwidth", low=0.0, low_open=True, doc="memory bandwidth"),
-    "interconnect": Key("bandwidth", low=0.0, low_open=True, doc="per-GPU bandwidth inside a node (NVLink, Infinity Fabric, PCIe)"),
-    "network": Key("bandwidth", low=0.0, low_open=True, doc="per-GPU bandwidth between nodes"),
-    "per_node": _count(doc="GPUs per node"),
-    "price": Key("price", low=0.0, doc="price per GPU-hour"),
+    "memory": Key("bytes", low=2**20, high=2**44, doc="device memory as the driver reports it"),
+    "usable": Key("fraction", "0.9 (DEFAULT_USABLE_FRACTION)", doc="fraction of memory a job may allocate", **_USABLE),
+    "bf16": Key("flops", **_FLOPS, doc="dense bf16/fp16 tensor FLOP/s"),
+    "fp8": Key("flops", **_FLOPS, or_zero=True, doc="dense fp8 FLOP/s; 0 or unset: no fp8 tensor cores"),
+    "int8": Key("flops", **_FLOPS, or_zero=True, doc="dense int8 OP/s"),
+    "hbm": Key("bandwidth", **_BANDWIDTH, doc="memory bandwidth"),
+    "interconnect": Key("bandwidth", **_BANDWIDTH, doc="per-GPU bandwidth inside a node (NVLink, Infinity Fabric, PCIe)"),
+    "network": Key("bandwidth", **_BANDWIDTH, doc="per-GPU bandwidth between nodes"),
+    "per_node": _count(high=1024, doc="GPUs per node"),
+    "price": Key("price", low=0.0, high=1e6, doc="price per GPU-hour"),
     "price_date": Key("date", doc="when the price was taken, YYYY-MM-DD"),
-    "available": Key("available", "not offered", low=1,
+    "available": Key("available", "not offered", low=1, high=10**6,
                      doc="GPUs the solver may use (a count or `unlimited`); unset: not offered"),
-    "utilization": Key("fraction", "by GPU generation, 0.35-0.50", doc="training model-FLOPs utilization", **_FRACTION),
+    "utilization": Key("fraction", "by GPU generation, 0.35-0.50", doc="training model-FLOPs utilization", **_UTILIZATION),
     "vendor": Key("enum", choices=("nvidia", "amd"), doc="maker, for default utilization"),
 }
 
@@ -82,73 +97,75 @@ _PRECISIONS = _choices(plan.Precision)
 MODEL = {
     "like": Key("name", doc="start from another model (catalog or plan) and change what follows"),
     "config": Key("text", doc="path to a Hugging Face config.json, relative to this file"),
-    "params": _count(doc="published total parameters, checked against the computed count"),
-    "layers": _count(doc="transformer layers"),
-    "hidden": _count(doc="hidden size"),
-    "heads": _count(doc="attention heads"),
-    "kv_heads": _count("heads", doc="key/value heads (GQA); equal to heads for MHA"),
-    "head_dim": _count("hidden / heads", doc="width of one attention head"),
-    "ffn": _count(doc="dense MLP intermediate width"),
-    "vocab": _count(doc="vocabulary size"),
+    "params": _count(high=10**14, doc="published total parameters, checked against the computed count"),
+    "layers": _count(high=10**4, doc="transformer layers"),
+    "hidden": _count(high=_DIM, doc="hidden size"),
+    "heads": _count(high=10**4, doc="attention heads"),
+    "kv_heads": _count("heads", high=10**4, doc="key/value heads (GQA); equal to heads for MHA"),
+    "head_dim": _count("hidden / heads", high=10**4, doc="width of one attention head"),
+    "ffn": _count(high=_DIM, doc="dense MLP intermediate width"),
+    "vocab": _count(high=10**7, doc="vocabulary size"),
     "tied": Key("bool", "false", doc="input and output embeddings shared"),
     "mlp": Key("enum", "gated", choices=("gated", "plain"), doc="gated: SwiGLU, 3 matrices; plain: 2"),
     "qkv_bias": Key("bool", "false", doc="biases on the q, k, v projections"),
     "linear_bias": Key("bool", "false", doc="a bias on every linear layer (OPT, GPT-NeoX)"),
     "norm": Key("enum", "rms", choices=("rms", "layer"), doc="RMSNorm (weight) or LayerNorm (weight and bias)"),
-    "positions": _count("0", low=0, doc="learned position embeddings (OPT); 0 for rotary"),
-    "max_context": Key("tokens", low=1, doc="longest context the model supports"),
+    "positions": _count("0", low=0, high=10**8, doc="learned position embeddings (OPT); 0 for rotary"),
+    "max_context": Key("tokens", low=1, high=10**9, doc="longest context the model supports"),
     "precision": Key("enum", "bf16", choices=_PRECISIONS, doc="native weight precision of the checkpoint"),
-    "experts": _count("0", low=0, doc="routed experts per MoE layer; 0: dense"),
-    "shared_experts": _count("0", low=0, doc="always-active experts per MoE layer"),
-    "experts_per_token": _count("0", low=0, doc="routed experts each token uses"),
-    "expert_ffn": _count("0", low=0, doc="intermediate width of one expert"),
-    "dense_layers": _count("0", low=0, doc="leading layers with a dense MLP in a MoE model"),
-    "q_lora_rank": _count("0", low=0, doc="MLA query compression rank (DeepSeek-V2/V3)"),
-    "kv_lora_rank": _count("0", low=0, doc="MLA key/value latent rank; 0: ordinary attention"),
-    "qk_nope_dim": _count("0", low=0, doc="MLA per-head query/key width without rotary"),
-    "qk_rope_dim": _count("0", low=0, doc="MLA per-head rotary width"),
-    "v_head_dim": _count("0", low=0, doc="MLA per-head value width"),
+    "experts": _count("0", low=0, high=10**5, doc="routed experts per MoE layer; 0: dense"),
+    "shared_experts": _count("0", low=0, high=10**3, doc="always-active experts per MoE layer"),
+    "experts_per_token": _count("0", low=0, high=10**3, doc="routed experts each token uses"),
+    "expert_ffn": _count("0", low=0, high=_DIM, doc="intermediate width of one expert"),
+    "dense_layers": _count("0", low=0, high=10**4, doc="leading layers with a dense MLP in a MoE model"),
+    "q_lora_rank": _count("0", low=0, high=_DIM, doc="MLA query compression rank (DeepSeek-V2/V3)"),
+    "kv_lora_rank": _count("0", low=0, high=_DIM, doc="MLA key/value latent rank; 0: ordinary attention"),
+    "qk_nope_dim": _count("0", low=0, high=10**4, doc="MLA per-head query/key width without rotary"),
+    "qk_rope_dim": _count("0", low=0, high=10**4, doc="MLA per-head rotary width"),
+    "v_head_dim": _count("0", low=0, high=10**4, doc="MLA per-head value width"),
 }
 
 WORKLOAD = {
     "model": Key("name", "required", doc="the model block this workload runs"),
     "gpus": Key("name_list", "every offered GPU", sweepable=False, doc="GPU types the solver may choose from"),
-    "utilization": Key("fraction", "the GPU's", doc="overrides the GPU's training utilization", **_FRACTION),
+    "utilization": Key("fraction", "the GPU's", doc="overrides the GPU's training utilization", **_UTILIZATION),
 }
 
 SERVE = {
     **WORKLOAD,
-    "users": _count("required", doc="concurrent sequences"),
-    "context": Key("tokens", "required", low=1, doc="prompt + output tokens per sequence"),
-    "prompt": Key("tokens", "0.75 × context (DEFAULT_PROMPT_FRACTION)", low=1, doc="prompt (prefill) tokens per sequence; less than context"),
+    "users": _count("required", high=10**7, doc="concurrent sequences"),
+    "context": Key("tokens", "required", low=2, high=10**8, doc="prompt + output tokens per sequence (at least one of each)"),
+    "prompt": Key("tokens", "0.75 × context (DEFAULT_PROMPT_FRACTION)", **_TOKENS, doc="prompt (prefill) tokens per sequence; less than context"),
     "weights": Key("enum", "auto", choices=_choices(plan.ServeWeights), doc="weight precision served; auto lets the solver choose"),
     "kv": Key("enum", "bf16", choices=_choices(plan.KvPrecision), doc="KV-cache precision"),
-    "tpot": Key("duration", low=0.0, low_open=True, doc="limit: time per output token"),
-    "ttft": Key("duration", low=0.0, low_open=True, doc="limit: time to first token"),
-    "duration": Key("duration", "730h", low=0.0, low_open=True, doc="hours of service priced (730 h is one month)"),
+    "tpot": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time per output token"),
+    "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time to first token"),
+    "duration": Key("duration", "the plan's `period`", **_LONG,
+                    doc="hours of service per period (the whole period by default)"),
 }
 
 TRAIN = {
     **WORKLOAD,
     "dataset": Key("dataset", "required", doc="training data: bytes (1GB) or tokens (250M tokens)"),
-    "bytes_per_token": Key("real", "4.0 (BYTES_PER_TOKEN)", low=0.0, low_open=True, doc="converts dataset bytes to tokens"),
-    "epochs": Key("real", "1", low=0.0, low_open=True, doc="passes over the dataset"),
-    "seq_len": Key("tokens", "4096 finetune, 8192 pretrain", low=1, doc="tokens per training sequence"),
+    "bytes_per_token": Key("real", "4.0 (BYTES_PER_TOKEN)", low=0.1, high=100.0, doc="converts dataset bytes to tokens"),
+    "epochs": Key("real", "1", low=0.0, low_open=True, high=1000.0, doc="passes over the dataset"),
+    "seq_len": Key("tokens", "4096 finetune, 8192 pretrain", **_TOKENS, doc="tokens per training sequence"),
     "batch": _count("16 sequences finetune; 4Mi tokens / seq_len pretrain", doc="global batch, sequences per optimizer step"),
     "optimizer": Key("enum", "adamw", choices=_choices(plan.Optimizer), doc="optimizer, for its memory"),
-    "deadline": Key("duration", low=0.0, low_open=True, doc="limit: wall-clock time of the run"),
-    "budget": Key("money", low=0.0, low_open=True, doc="limit: cost of this workload (one run)"),
-    "every": Key("duration", "not set: one run (one-off)", low=0.0, low_open=True, sweepable=False,
+    "deadline": Key("duration", **_LONG, doc="limit: wall-clock time of the run"),
+    "budget": Key("money", **_MONEY, doc="limit: cost of this workload (one run)"),
+    "every": Key("duration", "not set: one run (one-off)", **_LONG, sweepable=False,
                  doc="the job repeats at this interval (7d): a run rate; each run ends before the next"),
-    "runs": _count("not set", sweepable=False, doc="the job repeats this many times per period (instead of `every`)"),
-    "start_after": Key("duration", "0", low=0.0, sweepable=False,
+    "runs": _count("not set", high=10_000, sweepable=False,
+                   doc="the job repeats this many times per period (instead of `every`)"),
+    "start_after": Key("duration", "0", low=1.0, or_zero=True, high=_LONG["high"], sweepable=False,
                        doc="a run starts no earlier than this after the window's start (after each repeat's start); needs a plan `window`"),
 }
 
 FINETUNE = {
     **TRAIN,
     "method": Key("enum", "lora", choices=_choices(plan.Method), doc="full fine-tuning, LoRA or QLoRA"),
-    "rank": _count("64 (DEFAULT_LORA_RANK)", doc="LoRA rank (lora and qlora only)"),
+    "rank": _count("64 (DEFAULT_LORA_RANK)", high=10**5, doc="LoRA rank (lora and qlora only)"),
     "targets": Key("enum_list", "all seven (DEFAULT_LORA_TARGETS)", choices=_choices(plan.LoraTarget), sweepable=False,
                    doc="modules LoRA adapts (lora and qlora only)"),
     "weights": Key("enum", "bf16 (nf4 for qlora)", choices=_PRECISIONS, doc="precision of the frozen base weights"),
@@ -159,16 +176,19 @@ PRETRAIN = dict(TRAIN)
 LAYOUT = {
     "gpu": Key("name", doc="GPU type"),
     "count": _count(doc="GPUs in total: tp × pp × dp for training, tp × pp × replicas for serving"),
-    "tp": _count(power_of_two=True, doc="tensor-parallel degree; a power of two"),
-    "pp": _count(doc="pipeline-parallel stages"),
+    "tp": _count(high=1024, power_of_two=True, doc="tensor-parallel degree; a power of two"),
+    "pp": _count(high=1024, doc="pipeline-parallel stages"),
     "dp": _count(doc="data-parallel degree (training)"),
-    "ep": _count(doc="expert-parallel degree (MoE), within tp × dp"),
+    "ep": _count(high=10**5, doc="expert-parallel degree (MoE), within tp × dp"),
     "zero": Key("zero", low=0, high=3, doc="ZeRO stage 0-3 (training)"),
     "recompute": Key("enum", choices=_choices(plan.Recompute), doc="activation recomputation (training)"),
     "offload": Key("enum", choices=_choices(plan.Offload), doc="CPU offload (training)"),
     "micro_batch": _count(doc="sequences per micro-batch (training)"),
     "replicas": _count(doc="model copies, each serving a share of the users (serving)"),
 }
+# `dataset` is bytes or tokens; each has its own range.
+DATASET_BYTES = Key("bytes", low=1, high=10**17)  # 100 PB
+DATASET_TOKENS = Key("dataset_tokens", low=1, high=10**16)  # 10,000T tokens: 250x the largest published run
 TRAIN_ONLY_LAYOUT = ("dp", "zero", "recompute", "offload", "micro_batch")
 SERVE_ONLY_LAYOUT = ("replicas",)
 

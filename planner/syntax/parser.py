@@ -7,7 +7,8 @@ put them back.
 Error recovery: a file that does not parse is cut into pieces at every line
 that starts (column 1) with a statement keyword followed by a string
 (``gpu "A10G"``, ``import "std"``, ``sweep "t"``), and each piece is parsed on
-its own.  In valid text such a line always starts a statement (a keyword
+its own, its positions shifted by the lines before it (no piece is re-read from
+the start of the file, so recovery stays linear in the file).  In valid text such a line always starts a statement (a keyword
 followed by a string fits nowhere inside one, and strings and comments end at
 the line's end), so the pieces parse exactly as the whole file would; in a
 broken file each broken piece gives one error and the others parse.
@@ -17,14 +18,18 @@ from __future__ import annotations
 
 import functools
 import re
+from dataclasses import dataclass
 
 import lark
-from lark import Token, Tree
+from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-from planner.errors import PlanErrors, PlanSyntaxError, Span
+from planner.errors import PlanError, PlanErrors, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt, Value
+from planner.syntax.limits import (
+    MAX_ERRORS, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, MAX_TOKENS, thousands, too_many_errors,
+)
 from planner.syntax.units import ALL_UNITS
 
 # Comments go here while one text is being parsed (parsing is single-threaded).
@@ -33,25 +38,33 @@ _comment_sink: list[Token] = []
 STATEMENT_KEYWORDS = ("import", "plan", "gpu", "model", "serve", "finetune", "pretrain", "sweep")
 # Where parsing starts again after a syntax error: see the module docstring.
 _RESYNC = re.compile(r"^(%s)[ \t]*\"" % "|".join(STATEMENT_KEYWORDS), re.MULTILINE)
+_LONG_LINE = re.compile(r"^[^\n]{%d}" % (MAX_LINE_CHARS + 1), re.MULTILINE)
+# What the lexer would count as one token, near enough to bound a file's size in tokens.
+_TOKEN = re.compile(r'#[^\n]*|"(?:[^"\\\n]|\\.)*"?|[A-Za-z0-9_.\-/%]+|[^\sA-Za-z0-9_.\-/%]')
 
 
 @functools.cache
 def _parser() -> lark.Lark:
+    # The syntax tree is built as the parser reduces each rule (an embedded transformer,
+    # ``_Builder``): no lark tree is made, which halves the time and memory of a parse.
+    # keep_all_tokens: the `import` and `sweep` keywords start their statement's span.
     return lark.Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
         lexer="contextual",
-        propagate_positions=True,
+        keep_all_tokens=True,
+        transformer=_BUILDER,
         lexer_callbacks={"COMMENT": _comment_sink.append},
     )
 
 
-def _parse(text: str) -> tuple[Tree, list[Token]]:
-    """The lark tree of ``text`` and its comment tokens; raises lark's UnexpectedInput."""
+def _parse(text: str, at: "_At") -> tuple[list, list[Token]]:
+    """The statements of ``text`` (a text at ``at``) and its comment tokens; raises lark's UnexpectedInput."""
     del _comment_sink[:]
+    _BUILDER.at = at
     try:
-        tree = _parser().parse(text)
-        return tree, list(_comment_sink)
+        statements = _parser().parse(text)
+        return statements, list(_comment_sink)
     finally:
         del _comment_sink[:]
 
@@ -66,54 +79,105 @@ def parse_text(text: str, path: str) -> File:
     return file
 
 
-def parse_recovering(text: str, path: str) -> tuple[File, list[PlanSyntaxError]]:
+def parse_recovering(text: str, path: str) -> tuple[File, list[PlanError]]:
     """The statements that parse and one syntax error per broken piece (see the module docstring).
 
     With errors, the returned File holds only the pieces that parsed whole, and no
     comments; it is meant for checking those statements, never for formatting.
+    A text past a size limit (``planner.syntax.limits``) gives that one error.
     """
+    too_large = _size_error(text, path)
+    if too_large is not None:
+        return File(path, ()), [too_large]
     try:
-        tree, comments = _parse(text)
+        parsed, comments = _parse(text, _At(path, 0))
     except UnexpectedInput as whole:
         first = whole
     else:
-        return _file(tree, comments, path), []
+        if len(parsed) > MAX_STATEMENTS:
+            return File(path, ()), [_too_many(parsed[MAX_STATEMENTS])]
+        return File(path, tuple(parsed), tuple(Comment(str(t).rstrip(), t.line, t.column) for t in comments)), []
     statements: list = []
-    errors: list[PlanSyntaxError] = []
+    errors: list[PlanError] = []
     starts = sorted({0} | {m.start() for m in _RESYNC.finditer(text)})
+    line = 0  # lines before the piece: each piece is parsed alone, its spans shifted
     for begin, end in zip(starts, starts[1:] + [len(text)]):
-        # Leading newlines keep lark's line numbers those of the file; a piece starts at column 1.
-        piece = "\n" * text.count("\n", 0, begin) + text[begin:end]
+        piece = text[begin:end]
+        at = _At(path, line)
+        if len(errors) >= MAX_ERRORS:
+            errors.append(too_many_errors(Span.point(path, line + 1)))
+            break
+        line += piece.count("\n")
         try:
-            tree, _ = _parse(piece)
+            parsed, _ = _parse(piece, at)
         except UnexpectedInput as error:
             following = _RESYNC.match(text, end) if end < len(text) else None
-            errors.append(_syntax_error(error, piece, path, following))
+            errors.append(_syntax_error(error, piece, at, following))
             continue
-        statements.extend(_statement(child, path) for child in tree.children)
+        if len(statements) + len(parsed) > MAX_STATEMENTS:
+            return File(path, ()), [_too_many(parsed[MAX_STATEMENTS - len(statements)])]
+        statements.extend(parsed)
     if not errors:
         # Unreachable while the argument in the module docstring holds; never report a broken file as valid.
-        errors.append(_syntax_error(first, text, path, None))
+        errors.append(_syntax_error(first, text, _At(path, 0), None))
         statements = []
     return File(path, tuple(statements)), errors
 
 
-def _file(tree: Tree, comments: list[Token], path: str) -> File:
-    return File(
-        path,
-        tuple(_statement(child, path) for child in tree.children),
-        tuple(Comment(str(tok).rstrip(), tok.line, tok.column) for tok in comments),
-    )
+def _size_error(text: str, path: str) -> PlanLimitError | None:
+    """The file is longer than MAX_FILE_BYTES, or a line longer than MAX_LINE_CHARS."""
+    if len(text) > MAX_FILE_BYTES:
+        return PlanLimitError(f"the file is larger than the limit of {thousands(MAX_FILE_BYTES)} bytes",
+                              Span.point(path))
+    long = _LONG_LINE.search(text)
+    if long is not None:
+        line = text.count("\n", 0, long.start()) + 1
+        column = long.start() - (text.rfind("\n", 0, long.start()) + 1) + MAX_LINE_CHARS + 1
+        return PlanLimitError(f"line {line} is longer than the limit of {thousands(MAX_LINE_CHARS)} characters; "
+                              "split it (a list may span lines)", Span.point(path, line, column))
+    # Counted before parsing, so that parsing time stays bounded: statements that start a
+    # line (the exact count, of every statement, follows the parse) and tokens.
+    for count, (limit, what) in ((_count(_RESYNC, text), (MAX_STATEMENTS, "statements")),
+                                 (_TOKEN.subn("", text)[1], (MAX_TOKENS, "tokens"))):
+        if count > limit:
+            return PlanLimitError(f"the file has more than {thousands(limit)} {what}; split the plan into "
+                                  "files that import each other", Span.point(path))
+    return None
+
+
+def _count(pattern: re.Pattern, text: str) -> int:
+    return sum(1 for _ in pattern.finditer(text))
+
+
+def _too_many(statement) -> PlanLimitError:
+    return PlanLimitError(f"more than {thousands(MAX_STATEMENTS)} statements in one file; "
+                          "split the plan into files that import each other", statement.span)
 
 
 # ---------------------------------------------------------------- tree → AST
 
 
-def _span(path: str, node) -> Span:
-    if isinstance(node, Token):
-        return Span(path, node.line, node.column, node.end_line, node.end_column)
-    meta = node.meta
-    return Span(path, meta.line, meta.column, meta.end_line, meta.end_column)
+@dataclass(frozen=True)
+class _At:
+    """Where a parsed text sits: its file, and the lines of the file before it."""
+
+    path: str
+    line_offset: int
+
+
+def _span(at: _At, first, last=None) -> Span:
+    """From the start of ``first`` to the end of ``last`` (tokens or spans; default: ``first``)."""
+    last = first if last is None else last
+    o = at.line_offset
+    if isinstance(first, Span):
+        line, column = first.line, first.column
+    else:
+        line, column = first.line + o, first.column
+    if isinstance(last, Span):
+        end_line, end_column = last.end_line, last.end_column
+    else:
+        end_line, end_column = last.end_line + o, last.end_column
+    return Span(at.path, line, column, end_line, end_column)
 
 
 def unquote(text: str) -> str:
@@ -132,37 +196,6 @@ def unquote(text: str) -> str:
     return "".join(out)
 
 
-def _statement(node: Tree, path: str):
-    if node.data == "import_stmt":
-        tok = node.children[0]
-        return ImportStmt(unquote(tok), str(tok), _span(path, tok), _span(path, node))
-    if node.data == "sweep":
-        target, _dot, key, _eq, values = node.children
-        return SweepStmt(
-            unquote(target), str(target), str(key), _value(values, path),
-            _span(path, target), _span(path, key), _span(path, node),
-        )
-    kind, name = node.children[0], node.children[1]
-    items = tuple(_item(child, path) for child in node.children[3:-1])
-    return Block(
-        str(kind), unquote(name), str(name), items,
-        _span(path, kind), _span(path, name), _span(path, node.children[2]), _span(path, node),
-    )
-
-
-def _item(node: Tree, path: str):
-    if node.data == "sub_block":
-        kind = node.children[0]
-        entries = tuple(_entry(child, path) for child in node.children[2:-1])
-        return SubBlock(str(kind), entries, _span(path, kind), _span(path, node.children[1]), _span(path, node))
-    return _entry(node, path)
-
-
-def _entry(node: Tree, path: str) -> Entry:
-    key, op, value = node.children
-    return Entry(str(key), str(op.children[0]), _value(value, path), _span(path, key), _span(path, node))
-
-
 _NUMBER_PART = re.compile(r"-?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
@@ -171,36 +204,82 @@ def _split(text: str) -> tuple[str, str]:
     return number, text[len(number):]
 
 
-def _value(node, path: str) -> Value:
-    span = _span(path, node)
-    kind = node.data
-    kids = node.children
-    if kind == "list":
-        items = tuple(_value(k, path) for k in kids if not (isinstance(k, Token) and k.type in ("LSQB", "RSQB", "COMMA")))
-        return Value("list", "[" + ", ".join(i.text for i in items) + "]", span, items=items)
-    tok = kids[0]
-    text = str(tok)
-    if kind == "string":
-        return Value("string", text, span)
-    if kind == "number":
-        return Value("number", text, span, number=text)
-    if kind == "boolean":
-        return Value("bool", text, span)
-    if kind == "word":
-        return Value("word", text, span)
-    if kind == "bad_number":
-        return Value("bad", text, span)
-    if kind == "quantity":
+class _Builder(lark.Transformer):
+    """The syntax tree, built rule by rule as the parser reduces (one method per grammar rule).
+
+    ``at`` is set before each parse: the file, and the lines before the text parsed.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(visit_tokens=False)
+        self.at = _At("", 0)
+
+    def start(self, statements):
+        return statements
+
+    def import_stmt(self, kids):
+        keyword, tok = kids
+        return ImportStmt(unquote(tok), str(tok), _span(self.at, tok), _span(self.at, keyword, tok))
+
+    def sweep(self, kids):
+        keyword, target, _dot, key, _eq, values = kids
+        return SweepStmt(unquote(target), str(target), str(key), values, _span(self.at, target),
+                         _span(self.at, key), _span(self.at, keyword, values.span))
+
+    def block(self, kids):
+        kind, name, brace, *items, close = kids
+        return Block(str(kind), unquote(name), str(name), tuple(items), _span(self.at, kind),
+                     _span(self.at, name), _span(self.at, brace), _span(self.at, kind, close))
+
+    def sub_block(self, kids):
+        kind, brace, *entries, close = kids
+        return SubBlock(str(kind), tuple(entries), _span(self.at, kind), _span(self.at, brace),
+                        _span(self.at, kind, close))
+
+    def entry(self, kids):
+        key, op, value = kids
+        return Entry(str(key), str(op), value, _span(self.at, key), _span(self.at, key, value.span))
+
+    def op(self, kids):
+        return kids[0]
+
+    def list(self, kids):
+        items = tuple(k for k in kids if isinstance(k, Value))
+        return Value("list", "[" + ", ".join(i.text for i in items) + "]", _span(self.at, kids[0], kids[-1]),
+                     items=items)
+
+    def string(self, kids):
+        return Value("string", str(kids[0]), _span(self.at, kids[0]))
+
+    def number(self, kids):
+        return Value("number", str(kids[0]), _span(self.at, kids[0]), number=str(kids[0]))
+
+    def boolean(self, kids):
+        return Value("bool", str(kids[0]), _span(self.at, kids[0]))
+
+    def word(self, kids):
+        return Value("word", str(kids[0]), _span(self.at, kids[0]))
+
+    def bad_number(self, kids):
+        return Value("bad", str(kids[0]), _span(self.at, kids[0]))
+
+    def quantity(self, kids):
+        text, span = str(kids[0]), _span(self.at, kids[0])
         number, unit = _split(text)
         if unit.endswith("/h"):
             return _price(number, unit, span)
         return Value("quantity", text, span, number=number, unit=unit)
-    if kind == "tokens":
+
+    def tokens(self, kids):
+        text = str(kids[0])
         number, unit = _split(text)
-        return Value("tokens", f"{text} tokens", span, number=number, unit=unit)
-    if kind == "price":
-        return _price(text, str(kids[1]), span)
-    raise AssertionError(f"grammar rule {kind} has no AST form")
+        return Value("tokens", f"{text} tokens", _span(self.at, kids[0], kids[-1]), number=number, unit=unit)
+
+    def price(self, kids):
+        return _price(str(kids[0]), str(kids[1]), _span(self.at, kids[0], kids[-1]))
+
+
+_BUILDER = _Builder()
 
 
 def _price(number: str, unit: str, span: Span) -> Value:
@@ -262,13 +341,25 @@ def _describe(token: Token) -> str:
     return f"`{token}`"
 
 
-def _syntax_error(error: UnexpectedInput, text: str, path: str,
+def _syntax_error(error: UnexpectedInput, text: str, at: _At,
                   following: re.Match | None = None) -> PlanSyntaxError:
-    """One error for what lark could not read in ``text``.
+    """One error for what lark could not read in ``text``, a piece of the file at ``at``.
 
     ``following`` is the statement keyword where the text was cut (error
     recovery); running out of text there means that statement came too early.
+    Positions inside the piece are shifted by the lines before it, so no piece
+    is ever re-read from the start of the file.
     """
+    found = _piece_error(error, text, at.path, following, at.line_offset)
+    span, o = found.span, at.line_offset
+    if span is None or not o:
+        return found
+    return PlanSyntaxError(found.message, Span(span.file, span.line + o, span.column, span.end_line + o,
+                                               span.end_column))
+
+
+def _piece_error(error: UnexpectedInput, text: str, path: str, following: re.Match | None,
+                 offset: int) -> PlanSyntaxError:
     at_end = isinstance(error, UnexpectedEOF) or (
         isinstance(error, UnexpectedToken) and error.token.type == "$END")
     if at_end:
@@ -281,7 +372,7 @@ def _syntax_error(error: UnexpectedInput, text: str, path: str,
     if spaced is not None:
         return spaced
     if at_end:
-        return _unfinished(text, path, set(error.expected), following.group(1) if following else None)
+        return _unfinished(text, path, set(error.expected), following.group(1) if following else None, offset)
     if isinstance(error, UnexpectedCharacters):
         char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
         span = Span(path, error.line, error.column, error.line, error.column + 1)
@@ -313,17 +404,18 @@ def _token_error(token: Token, expected: set[str], text: str, path: str) -> Plan
     return PlanSyntaxError(f"unexpected {_describe(token)}; expected {_expected(expected)}", span)
 
 
-def _unfinished(text: str, path: str, expected: set[str], keyword: str | None) -> PlanSyntaxError:
+def _unfinished(text: str, path: str, expected: set[str], keyword: str | None, offset: int) -> PlanSyntaxError:
     """The text ran out unfinished: at the end of the file, or (``keyword``) before a line
-    starting with a statement keyword, where error recovery cut it."""
+    starting with a statement keyword, where error recovery cut it. ``offset``: the
+    file's lines before ``text``, for the line numbers the message names."""
     tokens = _tokens(text)
     span = _after_last(tokens, path)
-    unclosed = _unclosed(tokens) if "RBRACE" in expected else []
+    unclosed = [(header, line + offset) for header, line in _unclosed(tokens)] if "RBRACE" in expected else []
     if keyword is None:
         if unclosed:
             return PlanSyntaxError(f"unexpected end of file: {_not_closed(unclosed)}", span)
         return PlanSyntaxError(f"unexpected end of file; expected {_expected(expected)}", span)
-    where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1}"
+    where = f"before the `{keyword}` statement on line {text.count(chr(10)) + 1 + offset}"
     if unclosed:
         return PlanSyntaxError(f"{_not_closed(unclosed)} {where}", span)
     return PlanSyntaxError(f"unfinished statement: expected {_expected(expected)} {where}", span)

@@ -47,3 +47,39 @@ def units_of(kind: str) -> str:
     if kind == "number":
         return "no unit"
     return ", ".join(UNITS[kind])
+
+
+def spell(kind: str, value: float) -> str:
+    """A base-unit ``value`` of a key of ``kind`` (see ``keys.Key.kind``) in plan words:
+    ``spell("bytes", 2**44)`` is ``16TiB``, ``spell("duration", 86400)`` is ``1d``."""
+    if kind == "price":
+        return f"{_plain(value)}/h"
+    if value == 0:
+        return "0"
+    if kind == "dataset_tokens":
+        return spell("count", value) + " tokens"
+    table = {"tokens": "count", "available": "count"}.get(kind, kind)
+    if kind == "fraction":
+        return f"{value * 100:g}%"
+    if table not in UNITS:
+        return _plain(value)
+    # the largest unit that gives a whole number (counts: plain below a million);
+    # a value below every unit is a fraction of the smallest
+    units = sorted(UNITS[table].items(), key=lambda item: -item[1])
+    if table == "count" and value < 10**6:
+        return _plain(value)
+    for unit, factor in units:
+        if value >= factor and float(value / factor).is_integer():
+            return f"{_plain(value / factor)}{unit}"
+    for unit, factor in units:
+        if value >= factor:
+            return f"{value / factor:g}{unit}"
+    if table in ("count", "bytes"):
+        return _plain(value)
+    return f"{value / units[-1][1]:g}{units[-1][0]}"
+
+
+def _plain(value: float) -> str:
+    if float(value).is_integer() and abs(value) < 10**9:
+        return str(int(value))
+    return f"{value:g}".replace("e+", "e")

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import datetime
 import re
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation, localcontext
 
 from planner.errors import PlanTypeError
 from planner.syntax.ast import Value
-from planner.syntax.keys import Key
+from planner.syntax.keys import DATASET_BYTES, DATASET_TOKENS, Key
 from planner.syntax.suggest import did_you_mean
-from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, units_of
+from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, spell, units_of
 
 # The solver works in 64-bit integers (OR-Tools CP-SAT), so counts and bytes must fit.
 MAX_INT = 2**63 - 1
@@ -37,36 +37,47 @@ def _error(key: str, message: str, value: Value) -> PlanTypeError:
     return PlanTypeError(f"`{key}` {message}", value.span)
 
 
-def _decimal(key: str, value: Value) -> Decimal:
+# A number's exponent beyond this is outside every key's range (the widest is
+# 1e17): such a number is refused before any arithmetic, so none overflows.
+_EXPONENT_LIMIT = 40
+
+
+def _decimal(key: str, value: Value, spec: Key | None = None) -> Decimal:
+    """The number as written, exactly; a number no key's range holds is an error here."""
     try:
         number = Decimal(value.number or "")
     except InvalidOperation:
         raise _error(key, f"cannot read the number `{value.text}`", value) from None
-    if not number.is_finite() or abs(number) > Decimal(10) ** 30:
-        raise _error(key, f"value `{value.text}` is too large", value)
+    if not number.is_finite():
+        raise _error(key, f"cannot read the number `{value.text}`", value)
+    if number and not -_EXPONENT_LIMIT <= number.adjusted() <= _EXPONENT_LIMIT:
+        raise _out_of_range(key, spec, value)
     return number
 
 
-def _scaled(key: str, value: Value, unit_kind: str) -> Decimal:
-    number = _decimal(key, value)
+def _scaled(key: str, value: Value, unit_kind: str, spec: Key | None = None) -> Decimal:
+    number = _decimal(key, value, spec)
     if unit_kind == "number":
         return number
-    return number * Decimal(repr(UNITS[unit_kind][value.unit]))
+    factor = Decimal(repr(UNITS[unit_kind][value.unit]))
+    # exact: enough digits for every digit written and the factor's
+    with localcontext(Context(prec=len(number.as_tuple().digits) + 40, Emax=999, Emin=-999)):
+        return number * factor
 
 
-def _integer(key: str, number: Decimal, value: Value) -> int:
+def _integer(key: str, number: Decimal, value: Value, spec: Key | None = None) -> int:
     if number != number.to_integral_value():
         raise _error(key, f"must be a whole number, got `{value.text}`", value)
     result = int(number)
     if result > MAX_INT:
-        raise _error(key, f"value `{value.text}` is too large", value)
+        raise _out_of_range(key, spec, value)
     return result
 
 
-def _real(key: str, number: Decimal, value: Value) -> float:
+def _real(key: str, number: Decimal, value: Value, spec: Key | None = None) -> float:
     result = float(number)
     if result != result or result in (float("inf"), float("-inf")):
-        raise _error(key, f"value `{value.text}` is too large", value)
+        raise _out_of_range(key, spec, value)
     return result
 
 
@@ -89,19 +100,35 @@ def _unit_kind(key: str, value: Value, allowed: tuple[str, ...], what: str) -> s
 
 
 def _check_range(key: str, spec: Key, number, value: Value) -> None:
-    if spec.low is not None:
-        if spec.low_open and not number > spec.low:
-            raise _error(key, f"must be greater than {_fmt(spec.low)}, got `{value.text}`", value)
-        if not spec.low_open and number < spec.low:
-            raise _error(key, f"must be at least {_fmt(spec.low)}, got `{value.text}`", value)
-    if spec.high is not None and number > spec.high:
-        raise _error(key, f"must be at most {_fmt(spec.high)}, got `{value.text}`", value)
+    if spec.or_zero and number == 0:
+        return
+    low_ok = spec.low is None or (number > spec.low if spec.low_open else number >= spec.low)
+    high_ok = spec.high is None or number <= spec.high
+    if not (low_ok and high_ok):
+        raise _out_of_range(key, spec, value)
     if spec.power_of_two and (number < 1 or number & (number - 1)):
         raise _error(key, f"must be a power of two (1, 2, 4, 8, ...), got `{value.text}`", value)
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else str(x)
+def range_text(spec: Key) -> str:
+    """The key's range in plan words, as messages and docs/language.md state it."""
+    low = spell(spec.kind, spec.low) if spec.low is not None else None
+    high = spell(spec.kind, spec.high) if spec.high is not None else None
+    if low is None and high is None:
+        return ""
+    if spec.low_open:
+        text = f"more than {low}" + (f" and at most {high}" if high else "")
+    elif high is None:
+        text = f"at least {low}"
+    else:
+        text = f"from {low} to {high}"
+    return f"0, or {text}" if spec.or_zero else text
+
+
+def _out_of_range(key: str, spec: Key | None, value: Value) -> PlanTypeError:
+    if spec is None or (spec.low is None and spec.high is None):
+        return _error(key, f"value `{value.text}` is out of range", value)
+    return _error(key, f"must be {range_text(spec)}, got `{value.text}`", value)
 
 
 def _name(key, spec, value):
@@ -153,17 +180,20 @@ def _bool(key, spec, value):
 
 def _count(key, spec, value):
     kind = _unit_kind(key, value, ("number", "count"), "a count")
-    number = _integer(key, _scaled(key, value, kind), value)
+    number = _integer(key, _scaled(key, value, kind, spec), value, spec)
     _check_range(key, spec, number, value)
     return number
 
 
 def _tokens(key, spec, value):
     if value.kind == "tokens":
+        if value.unit and value.unit not in UNITS["count"]:
+            raise _error(key, f"takes a token count; found unit `{value.unit}` in `{value.text}`; "
+                         f"units allowed: {units_of('count')}", value)
         kind = "count" if value.unit else "number"
     else:
         kind = _unit_kind(key, value, ("number", "count"), "a token count (8k, 4096)")
-    number = _integer(key, _scaled(key, value, kind), value)
+    number = _integer(key, _scaled(key, value, kind, spec), value, spec)
     _check_range(key, spec, number, value)
     return number
 
@@ -171,12 +201,12 @@ def _tokens(key, spec, value):
 def _quantity_of(unit_kind: str, what: str, integral: bool):
     def convert(key, spec, value):
         kind = _unit_kind(key, value, (unit_kind,), what)
-        scaled = _scaled(key, value, kind)
+        scaled = _scaled(key, value, kind, spec)
         if integral:
             # Whole bytes: 1.1KiB is 1126.4 B, read as 1126 (a fraction of a byte means nothing).
-            number = _integer(key, scaled.to_integral_value() if scaled >= 1 else scaled, value)
+            number = _integer(key, scaled.to_integral_value() if scaled >= 1 else scaled, value, spec)
         else:
-            number = _real(key, scaled, value)
+            number = _real(key, scaled, value, spec)
         _check_range(key, spec, number, value)
         return number
 
@@ -185,15 +215,14 @@ def _quantity_of(unit_kind: str, what: str, integral: bool):
 
 def _fraction(key, spec, value):
     kind = _unit_kind(key, value, ("number", "percent"), "a fraction (0.4) or a percentage (40%)")
-    number = _real(key, _scaled(key, value, kind), value)
-    if not 0 < number <= 1:
-        raise _error(key, f"must be a fraction in (0, 1] or a percentage in (0%, 100%], got `{value.text}`", value)
+    number = _real(key, _scaled(key, value, kind, spec), value, spec)
+    _check_range(key, spec, number, value)
     return number
 
 
 def _checked_real(key, spec, value):
     """The value's number as written (no unit scaling), as a float within the key's range."""
-    number = _real(key, _decimal(key, value), value)
+    number = _real(key, _decimal(key, value, spec), value, spec)
     _check_range(key, spec, number, value)
     return number
 
@@ -229,7 +258,7 @@ def _available(key, spec, value):
 def _zero(key, spec, value):
     if value.kind != "number":
         raise _error(key, f"takes a ZeRO stage 0, 1, 2 or 3; found {_found(value)}", value)
-    number = _integer(key, _decimal(key, value), value)
+    number = _integer(key, _decimal(key, value, spec), value, spec)
     _check_range(key, spec, number, value)
     return number
 
@@ -264,7 +293,7 @@ def _list_of(item):
 
 def _dataset(key, spec, value):
     if value.kind == "tokens":
-        return {"dataset_tokens": _tokens(key, Key("tokens", low=1), value), "dataset_bytes": None}
+        return {"dataset_tokens": _tokens(key, DATASET_TOKENS, value), "dataset_bytes": None}
     if value.kind == "quantity" and KIND_OF_UNIT.get(value.unit) == "count":
         raise PlanTypeError(
             f"`{key} = {value.text}` is ambiguous: write `{value.text} tokens` for tokens "
@@ -272,8 +301,8 @@ def _dataset(key, spec, value):
     if value.kind == "number":
         raise _error(key, f"needs a unit: bytes (`{value.text}GB`) or tokens (`{value.text} tokens`)", value)
     kind = _unit_kind(key, value, ("bytes",), "bytes (1GB) or tokens (250M tokens)")
-    number = _integer(key, _scaled(key, value, kind), value)
-    _check_range(key, Key("bytes", low=1), number, value)
+    number = _integer(key, _scaled(key, value, kind, DATASET_BYTES), value, DATASET_BYTES)
+    _check_range(key, DATASET_BYTES, number, value)
     return {"dataset_bytes": number, "dataset_tokens": None}
 
 

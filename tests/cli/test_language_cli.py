@@ -26,7 +26,7 @@ def test_check_reports_errors_with_caret(tmp_path):
     lines = err.splitlines()
     assert lines[0].startswith(f"{bad}:2:12: error: `memory` takes bytes")
     assert lines[1:3] == ["    memory = 80TFLOPS", "             ^^^^^^^^"]
-    assert lines[3].startswith(f"{bad}:3:14: error: `per_node` must be at least 1")
+    assert lines[3].startswith(f"{bad}:3:14: error: `per_node` must be from 1 to 1024")
 
 
 @pytest.mark.parametrize("make, words", [

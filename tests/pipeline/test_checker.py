@@ -104,8 +104,8 @@ def test_rejects_a_plan_budget_overrun(solved):
 
 def test_rejects_a_layout_that_ignores_a_pin(solved):
     _, result = solved
-    pinned = _load(BASE.replace("deadline <= 24h }", "deadline <= 24h layout { tp = 8 } }"))
-    assert any("layout pins tp = 8" in v for v in _check(pinned, result))
+    pinned = _load(BASE.replace("deadline <= 24h }", "deadline <= 24h layout { tp = 4 } }"))
+    assert any("layout pins tp = 4" in v for v in _check(pinned, result))
 
 
 def test_rejects_a_cost_that_is_not_gpus_times_hours_times_price(solved):

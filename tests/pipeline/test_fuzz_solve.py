@@ -285,7 +285,7 @@ def test_serve_count_and_replicas_pins_fix_tp():
     assert "limit 3 ms (on 2 GPUs: TP1 ×2 replicas bf16)" in row["reasons"][0]
 
 
-HUGE = 'pretrain "p" { model = "tiny"  dataset = 900T tokens  epochs = 2000 %s }\n'
+HUGE = 'pretrain "p" { model = "tiny"  dataset = 1800T tokens  epochs = 1000 %s }\n'
 HUGE_PIN = ('layout { gpu = "A10G" tp = 1 pp = 1 dp = 4 zero = 2 recompute = none offload = none '
             'micro_batch = 1 }')
 
@@ -304,8 +304,8 @@ def test_cost_beyond_the_solver_range_is_a_miss_not_a_crash():
 def test_plan_budget_beyond_the_solver_range():
     # a budget that cannot bind is left out of the model (was: ValueError in cpsat)
     result = solve_text(std_plan('finetune "t" { model = "tiny" dataset = 1MB }\n',
-                                 gpus='plan "b" { budget <= 1e20 }\ngpu "A10G" { available = 8 }\n'))
-    assert result["status"] == "optimal" and result["budget"] == 1e20
+                                 gpus='plan "b" { budget <= 1e15 }\ngpu "A10G" { available = 8 }\n'))
+    assert result["status"] == "optimal" and result["budget"] == 1e15
 
 
 def test_plan_budget_beyond_the_solver_range_that_could_bind_is_an_input_error():
@@ -369,8 +369,8 @@ def test_plan_budget_is_decided_at_the_solver_resolution():
 def test_fewer_gpus_beyond_the_solver_range_without_limits():
     # 1 A10G would cost about 1.18e11, past the range; 2 cost 1.05e11. No deadline and no
     # budget: the reason is the range (was: formatting the missing budget, a TypeError)
-    row = solve_text(std_plan('finetune "f" { model = "tiny" method = full dataset = 437PB '
-                              'epochs = 10 }\n'))["workloads"][0]
+    row = solve_text(std_plan('finetune "f" { model = "tiny" method = full dataset = 43.7PB '
+                              'epochs = 100 }\n'))["workloads"][0]
     assert row["fits"] and row["gpu_count"] == 2 and row["decided_by"] == "budget"
     assert row["reasons"][1] == ("1 x A10G fit in memory but cost beyond the solver's range; "
                                  "2 is the fewest that meets it")

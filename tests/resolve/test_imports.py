@@ -39,7 +39,8 @@ def test_relative_import_and_refinement(tmp_path):
                           'gpu "G" { available = 4\n price = 2.5/h }\n'
                           'serve "s" { model = "m" users = 1 context = 1k }\n',
     })
-    plan = load_plan(str(tmp_path / "team/main.plan"))
+    # outside git the root is the plan's directory: `--root` widens it to reach ../common
+    plan = load_plan(str(tmp_path / "team/main.plan"), root=str(tmp_path))
     (gpu,) = plan.gpus
     assert (gpu.available, gpu.price, gpu.memory) == (4, 2.5, 24 * 10**9)
     # spans follow the written value: price from main.plan, memory from gpus.plan

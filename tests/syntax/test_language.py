@@ -161,12 +161,10 @@ def test_every_plan_field_has_a_key():
 @pytest.mark.parametrize(
     "key, text, expected",
     [
-        ("memory", "1KB", 1000), ("memory", "1MB", 10**6), ("memory", "80GB", 80 * 10**9),
-        ("memory", "2TB", 2 * 10**12), ("memory", "1PB", 10**15), ("memory", "1KiB", 1024),
-        ("memory", "1MiB", 2**20), ("memory", "80GiB", 80 * 2**30), ("memory", "1TiB", 2**40),
-        ("memory", "1PiB", 2**50), ("per_node", "8", 8), ("per_node", "2K", 2000),
-        ("per_node", "3k", 3000), ("per_node", "1M", 10**6), ("per_node", "2B", 2 * 10**9),
-        ("per_node", "1T", 10**12), ("per_node", "1e3", 1000), ("bf16", "2PFLOPS", 2e15),
+        ("memory", "80GB", 80 * 10**9), ("memory", "2TB", 2 * 10**12), ("memory", "1MiB", 2**20),
+        ("memory", "80GiB", 80 * 2**30), ("memory", "1TiB", 2**40), ("per_node", "8", 8),
+        ("per_node", "1e3", 1000), ("available", "2K", 2000), ("available", "3k", 3000),
+        ("available", "1M", 10**6), ("bf16", "2PFLOPS", 2e15),
         ("hbm", "900GB/s", 9e11), ("hbm", "8TB/s", 8e12), ("network", "400Gbps", 5e10),
         ("usable", "50%", 0.5), ("usable", "1", 1.0), ("price", "2/h", 2.0),
         ("price", "2.5 /h", 2.5), ("price", "2.5USD/h", 2.5), ("price", "0/h", 0.0),
@@ -175,6 +173,19 @@ def test_every_plan_field_has_a_key():
 def test_units(key, text, expected):
     gpu = parse_plan(f'gpu "G" {{ {key} = {text} }}', "u.plan").gpus[0]
     assert getattr(gpu, key) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("1KB", 1000), ("1MB", 10**6), ("1PB", 10**15), ("1KiB", 1024), ("1PiB", 2**50), ("1.5KiB", 1536),
+])
+def test_byte_units(text, expected):
+    f = parse_plan(f'finetune "f" {{ model = "m" dataset = {text} }}', "b.plan").workloads[0]
+    assert f.dataset_bytes == expected
+
+
+@pytest.mark.parametrize("text, expected", [("2B", 2 * 10**9), ("1T", 10**12), ("1.1B", 1_100_000_000)])
+def test_count_multipliers(text, expected):
+    assert parse_plan(f'model "m" {{ params = {text} }}', "c.plan").models[0].params == expected
 
 
 @pytest.mark.parametrize("text, seconds", [("250ms", 0.25), ("3s", 3), ("45min", 2700), ("1.5h", 5400), ("2d", 172800)])

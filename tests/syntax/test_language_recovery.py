@@ -72,7 +72,7 @@ def test_a_syntax_error_and_an_unknown_key_in_an_intact_block():
     assert where(errors) == [(PlanSyntaxError, 1, 20), (PlanNameError, 2, 11), (PlanTypeError, 3, 33)]
     assert "write `80GB` with no space" in errors[0].message
     assert "unknown key `memry`" in errors[1].message and "did you mean `memory`" in errors[1].message
-    assert "`users` must be at least 1" in errors[2].message
+    assert "`users` must be from 1 to 10M" in errors[2].message
 
 
 def test_cross_block_checks_do_not_run_on_a_damaged_file():

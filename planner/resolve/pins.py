@@ -1,0 +1,202 @@
+"""Every row a plan will solve, checked before any solving: layout pins and sweep variants.
+
+``check`` must report every input error ``solve`` would meet, so the rules a
+row's pins and values must follow are checked here, on each row solve will
+build (a workload, or each combination of the sweeps that match it):
+
+- pins against the model: ``tp`` divides the attention heads and KV heads
+  (MLA: the heads), ``pp`` at most the layers, ``ep`` only on a mixture of
+  experts and dividing its experts;
+- pins against each other: ``ep`` at most ``dp`` (training) or ``tp``
+  (serving), ``count`` a multiple of the pinned degrees, ZeRO and offload as
+  DeepSpeed takes them (parameter offload needs stage 3, optimizer offload
+  stage 1 or more);
+- pins against the job: ``dp`` and ``micro_batch`` divide the global batch;
+- values across keys: ``prompt`` less than ``context``; ``rank`` and
+  ``targets`` only with LoRA methods.
+
+A rule broken whatever the sweeps is reported once, at the pin or key; a rule
+broken only in some variants is reported once per sweep value that breaks it,
+at that value, naming the variant. The number of rows is bounded
+(``limits.MAX_ROWS``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from planner import plan as P
+from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, Span
+from planner.syntax.limits import MAX_ROWS, thousands
+
+# Workload fields the rules read (each sweep sets some of them).
+_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank")
+
+
+@dataclass(frozen=True)
+class Problem:
+    rule: str  # one name per rule, for reporting each once
+    key: str  # the layout pin or workload key it is reported at
+    message: str
+    reads: frozenset[str]  # the workload fields the rule read
+
+
+def check_variants(plan: P.Plan, errors: Collector) -> None:
+    """Add an error for every broken rule of every row ``plan`` solves (see the module docstring)."""
+    from planner.resolve.variants import sweeps_by_workload
+
+    matching = sweeps_by_workload(plan)
+    if not _rows_within_limit(plan, matching, errors):
+        return
+    models = {m.name: m for m in plan.models}
+    archs: dict[str, object] = {}
+    reported: set[tuple[str, Span | None]] = set()
+    for workload in plan.workloads:
+        sweeps = matching[workload.name]
+        for combination in _combinations(sweeps):
+            update = {f: v for sweep, i in combination for f, v in sweep.updates[i].items()}
+            arch = _arch(update.get("model", workload.model), models, archs)
+            if arch is None:
+                continue  # an incomplete model: reported by the load's checks
+            for problem in problems(workload, update, arch):
+                span, message = _where(workload, problem, combination)
+                if (problem.rule, span) not in reported:
+                    reported.add((problem.rule, span))
+                    errors.add(PlanTypeError(message, span))
+
+
+def _rows_within_limit(plan: P.Plan, matching: dict[str, list[P.Sweep]], errors: Collector) -> bool:
+    rows = 0
+    for workload in plan.workloads:
+        sweeps = matching[workload.name]
+        rows += math.prod(len(s.updates) for s in sweeps)
+        if rows > MAX_ROWS:
+            where = sweeps[-1].spans.get("values", sweeps[-1].span) if sweeps else \
+                workload.spans.get("name", workload.span)
+            errors.add(PlanLimitError(
+                f"the plan has more than {thousands(MAX_ROWS)} rows to solve (every workload times the "
+                "product of the values of its sweeps); sweep fewer values or split the plan", where))
+            return False
+    return True
+
+
+def _combinations(sweeps: list[P.Sweep]):
+    """Each combination of one value per sweep, as ((sweep, value index), ...)."""
+    combos: list[tuple] = [()]
+    for sweep in sweeps:
+        combos = [c + ((sweep, i),) for c in combos for i in range(len(sweep.updates))]
+    return combos
+
+
+def _arch(name: str, models: dict, archs: dict):
+    if name not in archs:
+        from planner.resolve.bridge import arch_from_model
+
+        try:
+            archs[name] = arch_from_model(models[name]) if name in models else None
+        except PlanError:
+            archs[name] = None
+    return archs[name]
+
+
+def _where(workload, problem: Problem, combination) -> tuple[Span | None, str]:
+    """The span and message of ``problem``: at the last sweep value that set a field the rule
+    read, naming the variant; at the pin or key when no sweep did."""
+    label = f'{workload.kind} "{workload.name}"'
+    swept = [(sweep, i) for sweep, i in combination if problem.reads & set(sweep.updates[i])]
+    if not swept:
+        layout = workload.layout
+        if layout is not None and problem.key in layout.spans:
+            return layout.spans[problem.key], f"{label}: layout {problem.message}"
+        return workload.spans.get(problem.key, workload.span), f"{label}: {problem.message}"
+    sweep, i = swept[-1]
+    scenario = ", ".join(f"{s.key} = {s.labels[j]}" for s, j in combination)
+    return sweep.spans.get(f"values[{i}]", sweep.span), f"{label} with {scenario}: {problem.message}"
+
+
+def problems(workload, update: dict, arch) -> list[Problem]:
+    """The rules the row (``workload`` with the sweep ``update``) breaks."""
+    row = {f: update.get(f, getattr(workload, f, None)) for f in _FIELDS}
+    out = _values(workload, row)
+    pins = workload.layout
+    if pins is not None:
+        out += _pins_and_model(pins, arch, row)
+        out += _pins_together(workload.kind, pins)
+        if workload.kind != "serve":
+            from planner.resolve.variants import global_batch
+
+            out += _pins_and_batch(pins, global_batch(workload.kind, row["batch"], row["seq_len"]))
+    return out
+
+
+def _values(workload, row: dict) -> list[Problem]:
+    out = []
+    if workload.kind == "serve" and row["prompt"] is not None and row["prompt"] >= row["context"]:
+        out.append(Problem("prompt", "prompt", f"`prompt` ({row['prompt']}) must be less than `context` "
+                           f"({row['context']}): context counts prompt and output tokens",
+                           frozenset({"prompt", "context"})))
+    if workload.kind == "finetune" and row["method"] == "full":
+        for key in ("rank", "targets"):
+            value = row["rank"] if key == "rank" else workload.targets
+            if value is not None:
+                out.append(Problem(f"full-{key}", key, f"`{key}` applies to lora and qlora, but method = full",
+                                   frozenset({"method", key})))
+    return out
+
+
+def _pins_and_model(pins: P.Layout, arch, row: dict) -> list[Problem]:
+    model = frozenset({"model"})
+    name = row["model"]
+    out = []
+    if pins.tp is not None and (arch.heads % pins.tp or (not arch.is_mla and arch.kv_heads % pins.tp)):
+        heads = f"{arch.heads} attention heads" + ("" if arch.is_mla else f" and {arch.kv_heads} KV heads")
+        out.append(Problem("tp", "tp", f"tp = {pins.tp} must divide the {heads} of model `{name}`", model))
+    if pins.pp is not None and pins.pp > arch.layers:
+        out.append(Problem("pp", "pp", f"pp = {pins.pp} is more than the {arch.layers} layers of model "
+                           f"`{name}`: each pipeline stage needs at least one layer", model))
+    if pins.ep is not None and pins.ep > 1 and not arch.is_moe:
+        out.append(Problem("ep-dense", "ep", f"ep = {pins.ep} needs a mixture-of-experts model; `{name}` "
+                           "has no experts (write ep = 1 or leave it out)", model))
+    if pins.ep is not None and arch.is_moe and arch.experts % pins.ep:
+        out.append(Problem("ep-experts", "ep", f"ep = {pins.ep} must divide the {arch.experts} experts of "
+                           f"model `{name}`", model))
+    return out
+
+
+def _pins_together(kind: str, pins: P.Layout) -> list[Problem]:
+    none = frozenset()
+    out = []
+    within = "tp" if kind == "serve" else "dp"
+    if pins.ep is not None and pins.ep > 1 and getattr(pins, within) is not None \
+            and getattr(pins, within) < pins.ep:
+        out.append(Problem("ep-within", "ep", f"ep = {pins.ep} must be at most {within} = "
+                           f"{getattr(pins, within)}: each expert-parallel rank is a GPU of its own", none))
+    if pins.count is not None:
+        parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "pp", "dp")
+        known = [k for k in parts if getattr(pins, k) is not None]
+        spread = math.prod(getattr(pins, k) for k in known)
+        if pins.count % spread:
+            shown = " × ".join(f"{k} = {getattr(pins, k)}" for k in known)
+            out.append(Problem("count", "count", f"count = {pins.count} is not a multiple of {shown} "
+                               f"= {spread}", none))
+    if pins.offload == "all" and pins.zero is not None and pins.zero < 3:
+        out.append(Problem("offload-all", "offload", f"offload = all moves parameters to the CPU, which "
+                           f"DeepSpeed does only with ZeRO stage 3 (zero = {pins.zero})", none))
+    if pins.offload == "optimizer" and pins.zero == 0:
+        out.append(Problem("offload-optimizer", "offload", "offload = optimizer needs ZeRO stage 1, 2 or 3 "
+                           "(DeepSpeed offloads the optimizer of a ZeRO partition); zero = 0", none))
+    return out
+
+
+def _pins_and_batch(pins: P.Layout, batch: int) -> list[Problem]:
+    reads = frozenset({"batch", "seq_len"})
+    out = []
+    if pins.dp is not None and batch % pins.dp:
+        out.append(Problem("dp", "dp", f"dp = {pins.dp} must divide the global batch of {batch} sequences "
+                           "(set `batch`)", reads))
+    elif pins.micro_batch is not None and batch % (pins.micro_batch * (pins.dp or 1)):
+        per = f"per-rank batch of {batch // pins.dp}" if pins.dp else f"global batch of {batch}"
+        out.append(Problem("micro_batch", "micro_batch", f"micro_batch = {pins.micro_batch} must divide "
+                           f"the {per} sequences (set `batch`)", reads))
+    return out
