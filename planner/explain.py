@@ -414,7 +414,8 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
                          "within the time limit (status feasible, see gap)"]
     if chosen.key != first.key:
         decided, lines = _limit_lines(binding, first.gpu, currency)
-        return decided, [line, f"first choice {summary(first, currency, variant)} does not fit "
+        # "does not fit" is kept for memory: here a shared limit leaves no room for it
+        return decided, [line, f"first choice {summary(first, currency, variant)} has no room "
                          "beside the other workloads: " + "; ".join(lines)]
     count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)
     type_reason, type_lines, other_lines = _type_reasons(variant, s, chosen, currency, objective)
