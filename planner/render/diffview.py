@@ -19,13 +19,21 @@ def _arrow(before: str, after: str) -> str:
     return before if before == after else f"{before} → {after}"
 
 
-def _money(row: RowChange, amount: float | None, currency: str, period: float, signed: bool = False) -> str:
-    """A row's amount as it counts: per period for a run rate, once for a one-off."""
+def _money(billing: str | None, amount: float | None, currency: str, period: float,
+           signed: bool = False) -> str:
+    """An amount as it counts: per period for a run rate, once for a one-off; a delta
+    between the two (``billing`` None) is a plain amount."""
     if amount is None:
         return "-"
-    if row.billing == "run-rate":
+    if billing == "run-rate":
         return text.money_per(amount, currency, period, signed)
-    return text.money(amount, currency, signed) + ("" if signed else " one-off")
+    return text.money(amount, currency, signed) + (" one-off" if billing == "one-off" and not signed else "")
+
+
+def _delta_billing(row: RowChange) -> str | None:
+    """The billing a row's delta is in: its own, or none when it changed (one-off -> run rate)."""
+    sides = {s.billing for s in (row.old, row.new) if s is not None}
+    return row.billing if len(sides) == 1 else None
 
 
 def _cells(row: RowChange, currency: str, period: float) -> dict:
@@ -44,8 +52,8 @@ def _cells(row: RowChange, currency: str, period: float) -> dict:
         "gpus": pair(text.gpus_fit),
         "layout": pair(lambda s: text.layout(s.layout)),
         "hours": pair(lambda s: text.duration(s.hours)),
-        "cost": pair(lambda s: _money(row, s.cost, currency, period)),
-        "delta": _money(row, row.delta, currency, period, signed=True)
+        "cost": pair(lambda s: _money(s.billing, s.cost, currency, period)),
+        "delta": _money(_delta_billing(row), row.delta, currency, period, signed=True)
         + (f" ({text.percent(row.percent)})" if row.status == "changed" else ""),
         "details": "; ".join(row.latency + row.schedule),
         "causes": "; ".join(row.causes),

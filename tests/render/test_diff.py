@@ -221,9 +221,12 @@ def test_a_job_shows_its_repeats_and_schedule_moving():
                  cost_per_period=86.9, schedule=[{"start_hours": 28.0 + 168 * k, "end_hours": 33.0 + 168 * k}
                                                  for k in range(4)])
     after["inputs"] = dict(after["inputs"], every_hours=168.0)
-    row = diff_row(diff_results(result([before], window=730.0), result([after], window=730.0)), "lora")
+    diff = diff_results(result([before], window=730.0), result([after], window=730.0))
+    row = diff_row(diff, "lora")
     assert row["schedule"] == ["repeats once → every 7.0 d", "runs in the window 1 → 4",
                                "starts day 1 00:00 → day 2 04:00"]
+    # each side's cost as it counted then; the change between the two is a plain amount
+    assert "$20.00 one-off → $86.90/month  +$66.90 (+334.5%)" in diffview.render_table(diff)
     assert row["causes"] == ["every unset → 7.0 d"]
     assert (row["run_rate_delta"], row["one_off_delta"]) == (86.9, -20.0)
 
