@@ -4,7 +4,8 @@
 
 Each provider returns rows of (group, case, metric, published, predicted); the error is
 predicted / published - 1. Serving: tests/support/fidelity_serving.py (the public serving
-cases). A training provider can be added to PROVIDERS beside it.
+cases); training: tests/support/fidelity_training.py (the public training and memory cases,
+and the held-out checks of docs/estimation.md sec 5).
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.fidelity_serving import serving_rows  # noqa: E402
+from support.fidelity_training import derivation_cases, held_out_rows, training_rows  # noqa: E402
 
-PROVIDERS = [("serving", serving_rows)]
+PROVIDERS = [("serving", serving_rows), ("training", training_rows),
+             ("training, held out", held_out_rows)]
 
 
 def _table(rows) -> None:
@@ -39,13 +42,24 @@ def main() -> None:
             in_group = [r for r in rows if r.group == group]
             print(f"\n-- {group}")
             _table(in_group)
-        print(f"\n{'group':40s} {'rows':>5s} {'median |error|':>15s} {'max |error|':>12s}")
+        print(f"\n{'group':48s} {'rows':>5s} {'median |error|':>15s} {'max |error|':>12s}")
         for group in groups:
             errors = [abs(r.error) for r in rows if r.group == group]
-            print(f"{group:40s} {len(errors):5d} {statistics.median(errors) * 100:14.1f}% "
+            print(f"{group:48s} {len(errors):5d} {statistics.median(errors) * 100:14.1f}% "
                   f"{max(errors) * 100:11.1f}%")
         print()
 
 
+def derivation() -> None:
+    """The utilization at which the training model reproduces each A100 run it is derived from
+    (efficiency.TRAIN_UTILIZATION_A100 is their median)."""
+    implied = [(c.case, c.implied_utilization()) for c in derivation_cases()]
+    print("== training utilization implied by each derivation run (A100)")
+    for case, u in implied:
+        print(f"{case:52s} {u:.4f}")
+    print(f"median {statistics.median(u for _, u in implied):.4f}\n")
+
+
 if __name__ == "__main__":
     main()
+    derivation()

@@ -207,6 +207,9 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
     """Why ``out``'s GPU type has no option for ``variant``: the nearest miss, in words."""
     miss = out.miss
     c = miss.nearest
+    if miss.kind == "precision":
+        return (f"{out.gpu}: no fp8 tensor cores, which `precision = fp8` needs "
+                "(write `precision = bf16`, or offer a GPU that has them)")
     if miss.kind in ("memory", "layout"):
         return _memory_reason(out)
     if miss.kind == "deadline":
@@ -233,7 +236,7 @@ def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | Non
         return None, reasons
     reasons += [miss_reason(variant, o, currency) for o in s.outcomes.values()]
     kinds = [o.miss.kind for o in s.outcomes.values()]
-    for kind in ("budget", "range", "deadline", "latency", "pinned", "memory", "layout"):
+    for kind in ("budget", "range", "deadline", "latency", "pinned", "memory", "layout", "precision"):
         if kind in kinds:
             return next(o.miss.decides for o in s.outcomes.values() if o.miss.kind == kind), reasons
     return None, reasons

@@ -200,6 +200,8 @@ def _layout(c: Candidate) -> RowLayout:
         zero=None if serve else lay.zero, recompute=None if serve else lay.recompute,
         offload=None if serve else lay.offload, micro_batch=None if serve else lay.micro_batch,
         replicas=lay.replicas if serve else 1, weights=c.weights,
+        sp=None if serve else lay.sp, cp=None if serve else lay.cp,
+        shard=None if serve else lay.shard, vpp=None if serve else lay.vpp,
     )
 
 
@@ -221,7 +223,8 @@ def _inputs(variant: Variant) -> Inputs:
     return Inputs(**limits, method=job.method if w.kind == "finetune" else None,
                   dataset_tokens=dataset_tokens(w), dataset_bytes=w.dataset_bytes,
                   epochs=float(w.epochs), seq_len=job.seq_len, weights=job.weights,
-                  batch=job.global_batch, optimizer=job.optimizer, rank=job.lora_rank or None)
+                  batch=job.global_batch, optimizer=job.optimizer, rank=job.lora_rank or None,
+                  stack=job.stack, precision=job.precision)
 
 
 def _alternatives(variant: Variant, s: VariantSearch, chosen: Candidate,

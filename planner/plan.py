@@ -33,6 +33,8 @@ Optimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "s
 Recompute = Literal["none", "selective", "full"]
 Offload = Literal["none", "optimizer", "all"]
 LoraTarget = Literal["q", "k", "v", "o", "gate", "up", "down"]
+Stack = Literal["megatron", "fsdp", "deepspeed", "hf"]
+TrainPrecision = Literal["bf16", "fp8"]
 
 
 class Node(BaseModel):
@@ -83,7 +85,7 @@ class Gpu(Node):
     price: float | None = None  # currency per GPU-hour
     price_date: str | None = None  # when the price was taken, YYYY-MM-DD
     available: int | None = None  # offered to the solver when set; -1 = unlimited
-    utilization: float | None = None  # training model-FLOPs utilization
+    utilization: float | None = None  # achieved fraction of peak in training matmuls (large GEMMs)
     vendor: Literal["nvidia", "amd"] | None = None
 
 
@@ -137,6 +139,10 @@ class Layout(Node):
     offload: Offload | None = None
     micro_batch: int | None = None
     replicas: int | None = None
+    sp: bool | None = None  # Megatron sequence parallelism (training)
+    cp: int | None = None  # context-parallel degree (training)
+    shard: int | Literal["node"] | None = None  # ZeRO-3 partition group: HSDP (training)
+    vpp: int | None = None  # interleaved pipeline stages per GPU (training)
 
 
 class Workload(Node):
@@ -167,6 +173,8 @@ class Train(Workload):
     seq_len: int | None = None
     batch: int | None = None  # global batch, sequences per optimizer step
     optimizer: Optimizer = "adamw"
+    stack: Stack | None = None  # training stack; default by method (estimate.defaults)
+    precision: TrainPrecision = "bf16"  # the linear layers' matmuls: bf16, or fp8 (TE style)
     deadline: float | None = None  # limit: seconds
     budget: float | None = None  # limit: currency for this workload
     every: float | None = None  # seconds between runs of a recurring job; None: one-off

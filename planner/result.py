@@ -46,6 +46,8 @@ class Inputs:
     optimizer: str | None = None
     rank: int | None = None
     budget: float | None = None
+    stack: str | None = None  # training stack (megatron | fsdp | deepspeed | hf)
+    precision: str | None = None  # training matmul precision (bf16 | fp8)
     every_hours: float | None = None  # as written: `every` (a recurring job)
     runs: int | None = None  # as written: `runs` per period (a recurring job)
     start_after_hours: float | None = None
@@ -65,6 +67,10 @@ class RowLayout:
     micro_batch: int | None
     replicas: int
     weights: str
+    sp: bool | None = None  # Megatron sequence parallelism
+    cp: int | None = None  # context-parallel degree
+    shard: int | None = None  # ZeRO-3 partition group (HSDP); 0: all dp x cp ranks
+    vpp: int | None = None  # interleaved pipeline stages per GPU
 
 
 @dataclass(frozen=True)

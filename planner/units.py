@@ -289,20 +289,27 @@ def gpus_fit(row) -> str:
 
 
 def layout(value, weights: str | None = None, serving: bool | None = None) -> str:
-    """A layout as people write it in planning tables: ``TP8 DP8 ZeRO-3 recompute=full``,
-    a service's ``TP4 PP2 ×2 replicas int4``.
+    """A layout as people write it in planning tables: ``TP8 SP CP2 PP4 VPP2 DP8 ZeRO-3
+    shard=8 recompute=full``, a service's ``TP4 PP2 ×2 replicas int4``.
 
     ``value`` is a result's ``RowLayout`` (it carries its weights; training keys are None
-    on a service) or the estimator's ``Layout`` (give ``weights`` and ``serving``). Only
-    what differs from the plain default is shown, TP always.
+    on a service, and on rows written before they existed) or the estimator's ``Layout``
+    (give ``weights`` and ``serving``). Only what differs from the plain default is shown,
+    TP always.
     """
     if value is None:
         return "-"
     weights = weights if weights is not None else getattr(value, "weights", None)
     serving = serving if serving is not None else value.dp is None
     parts = [f"TP{value.tp}"]
+    if not serving and getattr(value, "sp", None):
+        parts.append("SP")
+    if not serving and (getattr(value, "cp", None) or 1) > 1:
+        parts.append(f"CP{value.cp}")
     if value.pp > 1:
         parts.append(f"PP{value.pp}")
+    if not serving and (getattr(value, "vpp", None) or 1) > 1:
+        parts.append(f"VPP{value.vpp}")
     if not serving and value.dp > 1:
         parts.append(f"DP{value.dp}")
     if value.ep > 1:
@@ -313,6 +320,8 @@ def layout(value, weights: str | None = None, serving: bool | None = None) -> st
     else:
         if value.zero:
             parts.append(f"ZeRO-{value.zero}")
+        if getattr(value, "shard", None):
+            parts.append(f"shard={value.shard}")
         if value.offload != "none":
             parts.append(f"offload={value.offload}")
         if value.recompute != "none":

@@ -93,6 +93,8 @@ def _train_job(plan: p.Plan, w, arch) -> TrainJob:
         lora_rank=(w.rank or d.DEFAULT_LORA_RANK) if lora else 0,
         lora_targets=tuple(w.targets or d.DEFAULT_LORA_TARGETS) if lora else (),
         utilization=w.utilization,
+        stack=w.stack or d.DEFAULT_STACK["pretrain" if w.kind == "pretrain" else method],
+        precision=w.precision,
     )
 
 
@@ -107,10 +109,10 @@ def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
     bad = []
     lay = row.layout
     serve = w.kind == "serve"
-    spread = lay.replicas if serve else lay.dp
+    spread = lay.replicas if serve else (lay.cp or 1) * lay.dp
     if row.gpu_count != lay.tp * lay.pp * spread:
         bad.append(f"{who}: gpu_count {row.gpu_count} != tp x pp x "
-                   f"{'replicas' if serve else 'dp'} = {lay.tp * lay.pp * spread}")
+                   f"{'replicas' if serve else 'cp x dp'} = {lay.tp * lay.pp * spread}")
     if row.nodes != -(-row.gpu_count // spec.gpus_per_node):
         bad.append(f"{who}: nodes {row.nodes} for {row.gpu_count} GPUs of {spec.gpus_per_node} per node")
     if arch.heads % lay.tp or (not arch.is_mla and arch.kv_heads % lay.tp):
@@ -122,13 +124,34 @@ def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
     if lay.ep != 1 and (not arch.is_moe or lay.ep > ep_room or arch.experts % lay.ep):
         bad.append(f"{who}: EP {lay.ep} on {arch.experts} experts with "
                    f"{'tp' if serve else 'dp'} {ep_room}")
+    if not serve:
+        bad += _check_training_shape(who, lay, arch, spec)
     if w.layout is not None:
         for key in ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute", "offload",
-                    "micro_batch", "replicas"):
+                    "micro_batch", "replicas", "sp", "cp", "vpp"):
             pinned = getattr(w.layout, key)
             value = row.gpu if key == "gpu" else row.gpu_count if key == "count" else getattr(lay, key)
             if pinned is not None and value != pinned:
                 bad.append(f"{who}: layout pins {key} = {pinned}, row has {value}")
+        shard = w.layout.shard
+        if shard == "node":
+            shard = min(spec.gpus_per_node // (lay.tp * (lay.cp or 1)), lay.dp * (lay.cp or 1))
+        if shard is not None and lay.shard != shard:
+            bad.append(f"{who}: layout pins shard = {w.layout.shard}, row has {lay.shard}")
+    return bad
+
+
+def _check_training_shape(who: str, lay, arch, spec) -> list[str]:
+    """SP needs TP, HSDP ZeRO-3 and a group dividing dp x cp, interleaving a pipeline with a
+    layer per chunk."""
+    bad = []
+    if lay.sp and lay.tp < 2:
+        bad.append(f"{who}: SP with TP {lay.tp}")
+    data = (lay.cp or 1) * lay.dp
+    if lay.shard and (lay.zero != 3 or data % lay.shard):
+        bad.append(f"{who}: shard {lay.shard} with ZeRO-{lay.zero} over {data} ranks")
+    if (lay.vpp or 1) > 1 and (lay.pp < 2 or -(-arch.layers // lay.pp) % lay.vpp):
+        bad.append(f"{who}: {lay.vpp} interleaved stages per GPU at PP {lay.pp}")
     return bad
 
 
@@ -154,13 +177,21 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     bad = []
     lay = row.layout
     layout = Layout(tp=lay.tp, pp=lay.pp, dp=lay.dp, ep=lay.ep, zero=lay.zero,
-                    recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch)
+                    recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch,
+                    sp=bool(lay.sp), cp=lay.cp or 1, shard=lay.shard or 0, vpp=lay.vpp or 1)
     job = _train_job(plan, w, arch)
     if job.global_batch % (lay.dp * lay.micro_batch):
         bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
                    f"divide the global batch {job.global_batch}")
     if lay.weights != job.weights:
         bad.append(f"{who}: weights {lay.weights}, the plan gives {job.weights}")
+    micro = -(-job.global_batch // (lay.dp * lay.micro_batch))
+    if (lay.vpp or 1) > 1 and micro % lay.pp:
+        bad.append(f"{who}: {micro} micro-batches are not a multiple of PP {lay.pp} (interleaved)")
+        return bad, None, 0.0, 0.0
+    if job.precision == "fp8" and spec.fp8_flops <= 0:
+        bad.append(f"{who}: fp8 training on {spec.name}, which has no fp8 tensor cores")
+        return bad, None, 0.0, 0.0
     est = evaluate_train(job, layout, spec)
     hours = est.seconds / 3600.0
     cost = row.gpu_count * hours * spec.price_per_hour
@@ -191,9 +222,12 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     else:
         found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
     bad += found
+    if est is None:  # a layout the estimator cannot evaluate: already said why
+        return bad
     total = est.memory.total
-    if total > spec.usable_bytes:
-        bad.append(f"{who}: needs {total} bytes per GPU, {spec.usable_bytes} usable on {row.gpu}")
+    usable = spec.usable_bytes if w.kind == "serve" else spec.train_usable_bytes
+    if total > usable:
+        bad.append(f"{who}: needs {total} bytes per GPU, {usable} usable on {row.gpu}")
     if row.memory_per_gpu_bytes.total != total:
         bad.append(f"{who}: row says {row.memory_per_gpu_bytes.total} bytes per GPU, "
                    f"re-derived {total}")

@@ -120,9 +120,11 @@ def _decimal(n: float) -> str:
 
 def _layout(row: dict) -> str:
     lay = row["layout"]
-    parts = [f"{k.upper()}={lay[k]}" for k in ("tp", "pp", "dp", "ep") if (lay[k] or 1) > 1]
+    parts = [f"{k.upper()}={lay[k]}" for k in ("tp", "cp", "pp", "vpp", "dp", "ep") if (lay[k] or 1) > 1]
+    if lay["sp"]:
+        parts.insert(1, "SP")
     if lay["zero"]:
-        parts.append(f"ZeRO-{lay['zero']}")
+        parts.append(f"ZeRO-{lay['zero']}" + (f" (HSDP over {lay['shard']})" if lay["shard"] else ""))
     if lay["offload"] not in (None, "none"):
         parts.append(f"{lay['offload']} offload")
     if lay["recompute"] not in (None, "none"):

@@ -74,9 +74,11 @@ def check_layout(layout: Layout) -> None:
         and 0 <= layout.zero <= 3
         and layout.tp >= 1 and layout.pp >= 1 and layout.dp >= 1 and layout.ep >= 1
         and layout.micro_batch >= 1 and layout.replicas >= 1
+        and layout.cp >= 1 and layout.vpp >= 1 and layout.shard >= 0
     ):
         return
-    if min(layout.tp, layout.pp, layout.dp, layout.ep, layout.micro_batch, layout.replicas) < 1:
+    if min(layout.tp, layout.pp, layout.dp, layout.ep, layout.micro_batch, layout.replicas,
+           layout.cp, layout.vpp) < 1 or layout.shard < 0:
         raise ValueError(f"layout degrees must be >= 1: {layout}")
     if layout.zero not in (0, 1, 2, 3):
         raise ValueError(f"zero must be 0..3, got {layout.zero}")

@@ -65,40 +65,27 @@ DEFAULT_KV_PRECISION = "bf16"
 # One month of service: 8760 h / 12 = 730 h (the cloud providers' monthly-hours convention).
 SERVICE_HOURS = 730.0  # hours
 
-# Model-FLOPs utilization for training, by GPU class: the fraction of dense bf16 peak the
-# matrix multiplies sustain; pipeline bubble and exposed communication come on top
-# (planner.estimate.timing). Sources:
-#  - Hopper (H100/H200/H800/GH200): Llama 3 (arXiv:2407.21783) Table 4 reports 38-43 % BF16
-#    MFU end to end at 8-16K H100s, bubble and communication included; the kernels alone
-#    therefore run somewhat higher: 0.45.
-#  - Ampere A100: Narayanan et al. 2021 (arXiv:2104.04473) Table 1, 44-52 % of peak end to end
-#    on up to 3072 A100s: 0.50.
-#  - Blackwell (B100/B200/GB200): no published large-run MFU at writing; Hopper's 0.45
-#    until measured.
-#  - inference/workstation GPUs (A10/A10G, L4, L40/L40S, RTX, T4, V100): smaller memory,
-#    smaller batches and PCIe-only nodes; 0.35.
-#  - AMD Instinct (MI250/MI300X/MI325X): 0.35, a conservative figure for a younger
-#    software stack (the plan should set ``utilization`` from its own runs).
-TRAIN_UTILIZATION_HOPPER = 0.45
-TRAIN_UTILIZATION_AMPERE = 0.50
-TRAIN_UTILIZATION_BLACKWELL = 0.45
-TRAIN_UTILIZATION_INFERENCE_CLASS = 0.35
-TRAIN_UTILIZATION_AMD = 0.35
-TRAIN_UTILIZATION_OTHER = 0.35
-
-_CLASSES = (
-    (("H100", "H200", "H800", "H20", "GH200"), TRAIN_UTILIZATION_HOPPER),
-    (("B100", "B200", "B300", "GB200", "GB300"), TRAIN_UTILIZATION_BLACKWELL),
-    (("A100", "A800"), TRAIN_UTILIZATION_AMPERE),
-)
-
-
+# Training utilization (the achieved fraction of peak in a step's matmuls) when neither the
+# workload nor the GPU block sets one: the GPU's best-shape matmul fraction (MAMF) times
+# efficiency.TRAIN_MATMUL_FRACTION, derived from Megatron-LM 2021 Table 1
+# (docs/estimation.md sec 5, "Compute"). GPUs without a MAMF measurement take their
+# vendor's lowest (engines.MAMF_FLOOR).
 def default_train_utilization(gpu_name: str, vendor: str) -> float:
-    """Default training model-FLOPs utilization for a GPU, by its class (see above)."""
-    if vendor.lower() == "amd":
-        return TRAIN_UTILIZATION_AMD
-    name = gpu_name.upper()
-    for prefixes, value in _CLASSES:
-        if any(p in name for p in prefixes):
-            return value
-    return TRAIN_UTILIZATION_INFERENCE_CLASS if vendor.lower() == "nvidia" else TRAIN_UTILIZATION_OTHER
+    """Default training utilization for a GPU type (see above)."""
+    from planner.estimate.efficiency import default_utilization
+
+    return default_utilization(gpu_name, vendor)
+
+
+# The training stack by method, when a workload sets none (docs/estimation.md sec 3,
+# "Stacks"): pretraining on Megatron-LM (the stack of every published large pretraining run
+# we check against: Megatron-LM 2021, Korthikanti 2022, Megatron-Core); full fine-tuning on
+# DeepSpeed ZeRO (the ZeRO stages and offload modes the layout names are DeepSpeed's);
+# LoRA and QLoRA on Hugging Face transformers + PEFT (the QLoRA paper's own code,
+# artidoro/qlora, and PEFT's documented recipes).
+DEFAULT_STACK = {"pretrain": "megatron", "full": "deepspeed", "lora": "hf", "qlora": "hf"}
+
+
+def default_stack(kind: str, method: str) -> str:
+    """The training stack of a workload of ``kind`` (pretrain | finetune) and ``method``."""
+    return DEFAULT_STACK["pretrain" if kind == "pretrain" else method]

@@ -31,20 +31,32 @@ OPTIMIZER_STATE_BYTES: dict[str, float] = {
 }
 WEIGHT_TRAIN_BYTES = 2.0  # bf16 working copy of a trained weight
 GRAD_BYTES = 2.0  # bf16 gradient (reduced in 16 bit, ZeRO paper sec 3.1)
+# Megatron accumulates and reduces gradients in an fp32 ``main_grad`` buffer (forced with bf16,
+# megatron/training/arguments.py ``accumulate_allreduce_grads_in_fp32``); its own estimator
+# counts 18 bytes per parameter, 6 + 12/dp with the distributed optimizer
+# (megatron/training/theoretical_memory_usage.py). docs/estimation.md sec 3.
+MEGATRON_GRAD_BYTES = 4.0
+
+
+def grad_bytes(stack: str) -> float:
+    """Bytes of a trained parameter's gradient as the stack keeps and reduces it."""
+    return MEGATRON_GRAD_BYTES if stack == "megatron" else GRAD_BYTES
 
 
 def optimizer_state_bytes(optimizer: str) -> float:
     return lookup(OPTIMIZER_STATE_BYTES, optimizer, "optimizer")
 
 
-def zero_model_states(psi: float, nd: int, stage: int, k: float = 12.0) -> tuple[float, float, float]:
+def zero_model_states(psi: float, nd: int, stage: int, k: float = 12.0,
+                      grad: float = GRAD_BYTES) -> tuple[float, float, float]:
     """(weights, gradients, optimizer) bytes per device, ZeRO paper Table 1 / Figure 1.
 
     Baseline (2 + 2 + K)Psi; P_os: 2Psi + 2Psi + K Psi/Nd; P_os+g: 2Psi + (2 + K)Psi/Nd;
-    P_os+g+p: (2 + 2 + K)Psi/Nd.
+    P_os+g+p: (2 + 2 + K)Psi/Nd; ``grad`` bytes per gradient instead of 2 where the stack
+    keeps them in fp32 (Megatron).
     """
     w = WEIGHT_TRAIN_BYTES * psi
-    g = GRAD_BYTES * psi
+    g = grad * psi
     o = k * psi
     if stage >= 1:
         o /= nd
@@ -69,9 +81,12 @@ def layer_activation_terms(
     dropout: bool = True,
     recompute: str = "none",
     flash: bool = False,
+    fused_swiglu: bool = False,
 ) -> tuple[float, float]:
     """(kept whole under TP, split by TP) activation bytes of one layer, no recomputation
-    or selective; see ``layer_activation_bytes``."""
+    or selective; see ``layer_activation_bytes``. ``fused_swiglu``: the SwiGLU kernel saves
+    its input (gate and up) and recomputes silu (Megatron-Core fused_bias_swiglu.py), so the
+    MLP keeps 3 tensors of f, not the 4 of an eager SwiGLU."""
     f = 4 * h if ffn is None else ffn
     d = h // a if head_dim is None else head_dim
     hq = a * d
@@ -80,7 +95,7 @@ def layer_activation_terms(
     masks = 2.0 * sb * h if dropout else 0.0  # 1 byte each, after attention and after MLP
     replicated = 4.0 * sb * h + 2.0 * sb * h + 2.0 * sb * h + masks  # norms, attn in, mlp in
     split = 2.0 * sb * (hq + hkv) + 2.0 * sb * hkv + 2.0 * sb * hq  # Q,K  V  proj-in
-    split += (8.0 if gated else 4.0) * sb * f
+    split += (8.0 if gated and not fused_swiglu else 6.0 if gated else 4.0) * sb * f
     if flash:
         split += 4.0 * a * sb  # fp32 log-sum-exp per row (FlashAttention-2 saves it for backward)
     elif recompute != "selective":
@@ -103,6 +118,7 @@ def layer_activation_bytes(
     sequence_parallel: bool = False,
     recompute: str = "none",
     flash: bool = False,
+    fused_swiglu: bool = False,
 ) -> float:
     """Activation bytes one transformer layer keeps for backward, per micro-batch.
 
@@ -124,7 +140,7 @@ def layer_activation_bytes(
         return full / t if sequence_parallel else full
     replicated, split = layer_activation_terms(
         s, b, h, a, ffn=ffn, kv_heads=kv_heads, head_dim=head_dim, gated=gated,
-        dropout=dropout, recompute=recompute, flash=flash,
+        dropout=dropout, recompute=recompute, flash=flash, fused_swiglu=fused_swiglu,
     )
     if sequence_parallel:
         return (replicated + split) / t
@@ -139,10 +155,10 @@ def lora_layer_activation_bytes(s: int, b: int, lora_width: int) -> float:
 
 def interleave_factor(pp: int, virtual: int) -> float:
     """Interleaved 1F1B keeps (1 + (p - 1)/(p v)) times the activations of 1F1B on the first
-    stage (Korthikanti et al. 2022 sec 4.2.3; Megatron theoretical_memory_usage.py).
-    ``virtual`` is the chunks the schedule really runs (timing.virtual_stages: 1, and so a
-    factor of 1, unless the micro-batches are a multiple of pp)."""
-    if pp <= 1:
+    stage (Korthikanti et al. 2022 sec 4.2.3; Megatron theoretical_memory_usage.py applies the
+    penalty only when a virtual pipeline size is set). ``virtual`` is the layout's ``vpp``:
+    1 is plain 1F1B, factor 1."""
+    if pp <= 1 or virtual <= 1:
         return 1.0
     return 1.0 + (pp - 1) / (pp * virtual)
 
@@ -157,6 +173,27 @@ def logits_bytes(s: int, b: int, h: int, vocab: int, t: int) -> float:
     """Output layer input and fp32 logits for the cross-entropy loss, vocab-parallel over TP:
     4sbh(1 + v/h)/t (Megatron-LM theoretical_memory_usage.py; Korthikanti sec 4.3)."""
     return 4.0 * s * b * (h + vocab) / t
+
+
+# Stacks whose loss materialises the logits (Hugging Face transformers ``ForCausalLMLoss``,
+# torchtitan and fms-fsdp ``cross_entropy(logits.float(), ...)``): at the backward peak, per
+# token and vocabulary entry, the bf16 logits (2) kept by the model output, their fp32 upcast
+# (4), the fp32 log-softmax saved for backward (4) and its fp32 gradient (4) = 14 bytes
+# (transformers src/transformers/loss/loss_utils.py @0114da07; docs/estimation.md sec 3).
+MATERIALISED_LOSS_BYTES_PER_VOCAB = 14.0
+
+
+def materialised_logits_bytes(s: int, b: int, vocab: int, t: int) -> float:
+    """Logits and loss temporaries of a stack without a fused cross-entropy, per micro-batch
+    (split by TP when the head is vocab-parallel)."""
+    return MATERIALISED_LOSS_BYTES_PER_VOCAB * s * b * vocab / t
+
+
+# Allocator reserve beside the tensors a step holds: 5% of the activations, Megatron-LM's own
+# margin ("buffer for optimizer and miscellaneous temporaries (5% overhead)",
+# megatron/training/theoretical_memory_usage.py). No stack publishes a general fragmentation
+# figure; case studies of the PyTorch caching allocator span 1.0-2.1x (docs/estimation.md sec 3).
+ALLOCATOR_RESERVE_FRACTION = 0.05
 
 
 # ---------------------------------------------------------------- KV cache

@@ -1,17 +1,12 @@
 """Time formulas: training FLOPs, collectives, pipeline bubble, CPU offload, serving roofline.
 
 Pure functions of numbers; ``planner.estimate.train`` and ``planner.estimate.serve``
-assemble them per layout. FLOPs count a multiply-add as 2. Collectives are given as the
-bytes one GPU sends (``*_bytes``), which the step-time model divides by a bandwidth and
-the host sizing (``planner.estimate.host``) sums over what crosses nodes.
+assemble them per layout. FLOPs count a multiply-add as 2. Collectives are timed by
+``planner.estimate.collectives``.
 Derivations and sources: docs/estimation.md sec 5.
 """
 
 from __future__ import annotations
-
-# Interleaved 1F1B model chunks per GPU, used only when the micro-batches are a multiple
-# of pp (Narayanan et al. 2021 sec 2.2.2; Megatron-Core's condition; docs/estimation.md sec 5, PP).
-PIPELINE_VIRTUAL_STAGES = 4
 
 # Data-parallel gradient reduction runs in buckets while backward proceeds (Li et al. 2020,
 # "PyTorch Distributed", VLDB, arXiv:2006.15704 sec 3.2.3; DeepSpeed ZeRO and FSDP
@@ -55,6 +50,14 @@ def attention_unit(layers: int, attn_dim: int, seq: int) -> float:
 def train_flops_per_token(
     n: float, attn: float, method: str, recompute: str, n_lora: float = 0.0
 ) -> float:
+    """Training FLOPs per token (``train_flops_split``, summed)."""
+    linear, attention = train_flops_split(n, attn, method, recompute, n_lora)
+    return linear + attention
+
+
+def train_flops_split(
+    n: float, attn: float, method: str, recompute: str, n_lora: float = 0.0
+) -> tuple[float, float]:
     """Training FLOPs per token.
 
     Full: 6N + 12 L H Q T (Chowdhery et al. 2022, PaLM, arXiv:2204.02311 Appendix B;
@@ -64,18 +67,19 @@ def train_flops_per_token(
     LoRA / QLoRA: frozen weights need no weight gradient, so backward costs 2N instead of
     4N (the input-gradient half of Kaplan et al. 2020's 2x-forward backward): 4N, plus
     6 N_lora for the adapters; attention is unchanged.
+    Returned as (linear-layer FLOPs, attention-core FLOPs) per token.
     """
     if method == "full":
-        f = 6.0 * n + 12.0 * attn
+        linear, core = 6.0 * n, 12.0 * attn
         if recompute == "full":
-            f += 2.0 * n + 4.0 * attn
+            linear, core = linear + 2.0 * n, core + 4.0 * attn
     else:
-        f = 4.0 * n + 6.0 * n_lora + 12.0 * attn
+        linear, core = 4.0 * n + 6.0 * n_lora, 12.0 * attn
         if recompute == "full":
-            f += 2.0 * n + 2.0 * n_lora + 4.0 * attn
+            linear, core = linear + 2.0 * n + 2.0 * n_lora, core + 4.0 * attn
     if recompute == "selective":
-        f += 4.0 * attn
-    return f
+        core += 4.0 * attn
+    return linear, core
 
 
 def ring_allreduce_bytes(nbytes: float, n: int) -> float:
@@ -87,33 +91,8 @@ def ring_allreduce_bytes(nbytes: float, n: int) -> float:
 
 
 def ring_allreduce_seconds(nbytes: float, n: int, bandwidth: float) -> float:
-    """Ring all-reduce of ``nbytes`` over ``n`` GPUs at ``bandwidth`` bytes/s per GPU."""
+    """Ring all-reduce of ``nbytes`` over ``n`` GPUs at ``bandwidth`` bytes/s per GPU (serving)."""
     return ring_allreduce_bytes(nbytes, n) / bandwidth
-
-
-def virtual_stages(pp: int, micro_batches: int, layers_per_stage: int) -> int:
-    """Model chunks per GPU the pipeline schedule uses: PIPELINE_VIRTUAL_STAGES (capped at the
-    layers a stage holds) when the interleaved schedule can run, i.e. the micro-batches are a
-    multiple of pp (Megatron-Core's condition, see above), else 1 (plain 1F1B)."""
-    if pp <= 1 or micro_batches % pp:
-        return 1
-    return min(PIPELINE_VIRTUAL_STAGES, max(1, layers_per_stage))
-
-
-def ring_allgather_bytes(nbytes: float, n: int) -> float:
-    """Ring all-gather of a tensor of ``nbytes`` (whole) held 1/n per GPU: each GPU sends
-    (n-1)/n x bytes (nccl-tests doc/PERFORMANCE.md: all-gather and reduce-scatter bus
-    bandwidth = algorithm bandwidth x (n-1)/n). A reduce-scatter moves the same volume."""
-    if n <= 1:
-        return 0.0
-    return (n - 1) / n * nbytes
-
-
-def zero3_gather_bytes(dense_bytes: float, routed_bytes: float, dp: int, edp: int, passes: int) -> float:
-    """ZeRO-3 parameter all-gathers of one micro-batch on one GPU: ``passes`` gathers of the
-    stage's parameters, ``dense_bytes`` over the dp ranks and the routed experts'
-    ``routed_bytes`` over the ``edp`` = dp / ep ranks that hold the same experts."""
-    return passes * (ring_allgather_bytes(dense_bytes, dp) + ring_allgather_bytes(routed_bytes, edp))
 
 
 def zero3_exposed_seconds(gather: float, reduce_scatter: float, micro_compute: float,
@@ -129,8 +108,8 @@ def zero3_exposed_seconds(gather: float, reduce_scatter: float, micro_compute: f
 def bubble_fraction(pp: int, micro_batches: int, virtual: int) -> float:
     """Pipeline bubble over ideal compute (Narayanan et al. 2021 sec 2.2): (p - 1)/m for
     GPipe and 1F1B, whatever m (with m < p, one micro-batch crossing p stages takes p times
-    its ideal time: m = 1 gives p - 1); (p - 1)/(v m) for the interleaved schedule, which
-    runs only when m is a multiple of p (``virtual_stages``), so ``virtual`` counts only then.
+    its ideal time: m = 1 gives p - 1); (p - 1)/(v m) for the interleaved schedule of
+    ``virtual`` chunks per GPU, which needs m to be a multiple of p (``interleaving_ok``).
     """
     if pp <= 1:
         return 0.0
@@ -138,6 +117,16 @@ def bubble_fraction(pp: int, micro_batches: int, virtual: int) -> float:
     if m % pp:
         virtual = 1
     return (pp - 1) / (virtual * m)
+
+
+def interleaving_ok(pp: int, micro_batches: int, vpp: int, stage_layers: int) -> bool:
+    """Can the interleaved schedule run ``vpp`` chunks per GPU? Megatron-Core needs the
+    micro-batches to be a multiple of pp (schedules.py,
+    ``forward_backward_pipelining_with_interleaving``), and every chunk the same number of
+    layers (``--num-layers-per-virtual-pipeline-stage``): vpp divides a stage's layers."""
+    if vpp <= 1:
+        return True
+    return pp > 1 and micro_batches % pp == 0 and stage_layers % vpp == 0
 
 
 def roofline_seconds(nbytes: float, hbm: float, flops: float, peak: float) -> float:

@@ -67,12 +67,19 @@ class GpuSpec:
     inter_node_bytes_per_s: float  # per GPU: the network between nodes
     gpus_per_node: int
     price_per_hour: float  # currency per GPU-hour
-    train_utilization: float  # model-FLOPs utilization for training
+    train_utilization: float  # achieved fraction of peak in a training step's matmuls
     vendor: str = "nvidia"
+    # share of memory_bytes a training job may allocate: 1 unless the plan sets ``usable``
+    # (training counts its CUDA context and allocator reserve as ``Memory.overhead``)
+    train_usable_fraction: float = 1.0
 
     @property
     def usable_bytes(self) -> int:
         return int(self.memory_bytes * self.usable_fraction)
+
+    @property
+    def train_usable_bytes(self) -> int:
+        return int(self.memory_bytes * self.train_usable_fraction)
 
 
 @dataclass(frozen=True)
@@ -97,13 +104,16 @@ class TrainJob:
     lora_rank: int = 0
     lora_targets: tuple[str, ...] = ()
     utilization: float | None = None  # overrides the GPU's train_utilization
+    stack: str = "megatron"  # megatron | fsdp | deepspeed | hf: the memory terms that differ
+    precision: str = "bf16"  # bf16 | fp8: the linear layers' matmuls (fp8: Transformer Engine)
+    dropout: bool = False  # attention and hidden dropout (GPT-3-era runs; modern LLMs train without)
 
 
 @dataclass(frozen=True)
 class Layout:
     """One way to lay a job out on GPUs of one type.
 
-    Training uses tp x pp x dp GPUs; serving uses tp x pp GPUs per replica and
+    Training uses tp x cp x pp x dp GPUs; serving uses tp x pp GPUs per replica and
     ``replicas`` replicas, each holding ceil(users / replicas) sequences.
     """
 
@@ -116,8 +126,16 @@ class Layout:
     offload: str = "none"  # none | optimizer | all
     micro_batch: int = 1
     replicas: int = 1
-    sequence_parallel: bool = False
+    sp: bool = False  # Megatron sequence parallelism (training, tp > 1)
+    cp: int = 1  # context-parallel degree (training)
+    shard: int = 0  # ZeRO-3 partition group (HSDP): 0 = all dp x cp ranks
+    vpp: int = 1  # interleaved pipeline stages per GPU (virtual pipeline)
     flash_attention: bool = True
+
+    @property
+    def gpus(self) -> int:
+        """GPUs of the layout: training's tp x cp x pp x dp (serving: per replica, x replicas)."""
+        return self.tp * self.cp * self.pp * self.dp
 
 
 @dataclass(frozen=True)
@@ -191,7 +209,8 @@ class StepTraffic:
     tensor: float  # TP all-reduces inside the stage's passes
     experts: float  # EP all-to-alls of the stage's MoE layers
     pipeline: float  # activations and their gradients at the pipeline chunk boundaries
-    inter_node: float  # of these, the bytes of collectives whose group spans nodes
+    context: float  # CP all-gathers and reduce-scatters of keys and values
+    inter_node: float  # of these, the bytes that leave the GPU's node (ring: 1/local of a group's)
 
 
 @dataclass(frozen=True)

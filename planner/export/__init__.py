@@ -110,7 +110,7 @@ def artifacts(result: Result, tool: str, workload: str | None = None,
         elif tool == "vllm":
             files.append(Artifact(name, vllm.render(row, model), vllm.notes(row, model)))
         else:
-            files.append(Artifact(name, skypilot.render(row, model)))
+            files.append(Artifact(name, skypilot.render(row, model), skypilot.notes(row)))
     if not files:
         raise PlanError(f"nothing to export --to {tool}: " + "; ".join(skipped))
     return files, skipped

@@ -5,7 +5,9 @@ Configuration JSON"): the batch triple, ``zero_optimization`` (stage,
 ``offload_optimizer``, ``offload_param``), ``bf16``/``fp16`` and, for TP > 1,
 ``tensor_parallel.autotp_size`` (AutoTP training). Pipeline parallelism is not
 a config key in DeepSpeed (it is ``PipelineModule(num_stages=...)`` in the
-training script), so PP > 1 is reported to the caller as a note.
+training script), so PP > 1 is reported to the caller as a note, and so are what
+DeepSpeed's config cannot express: Megatron sequence parallelism, context
+parallelism, interleaved pipeline stages, HSDP and fp8 linears.
 """
 
 from __future__ import annotations
@@ -74,6 +76,28 @@ def notes(row: Row) -> list[str]:
     if layout.recompute not in (None, "none"):
         out.append(f"activation recomputation ({layout.recompute}): enable gradient"
                    " checkpointing in the model")
+    if layout.sp:
+        out.append("sequence parallelism (Megatron's, sp): no DeepSpeed config key; run the"
+                   " model under Megatron-DeepSpeed with --sequence-parallel")
+    if (layout.cp or 1) > 1:
+        out.append(f"context parallel {layout.cp}: no DeepSpeed config key (DeepSpeed-Ulysses"
+                   " splits heads, not the sequence); Megatron-Core's"
+                   f" --context-parallel-size {layout.cp} is what the estimate assumed")
+    if (layout.vpp or 1) > 1:
+        out.append(f"{layout.vpp} interleaved pipeline stages per GPU (vpp): DeepSpeed's"
+                   " PipelineModule runs plain 1F1B; Megatron's"
+                   " --num-layers-per-virtual-pipeline-stage expresses it")
+    if layout.shard:
+        out.append(f"HSDP, ZeRO-3 within groups of {layout.shard} GPUs (shard): current DeepSpeed"
+                   " rejects MiCS's mics_shard_size, and ZeRO++'s zero_hpz_partition_size keeps"
+                   " only a secondary copy of the parameters per group; PyTorch FSDP's"
+                   " HYBRID_SHARD expresses it")
+    if row.inputs.precision == "fp8":
+        out.append("fp8 linear layers: Transformer Engine (te.fp8_autocast) in the model,"
+                   " not a DeepSpeed config key")
+    if row.inputs.stack not in (None, "deepspeed"):
+        out.append(f"the plan assumed the {row.inputs.stack} stack; its memory terms"
+                   " (docs/estimation.md sec 3, \"Stacks\") differ from DeepSpeed's")
     return out
 
 

@@ -71,6 +71,16 @@ def task(row: Row, model: str | None) -> dict:
     return out
 
 
+def notes(row: Row) -> list[str]:
+    """What a SkyPilot task cannot say: a training row's layout is the launcher's business."""
+    if row.kind == "serve":
+        return []
+    from planner.units import layout
+
+    return [f"{layout(row.layout)}: SkyPilot sets the nodes and GPUs; the parallel layout goes"
+            " to the training launcher (--to deepspeed, or Megatron's arguments)"]
+
+
 def _task_name(row: Row) -> str:
     name = re.sub(r"[^A-Za-z0-9]+", "-", row_words(row)).strip("-").lower()
     # SkyPilot names start with a letter.

@@ -140,8 +140,9 @@ def _consistent(m: plan.Model, experts: int, kv_lora: int) -> None:
 def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     """The solver's view of a resolved GPU block.
 
-    ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` and ``utilization`` to
-    ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
+    ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` for serving and to all of the memory
+    for training (which counts its CUDA context and allocator reserve as overhead), and
+    ``utilization`` to ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
     fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia.
     """
     from planner.estimate import defaults  # the estimator package owns these numbers
@@ -167,4 +168,5 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
             else defaults.default_train_utilization(g.name, vendor)
         ),
         vendor=vendor,
+        train_usable_fraction=g.usable if g.usable is not None else 1.0,
     )

@@ -12,6 +12,11 @@ build (a workload, or each combination of the sweeps that match it):
   DeepSpeed takes them (parameter offload needs stage 3, optimizer offload
   stage 1 or more);
 - pins against the job: ``dp`` and ``micro_batch`` divide the global batch;
+  ``cp`` splits the sequence into 2 × cp equal chunks, ``vpp`` divides a stage's layers and
+  needs micro-batches a multiple of ``pp``; ``recompute = selective`` only on the Megatron
+  stack; a pinned ``gpu`` has fp8 tensor cores when the job's ``precision = fp8``;
+- training pins together: ``sp`` needs ``tp`` > 1, ``shard`` (HSDP) needs ZeRO-3 and divides
+  dp × cp, ``vpp`` > 1 needs ``pp`` > 1;
 - values across keys: ``prompt`` less than ``context``; ``rank`` and
   ``targets`` only with LoRA methods.
 
@@ -31,7 +36,7 @@ from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, 
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
-_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank")
+_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank", "stack", "precision")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,7 @@ def check_variants(plan: P.Plan, errors: Collector) -> None:
     if not _rows_within_limit(plan, matching, errors):
         return
     models = {m.name: m for m in plan.models}
+    gpus = {g.name: g for g in plan.gpus}
     archs: dict[str, object] = {}
     reported: set[tuple[str, Span | None]] = set()
     for workload in plan.workloads:
@@ -59,7 +65,7 @@ def check_variants(plan: P.Plan, errors: Collector) -> None:
             arch = _arch(update.get("model", workload.model), models, archs)
             if arch is None:
                 continue  # an incomplete model: reported by the load's checks
-            for problem in problems(workload, update, arch):
+            for problem in problems(workload, update, arch, gpus):
                 span, message = _where(workload, problem, combination)
                 if (problem.rule, span) not in reported:
                     reported.add((problem.rule, span))
@@ -115,8 +121,9 @@ def _where(workload, problem: Problem, combination) -> tuple[Span | None, str]:
     return sweep.spans.get(f"values[{i}]", sweep.span), f"{label} with {scenario}: {problem.message}"
 
 
-def problems(workload, update: dict, arch) -> list[Problem]:
-    """The rules the row (``workload`` with the sweep ``update``) breaks."""
+def problems(workload, update: dict, arch, gpus: dict | None = None) -> list[Problem]:
+    """The rules the row (``workload`` with the sweep ``update``) breaks; ``gpus`` (by name)
+    for the pinned GPU's fp8 tensor cores."""
     row = {f: update.get(f, getattr(workload, f, None)) for f in _FIELDS}
     out = _values(workload, row)
     pins = workload.layout
@@ -126,7 +133,9 @@ def problems(workload, update: dict, arch) -> list[Problem]:
         if workload.kind != "serve":
             from planner.resolve.variants import global_batch
 
-            out += _pins_and_batch(pins, global_batch(workload.kind, row["batch"], row["seq_len"]))
+            batch = global_batch(workload.kind, row["batch"], row["seq_len"])
+            out += _pins_and_batch(pins, batch)
+            out += _training_pins(workload, pins, arch, row, batch, gpus or {})
     return out
 
 
@@ -173,7 +182,7 @@ def _pins_together(kind: str, pins: P.Layout) -> list[Problem]:
         out.append(Problem("ep-within", "ep", f"ep = {pins.ep} must be at most {within} = "
                            f"{getattr(pins, within)}: each expert-parallel rank is a GPU of its own", none))
     if pins.count is not None:
-        parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "pp", "dp")
+        parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "cp", "pp", "dp")
         known = [k for k in parts if getattr(pins, k) is not None]
         spread = math.prod(getattr(pins, k) for k in known)
         if pins.count % spread:
@@ -199,4 +208,55 @@ def _pins_and_batch(pins: P.Layout, batch: int) -> list[Problem]:
         per = f"per-rank batch of {batch // pins.dp}" if pins.dp else f"global batch of {batch}"
         out.append(Problem("micro_batch", "micro_batch", f"micro_batch = {pins.micro_batch} must divide "
                            f"the {per} sequences (set `batch`)", reads))
+    return out
+
+
+def _training_pins(workload, pins: P.Layout, arch, row: dict, batch: int, gpus: dict) -> list[Problem]:
+    """sp, cp, shard, vpp, selective recomputation and fp8 pins the training row cannot take."""
+    from planner.estimate import defaults
+
+    none = frozenset()
+    out = []
+    if pins.sp and pins.tp is not None and pins.tp < 2:
+        out.append(Problem("sp", "sp", "sp = true splits what tensor parallelism keeps whole: it needs "
+                           f"tp > 1 (tp = {pins.tp})", none))
+    seq_len = row["seq_len"] or (defaults.DEFAULT_PRETRAIN_SEQ_LEN if workload.kind == "pretrain"
+                                 else defaults.DEFAULT_FINETUNE_SEQ_LEN)
+    if pins.cp is not None and seq_len % (2 * pins.cp):
+        out.append(Problem("cp", "cp", f"cp = {pins.cp} must split the sequence of {seq_len} tokens into "
+                           "2 × cp equal chunks (Megatron's load-balanced causal split)",
+                           frozenset({"seq_len"})))
+    if pins.shard is not None:
+        if pins.zero is not None and pins.zero < 3:
+            out.append(Problem("shard-zero", "shard", "shard (HSDP) partitions ZeRO-3's states: it needs "
+                               f"zero = 3, not {pins.zero}", none))
+        data = None if pins.dp is None else pins.dp * (pins.cp or 1)
+        if pins.shard != "node" and data is not None and data % pins.shard:
+            out.append(Problem("shard", "shard", f"shard = {pins.shard} must divide dp × cp = {data}", none))
+    if pins.vpp is not None and pins.vpp > 1:
+        if pins.pp is not None and pins.pp < 2:
+            out.append(Problem("vpp-pp", "vpp", f"vpp = {pins.vpp} interleaves pipeline stages: it needs "
+                               f"pp > 1 (pp = {pins.pp})", none))
+        elif pins.pp is not None:
+            stage = -(-arch.layers // pins.pp)
+            if stage % pins.vpp:
+                out.append(Problem("vpp-layers", "vpp", f"vpp = {pins.vpp} must divide the {stage} layers "
+                                   f"of a stage at pp = {pins.pp} (every chunk holds as many layers)",
+                                   frozenset({"model"})))
+            elif pins.dp is not None and pins.micro_batch is not None and batch % pins.dp == 0:
+                micro = -(-batch // (pins.dp * pins.micro_batch))
+                if micro % pins.pp:
+                    out.append(Problem("vpp-micro", "vpp", f"vpp = {pins.vpp} needs the {micro} "
+                                       f"micro-batches of a step to be a multiple of pp = {pins.pp} "
+                                       "(Megatron-Core's interleaved schedule)",
+                                       frozenset({"batch", "seq_len"})))
+    stack = row["stack"] or defaults.default_stack(workload.kind, row["method"] or "full")
+    if pins.recompute == "selective" and stack != "megatron":
+        out.append(Problem("selective", "recompute", "recompute = selective is Megatron's (the attention "
+                           f"core alone); the {stack} stack checkpoints whole layers: write "
+                           "recompute = full or none", frozenset({"stack", "method"})))
+    gpu = gpus.get(pins.gpu) if pins.gpu is not None else None
+    if row["precision"] == "fp8" and gpu is not None and not gpu.fp8:
+        out.append(Problem("fp8", "gpu", f"gpu = {pins.gpu} has no fp8 tensor cores, which "
+                           "`precision = fp8` needs", frozenset({"precision"})))
     return out

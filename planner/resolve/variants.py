@@ -18,6 +18,8 @@ Defaults applied here (docs/solve.md, "Instances"):
 - LoRA/QLoRA rank and targets: ``DEFAULT_LORA_RANK`` / ``DEFAULT_LORA_TARGETS``;
 - base weights: bf16 for full and LoRA, nf4 for QLoRA (QLoRA paper, Dettmers
   et al. 2023, section 3); pretraining trains bf16 weights;
+- training stack: ``defaults.default_stack`` (megatron for pretraining, deepspeed for
+  full fine-tuning, hf for LoRA and QLoRA); matmul precision bf16;
 - serving prompt: ``context x DEFAULT_PROMPT_FRACTION``; KV cache precision
   ``DEFAULT_KV_PRECISION``; priced duration: the plan's period (``planner.resolve.timing``);
 - serving ``weights = auto``: the precisions the GPU runs (``serve_weight_choices``).
@@ -212,6 +214,8 @@ def train_job(workload: p.Train, arch: Arch) -> TrainJob:
         lora_rank=int(rank),
         lora_targets=targets,
         utilization=workload.utilization,
+        stack=workload.stack or defaults.default_stack(workload.kind, method),
+        precision=workload.precision,
     )
 
 

@@ -18,7 +18,7 @@ from planner.search.candidates import (
     Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, serve_candidate, train_candidate,
 )
 from planner.search.serve import search_serve
-from planner.search.space import fully_pinned
+from planner.search.space import fully_pinned, pinned_train_layout
 from planner.search.train import Frontiers, search_train
 
 
@@ -31,10 +31,7 @@ def evaluate_pinned(variant: Variant) -> Candidate:
         layout = Layout(tp=pins.tp, pp=pins.pp, ep=pins.ep or 1, replicas=replicas)
         cand = serve_candidate(variant, offer, 0, variant.serve_job, layout)
     else:
-        dp = pins.dp or pins.count // (pins.tp * pins.pp)
-        layout = Layout(tp=pins.tp, pp=pins.pp, dp=dp, ep=pins.ep or 1, zero=pins.zero,
-                        recompute=pins.recompute, offload=pins.offload,
-                        micro_batch=pins.micro_batch)
+        layout = pinned_train_layout(variant, offer.spec)
         cand = train_candidate(variant, offer, 0, variant.train_job, layout)
     found = breaches(variant, cand, offer.available)
     if not cand.in_range:

@@ -11,6 +11,7 @@ import math
 from dataclasses import dataclass, field
 
 from planner.estimate import evaluate_serve, evaluate_train, host_resources
+from planner.estimate.common import build
 from planner.estimate.types import HostResources, Layout, Memory, ServeJob, TrainJob
 from planner.resolve.variants import GpuOffer, Variant, dataset_bytes, replace_weights
 from planner.search.space import OFFLOAD_CHAIN, PRECISION_RANK, RECOMPUTE_CHAIN
@@ -59,14 +60,15 @@ class Candidate:
         return (self.gpu_order, self.gpu_count, lay.tp, lay.pp, lay.dp, lay.ep, lay.replicas,
                 lay.zero, RECOMPUTE_CHAIN.index(lay.recompute),
                 OFFLOAD_CHAIN.index(lay.offload), lay.micro_batch,
-                PRECISION_RANK.get(self.weights, 9))
+                PRECISION_RANK.get(self.weights, 9), lay.cp, lay.vpp, lay.shard, lay.sp)
 
     @property
     def key(self) -> str:
         lay = self.layout
         return (f"{self.gpu}x{self.gpu_count}:tp{lay.tp}.pp{lay.pp}.dp{lay.dp}.ep{lay.ep}"
                 f".r{lay.replicas}.z{lay.zero}.{lay.recompute}.{lay.offload}"
-                f".mb{lay.micro_batch}.{self.weights}")
+                f".mb{lay.micro_batch}.{self.weights}.cp{lay.cp}.v{lay.vpp}.s{lay.shard}"
+                f".{'sp' if lay.sp else 'nosp'}")
 
 
 @dataclass(frozen=True)
@@ -82,13 +84,13 @@ class Breach:
 class Miss:
     """Why a GPU type has no option for a variant, with the candidate nearest to one."""
 
-    kind: str  # memory | layout | deadline | latency | budget | range | pinned
+    kind: str  # memory | layout | precision | deadline | latency | budget | range | pinned
     nearest: Candidate | None = None  # least memory / fastest / cheapest timely / pinned
 
     @property
     def decides(self) -> str:
         """The row's ``decided_by`` when this miss is the reason."""
-        return {"layout": "memory", "range": "budget"}.get(self.kind, self.kind)
+        return {"layout": "memory", "precision": "memory", "range": "budget"}.get(self.kind, self.kind)
 
 
 @dataclass
@@ -133,16 +135,20 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
                     layout: Layout) -> Candidate:
     est = evaluate_train(job, layout, offer.spec)
     spec = offer.spec
-    count = layout.tp * layout.pp * layout.dp
-    hours = est.seconds / 3600.0
-    return Candidate(
+    count = layout.gpus
+    seconds = est.seconds
+    hours = seconds / 3600.0
+    # the search builds a candidate per layout it tries: the fast constructor (estimate.common)
+    return build(
+        Candidate,
         variant=variant.name, kind=variant.kind, gpu=offer.name, gpu_order=order,
-        gpu_count=count, nodes=math.ceil(count / spec.gpus_per_node), layout=layout,
+        gpu_count=count, nodes=-(-count // spec.gpus_per_node), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
-        usable_bytes=spec.usable_bytes, per_node=spec.gpus_per_node,
+        usable_bytes=spec.train_usable_bytes, per_node=spec.gpus_per_node,
         price_per_hour=spec.price_per_hour, hours=hours,
         cost=count * hours * spec.price_per_hour, cost_per_hour=count * spec.price_per_hour,
-        tokens=job.tokens, seconds=est.seconds,
+        ttft_seconds=None, tpot_seconds=None, tokens_per_second=None,
+        tokens=job.tokens, seconds=seconds, breaches=(),
     )
 
 

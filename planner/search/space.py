@@ -4,8 +4,10 @@ docs/solve.md ("Candidate space") states every dimension and why; in short, per 
 and offered GPU type: TP powers of two within a node dividing the heads; PP degrees that
 shrink the largest stage; DP divisors of the global batch; (ZeRO, offload) pairs as
 DeepSpeed accepts them; recomputation none -> selective -> full; micro-batch powers of
-two dividing the per-rank batch; EP 1 or the largest power of two dividing the experts.
-A ``layout { }`` block narrows each dimension to its pinned value.
+two dividing the per-rank batch; EP 1 or the largest power of two dividing the experts; SP whenever TP > 1;
+interleaved stages 1, 2, 4, 8; HSDP within a node besides full sharding under ZeRO-3; CP only
+where a sequence does not fit without it. A ``layout { }`` block narrows each dimension to
+its pinned value.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ ZERO_OFFLOAD = ((0, "none"), (1, "none"), (2, "none"), (3, "none"),
                 (2, "optimizer"), (3, "optimizer"), (3, "all"))
 # With one data-parallel rank nothing is sharded: only offload changes memory.
 ZERO_OFFLOAD_SINGLE = ((0, "none"), (2, "optimizer"), (3, "all"))
+# Interleaved pipeline stages per GPU tried (Megatron-LM's --num-layers-per-virtual-pipeline-
+# stage; its sc21 scripts run 2-3, NeMo's Llama recipes up to 8 and beyond): more chunks cut
+# the bubble and the first stage's activations but send more point-to-point.
+VPP_CHOICES = (1, 2, 4, 8)
+# Context-parallel degrees tried, doubling, where a sequence does not fit without: up to 16,
+# Llama 3's 131K-token stage (Dubey et al. 2024, Table 4).
+MAX_CP = 16
 # quality order of weight precisions: at equal cost the better one wins
 PRECISION_RANK = {"fp32": 0, "bf16": 1, "fp16": 1, "fp8": 2, "int8": 3, "int4": 4, "nf4": 5}
 
@@ -93,19 +102,20 @@ def divisors(n: int) -> list[int]:
     return small + large[::-1]
 
 
-def dp_degrees(variant: Variant, tp: int, pp: int, cap: int) -> list[int]:
-    """Data-parallel degrees at (tp, pp): divisors of the global batch within the cap,
+def dp_degrees(variant: Variant, tp: int, pp: int, cap: int, cp: int = 1) -> list[int]:
+    """Data-parallel degrees at (tp, cp, pp): divisors of the global batch within the cap,
     meeting every pin (count, ep at most dp, micro_batch dividing the per-rank batch)."""
     batch = variant.train_job.global_batch
     count = pin(variant, "count")
+    width = tp * cp * pp
     if pin(variant, "dp"):
         dps = [pin(variant, "dp")]
     elif count:
-        dps = [count // (tp * pp)] if count % (tp * pp) == 0 else []
+        dps = [count // width] if count % width == 0 else []
     else:
         dps = divisors(batch)
-    return [d for d in dps if tp * pp * d <= cap
-            and (count is None or tp * pp * d == count)
+    return [d for d in dps if width * d <= cap
+            and (count is None or width * d == count)
             and batch % d == 0 and (pin(variant, "ep") or 1) <= d
             and (batch // d) % (pin(variant, "micro_batch") or 1) == 0]
 
@@ -147,9 +157,66 @@ def zero_offload_pairs(variant: Variant, dp: int) -> list[tuple[int, str]]:
     return list(dict.fromkeys(pairs)) or [(zero or 0, offload or "none")]
 
 
+def cp_degrees(variant: Variant) -> list[int]:
+    """Context-parallel degrees in the order they are tried: 1, then doubling up to MAX_CP
+    while 2 x cp divides the sequence (Megatron's load-balanced causal split in 2 x cp
+    chunks); the search goes past 1 only where nothing fits (train.py)."""
+    pinned = pin(variant, "cp")
+    if pinned:
+        return [pinned]
+    seq = variant.train_job.seq_len
+    out, cp = [1], 2
+    while cp <= MAX_CP and seq % (2 * cp) == 0:
+        out.append(cp)
+        cp *= 2
+    return out
+
+
+def sequence_parallel(variant: Variant, tp: int) -> bool:
+    """SP whenever TP > 1 (it splits the activations and kernels TP keeps whole for the same
+    communication volume, Korthikanti et al. 2022 sec 4.2.2), unless pinned."""
+    pinned = pin(variant, "sp")
+    return pinned if pinned is not None else tp > 1
+
+
+def node_shard(spec: GpuSpec, tp: int, cp: int) -> int:
+    """``shard = node``: the data-parallel ranks of one node, GPUs per node / (tp x cp)."""
+    return max(1, spec.gpus_per_node // (tp * cp))
+
+
+def shard_choices(variant: Variant, spec: GpuSpec, tp: int, cp: int, dp: int, zero: int,
+                  offload: str) -> list[int]:
+    """ZeRO-3 partition groups to try: full sharding (0), and HSDP within a node when the
+    data-parallel ranks span nodes and nothing is offloaded (HSDP trades memory for
+    network: with the states on the host there is none to trade); a pin fixes it."""
+    pinned = pin(variant, "shard")
+    if pinned is not None:
+        return [min(node_shard(spec, tp, cp), dp * cp) if pinned == "node" else pinned]
+    group = node_shard(spec, tp, cp)
+    if zero < 3 or offload != "none" or group <= 1 or dp * cp <= group or (dp * cp) % group:
+        return [0]
+    return [0, group]
+
+
+def vpp_choices(variant: Variant, pp: int) -> list[int]:
+    """Interleaved stages per GPU: 1, and the VPP_CHOICES that divide a stage's layers
+    (pp > 1; each chunk holds the same number of layers)."""
+    pinned = pin(variant, "vpp")
+    if pinned:
+        return [pinned]
+    stage = -(-variant.arch.layers // pp)
+    return [v for v in VPP_CHOICES if v == 1 or (pp > 1 and stage % v == 0)]
+
+
 def recompute_chain(variant: Variant) -> list[str]:
+    """none -> selective -> full; selective recomputation is Megatron's (the other stacks
+    checkpoint whole layers)."""
     pinned = pin(variant, "recompute")
-    return [pinned] if pinned else list(RECOMPUTE_CHAIN)
+    if pinned:
+        return [pinned]
+    if variant.train_job is not None and variant.train_job.stack != "megatron":
+        return [r for r in RECOMPUTE_CHAIN if r != "selective"]
+    return list(RECOMPUTE_CHAIN)
 
 
 def replica_choices(variant: Variant, per_replica: int) -> list[int] | None:
@@ -182,3 +249,22 @@ def fully_pinned(variant: Variant) -> bool:
         and pins.offload is not None
         and pins.micro_batch is not None
     )
+
+
+def pinned_train_layout(variant: Variant, spec: GpuSpec):
+    """The estimator layout of a fully pinned training row: what is not pinned of sp, cp,
+    shard and vpp takes its default (SP when TP > 1, cp from the count or 1, full sharding,
+    plain 1F1B)."""
+    from planner.estimate.types import Layout
+
+    pins = variant.pins
+    cp = pins.cp or 1
+    if pins.cp is None and pins.count and pins.dp:
+        cp = max(1, pins.count // (pins.tp * pins.pp * pins.dp))
+    dp = pins.dp or pins.count // (pins.tp * cp * pins.pp)
+    shard = 0
+    if pins.shard is not None:
+        shard = min(node_shard(spec, pins.tp, cp), dp * cp) if pins.shard == "node" else pins.shard
+    return Layout(tp=pins.tp, pp=pins.pp, dp=dp, ep=pins.ep or 1, zero=pins.zero,
+                  recompute=pins.recompute, offload=pins.offload, micro_batch=pins.micro_batch,
+                  sp=sequence_parallel(variant, pins.tp), cp=cp, shard=shard, vpp=pins.vpp or 1)

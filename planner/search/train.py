@@ -4,7 +4,8 @@ options that meet the deadline and budget, without dominated ones.
 Pruning rules (docs/solve.md, "Pruning"): memory never grows with DP, so a knob setting
 that does not fit at a larger DP is not tried at a smaller one; recomputation only adds
 work, so the first of none -> selective -> full that fits is kept; memory grows with the
-micro-batch, so the climb stops at the first that does not fit or is not faster.
+micro-batch, so the climb stops at the first that does not fit or is not faster; context
+parallelism is tried at (TP, PP) only where nothing fits at a smaller degree.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 
+from planner.estimate.common import build
 from planner.estimate.types import Layout, TrainJob
 from planner.resolve.variants import GpuOffer, Variant
 from planner.search.candidates import (
     Candidate, GpuOutcome, Miss, keep_in_range, meets_time, pareto, train_candidate,
 )
 from planner.search.space import (
-    REFERENCE_TOKENS, dp_degrees, ep_degrees, gpu_cap, micro_batches, pp_degrees,
-    recompute_chain, tp_degrees, zero_offload_pairs,
+    REFERENCE_TOKENS, cp_degrees, dp_degrees, ep_degrees, gpu_cap, micro_batches, pp_degrees,
+    recompute_chain, sequence_parallel, shard_choices, tp_degrees, vpp_choices,
+    zero_offload_pairs,
 )
 
 
@@ -50,50 +53,74 @@ class Frontiers:
 
 def _frontier(variant: Variant, offer: GpuOffer, order: int, cap: int, job: TrainJob) -> Frontier:
     frontier = Frontier()
+    if job.precision == "fp8" and offer.spec.fp8_flops <= 0:
+        return frontier  # no fp8 tensor cores: search_train reports it
     for tp in tp_degrees(variant, offer.spec):
         for pp in pp_degrees(variant):
-            if tp * pp > cap:
-                continue
-            failed: set = set()  # knob settings that did not fit at a larger DP
-            for dp in sorted(dp_degrees(variant, tp, pp, cap), reverse=True):
-                _best_for_shape(variant, offer, order, job, (tp, pp, dp), failed, frontier)
+            for cp in cp_degrees(variant):
+                if tp * cp * pp > cap:
+                    break
+                failed: set = set()  # knob settings that did not fit at a larger DP
+                fits = False
+                for dp in sorted(dp_degrees(variant, tp, pp, cap, cp), reverse=True):
+                    fits |= _best_for_shape(variant, offer, order, job, (tp, cp, pp, dp), failed,
+                                            frontier)
+                if fits:
+                    break  # a larger context-parallel degree only where nothing fits
     return frontier
 
 
-def _best_for_shape(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
-                    shape: tuple[int, int, int], failed: set, frontier: Frontier) -> None:
-    """The fastest memory-fitting knob setting at (tp, pp, dp); updates the frontier and
-    ``failed`` (the knob settings that do not fit, hence not at a smaller DP either)."""
-    tp, pp, dp = shape
-    best: Candidate | None = None
+def _knob_settings(variant: Variant, offer: GpuOffer, shape: tuple[int, int, int, int]):
+    """(ep, zero, offload, shard, vpp) in search order at (tp, cp, pp, dp)."""
+    tp, cp, pp, dp = shape
     for ep in ep_degrees(variant, dp):
         for zero, offload in zero_offload_pairs(variant, dp):
-            for recompute in recompute_chain(variant):
-                knobs = (ep, zero, offload, recompute)
-                if knobs in failed:
-                    continue
-                found = _climb_micro_batch(variant, offer, order, job, frontier,
-                                           Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
-                                                  recompute=recompute, offload=offload))
-                if found is None:
-                    failed.add(knobs)
-                    continue
-                if best is None or found.seconds < best.seconds:
-                    best = found
-                break  # slower recomputation at the same knobs cannot beat one that fits
+            for shard in shard_choices(variant, offer.spec, tp, cp, dp, zero, offload):
+                for vpp in vpp_choices(variant, pp):
+                    yield ep, zero, offload, shard, vpp
+
+
+def _best_for_shape(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
+                    shape: tuple[int, int, int, int], failed: set, frontier: Frontier) -> bool:
+    """The fastest memory-fitting knob setting at (tp, cp, pp, dp); updates the frontier and
+    ``failed`` (the knob settings that do not fit, hence not at a smaller DP either).
+    True when some setting fits."""
+    tp, cp, pp, dp = shape
+    sp = sequence_parallel(variant, tp)
+    best: Candidate | None = None
+    for ep, zero, offload, shard, vpp in _knob_settings(variant, offer, shape):
+        for recompute in recompute_chain(variant):
+            knobs = (ep, zero, offload, shard > 0, vpp, recompute)
+            if knobs in failed:
+                continue
+            found = _climb_micro_batch(variant, offer, order, job, frontier,
+                                       Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
+                                              recompute=recompute, offload=offload, sp=sp,
+                                              cp=cp, shard=shard, vpp=vpp))
+            if found is None:
+                failed.add(knobs)
+                continue
+            if best is None or found.seconds < best.seconds:
+                best = found
+            break  # slower recomputation at the same knobs cannot beat one that fits
     if best is None:
-        return
+        return False
     held = frontier.by_count.get(best.gpu_count)
     if held is None or best.seconds < held.seconds:
         frontier.by_count[best.gpu_count] = best
+    return True
 
 
 def _climb_micro_batch(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
                        frontier: Frontier, base: Layout) -> Candidate | None:
     """The fastest micro-batch at ``base``'s knobs that fits memory (None: none fits)."""
     found = None
+    fields = dict(base.__dict__)
     for mb in micro_batches(variant, job.global_batch, base.dp):
-        cand = train_candidate(variant, offer, order, job, dataclasses.replace(base, micro_batch=mb))
+        if base.vpp > 1 and -(-job.global_batch // (base.dp * mb)) % base.pp:
+            continue  # the interleaved schedule needs micro-batches a multiple of pp
+        fields["micro_batch"] = mb
+        cand = train_candidate(variant, offer, order, job, build(Layout, **fields))
         least = frontier.least_memory
         if least is None or (cand.memory.total, cand.gpu_count) < (least.memory.total, least.gpu_count):
             frontier.least_memory = cand
@@ -109,6 +136,9 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     """The options of ``variant`` on one GPU type, or the miss that explains why none."""
     cap = gpu_cap(offer.available)
     out = GpuOutcome(gpu=offer.name, cap=cap, available=offer.available)
+    if variant.train_job.precision == "fp8" and offer.spec.fp8_flops <= 0:
+        out.miss = Miss("precision")
+        return out
     frontier = frontiers.get(variant, offer, order, cap)
     job = variant.train_job
 

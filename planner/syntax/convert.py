@@ -191,15 +191,19 @@ def _layout(block: Block, sub: SubBlock, previous):
 
 
 def _count_check(kind: str, fields: dict, spans: dict, span: Span) -> None:
-    """A pinned count must equal the product of the pinned degrees when all are pinned."""
-    parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "pp", "dp")
-    if "count" not in fields or any(p not in fields for p in parts):
+    """A pinned count must equal the product of the pinned degrees when all are pinned
+    (training: an unpinned cp counts as 1)."""
+    parts = ("tp", "pp", "replicas") if kind == "serve" else ("tp", "cp", "pp", "dp")
+    if "count" not in fields or any(p not in fields for p in parts if p != "cp"):
         return
-    product = fields[parts[0]] * fields[parts[1]] * fields[parts[2]]
+    product = 1
+    for part in parts:
+        product *= fields.get(part) or 1
     if product != fields["count"]:
         formula = " × ".join(parts)
+        hint = "" if kind == "serve" or "cp" in fields else " (cp is 1 unless pinned)"
         raise PlanTypeError(
-            f"layout `count = {fields['count']}` but {formula} = {product}; they must agree",
+            f"layout `count = {fields['count']}` but {formula} = {product}; they must agree{hint}",
             spans["count"],
         )
 

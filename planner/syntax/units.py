@@ -58,7 +58,7 @@ def spell(kind: str, value: float) -> str:
         return "0"
     if kind == "dataset_tokens":
         return spell("count", value) + " tokens"
-    table = {"tokens": "count", "available": "count"}.get(kind, kind)
+    table = {"tokens": "count", "available": "count", "shard": "count"}.get(kind, kind)
     if kind == "fraction":
         return f"{value * 100:g}%"
     if table not in UNITS:

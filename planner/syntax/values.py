@@ -255,6 +255,14 @@ def _available(key, spec, value):
     return _count(key, spec, value)
 
 
+def _shard(key, spec, value):
+    if value.kind == "word" and value.text == "node":
+        return "node"
+    if value.kind in ("word", "string"):
+        raise _error(key, f"takes a count or `node`; found {_found(value)}{did_you_mean(value.text, ['node'])}", value)
+    return _count(key, spec, value)
+
+
 def _zero(key, spec, value):
     if value.kind != "number":
         raise _error(key, f"takes a ZeRO stage 0, 1, 2 or 3; found {_found(value)}", value)
@@ -323,6 +331,7 @@ CONVERTERS = {
     "money": _money,
     "real": _plain_real,
     "available": _available,
+    "shard": _shard,
     "zero": _zero,
     "date": _date,
     "name_list": _list_of(_name),

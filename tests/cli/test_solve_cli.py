@@ -26,7 +26,7 @@ sweep "tune".dataset = [1MB, 1GB]
 INFEASIBLE = """import "std"
 plan "no" { objective = cost }
 gpu "L4" { available = 1 }
-finetune "big" { model = "DeepSeek-R1-Distill-Llama-70B" method = full dataset = 1MB }
+finetune "big" { model = "DeepSeek-R1" method = full dataset = 1MB }
 """
 
 

@@ -6,9 +6,8 @@ import json
 
 import pytest
 
-from planner.estimate import evaluate_serve, evaluate_train, kv_bytes_per_token, model_flops, param_counts
+from planner.estimate import evaluate_serve, evaluate_train, kv_bytes_per_token, param_counts
 from planner.estimate import memory as M
-from planner.estimate.defaults import default_train_utilization
 from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob, TrainJob
 from support.paths import DATA
 
@@ -232,30 +231,4 @@ def test_litgpt_single_gpu_inference(cases):
         assert got == pytest.approx(r["measured"]["max_gpu_ram_GB"], rel=0.10), r["model"]
 
 
-# ------------------------------------------------------------------ Llama 3 405B throughput
-H100 = GpuSpec(name="H100-SXM5-80GB", memory_bytes=80 * 1024**3, usable_fraction=0.9,
-               bf16_flops=989e12, fp8_flops=1979e12, int8_flops=1979e12, hbm_bytes_per_s=3.35e12,
-               intra_node_bytes_per_s=450e9,  # NVLink 4: 900 GB/s bidirectional
-               inter_node_bytes_per_s=50e9,  # one 400 Gb/s NIC per GPU
-               gpus_per_node=8, price_per_hour=3.0,
-               train_utilization=default_train_utilization("H100-SXM5-80GB", "nvidia"))
-
-
-def test_llama3_405b_table4(cases):
-    g = _group(cases, "Llama 3 405B Table 4")
-    arch = _llama("Llama-3-405B", cases["architectures"]["Llama3-405B"])
-    checked = 0
-    for r in g["rows"]:
-        st = r["setup"]
-        if st["CP"] != 1:
-            continue  # context parallelism is not modelled
-        dp = st["DP(FSDP)"]
-        job = TrainJob(arch=arch, method="full", tokens=16e6 * 1000, seq_len=st["seq"],
-                       global_batch=dp * st["batch_per_DP"])
-        est = evaluate_train(job, Layout(tp=8, pp=16, dp=dp, zero=3, sequence_parallel=True,
-                                         recompute="none"), H100)
-        assert est.gpus == st["GPUs"]
-        tflops = model_flops(job) / (est.seconds * est.gpus) / 1e12
-        assert tflops == pytest.approx(r["measured"]["TFLOPs_per_GPU"], rel=0.20), r["id"]
-        checked += 1
-    assert checked == 2
+# Llama 3 405B Table 4 and the other published training runs: tests/estimate/test_fidelity_training.py

@@ -56,18 +56,15 @@ def test_tiny_full_offload_by_hand():
     assert base.communication_seconds == 0.0
     steps = 1e6 / (8 * 128)  # 976.5625
     m = 8  # micro-batches of one sequence per step
-    # compute: 1e6 tokens x (6N + 12A) / (312e12 x 0.5), N = psi - 256,000, A = 4 x 256 x 128
-    flops = 1e6 * (6 * (psi - 256_000) + 12 * 4 * 256 * 128)
-    assert base.compute_seconds == pytest.approx(flops / 156e12)
+    # compute: the estimator's (worked by hand in tests/estimate/test_estimate_compute.py)
     backward = 2 / 3 * base.compute_seconds / steps / m  # the last micro-batch's backward
     grads = 2 * psi / 25e9  # bf16 gradients to the host: 2.29888e-4 s
     adam = psi / 0.4e9  # CPU Adam: 7.184e-3 s
     params = 2 * psi / 25e9  # bf16 parameters back
-    per_step = (grads - backward) + adam + params
-    assert per_step == pytest.approx(7.63432e-3, rel=1e-5)
+    assert adam == pytest.approx(7.184e-3) and grads == params == pytest.approx(2.29888e-4)
+    per_step = max(0.0, grads - backward) + adam + params
     opt = evaluate_train(job, Layout(offload="optimizer"), GPU)
     assert opt.communication_seconds == pytest.approx(per_step * steps)
-    assert opt.communication_seconds == pytest.approx(7.45540, rel=1e-5)
     assert opt.compute_seconds == base.compute_seconds
     # parameters too: forward and backward fetch the 2-byte parameters each micro-batch,
     # recomputation a third time
@@ -132,7 +129,7 @@ def test_worked_example_of_the_docs():
 
     def extra(method, offload):
         job = TrainJob(arch=QWEN_7B, method=method, tokens=250e6, seq_len=4096, global_batch=16,
-                       lora_rank=64, lora_targets=ALL)
+                       lora_rank=64, lora_targets=ALL, stack="deepspeed" if method == "full" else "hf")
         return evaluate_train(job, dataclasses.replace(lay, offload=offload), GPU).communication_seconds
 
     psi = 7_615_616_512

@@ -109,7 +109,11 @@ def test_memory_within_usable(results, name):
         memory = w["memory_per_gpu_bytes"]
         parts = sum(v for k, v in memory.items() if k != "total")
         assert abs(parts - memory["total"]) <= len(memory), (w["name"], memory)
-        assert memory["total"] <= w["usable_memory_bytes"] < w["gpu_memory_bytes"], w["name"]
+        # serving keeps vLLM's 0.9; training may use all of the memory, its CUDA context and
+        # allocator reserve being counted in its need (docs/estimation.md sec 3)
+        assert memory["total"] <= w["usable_memory_bytes"] <= w["gpu_memory_bytes"], w["name"]
+        if w["kind"] == "serve":
+            assert w["usable_memory_bytes"] < w["gpu_memory_bytes"], w["name"]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -263,12 +263,12 @@ def test_serve_count_pin_skips_tp_that_does_not_divide_it():
 
 
 def test_budget_rules_out_fewer_gpus_without_a_deadline():
-    # 1 A10G holds the model (offloading the optimizer) but costs 2.70 > 2.5; 2 cost 2.40.
+    # 1 A10G holds the model (offloading the optimizer) but costs 2.06 > 1.9; 2 cost 1.78.
     # With no deadline the reason is the workload budget (was: fmt_hours(None) TypeError)
     result = solve_text(std_plan('finetune "t" { model = "tiny" method = full dataset = 100MB '
-                                 'budget <= 2.5 }\n'))
+                                 'budget <= 1.9 }\n', gpus='gpu "A10G" { available = 2 }\n'))
     row = result["workloads"][0]
-    assert row["fits"] and row["gpu_count"] == 2 and row["cost"] <= 2.5
+    assert row["fits"] and row["gpu_count"] == 2 and row["cost"] <= 1.9
     assert row["decided_by"] == "budget"
     assert row["reasons"][1].startswith("1 x A10G fit in memory but cost more than the workload budget")
 
@@ -309,10 +309,11 @@ def test_plan_budget_beyond_the_solver_range():
 
 
 def test_plan_budget_beyond_the_solver_range_that_could_bind_is_an_input_error():
-    # two runs of about 1.09e11 USD each; a budget of 1.5e11 binds but is past the range
+    # two runs of about 6.4e10 USD each; a budget of 1.2e11 binds but is past the range
+    # (2^50 units of 1e-4 = 1.13e11)
     body = ''.join(f'pretrain "p{i}" {{ model = "tiny"  dataset = 900T tokens  epochs = 1000 }}\n'
                    for i in range(2))
-    text = std_plan(body, gpus='plan "b" { budget <= 1.5e11 }\ngpu "A10G" { available = 8 }\n')
+    text = std_plan(body, gpus='plan "b" { budget <= 1.2e11 }\ngpu "A10G" { available = 8 }\n')
     with pytest.raises(PlanError) as caught:
         solve_text(text)
     error = caught.value
@@ -355,22 +356,22 @@ def test_pins_the_job_cannot_take_are_input_errors_at_the_pin():
 
 
 def test_plan_budget_is_decided_at_the_solver_resolution():
-    # the run costs 0.000189778; a plan budget 1e-5 below it holds in CP-SAT's units of
-    # 1e-4 (both round to 2) (was: the checker rejected it, exit 3)
+    # the run costs 0.000142276; a plan budget 1e-5 below it holds in CP-SAT's units of
+    # 1e-4 (both round to 1) (was: the checker rejected it, exit 3)
     body = 'finetune "w" { model = "tiny" dataset = 10KB }\n'
     row = solve_text(std_plan(body))["workloads"][0]
     cost = row["gpu_count"] * row["hours"] * row["price_per_hour"]
-    assert abs(cost - 0.000189778) < 1e-9 and row["cost"] == 0.0  # shown to the cent
+    assert abs(cost - 0.000142276) < 1e-9 and row["cost"] == 0.0  # shown to the cent
     result = solve_text(std_plan(body, gpus=f'plan "b" {{ budget <= {cost - 1e-5!r} }}\n'
                                             'gpu "A10G" { available = 8 }\n'))
     assert result["status"] == "optimal" and result["total_cost"] == 0.0
 
 
 def test_fewer_gpus_beyond_the_solver_range_without_limits():
-    # 1 A10G would cost about 1.18e11, past the range; 2 cost 1.05e11. No deadline and no
+    # 1 A10G would cost about 1.17e11, past the range; 2 cost 1.01e11. No deadline and no
     # budget: the reason is the range (was: formatting the missing budget, a TypeError)
     row = solve_text(std_plan('finetune "f" { model = "tiny" method = full dataset = 43.7PB '
-                              'epochs = 100 }\n'))["workloads"][0]
+                              'epochs = 130 }\n', gpus='gpu "A10G" { available = 2 }\n'))["workloads"][0]
     assert row["fits"] and row["gpu_count"] == 2 and row["decided_by"] == "budget"
     assert row["reasons"][1] == ("1 x A10G fit in memory but cost beyond the solver's range; "
                                  "2 is the fewest that meets it")

@@ -99,7 +99,7 @@ def test_money_is_rounded_once_and_spelled_alike_everywhere():
     from planner.units import money
 
     text = HEAD + '''gpu "A100-80G" { available = 128 }
-pretrain "base" { model = "tiny" dataset = 3.5T tokens seq_len = 2k deadline <= 30d }
+pretrain "base" { model = "tiny" dataset = 4.5T tokens seq_len = 2k deadline <= 30d }
 serve "chat" { model = "tiny" users = 64 context = 4k }
 '''
     result = solve_text(text)

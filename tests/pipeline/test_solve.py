@@ -57,9 +57,10 @@ ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_c
             "cost_per_period", "schedule"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
-              "batch", "optimizer", "rank", "budget", "every_hours", "runs", "start_after_hours"]
+              "batch", "optimizer", "rank", "budget", "stack", "precision", "every_hours", "runs",
+              "start_after_hours"]
 LAYOUT_KEYS = ["tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
-               "weights"]
+               "weights", "sp", "cp", "shard", "vpp"]
 MEMORY_KEYS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total"]
 GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node",
             "gpu_hours", "utilization", "peak_at_hours"]
@@ -100,8 +101,14 @@ def test_json_contract_keys_and_types():
         assert list(row["host"]) == ["cpu_cores", "ram_bytes", "nvme_bytes", "network"]
     chat = row_of(result, "chat")
     assert chat["layout"]["dp"] is None and chat["layout"]["zero"] is None
+    assert chat["layout"]["sp"] is None and chat["layout"]["vpp"] is None
+    assert chat["inputs"]["stack"] is None
+    base = row_of(result, "base")
+    assert base["inputs"]["stack"] == "megatron" and base["inputs"]["precision"] == "bf16"
+    assert base["layout"]["cp"] >= 1 and base["layout"]["vpp"] >= 1
     assert chat["tpot_seconds"] <= 0.05 and chat["ttft_seconds"] is not None
     tune = row_of(result, "tune")
+    assert tune["inputs"]["stack"] == "hf"  # LoRA's default stack
     assert tune["inputs"]["dataset_bytes"] == 100_000_000
     assert tune["inputs"]["dataset_tokens"] == 25_000_000  # 4 bytes per token (the default)
     assert tune["tokens"] == 25_000_000 and tune["inputs"]["weights"] == "bf16"
@@ -178,7 +185,7 @@ finetune "tune" { model = "tiny" method = full dataset = 2GB deadline <= 12h }
 
 def test_memory_miss_names_need_and_usable_per_gpu_type():
     text = plan_text('gpu "L4" { available = 2 }\n', """
-finetune "big" { model = "DeepSeek-R1-Distill-Llama-70B" method = full dataset = 1MB }
+finetune "big" { model = "DeepSeek-R1" method = full dataset = 1MB }
 """)
     result = solve_text(text)
     assert result["status"] == "infeasible" and Result.from_json(result).exit_code == 1
@@ -186,7 +193,10 @@ finetune "big" { model = "DeepSeek-R1-Distill-Llama-70B" method = full dataset =
     assert row["fits"] is False and row["decided_by"] == "memory"
     (reason,) = row["reasons"]
     assert reason.startswith("L4: needs ") and "per GPU at best" in reason
-    assert "has 20.2 GiB usable" in reason
+    # training may use all of an L4's 23,034 MiB (its context and allocator reserve are
+    # counted in the need); even ZeRO-Infinity's two-layer working set of R1 (2 x 11.3B
+    # routed-expert parameters of one MoE layer x 2 bytes) does not fit
+    assert "has 22.5 GiB usable" in reason
     # the row shows the nearest miss: its layout and memory, more than usable
     assert row["gpu"] == "L4" and row["memory_per_gpu_bytes"]["total"] > row["usable_memory_bytes"]
 
@@ -217,9 +227,10 @@ pretrain "base" { model = "tiny" dataset = 20B tokens budget <= 10 }
 
 
 def test_shared_availability_names_the_limit_and_the_workloads():
+    # alone, each needs 2 of the A100s to finish in 2 days (70 h on one)
     text = plan_text('gpu "A100-80G" { available = 2 }\n', """
-pretrain "a" { model = "tiny" dataset = 5B tokens deadline <= 3d }
-pretrain "b" { model = "tiny" dataset = 5B tokens deadline <= 3d }
+pretrain "a" { model = "tiny" dataset = 5B tokens deadline <= 2d }
+pretrain "b" { model = "tiny" dataset = 5B tokens deadline <= 2d }
 """)
     result = solve_text(text)
     assert result["status"] == "infeasible"
@@ -464,30 +475,48 @@ def _nic_label(bytes_per_gpu_per_step: float, row: dict) -> str:
 
 
 def test_training_network_counts_zero3_gathers_hand_worked():
-    # tiny (1.1B), full fine-tune, 16 x A100-80G = 2 nodes, DP 16 with ZeRO-3: per
-    # optimizer step each GPU reduce-scatters its bf16 gradients once (2 B x N x 15/16) and
-    # all-gathers the bf16 weights twice (forward, backward) per micro-batch (x 15/16).
-    # Each micro-batch's gathers outlast its compute, so the step is all network time at
-    # the catalog's 50 Gbps (6.25 GB/s) per GPU: a node of 8 needs 8 x 50 = 400 Gbps.
-    from planner.estimate import param_counts
+    # tiny (1.1B, 22 layers), full fine-tune (DeepSpeed: bf16 gradients), 16 x A100-80G =
+    # 2 nodes, DP 16 with ZeRO-3. The DP ring has 8 ranks on each node, so it crosses each
+    # node boundary once and gets the node's eight NICs: bus bandwidth min(NVLink ring
+    # 232/300 x 300 GB/s, 0.96 x 8 x 6.25 GB/s) = 48 GB/s. Per micro-batch each layer is
+    # all-gathered twice (forward, backward), per step its gradients reduce-scattered once;
+    # each collective costs NCCL's ring latency 8.4 us + 14 NVLink steps x 3.4 us + 1
+    # network step x 14 us (docs/estimation.md sec 5, "Collectives").
+    from planner.estimate import evaluate_train, param_counts
+    from planner.estimate.types import Layout
     from planner.resolve.variants import build_variants
 
     row, text = _network_row("pp = 1 dp = 16")
-    n = param_counts(build_variants(load_text(text))[0].arch).total
+    variant = build_variants(load_text(text))[0]
+    arch = variant.arch
+    n, layers = param_counts(arch).total, arch.layers
+    busbw = min(232 / 300 * 300e9, 0.96 * 8 * 6.25e9)
+    latency = 8.4e-6 + 14 * 3.4e-6 + 14e-6
+    gather = 2 * layers * latency + 2 * (2 * n) * 15 / 16 / busbw  # one micro-batch
+    reduce = layers * latency + (2 * n) * 15 / 16 / busbw
     micro = 32 // 16  # micro-batches per step at micro_batch 1
-    per_step = 2 * n * 15 / 16 + micro * 2 * (2 * n) * 15 / 16
     steps = 1e9 / (32 * 2000)
-    assert row["hours"] == pytest.approx(steps * per_step / 6.25e9 / 3600, rel=1e-5)
+    # each micro-batch's gathers hide behind its compute c; the last one's, with the
+    # reduce-scatter, show beyond it
+    compute = evaluate_train(variant.train_job, Layout(dp=16, zero=3), variant.offers[0].spec)
+    c = compute.compute_seconds / steps / micro
+    assert gather < c < gather + reduce
+    step = micro * c + (gather + reduce - c)
+    assert row["hours"] == pytest.approx(steps * step / 3600, rel=1e-5)
+    # the node's NICs carry one rank's bytes per ring: (2 passes x 2 micro-batches + 1)
+    # x 2N x 15/16 per step, over the step: about 315 Gbps
+    per_node = (2 * micro + 1) * 2 * n * 15 / 16
+    gbps = per_node * steps * 8 / 1e9 / (row["hours"] * 3600)
+    assert 200 < gbps <= 400
     assert row["nodes"] == 2 and row["host"]["network"] == "RDMA 400Gbps"
 
 
 def test_training_network_counts_only_what_crosses_nodes():
     # PP 2 x DP 8 on 2 nodes of 8: each DP group (and its ZeRO-3 gathers) stays inside a
     # node on NVLink; only the pipeline boundary crosses: activations forward and their
-    # gradients backward, s x b x h x 2 B each, at each of v = 4 interleaved chunks
-    # (4 micro-batches per step, a multiple of pp = 2), per micro-batch.
+    # gradients backward, s x b x h x 2 B each, per micro-batch (4 a step; one chunk per GPU).
     row, _ = _network_row("pp = 2 dp = 8")
-    per_step = 4 * 4 * 2 * 2 * 2000 * 2048  # micro-batches x chunks x (fwd+bwd) x bytes x s x h
+    per_step = 4 * 1 * 2 * 2 * 2000 * 2048  # micro-batches x chunks x (fwd+bwd) x bytes x s x h
     label = _nic_label(per_step, row)
     assert row["nodes"] == 2 and row["host"]["network"] == label
     # had the ZeRO-3 gathers been counted (4 micro-batches x 2 passes x 2.2 GB x 7/8 per

@@ -120,9 +120,9 @@ def test_cli_formats(plans, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "threshold, code",
     # the total rises by 292 + (a dollar or less of fine-tuning), about 20 %
-    # the run rate by 292 (20 %), the one-offs (the fine-tune on twice the data) by $1.31
+    # the run rate by 292 (20 %), the one-offs (the fine-tune on twice the data) by about a dollar
     [("250", 1), ("400", 0), ("15%", 1), ("25%", 0), ("ten", 2), ("-5", 2),
-     ("run-rate:15%", 1), ("run-rate:25%", 0), ("one-off:2", 0), ("one-off:1", 1), ("rate:5%", 2)],
+     ("run-rate:15%", 1), ("run-rate:25%", 0), ("one-off:2", 0), ("one-off:0.5", 1), ("rate:5%", 2)],
 )
 def test_fail_above_exit_codes(plans, monkeypatch, capsys, threshold, code):
     got, out, err = run("diff", "old.plan", "new.plan", "--fail-above", threshold)

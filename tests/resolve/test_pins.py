@@ -64,6 +64,25 @@ def errors(body: str) -> list[PlanError]:
      "offload"),
     ('finetune "w" { model = "odd" dataset = 1MB layout { zero = 0 offload = optimizer } }',
      "offload = optimizer needs ZeRO stage 1, 2 or 3", "offload"),
+    # the training layout keys (issue 11)
+    ('pretrain "w" { model = "odd" dataset = 1B tokens layout { tp = 1 sp = true } }',
+     "sp = true splits what tensor parallelism keeps whole: it needs tp > 1", "sp"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens seq_len = 1000 layout { cp = 8 } }',
+     "cp = 8 must split the sequence of 1000 tokens into 2 × cp equal chunks", "cp"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens layout { zero = 2 shard = 4 } }',
+     "shard (HSDP) partitions ZeRO-3's states: it needs zero = 3, not 2", "shard"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens batch = 64 layout { dp = 8 shard = 3 } }',
+     "shard = 3 must divide dp × cp = 8", "shard"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens layout { pp = 1 vpp = 2 } }',
+     "vpp = 2 interleaves pipeline stages: it needs pp > 1", "vpp"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens layout { pp = 2 vpp = 2 } }',
+     "vpp = 2 must divide the 3 layers of a stage at pp = 2", "vpp"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens batch = 6 layout { pp = 2 vpp = 3 dp = 2 micro_batch = 1 } }',
+     "vpp = 3 needs the 3 micro-batches of a step to be a multiple of pp = 2", "vpp"),
+    ('finetune "w" { model = "odd" dataset = 1MB layout { recompute = selective } }',
+     "recompute = selective is Megatron's (the attention core alone); the hf stack", "recompute"),
+    ('pretrain "w" { model = "odd" dataset = 1B tokens precision = fp8 layout { gpu = "A100-80G" } }',
+     "gpu = A100-80G has no fp8 tensor cores", "gpu"),
 ])
 def test_pins_the_job_cannot_take_are_check_errors_at_the_pin(body, words, pin):
     (error,) = errors(body)
@@ -203,3 +222,11 @@ def test_shapes_no_model_has(fields, words, key):
     (error,) = errors(body)
     assert words in error.message and error.span.line == 6
     assert error.span.column == body.index(f"{key} = ") + len(f"{key} = ") + 1
+
+
+def test_a_swept_stack_is_reported_at_the_value_that_breaks_the_pin():
+    body = ('finetune "w" { model = "odd" dataset = 1MB layout { recompute = selective } }\n'
+            'sweep "w".stack = [megatron, fsdp]\n')
+    (error,) = errors(body)
+    assert error.message.startswith('finetune "w" with stack = fsdp: recompute = selective'), error.message
+    assert (error.span.line, error.span.column) == (7, body.index("fsdp") - body.index("sweep") + 1)

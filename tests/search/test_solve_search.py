@@ -36,6 +36,10 @@ def instances():
 
 
 def _every_train_layout(inst, offer):
+    """Every layout of the space docs/solve.md states, at context parallelism 1 (the search
+    goes past 1 only where nothing fits, which these instances never need): SP whenever TP
+    > 1, every interleaving that divides a stage's layers, HSDP within a node besides full
+    sharding under ZeRO-3 without offload."""
     job = inst.train_job
     cap = offer.available
     for tp in S.tp_degrees(inst, offer.spec):
@@ -45,12 +49,17 @@ def _every_train_layout(inst, offer):
                     continue
                 pairs = S.ZERO_OFFLOAD if dp > 1 else S.ZERO_OFFLOAD_SINGLE
                 mbs = [m for m in (1, 2, 4, 8, 16) if (job.global_batch // dp) % m == 0]
-                for (zero, offload), rc, mb in itertools.product(pairs, S.RECOMPUTE_CHAIN, mbs):
-                    lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
-                                 recompute=rc, micro_batch=mb)
-                    est = evaluate_train(job, lay, offer.spec)
-                    if est.memory.total <= offer.spec.usable_bytes:
-                        yield tp * pp * dp, est.hours
+                for (zero, offload), rc, mb in itertools.product(pairs, S.recompute_chain(inst), mbs):
+                    for vpp in S.vpp_choices(inst, pp):
+                        if vpp > 1 and (job.global_batch // (dp * mb)) % pp:
+                            continue
+                        for shard in S.shard_choices(inst, offer.spec, tp, 1, dp, zero, offload):
+                            lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
+                                         recompute=rc, micro_batch=mb, sp=tp > 1, vpp=vpp,
+                                         shard=shard)
+                            est = evaluate_train(job, lay, offer.spec)
+                            if est.memory.total <= offer.spec.train_usable_bytes:
+                                yield tp * pp * dp, est.hours
 
 
 @pytest.mark.parametrize("name", ["base", "full7"])

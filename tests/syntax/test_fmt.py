@@ -87,7 +87,7 @@ VALUES = {
               "weights": ["int4", "auto"], "gpus": ['["a", "b"]', "[a]"], "duration": ["730h", "30d"]},
     "finetune": {"model": ['"m"'], "dataset": ["1GB", "250M tokens", "1.5KiB"], "epochs": ["1", "2.5"],
                  "deadline": ["24h", "90min"], "method": ["qlora", "lora"], "targets": ["[q, v]", "[q,k,v,o]"],
-                 "budget": ["500", "1e3"]},
+                 "budget": ["500", "1e3"], "stack": ["hf", "megatron"], "precision": ["bf16", "fp8"]},
 }
 REQUIRED = {"serve": ["model", "users", "context"], "finetune": ["model", "dataset"]}
 LIMITS = {"tpot", "deadline", "budget"}
@@ -104,7 +104,9 @@ def blocks(draw, kind: str, name: str):
         value = draw(st.sampled_from(pool[key]))
         entries.append(f"{key}{draw(st.sampled_from([' ', '']))}{op}{sep()}{value}")
     if kind == "finetune" and draw(st.booleans()):
-        entries.append(f"layout{sep()}{{{sep()}tp = 2{sep()}zero = 3{sep()}}}")
+        pins = draw(st.sampled_from(["tp = 2{s}zero = 3", "tp = 2{s}sp = true{s}cp = 2{s}vpp = 2",
+                                     "zero = 3{s}shard = node", "shard = 4{s}zero = 3"]))
+        entries.append(f"layout{sep()}{{{sep()}{pins.format(s=sep())}{sep()}}}")
     body = sep().join(entries)
     return f"{kind}{sep()}\"{name}\"{sep()}{{{sep()}{body}{sep()}}}"
 

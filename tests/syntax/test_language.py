@@ -33,13 +33,14 @@ finetune "f" {
   model = "m"  gpus = [G]  utilization = 0.5  dataset = 1.5KiB  bytes_per_token = 3.5
   epochs = 1.5  seq_len = 4096  batch = 64  optimizer = paged-adamw-8bit  deadline <= 90min
   budget <= 500  method = qlora  rank = 16  targets = [q, v, down]  weights = nf4
-  every = 7d  start_after = 20h
+  every = 7d  start_after = 20h  stack = megatron  precision = bf16
   layout { gpu = "G"  count = 16  tp = 2  pp = 2  dp = 4  ep = 1  zero = 3  recompute = selective
-           offload = optimizer  micro_batch = 2 }
+           offload = optimizer  micro_batch = 2  sp = true  cp = 1  shard = node  vpp = 2 }
 }
 pretrain "t" {
   model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
   optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2
+  stack = fsdp  precision = fp8
 }
 finetune "f2" { model = "m"  dataset = 1GB  runs = 4 }
 pretrain "t2" { model = "m"  dataset = 1B tokens  every = 30d  start_after = 1d }
@@ -103,6 +104,8 @@ def test_finetune_block(plan):
     lay = f.layout
     assert (lay.count, lay.tp, lay.pp, lay.dp, lay.ep, lay.zero) == (16, 2, 2, 4, 1, 3)
     assert (lay.recompute, lay.offload, lay.micro_batch) == ("selective", "optimizer", 2)
+    assert (lay.sp, lay.cp, lay.shard, lay.vpp) == (True, 1, "node", 2)
+    assert (f.stack, f.precision) == ("megatron", "bf16")
 
 
 def test_pretrain_block(plan):
@@ -114,6 +117,7 @@ def test_pretrain_block(plan):
     assert (t.every, t.runs, t.start_after) == (None, 2, None)
     f2, t2 = plan.workloads[3:]  # `every` and `runs` are exclusive: the other block of each kind
     assert (f2.every, f2.runs, t2.every, t2.start_after) == (None, 4, 30 * 86400, 86400)
+    assert (t.stack, t.precision) == ("fsdp", "fp8")
 
 
 def test_sweeps(plan):
