@@ -233,11 +233,9 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
                    f"re-derived {total}")
     if not _close(row.hours, hours):
         bad.append(f"{who}: row says {row.hours} h, re-derived {hours:.6g} h")
-    # a recurring job's cost counts once per run in the period (from the cost per run to the
-    # cent: within half a cent per run)
-    runs = per_period(w, period_of(plan))
-    in_period = cost * runs
-    if abs(row.cost - in_period) > CENT / 2 * (runs + 1) + 1e-9 * in_period:
+    # a recurring job's cost counts once per run in the period
+    in_period = cost * per_period(w, period_of(plan))
+    if not _same_money(row.cost, in_period):
         bad.append(f"{who}: row says cost {row.cost}, re-derived {in_period:.6g}")
     bad += check_period_row(who, plan, w, row, cost, _same_money)
     return bad, in_period

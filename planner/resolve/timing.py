@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from planner import plan as p
 from planner.estimate.defaults import SERVICE_HOURS
-from planner.units import SCHEDULE_STEPS_PER_HOUR, round_money, steps_down, steps_up
+from planner.units import SCHEDULE_STEPS_PER_HOUR, steps_down, steps_up
 
 DEFAULT_PERIOD_HOURS = SERVICE_HOURS  # one month: 8760 h / 12, as the serving default
 MAX_RUNS_PER_PERIOD = 10_000  # a job repeating more often is a service, not a job
@@ -51,12 +51,13 @@ class Timing:
     run_limit_by: str | None = None  # "deadline" | "every" | "window"
 
     def per_period(self, cost_per_run: float) -> float:
-        """What one run's cost adds to the period's total. A recurring job's is its cost per
-        run as shown (to the cent) times its runs, to the cent: $33.90 x 730 / 168 is
-        $147.30, as a budget owner works it out from the row."""
+        """What one run's cost adds to the period's total: times its runs per period for a
+        recurring job. Exact: rounding the cost per run to the cent first would be off by
+        up to half a cent per run ($0.004 an hour is $2.92 a month, not $0.00); the result
+        rounds each amount once."""
         if self.runs_per_period is None:
             return cost_per_run
-        return round_money(round_money(cost_per_run) * self.runs_per_period)
+        return cost_per_run * self.runs_per_period
 
 
 def period_hours(plan: p.Plan) -> float:
