@@ -175,6 +175,9 @@ def _memory_reason(out: GpuOutcome) -> str:
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
     fastest, cap, deadline = out.fastest, out.cap, variant.run_limit_hours
+    if deadline <= 0:  # a slot narrower than the schedule's minute: no run fits, however fast
+        return (f"{out.gpu}: fastest is {duration(fastest.hours)} on {n_gpus(fastest.gpu_count)} "
+                f"({describe(fastest)}); {_run_limit(variant)[1]} leaves no whole minute for a run")
     need = math.ceil(fastest.gpu_count * fastest.hours / deadline)
     if out.available is not None and fastest.gpu_count * 2 > cap:
         where = f"on all {cap} available" if fastest.gpu_count == cap else \

@@ -193,10 +193,10 @@ def _timing(plan: P.Plan, errors: Collector) -> None:
             errors.add(PlanTypeError(
                 f"{label}: `start_after` places its runs in the plan's `window`, and the plan has "
                 "none; add `window = 7d` (for example) to the plan block", _span(w, "start_after")))
-        elif window is not None and start >= window:
+        elif window is not None and start > window - 1 / 60:
             errors.add(PlanTypeError(
-                f"{label}: `start_after` {duration(start)} is not inside the plan's window of "
-                f"{duration(window)}", _span(w, "start_after")))
+                f"{label}: `start_after` {duration(start)} leaves less than a minute of the plan's "
+                f"window of {duration(window)}", _span(w, "start_after")))
         elif window is not None and t.scheduled_runs(window, start, every, _hours(w.deadline)) > t.MAX_SCHEDULED_RUNS:
             errors.add(PlanTypeError(
                 f"{label} would run {t.scheduled_runs(window, start, every, _hours(w.deadline)):,} "

@@ -70,7 +70,8 @@ PLAN = {
     "budget": Key("money", **_MONEY, doc="limit: the period's total cost of every workload"),
     "period": Key("duration", "730h (one month)", **_LONG,
                   doc="the period run rates are stated over: services and recurring jobs cost so much per period"),
-    "window": Key("duration", "not set: no schedule", **_LONG,
+    # at least one schedule step (a minute, planner.units.SCHEDULE_STEPS_PER_HOUR)
+    "window": Key("duration", "not set: no schedule", low=60.0, high=_LONG["high"],
                   doc="schedule the jobs on the offered GPUs over this much time (each run's start and end)"),
 }
 

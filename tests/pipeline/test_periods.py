@@ -192,7 +192,7 @@ def test_a_weekly_job_released_late_still_runs_four_times_in_four_weeks():
     ("", 'finetune "f" { model = "tiny"  dataset = 1MB  start_after = 2h }\n',
      "`start_after` places its runs in the plan's `window`, and the plan has none"),
     ("window = 1d", 'finetune "f" { model = "tiny"  dataset = 1MB  start_after = 2d }\n',
-     "`start_after` 2.0 d is not inside the plan's window of 24.0 h"),
+     "`start_after` 2.0 d leaves less than a minute of the plan's window of 24.0 h"),
     ("", 'serve "s" { model = "tiny"  users = 1  context = 1k  duration = 8760h }\n',
      "runs `duration` 365.0 d per period, longer than the plan's period of 30.4 d"),
     ("", 'finetune "f" { model = "tiny"  dataset = 1MB  every = 1min }\n',
@@ -210,3 +210,19 @@ def test_timing_keys_cannot_be_swept():
     with pytest.raises(PlanError) as caught:
         load_text(plan("", 'finetune "f" { model = "tiny"  dataset = 1MB }\nsweep "f".every = [1d, 7d]\n'))
     assert "`every` cannot be swept" in str(caught.value)
+
+
+def test_a_window_shorter_than_a_schedule_step_is_an_input_error():
+    # found by the fuzz slice: 56 s was a ValueError traceback from the solver
+    with pytest.raises(PlanError) as caught:
+        load_text(plan("window = 56s", 'finetune "f" { model = "tiny"  dataset = 1MB }\n'))
+    assert "`window` must be from 1min to 36500d" in str(caught.value)
+
+
+def test_a_slot_narrower_than_a_minute_fits_no_run_and_says_so():
+    # found by the fuzz slice: a deadline of 30 s in a window (a run limit of 0 whole
+    # minutes) divided by zero in the reason
+    text = plan("window = 1h", 'finetune "f" { model = "tiny"  method = lora  dataset = 1MB  deadline <= 30s }\n')
+    f = rows(solve_text(text))["f"]
+    assert not f["fits"] and f["decided_by"] == "deadline"
+    assert any("leaves no whole minute for a run" in r for r in f["reasons"]), f["reasons"]
