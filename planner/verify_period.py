@@ -20,6 +20,11 @@ REL_TOL = 1e-5  # rows carry 6 significant digits (a run ending at 352.6795 h re
 STEP = 1 / 60  # hours: the schedule is timed in whole minutes (docs/solve.md)
 
 
+def _near(shown: float, exact: float) -> bool:
+    """Hours the result shows (6 significant digits) against the exact ones."""
+    return abs(shown - exact) <= REL_TOL * max(1.0, abs(exact))
+
+
 def period_of(plan: p.Plan) -> float:
     s = plan.settings
     return s.period / 3600.0 if s is not None and s.period else float(d.SERVICE_HOURS)
@@ -94,7 +99,8 @@ def check_row(who: str, plan: p.Plan, w, row: Row, cost_per_run: float, same_mon
 def _check_runs(who: str, w, row: Row, period: float, window: float) -> list[str]:
     runs = row.schedule or ()
     if w.kind == "serve":
-        if [(r.start_hours, r.end_hours) for r in runs] != [(0.0, window)]:
+        held = [(r.start_hours, r.end_hours) for r in runs]
+        if len(held) != 1 or held[0][0] != 0.0 or not _near(held[0][1], window):
             bad = f"{who}: a service holds its GPUs for the whole window, the row says {runs}"
             return [bad]
         return []
@@ -166,7 +172,10 @@ def check_totals(plan: p.Plan, result: Result, same_money) -> list[str]:
                                   ("total_cost", result.total_cost, run_rate + one_off)):
         if not same_money(shown, expected):
             bad.append(f"{name} {shown} != sum of placed rows {expected:.6g}")
-    if abs(result.period_hours - period_of(plan)) > TIME_TOL or result.window_hours != window_of(plan):
+    window = window_of(plan)
+    same_window = (result.window_hours is None) == (window is None) and (
+        window is None or _near(result.window_hours, window))
+    if not _near(result.period_hours, period_of(plan)) or not same_window:
         bad.append(f"period {result.period_hours} h and window {result.window_hours} h, the plan "
                    f"says {period_of(plan):.6g} h and {window_of(plan)}")
     return bad

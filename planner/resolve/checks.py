@@ -171,15 +171,23 @@ def _timing(plan: P.Plan, errors: Collector) -> None:
     from planner.resolve import timing as t
     from planner.units import duration
 
+    from planner.resolve.variants import sweeps_by_workload
+
     period, window = t.period_hours(plan), t.window_hours(plan)
+    swept = sweeps_by_workload(plan)
     for w in plan.workloads:
         label = f'{w.kind} "{w.name}"'
         if w.kind == "serve":
-            if w.duration is not None and w.duration / 3600.0 > period * (1 + 1e-9):
-                errors.add(PlanTypeError(
-                    f"{label} runs `duration` {duration(w.duration / 3600.0)} per period, longer than "
-                    f"the plan's period of {duration(period)}; set the plan's `period` to price a "
-                    f"longer stretch", _span(w, "duration")))
+            # the block's duration, and every swept one
+            spans = [(w.duration, _span(w, "duration"))] + [
+                (update.get("duration"), _span(sweep, f"values[{i}]"))
+                for sweep in swept.get(w.name, ()) for i, update in enumerate(sweep.updates)]
+            for seconds, where in spans:
+                if seconds is not None and seconds / 3600.0 > period * (1 + 1e-9):
+                    errors.add(PlanTypeError(
+                        f"{label} runs `duration` {duration(seconds / 3600.0)} per period, longer than "
+                        f"the plan's period of {duration(period)}; set the plan's `period` to price a "
+                        "longer stretch", where))
             continue
         every = t.every_hours(w, period)
         key = "every" if w.every is not None else "runs"

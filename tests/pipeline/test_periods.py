@@ -195,6 +195,8 @@ def test_a_weekly_job_released_late_still_runs_four_times_in_four_weeks():
      "`start_after` 2.0 d leaves less than a minute of the plan's window of 24.0 h"),
     ("", 'serve "s" { model = "tiny"  users = 1  context = 1k  duration = 8760h }\n',
      "runs `duration` 365.0 d per period, longer than the plan's period of 30.4 d"),
+    ("", 'serve "s" { model = "tiny"  users = 1  context = 1k }\nsweep "s".duration = [100h, 1000h]\n',
+     "runs `duration` 41.7 d per period, longer than the plan's period of 30.4 d"),
     ("", 'finetune "f" { model = "tiny"  dataset = 1MB  every = 1min }\n',
      "repeats 43,800 times per period; at most 10,000"),
     ("window = 30d", 'finetune "f" { model = "tiny"  dataset = 1MB  every = 10min }\n',
@@ -210,6 +212,16 @@ def test_timing_keys_cannot_be_swept():
     with pytest.raises(PlanError) as caught:
         load_text(plan("", 'finetune "f" { model = "tiny"  dataset = 1MB }\nsweep "f".every = [1d, 7d]\n'))
     assert "`every` cannot be swept" in str(caught.value)
+
+
+def test_the_checker_reads_rounded_hours_against_the_plan():
+    # found by the fuzz campaign: a period or window that is not a round number of hours
+    # (3277.19 h shown, 3277.1923 h in the plan) and a service held to the end of such a
+    # window were rejected by the checker (exit 3)
+    result = solve_text(plan("period = 136.54968d  window = 0.975311d",
+                             'serve "s" { model = "tiny"  users = 1  context = 1k }\n'))
+    assert result["status"] == "optimal" and result["period_hours"] == 3277.19
+    assert result["workloads"][0]["schedule"] == [{"start_hours": 0.0, "end_hours": 23.4075}]
 
 
 def test_a_window_shorter_than_a_schedule_step_is_an_input_error():
