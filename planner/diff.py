@@ -19,15 +19,17 @@ from typing import Callable
 
 from planner import units as text
 from planner.errors import PlanError, PlanImportError
-from planner.diff_detail import latency_changes, schedule_changes, shares
+from planner.diff_detail import schedule_changes, shares
 from planner.result import Inputs, Result, Row, RowLayout, plain_data
 
 # The order in which a row's changed inputs are named: the workload's own
 # knobs first (what the author most likely touched), then limits.
 INPUT_ORDER = (
-    "model", "method", "users", "context", "prompt", "dataset_tokens", "dataset_bytes",
+    "model", "method", "users", "rate", "context", "prompt", "output", "prefix_cache",
+    "engine", "dataset_tokens", "dataset_bytes",
     "epochs", "seq_len", "batch", "weights", "kv", "optimizer", "rank",
-    "every_hours", "runs", "start_after_hours", "deadline_hours", "tpot_ms", "ttft_ms", "budget",
+    "every_hours", "runs", "start_after_hours", "deadline_hours", "tpot_ms", "ttft_ms",
+    "tpot_p99_ms", "ttft_p99_ms", "budget",
 )
 
 # How each input is named in a cause ("dataset 1GB → 10GB").
@@ -37,6 +39,8 @@ _INPUT_LABELS = {
     "deadline_hours": "deadline",
     "tpot_ms": "tpot",
     "ttft_ms": "ttft",
+    "tpot_p99_ms": "tpot_p99",
+    "ttft_p99_ms": "ttft_p99",
 }
 
 
@@ -55,6 +59,19 @@ class Side:
 
 
 @dataclass(frozen=True)
+class ServiceShown:
+    """What a service row does under its load, as a review compares it: latencies (median
+    and p99 where simulated, else the mean) and headroom (1 - load / capacity)."""
+
+    ttft: float | None
+    ttft_p99: float | None
+    tpot: float | None
+    tpot_p99: float | None
+    headroom: float
+    requests_per_second: float
+
+
+@dataclass(frozen=True)
 class Shown:
     """What a row's result shows; a difference in any of these makes the row "changed"."""
 
@@ -68,11 +85,12 @@ class Shown:
     decided_by: str | None = None  # what decided it (a row not placed: why); not a change alone
     billing: str | None = None  # run-rate | one-off
     starts: tuple[float, ...] = ()  # in a scheduled window: each run's start (hours)
+    service: ServiceShown | None = None
 
     def placement(self) -> tuple:
         """What makes a row "changed" when it differs."""
         return (self.fits, self.gpu, self.gpu_count, self.nodes, self.layout, self.hours, self.cost,
-                self.billing, self.starts)
+                self.billing, self.starts, self.service)
 
 
 @dataclass(frozen=True)
@@ -97,7 +115,6 @@ class RowChange:
     billing: str | None = None  # the new row's (the old one's when removed)
     run_rate_delta: float = 0.0  # what the row's change does to the run rate per period
     one_off_delta: float = 0.0  # ... and to the one-offs
-    latency: tuple[str, ...] = ()  # a service's latency, throughput and headroom that moved
     schedule: tuple[str, ...] = ()  # a job's repeats and runs that moved
 
 
@@ -126,8 +143,12 @@ def _input_value(key: str, value) -> str:
         return f"{text.count(int(value))} tokens"
     if key in ("deadline_hours", "every_hours", "start_after_hours"):
         return text.duration(float(value))
-    if key in ("tpot_ms", "ttft_ms"):
+    if key in ("tpot_ms", "ttft_ms", "tpot_p99_ms", "ttft_p99_ms"):
         return text.latency(float(value) / 1000.0)
+    if key == "rate":
+        return text.per_second(float(value))
+    if key == "prefix_cache":
+        return text.share(float(value))
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, int):
@@ -232,7 +253,23 @@ def plan_changes(old: Result, new: Result) -> list[str]:
 def _shown(row: Row) -> Shown:
     return Shown(fits=row.fits, gpu=row.gpu, gpu_count=row.gpu_count, nodes=row.nodes,
                  layout=row.layout, hours=row.hours, cost=row.cost, decided_by=row.decided_by,
-                 billing=row.billing, starts=tuple(r.start_hours for r in row.schedule or ()))
+                 billing=row.billing, starts=tuple(r.start_hours for r in row.schedule or ()),
+                 service=_service_shown(row))
+
+
+def _service_shown(row: Row) -> ServiceShown | None:
+    svc = row.service
+    if svc is None:
+        return None
+    simulated = svc.ttft_p50_seconds is not None
+    return ServiceShown(
+        ttft=svc.ttft_p50_seconds if simulated else svc.ttft_mean_seconds,
+        ttft_p99=svc.ttft_p99_seconds,
+        tpot=svc.tpot_p50_seconds if simulated else svc.tpot_mean_seconds,
+        tpot_p99=svc.tpot_p99_seconds,
+        headroom=round(max(0.0, 1.0 - svc.load_share), 6),
+        requests_per_second=svc.requests_per_second,
+    )
 
 
 def _delta(before: float | None, after: float | None) -> tuple[float, float | None]:
@@ -270,7 +307,7 @@ def _row_change(old: Result, new: Result, a: Row | None, b: Row | None,
                      status=status, causes=tuple(causes), billing=(b or a).billing,
                      run_rate_delta=round(new_rate - old_rate, 6),
                      one_off_delta=round(new_once - old_once, 6),
-                     latency=tuple(latency_changes(a, b)), schedule=tuple(schedule_changes(a, b)))
+                     schedule=tuple(schedule_changes(a, b)))
 
 
 def diff_results(old: Result, new: Result) -> Diff:

@@ -1,5 +1,6 @@
-"""What ``planner diff`` says beyond GPUs and cost: a service's latency and headroom, a job's
-repeats and schedule, and a row's share of the run rate and of the one-offs.
+"""What ``planner diff`` says beyond GPUs and cost about periods: a job's repeats and
+schedule, and a row's share of the run rate and of the one-offs (a service's latency and
+headroom are ``planner.diff``'s ``ServiceShown``).
 
 Pure functions on the typed rows (``planner.result.Row``); ``planner.diff`` assembles them.
 Every number is spelled by ``planner.units``.
@@ -9,48 +10,6 @@ from __future__ import annotations
 
 from planner import units as text
 from planner.result import Row
-
-
-def headroom(value: float | None, limit: float | None) -> str:
-    """``(limit 50 ms, 38% headroom)``; empty without a limit."""
-    if value is None or limit is None:
-        return ""
-    return f" (limit {text.latency(limit)}, {text.share(max(limit - value, 0.0) / limit)} headroom)"
-
-
-def _latency_line(name: str, a: float | None, b: float | None, limit: float | None) -> str | None:
-    before, after = text.latency(a), text.latency(b)
-    if before == after:
-        return None
-    return f"{name} {before} → {after}{headroom(b, limit)}"
-
-
-def latency_changes(old: Row | None, new: Row | None) -> list[str]:
-    """TTFT, TPOT, throughput and memory headroom of a service that moved (the new row's
-    limits); an added service states its own."""
-    if (new or old).kind != "serve":
-        return []
-    if old is None or new is None:
-        row = new or old
-        parts = [f"TTFT {text.latency(row.ttft_seconds)}", f"TPOT {text.latency(row.tpot_seconds)}"]
-        return ["; ".join(parts)] if row.fits else []
-    inputs = new.inputs
-    ttft_limit = None if inputs.ttft_ms is None else inputs.ttft_ms / 1000.0
-    tpot_limit = None if inputs.tpot_ms is None else inputs.tpot_ms / 1000.0
-    out = [line for line in (
-        _latency_line("TTFT", old.ttft_seconds, new.ttft_seconds, ttft_limit),
-        _latency_line("TPOT", old.tpot_seconds, new.tpot_seconds, tpot_limit),
-    ) if line]
-    a, b = old.tokens_per_second, new.tokens_per_second
-    if a is not None and b is not None and f"{a:,.0f}" != f"{b:,.0f}":
-        out.append(f"throughput {a:,.0f} → {b:,.0f} tokens/s")
-    ma, mb = old.memory_per_gpu_bytes, new.memory_per_gpu_bytes
-    if ma is not None and mb is not None and text.memory(ma.total) != text.memory(mb.total):
-        usable = new.usable_memory_bytes or 0
-        spare = text.share(max(usable - mb.total, 0) / usable) if usable else "-"
-        out.append(f"memory {text.memory(ma.total)} → {text.memory(mb.total)} per GPU "
-                   f"of {text.memory(usable)} ({spare} headroom)")
-    return out
 
 
 def _repeats(row: Row) -> str:
@@ -81,4 +40,4 @@ def shares(row: Row | None) -> tuple[float, float]:
     return (row.cost, 0.0) if row.billing == "run-rate" else (0.0, row.cost)
 
 
-__all__ = ["headroom", "latency_changes", "schedule_changes", "shares"]
+__all__ = ["schedule_changes", "shares"]

@@ -15,9 +15,10 @@ from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
 from planner.resolve.timing import RUN_RATE
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
+from planner.search.candidates import latency_excess
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, duration, hours_units, latency, layout,
-    memory, moment, money, money_per, n_gpus, plain,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, count, duration, hours_units, latency,
+    layout, load, memory, moment, money, money_per, n_gpus, per_second, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
@@ -143,16 +144,17 @@ def _run_limit(variant: Variant) -> tuple[str, str]:
     return _RUN_LIMITS[by or "deadline"]
 
 
-def _breach(b: Breach, c: Candidate, currency: str, variant: Variant | None = None) -> str:
+def _breach(variant: Variant, b: Breach, c: Candidate, currency: str) -> str:
     if b.kind == "memory":
         return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
     if b.kind == "deadline":
         took, allowed = apart(duration, b.needs, b.allowed)
-        label = _run_limit(variant)[0] if variant is not None else "deadline"
-        return f"takes {took} on {c.gpu_count} {c.gpu}, {label} {allowed}"
-    if b.kind in ("ttft", "tpot"):
+        return f"takes {took} on {c.gpu_count} {c.gpu}, {_run_limit(variant)[0]} {allowed}"
+    if b.kind in ("ttft", "tpot", "ttft_p99", "tpot_p99"):
         took, allowed = apart(latency, b.needs, b.allowed)
-        return f"{b.kind.upper()} {took}, limit {allowed}"
+        return f"{_limit_name(b.kind)} {took}, limit {allowed}"
+    if b.kind == "capacity":
+        return _carries(variant, c) + f", the load is {load(variant.serve_job.users, variant.serve_job.rate)}"
     if b.kind == "budget":
         return f"costs {money(b.needs, currency)}, workload budget {money(b.allowed, currency)}"
     if b.kind == "availability":
@@ -194,16 +196,39 @@ def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
     return text
 
 
+def _limit_name(kind: str) -> str:
+    """``TTFT``, ``TPOT``, ``p99 TTFT``."""
+    name, _, p99 = kind.partition("_")
+    return ("p99 " if p99 else "") + name.upper()
+
+
+def _carries(variant: Variant, c: Candidate) -> str:
+    """What a service layout carries at most: requests/s, and for users the requests its
+    replicas run at once."""
+    est = c.service
+    held = "" if variant.serve_job.rate else \
+        f" ({plain(est.running_limit * c.layout.replicas)} requests at once)"
+    return (f"carries at most {per_second(est.capacity_requests_per_second)}{held} on "
+            f"{c.gpu_count} {c.gpu} ({describe(c)})")
+
+
 def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
     best = out.fastest
     parts = []
-    if variant.tpot_seconds is not None and best.tpot_seconds > variant.tpot_seconds:
-        took, allowed = apart(latency, best.tpot_seconds, variant.tpot_seconds)
-        parts.append(f"best TPOT is {took}, limit {allowed}")
-    if variant.ttft_seconds is not None and best.ttft_seconds > variant.ttft_seconds:
-        took, allowed = apart(latency, best.ttft_seconds, variant.ttft_seconds)
-        parts.append(f"best TTFT is {took}, limit {allowed}")
+    for kind, value, limit in latency_excess(variant, best):
+        took, allowed = apart(latency, value, limit)
+        parts.append(f"best {_limit_name(kind)} is {took}, limit {allowed}")
     return f"{out.gpu}: " + "; ".join(parts) + f" (on {n_gpus(best.gpu_count)}: {describe(best)})"
+
+
+def _capacity_reason(variant: Variant, out: GpuOutcome) -> str:
+    """No layout within the GPUs offered carries the load: the one that carries most."""
+    c = out.most_carried
+    job = variant.serve_job
+    wanted = load(job.users, job.rate)
+    if c is None:
+        return f"{out.gpu}: no layout within {out.cap} GPUs carries {wanted}"
+    return f"{out.gpu}: {_carries(variant, c)}, the load is {wanted}"
 
 
 def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
@@ -219,13 +244,15 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
         return _deadline_reason(variant, out)
     if miss.kind == "latency":
         return _latency_reason(variant, out)
+    if miss.kind == "capacity":
+        return _capacity_reason(variant, out)
     if miss.kind == "budget":
         return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {n_gpus(c.gpu_count)} "
                 f"({duration(c.hours)}), workload budget {money(variant.budget, currency)}")
     if miss.kind == "range":
         text = f"{out.gpu}: cheapest on {n_gpus(c.gpu_count)} costs {_range_text(c, currency)}"
         return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
-    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(b, c, currency, variant) for b in c.breaches)
+    return f"{c.gpu} (pinned layout): " + "; ".join(_breach(variant, b, c, currency) for b in c.breaches)
 
 
 def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | None, list[str]]:
@@ -239,7 +266,8 @@ def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | Non
         return None, reasons
     reasons += [miss_reason(variant, o, currency) for o in s.outcomes.values()]
     kinds = [o.miss.kind for o in s.outcomes.values()]
-    for kind in ("budget", "range", "deadline", "latency", "pinned", "memory", "layout", "precision"):
+    for kind in ("budget", "range", "deadline", "latency", "capacity", "pinned", "memory", "layout",
+                 "precision"):
         if kind in kinds:
             return next(o.miss.decides for o in s.outcomes.values() if o.miss.kind == kind), reasons
     return None, reasons
@@ -304,6 +332,8 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
     if chosen.gpu_count > fewest.gpu_count:
         return "price", (f"{fewest.gpu_count} x {chosen.gpu} ({describe(fewest)}) also meets every "
                          f"limit, at {in_period(variant, fewest.cost, currency)}")
+    if variant.kind == "serve" and chosen.gpu_count > (out.min_fit_count or chosen.gpu_count):
+        return _serve_count_reason(variant, out, chosen)
     if out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
         # fewer GPUs hold it but break a limit: the time limits, or (training) the
         # workload budget, which alone can rule them out (more GPUs may cost less
@@ -323,6 +353,14 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
                 limit += f" or the workload budget {money(variant.budget, currency)}"
         return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
                         f"{chosen.gpu_count} is the fewest that meets it")
+    if chosen.gpu_count > 1 and variant.kind == "serve":
+        # a service's KV pool fills what the weights leave: say what must fit beside them
+        m = chosen.memory
+        return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} cannot hold the weights and "
+                          f"one {count(variant.serve_job.context)}-token sequence "
+                          f"(weights {memory(m.weights)}, activations and overhead "
+                          f"{memory(m.activations + m.overhead)} per GPU of {memory(chosen.usable_bytes)} "
+                          f"usable at {chosen.gpu_count})")
     if chosen.gpu_count > 1:
         return "memory", (f"fewer than {chosen.gpu_count} {chosen.gpu} do not fit in memory "
                           f"({memory(chosen.memory.total)} per GPU of {memory(chosen.usable_bytes)} usable "
@@ -345,6 +383,19 @@ def _count_pins(variant: Variant) -> str:
     return ""
 
 
+def _serve_count_reason(variant: Variant, out: GpuOutcome, chosen: Candidate) -> tuple[str, str]:
+    """A service on more GPUs than hold the model: the latency limits, when a layout on
+    fewer GPUs carries the load; else the load itself (capacity)."""
+    carry = out.min_carry_count
+    wanted = load(variant.serve_job.users, variant.serve_job.rate)
+    if carry is not None and carry < chosen.gpu_count:
+        return "latency", (f"{carry} x {chosen.gpu} carry {wanted} but miss the latency "
+                           f"limits; {chosen.gpu_count} is the fewest that meets them")
+    return "capacity", (f"{out.min_fit_count} x {chosen.gpu} hold the model; {chosen.gpu_count} "
+                        f"is the fewest that carries {wanted} "
+                        f"({per_second(chosen.service.capacity_requests_per_second)} at most)")
+
+
 def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
                   objective: str) -> tuple[str | None, list[str], list[str]]:
     """Why no better GPU type was chosen: (decided_by, deciding lines, other lines)."""
@@ -360,10 +411,20 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
                 # it fits only on more GPUs than the choice uses: memory made it dearer
                 deciding.append(f"{line}: it needs at least {n_gpus(o.min_fit_count)} to hold it")
                 reason = reason or "memory"
+            elif fewest > chosen.gpu_count and variant.kind == "serve":
+                # it holds the model on as few GPUs, but carries the load or meets the
+                # latency limits only on more
+                carry = o.min_carry_count
+                if carry is not None and carry < fewest:
+                    deciding.append(f"{line}: {o.min_fit_count} fit in memory, {carry} carry the "
+                                    f"load, {fewest} meet the latency limits")
+                    reason = reason or "latency"
+                else:
+                    deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} carry the load")
+                    reason = reason or "capacity"
             elif fewest > chosen.gpu_count:
-                # it holds the workload on as few GPUs, but meets the time limits only on more
-                deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet "
-                                f"the {'latency limits' if variant.kind == 'serve' else 'deadline'}")
+                # it holds the workload on as few GPUs, but meets the deadline only on more
+                deciding.append(f"{line}: {o.min_fit_count} fit in memory, {fewest} meet the deadline")
                 reason = reason or _time_limit(variant)
             else:
                 others.append(line)
@@ -426,7 +487,7 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
     count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)
     type_reason, type_lines, other_lines = _type_reasons(variant, s, chosen, currency, objective)
     counted = [count_line] if count_line else []
-    if count_reason in (_time_limit(variant), "budget"):
+    if count_reason in (_time_limit(variant), "budget", "capacity"):
         return count_reason, [line, *counted, *type_lines, *other_lines]
     if type_reason:
         return type_reason, [line, *type_lines, *counted, *other_lines]

@@ -25,7 +25,8 @@ from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_
 from planner.result import Alternative, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
-from planner.units import COST_SCALE, MAX_UNITS, cost_units, round_money
+from planner.serving import finite, service_of, serving_inputs
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units, round_money
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
@@ -185,8 +186,8 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         host_memory_per_gpu_bytes=m.host, gpu_memory_bytes=c.gpu_memory_bytes,
         usable_memory_bytes=c.usable_bytes, hours=c.hours, cost=c.cost,
         cost_per_hour=c.cost_per_hour, price_per_hour=c.price_per_hour,
-        ttft_seconds=c.ttft_seconds, tpot_seconds=c.tpot_seconds,
-        tokens_per_second=c.tokens_per_second,
+        ttft_seconds=finite(c.ttft_seconds), tpot_seconds=finite(c.tpot_seconds),
+        tokens_per_second=c.tokens_per_second, service=service_of(variant, c),
         tokens=None if c.tokens is None else int(round(c.tokens)),
         host=Host(**asdict(host_of(variant, c))),
     )
@@ -214,9 +215,7 @@ def _inputs(variant: Variant) -> Inputs:
         budget=variant.budget,
     )
     if variant.serve_job is not None:
-        job = variant.serve_job
-        return Inputs(**limits, users=job.users, context=job.context, prompt=job.prompt,
-                      kv=job.kv_precision, weights="auto" if variant.weights_auto else job.weights)
+        return Inputs(**limits, **serving_inputs(variant))
     job, w = variant.train_job, variant.workload
     limits.update(every_hours=None if w.every is None else w.every / 3600.0, runs=w.runs,
                   start_after_hours=None if w.start_after is None else w.start_after / 3600.0)
@@ -257,6 +256,9 @@ def _nearest_miss(s: VariantSearch) -> Candidate | None:
     fast = [o.fastest for o in s.outcomes.values() if o.fastest]
     if fast:
         return min(fast, key=lambda c: (c.hours, c.gpu_count, c.stable))
+    carried = [o.most_carried for o in s.outcomes.values() if o.most_carried]
+    if carried:  # serving: the layout that carries the most of a load none carries
+        return max(carried, key=lambda c: (c.service.capacity_requests_per_second, -c.gpu_count))
     mem = [o.least_memory for o in s.outcomes.values() if o.least_memory]
     if mem:
         return min(mem, key=lambda c: (c.memory.total / c.usable_bytes, c.gpu_count, c.stable))

@@ -28,6 +28,7 @@ Objective = Literal["cost", "gpus", "hours"]
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "nf4"]
 ServeWeights = Literal["bf16", "fp16", "fp8", "int8", "int4", "nf4", "auto"]
 KvPrecision = Literal["bf16", "fp16", "fp8"]
+Engine = Literal["vllm", "sglang", "trtllm", "transformers"]  # planner.estimate.engines.ENGINES
 Method = Literal["full", "lora", "qlora"]
 Optimizer = Literal["adamw", "adamw-8bit", "paged-adamw", "paged-adamw-8bit", "sgd"]
 Recompute = Literal["none", "selective", "full"]
@@ -108,8 +109,16 @@ class Model(Node):
     qkv_bias: bool | None = None
     linear_bias: bool | None = None  # every linear layer has a bias (OPT, GPT-NeoX)
     norm: Literal["rms", "layer"] | None = None
+    norms_per_layer: int | None = None  # default 2; Gemma 2/3: 4
+    qk_norm: bool | None = None  # RMSNorm on queries and keys (Qwen3, Gemma 3)
+    sinks: bool | None = None  # learned attention-sink logits, one per head (gpt-oss)
+    router_bias: bool | None = None  # a bias per expert on the MoE router (gpt-oss)
+    fused_qkv: bool | None = None  # q, k, v in one linear (Phi-3), for LoRA
+    fused_gate_up: bool | None = None  # gate and up in one linear (Phi-3), for LoRA
     positions: int | None = None  # learned position embeddings (OPT); None/0 for rotary
     max_context: int | None = None
+    rope_scaling: float | None = None  # RoPE scaling factor the model is run with: context
+    #                                    up to max_context x rope_scaling is allowed
     precision: Precision | None = None  # native weight precision of the checkpoint
     # mixture of experts
     experts: int | None = None  # routed experts per MoE layer (0: dense)
@@ -155,14 +164,42 @@ class Workload(Node):
 
 class Serve(Workload):
     kind: Literal["serve"] = "serve"
-    users: int  # concurrent sequences
-    context: int  # prompt + output tokens per sequence
-    prompt: int | None = None  # prompt tokens (prefill); default: documented
+    users: int | None = None  # concurrent requests (a closed loop); or ``rate``
+    rate: float | None = None  # requests per second (open arrivals); or ``users``
+    context: int | None = None  # the engine's max model length; default prompt + output
+    prompt: int | None = None  # prompt tokens per request; default: documented
+    output: int | None = None  # output tokens per request; default: documented
+    prefix_cache: float | None = None  # share of prompt tokens found cached; default 0
+    engine: Engine = "vllm"
     weights: ServeWeights = "auto"
     kv: KvPrecision | None = None  # KV-cache precision; default bf16
-    tpot: float | None = None  # limit: seconds per output token
-    ttft: float | None = None  # limit: seconds to first token
+    tpot: float | None = None  # limit: seconds per output token (mean)
+    ttft: float | None = None  # limit: seconds to first token (mean)
+    tpot_p99: float | None = None  # limit: 99th percentile of TPOT (simulated)
+    ttft_p99: float | None = None  # limit: 99th percentile of TTFT (simulated)
     duration: float | None = None  # seconds of service priced; default one month (730 h)
+
+
+def request_shape_problem(context: int | None, prompt: int | None,
+                          output: int | None) -> tuple[str, str] | None:
+    """(key at fault, what is wrong) with a service's request shape, or None: context must
+    be written unless prompt and output both are, and hold a prompt and an output of at
+    least one token each (docs/language.md, "serve keys")."""
+    if context is None:
+        if prompt is None or output is None:
+            return "context", ("needs `context` (the engine's max model length), or both "
+                               "`prompt` and `output`")
+        return None
+    if prompt is not None and output is not None and prompt + output > context:
+        return "prompt", (f"`prompt` + `output` ({prompt} + {output} tokens) must fit in "
+                          f"`context` ({context})")
+    if prompt is not None and prompt >= context:
+        return "prompt", (f"`prompt` ({prompt}) must be less than `context` ({context}): "
+                          "a request needs room for at least one output token")
+    if output is not None and output >= context:
+        return "output", (f"`output` ({output}) must be less than `context` ({context}): "
+                          "a request has at least one prompt token")
+    return None
 
 
 class Train(Workload):

@@ -48,6 +48,13 @@ class Inputs:
     budget: float | None = None
     stack: str | None = None  # training stack (megatron | fsdp | deepspeed | hf)
     precision: str | None = None  # training matmul precision (bf16 | fp8)
+    # serving: the load and the request shape, the engine, the p99 limits
+    output: int | None = None
+    rate: float | None = None  # requests/s (users: None)
+    prefix_cache: float | None = None
+    engine: str | None = None
+    ttft_p99_ms: float | None = None
+    tpot_p99_ms: float | None = None
     every_hours: float | None = None  # as written: `every` (a recurring job)
     runs: int | None = None  # as written: `runs` per period (a recurring job)
     start_after_hours: float | None = None
@@ -100,6 +107,30 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Service:
+    """What a service row does under its load (docs/estimation.md sec 9): means from the
+    steady state of its most loaded replica, medians and 99th percentiles from a seeded
+    simulation of it, throughput and shares of the GPUs' peaks over all its replicas."""
+
+    engine: str
+    ttft_mean_seconds: float | None  # None: the load is not carried
+    ttft_p50_seconds: float | None  # None: not simulated (the load is not carried)
+    ttft_p99_seconds: float | None
+    tpot_mean_seconds: float | None
+    tpot_p50_seconds: float | None
+    tpot_p99_seconds: float | None
+    requests_per_second: float
+    output_tokens_per_second: float
+    capacity_requests_per_second: float  # the most its replicas sustain
+    load_share: float  # requests/s over that capacity; headroom = 1 - load_share
+    compute_share: float  # of the GPUs' peak FLOP/s, over wall time
+    bandwidth_share: float  # of the GPUs' HBM bandwidth, over wall time
+    concurrency: float  # requests in the most loaded replica
+    running_limit: int  # requests a replica runs at once (engine cap, KV cache)
+    kv_tokens: int  # KV cache of a replica, tokens
+
+
+@dataclass(frozen=True)
 class Alternative:
     gpu: str
     gpu_count: int
@@ -142,6 +173,7 @@ class Row:
     ttft_seconds: float | None = None
     tpot_seconds: float | None = None
     tokens_per_second: float | None = None
+    service: Service | None = None  # serving rows: latencies, throughput, shares
     tokens: int | None = None
     host: Host | None = None
     decided_by: str | None = None
@@ -274,4 +306,4 @@ def _typed(kind, data):
 
 
 __all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
-           "Result", "Row", "RowLayout", "Run", "plain_data", "rounded"]
+           "Result", "Row", "RowLayout", "Run", "Service", "plain_data", "rounded"]

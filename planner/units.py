@@ -344,3 +344,35 @@ def label(row) -> str:
     """``tune [dataset=1GB]``: the workload's name and, for a sweep variant, its scenario."""
     shown = scenario(row.scenario)
     return row.name + (f" [{shown}]" if shown else "")
+
+
+# ---------------------------------------------------------------- serving
+def per_second(value: float | None, what: str = "requests") -> str:
+    """A throughput: ``12.5 requests/s``, ``0.42 requests/s``, ``1,234 tokens/s``."""
+    if value is None:
+        return "-"
+    if value >= 100:
+        return f"{value:,.0f} {what}/s"
+    return f"{value:.3g} {what}/s"
+
+
+def share(value: float | None) -> str:
+    """A share of a peak or of a capacity: ``68%``, ``0.4%``."""
+    if value is None:
+        return "-"
+    pct = value * 100
+    if pct == 0 or pct >= 0.95:
+        return f"{pct:.0f}%"
+    return f"{pct:.1g}%"
+
+
+def load(users: int | None, rate: float | None) -> str:
+    """A service's load as the plan states it: ``32 users`` or ``12.5 requests/s``."""
+    if rate:
+        return per_second(rate)
+    return f"{count(int(users or 0))} user{'s' if users != 1 else ''}"
+
+
+def latency_pair(mean: float | None, p99: float | None) -> str:
+    """``35 ms (p99 52 ms)``; the mean alone where nothing was simulated."""
+    return latency(mean) + (f" (p99 {latency(p99)})" if p99 is not None else "")

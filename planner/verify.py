@@ -13,6 +13,9 @@ re-evaluates the row's layout with the estimator, and asserts every limit:
 - memory per GPU (re-derived) is within the usable memory, and equals the row's;
 - the deadline, ttft and tpot are met (re-derived), and hours/cost agree with
   the row's (relative 1e-5: rows are rounded to 6 significant digits);
+- a service carries its load, uses no more than the GPUs' peak FLOP/s and HBM
+  bandwidth, meets its p99 limits in the seeded simulation, and its serving figures
+  (means, medians, p99s, throughput, capacity, shares) are the re-derived ones;
 - the workload budget, GPUs available per type (groups summed, sweep variants
   of one workload counted at their maximum; in a plan window, at every moment of the
   rows' schedules) and the plan budget hold;
@@ -30,6 +33,7 @@ import math
 from planner import plan as p
 from planner.estimate import defaults as d
 from planner.estimate import evaluate_serve, evaluate_train
+from planner.estimate.serve import simulate_serve
 from planner.estimate.types import Layout, ServeJob, TrainJob
 from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.result import Result, Row
@@ -99,9 +103,22 @@ def _train_job(plan: p.Plan, w, arch) -> TrainJob:
 
 
 def _serve_job(w, arch, weights: str) -> ServeJob:
-    prompt = w.prompt if w.prompt is not None else max(1, int(w.context * d.DEFAULT_PROMPT_FRACTION))
-    return ServeJob(arch=arch, users=w.users, context=w.context, prompt=prompt,
-                    weights=weights, kv_precision=w.kv or d.DEFAULT_KV_PRECISION)
+    # the request shape as docs/language.md states it: context = prompt + output; a
+    # missing one of prompt and output is what context leaves of the other
+    if w.context is None:
+        context, prompt, output = w.prompt + w.output, w.prompt, w.output
+    else:
+        context = w.context
+        prompt, output = w.prompt, w.output
+        if prompt is None:
+            prompt = context - output if output is not None \
+                else max(1, int(context * d.DEFAULT_PROMPT_FRACTION))
+        if output is None:
+            output = context - prompt
+    return ServeJob(arch=arch, users=w.users or 0, rate=w.rate or 0.0, context=context,
+                    prompt=prompt, output=output, weights=weights,
+                    kv_precision=w.kv or d.DEFAULT_KV_PRECISION,
+                    prefix_share=w.prefix_cache or 0.0, engine=w.engine)
 
 
 def _check_shape(who: str, w, row: Row, arch, spec) -> list[str]:
@@ -162,14 +179,45 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     if w.weights != "auto" and lay.weights != w.weights:
         bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
     layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
-    est = evaluate_serve(_serve_job(w, arch, lay.weights), layout, spec)
+    job = _serve_job(w, arch, lay.weights)
+    est = evaluate_serve(job, layout, spec)
     hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
     cost = row.gpu_count * spec.price_per_hour * hours
-    if w.ttft is not None and est.ttft_seconds > w.ttft * (1 + LIMIT_TOL):
-        bad.append(f"{who}: TTFT {est.ttft_seconds:.4g} s over the limit {w.ttft:.4g} s")
-    if w.tpot is not None and est.tpot_seconds > w.tpot * (1 + LIMIT_TOL):
-        bad.append(f"{who}: TPOT {est.tpot_seconds:.4g} s over the limit {w.tpot:.4g} s")
+    if not est.carried:
+        load = f"{w.rate} requests/s" if w.rate else f"{w.users} users"
+        bad.append(f"{who}: carries at most {est.capacity_requests_per_second:.4g} requests/s, "
+                   f"not the load of {load}")
+    if not (0.0 <= est.compute_share <= 1.0 and 0.0 <= est.bandwidth_share <= 1.0):
+        bad.append(f"{who}: uses {est.compute_share:.3g} of the peak FLOP/s and "
+                   f"{est.bandwidth_share:.3g} of the HBM bandwidth (more than the hardware)")
+    sim = simulate_serve(job, layout, spec) if est.carried else None
+    for name, limit, value in (("TTFT", w.ttft, est.ttft_seconds), ("TPOT", w.tpot, est.tpot_seconds),
+                               ("p99 TTFT", w.ttft_p99, sim and sim.ttft_p99),
+                               ("p99 TPOT", w.tpot_p99, sim and sim.tpot_p99)):
+        if limit is not None and value is not None and value > limit * (1 + LIMIT_TOL):
+            bad.append(f"{who}: {name} {value:.4g} s over the limit {limit:.4g} s")
+    bad += _check_service(who, row, est, sim)
     return bad, est, hours, cost
+
+
+def _check_service(who: str, row: Row, est, sim) -> list[str]:
+    """The row's serving figures are the re-derived ones (6 significant digits)."""
+    got = row.service
+    if got is None:
+        return [f"{who}: a service row without its serving figures"]
+    want = {
+        "ttft_mean_seconds": est.ttft_seconds, "tpot_mean_seconds": est.tpot_seconds,
+        "requests_per_second": est.requests_per_second,
+        "output_tokens_per_second": est.tokens_per_second,
+        "capacity_requests_per_second": est.capacity_requests_per_second,
+        "compute_share": est.compute_share, "bandwidth_share": est.bandwidth_share,
+    }
+    if sim is not None:
+        want.update(ttft_p50_seconds=sim.ttft_p50, ttft_p99_seconds=sim.ttft_p99,
+                    tpot_p50_seconds=sim.tpot_p50, tpot_p99_seconds=sim.tpot_p99)
+    return [f"{who}: row says {key} {getattr(got, key)}, re-derived {value:.6g}"
+            for key, value in want.items()
+            if getattr(got, key) is None or not _close(getattr(got, key), value)]
 
 
 def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:

@@ -174,6 +174,10 @@ def side_by_side(result) -> str:
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
+def _ms(seconds: float) -> str:
+    return f"{seconds * 1000:,.0f} ms" if seconds >= 0.1 else f"{seconds * 1000:.1f} ms"
+
+
 def serving_table(result: dict) -> str:  # the JSON contract
     """The serving rows beside the hand-made rule "about 3x the model's parameter memory"."""
     from planner.resolve.bridge import arch_from_model
@@ -184,8 +188,9 @@ def serving_table(result: dict) -> str:  # the JSON contract
         models = load_plan(DOC_PLAN).models
     by_name = models if isinstance(models, dict) else {m.name: m for m in models}
     head = ("| model | weights | rule: 3 x BF16 parameter bytes | ours: GPUs | ours: layout "
-            "| ours: memory held (all GPUs) | of which KV cache | TPOT | USD / month |")
-    lines = [head, "|" + "---|" * 9]
+            "| ours: memory held (all GPUs) | of which KV cache (requests it runs) "
+            "| TTFT p50 / p99 | TPOT p50 / p99 | headroom | USD / month |")
+    lines = [head, "|" + "---|" * 11]
     for model, short in PLAN_MODEL.items():
         params = param_counts(arch_from_model(by_name[short])).total
         for row in result["workloads"]:
@@ -193,13 +198,17 @@ def serving_table(result: dict) -> str:  # the JSON contract
                 continue
             mem = row["memory_per_gpu_bytes"]
             lay = row["layout"]
+            svc = row["service"]
             lines.append("| " + " | ".join([
                 model, row["layout"]["weights"], _decimal(3 * 2 * params),
                 f"{row['gpu_count']} x {row['gpu']}",
                 f"TP={lay['tp']} PP={lay['pp']} x{lay['replicas']}",
                 _decimal(mem["total"] * row["gpu_count"]),
-                _decimal(mem["kv_cache"] * row["gpu_count"]),
-                f"{row['tpot_seconds'] * 1000:.1f} ms", f"{row['cost']:,.2f}"]) + " |")
+                f"{_decimal(mem['kv_cache'] * row['gpu_count'])} "
+                f"({svc['running_limit'] * lay['replicas']})",
+                f"{_ms(svc['ttft_p50_seconds'])} / {_ms(svc['ttft_p99_seconds'])}",
+                f"{_ms(svc['tpot_p50_seconds'])} / {_ms(svc['tpot_p99_seconds'])}",
+                f"{(1 - svc['load_share']) * 100:.0f}%", f"{row['cost']:,.2f}"]) + " |")
     return "\n".join(lines) + "\n"
 
 
@@ -222,11 +231,25 @@ def main() -> int:
                 changed.append(str(DOC.relative_to(ROOT)))
         print(f"{relative_path(name)}: {result.status}, total {result.total_cost:,.2f} "
               f"{result.currency}")
+    changed += _seven_b_tables()
     for line in changed:
         print(f"rewrote {line}")
     if not changed:
         print("nothing changed")
     return 0
+
+
+def _seven_b_tables() -> list[str]:
+    """docs/estimation.md's 7B tables from `planner estimate examples/7b-memory.plan`."""
+    from support import seven_b
+
+    with _at_root():
+        doc = seven_b.DOC.read_text(encoding="utf-8")
+        new = seven_b.with_tables(doc, seven_b.markdown(seven_b.estimated()))
+        if new == doc:
+            return []
+        seven_b.DOC.write_text(new, encoding="utf-8")
+    return [str(seven_b.DOC.relative_to(ROOT))]
 
 
 if __name__ == "__main__":

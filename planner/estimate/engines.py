@@ -62,6 +62,12 @@ ATTENTION_FRACTION_HOPPER = 0.75
 ATTENTION_FRACTION = 0.50
 _HOPPER = ("H100", "H200", "H800", "H20", "GH200")
 
+# ---------------------------------------------------------------- KV cache
+# An engine that takes KV as tokens come (vLLM, SGLang) runs as many sequences as fit the
+# cache but for 1% of the time: 2.326 standard deviations of their summed length (the 99th
+# percentile of the normal distribution) above its mean (step.sequences_in_kv).
+KV_SPREAD_Z = 2.326
+
 # ---------------------------------------------------------------- communication
 # Small-message all-reduce latency inside a node: vLLM's custom all-reduce on H100, 9.1-10.1 us
 # at 512 B for TP 2/4/8 (sgl-project/sglang PR #2904 table); between nodes NCCL's floor of

@@ -1,124 +1,135 @@
-"""Serving: memory per GPU, TTFT, TPOT and throughput of a layout (docs/estimation.md sec 4, 5).
+"""Serving a layout under the job's load: memory per GPU and the steady state of its replicas
+(docs/estimation.md sec 4 and 9).
 
-What does not depend on the layout is computed once per (job, GPU) (``serve_base``),
-so that ``evaluate_serve`` is a few dozen float operations.
+Each of ``layout.replicas`` replicas of tp x pp GPUs runs the job's engine. A closed loop
+of ``users`` gives each replica ceil(users / replicas) or floor(users / replicas) of them;
+an open ``rate`` gives each rate / replicas. Latencies are those of the most loaded
+replica; throughput and hardware shares are summed (shares: averaged) over all of them.
+The search asks for many layouts of one job: the replica constants and steady states are
+memoised on their (hashable, frozen) inputs.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import functools
+import math
 
-from planner.estimate import memory as M
-from planner.estimate import timing as T
-from planner.estimate.arch import param_counts
-from planner.estimate.common import attention_width, build, cached_per_job_and_gpu, check_layout
-from planner.estimate.precision import bytes_per_param, unquantized_bytes
-from planner.estimate.stage import HeaviestStage
-from planner.estimate.types import GpuSpec, Layout, Memory, ServeEstimate, ServeJob
+from planner.estimate.common import build, check_layout
+from planner.estimate.memory import CUDA_CONTEXT_BYTES, SERVE_CUDA_GRAPH_BYTES, kv_bytes_per_token_per_gpu
+from planner.estimate.simulate import DEFAULT_REQUESTS, WARMUP_SHARE, simulate
+from planner.estimate.steady import SteadyState, max_rate, steady_state
+from planner.estimate.step import Replica, ServeLoad, replica
+from planner.estimate.types import GpuSpec, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles
 
-
-@dataclass(frozen=True)
-class ServeBase:
-    """What one (job, GPU) pair's serving estimates share, whatever the layout."""
-
-    job: ServeJob
-    gpu: GpuSpec
-    stage: HeaviestStage
-    linear_bytes: float  # bytes per linear weight at the served precision
-    other_bytes: float  # bytes per other parameter (embeddings, norms, biases)
-    peak: float  # FLOP/s of the tensor cores the weights run on
-    utilization: float
-    matmul_params: float  # per token: active parameters without the input embedding
-    attention_width: int
-    routed_fraction: float  # share of routed experts one token uses (0: dense)
-    prefill_chunk: int  # prefill token budget per step
+_CACHE = 65536  # steady states kept (a plan's search asks for a few thousand)
+SIMULATION_SEED = 0  # every simulation of a row uses this seed: same plan, same bytes
+# A closed loop is simulated for CLOSED_LOOP_ROUNDS requests per user, the first round left
+# out (every user starts at once, a transient a steady service does not see).
+CLOSED_LOOP_ROUNDS = 3
 
 
-def serve_peak(weights: str, gpu: GpuSpec) -> float:
-    """Peak FLOP/s for matmuls with ``weights``: fp8 (W8A8-FP8) and int8 (W8A8) run on
-    fp8/int8 tensor cores where the GPU has them; int4/nf4 dequantize to bf16 (W4A16)."""
-    if weights == "fp8" and gpu.fp8_flops > 0:
-        return gpu.fp8_flops
-    if weights == "int8" and gpu.int8_flops > 0:
-        return gpu.int8_flops
-    return gpu.bf16_flops
+def replica_load(job: ServeJob, layout: Layout, gpu: GpuSpec, users: int | None = None) -> ServeLoad:
+    """The load of ``job``'s most loaded replica on ``layout`` (``users`` overrides its share
+    of a closed loop)."""
+    if job.rate > 0:
+        share = dict(rate=job.rate / layout.replicas)
+    else:
+        share = dict(users=users if users is not None else -(-job.users // layout.replicas))
+    return ServeLoad(job.arch, gpu, prompt=job.prompt, output=job.output_tokens, tp=layout.tp,
+                     pp=layout.pp, weights=job.weights, kv=job.kv_precision, engine=job.engine,
+                     prefix_share=job.prefix_share, context=job.context, within_usable=True, **share)
 
 
-@cached_per_job_and_gpu
-def serve_base(job: ServeJob, gpu: GpuSpec) -> ServeBase:
-    arch = job.arch
-    counts = param_counts(arch)
-    weights = arch.precision if job.weights == "auto" else job.weights
-    return ServeBase(
-        job=job,
-        gpu=gpu,
-        stage=HeaviestStage(counts, arch.layers),
-        linear_bytes=bytes_per_param(weights),
-        other_bytes=unquantized_bytes(weights),
-        peak=serve_peak(weights, gpu),
-        utilization=gpu.train_utilization,
-        matmul_params=counts.active - counts.input_embedding,
-        attention_width=attention_width(arch),
-        routed_fraction=(arch.experts_per_token / arch.experts) if arch.is_moe and arch.experts else 0.0,
-        prefill_chunk=M.prefill_chunk_tokens(gpu.name, gpu.memory_bytes),
-    )
+@functools.lru_cache(maxsize=1024)
+def _replica(shape: ServeLoad) -> Replica:
+    return replica(shape)
+
+
+def replica_of(load: ServeLoad) -> Replica:
+    """The replica constants of ``load`` (they do not depend on its users or rate)."""
+    return _replica(load.__class__(**{**load.__dict__, "users": 1, "rate": 0.0}))
+
+
+@functools.lru_cache(maxsize=_CACHE)
+def steady(load: ServeLoad) -> SteadyState:
+    """``steady_state(load)``, memoised."""
+    return steady_state(load, replica_of(load))
+
+
+def serve_memory(job: ServeJob, layout: Layout, gpu: GpuSpec, rep: Replica) -> Memory:
+    """Bytes per GPU: weights of the largest stage, a full step's activations, CUDA context
+    and graphs, and the KV pool the engine allocates (``transformers``: the cache of its one
+    sequence). A pool too small for one sequence of ``context`` tokens (the engine would not
+    start) is shown as that sequence's KV, so that the total says how far the GPU is from
+    holding it."""
+    kv = rep.kv_bytes_per_gpu
+    if rep.max_running < 1 or rep.engine.serial:
+        # plain ``generate`` allocates the cache of its one sequence, not a pool
+        kv = kv_bytes_per_token_per_gpu(job.arch, job.kv_precision, layout.tp, layout.pp) \
+            * max(job.context, job.prompt + job.output_tokens)
+    return build(Memory, weights=int(rep.weight_bytes_per_gpu), gradients=0, optimizer=0,
+                 activations=int(rep.activation_bytes), kv_cache=int(kv),
+                 overhead=CUDA_CONTEXT_BYTES + SERVE_CUDA_GRAPH_BYTES, host=0)
 
 
 def evaluate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServeEstimate:
-    """Per-GPU memory, TTFT, TPOT and throughput of ``job`` served as ``layout`` on ``gpu``s.
-
-    Each of ``layout.replicas`` replicas uses tp x pp GPUs and holds
-    ceil(users / replicas) sequences of ``context`` tokens.
-    """
+    """Memory per GPU and the steady state of ``job`` served as ``layout`` on ``gpu``s."""
     check_layout(layout)
-    base = serve_base(job, gpu)
-    arch = job.arch
-    tp, pp, replicas = layout.tp, layout.pp, layout.replicas
-    sequences = -(-job.users // replicas)  # per replica
-    # experts: tensor-sliced over TP, or spread over the same GPUs by expert parallelism;
-    # either way a GPU of the replica holds 1/tp of them.
-    linear, routed, other, embeddings = base.stage.params_per_gpu(tp, pp, 1)
-    routed_weights = routed * base.linear_bytes
-    weights = linear * base.linear_bytes + routed_weights + (other + embeddings) * base.other_bytes
-    kv = M.kv_bytes_per_token_per_gpu(arch, job.kv_precision, tp, pp) * sequences * job.context
-    chunk = max(min(sequences * job.prompt, base.prefill_chunk), 1)
-    activations = M.prefill_activation_bytes(arch, chunk, min(sequences, chunk), tp)
-    memory = build(
-        Memory,
-        weights=int(weights),
-        gradients=0,
-        optimizer=0,
-        activations=int(activations),
-        kv_cache=int(kv),
-        overhead=M.CUDA_CONTEXT_BYTES + M.SERVE_CUDA_GRAPH_BYTES,
-        host=0,
-    )
-    tp_bandwidth = gpu.intra_node_bytes_per_s if tp <= gpu.gpus_per_node else gpu.inter_node_bytes_per_s
-    hbm = gpu.hbm_bytes_per_s
-
-    # prefill of one prompt: compute-bound, stages run one after another
-    prompt = job.prompt
-    # causal attention: half of PaLM's 4 L HQ T^2
-    prefill_flops = 2.0 * base.matmul_params * prompt + 2.0 * arch.layers * base.attention_width * prompt * prompt
-    ttft = max(prefill_flops / (tp * base.peak * base.utilization), pp * weights / hbm)
-    if tp > 1:
-        ttft += 2 * arch.layers * T.ring_allreduce_seconds(2.0 * prompt * arch.hidden, tp, tp_bandwidth)
-
-    # one decode step of the replica's whole batch
-    if base.routed_fraction:
-        touched = 1.0 - (1.0 - base.routed_fraction) ** sequences  # expected share of experts hit
-        weights_read = weights - routed_weights * (1.0 - touched)
-    else:
-        weights_read = weights
-    decode_flops = sequences * (2.0 * base.matmul_params + 4.0 * arch.layers * base.attention_width * job.context)
-    tpot = T.roofline_seconds(pp * (weights_read + kv), hbm, decode_flops, tp * base.peak)
-    if tp > 1:
-        tpot += 2 * arch.layers * T.ring_allreduce_seconds(2.0 * sequences * arch.hidden, tp, tp_bandwidth)
+    load = replica_load(job, layout, gpu)
+    rep = replica_of(load)
+    memory = serve_memory(job, layout, gpu, rep)
+    gpus = layout.tp * layout.pp * layout.replicas
+    if rep.max_running < 1:
+        return build(ServeEstimate, memory=memory, gpus=gpus, ttft_seconds=math.inf,
+                     tpot_seconds=math.inf, tokens_per_second=0.0, requests_per_second=0.0,
+                     capacity_requests_per_second=0.0, compute_share=0.0, bandwidth_share=0.0,
+                     carried=False, running_limit=0, concurrency=0.0, kv_tokens=rep.kv_tokens)
+    worst = steady(load)
+    states = _states(job, layout, gpu, load, worst)
+    replicas = sum(n for n, _ in states)
+    rps = sum(n * s.requests_per_second for n, s in states)
+    capacity = layout.replicas * max_rate(load, rep)
     return build(
-        ServeEstimate,
-        memory=memory,
-        gpus=tp * pp * replicas,
-        ttft_seconds=ttft,
-        tpot_seconds=tpot,
-        tokens_per_second=replicas * sequences / tpot,
+        ServeEstimate, memory=memory, gpus=gpus,
+        ttft_seconds=worst.ttft_seconds, tpot_seconds=worst.tpot_seconds,
+        tokens_per_second=rps * job.output_tokens, requests_per_second=rps,
+        capacity_requests_per_second=capacity,
+        compute_share=sum(n * s.compute_share for n, s in states) / replicas,
+        bandwidth_share=sum(n * s.bandwidth_share for n, s in states) / replicas,
+        carried=not worst.saturated, running_limit=worst.running_limit,
+        concurrency=worst.concurrency, kv_tokens=rep.kv_tokens,
     )
+
+
+def _states(job: ServeJob, layout: Layout, gpu: GpuSpec, load: ServeLoad,
+            worst: SteadyState) -> list[tuple[int, SteadyState]]:
+    """(replicas, steady state) of every kind of replica: a closed loop that does not
+    divide evenly leaves users % replicas replicas with one user more than the others."""
+    if job.rate > 0 or job.users % layout.replicas == 0:
+        return [(layout.replicas, worst)]
+    fuller = job.users % layout.replicas
+    rest = layout.replicas - fuller
+    fewer = job.users // layout.replicas
+    if fewer == 0:  # the other replicas are idle
+        idle = build(SteadyState, **{**worst.__dict__, "requests_per_second": 0.0,
+                                     "compute_share": 0.0, "bandwidth_share": 0.0})
+        return [(fuller, worst), (rest, idle)]
+    return [(fuller, worst), (rest, steady(replica_load(job, layout, gpu, users=fewer)))]
+
+
+def simulate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServePercentiles:
+    """Seeded percentiles of the most loaded replica (``simulate``): same job, same layout,
+    same numbers, byte for byte."""
+    return _simulated(replica_load(job, layout, gpu))
+
+
+@functools.lru_cache(maxsize=256)
+def _simulated(load: ServeLoad) -> ServePercentiles:
+    if load.users:
+        requests = max(DEFAULT_REQUESTS, CLOSED_LOOP_ROUNDS * load.users)
+        warmup = max(WARMUP_SHARE, 1.0 / CLOSED_LOOP_ROUNDS)
+    else:
+        requests, warmup = DEFAULT_REQUESTS, WARMUP_SHARE
+    r = simulate(load, requests=requests, seed=SIMULATION_SEED, warmup=warmup)
+    return ServePercentiles(ttft_p50=r.ttft_p50, ttft_p99=r.ttft_p99, tpot_p50=r.tpot_p50,
+                            tpot_p99=r.tpot_p99, requests=r.requests)

@@ -28,7 +28,11 @@ from dataclasses import dataclass
 
 from planner.estimate.step import Replica, ServeLoad, StepCost, replica
 
-_ITERATIONS = 48  # bisection steps (relative precision ~4e-15 of the bracket)
+_ITERATIONS = 48  # a root search stops by 2 x this many steps (``_bracketed``; a dozen is usual)
+# The scan of ``_Model.least_batch``: rungs 2^(1/8) apart (9%) down to a thousandth of a
+# sequence per step.
+LADDER_STEP = 2.0 ** 0.125
+LADDER_FLOOR = 1e-3
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class _Point:
     decoding: float
     compute: float  # compute seconds at peak per second of steps
     memory: float
+    prefill: float  # a request's own prefill steps, without waiting (part of ttft)
 
 
 class _Model:
@@ -77,6 +82,8 @@ class _Model:
         self.ctx = load.prompt + load.output / 2.0  # mean context of a decoding sequence
         self.budget = rep.token_budget
         self.running = rep.max_running
+        # bitsandbytes' single-token path: throughput can fall as the batch grows (below)
+        self.scan = bool(rep.dequant_dense or rep.dequant_routed)
 
     # ---- steps
     def chunk(self, decodes: float) -> float:
@@ -114,12 +121,18 @@ class _Model:
             return ((1.0 - f) * s0.seconds + f * s1.seconds, p,
                     (1.0 - f) * s0.compute_seconds + f * s1.compute_seconds,
                     (1.0 - f) * s0.memory_seconds + f * s1.memory_seconds)
-        c = min(self.prefill, self.budget) if self.eng.chunked else self.prefill
-        size = min(self.budget, max(c, p))
-        n = p / size
+        c, size, n = self.prefill_steps(p)
         s0, s1 = self.step(d, 0.0, c), self.step(0.0, size, c)
         return (s0.seconds + n * s1.seconds, p, s0.compute_seconds + n * s1.compute_seconds,
                 s0.memory_seconds + n * s1.memory_seconds)
+
+    def prefill_steps(self, p: float) -> tuple[float, float, float]:
+        """Prefill steps of their own for ``p`` prompt tokens per round: (chunk of one
+        prompt, tokens per prefill step, prefill steps per round). The prompts waiting
+        together share a step, up to the budget."""
+        c = min(self.prefill, self.budget) if self.eng.chunked else self.prefill
+        size = min(self.budget, max(c, p))
+        return c, size, p / size
 
     def rate_at(self, d: float, u: float) -> float:
         """Requests/s that keep ``d`` decodes per busy step: u x d / ((output - 1) x t)."""
@@ -127,46 +140,92 @@ class _Model:
 
     def at(self, rate: float, u: float) -> _Point | None:
         """The steady state at ``rate`` requests/s with busy share ``u``, or None beyond the
-        replica's limits. The decode batch that carries ``rate`` is found by bisection
-        (the rate grows with the batch: a step's time grows less than in proportion)."""
+        replica's limits: the least decode batch that carries ``rate``."""
         if self.nd == 0 or self.eng.serial:
             return self._single(rate)
-        hi = self.limit()
-        if hi <= 0 or self.rate_at(hi, u) < rate * (1.0 - 1e-12):
+        d = self.least_batch(lambda x: self.rate_at(x, u), rate * (1.0 - 1e-12), self.limit())
+        return None if d is None else self.point_at(d, u)
+
+    def least_batch(self, grows, target: float, hi: float) -> float | None:
+        """The least decode batch d in (0, hi] with grows(d) >= target, or None.
+
+        ``grows`` (the throughput, or the requests in the replica) grows with d: a step's
+        time grows less than in proportion to its tokens, so a bracketing search finds it. Not so
+        with bitsandbytes' 4-bit kernels: a step of one token runs the fused gemv, one of
+        two dequantizes every weight, so from one to two tokens a step costs several times
+        more and the throughput falls (measured: vllm-project/vllm issue #22780, two
+        concurrent requests slower in total than one; docs/estimation.md 9.4). There a
+        ladder of batches is scanned first, and the search runs in the first rung that
+        reaches the target: the least batch is the state the replica settles in (a
+        larger one carrying the same load would have passed through it)."""
+        if hi <= 0:
             return None
         lo = 0.0
-        for _ in range(_ITERATIONS):
-            mid = 0.5 * (lo + hi)
-            if self.rate_at(mid, u) < rate:
-                lo = mid
+        if self.scan:
+            for point in self.ladder(hi):
+                if grows(point) >= target:
+                    hi = point
+                    break
+                lo = point
             else:
-                hi = mid
-        return self.point_at(hi, u)
+                return None
+        elif grows(hi) < target:
+            return None
+        return _bracketed(lambda d: grows(d) - target, lo, hi)
+
+    def ladder(self, hi: float) -> list[float]:
+        """Decode batches a scan visits up to ``hi``: a geometric ladder of LADDER_STEP,
+        and the batches where a step of the round crosses one and two tokens (where the
+        single-token path ends)."""
+        points = {hi}
+        x = hi
+        while x > LADDER_FLOOR:
+            x /= LADDER_STEP
+            points.add(x)
+        crossings = [1.0, 2.0]
+        if not self.eng.mixed:  # a prefill step of P = d x prefill / (output - 1) tokens
+            crossings += [self.nd / self.prefill, 2.0 * self.nd / self.prefill]
+        points.update(c for c in crossings if 0.0 < c < hi)
+        return sorted(points)
 
     def point_at(self, d: float, u: float) -> _Point:
         """The steady state whose busy steps carry ``d`` decodes."""
         t, _, comp, mem = self.round_at(d)
         rate = u * d / (self.nd * t)
-        return _Point(rate, t, self._ttft(rate, t, d, u), d, comp / t, mem / t)
+        ttft, own = self._ttft(rate, t, d, u)
+        return _Point(rate, t, ttft, d, comp / t, mem / t, own)
 
-    def _ttft(self, rate: float, t: float, d: float, u: float) -> float:
+    def _ttft(self, rate: float, t: float, d: float, u: float) -> tuple[float, float]:
+        """(mean TTFT, the request's own prefill steps in it)."""
         p = rate * self.prefill * t / u
         if self.eng.mixed:
             c = self.chunk(d)
-            k = math.ceil(self.prefill / c - 1e-9)
             size = c if p <= c else p
-            service = k * self.step(d, size, c).seconds
+            service = self._own_steps(d, c, size)
             rho = p / (self.budget - d)
             residual = u * t / 2.0
         else:
-            c = min(self.prefill, self.budget) if self.eng.chunked else self.prefill
-            k = math.ceil(self.prefill / c - 1e-9)
-            service = k * self.step(0.0, c, c).seconds
-            rho = rate * service
-            residual = u * self.step(d, 0.0, c).seconds / 2.0
+            # the prefill lane is busy for the prefill steps' share of the time; a prompt
+            # waits for the step in progress, the queue, then its own prefill steps (each
+            # shared with the prompts waiting beside it)
+            c, size, n = self.prefill_steps(p)
+            t0, t1 = self.step(d, 0.0, c).seconds, self.step(0.0, size, c).seconds
+            service = self._own_steps(0.0, c, size)
+            rho = u * n * t1 / (t0 + n * t1)
+            residual = u * t0 / 2.0
         if rho >= 1.0:
-            return math.inf
-        return residual + rho / (2.0 * (1.0 - rho)) * service + service
+            return math.inf, service
+        return residual + rho / (2.0 * (1.0 - rho)) * service + service, service
+
+    def _own_steps(self, d: float, c: float, size: float) -> float:
+        """Seconds of the steps that prefill one prompt in chunks of ``c`` tokens, beside
+        ``d`` decodes, each step carrying ``size`` prompt tokens: ceil(prompt / c) of them,
+        the last with what the full chunks leave (when the steps carry only this prompt)."""
+        k = math.ceil(self.prefill / c - 1e-9)
+        if size > c or k == 1:
+            return k * self.step(d, size, c).seconds
+        last = self.prefill - (k - 1) * c
+        return (k - 1) * self.step(d, c, c).seconds + self.step(d, last, last).seconds
 
     def _single(self, rate: float) -> _Point | None:
         """One request at a time: serial engines, and requests of a single output token (one
@@ -181,7 +240,7 @@ class _Model:
         ttft = rho / (2.0 * (1.0 - rho)) * service + pre.seconds
         comp = (pre.compute_seconds + self.nd * dec.compute_seconds) / service
         mem = (pre.memory_seconds + self.nd * dec.memory_seconds) / service
-        return _Point(rate, dec.seconds if self.nd else 0.0, ttft, 1.0, comp, mem)
+        return _Point(rate, dec.seconds if self.nd else 0.0, ttft, 1.0, comp, mem, pre.seconds)
 
     # ---- capacity
     def capacity(self) -> float:
@@ -191,18 +250,53 @@ class _Model:
         if self.nd == 0 or self.eng.serial:
             c = self.prefill
             return 1.0 / (self.step(0.0, c, c).seconds + self.nd * self.step(1.0, 0.0, c).seconds)
-        return self.rate_at(self.limit(), 1.0)
+        hi = self.limit()
+        if self.scan:  # the throughput may peak below the limit (``least_batch``)
+            return max(self.rate_at(x, 1.0) for x in self.ladder(hi))
+        return self.rate_at(hi, 1.0)
+
+
+def _bracketed(gap, lo: float, hi: float) -> float:
+    """The least x in (lo, hi] with gap(x) >= 0, gap growing, gap(hi) >= 0, to a relative
+    1e-12: regula falsi (Illinois) where the bracket shrinks, a bisection step where two steps
+    did not halve it (gap may jump: bitsandbytes' rungs), so at most about 90 evaluations and
+    usually a dozen. ``lo`` itself is never evaluated (a decode batch of 0 has no state)."""
+    g_lo, g_hi = -1.0, gap(hi)
+    side, widths = 0, [hi - lo, hi - lo]
+    for _ in range(_ITERATIONS * 2):
+        if hi - lo <= 1e-12 * hi:
+            break
+        if hi - lo > 0.5 * widths[-2] or g_hi <= g_lo:
+            x = 0.5 * (lo + hi)
+        else:
+            x = (lo * g_hi - hi * g_lo) / (g_hi - g_lo)
+            if not lo < x < hi:
+                x = 0.5 * (lo + hi)
+        widths.append(hi - lo)
+        g = gap(x)
+        if g >= 0.0:
+            hi, g_hi = x, g
+            g_lo = g_lo / 2.0 if side == -1 else g_lo
+            side = -1
+        else:
+            lo, g_lo = x, g
+            g_hi = g_hi / 2.0 if side == 1 else g_hi
+            side = 1
+    return hi
 
 
 def _busy(point: _Point, nd: int) -> float:
-    """Share of time a replica at ``point`` is busy: 1 - P(no request in it), requests in the
-    system taken as Poisson (an M/G/infinity view of independent arrivals)."""
-    return 1.0 - math.exp(-point.rate * (point.ttft + nd * point.tpot))
+    """Share of time a replica at ``point`` is busy: 1 - P(no request in service), requests
+    in service taken as Poisson (an M/G/infinity view of independent arrivals), each for
+    its own prefill and decode steps. Its waits (for the step in progress, in the prefill
+    queue) are spent while the replica serves others: they add no busy time."""
+    return 1.0 - math.exp(-point.rate * (point.prefill + nd * point.tpot))
 
 
-def steady_state(load: ServeLoad) -> SteadyState:
-    """Throughput, mean TTFT and TPOT, concurrency and hardware shares of ``load``."""
-    rep = replica(load)
+def steady_state(load: ServeLoad, rep: Replica | None = None) -> SteadyState:
+    """Throughput, mean TTFT and TPOT, concurrency and hardware shares of ``load`` (``rep``:
+    its replica, when the caller has it)."""
+    rep = rep or replica(load)
     m = _Model(load, rep)
     if rep.max_running < 1:
         return _state(load, rep, None, fits=False, saturated=True)
@@ -218,18 +312,30 @@ def _open(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
             return _state(load, rep, m._single(0.0), saturated=True, rate=cap, ttft=math.inf)
         return _state(load, rep, m._single(load.rate), busy=load.rate / cap)
     if load.rate >= cap:
-        return _state(load, rep, m.point_at(m.limit(), 1.0), saturated=True, ttft=math.inf)
-    u = 1.0
-    point = m.at(load.rate, u)
-    for _ in range(30):  # the busy share and the latency it gives, to a fixed point
-        nu = min(1.0, max(_busy(point, m.nd), 1e-6))
-        if abs(nu - u) < 1e-7:
-            break
-        nxt = m.at(load.rate, nu)
-        if nxt is None:
-            break
-        u, point = nu, nxt
+        return _state(load, rep, m.point_at(m.limit(), 1.0), saturated=True, rate=cap,
+                      ttft=math.inf)
+    u, point = _busy_share(m, load.rate)
     return _state(load, rep, point, busy=u)
+
+
+def _busy_share(m: _Model, rate: float) -> tuple[float, _Point]:
+    """The open loop's busy share u and its steady state. A decode batch d carries ``rate``
+    when the replica is busy u(d) = rate (O - 1) t(d) / d of the time; the M/G/infinity view
+    says it is busy busy(d) = 1 - exp(-rate x (its prefill + (O - 1) t(d))). u falls and busy
+    grows with d, so the state is the least d where busy(d) reaches u(d) (bisection; a scan
+    first for bitsandbytes, ``least_batch``). A u(d) above 1 cannot be."""
+    def needed(d: float) -> float:
+        return rate * m.nd * m.round_at(d)[0] / d
+
+    def gap(d: float) -> float:  # continuous: below 0 while u(d) > 1, which cannot be
+        u = needed(d)
+        return _busy(m.point_at(d, min(u, 1.0)), m.nd) - u
+
+    d = m.least_batch(gap, 0.0, m.limit())
+    if d is None:  # busier than the Poisson view says even at the largest batch
+        d = m.limit()
+    u = min(1.0, needed(d))
+    return u, m.point_at(d, u)
 
 
 def _closed(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState:
@@ -244,18 +350,12 @@ def _closed(load: ServeLoad, rep: Replica, m: _Model, cap: float) -> SteadyState
     def in_system(p: _Point) -> float:
         return p.rate * (p.ttft + m.nd * p.tpot)
 
-    top = m.point_at(m.limit(), 1.0)
-    if in_system(top) <= n:  # every running slot busy: the other users wait in the queue
+    d = m.least_batch(lambda x: in_system(m.point_at(x, 1.0)), n, m.limit())
+    if d is None:  # every running slot busy: the other users wait in the queue
+        top = m.point_at(m.limit(), 1.0)
         extra = (n - in_system(top)) / top.rate
         return _state(load, rep, top, ttft=top.ttft + extra, saturated=True, busy=1.0)
-    lo, hi = 0.0, m.limit()  # requests in the replica grow with its decode batch
-    for _ in range(_ITERATIONS):
-        mid = 0.5 * (lo + hi)
-        if in_system(m.point_at(mid, 1.0)) < n:
-            lo = mid
-        else:
-            hi = mid
-    return _state(load, rep, m.point_at(hi, 1.0), busy=1.0)
+    return _state(load, rep, m.point_at(d, 1.0), busy=1.0)
 
 
 def _state(load: ServeLoad, rep: Replica, point: _Point | None, *, fits: bool = True,
@@ -281,7 +381,7 @@ def _state(load: ServeLoad, rep: Replica, point: _Point | None, *, fits: bool = 
     )
 
 
-def max_rate(load: ServeLoad) -> float:
+def max_rate(load: ServeLoad, rep: Replica | None = None) -> float:
     """Requests/s the replica of ``load`` sustains at most (its saturation throughput)."""
-    rep = replica(load)
+    rep = rep or replica(load)
     return _Model(load, rep).capacity() if rep.max_running >= 1 else 0.0

@@ -17,6 +17,7 @@ Pipeline stages run one after another for a step (no micro-batch overlap is assu
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from planner.estimate import engines as E
@@ -28,6 +29,7 @@ from planner.estimate.memory import (
     prefill_activation_bytes,
 )
 from planner.estimate.precision import KV_BYTES, bytes_per_param, lookup, unquantized_bytes
+from planner.estimate.stage import HeaviestStage
 from planner.estimate.types import Arch, GpuSpec
 
 
@@ -38,7 +40,9 @@ class ServeLoad:
     Give ``users`` (a closed loop of that many concurrent requests, each sent as soon as
     the previous one finished) or ``rate`` (open Poisson arrivals, requests/s).
     ``max_running``, ``token_budget`` and ``kv_fraction`` override the engine's defaults
-    (0 keeps them): a published run pins them, a plan does not.
+    (0 keeps them): a published run pins them, a plan does not. A plan sets ``context``
+    (the engine starts only when one sequence of it fits the KV cache) and
+    ``within_usable`` (its ``usable`` share of memory bounds every engine's pool).
     """
 
     arch: Arch
@@ -56,6 +60,8 @@ class ServeLoad:
     max_running: int = 0
     token_budget: int = 0
     kv_fraction: float = 0.0  # share of the memory left after weights that holds KV
+    context: int = 0  # the engine's max model length (0: the model's, or prompt + output)
+    within_usable: bool = False  # the KV pool also keeps the GPU within its usable memory
 
     def __post_init__(self) -> None:
         if (self.users > 0) == (self.rate > 0):
@@ -114,7 +120,9 @@ class Replica:
     engine: E.Engine
     tp: int
     pp: int
-    weight_bytes_per_gpu: float
+    weight_bytes_per_gpu: float  # on the most loaded GPU (the largest pipeline stage)
+    activation_bytes: float  # peak of a full step's activations per GPU
+    kv_bytes_per_gpu: float  # the KV pool the engine allocates, per GPU
     kv_tokens: int  # KV capacity of the replica, tokens
     token_budget: int
     max_running: int  # running sequences the engine and KV memory allow for this load
@@ -155,8 +163,9 @@ class Replica:
             return 0.0, 0.0, 0.0
         touched = 1.0 - self.route_keep ** tokens if self.route_keep else 0.0
         lin_bytes = self.dense_read + self.routed_read * touched
-        if tokens > 1.0:
-            lin_bytes += self.dequant_dense + self.dequant_routed * touched
+        if self.dequant_dense or self.dequant_routed:
+            lin_bytes += dequantizing_share(tokens) * (self.dequant_dense
+                                                       + self.dequant_routed * touched)
         lin_flops = tokens * self.flops_per_token + samples * self.head_flops
         t_lin = max(lin_flops / self.linear_rate, lin_bytes / self.weight_rate)
         att_bytes = (decode_context + prefill_kv) * self.kv_token_bytes
@@ -187,6 +196,14 @@ class Replica:
         return t
 
 
+def dequantizing_share(tokens: float) -> float:
+    """Share of steps of ``tokens`` tokens that dequantize (bitsandbytes: every step of two
+    tokens or more; one token runs the fused ``gemv_4bit``). A steady state's mean step
+    holds a fractional count: its steps hold the two integers around it, so the share
+    is the linear interpolation between them (0 at one token, 1 from two)."""
+    return min(1.0, max(0.0, tokens - 1.0))
+
+
 def per_sequence_kv(load: ServeLoad, eng: E.Engine) -> float:
     """KV tokens one running sequence holds: its whole length where the engine reserves it
     at admission (TensorRT-LLM GUARANTEED_NO_EVICT), else its mean length while it runs."""
@@ -195,24 +212,52 @@ def per_sequence_kv(load: ServeLoad, eng: E.Engine) -> float:
     return load.prompt + load.output / 2.0
 
 
-def _kv_tokens(load: ServeLoad, eng: E.Engine, weights_gpu: float, budget: int,
-               seqs: int) -> int:
-    """KV tokens the replica holds: what the engine leaves after weights, the activations of
-    a full step (``budget`` tokens, logits of ``seqs`` sequences), CUDA context and graphs."""
-    a, gpu = load.arch, load.gpu
+def sequences_in_kv(load: ServeLoad, eng: E.Engine, kv_tokens: int) -> int:
+    """Running sequences ``kv_tokens`` hold. An engine that reserves a whole sequence at
+    admission holds kv / (prompt + output). One that takes KV as tokens come holds more: a
+    running sequence is as long as its prompt plus a share of its output spread evenly over
+    [0, output], so N of them hold N (prompt + output/2) tokens on average with a standard
+    deviation of output sqrt(N / 12). N is the most whose sum stays within the cache but
+    for 1% of the time (``KV_SPREAD_Z`` deviations above the mean): a few long requests
+    are not packed as if they were always half done (docs/estimation.md 9.1)."""
+    if eng.reserve_output:
+        return int(kv_tokens // (load.prompt + load.output))
+    mean = load.prompt + load.output / 2.0
+    spread = E.KV_SPREAD_Z * load.output / math.sqrt(12.0)
+    root = (-spread + math.sqrt(spread * spread + 4.0 * mean * kv_tokens)) / (2.0 * mean)
+    n = int(root * root)
+    while n > 0 and n * mean + spread * math.sqrt(n) > kv_tokens:  # floating-point edge
+        n -= 1
+    return n
+
+
+def _kv_tokens(load: ServeLoad, eng: E.Engine, weights_gpu: float, act: float) -> int:
+    """KV tokens the replica holds: what the engine leaves on its most loaded GPU after the
+    weights, the activations of a full step, CUDA context and graphs (every GPU holds the
+    same number of KV blocks, vLLM's and SGLang's pools are sized on the smallest)."""
+    gpu = load.gpu
+    overhead = CUDA_CONTEXT_BYTES + SERVE_CUDA_GRAPH_BYTES
+    within = gpu.usable_bytes - weights_gpu - act - overhead
     if eng.name == "sglang" and not load.kv_fraction:
         free = gpu.memory_bytes - E.sglang_reserved_bytes(gpu, load.tp, load.pp) - weights_gpu
+    elif load.kv_fraction or eng.kv_free_fraction:
+        rest = gpu.memory_bytes - weights_gpu - act - overhead
+        free = (load.kv_fraction or eng.kv_free_fraction) * rest
     else:
-        act = prefill_activation_bytes(a, max(1, budget), max(1, min(budget, seqs)), load.tp)
-        rest = gpu.memory_bytes - weights_gpu - act - CUDA_CONTEXT_BYTES - SERVE_CUDA_GRAPH_BYTES
-        if load.kv_fraction:
-            free = load.kv_fraction * rest
-        elif eng.kv_free_fraction:
-            free = eng.kv_free_fraction * rest
-        else:
-            free = gpu.usable_bytes - weights_gpu - act - CUDA_CONTEXT_BYTES - SERVE_CUDA_GRAPH_BYTES
-    per_token = kv_bytes_per_token_per_gpu(a, load.kv, load.tp, load.pp)
+        free = within
+    if load.within_usable:
+        free = min(free, within)
+    per_token = kv_bytes_per_token_per_gpu(load.arch, load.kv, load.tp, load.pp)
     return int(free // per_token) if free > 0 else 0
+
+
+def heaviest_weight_bytes(arch: Arch, weights: str, tp: int, pp: int) -> float:
+    """Weight bytes on the most loaded GPU of a replica: the largest pipeline stage
+    (``stage.HeaviestStage``), linear weights at ``weights``, the rest in 16 bit."""
+    q = E.NF4_NODQ_BYTES if weights == "nf4-nodq" else bytes_per_param(weights)
+    linear, routed, other, embeddings = HeaviestStage(param_counts(arch), arch.layers) \
+        .params_per_gpu(tp, pp, 1)
+    return (linear + routed) * q + (other + embeddings) * unquantized_bytes("bf16")
 
 
 def replica(load: ServeLoad) -> Replica:
@@ -224,15 +269,15 @@ def replica(load: ServeLoad) -> Replica:
     q = E.NF4_NODQ_BYTES if load.weights == "nf4-nodq" else bytes_per_param(load.weights)
     o = unquantized_bytes("bf16")
     other = pc.total - pc.layers_linear - pc.routed_linear
-    weights_gpu = (pc.layers_linear * q + pc.routed_linear * q + other * o) / (tp * pp)
-    max_context = a.max_context or (load.prompt + load.output)
+    weights_gpu = heaviest_weight_bytes(a, load.weights, tp, pp)
+    max_context = load.context or a.max_context or (load.prompt + load.output)
     budget = load.token_budget or E.token_budget(eng, gpu, max_context)
     most = load.max_running or E.max_sequences(eng, gpu, 2**62, max_context)
-    kv_tokens = _kv_tokens(load, eng, weights_gpu, budget, most)
-    per_seq = per_sequence_kv(load, eng)
+    act = prefill_activation_bytes(a, max(1, budget), max(1, min(budget, most)), tp)
+    kv_tokens = _kv_tokens(load, eng, weights_gpu, act)
     cap = load.max_running or E.max_sequences(eng, gpu, kv_tokens, max_context)
-    fits = kv_tokens >= load.prompt + load.output
-    running = min(cap, int(kv_tokens // per_seq)) if fits else 0
+    fits = kv_tokens >= max(load.context, load.prompt + load.output)
+    running = min(cap, sequences_in_kv(load, eng, kv_tokens)) if fits else 0
 
     lin_peak, table = E.linear_peak(gpu, kern)
     att_peak = gpu.bf16_flops
@@ -245,7 +290,8 @@ def replica(load: ServeLoad) -> Replica:
         cpu = a.layers * E.EAGER_LAYER_DISPATCH_S + _linear_calls(a) * kern.eager_call_s
     return Replica(
         engine=eng, tp=tp, pp=pp,
-        weight_bytes_per_gpu=weights_gpu,
+        weight_bytes_per_gpu=weights_gpu, activation_bytes=act,
+        kv_bytes_per_gpu=kv_tokens * kv_bytes_per_token_per_gpu(a, load.kv, tp, pp),
         kv_tokens=kv_tokens, token_budget=budget, max_running=running,
         # the input embedding is a lookup of T rows; a tied one is read whole for the logits
         dense_read=(pc.layers_linear * q + (other - (0 if a.tied else pc.input_embedding)) * o) / tp,

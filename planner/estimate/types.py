@@ -27,7 +27,13 @@ class Arch:
     qkv_bias: bool = False
     norm: str = "rms"  # "rms" (weight only) or "layer" (weight and bias)
     positions: int = 0  # learned position embeddings (OPT); 0 for rotary
-    linear_bias: bool = False  # every linear layer has a bias (OPT, GPT-NeoX)
+    linear_bias: bool = False  # every linear layer has a bias (OPT, GPT-NeoX, gpt-oss)
+    qk_norm: bool = False  # RMSNorm(head_dim) on queries and keys (Qwen3, Gemma 3)
+    norms_per_layer: int = 2  # Gemma 2/3: 4 (pre- and post-norm around attention and MLP)
+    sinks: bool = False  # one learned attention-sink logit per head and layer (gpt-oss)
+    router_bias: bool = False  # a bias per expert on the MoE router (gpt-oss)
+    fused_qkv: bool = False  # q, k, v in one linear (Phi-3 qkv_proj): one LoRA adapter
+    fused_gate_up: bool = False  # gate and up in one linear (Phi-3 gate_up_proj)
     precision: str = "bf16"  # native checkpoint precision
     max_context: int = 0
     # mixture of experts (experts == 0: dense)
@@ -84,12 +90,24 @@ class GpuSpec:
 
 @dataclass(frozen=True)
 class ServeJob:
+    """A service: the load (``users`` concurrent requests, or ``rate`` requests/s) and the
+    shape of a request (``prompt`` tokens in, ``output`` tokens out), on an engine whose
+    longest sequence is ``context`` tokens."""
+
     arch: Arch
-    users: int  # concurrent sequences
-    context: int  # prompt + output tokens per sequence
-    prompt: int  # tokens prefilled per sequence
+    users: int  # concurrent requests (a closed loop); 0 when ``rate`` is given
+    context: int  # the engine's max model length, tokens
+    prompt: int  # prompt tokens per request
     weights: str  # bf16 | fp16 | fp8 | int8 | int4 | nf4
     kv_precision: str = "bf16"  # bf16 | fp16 | fp8
+    output: int = 0  # output tokens per request; 0: context - prompt
+    rate: float = 0.0  # requests/s (open Poisson arrivals); 0 when ``users`` is given
+    prefix_share: float = 0.0  # share of prompt tokens found in the prefix cache
+    engine: str = "vllm"  # vllm | sglang | trtllm | transformers
+
+    @property
+    def output_tokens(self) -> int:
+        return self.output or max(1, self.context - self.prompt)
 
 
 @dataclass(frozen=True)
@@ -193,11 +211,33 @@ class TrainEstimate:
 
 @dataclass(frozen=True)
 class ServeEstimate:
-    memory: Memory
+    """A service on one layout in steady state (docs/estimation.md sec 9): the latencies of
+    its most loaded replica, the throughput and hardware shares of all of them."""
+
+    memory: Memory  # per GPU, the KV cache as the engine allocates it
     gpus: int
-    ttft_seconds: float  # prefill of one prompt at the replica's batch
-    tpot_seconds: float  # one decode step with every sequence of the replica active
+    ttft_seconds: float  # mean time to first token
+    tpot_seconds: float  # mean time per output token after the first
     tokens_per_second: float  # output tokens per second, all replicas
+    requests_per_second: float = 0.0  # all replicas
+    capacity_requests_per_second: float = 0.0  # the most all replicas sustain
+    compute_share: float = 0.0  # of the GPUs' peak FLOP/s, over wall time
+    bandwidth_share: float = 0.0  # of the GPUs' HBM bandwidth, over wall time
+    carried: bool = True  # every user's request runs / the rate is below capacity
+    running_limit: int = 0  # requests one replica runs at once (engine cap, KV memory)
+    concurrency: float = 0.0  # requests in the most loaded replica (Little's law)
+    kv_tokens: int = 0  # KV capacity of one replica, tokens
+
+
+@dataclass(frozen=True)
+class ServePercentiles:
+    """A seeded simulation of the most loaded replica (docs/estimation.md sec 9.5)."""
+
+    ttft_p50: float
+    ttft_p99: float
+    tpot_p50: float
+    tpot_p99: float
+    requests: int  # requests the percentiles cover
 
 
 @dataclass(frozen=True)

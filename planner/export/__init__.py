@@ -36,7 +36,8 @@ class Artifact:
 
 def model_references(plan) -> dict[str, str]:
     """Plan model name -> what vLLM loads: a local checkpoint directory for a model
-    read from ``config = "..."`` (the directory holding its config.json), else the
+    read from ``config = "..."`` (the directory holding its config.json, or the snapshot
+    directory named), the hub id of ``config = "hf:ORG/NAME"``, else the
     Hugging Face id of the catalog model its ``like`` chain ends at, else the name."""
     by_name = {m.name: m for m in plan.models}
     out = {}
@@ -49,8 +50,13 @@ def _reference(model, by_name: dict) -> str:
     current, seen = model, {model.name}
     while True:
         if current.config:
+            if current.config.startswith("hf:"):  # a model in the local Hugging Face cache
+                return current.config[3:].partition("@")[0]
             base = os.path.dirname(current.span.file) if current.span else ""
-            return os.path.dirname(os.path.normpath(os.path.join(base, current.config))) or "."
+            path = os.path.normpath(os.path.join(base, current.config))
+            if not current.config.endswith(".json"):  # a snapshot directory
+                return path
+            return os.path.dirname(path) or "."
         if current.name in HF_REPOS:
             return HF_REPOS[current.name]
         parent = current.like

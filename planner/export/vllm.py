@@ -59,13 +59,24 @@ def servers(row: Row) -> tuple[int, int]:
     return 1, replicas
 
 
+def max_num_seqs(row: Row) -> int:
+    """--max-num-seqs: the running requests the plan sized a replica for (the engine's cap
+    and what its KV cache holds, ``service.running_limit``); before the serving figures
+    existed, a replica's share of the users."""
+    if row.service is not None and row.service.running_limit:
+        return row.service.running_limit
+    return max(1, math.ceil((row.inputs.users or 1) / (row.layout.replicas or 1)))
+
+
 def arguments(row: Row, model: str) -> list[str]:
     """argv of ``vllm serve`` for one server of this row."""
     layout = row.layout
     inputs = row.inputs
     _, per_server = servers(row)
     replicas = layout.replicas or 1
-    users = inputs.users or 1
+    if inputs.engine not in (None, "vllm"):
+        raise PlanError(f"{row.name}: planned for the {inputs.engine} engine; `export vllm` "
+                        "writes vLLM commands (plan it with `engine = vllm`)")
     args = ["vllm", "serve", model,
             "--tensor-parallel-size", str(layout.tp or 1),
             "--pipeline-parallel-size", str(layout.pp or 1)]
@@ -73,7 +84,7 @@ def arguments(row: Row, model: str) -> list[str]:
         args += ["--data-parallel-size", str(per_server)]
     if inputs.context:
         args += ["--max-model-len", str(int(inputs.context))]
-    args += ["--max-num-seqs", str(max(1, math.ceil(users / replicas)))]
+    args += ["--max-num-seqs", str(max_num_seqs(row))]
     weights = _weights(row)
     if weights in DTYPE:
         args += ["--dtype", DTYPE[weights]]

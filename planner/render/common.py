@@ -10,8 +10,8 @@ from __future__ import annotations
 from planner.result import MEMORY_COMPONENTS as COMPONENTS
 from planner.result import Alternative, Result, Row
 from planner.units import (
-    available, duration, label, latency, layout, memory, moment, money, money_per, period, plain,
-    price, share, span, the_period, verdict,
+    available, duration, label, latency, latency_pair, layout, memory, moment, money, money_per,
+    per_second, period, plain, price, share, span, the_period, verdict,
 )
 
 RUNS_LISTED = 8  # runs of one job listed under its table before "and N more"
@@ -64,12 +64,7 @@ def time_cell(row: Row) -> str:
     if row.hours is None:
         return "-"
     if row.kind == "serve":
-        parts = []
-        if row.ttft_seconds is not None:
-            parts.append(f"TTFT {latency(row.ttft_seconds)}")
-        if row.tpot_seconds is not None:
-            parts.append(f"TPOT {latency(row.tpot_seconds)}")
-        return ", ".join(parts)
+        return latency_cell(row)
     text = duration(row.hours)
     if row.every_hours is not None:
         text += f" every {duration(row.every_hours)}"
@@ -78,6 +73,33 @@ def time_cell(row: Row) -> str:
         text += (f", {span(first.start_hours, first.end_hours)}" if len(row.schedule) == 1
                  else f", {len(row.schedule)} runs from {moment(first.start_hours)}")
     return text
+
+
+def latency_cell(row: Row) -> str:
+    """``TTFT 29 ms (p99 65 ms), TPOT 6.9 ms (p99 7.8 ms)``: medians and 99th percentiles
+    where simulated, else the means (a load not carried: ``not carried``)."""
+    svc = row.service
+    if svc is None:
+        return "-"
+    parts = []
+    for name, p50, p99, mean in (("TTFT", svc.ttft_p50_seconds, svc.ttft_p99_seconds, svc.ttft_mean_seconds),
+                                 ("TPOT", svc.tpot_p50_seconds, svc.tpot_p99_seconds, svc.tpot_mean_seconds)):
+        if p50 is not None:
+            parts.append(f"{name} {latency_pair(p50, p99)}")
+        elif mean is not None:
+            parts.append(f"{name} {latency(mean)} (mean)")
+    return ", ".join(parts) or "not carried"
+
+
+def service_cell(row: Row) -> str:
+    """``4.00 requests/s, 800 tokens/s; 16% of capacity; HBM 68%, FLOP/s 7%``."""
+    svc = row.service
+    if svc is None:
+        return "-"
+    return (f"{per_second(svc.requests_per_second)}, "
+            f"{per_second(svc.output_tokens_per_second, 'tokens')}; "
+            f"{share(svc.load_share)} of capacity; HBM {share(svc.bandwidth_share)}, "
+            f"FLOP/s {share(svc.compute_share)}")
 
 
 def cost_cell(row: Row, currency: str, period: float) -> str:
@@ -117,14 +139,20 @@ def host_cell(row: Row) -> str:
 def columns(rows: list[Row], currency: str, period: float) -> tuple[list[str], list[list[str]]]:
     """Header and cells of one workload's table (swept values first)."""
     keys = swept_keys(rows)
+    serving = any(row.kind == "serve" for row in rows)
     header = keys + ["GPUs", "layout", "memory/GPU used/usable", "time", "cost", "host",
                      "decided by"]
+    if serving:
+        header.insert(len(keys) + 4, "load")
     body = []
     for row in rows:
-        body.append([row.scenario.get(k, "") for k in keys] + [
+        cells = [row.scenario.get(k, "") for k in keys] + [
             gpu_cell(row), layout(row.layout), memory_cell(row), time_cell(row),
             cost_cell(row, currency, period), host_cell(row), row.decided_by or "-",
-        ])
+        ]
+        if serving:
+            cells.insert(len(keys) + 4, service_cell(row))
+        body.append(cells)
     return header, body
 
 

@@ -55,7 +55,7 @@ def _cells(row: RowChange, currency: str, period: float) -> dict:
         "cost": pair(lambda s: _money(s.billing, s.cost, currency, period)),
         "delta": _money(_delta_billing(row), row.delta, currency, period, signed=True)
         + (f" ({text.percent(row.percent)})" if row.status == "changed" else ""),
-        "details": "; ".join(row.latency + row.schedule),
+        "details": "; ".join(row.schedule),
         "causes": "; ".join(row.causes),
     }
 
@@ -95,8 +95,72 @@ def _status_lines(diff: Diff) -> list[str]:
 
 _COLUMNS = (
     ("workload", "WORKLOAD"), ("gpus", "GPUS"), ("layout", "LAYOUT"), ("hours", "HOURS"),
-    ("cost", "COST"), ("delta", "DELTA"), ("details", "LATENCY / SCHEDULE"), ("causes", "WHY"),
+    ("cost", "COST"), ("delta", "DELTA"), ("details", "SCHEDULE"), ("causes", "WHY"),
 )
+
+
+def _served(rows: list[RowChange]) -> list[RowChange]:
+    """The shown rows that are services on either side."""
+    return [r for r in rows if (r.old and r.old.service) or (r.new and r.new.service)]
+
+
+def _serving_cells(row: RowChange) -> dict:
+    """A service row's latencies and headroom, before → after."""
+    def side(shown, fn) -> str:
+        svc = shown.service if shown else None
+        return "-" if svc is None else fn(svc)
+
+    def pair(fn) -> str:
+        before, after = side(row.old, fn), side(row.new, fn)
+        if row.old is None:
+            return after
+        if row.new is None:
+            return before
+        return _arrow(before, after)
+
+    return {
+        "workload": text.label(row),
+        "ttft": pair(lambda v: text.latency(v.ttft)),
+        "ttft_p99": pair(lambda v: text.latency(v.ttft_p99)),
+        "tpot": pair(lambda v: text.latency(v.tpot)),
+        "tpot_p99": pair(lambda v: text.latency(v.tpot_p99)),
+        "headroom": pair(lambda v: text.share(v.headroom)),
+    }
+
+
+_SERVING_COLUMNS = (
+    ("workload", "SERVICE"), ("ttft", "TTFT"), ("ttft_p99", "TTFT P99"), ("tpot", "TPOT"),
+    ("tpot_p99", "TPOT P99"), ("headroom", "HEADROOM"),
+)
+
+
+def _serving_table_lines(rows: list[RowChange]) -> list[str]:
+    """Latency (median, p99) and headroom of the services shown, aligned."""
+    served = _served(rows)
+    if not served:
+        return []
+    cells = [_serving_cells(r) for r in served]
+    widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in _SERVING_COLUMNS}
+    out = ["", "  " + "  ".join(h.ljust(widths[k]) for k, h in _SERVING_COLUMNS).rstrip()]
+    for r, c in zip(served, cells):
+        mark = _STATUS_MARK[r.status]
+        out.append((mark + " " + "  ".join(c[k].ljust(widths[k]) for k, _ in _SERVING_COLUMNS)).rstrip())
+    return out
+
+
+def _serving_markdown(rows: list[RowChange]) -> list[str]:
+    served = _served(rows)
+    if not served:
+        return []
+    out = ["**Serving** (TTFT and TPOT: median and p99 of a seeded simulation; headroom: "
+           "1 − load / capacity)", "",
+           "| Workload | TTFT | TTFT p99 | TPOT | TPOT p99 | Headroom |",
+           "|---|---:|---:|---:|---:|---:|"]
+    for r in served:
+        c = _serving_cells(r)
+        out.append(f"| `{_md(c['workload'])}` | {_md(c['ttft'])} | {_md(c['ttft_p99'])}"
+                   f" | {_md(c['tpot'])} | {_md(c['tpot_p99'])} | {_md(c['headroom'])} |")
+    return out + [""]
 
 
 def render_table(diff: Diff, show_all: bool = False) -> str:
@@ -117,6 +181,7 @@ def render_table(diff: Diff, show_all: bool = False) -> str:
         out.append(header.rstrip())
         for mark, c in zip(marks, cells):
             out.append((mark + " " + "  ".join(c[k].ljust(widths[k]) for k, _ in _COLUMNS)).rstrip())
+        out += _serving_table_lines(rows)
     else:
         out.append("no workload changed")
     if hidden:
@@ -157,7 +222,7 @@ def render_markdown(diff: Diff, show_all: bool = False) -> str:
         out.append("")
     rows, hidden = _shown(diff, show_all)
     if rows:
-        out.append("| | Workload | GPUs | Layout | Hours | Cost | Δ | Latency, schedule | Why |")
+        out.append("| | Workload | GPUs | Layout | Hours | Cost | Δ | Schedule | Why |")
         out.append("|---|---|---|---|---|---:|---:|---|---|")
         for row in rows:
             c = _cells(row, currency, period)
@@ -167,6 +232,7 @@ def render_markdown(diff: Diff, show_all: bool = False) -> str:
                 f" | {_md(c['delta'])} | {_md(c['details'])} | {_md(c['causes'])} |"
             )
         out.append("")
+        out += _serving_markdown(rows)
     else:
         out.append("No workload changed.")
         out.append("")

@@ -153,6 +153,37 @@ def _jobs(rows: list[Row], currency: str, period: float, window: bool) -> str:
     return f"<h2>Jobs</h2><table>{head}{''.join(body)}</table>"
 
 
+def _serving_table(rows: list[Row]) -> str:
+    """Every service row under its load: latencies (median and p99 where simulated, else
+    the mean), throughput, headroom and the share of the GPUs' peaks it uses."""
+    served = [r for r in rows if r.service is not None]
+    if not served:
+        return ""
+    head = ("<tr><th>workload</th><th>engine</th><th>load</th><th>TTFT p50</th><th>TTFT p99</th>"
+            "<th>TPOT p50</th><th>TPOT p99</th><th>throughput</th>"
+            "<th>of capacity</th><th>HBM bandwidth</th><th>peak FLOP/s</th></tr>")
+    body = []
+    for row in served:
+        svc, inputs = row.service, row.inputs
+        css = "" if row.fits else ' class="nofit"'
+        body.append(
+            f"<tr{css}>"
+            + _cell(text.label(row)) + _cell(svc.engine)
+            + _cell(text.load(inputs.users, inputs.rate), True)
+            + _cell(text.latency(svc.ttft_p50_seconds), True)
+            + _cell(text.latency(svc.ttft_p99_seconds), True)
+            + _cell(text.latency(svc.tpot_p50_seconds), True)
+            + _cell(text.latency(svc.tpot_p99_seconds), True)
+            + _cell(f"{text.per_second(svc.requests_per_second)}, "
+                    f"{text.per_second(svc.output_tokens_per_second, 'output tokens')}", True)
+            + _cell(text.share(svc.load_share), True)
+            + _cell(text.share(svc.bandwidth_share), True)
+            + _cell(text.share(svc.compute_share), True)
+            + "</tr>"
+        )
+    return f"<h2>Serving under load</h2><table>{head}{''.join(body)}</table>"
+
+
 def _pool(result: Result) -> str:
     gpus = result.gpus or {}
     if not gpus:
@@ -248,6 +279,7 @@ def render_html(result: Result) -> str:
     parts.append(_pool(result))
     if services:
         parts.append(_services(services, currency, period))
+        parts.append(_serving_table(services))
     if jobs:
         parts.append(_jobs(jobs, currency, period, result.window_hours is not None))
     parts.append(_schedule(result))

@@ -17,8 +17,11 @@ build (a workload, or each combination of the sweeps that match it):
   stack; a pinned ``gpu`` has fp8 tensor cores when the job's ``precision = fp8``;
 - training pins together: ``sp`` needs ``tp`` > 1, ``shard`` (HSDP) needs ZeRO-3 and divides
   dp × cp, ``vpp`` > 1 needs ``pp`` > 1;
-- values across keys: ``prompt`` less than ``context``; ``rank`` and
-  ``targets`` only with LoRA methods.
+- values across keys: a service's load is ``users`` or ``rate``, and its
+  ``prompt`` and ``output`` fit its ``context`` (``plan.request_shape_problem``);
+  ``rank`` and ``targets`` only with LoRA methods;
+- values against the model: ``context`` (serving) and ``seq_len`` (training, written or
+  default) at most its ``max_context`` times the ``rope_scaling`` factor it states.
 
 A rule broken whatever the sweeps is reported once, at the pin or key; a rule
 broken only in some variants is reported once per sweep value that breaks it,
@@ -36,7 +39,8 @@ from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, 
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
-_FIELDS = ("model", "prompt", "context", "batch", "seq_len", "method", "rank", "stack", "precision")
+_FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "seq_len", "method",
+           "rank", "stack", "precision")
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,11 @@ def check_variants(plan: P.Plan, errors: Collector) -> None:
         sweeps = matching[workload.name]
         for combination in _combinations(sweeps):
             update = {f: v for sweep, i in combination for f, v in sweep.updates[i].items()}
-            arch = _arch(update.get("model", workload.model), models, archs)
+            name = update.get("model", workload.model)
+            arch = _arch(name, models, archs)
             if arch is None:
                 continue  # an incomplete model: reported by the load's checks
-            for problem in problems(workload, update, arch, gpus):
+            for problem in problems(workload, update, arch, gpus, models[name].rope_scaling):
                 span, message = _where(workload, problem, combination)
                 if (problem.rule, span) not in reported:
                     reported.add((problem.rule, span))
@@ -121,11 +126,13 @@ def _where(workload, problem: Problem, combination) -> tuple[Span | None, str]:
     return sweep.spans.get(f"values[{i}]", sweep.span), f"{label} with {scenario}: {problem.message}"
 
 
-def problems(workload, update: dict, arch, gpus: dict | None = None) -> list[Problem]:
+def problems(workload, update: dict, arch, gpus: dict | None = None,
+             rope_scaling: float | None = None) -> list[Problem]:
     """The rules the row (``workload`` with the sweep ``update``) breaks; ``gpus`` (by name)
-    for the pinned GPU's fp8 tensor cores."""
+    for the pinned GPU's fp8 tensor cores; ``rope_scaling`` is the factor the row's model
+    states (``rope_scaling`` key), which extends its context."""
     row = {f: update.get(f, getattr(workload, f, None)) for f in _FIELDS}
-    out = _values(workload, row)
+    out = _values(workload, row) + _context(workload, row, arch, rope_scaling)
     pins = workload.layout
     if pins is not None:
         out += _pins_and_model(pins, arch, row)
@@ -141,16 +148,62 @@ def problems(workload, update: dict, arch, gpus: dict | None = None) -> list[Pro
 
 def _values(workload, row: dict) -> list[Problem]:
     out = []
-    if workload.kind == "serve" and row["prompt"] is not None and row["prompt"] >= row["context"]:
-        out.append(Problem("prompt", "prompt", f"`prompt` ({row['prompt']}) must be less than `context` "
-                           f"({row['context']}): context counts prompt and output tokens",
-                           frozenset({"prompt", "context"})))
+    if workload.kind == "serve":
+        out += _serve_values(row)
     if workload.kind == "finetune" and row["method"] == "full":
         for key in ("rank", "targets"):
             value = row["rank"] if key == "rank" else workload.targets
             if value is not None:
                 out.append(Problem(f"full-{key}", key, f"`{key}` applies to lora and qlora, but method = full",
                                    frozenset({"method", key})))
+    return out
+
+
+def _context(workload, row: dict, arch, rope_scaling: float | None) -> list[Problem]:
+    """A sequence longer than the model was trained for: the context of a service, the
+    sequence length of a training job (written, or its default), against ``max_context``
+    times the RoPE scaling factor the model states."""
+    if not arch.max_context:
+        return []
+    limit = int(arch.max_context * (rope_scaling or 1.0))
+    if workload.kind == "serve":
+        key, length, said = "context", row["context"], f"`context = {row['context']}`"
+        if length is None:  # the engine's max model length defaults to prompt + output
+            if row["prompt"] is None or row["output"] is None:
+                return []  # the request shape's own error says what is missing
+            key, length = "prompt", row["prompt"] + row["output"]
+            said = f"`prompt` + `output` ({length} tokens)"
+    else:
+        from planner.estimate import defaults
+
+        key, length = "seq_len", row["seq_len"]
+        said = f"`seq_len = {length}`"
+        if length is None:
+            pretrain = workload.kind == "pretrain"
+            length = defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
+            said = f"`seq_len` (default {length})"
+    if length <= limit:
+        return []
+    scaled = f" × rope_scaling {rope_scaling:g} = {limit}" if rope_scaling else ""
+    hint = "" if rope_scaling else (
+        f"; if the model is run with RoPE scaling (YaRN, linear), state its factor: "
+        f"`model \"{row['model']}\" {{ rope_scaling = {-(-length // arch.max_context)} }}`")
+    return [Problem("context", key, f"{said} is longer than model `{row['model']}` supports: "
+                    f"max_context {arch.max_context}{scaled}{hint}",
+                    frozenset({"model", "context", "prompt", "output", "seq_len"}))]
+
+
+def _serve_values(row: dict) -> list[Problem]:
+    """A service's load is one of users and rate; its request shape holds together
+    (``plan.request_shape_problem``)."""
+    out = []
+    if row["users"] is not None and row["rate"] is not None:
+        out.append(Problem("load", "users", "`users` and `rate` both set: a service's load is one of "
+                           "them (concurrent requests, or requests per second)",
+                           frozenset({"users", "rate"})))
+    problem = P.request_shape_problem(row["context"], row["prompt"], row["output"])
+    if problem is not None:
+        out.append(Problem("shape", problem[0], problem[1], frozenset({"context", "prompt", "output"})))
     return out
 
 

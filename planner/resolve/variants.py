@@ -20,8 +20,10 @@ Defaults applied here (docs/solve.md, "Instances"):
   et al. 2023, section 3); pretraining trains bf16 weights;
 - training stack: ``defaults.default_stack`` (megatron for pretraining, deepspeed for
   full fine-tuning, hf for LoRA and QLoRA); matmul precision bf16;
-- serving prompt: ``context x DEFAULT_PROMPT_FRACTION``; KV cache precision
-  ``DEFAULT_KV_PRECISION``; priced duration: the plan's period (``planner.resolve.timing``);
+- serving request shape (``request_shape``): context = prompt + output, a missing prompt
+  or output is what context leaves of the other, neither: prompt = ``context x
+  DEFAULT_PROMPT_FRACTION``; KV cache precision ``DEFAULT_KV_PRECISION``; engine vllm;
+  priced duration: the plan's period (``planner.resolve.timing``);
 - serving ``weights = auto``: the precisions the GPU runs (``serve_weight_choices``).
 """
 
@@ -69,6 +71,8 @@ class Variant:
     deadline_hours: float | None = None
     ttft_seconds: float | None = None
     tpot_seconds: float | None = None
+    ttft_p99_seconds: float | None = None
+    tpot_p99_seconds: float | None = None
     budget: float | None = None
     duration_hours: float | None = None  # serving: the priced duration
     not_offered: tuple[str, ...] = ()  # GPU names the workload asks for that have no `available`
@@ -219,20 +223,42 @@ def train_job(workload: p.Train, arch: Arch) -> TrainJob:
     )
 
 
+def request_shape(workload: p.Serve) -> tuple[int, int, int]:
+    """(context, prompt, output) of a service, the ones not written filled in: context
+    defaults to prompt + output; of prompt and output, one not written is what context
+    leaves of the other, and with neither the prompt is ``DEFAULT_PROMPT_FRACTION`` of
+    context (a plan written when context meant prompt + output reads as before)."""
+    from planner.estimate import defaults
+
+    prompt, output = workload.prompt, workload.output
+    if workload.context is None:
+        return int(prompt + output), int(prompt), int(output)
+    context = int(workload.context)
+    if prompt is None and output is None:
+        prompt = max(1, int(context * defaults.DEFAULT_PROMPT_FRACTION))
+    if prompt is None:
+        prompt = context - output
+    if output is None:
+        output = context - prompt
+    return context, int(prompt), int(output)
+
+
 def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
     from planner.estimate import defaults
 
-    prompt = workload.prompt
-    if prompt is None:
-        prompt = max(1, int(workload.context * defaults.DEFAULT_PROMPT_FRACTION))
+    context, prompt, output = request_shape(workload)
     weights = arch.precision if workload.weights == "auto" else workload.weights
     return ServeJob(
         arch=arch,
-        users=int(workload.users),
-        context=int(workload.context),
-        prompt=int(prompt),
+        users=int(workload.users or 0),
+        rate=float(workload.rate or 0.0),
+        context=context,
+        prompt=prompt,
+        output=output,
         weights=weights,
         kv_precision=workload.kv or defaults.DEFAULT_KV_PRECISION,
+        prefix_share=float(workload.prefix_cache or 0.0),
+        engine=workload.engine,
     )
 
 
@@ -284,6 +310,8 @@ def build_variants(plan: p.Plan) -> list[Variant]:
                         weights_auto=variant.weights == "auto",
                         ttft_seconds=variant.ttft,
                         tpot_seconds=variant.tpot,
+                        ttft_p99_seconds=variant.ttft_p99,
+                        tpot_p99_seconds=variant.tpot_p99,
                         duration_hours=hours,
                     )
                 )

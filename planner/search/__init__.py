@@ -15,7 +15,8 @@ import dataclasses
 from planner.estimate.types import Layout
 from planner.resolve.variants import Variant
 from planner.search.candidates import (
-    Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, serve_candidate, train_candidate,
+    Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, has_p99_limits, serve_candidate,
+    train_candidate, with_percentiles,
 )
 from planner.search.serve import search_serve
 from planner.search.space import fully_pinned, pinned_train_layout
@@ -30,6 +31,8 @@ def evaluate_pinned(variant: Variant) -> Candidate:
         replicas = pins.replicas or pins.count // (pins.tp * pins.pp)
         layout = Layout(tp=pins.tp, pp=pins.pp, ep=pins.ep or 1, replicas=replicas)
         cand = serve_candidate(variant, offer, 0, variant.serve_job, layout)
+        if has_p99_limits(variant):
+            cand = with_percentiles(variant, offer, cand)
     else:
         layout = pinned_train_layout(variant, offer.spec)
         cand = train_candidate(variant, offer, 0, variant.train_job, layout)

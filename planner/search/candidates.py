@@ -7,12 +7,16 @@ and time and the cost they imply. What a candidate or a GPU type misses is data
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, field
 
 from planner.estimate import evaluate_serve, evaluate_train, host_resources
 from planner.estimate.common import build
-from planner.estimate.types import HostResources, Layout, Memory, ServeJob, TrainJob
+from planner.estimate.serve import simulate_serve
+from planner.estimate.types import (
+    HostResources, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles, TrainJob,
+)
 from planner.resolve.variants import GpuOffer, Variant, dataset_bytes, replace_weights
 from planner.search.space import OFFLOAD_CHAIN, PRECISION_RANK, RECOMPUTE_CHAIN
 from planner.units import representable
@@ -44,6 +48,13 @@ class Candidate:
     tokens: float | None = None
     seconds: float | None = None
     breaches: tuple["Breach", ...] = ()  # limits this candidate breaks (pinned layouts only)
+    service: ServeEstimate | None = None  # serving: the steady state of every replica
+    percentiles: ServePercentiles | None = None  # serving: simulated, once checked
+
+    @property
+    def carried(self) -> bool:
+        """Serving: its replicas carry the load (training: always)."""
+        return self.service is None or self.service.carried
 
     @property
     def fits_memory(self) -> bool:
@@ -75,8 +86,9 @@ class Candidate:
 class Breach:
     """A limit a candidate breaks: what it needs against what the limit allows."""
 
-    kind: str  # memory | deadline | ttft | tpot | budget | availability | range | not_offered
-    needs: float = 0.0  # bytes, hours, seconds, currency or GPUs
+    kind: str  # memory | deadline | capacity | ttft | tpot | ttft_p99 | tpot_p99 | budget
+    #            | availability | range | not_offered
+    needs: float = 0.0  # bytes, hours, seconds, currency, GPUs, or the load (users, requests/s)
     allowed: float = 0.0
 
 
@@ -84,7 +96,7 @@ class Breach:
 class Miss:
     """Why a GPU type has no option for a variant, with the candidate nearest to one."""
 
-    kind: str  # memory | layout | precision | deadline | latency | budget | range | pinned
+    kind: str  # memory | layout | precision | capacity | deadline | latency | budget | range | pinned
     nearest: Candidate | None = None  # least memory / fastest / cheapest timely / pinned
 
     @property
@@ -106,6 +118,8 @@ class GpuOutcome:
     fastest: Candidate | None = None  # fits memory, least time (training) / latency (serving)
     cheapest_timely: Candidate | None = None  # fits and meets time limits, least cost
     min_fit_count: int | None = None  # fewest GPUs of a layout that fits memory
+    most_carried: Candidate | None = None  # serving: the layout carrying the most load (capacity miss)
+    min_carry_count: int | None = None  # serving: fewest GPUs of a layout that carries the load
     miss: Miss | None = None  # None when it has options
 
     @property
@@ -166,8 +180,16 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
         price_per_hour=spec.price_per_hour, hours=hours,
         cost=count * spec.price_per_hour * hours, cost_per_hour=count * spec.price_per_hour,
         ttft_seconds=est.ttft_seconds, tpot_seconds=est.tpot_seconds,
-        tokens_per_second=est.tokens_per_second,
+        tokens_per_second=est.tokens_per_second, service=est,
     )
+
+
+def with_percentiles(variant: Variant, offer: GpuOffer, cand: Candidate) -> Candidate:
+    """``cand`` with the seeded simulation of its most loaded replica (a carried service)."""
+    if cand.percentiles is not None or not cand.carried or not cand.fits_memory:
+        return cand
+    job = replace_weights(variant.serve_job, cand.weights)
+    return dataclasses.replace(cand, percentiles=simulate_serve(job, cand.layout, offer.spec))
 
 
 def host_of(variant: Variant, cand: Candidate) -> HostResources:
@@ -182,19 +204,18 @@ def host_of(variant: Variant, cand: Candidate) -> HostResources:
 
 
 def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[Breach]:
-    """Every limit ``cand`` breaks (empty: it is a valid choice)."""
+    """Every limit ``cand`` breaks (empty: it is a valid choice). A service's p99 limits
+    are read from its simulation (``with_percentiles``)."""
     out = []
     if not cand.fits_memory:
         out.append(Breach("memory", cand.memory.total, cand.usable_bytes))
     limit = variant.run_limit_hours  # the deadline, or the repeat interval / window room
     if limit is not None and cand.hours > limit:
         out.append(Breach("deadline", cand.hours, limit))
-    if variant.ttft_seconds is not None and cand.ttft_seconds is not None \
-            and cand.ttft_seconds > variant.ttft_seconds:
-        out.append(Breach("ttft", cand.ttft_seconds, variant.ttft_seconds))
-    if variant.tpot_seconds is not None and cand.tpot_seconds is not None \
-            and cand.tpot_seconds > variant.tpot_seconds:
-        out.append(Breach("tpot", cand.tpot_seconds, variant.tpot_seconds))
+    if cand.fits_memory and not cand.carried:
+        out.append(Breach("capacity", load_of(variant), cand.service.capacity_requests_per_second))
+    if cand.fits_memory and cand.carried:
+        out += [Breach(kind, needs, allowed) for kind, needs, allowed in latency_excess(variant, cand)]
     if variant.budget is not None and cand.cost > variant.budget:
         out.append(Breach("budget", cand.cost, variant.budget))
     if available is not None and cand.gpu_count > available:
@@ -202,10 +223,39 @@ def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[B
     return out
 
 
+def load_of(variant: Variant) -> float:
+    """A service's load: its users, or its rate in requests/s."""
+    job = variant.serve_job
+    return float(job.rate) if job.rate > 0 else float(job.users)
+
+
+def latency_excess(variant: Variant, cand: Candidate) -> list[tuple[str, float, float]]:
+    """(limit, value, limit value) of every latency limit ``cand`` breaks: the means from
+    the steady state, the 99th percentiles from the simulation where it has one."""
+    out = []
+    for kind, limit, value in (("ttft", variant.ttft_seconds, cand.ttft_seconds),
+                               ("tpot", variant.tpot_seconds, cand.tpot_seconds)):
+        if limit is not None and value is not None and value > limit:
+            out.append((kind, value, limit))
+    sim = cand.percentiles
+    if sim is not None:
+        for kind, limit, value in (("ttft_p99", variant.ttft_p99_seconds, sim.ttft_p99),
+                                   ("tpot_p99", variant.tpot_p99_seconds, sim.tpot_p99)):
+            if limit is not None and value > limit:
+                out.append((kind, value, limit))
+    return out
+
+
+def has_p99_limits(variant: Variant) -> bool:
+    return variant.ttft_p99_seconds is not None or variant.tpot_p99_seconds is not None
+
+
 def meets_time(variant: Variant, cand: Candidate) -> bool:
+    """Within the deadline (training); carried and within the mean latency limits (serving;
+    the p99 limits are checked by simulation, ``search.serve``)."""
     if variant.kind == "serve":
-        return (variant.ttft_seconds is None or cand.ttft_seconds <= variant.ttft_seconds) and (
-            variant.tpot_seconds is None or cand.tpot_seconds <= variant.tpot_seconds)
+        return cand.carried and (variant.ttft_seconds is None or cand.ttft_seconds <= variant.ttft_seconds) \
+            and (variant.tpot_seconds is None or cand.tpot_seconds <= variant.tpot_seconds)
     return variant.run_limit_hours is None or cand.hours <= variant.run_limit_hours
 
 

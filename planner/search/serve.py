@@ -1,113 +1,250 @@
-"""The serving search: per (weights, TP, PP), the fewest replicas that fit memory and meet
-the latency limits; per GPU type, the fewest GPUs (one duration, one price: fewer GPUs
-always cost less), ties to the better precision, then the lower TPOT.
+"""The serving search: per GPU type, the fewest GPUs that hold the model, carry the load and
+meet the latency limits; ties to the better precision, then the lower TPOT.
 
-The fewest replicas come from two binary searches (memory alone, then memory and
-latency), valid because neither gets worse with more replicas (each holds
-ceil(users / replicas) sequences).
+A *shape* is (weights, TP, PP, EP); its memory per GPU does not depend on the replicas
+(each holds the engine's KV pool). For a shape that fits, the fewest replicas come from an
+exponential then a binary search over the replica count starting at the bound the
+replica's capacity gives (users over its running limit, or the rate over its
+``max_rate``), valid because carrying the load and the latencies get no worse with more
+replicas (each carries a smaller share: the estimator's tests assert both). Shapes are
+visited by that lower bound of GPUs; one whose bound is above the best found is not
+evaluated. Where the workload has p99 limits, the best candidate is simulated
+(``with_percentiles``); one that misses is upgraded to the fewest replicas of its shape
+whose simulation meets them, and the shapes are visited again up to its count.
 """
 
 from __future__ import annotations
 
+import heapq
+import itertools
+import math
+from dataclasses import dataclass
+
+from planner.estimate.serve import replica_load, replica_of
+from planner.estimate.steady import max_rate
 from planner.estimate.types import Layout, ServeJob
 from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
 from planner.search.candidates import (
-    Candidate, GpuOutcome, Miss, keep_in_range, meets_time, serve_candidate,
+    Candidate, GpuOutcome, Miss, has_p99_limits, keep_in_range, latency_excess, meets_time,
+    serve_candidate, with_percentiles,
 )
 from planner.search.space import PRECISION_RANK, gpu_cap, pin, pp_degrees, replica_choices, tp_degrees
+
+
+@dataclass
+class _Shape:
+    """One (weights, TP, PP, EP) of a variant on one GPU type, and its replica counts."""
+
+    variant: Variant
+    offer: GpuOffer
+    order: int
+    job: ServeJob
+    base: Layout
+    replicas: list[int] | None  # pinned counts, or None: the search picks
+    low: int  # fewest replicas that could carry the load
+    top: int  # most replicas tried
+    cache: dict
+
+    @property
+    def per_replica(self) -> int:
+        return self.base.tp * self.base.pp
+
+    @property
+    def bound(self) -> int:
+        return self.low * self.per_replica
+
+    def at(self, replicas: int) -> Candidate:
+        if replicas not in self.cache:
+            b = self.base
+            layout = Layout(tp=b.tp, pp=b.pp, ep=b.ep, replicas=replicas)
+            self.cache[replicas] = serve_candidate(self.variant, self.offer, self.order,
+                                                   self.job, layout)
+        return self.cache[replicas]
+
+
+def _key(c: Candidate) -> tuple:
+    """One GPU type, one duration: fewer GPUs always cost less, so the fewest wins; at equal
+    count the better precision, then the lower TPOT (stable order last)."""
+    return (c.gpu_count, PRECISION_RANK.get(c.weights, 9), c.tpot_seconds, c.stable)
 
 
 def search_serve(variant: Variant, offer: GpuOffer, order: int) -> GpuOutcome:
     """The option of ``variant`` on one GPU type, or the miss that explains why none."""
     cap = gpu_cap(offer.available)
     out = GpuOutcome(gpu=offer.name, cap=cap, available=offer.available)
-    fitting: list[Candidate] = []  # per shape, its fewest replicas that fit memory
-    tps = [tp for tp in tp_degrees(variant, offer.spec) if tp >= (pin(variant, "ep") or 1)]
-    for weights in serve_weight_choices(variant, offer.spec):
-        job = replace_weights(variant.serve_job, weights)
-        for tp in tps:
-            for pp in pp_degrees(variant):
-                _search_shape(variant, offer, order, job, (tp, pp), cap, out, fitting)
+    shapes = sorted(_fitting_shapes(variant, offer, order, cap, out),
+                    key=lambda s: (s.bound, PRECISION_RANK.get(s.job.weights, 9), s.base.tp, s.base.pp))
     if out.least_memory is None:
         out.miss = Miss("layout", None)
         return out
-    if not fitting:
+    if not shapes:
         out.miss = Miss("memory", out.least_memory)
         return out
-    ok = [c for c in fitting if meets_time(variant, c)]
-    if not ok:
-        out.miss = Miss("latency", out.fastest)
+    chosen, feasible = _best(variant, offer, shapes, out)
+    if chosen is None:
+        kind = "latency" if out.fastest is not None else "capacity"
+        out.miss = Miss(kind, out.fastest or out.most_carried)
         return out
-    ok.sort(key=lambda c: (c.gpu_count, c.stable))
-    out.cheapest_timely = ok[0]
-    ok = keep_in_range(out, ok)
-    if not ok:
-        return out
-    out.feasible = ok
-    # one GPU type, one duration: fewer GPUs always cost less, so the fewest wins;
-    # at equal count the better precision, then the lower TPOT (stable order last)
-    out.options = [min(ok, key=lambda c: (c.gpu_count, PRECISION_RANK.get(c.weights, 9),
-                                          c.tpot_seconds, c.stable))]
+    out.cheapest_timely = chosen
+    out.feasible = keep_in_range(out, sorted(feasible, key=_key))
+    if out.feasible:
+        out.options = [out.feasible[0]]
     return out
 
 
-def _search_shape(variant: Variant, offer: GpuOffer, order: int, job: ServeJob,
-                  shape: tuple[int, int], cap: int, out: GpuOutcome, fitting: list[Candidate]) -> None:
-    tp, pp = shape
-    per_replica = tp * pp
-    if per_replica > cap:
-        return
-    pinned = replica_choices(variant, per_replica)
-    if pinned == []:
-        return  # the pinned count is not reached with this tp x pp
-    users = variant.serve_job.users
-    top = min(users, cap // per_replica) if pinned is None else max(pinned)
-    if top < 1 or (pinned is not None and top * per_replica > cap):
-        return
-    for ep in ([pin(variant, "ep")] if pin(variant, "ep") else [1]):
-        _fewest_replicas(variant, offer, order, job, Layout(tp=tp, pp=pp, ep=ep), top,
-                         pinned is not None, out, fitting)
+def serve_shapes(variant: Variant, offer: GpuOffer) -> list[tuple[int, int]]:
+    """(TP, PP) pairs to try. Pipeline stages run one after another for a step (no
+    micro-batch overlap is modelled), so on as many GPUs a larger TP and a smaller PP is
+    faster and holds less per GPU (TP splits the embeddings and activations that PP keeps
+    whole); (tp, pp) is left out when (tp', tp x pp / tp') with tp' > tp is a shape too,
+    unless tp' copies KV heads (tp' above them, not MLA) where tp did not."""
+    tps = [tp for tp in tp_degrees(variant, offer.spec) if tp >= (pin(variant, "ep") or 1)]
+    pps = pp_degrees(variant)
+    arch = variant.arch
+
+    def dominated(tp: int, pp: int) -> bool:
+        gpus = tp * pp
+        return any(wider > tp and gpus % wider == 0 and gpus // wider in pps
+                   and (arch.is_mla or wider <= arch.kv_heads or tp > arch.kv_heads)
+                   for wider in tps)
+
+    return [(tp, pp) for tp in tps for pp in pps if pp == 1 or not dominated(tp, pp)]
 
 
-def _fewest_replicas(variant: Variant, offer: GpuOffer, order: int, job: ServeJob,
-                     base: Layout, top: int, pinned: bool, out: GpuOutcome,
-                     fitting: list[Candidate]) -> None:
-    """Fewest replicas at ``base``'s (weights, tp, pp, ep) meeting memory and latency."""
-    cache: dict[int, Candidate] = {}
-
-    def at(replicas: int) -> Candidate:
-        if replicas not in cache:
-            layout = Layout(tp=base.tp, pp=base.pp, ep=base.ep, replicas=replicas)
-            cache[replicas] = serve_candidate(variant, offer, order, job, layout)
-        return cache[replicas]
-
-    def good(c: Candidate) -> bool:
-        return c.fits_memory and meets_time(variant, c)
-
-    widest = at(top)
-    least = out.least_memory
-    if least is None or (widest.memory.total, widest.gpu_count) < (least.memory.total, least.gpu_count):
-        out.least_memory = widest
-    if not widest.fits_memory:
-        return
-    best = out.fastest
-    if best is None or latency_key(variant, widest) < latency_key(variant, best):
-        out.fastest = widest
-    if pinned:
-        fitting.append(widest)
-        _note_fit(out, widest)
-        return
-    # fewest replicas that fit memory, then fewest that also meet the latency limits
-    fit_memory = _least(1, top, lambda r: at(r).fits_memory)
-    _note_fit(out, at(fit_memory))
-    if not good(widest):
-        fitting.append(widest)
-        return
-    fitting.append(at(_least(fit_memory, top, lambda r: good(at(r)))))
+def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
+                    out: GpuOutcome) -> list[_Shape]:
+    """Every shape that fits memory, with its bounds; notes the least memory and the fewest
+    GPUs that fit on ``out``."""
+    shapes = []
+    for weights in serve_weight_choices(variant, offer.spec):
+        job = replace_weights(variant.serve_job, weights)
+        for (tp, pp), ep in itertools.product(serve_shapes(variant, offer), [pin(variant, "ep") or 1]):
+            per_replica = tp * pp
+            pinned = replica_choices(variant, per_replica)
+            if per_replica > cap or pinned == []:
+                continue
+            base = Layout(tp=tp, pp=pp, ep=ep)
+            low, top = _replica_bounds(job, base, offer, cap // per_replica)
+            if pinned is not None:
+                low = top = max(pinned)
+                if low * per_replica > cap:
+                    continue
+            shape = _Shape(variant, offer, order, job, base, pinned, max(1, min(low, top)),
+                           max(top, 1), {})
+            first = shape.at(shape.low)
+            least = out.least_memory
+            if least is None or (first.memory.total, first.gpu_count) < (least.memory.total, least.gpu_count):
+                out.least_memory = first
+            if not first.fits_memory:
+                continue
+            if out.min_fit_count is None or per_replica < out.min_fit_count:
+                out.min_fit_count = per_replica
+            shapes.append(shape)
+    return shapes
 
 
-def _least(lo: int, hi: int, good) -> int:
-    """The least r in [lo, hi] with good(r), given good(hi) and good monotone in r."""
+def _replica_bounds(job: ServeJob, base: Layout, offer: GpuOffer, most: int) -> tuple[int, int]:
+    """(fewest replicas that could carry the load, most replicas worth trying)."""
+    load = replica_load(job, base, offer.spec)
+    rep = replica_of(load)
+    if job.rate > 0:
+        top = most
+        ceiling = max_rate(load, rep)
+        low = math.floor(job.rate / ceiling) + 1 if ceiling > 0 else top
+    else:
+        top = min(job.users, most)
+        low = -(-job.users // rep.max_running) if rep.max_running > 0 else top
+    return low, top
+
+
+def _best(variant: Variant, offer: GpuOffer, shapes: list[_Shape],
+          out: GpuOutcome) -> tuple[Candidate | None, list[Candidate]]:
+    """The best candidate (simulated where the workload has p99 limits) and every candidate
+    found that meets the limits."""
+    p99 = has_p99_limits(variant)
+    heap: list[tuple[tuple, int, Candidate, _Shape]] = []
+    found: list[Candidate] = []
+    visited = 0
+    tick = itertools.count()
+    while True:
+        bound = heap[0][0][0] if heap else math.inf
+        while visited < len(shapes) and shapes[visited].bound <= bound:
+            shape = shapes[visited]
+            visited += 1
+            cand = _fewest(variant, shape, out)
+            if cand is not None:
+                heapq.heappush(heap, (_key(cand), next(tick), cand, shape))
+                found.append(cand)
+                bound = min(bound, cand.gpu_count)
+        if not heap:
+            return None, [c for c in found if not p99]
+        _, _, cand, shape = heapq.heappop(heap)
+        if not p99:
+            return cand, found
+        cand = with_percentiles(variant, offer, cand)
+        if not latency_excess(variant, cand):
+            return cand, [cand]
+        _note_fastest(variant, out, cand)
+        upgraded = _upgrade(variant, offer, shape, cand.layout.replicas)
+        if upgraded is not None:
+            heapq.heappush(heap, (_key(upgraded), next(tick), upgraded, shape))
+
+
+def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | None:
+    """The fewest replicas of ``shape`` that carry the load and meet the mean latency limits
+    (None: not even ``shape.top``); the fewest GPUs that carry it are noted on ``out``."""
+    def good(r: int) -> bool:
+        return meets_time(variant, shape.at(r))
+
+    r = _least(shape.low, shape.top, good)
+    carry = _least(shape.low, shape.top if r is None else r, lambda x: shape.at(x).carried)
+    if carry is not None:
+        count = carry * shape.per_replica
+        if out.min_carry_count is None or count < out.min_carry_count:
+            out.min_carry_count = count
+    if r is None:
+        widest = shape.at(shape.top)
+        if widest.carried:
+            _note_fastest(variant, out, widest)
+        elif out.most_carried is None or _carries(widest) > _carries(out.most_carried):
+            out.most_carried = widest
+        return None
+    return shape.at(r)
+
+
+def _upgrade(variant: Variant, offer: GpuOffer, shape: _Shape, replicas: int) -> Candidate | None:
+    """The fewest replicas of ``shape`` above ``replicas`` whose simulation meets the p99
+    limits (more replicas, a smaller share of the load each: the percentiles fall)."""
+    if shape.replicas is not None:
+        return None
+
+    def good(r: int) -> bool:
+        c = shape.at(r)
+        if not meets_time(variant, c):
+            return False
+        shape.cache[r] = c = with_percentiles(variant, offer, c)
+        return not latency_excess(variant, c)
+
+    r = _least(replicas + 1, shape.top, good)
+    return None if r is None else shape.at(r)
+
+
+def _least(lo: int, hi: int, good) -> int | None:
+    """The least r in [lo, hi] with good(r), good monotone in r; None when not good(hi).
+    Exponential steps from lo first: the answer is usually at or near it."""
+    if lo > hi:
+        return None
+    if good(lo):
+        return lo
+    step, last_bad = 1, lo
+    while True:
+        probe = min(hi, lo + step)
+        if good(probe):
+            break
+        if probe == hi:
+            return None
+        last_bad, step = probe, step * 2
+    lo, hi = last_bad + 1, probe
     while lo < hi:
         mid = (lo + hi) // 2
         if good(mid):
@@ -117,16 +254,17 @@ def _least(lo: int, hi: int, good) -> int:
     return lo
 
 
-def _note_fit(out: GpuOutcome, cand: Candidate) -> None:
-    if out.min_fit_count is None or cand.gpu_count < out.min_fit_count:
-        out.min_fit_count = cand.gpu_count
+def _carries(c: Candidate) -> float:
+    return c.service.capacity_requests_per_second if c.service else 0.0
+
+
+def _note_fastest(variant: Variant, out: GpuOutcome, cand: Candidate) -> None:
+    best = out.fastest
+    if best is None or latency_key(variant, cand) < latency_key(variant, best):
+        out.fastest = cand
 
 
 def latency_key(variant: Variant, c: Candidate) -> tuple:
     """How far a service is from its latency limits (0 when met), for the nearest miss."""
-    over = 0.0
-    if variant.tpot_seconds:
-        over += max(0.0, c.tpot_seconds / variant.tpot_seconds - 1)
-    if variant.ttft_seconds:
-        over += max(0.0, c.ttft_seconds / variant.ttft_seconds - 1)
+    over = sum(value / limit - 1 for _, value, limit in latency_excess(variant, c))
     return (over, c.gpu_count, c.stable)

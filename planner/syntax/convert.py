@@ -21,10 +21,9 @@ from planner.syntax.values import convert_value, text_of
 
 _MODELS = {"plan": P.Settings, "gpu": P.Gpu, "model": P.Model, "serve": P.Serve,
            "finetune": P.Finetune, "pretrain": P.Pretrain}
-_REQUIRED = {"serve": ("model", "users", "context"), "finetune": ("model", "dataset"),
+_REQUIRED = {"serve": ("model",), "finetune": ("model", "dataset"),
              "pretrain": ("model", "dataset")}
-_EXAMPLE = {"model": 'model = "qwen-7b"', "users": "users = 8", "context": "context = 8k",
-            "dataset": "dataset = 1GB` or `dataset = 250M tokens"}
+_EXAMPLE = {"model": 'model = "qwen-7b"', "dataset": "dataset = 1GB` or `dataset = 250M tokens"}
 
 
 def convert_file(file: File) -> P.Plan:
@@ -210,12 +209,8 @@ def _count_check(kind: str, fields: dict, spans: dict, span: Span) -> None:
 
 def _block_checks(block: Block, fields: dict, written: dict[str, Entry], layout) -> None:
     """Checks between keys of one block."""
-    if block.kind == "serve" and "prompt" in fields and fields["prompt"] >= fields["context"]:
-        raise PlanTypeError(
-            f"`prompt` ({written['prompt'].value.text}) must be less than `context` "
-            f"({written['context'].value.text}): context counts prompt and output tokens",
-            written["prompt"].value.span,
-        )
+    if block.kind == "serve":
+        _serve_checks(block, fields, written)
     if block.kind == "finetune" and fields.get("method") == "full":
         for key in ("rank", "targets"):
             if key in written:
@@ -229,6 +224,22 @@ def _repeat_checks(written: dict[str, Entry]) -> None:
         first, second = sorted((written["every"], written["runs"]), key=lambda e: (e.span.line, e.span.column))
         raise PlanTypeError(f"`{second.key}` and `{first.key}` both say how often the job repeats; "
                             f"write one of them", second.key_span)
+
+
+def _serve_checks(block: Block, fields: dict, written: dict[str, Entry]) -> None:
+    """A service's load is `users` or `rate`, and its request shape holds together."""
+    if ("users" in fields) == ("rate" in fields):
+        where = written["rate"].key_span if "rate" in fields else block.name_span
+        raise PlanTypeError(f'serve "{block.name}" needs one load: `users = 32` (concurrent '
+                            "requests) or `rate = 20/s` (requests per second), not both"
+                            if "rate" in fields else
+                            f'serve "{block.name}" needs `users = 32` (concurrent requests) '
+                            "or `rate = 20/s` (requests per second)", where)
+    problem = P.request_shape_problem(fields.get("context"), fields.get("prompt"), fields.get("output"))
+    if problem is not None:
+        key, message = problem
+        where = written[key].value.span if key in written else block.name_span
+        raise PlanTypeError(f'serve "{block.name}": {message}', where)
 
 
 def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:

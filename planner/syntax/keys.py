@@ -16,7 +16,7 @@ from planner import plan
 
 WORKLOAD_KINDS = ("serve", "finetune", "pretrain")
 BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS
-LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft")
+LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft", "tpot_p99", "ttft_p99")
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,8 @@ _PRECISIONS = _choices(plan.Precision)
 
 MODEL = {
     "like": Key("name", doc="start from another model (catalog or plan) and change what follows"),
-    "config": Key("text", doc="path to a Hugging Face config.json, relative to this file"),
+    "config": Key("text", doc="a Hugging Face config.json, a snapshot directory holding one (both relative to "
+                              "this file), or `hf:ORG/NAME` in the local Hugging Face cache"),
     "params": _count(high=10**14, doc="published total parameters, checked against the computed count"),
     "layers": _count(high=10**4, doc="transformer layers"),
     "hidden": _count(high=_DIM, doc="hidden size"),
@@ -112,8 +113,17 @@ MODEL = {
     "qkv_bias": Key("bool", "false", doc="biases on the q, k, v projections"),
     "linear_bias": Key("bool", "false", doc="a bias on every linear layer (OPT, GPT-NeoX)"),
     "norm": Key("enum", "rms", choices=("rms", "layer"), doc="RMSNorm (weight) or LayerNorm (weight and bias)"),
+    "norms_per_layer": _count("2", high=16, doc="norms in one layer (Gemma 2/3: 4, before and after attention and MLP)"),
+    "qk_norm": Key("bool", "false", doc="an RMSNorm on queries and keys in every layer (Qwen3, Gemma 3)"),
+    "sinks": Key("bool", "false", doc="a learned attention-sink logit per head in every layer (gpt-oss)"),
+    "router_bias": Key("bool", "false", doc="a bias per expert on the MoE router (gpt-oss)"),
+    "fused_qkv": Key("bool", "false", doc="q, k and v are one linear layer (Phi-3 qkv_proj); LoRA adapts it once"),
+    "fused_gate_up": Key("bool", "false", doc="gate and up are one linear layer (Phi-3 gate_up_proj); LoRA adapts it once"),
     "positions": _count("0", low=0, high=10**8, doc="learned position embeddings (OPT); 0 for rotary"),
     "max_context": Key("tokens", low=1, high=10**9, doc="longest context the model supports"),
+    "rope_scaling": Key("real", "1 (none)", low=1.0, high=1024.0,
+                        doc="RoPE scaling factor the model is run with (YaRN, linear): context up to "
+                            "max_context × rope_scaling is allowed"),
     "precision": Key("enum", "bf16", choices=_PRECISIONS, doc="native weight precision of the checkpoint"),
     "experts": _count("0", low=0, high=10**5, doc="routed experts per MoE layer; 0: dense"),
     "shared_experts": _count("0", low=0, high=10**3, doc="always-active experts per MoE layer"),
@@ -135,13 +145,19 @@ WORKLOAD = {
 
 SERVE = {
     **WORKLOAD,
-    "users": _count("required", high=10**7, doc="concurrent sequences"),
-    "context": Key("tokens", "required", low=2, high=10**8, doc="prompt + output tokens per sequence (at least one of each)"),
-    "prompt": Key("tokens", "0.75 × context (DEFAULT_PROMPT_FRACTION)", **_TOKENS, doc="prompt (prefill) tokens per sequence; less than context"),
+    "users": _count("`users` or `rate`", high=10**7, doc="concurrent requests: each user sends the next when the last is answered"),
+    "rate": Key("rate", "`users` or `rate`", low=0.0, low_open=True, high=1e6, doc="requests per second, arriving at random (Poisson)"),
+    "context": Key("tokens", "prompt + output", low=2, high=10**8, doc="the engine's max model length: the longest prompt + output it admits"),
+    "prompt": Key("tokens", "context − output, or 0.75 × context", **_TOKENS, doc="prompt tokens per request"),
+    "output": Key("tokens", "context − prompt", **_TOKENS, doc="output tokens per request"),
+    "prefix_cache": Key("share", "0", low=0.0, high=0.99, doc="share of prompt tokens found in the engine's prefix cache"),
+    "engine": Key("enum", "vllm", choices=_choices(plan.Engine), doc="the serving engine: its scheduling, step overhead and memory rules"),
     "weights": Key("enum", "auto", choices=_choices(plan.ServeWeights), doc="weight precision served; auto lets the solver choose"),
     "kv": Key("enum", "bf16", choices=_choices(plan.KvPrecision), doc="KV-cache precision"),
-    "tpot": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time per output token"),
-    "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: time to first token"),
+    "tpot": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time per output token"),
+    "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time to first token"),
+    "tpot_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time per output token (simulated)"),
+    "ttft_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time to first token (simulated)"),
     "duration": Key("duration", "the plan's `period`", **_LONG,
                     doc="hours of service per period (the whole period by default)"),
 }

@@ -16,7 +16,7 @@ from planner.errors import PlanTypeError
 from planner.syntax.ast import Value
 from planner.syntax.keys import DATASET_BYTES, DATASET_TOKENS, Key
 from planner.syntax.suggest import did_you_mean
-from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, spell, units_of
+from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, spell, suffix_hint, units_of
 
 # The solver works in 64-bit integers (OR-Tools CP-SAT), so counts and bytes must fit.
 MAX_INT = 2**63 - 1
@@ -95,7 +95,9 @@ def _unit_kind(key: str, value: Value, allowed: tuple[str, ...], what: str) -> s
         allowed_words = units if units else "no unit"
         raise _error(key, f"takes {what}; found unit `{unit}` in `{value.text}`; units allowed: {allowed_words}", value)
     if value.kind == "bad":
-        raise _error(key, f"cannot read `{value.text}`: expected {what} ({units or 'a plain number'})", value)
+        hint = suffix_hint(value.text)
+        also = f"; {hint}" if hint else ""
+        raise _error(key, f"cannot read `{value.text}`: expected {what} ({units or 'a plain number'}){also}", value)
     raise _error(key, f"takes {what}; found {_found(value)}", value)
 
 
@@ -220,6 +222,14 @@ def _fraction(key, spec, value):
     return number
 
 
+def _share(key, spec, value):
+    """A share that may be 0 (a fraction or a percentage within the key's range)."""
+    kind = _unit_kind(key, value, ("number", "percent"), "a share (0.5) or a percentage (50%)")
+    number = _real(key, _scaled(key, value, kind), value)
+    _check_range(key, spec, number, value)
+    return number
+
+
 def _checked_real(key, spec, value):
     """The value's number as written (no unit scaling), as a float within the key's range."""
     number = _real(key, _decimal(key, value, spec), value, spec)
@@ -326,6 +336,8 @@ CONVERTERS = {
     "duration": _quantity_of("duration", "a duration", integral=False),
     "flops": _quantity_of("flops", "FLOP/s", integral=False),
     "bandwidth": _quantity_of("bandwidth", "a bandwidth", integral=False),
+    "rate": _quantity_of("rate", "a request rate", integral=False),
+    "share": _share,
     "fraction": _fraction,
     "price": _price,
     "money": _money,

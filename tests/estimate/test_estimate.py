@@ -224,8 +224,8 @@ def test_litgpt_single_gpu_inference(cases):
     assert len(rows) == 2
     for r in rows:
         arch = _llama(r["model"], cases["architectures"][r["architecture"]])
-        est = evaluate_serve(ServeJob(arch=arch, users=1, context=256, prompt=64, weights="bf16"),
-                             Layout(), A100_40G)
+        est = evaluate_serve(ServeJob(arch=arch, users=1, context=256, prompt=64, weights="bf16",
+                                      engine="transformers"), Layout(), A100_40G)
         m = est.memory
         got = (m.weights + m.kv_cache + m.activations) / 1e9
         assert got == pytest.approx(r["measured"]["max_gpu_ram_GB"], rel=0.10), r["model"]

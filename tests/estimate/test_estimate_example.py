@@ -14,10 +14,11 @@ from support.paths import DOCS
 DOC = DOCS / "estimation.md"
 
 
-SERVE = {  # weights precision -> (weights, kv, activations, overhead, total, ttft s, tpot ms, tok/s)
-    "bf16": (15_231_233_024, 1_409_286_144, 263_968_768, 1_073_741_824, 17_978_229_760, "0.6055", "8.161", "367.6"),
-    "int4": (5_570_747_392, 1_409_286_144, 263_968_768, 1_073_741_824, 8_317_744_128, "0.6055", "3.423", "876.4"),
+SERVE = {  # weights precision -> (weights, kv pool, activations, overhead, total, ttft s, tpot ms, tok/s)
+    "bf16": (15_231_233_024, 60_586_573_824, 417_857_536, 1_073_741_824, 77_309_406_208, "0.4663", "10.082", "291.1"),
+    "int4": (5_570_747_392, 70_247_030_784, 417_857_536, 1_073_741_824, 77_309_377_536, "0.4583", "4.811", "596.1"),
 }
+RUNNING = {"bf16": (1_056_546, 145), "int4": (1_225_011, 168)}  # KV tokens, running limit
 TRAIN = {  # name -> (method, weights, layout, (w, g, o, act, overhead, total), flops, hours)
     "lora": ("lora", "bf16", Layout(recompute="full"),
              (15_554_194_432, 322_961_408, 1_937_768_448, 10_351_509_504, 1_054_446_387, 29_220_880_179),
@@ -67,6 +68,9 @@ def test_serve(doc, weights):
                          Layout(), A100)
     m = est.memory
     assert (m.weights, m.kv_cache, m.activations, m.overhead, m.total) == (w, kv, act, ovh, total)
+    assert (est.kv_tokens, est.running_limit) == RUNNING[weights]
+    assert m.kv_cache == est.kv_tokens * kv_bytes_per_token(QWEN_7B, "bf16")
+    assert _c(est.kv_tokens) in doc and str(est.running_limit) in doc
     assert f"{est.ttft_seconds:.4f}" == ttft
     assert f"{est.tpot_seconds * 1e3:.3f}" == tpot
     assert f"{est.tokens_per_second:.1f}" == tps
@@ -94,11 +98,14 @@ def test_train(doc, name):
 
 
 def test_rules_of_thumb_numbers(doc):
-    # 64 users at 8k context: 30.1 GB of KV, x3.1 the bf16 weights in total
-    est = evaluate_serve(ServeJob(arch=QWEN_7B, users=64, context=8192, prompt=6144, weights="bf16"),
-                         Layout(), A100)
-    assert f"{est.memory.kv_cache / 1e9:.1f} GB" == "30.1 GB" and "30.1 GB" in doc
-    assert f"{est.memory.total / est.memory.weights:.1f}" == "3.1" and "×3.1" in doc
+    # 64 users at 8k context: 30.1 GB of KV, x3.0 the bf16 weights with them
+    kv = 64 * 8192 * kv_bytes_per_token(QWEN_7B, "bf16")
+    weights = SERVE["bf16"][0]
+    assert f"{kv / 1e9:.1f} GB" == "30.1 GB" and "30.1 GB" in doc
+    assert f"{(weights + kv) / weights:.1f}" == "3.0" and "×3.0" in doc
+    # 3 users at 8k: weights, their KV, activations and overhead
+    small = weights + 3 * 8192 * kv_bytes_per_token(QWEN_7B, "bf16") + SERVE["bf16"][2] + SERVE["bf16"][3]
+    assert f"{small / 1e9:.2f} GB" == "18.13 GB" and "18.13 GB" in doc
     # 16 bytes per trained parameter
     assert _c(16 * param_counts(QWEN_7B).total) in doc
     job = TrainJob(arch=QWEN_7B, method="lora", tokens=2.5e8, seq_len=4096, global_batch=16,

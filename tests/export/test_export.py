@@ -6,6 +6,7 @@ version they were taken from; an export that emits anything else fails here.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import shlex
@@ -209,7 +210,7 @@ def test_deepspeed_offload_all_and_fp16_gpus():
 
 
 def test_vllm_command_for_an_int4_single_gpu_server():
-    row = serve_row(weights="int4", kv="bf16", users=3)
+    row = serve_row(weights="int4", kv="bf16", users=3, serving={"running_limit": 3})
     argv = vllm.arguments(row, "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B")
     flags = check_vllm(argv)
     assert flags == {
@@ -222,8 +223,11 @@ def test_vllm_command_for_an_int4_single_gpu_server():
 def test_vllm_replicas_become_data_parallel_ranks_and_fp8():
     row = serve_row(weights="fp8", kv="fp8", users=10, replicas=2, count=4, tp=2)
     flags = check_vllm(vllm.arguments(row, "m"))
-    # 10 users over 2 replicas: 5 sequences each
-    assert flags["--data-parallel-size"] == "2" and flags["--max-num-seqs"] == "5"
+    # the running requests the plan sized each replica for (its KV cache and the engine's cap)
+    assert flags["--data-parallel-size"] == "2" and flags["--max-num-seqs"] == "40"
+    # a result without serving figures: 10 users over 2 replicas, 5 sequences each
+    bare = dataclasses.replace(row, service=None)
+    assert check_vllm(vllm.arguments(bare, "m"))["--max-num-seqs"] == "5"
     assert flags["--quantization"] == "fp8" and flags["--kv-cache-dtype"] == "fp8"
     assert check_vllm(vllm.arguments(serve_row(weights="bf16"), "m"))["--dtype"] == "bfloat16"
     assert "--quantization" not in check_vllm(vllm.arguments(serve_row(weights="bf16"), "m"))
@@ -313,7 +317,7 @@ def test_multi_node_serving():
     assert vllm.servers(per_node) == (2, 1)
     spec = check_skypilot(skypilot.render(per_node, "m"))
     assert spec["num_nodes"] == "2" and spec["resources"]["accelerators"] == "A10G:8"
-    assert check_vllm(shlex.split(spec["run"]))["--max-num-seqs"] == "16"
+    assert check_vllm(shlex.split(spec["run"]))["--max-num-seqs"] == "40"  # service.running_limit
     # one TP16 replica spans both nodes: no single-node command to run, resources only
     spanning = serve_row(count=16, nodes=2, tp=16, replicas=1)
     assert vllm.servers(spanning) == (1, 1)

@@ -135,6 +135,24 @@ def test_limits_met(results, name):
 
 
 @pytest.mark.parametrize("name", NAMES)
+def test_services_within_the_hardware(results, name):
+    """No serve row uses more than the GPUs' peak FLOP/s or HBM bandwidth, carries more than
+    its capacity, or has a median above its 99th percentile; p99 limits are met."""
+    for w in rows(results[name]):
+        if w["kind"] != "serve":
+            assert w["service"] is None
+            continue
+        svc, inputs = w["service"], w["inputs"]
+        assert 0 < svc["compute_share"] <= 1 and 0 < svc["bandwidth_share"] <= 1, w["name"]
+        assert svc["requests_per_second"] <= svc["capacity_requests_per_second"] * (1 + 1e-6)
+        assert svc["ttft_p50_seconds"] <= svc["ttft_p99_seconds"]
+        assert svc["tpot_p50_seconds"] <= svc["tpot_p99_seconds"]
+        for limit, key in (("ttft_p99_ms", "ttft_p99_seconds"), ("tpot_p99_ms", "tpot_p99_seconds")):
+            if inputs[limit] is not None:
+                assert svc[key] * 1000 <= inputs[limit], (w["name"], w["scenario"])
+
+
+@pytest.mark.parametrize("name", NAMES)
 def test_cost_non_decreasing_with_dataset(results, name):
     swept: dict[str, list[tuple[int, float]]] = {}
     for w in rows(results[name]):
@@ -233,12 +251,17 @@ def test_budget_buys_time(results):
     assert by_budget[0]["gpu"] != by_budget[-1]["gpu"]  # the cap changes the GPU type
 
 
-def test_chat_service_mixes_gpu_types(results):
+def test_chat_service_plans_rates(results):
     result = results["chat-service"]
-    assert len({w["gpu"] for w in result["workloads"]}) >= 2
-    assistant = sorted(rows(result, "assistant-70b"), key=lambda w: w["inputs"]["users"])
+    assistant = sorted(rows(result, "assistant-70b"), key=lambda w: w["inputs"]["rate"])
+    assert [w["inputs"]["rate"] for w in assistant] == [0.25, 1.0, 4.0]
     costs = [w["cost"] for w in assistant]
-    assert costs == sorted(costs), costs  # more users never cost less
+    assert costs == sorted(costs), costs  # a higher rate never costs less
+    for w in result["workloads"]:
+        assert w["inputs"]["users"] is None and w["service"]["load_share"] < 1
+        assert w["service"]["requests_per_second"] == pytest.approx(w["inputs"]["rate"])
+    assert all(w["service"]["ttft_p99_seconds"] <= 6 for w in assistant)
+
 
 
 def test_month_budget_states_the_month_apart_and_schedules_the_jobs(results):

@@ -52,13 +52,18 @@ TOP_KEYS = ["plan", "file", "status", "gap", "objective", "currency", "total_cos
 ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_count", "nodes",
             "layout", "memory_per_gpu_bytes", "host_memory_per_gpu_bytes", "gpu_memory_bytes",
             "usable_memory_bytes", "hours", "cost", "cost_per_hour", "price_per_hour",
-            "ttft_seconds", "tpot_seconds", "tokens_per_second", "tokens", "host", "decided_by",
-            "reasons", "alternatives", "billing", "every_hours", "runs_per_period", "cost_per_run",
-            "cost_per_period", "schedule"]
+            "ttft_seconds", "tpot_seconds", "tokens_per_second", "service", "tokens", "host",
+            "decided_by", "reasons", "alternatives", "billing", "every_hours", "runs_per_period",
+            "cost_per_run", "cost_per_period", "schedule"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
-              "batch", "optimizer", "rank", "budget", "stack", "precision", "every_hours", "runs",
+              "batch", "optimizer", "rank", "budget", "stack", "precision", "output", "rate",
+              "prefix_cache", "engine", "ttft_p99_ms", "tpot_p99_ms", "every_hours", "runs",
               "start_after_hours"]
+SERVICE_KEYS = ["engine", "ttft_mean_seconds", "ttft_p50_seconds", "ttft_p99_seconds",
+                "tpot_mean_seconds", "tpot_p50_seconds", "tpot_p99_seconds", "requests_per_second",
+                "output_tokens_per_second", "capacity_requests_per_second", "load_share",
+                "compute_share", "bandwidth_share", "concurrency", "running_limit", "kv_tokens"]
 LAYOUT_KEYS = ["tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
                "weights", "sp", "cp", "shard", "vpp"]
 MEMORY_KEYS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total"]
@@ -96,7 +101,7 @@ def test_json_contract_keys_and_types():
         assert all(isinstance(v, int) for v in row["memory_per_gpu_bytes"].values())
         assert isinstance(row["hours"], float) and isinstance(row["cost"], float)
         assert row["fits"] and row["decided_by"] in (
-            "memory", "deadline", "latency", "availability", "price", "budget", "pinned")
+            "memory", "deadline", "latency", "capacity", "availability", "price", "budget", "pinned")
         assert row["reasons"] and len(row["alternatives"]) <= 3
         assert list(row["host"]) == ["cpu_cores", "ram_bytes", "nvme_bytes", "network"]
     chat = row_of(result, "chat")
@@ -107,6 +112,16 @@ def test_json_contract_keys_and_types():
     assert base["inputs"]["stack"] == "megatron" and base["inputs"]["precision"] == "bf16"
     assert base["layout"]["cp"] >= 1 and base["layout"]["vpp"] >= 1
     assert chat["tpot_seconds"] <= 0.05 and chat["ttft_seconds"] is not None
+    assert list(chat["service"]) == SERVICE_KEYS and chat["service"]["engine"] == "vllm"
+    service = chat["service"]
+    assert service["tpot_mean_seconds"] == chat["tpot_seconds"]
+    assert service["ttft_p50_seconds"] <= service["ttft_p99_seconds"]
+    assert service["tpot_p50_seconds"] <= service["tpot_p99_seconds"]
+    assert 0 < service["compute_share"] <= 1 and 0 < service["bandwidth_share"] <= 1
+    assert math.isclose(service["output_tokens_per_second"], chat["tokens_per_second"])
+    assert chat["inputs"]["users"] == 4 and chat["inputs"]["rate"] is None
+    assert chat["inputs"]["output"] == 1000  # 4k = 4,000 tokens less the default prompt, 0.75 x 4k
+    assert row_of(result, "tune")["service"] is None
     tune = row_of(result, "tune")
     assert tune["inputs"]["stack"] == "hf"  # LoRA's default stack
     assert tune["inputs"]["dataset_bytes"] == 100_000_000
@@ -388,7 +403,7 @@ serve "fast" { model = "DeepSeek-R1-Distill-Qwen-7B" users = 1 context = 2k weig
     row = row_of(solve_text(text), "fast")
     assert row["fits"] and row["gpu"] == "A10G" and row["gpu_count"] == 2
     assert row["decided_by"] == "latency"
-    assert "1 x A10G fit in memory but miss the latency limits" in row["reasons"][1]
+    assert "1 x A10G carry 1 user but miss the latency limits" in row["reasons"][1]
 
 
 @settings(max_examples=8, deadline=None)

@@ -23,6 +23,21 @@ def inputs(**over) -> dict:
         "dataset_tokens": None, "dataset_bytes": None, "epochs": None, "seq_len": None,
         "deadline_hours": None, "tpot_ms": None, "ttft_ms": None, "weights": "bf16",
         "kv": None, "prompt": None, "batch": None, "optimizer": None, "rank": None, "budget": None,
+        "output": None, "rate": None, "prefix_cache": None, "engine": None, "ttft_p99_ms": None,
+        "tpot_p99_ms": None,
+    }
+    base.update(over)
+    return base
+
+
+def service(**over) -> dict:
+    """A service row's serving figures (the JSON contract's ``service``)."""
+    base = {
+        "engine": "vllm", "ttft_mean_seconds": 0.41, "ttft_p50_seconds": 0.38,
+        "ttft_p99_seconds": 0.95, "tpot_mean_seconds": 0.031, "tpot_p50_seconds": 0.030,
+        "tpot_p99_seconds": 0.036, "requests_per_second": 0.05, "output_tokens_per_second": 96.0,
+        "capacity_requests_per_second": 0.2, "load_share": 0.25, "compute_share": 0.05,
+        "bandwidth_share": 0.62, "concurrency": 3.0, "running_limit": 40, "kv_tokens": 98000,
     }
     base.update(over)
     return base
@@ -30,7 +45,7 @@ def inputs(**over) -> dict:
 
 def serve_row(name="chat-7b", gpu="A10G", count=1, cost=734.38, users=3, replicas=1, tp=1,
               weights="int4", kv="bf16", scenario=None, memory=None, gpu_memory=24 * GiB,
-              nodes=1, fits=True) -> dict:
+              nodes=1, fits=True, serving=None) -> dict:
     mem = memory or {"weights": 5 * GiB, "gradients": 0, "optimizer": 0, "activations": GiB // 2,
                      "kv_cache": 3 * GiB, "overhead": GiB}
     mem = dict(mem, total=sum(mem.values()))
@@ -45,7 +60,7 @@ def serve_row(name="chat-7b", gpu="A10G", count=1, cost=734.38, users=3, replica
         "gpu_memory_bytes": gpu_memory, "usable_memory_bytes": int(gpu_memory * 0.9),
         "hours": 730.0, "cost": cost, "cost_per_hour": round(cost / 730.0, 6),
         "price_per_hour": 1.006, "ttft_seconds": 0.41, "tpot_seconds": 0.031,
-        "tokens_per_second": 96.0, "tokens": None,
+        "tokens_per_second": 96.0, "service": service(**(serving or {})), "tokens": None,
         "host": {"cpu_cores": 8, "ram_bytes": 64 * GiB, "nvme_bytes": 500 * 10**9, "network": "none"},
         "decided_by": "price", "reasons": ["cheapest GPU that holds the model"], "alternatives": [],
         "billing": "run-rate", "every_hours": None, "runs_per_period": None, "cost_per_run": None,
@@ -72,7 +87,7 @@ def train_row(name="tune-70b", kind="finetune", gpu="A100-80G", count=16, nodes=
         "gpu_memory_bytes": 80 * GiB, "usable_memory_bytes": int(80 * GiB * 0.9),
         "hours": hours, "cost": cost, "cost_per_hour": round(cost / hours, 6),
         "price_per_hour": 1.79, "ttft_seconds": None, "tpot_seconds": None,
-        "tokens_per_second": None, "tokens": 2500000000,
+        "tokens_per_second": None, "service": None, "tokens": 2500000000,
         "host": {"cpu_cores": 96, "ram_bytes": 1024 * GiB, "nvme_bytes": 4 * 10**12,
                  "network": "RDMA 200Gbps"},
         "decided_by": "deadline", "reasons": ["fastest layout within the deadline"], "alternatives": [],

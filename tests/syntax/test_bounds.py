@@ -20,7 +20,7 @@ from planner.syntax.values import range_text
 from support.paths import DOCS
 
 NUMERIC = ("count", "tokens", "bytes", "duration", "flops", "bandwidth", "fraction", "price", "money",
-           "real", "available", "zero")
+           "real", "available", "zero", "rate", "share")
 
 
 REQUIRED = {"serve": {"model": '"m"', "users": "1", "context": "4k"},
@@ -35,7 +35,9 @@ def _entry(kind: str, key: str, text: str) -> str:
         return f'serve "s" {{ model = "m" users = 1 context = 4k layout {{ {key} {op} {text} }} }}'
     if kind == "layout":
         return f'finetune "f" {{ model = "m" dataset = 1GB layout {{ {key} {op} {text} }} }}'
-    others = "".join(f"{k} = {v} " for k, v in REQUIRED.get(kind, {}).items() if k != key)
+    # a service's load is users or rate, not both
+    skip = {key, "users"} if key == "rate" else {key}
+    others = "".join(f"{k} = {v} " for k, v in REQUIRED.get(kind, {}).items() if k not in skip)
     return f'{kind} "x" {{ {others}{key} {op} {text} }}'
 
 
@@ -64,7 +66,7 @@ def test_every_numeric_key_has_a_finite_range():
 def test_bounds_are_kept_and_beyond_them_is_an_error(kind, key, spec):
     # the bounds themselves, spelled in the key's own units, are accepted (an open low is not)
     high = spell(spec.kind, spec.high)
-    if key != "prompt":  # less than `context`, whose own bound is the same
+    if key not in ("prompt", "output"):  # less than `context`, whose own bound is the same
         assert _error(_entry(kind, key, high)) is None, (key, high)
     if not spec.low_open:
         assert _error(_entry(kind, key, spell(spec.kind, spec.low))) is None, key

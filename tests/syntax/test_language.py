@@ -23,6 +23,8 @@ model "m" {
   max_context = 128k  precision = fp8  experts = 256  shared_experts = 1
   experts_per_token = 8  expert_ffn = 2048  dense_layers = 3  q_lora_rank = 1536
   kv_lora_rank = 512  qk_nope_dim = 128  qk_rope_dim = 64  v_head_dim = 128
+  norms_per_layer = 4  qk_norm = true  sinks = true  router_bias = true  fused_qkv = true
+  fused_gate_up = false  rope_scaling = 4
 }
 serve "s" {
   model = "m"  gpus = ["G", "H"]  utilization = 35%  users = 1.5k  context = 8k  prompt = 6000
@@ -41,6 +43,10 @@ pretrain "t" {
   model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
   optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2
   stack = fsdp  precision = fp8
+}
+serve "r" {
+  model = "m"  rate = 1200/min  context = 8k  prompt = 6000  output = 1500  prefix_cache = 25%
+  engine = sglang  ttft_p99 <= 3s  tpot_p99 <= 80ms
 }
 finetune "f2" { model = "m"  dataset = 1GB  runs = 4 }
 pretrain "t2" { model = "m"  dataset = 1B tokens  every = 30d  start_after = 1d }
@@ -80,6 +86,8 @@ def test_model_block(plan):
     assert (m.max_context, m.precision) == (128_000, "fp8")
     assert (m.experts, m.shared_experts, m.experts_per_token, m.expert_ffn, m.dense_layers) == (256, 1, 8, 2048, 3)
     assert (m.q_lora_rank, m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim) == (1536, 512, 128, 64, 128)
+    assert (m.norms_per_layer, m.qk_norm, m.sinks, m.router_bias) == (4, True, True, True)
+    assert (m.fused_qkv, m.fused_gate_up, m.rope_scaling) == (True, False, 4.0)
 
 
 def test_serve_block(plan):
@@ -91,6 +99,14 @@ def test_serve_block(plan):
     assert s.duration == 30 * 86400 == 2_592_000
     lay = s.layout
     assert (lay.gpu, lay.count, lay.tp, lay.pp, lay.ep, lay.replicas) == ("G", 8, 4, 1, 2, 2)
+
+
+def test_serve_block_with_a_rate(plan):
+    r = plan.workloads[3]
+    assert r.users is None and r.rate == pytest.approx(20.0)  # 1200 per minute
+    assert (r.context, r.prompt, r.output, r.prefix_cache) == (8000, 6000, 1500, 0.25)
+    assert r.engine == "sglang" and r.ttft_p99 == 3.0 and r.tpot_p99 == pytest.approx(0.08)
+    assert plan.workloads[0].engine == "vllm" and plan.workloads[0].output is None
 
 
 def test_finetune_block(plan):
@@ -115,7 +131,8 @@ def test_pretrain_block(plan):
     assert (t.bytes_per_token, t.epochs, t.seq_len, t.batch) == (4.0, 1.0, 2000, 1000)
     assert t.optimizer == "sgd" and t.deadline == 2_592_000 and t.budget == 1e6 and t.utilization == 0.45
     assert (t.every, t.runs, t.start_after) == (None, 2, None)
-    f2, t2 = plan.workloads[3:]  # `every` and `runs` are exclusive: the other block of each kind
+    by_name = {w.name: w for w in plan.workloads}
+    f2, t2 = by_name["f2"], by_name["t2"]  # `every` and `runs` are exclusive: the other block of each kind
     assert (f2.every, f2.runs, t2.every, t2.start_after) == (None, 4, 30 * 86400, 86400)
     assert (t.stack, t.precision) == ("fsdp", "fp8")
 
