@@ -79,7 +79,8 @@ def diff_command(
         from planner import units as text
 
         total = threshold.watched(result)
-        what = {"total": "the period's total", "run-rate": "the run rate",
+        # "total cost rises by" as before for the default target (CI recipes quote it)
+        what = {"total": "total cost", "run-rate": "the run rate",
                 "one-off": "the one-off cost"}[threshold.target]
         amount = (text.money_per(total.delta, result.currency, result.period_hours)
                   if threshold.target == "run-rate" else text.money(total.delta, result.currency))
