@@ -66,6 +66,8 @@ class Settings(Node):
     objective: Objective = "cost"
     currency: str = "USD"
     budget: float | None = None  # ``budget <= 50000``: cap on total cost, in currency
+    period: float | None = None  # seconds run rates are stated over; default one month (730 h)
+    window: float | None = None  # seconds of time the pool is scheduled over; None: no schedule
 
 
 class Gpu(Node):
@@ -212,6 +214,9 @@ class Train(Workload):
     precision: TrainPrecision = "bf16"  # the linear layers' matmuls: bf16, or fp8 (TE style)
     deadline: float | None = None  # limit: seconds
     budget: float | None = None  # limit: currency for this workload
+    every: float | None = None  # seconds between runs of a recurring job; None: one-off
+    runs: int | None = None  # runs per period of a recurring job (instead of ``every``)
+    start_after: float | None = None  # seconds after the window's start a run may begin
 
 
 class Finetune(Train):

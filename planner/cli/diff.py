@@ -28,8 +28,9 @@ def diff_command(
     ),
     format: DiffFormat = typer.Option(DiffFormat.table, "--format", "-f", help="Output format."),
     fail_above: Optional[str] = typer.Option(
-        None, "--fail-above", metavar="AMOUNT|PERCENT",
-        help="Exit 1 when the total cost rises by more than AMOUNT (e.g. 500) or PERCENT (e.g. 10%).",
+        None, "--fail-above", metavar="[run-rate:|one-off:]AMOUNT|PERCENT",
+        help="Exit 1 when the period's total rises by more than AMOUNT (e.g. 500) or PERCENT "
+             "(e.g. 10%); run-rate:10% or one-off:500 watch either part alone.",
     ),
     show_all: bool = typer.Option(False, "--all", help="List unchanged workloads too."),
     max_chars: int = typer.Option(
@@ -77,9 +78,14 @@ def diff_command(
     if threshold is not None and threshold.exceeded(result):
         from planner import units as text
 
-        total = result.total
+        total = threshold.watched(result)
+        # "total cost rises by" as before for the default target (CI recipes quote it)
+        what = {"total": "total cost", "run-rate": "the run rate",
+                "one-off": "the one-off cost"}[threshold.target]
+        amount = (text.money_per(total.delta, result.currency, result.period_hours)
+                  if threshold.target == "run-rate" else text.money(total.delta, result.currency))
         print(
-            f"planner diff: total cost rises by {text.money(total.delta, result.currency)}"
+            f"planner diff: {what} rises by {amount}"
             f" ({text.percent(total.percent)}), more than --fail-above"
             f" {threshold.describe(result.currency)}",
             file=sys.stderr,

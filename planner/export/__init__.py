@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from planner import units as text
 from planner.errors import PlanError, PlanNameError
 from planner.export import deepspeed, skypilot, vllm
 from planner.export.names import HF_REPOS, row_words
@@ -106,7 +107,7 @@ def artifacts(result: Result, tool: str, workload: str | None = None,
     files, skipped = [], []
     for row in select(result, tool, workload):
         if not row.fits or not row.gpu:
-            skipped.append(f"{_slug(row)}: does not fit; nothing to launch")
+            skipped.append(f"{_slug(row)}: {text.verdict(row)}; nothing to launch")
             continue
         model = models.get(row.model, row.model)
         name = _slug(row) + _EXTENSIONS[tool]

@@ -28,6 +28,7 @@ def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = 
     _sweeps(plan, models, errors)
     _offered(plan, errors)
     _complete(plan, gpus, models, errors)
+    _timing(plan, errors)
     for model in plan.models:
         _params(model, errors)
 
@@ -179,6 +180,58 @@ def _bridge(build, node, errors: Collector) -> None:
         build(node)
     except PlanError as error:
         errors.add(error)
+
+
+def _timing(plan: P.Plan, errors: Collector) -> None:
+    """Periods and windows: a service runs at most the period; a job repeats a bounded
+    number of times; ``start_after`` needs a window and lies inside it."""
+    from planner.resolve import timing as t
+    from planner.units import duration
+
+    from planner.resolve.variants import sweeps_by_workload
+
+    period, window = t.period_hours(plan), t.window_hours(plan)
+    swept = sweeps_by_workload(plan)
+    for w in plan.workloads:
+        label = f'{w.kind} "{w.name}"'
+        if w.kind == "serve":
+            # the block's duration, and every swept one
+            spans = [(w.duration, _span(w, "duration"))] + [
+                (update.get("duration"), _span(sweep, f"values[{i}]"))
+                for sweep in swept.get(w.name, ()) for i, update in enumerate(sweep.updates)]
+            for seconds, where in spans:
+                if seconds is not None and seconds / 3600.0 > period * (1 + 1e-9):
+                    errors.add(PlanTypeError(
+                        f"{label} runs `duration` {duration(seconds / 3600.0)} per period, longer than "
+                        f"the plan's period of {duration(period)}; set the plan's `period` to price a "
+                        "longer stretch", where))
+            continue
+        every = t.every_hours(w, period)
+        key = "every" if w.every is not None else "runs"
+        if every is not None and period / every > t.MAX_RUNS_PER_PERIOD:
+            errors.add(PlanTypeError(
+                f"{label} repeats {period / every:,.0f} times per period; at most "
+                f"{t.MAX_RUNS_PER_PERIOD:,} (a job that often is better planned as a service)",
+                _span(w, key)))
+        start = (w.start_after or 0.0) / 3600.0
+        if w.start_after is not None and window is None:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` places its runs in the plan's `window`, and the plan has "
+                "none; add `window = 7d` (for example) to the plan block", _span(w, "start_after")))
+        elif window is not None and start > window - 1 / 60:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` {duration(start)} leaves less than a minute of the plan's "
+                f"window of {duration(window)}", _span(w, "start_after")))
+        elif window is not None and t.scheduled_runs(window, start, every, _hours(w.deadline)) > t.MAX_SCHEDULED_RUNS:
+            errors.add(PlanTypeError(
+                f"{label} would run {t.scheduled_runs(window, start, every, _hours(w.deadline)):,} "
+                f"times in the window; at "
+                f"most {t.MAX_SCHEDULED_RUNS:,} runs of one job are scheduled: shorten the window "
+                f"or repeat less often", _span(w, key)))
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600.0
 
 
 # A declared `params` may differ this much from the computed count (published totals are

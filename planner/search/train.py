@@ -164,7 +164,7 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     if not within:
         out.miss = Miss("budget", out.cheapest_timely)
         return out
-    within = keep_in_range(out, within)
+    within = keep_in_range(out, within, variant.timing.runs_per_period or 1.0)
     if not within:
         return out
     out.feasible = within

@@ -67,7 +67,12 @@ _DIM = 10**6  # widths and ranks of a model (the largest published: 53248)
 PLAN = {
     "objective": Key("enum", "cost", choices=_choices(plan.Objective), doc="what the solver minimises"),
     "currency": Key("currency", '"USD"', doc="currency of prices and budgets (three capital letters)"),
-    "budget": Key("money", **_MONEY, doc="limit: total cost of every workload"),
+    "budget": Key("money", **_MONEY, doc="limit: the period's total cost of every workload"),
+    "period": Key("duration", "730h (one month)", **_LONG,
+                  doc="the period run rates are stated over: services and recurring jobs cost so much per period"),
+    # at least one schedule step (a minute, planner.units.SCHEDULE_STEPS_PER_HOUR)
+    "window": Key("duration", "not set: no schedule", low=60.0, high=_LONG["high"],
+                  doc="schedule the jobs on the offered GPUs over this much time (each run's start and end)"),
 }
 
 GPU = {
@@ -153,7 +158,8 @@ SERVE = {
     "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time to first token"),
     "tpot_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time per output token (simulated)"),
     "ttft_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time to first token (simulated)"),
-    "duration": Key("duration", "730h", **_LONG, doc="hours of service priced (730 h is one month)"),
+    "duration": Key("duration", "the plan's `period`", **_LONG,
+                    doc="hours of service per period (the whole period by default)"),
 }
 
 TRAIN = {
@@ -169,7 +175,13 @@ TRAIN = {
     "precision": Key("enum", "bf16", choices=_choices(plan.TrainPrecision),
                      doc="matmul precision of the linear layers; fp8 needs fp8 tensor cores"),
     "deadline": Key("duration", **_LONG, doc="limit: wall-clock time of the run"),
-    "budget": Key("money", **_MONEY, doc="limit: cost of this workload"),
+    "budget": Key("money", **_MONEY, doc="limit: cost of this workload (one run)"),
+    "every": Key("duration", "not set: one run (one-off)", **_LONG, sweepable=False,
+                 doc="the job repeats at this interval (7d): a run rate; each run ends before the next"),
+    "runs": _count("not set", high=10_000, sweepable=False,
+                   doc="the job repeats this many times per period (instead of `every`)"),
+    "start_after": Key("duration", "0", low=1.0, or_zero=True, high=_LONG["high"], sweepable=False,
+                       doc="a run starts no earlier than this after the window's start (after each repeat's start); needs a plan `window`"),
 }
 
 FINETUNE = {
