@@ -287,7 +287,11 @@ def _training_pins(workload, pins: P.Layout, arch, row: dict, batch: int, gpus: 
         if pins.shard != "node" and data is not None and data % pins.shard:
             out.append(Problem("shard", "shard", f"shard = {pins.shard} must divide dp × cp = {data}", none))
     if pins.vpp is not None and pins.vpp > 1:
-        if pins.pp is not None and pins.pp < 2:
+        if pins.pp is None and not any(-(-arch.layers // pp) % pins.vpp == 0 for pp in range(2, arch.layers + 1)):
+            out.append(Problem("vpp-any", "vpp", f"vpp = {pins.vpp} chunks of a pipeline stage: no number of "
+                               f"stages splits the {arch.layers} layers of model `{row['model']}` into stages of "
+                               f"a multiple of {pins.vpp} layers", frozenset({"model"})))
+        elif pins.pp is not None and pins.pp < 2:
             out.append(Problem("vpp-pp", "vpp", f"vpp = {pins.vpp} interleaves pipeline stages: it needs "
                                f"pp > 1 (pp = {pins.pp})", none))
         elif pins.pp is not None:
