@@ -88,6 +88,10 @@ class Gpu(Node):
     available: int | None = None  # offered to the solver when set; -1 = unlimited
     utilization: float | None = None  # achieved fraction of peak in training matmuls (large GEMMs)
     vendor: Literal["nvidia", "amd"] | None = None
+    shapes: list[int] | None = None  # GPU counts of the instances sold; None: any count
+    host_ram: int | None = None  # bytes of host RAM per node
+    host_cpus: int | None = None  # host vCPUs per node
+    host_nvme: int | None = None  # bytes of local NVMe per node (0: none)
 
 
 class Model(Node):

@@ -78,6 +78,13 @@ class GpuSpec:
     # share of memory_bytes a training job may allocate: 1 unless the plan sets ``usable``
     # (training counts its CUDA context and allocator reserve as ``Memory.overhead``)
     train_usable_fraction: float = 1.0
+    # what can be rented (docs/estimation.md sec 11): the GPU counts of the instances sold
+    # (ascending, the largest = gpus_per_node; empty: any count, billed per GPU) and the
+    # host of one node (None: not known, not checked)
+    shapes: tuple[int, ...] = ()
+    host_ram_bytes: int | None = None
+    host_cpus: int | None = None
+    host_nvme_bytes: int | None = None
 
     @property
     def usable_bytes(self) -> int:

@@ -92,6 +92,12 @@ GPU = {
     "utilization": Key("fraction", "the GPU's MAMF × 0.706 / 0.869 (0.706 on A100)",
                        doc="achieved fraction of peak in training matmuls (large GEMMs)", **_UTILIZATION),
     "vendor": Key("enum", choices=("nvidia", "amd"), doc="maker, for default utilization"),
+    # what can be rented (docs/estimation.md sec 11): whole instances, the node's host
+    "shapes": Key("count_list", "any count (billed per GPU)", low=1, high=1024,
+                  doc="GPU counts of the instances sold, e.g. [1, 2, 4, 8]; the largest is a node (`per_node`)"),
+    "host_ram": Key("bytes", low=2**20, high=2**50, doc="host RAM of one node (`per_node` GPUs)"),
+    "host_cpus": _count(high=10**5, doc="host vCPUs of one node"),
+    "host_nvme": Key("bytes", low=2**20, high=2**50, or_zero=True, doc="local NVMe of one node; 0: none"),
 }
 
 _PRECISIONS = _choices(plan.Precision)

@@ -14,7 +14,7 @@ gpu "G" {
   memory = 81920MiB  usable = 92%  bf16 = 312TFLOPS  fp8 = 0TFLOPS  int8 = 1.2PFLOPS
   hbm = 3.35TB/s  interconnect = 300GB/s  network = 200Gbps  per_node = 8
   price = 1.79 EUR/h  price_date = "2026-11-01"  available = unlimited  utilization = 0.4
-  vendor = amd
+  vendor = amd  shapes = [1, 2, 4, 8]  host_ram = 1152GiB  host_cpus = 96  host_nvme = 8000GB
 }
 model "m" {
   like = "base"  config = "cfg/config.json"  params = 1.1B  layers = 22  hidden = 2048
@@ -75,6 +75,8 @@ def test_gpu_block(plan):
     assert g.network == 200e9 / 8 == 25e9  # bits → bytes
     assert g.per_node == 8 and g.price == 1.79 and g.price_date == "2026-11-01"
     assert g.available == -1 and g.utilization == 0.4 and g.vendor == "amd"
+    assert g.shapes == [1, 2, 4, 8] and g.host_ram == 1152 * 2**30
+    assert g.host_cpus == 96 and g.host_nvme == 8 * 10**12
 
 
 def test_model_block(plan):
