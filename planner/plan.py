@@ -182,6 +182,7 @@ class Serve(Workload):
     tpot_p99: float | None = None  # limit: 99th percentile of TPOT (simulated)
     ttft_p99: float | None = None  # limit: 99th percentile of TTFT (simulated)
     duration: float | None = None  # seconds of service priced; default one month (730 h)
+    checkpoint: str | None = None  # the checkpoint served (repo id or path); exports name it
 
 
 def request_shape_problem(context: int | None, prompt: int | None,

@@ -166,6 +166,8 @@ SERVE = {
     "ttft_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time to first token (simulated)"),
     "duration": Key("duration", "the plan's `period`", **_LONG,
                     doc="hours of service per period (the whole period by default)"),
+    "checkpoint": Key("text", "the model's base repository (a warning on export)",
+                      doc="the checkpoint served: a Hugging Face repo id or a local path (vLLM's MODEL)"),
 }
 
 TRAIN = {

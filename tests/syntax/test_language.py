@@ -29,6 +29,7 @@ model "m" {
 serve "s" {
   model = "m"  gpus = ["G", "H"]  utilization = 35%  users = 1.5k  context = 8k  prompt = 6000
   weights = int4  kv = fp8  tpot <= 50ms  ttft <= 2s  duration = 30d
+  checkpoint = "org/model-AWQ"
   layout { gpu = "G"  count = 8  tp = 4  pp = 1  ep = 2  replicas = 2 }
 }
 finetune "f" {
@@ -98,6 +99,7 @@ def test_serve_block(plan):
     assert (s.users, s.context, s.prompt) == (1500, 8000, 6000)
     assert (s.weights, s.kv) == ("int4", "fp8")
     assert s.tpot == pytest.approx(0.05) and s.ttft == 2.0
+    assert s.checkpoint == "org/model-AWQ"
     assert s.duration == 30 * 86400 == 2_592_000
     lay = s.layout
     assert (lay.gpu, lay.count, lay.tp, lay.pp, lay.ep, lay.replicas) == ("G", 8, 4, 1, 2, 2)
