@@ -92,18 +92,21 @@ def diff(old: Result, new: Result):
 
 
 def export(result: Result, plan: Plan, tool: str, *, workload: str | None = None,
-           model: str | None = None):
+           model: str | None = None, warnings: list | None = None):
     """Launch files for ``tool`` (deepspeed | vllm | skypilot): (artifacts, skipped notes).
 
-    Checkpoints come from the plan's models (catalog Hugging Face ids, or a config.json's
-    directory); ``model`` overrides them for every row."""
+    Checkpoints come from a service's `checkpoint`, else the plan's models (catalog Hugging
+    Face ids, or a config.json's directory); ``model`` overrides them for every row.
+    ``warnings`` receives a warning per service that names no checkpoint."""
     from planner.export import artifacts, model_references
+    from planner.export.context import launches
 
     if model is not None:
         references = {row.model: model for row in result.workloads}
     else:
         references = model_references(plan)
-    return artifacts(result, tool, workload, references)
+    return artifacts(result, tool, workload, references, launches(plan),
+                     override=model is not None, warnings=warnings)
 
 
 __all__ = ["diff", "estimate", "export", "load", "render", "report", "solve"]

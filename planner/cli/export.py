@@ -40,7 +40,10 @@ def export_command(
 
     plan = load_plan_with_warnings(file)
     result = api.solve(plan, file=file, time_limit=time_limit)
-    files, skipped = api.export(result, plan, to.value, workload=workload, model=model)
+    warnings: list = []
+    files, skipped = api.export(result, plan, to.value, workload=workload, model=model,
+                                warnings=warnings)
+    _print_warnings(warnings, file)
     for note in skipped:
         print(f"planner export: {note}", file=sys.stderr)
     if output is None:
@@ -60,7 +63,30 @@ def export_command(
             if artifact.filename.endswith(".sh"):
                 os.chmod(path, 0o755)
             print(path)
+            beside = artifact.sidecar()
+            if beside is not None:
+                notes_path = os.path.join(output, beside[0])
+                with open(notes_path, "w", encoding="utf-8", newline="\n") as handle:
+                    handle.write(beside[1])
+                print(notes_path)
             for note in artifact.notes:
                 print(f"planner export: {artifact.filename}: {note}", file=sys.stderr)
     except OSError as error:
         raise PlanError(f"cannot write into {output}: {error.strerror or error}") from None
+
+
+def _print_warnings(warnings: list, file: str) -> None:
+    """Export's warnings as the loader prints its own: ``path:line:col: warning: ...`` with
+    the source line; they never change the exit code."""
+    from planner.diagnostics import SourceLines, attach_lines, print_errors
+
+    sources: dict = {}
+    for warning in warnings:
+        span = warning.span
+        if span is not None and span.file not in sources:
+            try:
+                with open(span.file, encoding="utf-8") as handle:
+                    sources[span.file] = SourceLines(handle.read())
+            except OSError:
+                pass
+        print_errors(attach_lines(warning, sources), sys.stderr)

@@ -3,9 +3,13 @@
 ``artifacts(result, tool, ...)`` gives one file per applicable row (a sweep
 gives one per variant): DeepSpeed for training rows, vLLM for serving rows,
 SkyPilot for every row. Rows that do not fit have nothing to launch and are
-skipped with a note. The result is the typed
-``planner.result.Result``; model checkpoints come from ``models``
-(plan model name -> Hugging Face id or local path), see ``model_references``.
+skipped with a note; rows whose layout the target cannot run are refused with
+the reason (docs/exports.md). What a file cannot carry is a note: a comment in
+the file (a DeepSpeed JSON has none; its notes go beside it) and a line on
+stderr. The result is the typed ``planner.result.Result``; model checkpoints
+come from ``models`` (plan model name -> Hugging Face id or local path, see
+``model_references``), a service's own ``checkpoint`` before that, and what
+the plan adds (shapes, disk bytes) from ``launches`` (``context.launches``).
 """
 
 from __future__ import annotations
@@ -18,8 +22,9 @@ import re
 from dataclasses import dataclass, field
 
 from planner import units as text
-from planner.errors import PlanError, PlanNameError
+from planner.errors import PlanError, PlanNameError, PlanWarning
 from planner.export import deepspeed, skypilot, vllm
+from planner.export.context import row_key
 from planner.export.names import HF_REPOS, row_words
 
 TOOLS = ("deepspeed", "vllm", "skypilot")
@@ -32,6 +37,13 @@ class Artifact:
     filename: str
     text: str
     notes: list[str] = field(default_factory=list)
+
+    def sidecar(self) -> tuple[str, str] | None:
+        """(file name, text) of the notes written beside a file that cannot hold comments."""
+        if not self.notes or not self.filename.endswith(".json"):
+            return None
+        name = self.filename[:-len(".json")] + ".notes.txt"
+        return name, "".join(f"{self.filename}: {note}\n" for note in self.notes)
 
 
 def model_references(plan) -> dict[str, str]:
@@ -100,23 +112,76 @@ def select(result: Result, tool: str, workload: str | None) -> list[Row]:
     return chosen
 
 
+def refusal(row: Row, tool: str) -> str | None:
+    """Why ``tool``'s stack cannot run the row as solved, or None."""
+    if tool == "deepspeed":
+        return deepspeed.refusal(row)
+    if tool == "vllm" or (tool == "skypilot" and row.kind == "serve"):
+        return vllm.refusal(row)
+    return None
+
+
 def artifacts(result: Result, tool: str, workload: str | None = None,
-              models: dict[str, str] | None = None) -> tuple[list[Artifact], list[str]]:
-    """(files, notes about skipped rows)."""
+              models: dict[str, str] | None = None, launches: dict | None = None,
+              override: bool = False, warnings: list | None = None) -> tuple[list[Artifact], list[str]]:
+    """(files, notes about rows skipped or refused). ``launches``: row key -> Launch (the
+    plan's checkpoints, shapes and disk bytes); ``override``: ``models`` comes from --model
+    and beats a service's `checkpoint`; ``warnings`` receives a PlanWarning per service that
+    names no checkpoint."""
     models = models or {}
-    files, skipped = [], []
+    launches = launches or {}
+    files, skipped, warned = [], [], set()
     for row in select(result, tool, workload):
         if not row.fits or not row.gpu:
             skipped.append(f"{_slug(row)}: {text.verdict(row)}; nothing to launch")
             continue
-        model = models.get(row.model, row.model)
-        name = _slug(row) + _EXTENSIONS[tool]
-        if tool == "deepspeed":
-            files.append(Artifact(name, deepspeed.render(row), deepspeed.notes(row)))
-        elif tool == "vllm":
-            files.append(Artifact(name, vllm.render(row, model), vllm.notes(row, model)))
-        else:
-            files.append(Artifact(name, skypilot.render(row, model), skypilot.notes(row)))
+        refused = refusal(row, tool)
+        if refused:
+            if workload is not None:
+                raise PlanError(f"{_slug(row)}: refused for {tool}: {refused}")
+            skipped.append(f"{_slug(row)}: refused for {tool}: {refused}")
+            continue
+        launch = launches.get(row_key(row.name, row.scenario))
+        model, named = _checkpoint(row, models, launch, override)
+        if not named and row.kind == "serve" and warnings is not None and row.name not in warned:
+            warned.add(row.name)
+            warnings.append(PlanWarning(
+                f"serve {row.name!r} names no `checkpoint`: vLLM loads {model}, the base model's"
+                " repository", launch.workload_span if launch else None,
+                "state the served repository (an Instruct or quantized one): checkpoint = \"ORG/NAME\""))
+        files.append(_artifact(row, tool, model, named, launch, result))
     if not files:
         raise PlanError(f"nothing to export --to {tool}: " + "; ".join(skipped))
     return files, skipped
+
+
+def _checkpoint(row: Row, models: dict[str, str], launch, override: bool) -> tuple[str, bool]:
+    """(what vLLM loads, whether the plan or --model named it)."""
+    if override:
+        return models.get(row.model, row.model), True
+    if launch is not None and launch.checkpoint:
+        return launch.checkpoint, True
+    return models.get(row.model, row.model), False
+
+
+def _artifact(row: Row, tool: str, model: str, named: bool, launch, result: Result) -> Artifact:
+    name = _slug(row) + _EXTENSIONS[tool]
+    if tool == "deepspeed":
+        return Artifact(name, deepspeed.render(row), deepspeed.notes(row))
+    if tool == "vllm":
+        remarks = vllm.notes(row, model, named)
+        return Artifact(name, vllm.render(row, model, remarks), remarks)
+    use = result.gpus.get(row.gpu) if result.gpus else None
+    per_node = use.per_node if use else None
+    remarks = skypilot.notes(row, model, launch, per_node)
+    if row.kind == "serve":
+        remarks += vllm.notes(row, model, named, skypilot.instances(row, launch, per_node)[0])
+    else:
+        remarks += deepspeed_problem(row)
+    return Artifact(name, skypilot.render(row, model, launch, per_node, remarks), remarks)
+
+
+def deepspeed_problem(row: Row) -> list[str]:
+    """A training row's layout DeepSpeed would refuse, as a note on its SkyPilot task."""
+    refused = deepspeed.refusal(row)
+    return [f"DeepSpeed cannot run this layout: {refused}"] if refused else []

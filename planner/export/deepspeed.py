@@ -1,13 +1,17 @@
 """A DeepSpeed JSON config for a training row (finetune, pretrain).
 
-Keys as documented in DeepSpeed's docs/_pages/config-json.md ("DeepSpeed
-Configuration JSON"): the batch triple, ``zero_optimization`` (stage,
-``offload_optimizer``, ``offload_param``), ``bf16``/``fp16`` and, for TP > 1,
-``tensor_parallel.autotp_size`` (AutoTP training). Pipeline parallelism is not
-a config key in DeepSpeed (it is ``PipelineModule(num_stages=...)`` in the
-training script), so PP > 1 is reported to the caller as a note, and so are what
-DeepSpeed's config cannot express: Megatron sequence parallelism, context
-parallelism, interleaved pipeline stages, HSDP and fp8 linears.
+Keys as DeepSpeed 0.19.6 reads them (deepspeedai/DeepSpeed at edaa7221,
+deepspeed/runtime/config.py ``DeepSpeedConfig._initialize_params``,
+deepspeed/runtime/zero/config.py ``DeepSpeedZeroConfig``,
+deepspeed/module_inject/auto_ep_config.py ``parse_autoep_config``): the batch
+triple, ``zero_optimization`` (stage, ``offload_optimizer``, ``offload_param``),
+``bf16``/``fp16``, ``tensor_parallel.autotp_size`` (AutoTP) and
+``expert_parallel`` (AutoEP). Pipeline parallelism is not a config key that
+sets the stages (it is ``PipelineModule(num_stages=...)`` in the training
+script), so PP > 1 is a note, and so is what DeepSpeed's config cannot express:
+Megatron sequence parallelism, context parallelism, interleaved pipeline
+stages, HSDP, fp8 linears, the LoRA adapters and the bitsandbytes base weights.
+Layouts DeepSpeed refuses to run are refused here with its reason (``refusal``).
 """
 
 from __future__ import annotations
@@ -26,9 +30,39 @@ def global_batch(row: Row) -> int:
     return int(row.inputs.batch)
 
 
+def refusal(row: Row) -> str | None:
+    """Why DeepSpeed cannot run the row's layout, or None (docs/exports.md, "Refused")."""
+    layout = row.layout
+    tp, pp, ep, zero = layout.tp or 1, layout.pp or 1, layout.ep or 1, int(layout.zero or 0)
+    if row.inputs.method == "qlora" and (tp > 1 or ep > 1):
+        split = "tensor" if tp > 1 else "expert"
+        return (f"QLoRA with {split} parallelism ({'tp' if tp > 1 else 'ep'} = {tp if tp > 1 else ep}):"
+                " bitsandbytes stores the frozen base weights packed (Params4bit / Int8Params),"
+                " which DeepSpeed's AutoTP and AutoEP do not split; QLoRA runs data parallel"
+                " (DDP, ZeRO or FSDP) with tp = 1 and ep = 1")
+    if pp > 1 and zero >= 2:
+        return (f"pipeline parallel ({pp} stages) with ZeRO stage {zero}: DeepSpeed's pipeline"
+                " engine asserts \"ZeRO-2 and ZeRO-3 are incompatible with pipeline parallelism\""
+                " (deepspeed/runtime/pipe/engine.py); use ZeRO 0 or 1 with pp > 1")
+    if ep > 1 and zero == 3 and tp > 1:
+        return (f"expert parallel {ep} with ZeRO-3 and tensor parallel {tp}: DeepSpeed's AutoEP"
+                " under ZeRO-3 \"does not support AutoTP yet\" (deepspeed/runtime/engine.py)")
+    offload = layout.offload or "none"
+    if offload in ("optimizer", "all") and zero == 0:
+        return (f"offload={offload} with ZeRO stage 0 cannot be expressed in DeepSpeed"
+                " (optimizer offload needs ZeRO stage 1, 2 or 3)")
+    if offload == "all" and zero != 3:
+        return (f"offload=all (parameters too) needs ZeRO stage 3 in DeepSpeed,"
+                f" the layout has stage {zero}")
+    return None
+
+
 def config(row: Row) -> dict:
     """The config dict. DeepSpeed requires train_batch_size = micro × accumulation × DP,
     so the accumulation steps are rounded up and the batch restated to match."""
+    refused = refusal(row)
+    if refused:
+        raise PlanError(f"{row.name}: {refused}")
     layout = row.layout
     tp, pp = layout.tp or 1, layout.pp or 1
     dp = layout.dp or max(1, (row.gpu_count or 1) // (tp * pp))
@@ -38,18 +72,8 @@ def config(row: Row) -> dict:
     offload = layout.offload or "none"
     zero_config: dict = {"stage": zero}
     if offload in ("optimizer", "all"):
-        if zero == 0:
-            raise PlanError(
-                f"{row.name}: offload={offload} with ZeRO stage 0 cannot be expressed in"
-                " DeepSpeed (optimizer offload needs ZeRO stage 1, 2 or 3)"
-            )
         zero_config["offload_optimizer"] = {"device": "cpu", "pin_memory": True}
     if offload == "all":
-        if zero != 3:
-            raise PlanError(
-                f"{row.name}: offload=all (parameters too) needs ZeRO stage 3 in DeepSpeed,"
-                f" the layout has stage {zero}"
-            )
         zero_config["offload_param"] = {"device": "cpu", "pin_memory": True}
     out: dict = {
         "train_batch_size": micro * accumulation * dp,
@@ -63,6 +87,8 @@ def config(row: Row) -> dict:
         out["fp16"] = {"enabled": True}
     if tp > 1:
         out["tensor_parallel"] = {"autotp_size": tp}
+    if (layout.ep or 1) > 1:
+        out["expert_parallel"] = {"enabled": True, "autoep_size": layout.ep}
     return out
 
 
@@ -95,11 +121,26 @@ def notes(row: Row) -> list[str]:
     if row.inputs.precision == "fp8":
         out.append("fp8 linear layers: Transformer Engine (te.fp8_autocast) in the model,"
                    " not a DeepSpeed config key")
-    if row.inputs.stack not in (None, "deepspeed"):
+    inputs = row.inputs
+    if inputs.method in ("lora", "qlora"):
+        out.append(f"LoRA adapters of rank {inputs.rank or 'the default'}: PEFT's LoraConfig(r=...,"
+                   " target_modules=...) in the training script; DeepSpeed trains what is left"
+                   " requiring gradients")
+    if inputs.method == "qlora":
+        bits = "8-bit (load_in_8bit)" if (layout.weights or inputs.weights) == "int8" else \
+            "4-bit NF4 (load_in_4bit, bnb_4bit_quant_type=\"nf4\")"
+        out.append(f"QLoRA base weights in bitsandbytes {bits}: a BitsAndBytesConfig when loading"
+                   " the model, not a DeepSpeed key")
+    if inputs.optimizer not in (None, "adamw"):
+        out.append(f"optimizer {inputs.optimizer}: a bitsandbytes or client optimizer passed to"
+                   " deepspeed.initialize(optimizer=...), not DeepSpeed's `optimizer` section")
+    if inputs.stack not in (None, "deepspeed"):
         out.append(f"the plan assumed the {row.inputs.stack} stack; its memory terms"
                    " (docs/estimation.md sec 3, \"Stacks\") differ from DeepSpeed's")
     return out
 
 
 def render(row: Row) -> str:
+    """The JSON (no comments: Hugging Face's and accelerate's loaders read it with json.load);
+    its notes go on stderr and into a notes file beside it."""
     return json.dumps(config(row), indent=2, sort_keys=True) + "\n"

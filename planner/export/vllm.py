@@ -1,9 +1,12 @@
 """The ``vllm serve MODEL ...`` command line for a serving row.
 
-Flags as documented in vLLM's engine arguments (docs.vllm.ai, v0.8.5,
-"Engine Arguments"; data parallelism: docs/serving/data_parallel_deployment.md).
+Flags and choices as vLLM 0.33.0 defines them (vllm/engine/arg_utils.py,
+vllm/config/cache.py ``CacheDType``, vllm/model_executor/layers/quantization
+``QuantizationMethods`` of the PyPI wheel vllm-0.33.0; docs/exports.md lists them).
 One command starts one server on one node; a row with several replicas per
-node runs them as data-parallel ranks of that server.
+node runs them as data-parallel ranks of that server. What the command cannot
+carry is a note; what vLLM cannot run (bitsandbytes nf4: vLLM 0.33 has no
+``bitsandbytes`` quantization method) is refused.
 """
 
 from __future__ import annotations
@@ -18,12 +21,11 @@ from planner.export.names import header
 
 # Planned weight precision -> vLLM --quantization. bf16/fp16 need none (--dtype
 # says the precision). fp8: vLLM quantizes a 16-bit checkpoint online ("fp8").
-# nf4: bitsandbytes 4-bit, quantized at load time. int4: a group-quantized 4-bit
+# nf4 (bitsandbytes) is refused: vLLM 0.33.0 dropped the method. int4: a group-quantized 4-bit
 # checkpoint (AWQ; point MODEL at an AWQ repository). int8: W8A8 checkpoints
 # made by llm-compressor load as "compressed-tensors".
 QUANTIZATION = {
     "fp8": "fp8",
-    "nf4": "bitsandbytes",
     "int4": "awq",
     "int8": "compressed-tensors",
 }
@@ -46,17 +48,31 @@ def memory_utilization(row: Row) -> float:
     return math.floor(usable / total * 100 + 1e-6) / 100
 
 
-def servers(row: Row) -> tuple[int, int]:
-    """(servers, replicas per server): one server per node when replicas fill whole nodes."""
+def servers(row: Row, nodes: int | None = None) -> tuple[int, int]:
+    """(servers, replicas per server): one server per node when replicas fill whole nodes.
+    ``nodes``: the nodes rented (default: the result's)."""
     layout = row.layout
     replicas = layout.replicas or 1
-    nodes = row.nodes or 1
+    nodes = nodes or row.nodes or 1
     per_replica = (layout.tp or 1) * (layout.pp or 1)
     if nodes > 1 and replicas % nodes == 0 and per_replica * (replicas // nodes) <= (
-        (row.gpu_count or per_replica) // nodes
+        math.ceil((row.gpu_count or per_replica) / nodes)
     ):
         return nodes, replicas // nodes
     return 1, replicas
+
+
+def refusal(row: Row) -> str | None:
+    """Why vLLM cannot run the row as planned, or None."""
+    inputs = row.inputs
+    if inputs.engine not in (None, "vllm"):
+        return (f"planned for the {inputs.engine} engine; `export vllm` writes vLLM commands"
+                " (plan it with `engine = vllm`)")
+    if _weights(row) == "nf4":
+        return ("nf4 weights are bitsandbytes 4-bit, which vLLM 0.33 no longer loads (no"
+                " `bitsandbytes` quantization method); plan `weights = int4` (an AWQ or GPTQ"
+                " checkpoint) to serve 4-bit weights on vLLM")
+    return None
 
 
 def max_num_seqs(row: Row) -> int:
@@ -68,23 +84,29 @@ def max_num_seqs(row: Row) -> int:
     return max(1, math.ceil((row.inputs.users or 1) / (row.layout.replicas or 1)))
 
 
-def arguments(row: Row, model: str) -> list[str]:
+def arguments(row: Row, model: str, nodes: int | None = None) -> list[str]:
     """argv of ``vllm serve`` for one server of this row."""
+    from planner.estimate.memory import prefill_chunk_tokens
+
     layout = row.layout
     inputs = row.inputs
-    _, per_server = servers(row)
-    replicas = layout.replicas or 1
-    if inputs.engine not in (None, "vllm"):
-        raise PlanError(f"{row.name}: planned for the {inputs.engine} engine; `export vllm` "
-                        "writes vLLM commands (plan it with `engine = vllm`)")
+    _, per_server = servers(row, nodes)
+    refused = refusal(row)
+    if refused:
+        raise PlanError(f"{row.name}: {refused}")
     args = ["vllm", "serve", model,
             "--tensor-parallel-size", str(layout.tp or 1),
             "--pipeline-parallel-size", str(layout.pp or 1)]
     if per_server > 1:
         args += ["--data-parallel-size", str(per_server)]
+    if (layout.ep or 1) > 1:
+        args += ["--enable-expert-parallel"]
     if inputs.context:
         args += ["--max-model-len", str(int(inputs.context))]
     args += ["--max-num-seqs", str(max_num_seqs(row))]
+    if row.gpu and row.gpu_memory_bytes:
+        # the step's token budget the serving figures were computed with (engines.token_budget)
+        args += ["--max-num-batched-tokens", str(prefill_chunk_tokens(row.gpu, row.gpu_memory_bytes))]
     weights = _weights(row)
     if weights in DTYPE:
         args += ["--dtype", DTYPE[weights]]
@@ -92,32 +114,49 @@ def arguments(row: Row, model: str) -> list[str]:
         args += ["--quantization", QUANTIZATION[weights]]
     args += ["--gpu-memory-utilization", f"{memory_utilization(row):.2f}"]
     args += ["--kv-cache-dtype", KV_CACHE_DTYPE.get(inputs.kv or "bf16", "auto")]
+    if inputs.prefix_cache:
+        args += ["--enable-prefix-caching"]
     return args
 
 
-def notes(row: Row, model: str) -> list[str]:
-    """What the command assumes about the checkpoint."""
+def notes(row: Row, model: str, named: bool = True, nodes: int | None = None) -> list[str]:
+    """What the command assumes and cannot say. ``named``: the plan (or --model) names the
+    checkpoint; else ``model`` is the catalog's base repository."""
+    layout = row.layout
+    out = []
     weights = _weights(row)
     if weights == "int4":
-        return [f"--quantization awq loads an AWQ checkpoint; pass --model with one if {model} is not"]
-    if weights == "int8":
-        return [f"--quantization compressed-tensors loads a W8A8 checkpoint; pass --model with one"
-                f" if {model} is not"]
-    return []
+        out.append(f"--quantization awq loads an AWQ checkpoint; {model} must be one"
+                   + ("" if named else " (name it with the workload's `checkpoint`)"))
+    elif weights == "int8":
+        out.append(f"--quantization compressed-tensors loads a W8A8 checkpoint; {model} must be one"
+                   + ("" if named else " (name it with the workload's `checkpoint`)"))
+    _, per_server = servers(row, nodes)
+    ep = layout.ep or 1
+    if ep > 1 and ep != (layout.tp or 1) * per_server:
+        out.append(f"vLLM's expert-parallel group is TP x DP = {(layout.tp or 1) * per_server} GPUs"
+                   f" (--enable-expert-parallel); the plan assumed ep = {ep}")
+    if row.inputs.prefix_cache:
+        out.append(f"the plan counts {row.inputs.prefix_cache:.0%} of prompt tokens as prefix-cache hits"
+                   " (--enable-prefix-caching); the hit rate is the traffic's, not a flag")
+    return out
 
 
-def command(row: Row, model: str) -> str:
+def command(row: Row, model: str, nodes: int | None = None) -> str:
     """The command as one shell line (quoted), for scripts and SkyPilot ``run``."""
-    return " ".join(shlex.quote(a) for a in arguments(row, model))
+    return " ".join(shlex.quote(a) for a in arguments(row, model, nodes))
 
 
-def render(row: Row, model: str) -> str:
+def render(row: Row, model: str, remarks: list[str] | None = None) -> str:
     """A small POSIX shell script that starts the server."""
     args = [shlex.quote(a) for a in arguments(row, model)]
     lines = [" ".join(args[:3])]
-    pairs = args[3:]
-    for i in range(0, len(pairs), 2):
-        lines.append("  " + " ".join(pairs[i:i + 2]))
+    rest = args[3:]
+    while rest:  # a flag and its value on one line; a flag without one alone
+        take = 2 if len(rest) > 1 and not rest[1].startswith("--") else 1
+        lines.append("  " + " ".join(rest[:take]))
+        rest = rest[take:]
     count, _ = servers(row)
     top = ["#!/bin/sh", header(row) + (f", run on each of {count} nodes" if count > 1 else "")]
+    top += [f"# note: {note}" for note in remarks or ()]
     return "\n".join(top) + "\nexec " + " \\\n".join(lines) + "\n"

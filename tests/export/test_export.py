@@ -34,16 +34,17 @@ def result(rows, **kw):
 
 # ---------------------------------------------------------------- documented keys and flags
 
-# DeepSpeed, docs/_pages/config-json.md ("DeepSpeed Configuration JSON") of
-# deepspeedai/DeepSpeed at commit 00376da49967bc6a15d70a550200ac67277b1fb4 (master, 2026):
-# sections Batch Size, Optimizer, Scheduler, Communication, FP16, BFLOAT16, Gradient
-# Clipping, ZeRO Optimizations, Parameter offloading, Optimizer offloading, Tensor Parallel (AutoTP).
+# DeepSpeed 0.19.6 (deepspeedai/DeepSpeed at edaa7221267243c7be7fb49c5d5f5c4fb97b4641): the
+# top-level keys DeepSpeedConfig._initialize_params reads (deepspeed/runtime/config.py) that an
+# export may write, DeepSpeedZeroConfig's fields (deepspeed/runtime/zero/config.py, aliases
+# included), the offload configs (zero/offload_config.py), AutoTP (tensor_parallel) and AutoEP
+# (module_inject/auto_ep_config.py parse_autoep_config).
 DEEPSPEED_KEYS = {
     "": {"train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
          "managed_gradient_accumulation", "optimizer", "scheduler", "communication_data_type",
          "gradient_allreduce_op", "prescale_gradients", "gradient_predivide_factor", "fp16", "bf16",
          "torch_autocast", "gradient_clipping", "zero_optimization", "aio", "tensor_parallel",
-         "hybrid_engine"},
+         "expert_parallel", "hybrid_engine"},
     "fp16": {"enabled", "auto_cast", "loss_scale", "initial_scale_power", "loss_scale_window",
              "hysteresis", "consecutive_hysteresis", "min_loss_scale", "fp16_master_weights_and_grads"},
     "bf16": {"enabled", "bf16_master_weights_and_grads", "bf16_optimizer_states"},
@@ -55,7 +56,7 @@ DEEPSPEED_KEYS = {
                           "stage3_param_persistence_threshold", "sub_group_size",
                           "stage3_gather_16bit_weights_on_model_save",
                           "stage3_module_granularity_threshold", "zero_hpz_partition_size",
-                          "zero_quantized_weights", "zero_quantized_gradients",
+                          "zero_quantized_weights", "zero_quantized_gradients", "mics_shard_size",
                           "log_trace_cache_warnings", "ignore_unused_parameters", "elastic_checkpoint"},
     "zero_optimization.offload_param": {"device", "nvme_path", "pin_memory", "buffer_count",
                                         "buffer_size", "max_in_cpu"},
@@ -63,6 +64,8 @@ DEEPSPEED_KEYS = {
                                             "buffer_count", "fast_init"},
     "tensor_parallel": {"autotp_size", "preset_model", "tp_overlap_comm", "vocab_parallel_lm_head",
                         "partition_config"},
+    "expert_parallel": {"enabled", "autoep_size", "expert_tensor_parallel_size", "preset_model",
+                        "moe_layer_pattern", "expert_pattern", "router_pattern"},
 }
 DEEPSPEED_VALUES = {
     "zero_optimization.stage": {0, 1, 2, 3},
@@ -70,24 +73,25 @@ DEEPSPEED_VALUES = {
     "zero_optimization.offload_optimizer.device": {"cpu", "nvme"},
 }
 
-# vLLM engine arguments of `vllm serve`, v0.9.0 (docs.vllm.ai/en/v0.9.0, "Engine Arguments";
-# choices from vllm.config of that release: ModelDType, CacheDType) and
-# data parallelism from docs/serving/data_parallel_deployment.md. Value-taking flags only.
+# vLLM 0.33.0 (the PyPI wheel vllm-0.33.0-cp38-abi3-manylinux_2_28_x86_64): `vllm serve` flags from
+# vllm/engine/arg_utils.py EngineArgs.add_cli_args, with their value types; choices from
+# vllm/config/model.py ModelDType, vllm/config/cache.py CacheDType and
+# vllm/model_executor/layers/quantization/__init__.py QuantizationMethods (no "bitsandbytes").
 VLLM_FLAGS = {
     "--tensor-parallel-size": int, "--pipeline-parallel-size": int, "--data-parallel-size": int,
-    "--max-model-len": int, "--max-num-seqs": int, "--gpu-memory-utilization": float,
-    "--quantization": str, "--kv-cache-dtype": str, "--dtype": str, "--port": int,
+    "--max-model-len": int, "--max-num-seqs": int, "--max-num-batched-tokens": int,
+    "--gpu-memory-utilization": float, "--quantization": str, "--kv-cache-dtype": str,
+    "--dtype": str, "--port": int,
 }
+VLLM_SWITCHES = {"--enable-expert-parallel", "--enable-prefix-caching"}
 VLLM_CHOICES = {
     "--dtype": {"auto", "half", "float16", "bfloat16", "float", "float32"},
-    "--kv-cache-dtype": {"auto", "fp8", "fp8_e4m3", "fp8_e5m2"},
-    # QuantizationMethods in vllm/model_executor/layers/quantization/__init__.py (vllm-project/vllm
-    # at commit 0034007debee2a009e030804f2cde7953aff78c6)
-    "--quantization": {"aqlm", "awq", "deepspeedfp", "tpu_int8", "fp8", "ptpc_fp8", "fbgemm_fp8",
-                       "deepgemm_fp8", "modelopt", "modelopt_fp4", "marlin", "bitblas", "gguf",
-                       "gptq_marlin_24", "gptq_marlin", "gptq_bitblas", "awq_marlin", "gptq",
-                       "compressed-tensors", "bitsandbytes", "qqq", "hqq", "experts_int8",
-                       "neuron_quant", "ipex", "quark", "moe_wna16", "torchao", "auto-round"},
+    "--kv-cache-dtype": {"auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc",
+                         "fp8_ds_mla"},
+    "--quantization": {"awq", "auto_awq", "fp8", "fbgemm_fp8", "fp_quant", "modelopt", "modelopt_fp4",
+                       "modelopt_mxfp8", "modelopt_mixed", "auto_gptq", "gptq", "gptq_marlin",
+                       "awq_marlin", "humming", "compressed-tensors", "experts_int8", "quark",
+                       "moe_wna16", "torchao", "inc", "mxfp4", "gpt_oss_mxfp4", "online"},
 }
 
 # SkyPilot task YAML, docs.skypilot.co/en/v0.9.1/reference/yaml-spec.html ("SkyPilot YAML").
@@ -121,11 +125,16 @@ def check_deepspeed(config: dict, prefix: str = "") -> None:
 
 
 def check_vllm(argv: list[str]) -> dict:
+    """The flags (a switch maps to True); every one vLLM 0.33 has, with a value it takes."""
     assert argv[:2] == ["vllm", "serve"] and not argv[2].startswith("-")
-    flags, rest = {}, argv[3:]
-    assert len(rest) % 2 == 0
-    for flag, value in zip(rest[::2], rest[1::2]):
+    flags, rest = {}, list(argv[3:])
+    while rest:
+        flag = rest.pop(0)
+        if flag in VLLM_SWITCHES:
+            flags[flag] = True
+            continue
         assert flag in VLLM_FLAGS, f"vLLM has no flag {flag}"
+        value = rest.pop(0)
         VLLM_FLAGS[flag](value)
         if flag in VLLM_CHOICES:
             assert value in VLLM_CHOICES[flag], f"{flag} {value}"
@@ -216,6 +225,7 @@ def test_vllm_command_for_an_int4_single_gpu_server():
     assert flags == {
         "--tensor-parallel-size": "1", "--pipeline-parallel-size": "1", "--max-model-len": "8000",
         "--max-num-seqs": "3", "--quantization": "awq", "--gpu-memory-utilization": "0.90",
+        "--max-num-batched-tokens": "2048",  # vLLM's default below 70 GiB (memory.MAX_BATCHED_TOKENS)
         "--kv-cache-dtype": "auto",
     }
 
@@ -246,15 +256,11 @@ def test_skypilot_task_per_row_kind():
     assert train["resources"]["accelerators"] == "A100-80GB:8" and train["num_nodes"] == "2"
     # the row's host needs (96 cores, 1024 GiB, 4 TB) split over its 2 nodes
     assert train["resources"]["cpus"] == "48+" and train["resources"]["memory"] == "512+"
-    assert train["resources"]["disk_size"] == "2000"
+    assert "disk_size" not in train["resources"]  # without the plan's bytes: SkyPilot's default
     assert "run" not in train
     serve = check_skypilot(skypilot.render(serve_row(), "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"))
     assert serve["resources"]["accelerators"] == "A10G:1" and serve["resources"]["ports"] == "8000"
     assert serve["run"].startswith("vllm serve deepseek-ai/DeepSeek-R1-Distill-Qwen-7B ")
-    small = serve_json()
-    small["host"] = dict(small["host"], nvme_bytes=20 * 10**9)
-    small = typed_row(small)
-    assert "disk_size" not in check_skypilot(skypilot.render(small, "m"))["resources"]  # default 256 GB
 
 
 def test_skypilot_names_and_quoting():
@@ -322,3 +328,129 @@ def test_multi_node_serving():
     spanning = serve_row(count=16, nodes=2, tp=16, replicas=1)
     assert vllm.servers(spanning) == (1, 1)
     assert "run" not in check_skypilot(skypilot.render(spanning, "m"))
+
+
+# ---------------------------------------------------------------- issue 16: exports that launch
+
+def with_layout(row, **kw):
+    return dataclasses.replace(row, layout=dataclasses.replace(row.layout, **kw))
+
+
+def with_inputs(row, **kw):
+    return dataclasses.replace(row, inputs=dataclasses.replace(row.inputs, **kw))
+
+
+def test_layouts_deepspeed_cannot_run_are_refused_with_the_reason():
+    qlora = with_layout(with_inputs(train_row(tp=2, dp=2, count=4, nodes=1, zero=0), method="qlora"),
+                        weights="nf4")
+    assert "bitsandbytes" in deepspeed.refusal(qlora)
+    with pytest.raises(PlanError, match="QLoRA with tensor parallelism"):
+        deepspeed.config(qlora)
+    assert deepspeed.refusal(with_layout(qlora, tp=1, ep=2)).startswith("QLoRA with expert parallelism")
+    assert deepspeed.refusal(with_layout(qlora, tp=1, dp=4)) is None  # QLoRA data parallel runs
+    piped = with_layout(train_row(tp=1, dp=8, zero=2), pp=2)
+    assert "incompatible with pipeline parallelism" in deepspeed.refusal(piped)
+    assert deepspeed.refusal(with_layout(piped, zero=1)) is None
+    experts = with_layout(train_row(tp=2, dp=8, zero=3), ep=4)
+    assert "AutoEP" in deepspeed.refusal(experts)
+    # refused rows are skipped with the reason; a refused row asked for by name is an error
+    data = result([qlora, train_row(name="ok", tp=1, dp=16, zero=2)])
+    files, skipped = artifacts(data, "deepspeed")
+    assert [f.filename for f in files] == ["ok.deepspeed.json"]
+    assert skipped[0].startswith("tune-70b: refused for deepspeed: QLoRA with tensor parallelism")
+    with pytest.raises(PlanError, match="refused for deepspeed"):
+        artifacts(data, "deepspeed", "tune-70b")
+    with pytest.raises(PlanError, match="nothing to export"):
+        artifacts(result([qlora]), "deepspeed")
+    # SkyPilot still rents the machines, and says DeepSpeed would refuse the layout
+    files, _ = artifacts(data, "skypilot", "tune-70b")
+    assert "# note: DeepSpeed cannot run this layout: QLoRA" in files[0].text
+
+
+def test_expert_parallel_reaches_deepspeed_and_vllm():
+    config = deepspeed.config(with_layout(train_row(tp=1, dp=16, zero=2), ep=8))
+    check_deepspeed(config)
+    assert config["expert_parallel"] == {"enabled": True, "autoep_size": 8}
+    # vLLM's EP group is TP x DP: ep = 4 on TP4 is what --enable-expert-parallel gives
+    row = with_layout(serve_row(tp=4, count=4), ep=4)
+    flags = check_vllm(vllm.arguments(row, "m"))
+    assert flags["--enable-expert-parallel"] is True
+    assert vllm.notes(row, "m") == ["--quantization awq loads an AWQ checkpoint; m must be one"]
+    odd = with_layout(serve_row(tp=4, count=4, weights="bf16"), ep=2)
+    assert vllm.notes(odd, "m") == ["vLLM's expert-parallel group is TP x DP = 4 GPUs"
+                                    " (--enable-expert-parallel); the plan assumed ep = 2"]
+
+
+def test_vllm_refuses_nf4_and_states_prefix_caching():
+    nf4 = serve_row(weights="nf4")
+    assert "bitsandbytes" in vllm.refusal(nf4)
+    with pytest.raises(PlanError, match="no longer loads"):
+        vllm.arguments(nf4, "m")
+    cached = with_inputs(serve_row(), prefix_cache=0.5)
+    assert check_vllm(vllm.arguments(cached, "m"))["--enable-prefix-caching"] is True
+    assert any("50% of prompt tokens" in n for n in vllm.notes(cached, "m"))
+    # on an 80 GiB H100 vLLM's default step budget is 8192 tokens (memory.MAX_BATCHED_TOKENS_LARGE)
+    big = serve_row(gpu="H100-SXM", gpu_memory=80 * 2**30)
+    assert check_vllm(vllm.arguments(big, "m"))["--max-num-batched-tokens"] == "8192"
+
+
+def test_notes_are_comments_in_the_files_and_beside_the_json():
+    row = with_inputs(serve_row(weights="int4"), prefix_cache=0.25)
+    text = vllm.render(row, "m", vllm.notes(row, "m"))
+    assert "# note: --quantization awq loads an AWQ checkpoint" in text
+    assert "  --enable-prefix-caching\n" in text or text.rstrip().endswith("--enable-prefix-caching")
+    files, _ = artifacts(result([with_layout(train_row(), recompute="full")]), "deepspeed")
+    name, notes = files[0].sidecar()
+    assert name == "tune-70b.deepspeed.notes.txt" and "activation recomputation (full)" in notes
+    json.loads(files[0].text)  # the JSON itself stays loadable by json.load
+
+
+def test_skypilot_rents_a_shape_that_exists():
+    from planner.export.context import Launch
+
+    sold = Launch(shapes={"H100-SXM": (1, 2, 4, 8)}, per_node={"H100-SXM": 8})
+    three = serve_row(gpu="H100-SXM", count=3, tp=1, replicas=3)
+    assert skypilot.instances(three, sold, None) == (1, 4)  # the smallest instance holding 3
+    assert skypilot.notes(three, "m", sold)[0] == (
+        "the plan uses 3 H100-SXM; SkyPilot rents the smallest instance sold, 4 GPUs (1 idle)")
+    twenty = train_row(gpu="H100-SXM", count=20, nodes=3, tp=4, dp=5)
+    assert skypilot.instances(twenty, sold, None) == (3, 8)  # whole nodes: 3 x 8, 4 idle
+    spec = check_skypilot(skypilot.render(twenty, None, sold))
+    assert spec["resources"]["accelerators"] == "H100:8" and spec["num_nodes"] == "3"
+    # any count where the shapes are not known (billed per GPU), and per_node from the result
+    assert skypilot.instances(three, Launch(per_node={"H100-SXM": 8}), None) == (1, 3)
+    assert skypilot.instances(twenty, None, 8) == (3, 8)
+
+
+def test_skypilot_disk_is_weights_checkpoints_and_a_data_shard():
+    from planner.export.context import Launch
+
+    # 70B: 140 GB of bf16 weights, a 1120 GB checkpoint (16 B per parameter), 10 GB of data;
+    # ZeRO-3 over 2 nodes: each node keeps its half of 2 checkpoints and half of the data
+    launch = Launch(weights_bytes=140 * 10**9, train_checkpoint_bytes=1120 * 10**9,
+                    dataset_bytes=10 * 10**9, per_node={"A100-80G": 8})
+    row = train_row(count=16, nodes=2, tp=8, dp=2, zero=3)
+    assert skypilot.disk_gb(row, launch, 2) == 256 + 140 + 1120 + 5
+    # ZeRO-0, one GPU per model: every node saves the whole state (rank 0 writes it)
+    plain = train_row(count=16, nodes=2, tp=1, dp=16, zero=0)
+    assert skypilot.disk_gb(plain, launch, 2) == 256 + 140 + 2 * 1120 + 5
+    spec = check_skypilot(skypilot.render(row, None, launch))
+    assert spec["resources"]["disk_size"] == str(256 + 140 + 1120 + 5)
+
+
+def test_a_service_states_its_checkpoint_or_is_warned():
+    from planner.export.context import Launch, row_key
+
+    data = result([serve_row(name="chat", weights="int4")])
+    named = {row_key("chat", {}): Launch(checkpoint="org/chat-AWQ")}
+    warnings: list = []
+    files, _ = artifacts(data, "vllm", models={"qwen-7b": "org/base"}, launches=named, warnings=warnings)
+    assert "exec vllm serve org/chat-AWQ " in files[0].text and warnings == []
+    files, _ = artifacts(data, "vllm", models={"qwen-7b": "org/base"}, launches={}, warnings=warnings)
+    assert "exec vllm serve org/base " in files[0].text
+    assert [w.message for w in warnings] == [
+        "serve 'chat' names no `checkpoint`: vLLM loads org/base, the base model's repository"]
+    assert "(name it with the workload's `checkpoint`)" in files[0].text
+    # --model beats the plan's checkpoint
+    files, _ = artifacts(data, "vllm", models={"qwen-7b": "./awq"}, launches=named, override=True)
+    assert "exec vllm serve ./awq " in files[0].text
