@@ -38,12 +38,12 @@ def refusal(row: Row) -> str | None:
         split = "tensor" if tp > 1 else "expert"
         return (f"QLoRA with {split} parallelism ({'tp' if tp > 1 else 'ep'} = {tp if tp > 1 else ep}):"
                 " bitsandbytes stores the frozen base weights packed (Params4bit / Int8Params),"
-                " which DeepSpeed's AutoTP and AutoEP do not split; QLoRA runs data parallel"
-                " (DDP, ZeRO or FSDP) with tp = 1 and ep = 1")
+                " which DeepSpeed's AutoTP and AutoEP do not split (QLoRA runs data parallel:"
+                " DDP, ZeRO or FSDP, with tp = 1 and ep = 1)")
     if pp > 1 and zero >= 2:
         return (f"pipeline parallel ({pp} stages) with ZeRO stage {zero}: DeepSpeed's pipeline"
                 " engine asserts \"ZeRO-2 and ZeRO-3 are incompatible with pipeline parallelism\""
-                " (deepspeed/runtime/pipe/engine.py); use ZeRO 0 or 1 with pp > 1")
+                " (deepspeed/runtime/pipe/engine.py), so pp > 1 needs ZeRO 0 or 1")
     if ep > 1 and zero == 3 and tp > 1:
         return (f"expert parallel {ep} with ZeRO-3 and tensor parallel {tp}: DeepSpeed's AutoEP"
                 " under ZeRO-3 \"does not support AutoTP yet\" (deepspeed/runtime/engine.py)")

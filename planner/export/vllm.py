@@ -70,7 +70,7 @@ def refusal(row: Row) -> str | None:
                 " (plan it with `engine = vllm`)")
     if _weights(row) == "nf4":
         return ("nf4 weights are bitsandbytes 4-bit, which vLLM 0.33 no longer loads (no"
-                " `bitsandbytes` quantization method); plan `weights = int4` (an AWQ or GPTQ"
+                " `bitsandbytes` quantization method): plan `weights = int4` (an AWQ or GPTQ"
                 " checkpoint) to serve 4-bit weights on vLLM")
     return None
 

@@ -358,7 +358,7 @@ def test_layouts_deepspeed_cannot_run_are_refused_with_the_reason():
     files, skipped = artifacts(data, "deepspeed")
     assert [f.filename for f in files] == ["ok.deepspeed.json"]
     assert skipped[0].startswith("tune-70b: refused for deepspeed: QLoRA with tensor parallelism")
-    with pytest.raises(PlanError, match="refused for deepspeed"):
+    with pytest.raises(PlanError, match="nothing to export --to deepspeed: tune-70b: refused for deepspeed"):
         artifacts(data, "deepspeed", "tune-70b")
     with pytest.raises(PlanError, match="nothing to export"):
         artifacts(result([qlora]), "deepspeed")

@@ -5,11 +5,13 @@ from __future__ import annotations
 import glob
 import json
 import os
+import re
 import shlex
 
 import pytest
 
-from planner.export import artifacts, model_references
+from planner.errors import PlanError
+from planner.export import _EXTENSIONS, _KINDS, artifacts, model_references
 from planner.resolve.load import load_plan
 from planner.pipeline import solve_file
 
@@ -48,33 +50,72 @@ def solved(tmp_path_factory):
     return out
 
 
+# Rows of the examples whose solved layout DeepSpeed refuses to run (planner.export.deepspeed
+# .refusal): the search does not yet know what each stack runs, so it picks them; each is
+# refused with its reason instead of exported. Shrink this list as the search learns the
+# stacks: a row that starts to export (or a new refusal) fails the test below.
+KNOWN_REFUSED = {
+    ("deepseek-r1.plan", "deepspeed", "ft-r1-dataset-1KB", "pipeline parallel (7 stages) with ZeRO stage 2"),
+    ("deepseek-r1.plan", "deepspeed", "ft-qwen-14b-dataset-1KB", "pipeline parallel (2 stages) with ZeRO stage 2"),
+    ("deepseek-r1.plan", "deepspeed", "ft-qwen-14b-dataset-1MB", "pipeline parallel (2 stages) with ZeRO stage 2"),
+    ("deepseek-r1.plan", "deepspeed", "ft-qwen-14b-dataset-1GB", "pipeline parallel (2 stages) with ZeRO stage 2"),
+    ("deepseek-r1.plan", "deepspeed", "ft-qwen-14b-dataset-10GB", "pipeline parallel (2 stages) with ZeRO stage 2"),
+    ("deepseek-r1.plan", "deepspeed", "ft-qwen-14b-dataset-100GB", "QLoRA with tensor parallelism (tp = 2)"),
+    ("deepseek-r1.plan", "deepspeed", "ft-llama-70b-dataset-1MB", "pipeline parallel (2 stages) with ZeRO stage 3"),
+    ("deepseek-r1.plan", "deepspeed", "ft-llama-70b-dataset-1GB", "pipeline parallel (2 stages) with ZeRO stage 3"),
+    ("deepseek-r1.plan", "deepspeed", "ft-llama-70b-dataset-10GB", "pipeline parallel (2 stages) with ZeRO stage 3"),
+    ("shared-pool.plan", "deepspeed", "nightly-adapter", "QLoRA with tensor parallelism (tp = 2)"),
+    ("tour.plan", "deepspeed", "tiny-base", "pipeline parallel (2 stages) with ZeRO stage 2"),
+}
+
+
+def applicable(row, tool: str) -> bool:
+    """A target applies to a row that fits, of a kind it launches; a service planned for
+    another engine than vLLM (examples/7b-memory.plan's transformers rows) has no vLLM launch."""
+    if not row.fits or row.kind not in _KINDS[tool]:
+        return False
+    return row.kind != "serve" or row.inputs.engine in (None, "vllm")
+
+
 @pytest.mark.slow
-def test_every_applicable_row_exports_and_passes_the_checks(solved):
-    kinds_seen = set()
+def test_every_example_exports_to_every_target_that_applies(solved):
+    from planner.export.context import launches as plan_launches
+    from planner.export.names import row_words
+
+    seen, refused = set(), set()
     for path, result, models in solved:
-        rows = [r for r in result.workloads if r.fits]
-        if any(r.kind != "serve" for r in rows):
-            files, _ = artifacts(result, "deepspeed", models=models)
-            assert len(files) == sum(r.kind != "serve" for r in rows)
+        plan = load_plan(path)
+        launches = plan_launches(plan)
+        for tool in ("deepspeed", "vllm", "skypilot"):
+            rows = [r for r in result.workloads if applicable(r, tool)]
+            names = sorted({r.name for r in rows})
+            files, skipped = [], []
+            for name in names:
+                try:
+                    got, notes = artifacts(result, tool, name, models, launches)
+                except PlanError as error:  # every row of the workload refused
+                    notes = error.message.removeprefix(f"nothing to export --to {tool}: ").split("; ")
+                    got = []
+                files += got
+                skipped += [n for n in notes if "refused for" in n]
+            for note in skipped:
+                slug, _, reason = note.partition(f": refused for {tool}: ")
+                refused.add((os.path.basename(path), tool, slug, reason.split(":")[0]))
+            exported = {f.filename.removesuffix(_EXTENSIONS[tool]) for f in files}
+            assert len(files) + len(skipped) == len(rows), (path, tool)
+            for row in rows:
+                assert re.sub(r"[^A-Za-z0-9._-]+", "-", row_words(row)).strip("-") in exported | {
+                    n.partition(":")[0] for n in skipped}
             for f in files:
-                check_deepspeed(json.loads(f.text))
-            kinds_seen.add("deepspeed")
-        # a service planned for plain transformers `generate` (examples/7b-memory.plan) has no
-        # vLLM command: export refuses it, so it is not an applicable row
-        launched = [r for r in rows if r.kind != "serve" or r.inputs.engine in (None, "vllm")]
-        served = sorted({r.name for r in launched if r.kind == "serve"})
-        if served:
-            files = [f for name in served for f in artifacts(result, "vllm", name, models)[0]]
-            assert len(files) == sum(r.kind == "serve" for r in launched)
-            for f in files:
-                check_vllm(shlex.split(f.text.split("exec ", 1)[1].replace("\\\n", " ")))
-            kinds_seen.add("vllm")
-        files = [f for name in sorted({r.name for r in launched})
-                 for f in artifacts(result, "skypilot", name, models)[0]]
-        assert len(files) == len(launched), path
-        for f in files:
-            check_skypilot(f.text)
-    assert kinds_seen == {"deepspeed", "vllm"}
+                if tool == "deepspeed":
+                    check_deepspeed(json.loads(f.text))
+                elif tool == "vllm":
+                    check_vllm(shlex.split(f.text.split("exec ", 1)[1].replace("\\\n", " ")))
+                else:
+                    check_skypilot(f.text)
+                seen.add(tool)
+    assert seen == {"deepspeed", "vllm", "skypilot"}
+    assert refused == KNOWN_REFUSED
 
 
 def test_launch_plan_exports(solved):
