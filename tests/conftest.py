@@ -28,3 +28,5 @@ settings.load_profile("planner")
 
 def pytest_configure(config) -> None:
     config.addinivalue_line("markers", "slow: fuzz, property and whole-example tests (seconds each)")
+    config.addinivalue_line("markers", "validate: exports loaded by the real tools' own parsers "
+                                       "(pip install '.[validate]'; skipped without them)")

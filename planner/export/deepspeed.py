@@ -1,7 +1,8 @@
 """A DeepSpeed JSON config for a training row (finetune, pretrain).
 
-Keys as DeepSpeed 0.19.6 reads them (deepspeedai/DeepSpeed at edaa7221,
-deepspeed/runtime/config.py ``DeepSpeedConfig._initialize_params``,
+Keys as DeepSpeed 0.19.8 (the PyPI release; tests/export/test_validate.py loads
+every export with its ``DeepSpeedConfig``) reads them
+(deepspeed/runtime/config.py ``DeepSpeedConfig._initialize_params``,
 deepspeed/runtime/zero/config.py ``DeepSpeedZeroConfig``,
 deepspeed/module_inject/auto_ep_config.py ``parse_autoep_config``): the batch
 triple, ``zero_optimization`` (stage, ``offload_optimizer``, ``offload_param``),
@@ -44,9 +45,10 @@ def refusal(row: Row) -> str | None:
         return (f"pipeline parallel ({pp} stages) with ZeRO stage {zero}: DeepSpeed's pipeline"
                 " engine asserts \"ZeRO-2 and ZeRO-3 are incompatible with pipeline parallelism\""
                 " (deepspeed/runtime/pipe/engine.py), so pp > 1 needs ZeRO 0 or 1")
-    if ep > 1 and zero == 3 and tp > 1:
-        return (f"expert parallel {ep} with ZeRO-3 and tensor parallel {tp}: DeepSpeed's AutoEP"
-                " under ZeRO-3 \"does not support AutoTP yet\" (deepspeed/runtime/engine.py)")
+    if ep > 1 and tp > 1 and pp > 1:
+        return (f"expert parallel {ep} with tensor parallel {tp} and {pp} pipeline stages:"
+                " DeepSpeed's \"AutoEP+AutoTP folding currently supports pp_size=1 only\""
+                " (deepspeed/module_inject/auto_ep_folding.py)")
     offload = layout.offload or "none"
     if offload in ("optimizer", "all") and zero == 0:
         return (f"offload={offload} with ZeRO stage 0 cannot be expressed in DeepSpeed"
