@@ -166,14 +166,15 @@ def _artifact(row: Row, tool: str, model: str, named: bool, launch, result: Resu
     name = _slug(row) + _EXTENSIONS[tool]
     if tool == "deepspeed":
         return Artifact(name, deepspeed.render(row), deepspeed.notes(row))
+    native = getattr(launch.arch, "precision", None) if launch is not None else None
     if tool == "vllm":
-        remarks = vllm.notes(row, model, named)
+        remarks = vllm.notes(row, model, named, native=native)
         return Artifact(name, vllm.render(row, model, remarks), remarks)
     use = result.gpus.get(row.gpu) if result.gpus else None
     per_node = use.per_node if use else None
     remarks = skypilot.notes(row, model, launch, per_node)
     if row.kind == "serve":
-        remarks += vllm.notes(row, model, named, skypilot.instances(row, launch, per_node)[0])
+        remarks += vllm.notes(row, model, named, skypilot.instances(row, launch, per_node)[0], native)
     else:
         remarks += deepspeed_problem(row)
     return Artifact(name, skypilot.render(row, model, launch, per_node, remarks), remarks)

@@ -126,10 +126,6 @@ def notes(row: Row, model: str | None, launch: Launch | None = None,
         what = f"{nodes} whole nodes of {accelerators}" if nodes > 1 else f"the smallest instance sold, {accelerators} GPUs"
         out.append(f"the plan uses {row.gpu_count} {row.gpu}; SkyPilot rents {what} ({rented - row.gpu_count} idle)")
     if row.kind == "serve":
-        count, _ = vllm.servers(row, nodes)
-        if model is not None and count != nodes:
-            out.append(f"a replica spans {nodes} nodes: no single-node command; start vLLM on a Ray"
-                       " cluster over the nodes (vLLM docs, \"Distributed inference and serving\")")
         return out
     return out + [f"{layout_text(row.layout)}: SkyPilot sets the nodes and GPUs; the parallel layout goes"
                   " to the training launcher (--to deepspeed, or Megatron's arguments)"]

@@ -119,19 +119,29 @@ def arguments(row: Row, model: str, nodes: int | None = None) -> list[str]:
     return args
 
 
-def notes(row: Row, model: str, named: bool = True, nodes: int | None = None) -> list[str]:
+def notes(row: Row, model: str, named: bool = True, nodes: int | None = None,
+          native: str | None = None) -> list[str]:
     """What the command assumes and cannot say. ``named``: the plan (or --model) names the
-    checkpoint; else ``model`` is the catalog's base repository."""
+    checkpoint; else ``model`` is the catalog's base repository, stored at ``native``."""
     layout = row.layout
     out = []
     weights = _weights(row)
+    if not named and weights in DTYPE and native not in (None, "bf16", "fp16", "fp32"):
+        out.append(f"{model} is stored in {native}; serving {weights} weights needs a 16-bit"
+                   " checkpoint (name it with the workload's `checkpoint`)")
     if weights == "int4":
         out.append(f"--quantization awq loads an AWQ checkpoint; {model} must be one"
                    + ("" if named else " (name it with the workload's `checkpoint`)"))
     elif weights == "int8":
         out.append(f"--quantization compressed-tensors loads a W8A8 checkpoint; {model} must be one"
                    + ("" if named else " (name it with the workload's `checkpoint`)"))
-    _, per_server = servers(row, nodes)
+    count, per_server = servers(row, nodes)
+    spanned = nodes or row.nodes or 1
+    if spanned > 1 and count != spanned:
+        out.append(f"a replica spans {spanned} nodes: vLLM runs it with --nnodes {spanned}"
+                   " --node-rank R --master-addr HEAD added on every node (multiprocessing"
+                   " backend, vllm/config/parallel.py) or on a Ray cluster; SkyPilot gives each"
+                   " node SKYPILOT_NODE_RANK and SKYPILOT_NODE_IPS")
     ep = layout.ep or 1
     if ep > 1 and ep != (layout.tp or 1) * per_server:
         out.append(f"vLLM's expert-parallel group is TP x DP = {(layout.tp or 1) * per_server} GPUs"

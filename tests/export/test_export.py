@@ -455,3 +455,13 @@ def test_a_service_states_its_checkpoint_or_is_warned():
     # --model beats the plan's checkpoint
     files, _ = artifacts(data, "vllm", models={"qwen-7b": "./awq"}, launches=named, override=True)
     assert "exec vllm serve ./awq " in files[0].text
+
+
+def test_vllm_notes_a_checkpoint_below_the_served_precision_and_a_replica_over_nodes():
+    bf16 = serve_row(weights="bf16")
+    assert vllm.notes(bf16, "deepseek-ai/DeepSeek-R1", named=False, native="fp8") == [
+        "deepseek-ai/DeepSeek-R1 is stored in fp8; serving bf16 weights needs a 16-bit checkpoint"
+        " (name it with the workload's `checkpoint`)"]
+    assert vllm.notes(bf16, "org/r1-bf16", named=True, native="fp8") == []
+    spanning = serve_row(count=16, nodes=2, tp=16, replicas=1, weights="bf16")
+    assert vllm.notes(spanning, "m")[0].startswith("a replica spans 2 nodes: vLLM runs it with --nnodes 2")

@@ -149,3 +149,21 @@ def test_cli_writes_files_and_rejects_bad_names(tmp_path, monkeypatch, capsys):
     code, out, err = _run("export", plan, "--to", "vllm", "--workload", "chat",
                           "--model", "./checkpoints/awq")
     assert code == 0 and "vllm serve ./checkpoints/awq " in out
+
+
+@pytest.mark.slow
+def test_cli_warns_refuses_and_writes_notes_beside_the_json(tmp_path):
+    tour = os.path.join(ROOT, "examples", "tour.plan")
+    code, out, err = _run("export", tour, "--to", "vllm")
+    line = next(i for i, text in enumerate(open(tour, encoding="utf-8"), 1) if text.startswith('serve "chat"'))
+    assert code == 0 and f"tour.plan:{line}:1: warning: serve 'chat' names no `checkpoint`" in err
+    assert "# note: --quantization awq loads an AWQ checkpoint" in out
+    code, out, err = _run("export", os.path.join(ROOT, "examples", "month-budget.plan"), "--to", "vllm")
+    assert code == 0 and "warning" not in err and "vllm serve meta-llama/Llama-3.1-8B-Instruct " in out
+    code, out, err = _run("export", tour, "--to", "deepspeed", "-o", str(tmp_path))
+    assert code == 0
+    notes = (tmp_path / "tune-dataset-100MB.deepspeed.notes.txt").read_text(encoding="utf-8")
+    assert "QLoRA base weights in bitsandbytes 4-bit NF4" in notes and str(tmp_path / "tiny-base.deepspeed.json") not in out
+    assert "tiny-base: refused for deepspeed: pipeline parallel (2 stages) with ZeRO stage 2" in err
+    code, out, err = _run("export", tour, "--to", "deepspeed", "--workload", "tiny-base")
+    assert code == 2 and "nothing to export --to deepspeed: tiny-base: refused for deepspeed" in err
