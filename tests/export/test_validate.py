@@ -19,7 +19,7 @@ from planner.export import artifacts
 from planner.api import load, export, solve
 
 from support.paths import ROOT
-from test_export import result, serve_row, train_row, with_layout
+from test_export import result, train_row, with_layout
 
 pytestmark = [pytest.mark.validate, pytest.mark.slow]
 
