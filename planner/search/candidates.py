@@ -24,9 +24,9 @@ from planner.units import representable
 
 @dataclass(frozen=True)
 class Candidate:
-    """One evaluated layout of one variant on one GPU type."""
+    """One evaluated layout of a job on one GPU type. It holds no variant name: variants of
+    equal inputs share their search (``planner.search.search``)."""
 
-    variant: str
     kind: str
     gpu: str
     gpu_order: int
@@ -155,7 +155,7 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     # the search builds a candidate per layout it tries: the fast constructor (estimate.common)
     return build(
         Candidate,
-        variant=variant.name, kind=variant.kind, gpu=offer.name, gpu_order=order,
+        kind=variant.kind, gpu=offer.name, gpu_order=order,
         gpu_count=count, nodes=-(-count // spec.gpus_per_node), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
         usable_bytes=spec.train_usable_bytes, per_node=spec.gpus_per_node,
@@ -173,7 +173,7 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
     count = layout.tp * layout.pp * layout.replicas
     hours = variant.duration_hours
     return Candidate(
-        variant=variant.name, kind="serve", gpu=offer.name, gpu_order=order,
+        kind="serve", gpu=offer.name, gpu_order=order,
         gpu_count=count, nodes=math.ceil(count / spec.gpus_per_node), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
         usable_bytes=spec.usable_bytes, per_node=spec.gpus_per_node,

@@ -41,6 +41,8 @@ class Frontiers:
 
     def __init__(self) -> None:
         self._found: dict[tuple, Frontier] = {}
+        # each GPU type's outcome by the searched variant's inputs (planner.search.search)
+        self.outcomes: dict[tuple, GpuOutcome] = {}
 
     def get(self, variant: Variant, offer: GpuOffer, order: int, cap: int) -> Frontier:
         job = dataclasses.replace(variant.train_job, tokens=REFERENCE_TOKENS)
