@@ -15,7 +15,8 @@ from dataclasses import asdict
 
 from planner import explain, periods, verify
 from planner import plan as p
-from planner.choose import cpsat
+from planner.choose.decide import choose
+from planner.choose.types import Item, Option, Problem, SolveOptions
 from planner.choose.types import BUDGET, OBJECTIVES, Choice, LimitUse
 from planner.errors import PlanTypeError
 from planner.progress import progress
@@ -48,7 +49,7 @@ def solve_file(path: str, *, reader=None, objective: str | None = None, time_lim
 
 def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
                   time_limit: float = 10.0, explain: bool = False,
-                  options: cpsat.SolveOptions | None = None) -> Result:
+                  options: SolveOptions | None = None) -> Result:
     """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
     result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
                         explain=explain, options=options)
@@ -59,7 +60,7 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
 
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
-               explain: bool = False, options: cpsat.SolveOptions | None = None) -> Result:
+               explain: bool = False, options: SolveOptions | None = None) -> Result:
     settings = plan.settings
     objective = objective or (settings.objective if settings else "cost")
     if objective not in OBJECTIVES:
@@ -71,10 +72,10 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     window = window_hours(plan)
     searches = _search_all(variants)
     ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
-    problem = cpsat.Problem(
+    problem = Problem(
         items=tuple(
-            cpsat.Item(name=v.name, group=v.group,
-                       options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=periods.option_cost(v, c),
+            Item(name=v.name, group=v.group,
+                       options=tuple(Option(gpu=c.gpu, gpus=c.gpu_count, cost=periods.option_cost(v, c),
                                                   hours=c.hours, key=c.stable) for c in opts))
             for v, opts in zip(variants, ordered)
         ),
@@ -83,7 +84,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
         objective=objective,
         window=periods.window(variants, window),
     )
-    choice = cpsat.solve(problem, time_limit=time_limit, options=options)
+    choice = choose(problem, time_limit=time_limit, options=options)
     # rounded here, once, so that totals are the sums of the amounts the rows show
     rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window))
                  for v, s, opts in zip(variants, searches, ordered))
