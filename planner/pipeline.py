@@ -23,7 +23,7 @@ from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.timing import period_hours, window_hours
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
-from planner.result import Alternative, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded
+from planner.result import Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, rounded
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
 from planner.serving import finite, service_of, serving_inputs
@@ -75,7 +75,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     problem = Problem(
         items=tuple(
             Item(name=v.name, group=v.group,
-                       options=tuple(Option(gpu=c.gpu, gpus=c.gpu_count, cost=periods.option_cost(v, c),
+                       options=tuple(Option(gpu=c.gpu, gpus=c.billed_gpus, cost=periods.option_cost(v, c),
                                                   hours=c.hours, key=c.stable) for c in opts))
             for v, opts in zip(variants, ordered)
         ),
@@ -191,7 +191,19 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         tokens_per_second=c.tokens_per_second, service=service_of(variant, c),
         tokens=None if c.tokens is None else int(round(c.tokens)),
         host=Host(**asdict(host_of(variant, c))),
+        billed_gpus=c.billed_gpus, billed_hours=c.billed_hours,
+        gpu_type=next(o.spec.family or o.name for o in variant.offers if o.name == c.gpu),
+        overheads=_overheads(c),
     )
+
+
+def _overheads(c: Candidate) -> Overheads | None:
+    o = c.overheads
+    if o is None:
+        return None
+    return Overheads(load_hours=o.load / 3600.0, checkpoints=o.saves,
+                     checkpoint_interval_hours=o.interval / 3600.0, checkpoint_hours=o.save / 3600.0,
+                     restart_hours=o.lost / 3600.0, goodput=o.goodput)
 
 
 def _layout(c: Candidate) -> RowLayout:

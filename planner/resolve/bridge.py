@@ -149,13 +149,20 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` for serving and to all of the memory
     for training (which counts its CUDA context and allocator reserve as overhead), and
     ``utilization`` to ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
-    fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia.
+    fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia. ``shapes``
+    must end at ``per_node``: the largest instance sold is a node.
     """
-    from planner.estimate import defaults  # the estimator package owns these numbers
+    from planner.estimate import defaults, rent  # the estimator package owns these numbers
 
     g = gpu
     _require("gpu", g, GPU_REQUIRED)
     vendor = g.vendor or "nvidia"
+    shapes = tuple(sorted(g.shapes or ()))
+    if shapes and shapes[-1] != g.per_node:
+        raise PlanTypeError(
+            f"gpu {g.name!r}: the largest of `shapes` {list(shapes)} is a node, but per_node = {g.per_node}",
+            g.spans.get("shapes", g.span),
+            f"sell whole nodes with `shapes = [..., {g.per_node}]`, or set `per_node = {shapes[-1]}`")
     return GpuSpec(
         name=g.name,
         memory_bytes=g.memory,
@@ -175,4 +182,13 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
         ),
         vendor=vendor,
         train_usable_fraction=g.usable if g.usable is not None else 1.0,
+        shapes=shapes,
+        host_ram_bytes=g.host_ram,
+        host_cpus=g.host_cpus,
+        host_nvme_bytes=g.host_nvme,
+        billing_seconds=None if g.billing is None else rent.BILLING_SECONDS[g.billing],
+        storage_read_bytes_per_s=g.storage_read,
+        storage_write_bytes_per_s=g.storage_write,
+        interruptions_per_month=g.interruptions,
+        family=g.like,
     )

@@ -161,8 +161,11 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     points = [exact(c) for _, c in sorted(frontier.by_count.items())]
     points = [c for c in points if c.fits_memory]
     if not points:
-        kind = "memory" if out.least_memory is not None else "layout"
-        out.miss = Miss(kind, out.least_memory)
+        least = out.least_memory
+        kind = "memory" if least is not None else "layout"
+        if least is not None and least.fits_gpu_memory and least.host_breach is not None:
+            kind = "host"  # the GPUs hold it only with an offload the host cannot take
+        out.miss = Miss(kind, least)
         return out
     out.min_fit_count = min(c.gpu_count for c in points)
     out.fastest = min(points, key=lambda c: (c.hours, c.gpu_count, c.stable))

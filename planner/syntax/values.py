@@ -346,6 +346,7 @@ CONVERTERS = {
     "shard": _shard,
     "zero": _zero,
     "date": _date,
+    "count_list": _list_of(_count),
     "name_list": _list_of(_name),
     "enum_list": _list_of(_enum),
     "dataset": _dataset,
@@ -354,7 +355,7 @@ CONVERTERS = {
 
 def convert_value(key: str, spec: Key, value: Value) -> dict:
     """The plan field updates ``key = value`` makes; raises PlanTypeError."""
-    if value.kind == "list" and spec.kind not in ("name_list", "enum_list"):
+    if value.kind == "list" and spec.kind not in ("name_list", "enum_list", "count_list"):
         raise _error(key, f"takes a single value, not a list; found `{value.text}`", value)
     result = CONVERTERS[spec.kind](key, spec, value)
     if isinstance(result, dict):

@@ -14,7 +14,8 @@ gpu "G" {
   memory = 81920MiB  usable = 92%  bf16 = 312TFLOPS  fp8 = 0TFLOPS  int8 = 1.2PFLOPS
   hbm = 3.35TB/s  interconnect = 300GB/s  network = 200Gbps  per_node = 8
   price = 1.79 EUR/h  price_date = "2026-11-01"  available = unlimited  utilization = 0.4
-  vendor = amd
+  vendor = amd  shapes = [1, 2, 4, 8]  host_ram = 1152GiB  host_cpus = 96  host_nvme = 8000GB
+  billing = minute  storage_read = 10GB/s  storage_write = 5GB/s  interruptions = 10%  like = "H"
 }
 model "m" {
   like = "base"  config = "cfg/config.json"  params = 1.1B  layers = 22  hidden = 2048
@@ -35,13 +36,13 @@ finetune "f" {
   model = "m"  gpus = [G]  utilization = 0.5  dataset = 1.5KiB  bytes_per_token = 3.5
   epochs = 1.5  seq_len = 4096  batch = 64  optimizer = paged-adamw-8bit  deadline <= 90min
   budget <= 500  method = qlora  rank = 16  targets = [q, v, down]  weights = nf4
-  every = 7d  start_after = 20h  stack = megatron  precision = bf16
+  every = 7d  start_after = 20h  checkpoint_every = 2h  stack = megatron  precision = bf16
   layout { gpu = "G"  count = 16  tp = 2  pp = 2  dp = 4  ep = 1  zero = 3  recompute = selective
            offload = optimizer  micro_batch = 2  sp = true  cp = 1  shard = node  vpp = 2 }
 }
 pretrain "t" {
   model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
-  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2
+  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2  checkpoint_every = 1d
   stack = fsdp  precision = fp8
 }
 serve "r" {
@@ -75,6 +76,8 @@ def test_gpu_block(plan):
     assert g.network == 200e9 / 8 == 25e9  # bits → bytes
     assert g.per_node == 8 and g.price == 1.79 and g.price_date == "2026-11-01"
     assert g.available == -1 and g.utilization == 0.4 and g.vendor == "amd"
+    assert g.shapes == [1, 2, 4, 8] and g.host_ram == 1152 * 2**30
+    assert g.host_cpus == 96 and g.host_nvme == 8 * 10**12
 
 
 def test_model_block(plan):
