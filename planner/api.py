@@ -46,7 +46,7 @@ def solve(plan: Plan, *, file: str | None = None, objective: str | None = None,
     the plan's; ``explain`` adds the next alternatives; ``solver_log`` receives each line
     of CP-SAT's search log and ``dump_model`` writes its model, for a reviewer.
     """
-    from planner.choose.cpsat import SolveOptions
+    from planner.choose.types import SolveOptions
     from planner.pipeline import solve_checked
 
     options = SolveOptions(log=solver_log, dump_model=dump_model)

@@ -159,6 +159,8 @@ def _breach(variant: Variant, b: Breach, c: Candidate, currency: str) -> str:
         return f"costs {money(b.needs, currency)}, workload budget {money(b.allowed, currency)}"
     if b.kind == "availability":
         return f"uses {int(b.needs)} {c.gpu}, {int(b.allowed)} available"
+    if b.kind == "host_ram":
+        return _host_text(c)
     if b.kind == "range":
         return f"it costs {_range_text(c, currency)}"
     return f"{c.gpu} is not offered to the solver (give it `available`)"
@@ -173,6 +175,18 @@ def _memory_reason(out: GpuOutcome) -> str:
     where_laid = describe(least) + (f", {where}" if where else "")
     return (f"{out.gpu}: needs {memory(least.memory.total)} per GPU at best ({where_laid}), "
             f"has {memory(least.usable_bytes)} usable")
+
+
+def _host_text(c: Candidate) -> str:
+    """A layout whose offload does not fit the host RAM of its instance."""
+    needed, held = c.host_breach
+    on_node = min(c.gpu_count, c.per_node)
+    return (f"offload puts {memory(needed)} in the host memory of {n_gpus(on_node)} "
+            f"({describe(c)}), the instance has {memory(held)} of host RAM (`host_ram`)")
+
+
+def _host_reason(out: GpuOutcome) -> str:
+    return f"{out.gpu}: fits the GPUs only when " + _host_text(out.miss.nearest)
 
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
@@ -240,6 +254,8 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
                 "(write `precision = bf16`, or offer a GPU that has them)")
     if miss.kind in ("memory", "layout"):
         return _memory_reason(out)
+    if miss.kind == "host":
+        return _host_reason(out)
     if miss.kind == "deadline":
         return _deadline_reason(variant, out)
     if miss.kind == "latency":
@@ -266,8 +282,8 @@ def misses(variant: Variant, s: VariantSearch, currency: str) -> tuple[str | Non
         return None, reasons
     reasons += [miss_reason(variant, o, currency) for o in s.outcomes.values()]
     kinds = [o.miss.kind for o in s.outcomes.values()]
-    for kind in ("budget", "range", "deadline", "latency", "capacity", "pinned", "memory", "layout",
-                 "precision"):
+    for kind in ("budget", "range", "deadline", "latency", "capacity", "pinned", "host", "memory",
+                 "layout", "precision"):
         if kind in kinds:
             return next(o.miss.decides for o in s.outcomes.values() if o.miss.kind == kind), reasons
     return None, reasons

@@ -15,18 +15,19 @@ from dataclasses import asdict
 
 from planner import explain, periods, verify
 from planner import plan as p
-from planner.choose import cpsat
+from planner.choose.decide import choose
+from planner.choose.types import Item, Option, Problem, SolveOptions
 from planner.choose.types import BUDGET, OBJECTIVES, Choice, LimitUse
 from planner.errors import PlanTypeError
 from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.timing import period_hours, window_hours
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
-from planner.result import Alternative, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded
+from planner.result import Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, rounded
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
 from planner.serving import finite, service_of, serving_inputs
-from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units, round_money
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, round_money
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
@@ -48,7 +49,7 @@ def solve_file(path: str, *, reader=None, objective: str | None = None, time_lim
 
 def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
                   time_limit: float = 10.0, explain: bool = False,
-                  options: cpsat.SolveOptions | None = None) -> Result:
+                  options: SolveOptions | None = None) -> Result:
     """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
     result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
                         explain=explain, options=options)
@@ -59,7 +60,7 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
 
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
-               explain: bool = False, options: cpsat.SolveOptions | None = None) -> Result:
+               explain: bool = False, options: SolveOptions | None = None) -> Result:
     settings = plan.settings
     objective = objective or (settings.objective if settings else "cost")
     if objective not in OBJECTIVES:
@@ -71,10 +72,10 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     window = window_hours(plan)
     searches = _search_all(variants)
     ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
-    problem = cpsat.Problem(
+    problem = Problem(
         items=tuple(
-            cpsat.Item(name=v.name, group=v.group,
-                       options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=periods.option_cost(v, c),
+            Item(name=v.name, group=v.group,
+                       options=tuple(Option(gpu=c.gpu, gpus=c.billed_gpus, cost=periods.option_cost(v, c),
                                                   hours=c.hours, key=c.stable) for c in opts))
             for v, opts in zip(variants, ordered)
         ),
@@ -83,7 +84,7 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
         objective=objective,
         window=periods.window(variants, window),
     )
-    choice = cpsat.solve(problem, time_limit=time_limit, options=options)
+    choice = choose(problem, time_limit=time_limit, options=options)
     # rounded here, once, so that totals are the sums of the amounts the rows show
     rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window))
                  for v, s, opts in zip(variants, searches, ordered))
@@ -190,7 +191,19 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         tokens_per_second=c.tokens_per_second, service=service_of(variant, c),
         tokens=None if c.tokens is None else int(round(c.tokens)),
         host=Host(**asdict(host_of(variant, c))),
+        billed_gpus=c.billed_gpus, billed_hours=c.billed_hours,
+        gpu_type=next(o.spec.family or o.name for o in variant.offers if o.name == c.gpu),
+        overheads=_overheads(c),
     )
+
+
+def _overheads(c: Candidate) -> Overheads | None:
+    o = c.overheads
+    if o is None:
+        return None
+    return Overheads(load_hours=o.load / 3600.0, checkpoints=o.saves,
+                     checkpoint_interval_hours=o.interval / 3600.0, checkpoint_hours=o.save / 3600.0,
+                     restart_hours=o.lost / 3600.0, goodput=o.goodput)
 
 
 def _layout(c: Candidate) -> RowLayout:

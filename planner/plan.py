@@ -92,6 +92,11 @@ class Gpu(Node):
     host_ram: int | None = None  # bytes of host RAM per node
     host_cpus: int | None = None  # host vCPUs per node
     host_nvme: int | None = None  # bytes of local NVMe per node (0: none)
+    billing: Literal["second", "minute", "hour"] | None = None  # billing increment
+    storage_read: float | None = None  # bytes/s per node, loading weights
+    storage_write: float | None = None  # bytes/s per node, writing checkpoints
+    interruptions: float | None = None  # spot: share of instances interrupted per month
+    like: str | None = None  # another offer of this GPU type
 
 
 class Model(Node):
@@ -222,6 +227,7 @@ class Train(Workload):
     every: float | None = None  # seconds between runs of a recurring job; None: one-off
     runs: int | None = None  # runs per period of a recurring job (instead of ``every``)
     start_after: float | None = None  # seconds after the window's start a run may begin
+    checkpoint_every: float | None = None  # seconds of training between checkpoint saves
 
 
 class Finetune(Train):

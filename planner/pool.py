@@ -40,7 +40,7 @@ def holds(rows: tuple[Row, ...] | list[Row], gpu: str) -> list[Hold]:
     out = []
     for row in rows:
         if row.fits and row.gpu == gpu and row.schedule:
-            out += [Hold(row.name, row.label, run.start_hours, run.end_hours, row.gpu_count)
+            out += [Hold(row.name, row.label, run.start_hours, run.end_hours, row.billed_gpus or row.gpu_count)
                     for run in row.schedule]
     return out
 
@@ -80,8 +80,8 @@ def busy_at_once(rows, gpu: str, period: float) -> Busy:
             hours = row.hours * row.runs_per_period
         else:
             hours = min(row.hours, period)
-        peak[row.name] = max(peak.get(row.name, 0), row.gpu_count)
-        held[row.name] = max(held.get(row.name, 0.0), row.gpu_count * hours)
+        peak[row.name] = max(peak.get(row.name, 0), row.billed_gpus or row.gpu_count)
+        held[row.name] = max(held.get(row.name, 0.0), (row.billed_gpus or row.gpu_count) * hours)
     return Busy(sum(peak.values()), None, sum(held[k] for k in sorted(held)))
 
 

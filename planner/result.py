@@ -107,6 +107,20 @@ class Host:
 
 
 @dataclass(frozen=True)
+class Overheads:
+    """Time a training run spends beside its steps (docs/estimation.md sec 12), included in
+    the row's ``hours``: loading the weights, saving checkpoints, and the expected restarts
+    after failures and spot interruptions (``goodput``: the share of time not lost)."""
+
+    load_hours: float
+    checkpoints: int
+    checkpoint_interval_hours: float
+    checkpoint_hours: float
+    restart_hours: float
+    goodput: float
+
+
+@dataclass(frozen=True)
 class Service:
     """What a service row does under its load (docs/estimation.md sec 9): means from the
     steady state of its most loaded replica, medians and 99th percentiles from a seeded
@@ -186,6 +200,13 @@ class Row:
     cost_per_run: float | None = None  # a job's cost of one run
     cost_per_period: float | None = None  # a run-rate row's cost per period (= cost)
     schedule: tuple[Run, ...] | None = None  # a scheduled window: each run (a service: its hold)
+    # What is rented (docs/estimation.md sec 12): GPUs paid for (whole instances, whole
+    # nodes), the hours billed per run (training: the run rounded to the billing increment),
+    # the GPU type an offer is `like`, and a training run's overheads (in ``hours``).
+    billed_gpus: int | None = None
+    billed_hours: float | None = None
+    gpu_type: str | None = None
+    overheads: Overheads | None = None
 
     @property
     def label(self) -> str:

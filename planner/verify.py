@@ -16,6 +16,8 @@ re-evaluates the row's layout with the estimator, and asserts every limit:
 - a service carries its load, uses no more than the GPUs' peak FLOP/s and HBM
   bandwidth, meets its p99 limits in the seeded simulation, and its serving figures
   (means, medians, p99s, throughput, capacity, shares) are the re-derived ones;
+- the GPUs billed (whole instances and nodes), the host RAM of an instance against the
+  offload, and a training run's start-up, checkpoints and restarts (``planner.verify_rent``);
 - the workload budget, GPUs available per type (groups summed, sweep variants
   of one workload counted at their maximum; in a plan window, at every moment of the
   rows' schedules) and the plan budget hold;
@@ -37,6 +39,7 @@ from planner.estimate.serve import simulate_serve
 from planner.estimate.types import Layout, ServeJob, TrainJob
 from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.result import Result, Row
+from planner.verify_rent import host_problem, paid_gpus, paid_hours, run_seconds
 from planner.verify_period import check_pool, check_totals, per_period, period_of
 from planner.verify_period import check_row as check_period_row
 
@@ -182,7 +185,7 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     job = _serve_job(w, arch, lay.weights)
     est = evaluate_serve(job, layout, spec)
     hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
-    cost = row.gpu_count * spec.price_per_hour * hours
+    cost = paid_gpus(block_of(plan, row), row.gpu_count) * spec.price_per_hour * hours
     if not est.carried:
         load = f"{w.rate} requests/s" if w.rate else f"{w.users} users"
         bad.append(f"{who}: carries at most {est.capacity_requests_per_second:.4g} requests/s, "
@@ -241,13 +244,19 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
         bad.append(f"{who}: fp8 training on {spec.name}, which has no fp8 tensor cores")
         return bad, None, 0.0, 0.0
     est = evaluate_train(job, layout, spec)
-    hours = est.seconds / 3600.0
-    cost = row.gpu_count * hours * spec.price_per_hour
-    if w.deadline is not None and est.seconds > w.deadline * (1 + LIMIT_TOL):
+    block = block_of(plan, row)
+    seconds = run_seconds(block, w, job, spec, est.seconds, row.gpu_count)
+    hours = seconds / 3600.0
+    cost = paid_gpus(block, row.gpu_count) * paid_hours(block, seconds) * spec.price_per_hour
+    if w.deadline is not None and seconds > w.deadline * (1 + LIMIT_TOL):
         bad.append(f"{who}: takes {hours:.4g} h, deadline {w.deadline / 3600:.4g} h")
     if w.budget is not None and cost > w.budget * (1 + LIMIT_TOL):
         bad.append(f"{who}: costs {cost:.6g}, workload budget {w.budget:.6g}")
     return bad, est, hours, cost
+
+
+def block_of(plan: p.Plan, row: Row) -> p.Gpu:
+    return next(g for g in plan.gpus if g.name == row.gpu)
 
 
 def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
@@ -276,6 +285,9 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     usable = spec.usable_bytes if w.kind == "serve" else spec.train_usable_bytes
     if total > usable:
         bad.append(f"{who}: needs {total} bytes per GPU, {usable} usable on {row.gpu}")
+    bad += host_problem(who, block, row.gpu_count, est.memory.host)
+    if row.billed_gpus != paid_gpus(block, row.gpu_count):
+        bad.append(f"{who}: row bills {row.billed_gpus} GPUs, re-derived {paid_gpus(block, row.gpu_count)}")
     if row.memory_per_gpu_bytes.total != total:
         bad.append(f"{who}: row says {row.memory_per_gpu_bytes.total} bytes per GPU, "
                    f"re-derived {total}")

@@ -14,6 +14,7 @@ import math
 from planner import plan as p
 from planner.estimate import defaults as d
 from planner.result import Result, Row
+from planner.verify_rent import paid_gpus
 
 TIME_TOL = 1e-6  # hours, for float noise
 REL_TOL = 1e-5  # rows carry 6 significant digits (a run ending at 352.6795 h reads 352.680)
@@ -130,7 +131,8 @@ def check_pool(plan: p.Plan, result: Result) -> list[str]:
     bad = []
     for gpu, available in sorted(offered.items()):
         rows = [r for r in placed if r.gpu == gpu]
-        peak = _peak_in_time(rows) if window is not None else _all_at_once(rows)
+        block = next(g for g in plan.gpus if g.name == gpu)
+        peak = _peak_in_time(rows, block) if window is not None else _all_at_once(rows, block)
         if available >= 0 and peak > available:
             bad.append(f"availability {gpu}: {peak} in use at once, {available} available")
         shown = result.gpus.get(gpu)
@@ -139,15 +141,17 @@ def check_pool(plan: p.Plan, result: Result) -> list[str]:
     return bad
 
 
-def _all_at_once(rows: list[Row]) -> int:
+def _all_at_once(rows: list[Row], block: p.Gpu) -> int:
+    """GPUs taken at once: whole instances (re-derived, ``verify_rent.paid_gpus``)."""
     per: dict[str, int] = {}
     for r in rows:
-        per[r.name] = max(per.get(r.name, 0), r.gpu_count)
+        per[r.name] = max(per.get(r.name, 0), paid_gpus(block, r.gpu_count))
     return sum(per.values())
 
 
-def _peak_in_time(rows: list[Row]) -> int:
-    spans = [(run.start_hours, run.end_hours, r.name, r.gpu_count) for r in rows for run in (r.schedule or ())]
+def _peak_in_time(rows: list[Row], block: p.Gpu) -> int:
+    spans = [(run.start_hours, run.end_hours, r.name, paid_gpus(block, r.gpu_count))
+             for r in rows for run in (r.schedule or ())]
     peak = 0
     for t in {s for s, _, _, _ in spans}:
         per: dict[str, int] = {}

@@ -24,6 +24,9 @@ set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "planner-hypothesis"
 # campaigns live in benchmarks/ (fuzz.py), not in the suite.
 settings.register_profile("planner", database=None, print_blob=True, derandomize=True)
 settings.load_profile("planner")
+# The on-disk cache (planner/cache.py) of this run goes to a fresh directory, not the user's:
+# tests start cold and leave nothing behind in ~/.cache (subprocesses inherit it).
+os.environ["PLANNER_CACHE_DIR"] = tempfile.mkdtemp(prefix="planner-cache-")
 
 
 def pytest_configure(config) -> None:

@@ -55,7 +55,7 @@ from planner.choose.limits import (
 )
 from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
 from planner.choose.schedule import earliest
-from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem
+from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
 
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
@@ -66,14 +66,6 @@ NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 flee
 
 __all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "solve",
            "COST_SCALE", "HOURS_SCALE", "MAX_UNITS", "cost_units", "hours_units"]
-
-
-@dataclass(frozen=True)
-class SolveOptions:
-    """Debug affordances of the OR-Tools samples: CP-SAT's search log, and the model."""
-
-    log: Callable[[str], None] | None = None  # each line of CP-SAT's search log
-    dump_model: str | None = None  # write the first solve's model here (.pb binary, else text)
 
 
 # --- the model ----------------------------------------------------------------------

@@ -7,6 +7,7 @@ units: GPUs for availability, currency for the budget.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 AVAILABILITY = "availability"
@@ -129,3 +130,12 @@ class Choice:
     # Scheduled pool: per group, the start of each run in hours from the window's start
     # (as early as the pool allows); empty without a window.
     starts: dict[str, tuple[float, ...]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SolveOptions:
+    """Debug affordances of the OR-Tools samples: CP-SAT's search log, and the model. Either
+    one makes the choice go through CP-SAT even where it is decided without it."""
+
+    log: Callable[[str], None] | None = None  # each line of CP-SAT's search log
+    dump_model: str | None = None  # write the first solve's model here (.pb binary, else text)

@@ -85,6 +85,12 @@ class GpuSpec:
     host_ram_bytes: int | None = None
     host_cpus: int | None = None
     host_nvme_bytes: int | None = None
+    # billing and storage (None: the defaults of planner.estimate.rent, sec 12)
+    billing_seconds: float | None = None  # increment: 1, 60 or 3600
+    storage_read_bytes_per_s: float | None = None  # per node, loading weights
+    storage_write_bytes_per_s: float | None = None  # per node, writing checkpoints
+    interruptions_per_month: float | None = None  # spot: share of instances interrupted a month
+    family: str | None = None  # the GPU type an offer is `like` (None: its own name)
 
     @property
     def usable_bytes(self) -> int:

@@ -152,7 +152,7 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia. ``shapes``
     must end at ``per_node``: the largest instance sold is a node.
     """
-    from planner.estimate import defaults  # the estimator package owns these numbers
+    from planner.estimate import defaults, rent  # the estimator package owns these numbers
 
     g = gpu
     _require("gpu", g, GPU_REQUIRED)
@@ -186,4 +186,9 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
         host_ram_bytes=g.host_ram,
         host_cpus=g.host_cpus,
         host_nvme_bytes=g.host_nvme,
+        billing_seconds=None if g.billing is None else rent.BILLING_SECONDS[g.billing],
+        storage_read_bytes_per_s=g.storage_read,
+        storage_write_bytes_per_s=g.storage_write,
+        interruptions_per_month=g.interruptions,
+        family=g.like,
     )

@@ -17,14 +17,17 @@ at the import that leads to it.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from planner import plan as P
+from planner.cache import digest, remembered
 from planner.diagnostics import SourceLines, attach_lines
 from planner.errors import Collector, PlanError, PlanErrors, PlanImportError, PlanLimitError, PlanSyntaxError, Span
-from planner.resources import specs_dir
+from planner.resources import grammar_path, specs_dir
 from planner.syntax import parse_plan
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
@@ -72,8 +75,19 @@ def _parse_shipped(path: str) -> P.Plan:
     if key not in _SHIPPED:
         if len(_SHIPPED) >= 64:  # only edits of the catalog files add keys
             _SHIPPED.clear()
-        _SHIPPED[key] = parse_plan(read_file(path), path)
+        text = read_file(path)
+        _SHIPPED[key] = remembered("catalog", digest([path, text], _parser_sources()),
+                                   lambda: parse_plan(text, path))
     return _SHIPPED[key]
+
+
+@functools.cache
+def _parser_sources() -> list[Path]:
+    """The code a parsed file depends on: the grammar, planner/syntax and the plan model (an
+    on-disk entry made by other code is never read)."""
+    package = Path(__file__).resolve().parent.parent
+    return [grammar_path(), package / "plan.py", package / "errors.py",
+            *sorted((package / "syntax").glob("*.py"))]
 
 
 def _key(path: str) -> str:

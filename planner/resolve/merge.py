@@ -77,11 +77,49 @@ def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
                 continue
             sweeps[key] = sweep
     root = files[-1] if files else P.Plan(file="")
+    gpus = _gpu_offers(gpus, errors)
     return P.Plan(
         file=root.file, settings=settings, imports=root.imports, gpus=list(gpus.values()),
         models=list(models.values()), workloads=list(workloads.values()), sweeps=list(sweeps.values()),
         span=root.span, spans=root.spans,
     )
+
+
+def _gpu_offers(gpus: dict[str, P.Gpu], errors: Collector) -> dict[str, P.Gpu]:
+    """Each gpu block with ``like`` starts from the block it names (resolved first), minus
+    that block's ``available``: another offer of the same GPU type has its own count.
+    A block whose `like` is unknown or loops is an error and left out."""
+    done: dict[str, P.Gpu] = {}
+
+    def settle(name: str, seen: tuple[str, ...]) -> P.Gpu | None:
+        if name in done:
+            return done[name]
+        gpu = gpus[name]
+        if gpu.like is None:
+            done[name] = gpu
+            return gpu
+        span = gpu.spans.get("like", gpu.span)
+        if gpu.like in seen or gpu.like == name:
+            errors.add(PlanNameError(f"`like` chain loops: {' → '.join(seen + (name, gpu.like))}", span))
+            return None
+        if gpu.like not in gpus:
+            errors.add(PlanNameError(f"`like` names unknown gpu `{gpu.like}`{did_you_mean(gpu.like, gpus)}", span))
+            return None
+        base = settle(gpu.like, seen + (name,))
+        if base is None:
+            return None
+        start = base.model_copy(update={"name": name, "available": None, "span": gpu.span,
+                                        "like": base.like or gpu.like})
+        result = refine(start, gpu).model_copy(update={"like": base.like or gpu.like})
+        done[name] = result
+        return result
+
+    out = {}
+    for name in gpus:
+        settled = settle(name, ())
+        if settled is not None:
+            out[name] = settled
+    return out
 
 
 def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameError:

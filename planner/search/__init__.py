@@ -13,7 +13,8 @@ from __future__ import annotations
 import dataclasses
 
 from planner.estimate.types import Layout
-from planner.resolve.variants import Variant
+from planner.plan import Node
+from planner.resolve.variants import GpuOffer, Variant
 from planner.search.candidates import (
     Breach, Candidate, GpuOutcome, Miss, VariantSearch, breaches, has_p99_limits, serve_candidate,
     train_candidate, with_percentiles,
@@ -60,18 +61,65 @@ def _pinned_search(variant: Variant) -> VariantSearch:
     return VariantSearch(variant, {cand.gpu: out}, pinned=cand)
 
 
+# A variant's fields that name it or place it in the output; its search depends on the rest.
+_IDENTITY = frozenset({"name", "group", "order", "scenario", "offers"})
+
+
+def _comparable(value):
+    """A plan block by its meaning (no name, no positions); anything else as it is."""
+    if isinstance(value, Node):
+        meaning = value.semantic()
+        meaning.pop("name", None)
+        return repr(meaning)
+    return value
+
+
+def _inputs(variant: Variant) -> tuple:
+    """Everything of ``variant`` its search reads: every field but its identity, plan blocks
+    by their meaning. Generic over the fields, so a field added to Variant is part of it."""
+    return tuple(_comparable(getattr(variant, f.name)) for f in dataclasses.fields(variant)
+                 if f.name not in _IDENTITY)
+
+
+def _key(inputs: tuple, offer: GpuOffer, order: int) -> tuple | None:
+    """The search's key on ``offer`` (every field of it), or None when some field cannot
+    be compared."""
+    key = (inputs, tuple(_comparable(getattr(offer, f.name)) for f in dataclasses.fields(offer)), order)
+    try:
+        hash(key)
+    except TypeError:
+        return None
+    return key
+
+
+def _copy(out: GpuOutcome) -> GpuOutcome:
+    """A variant's own outcome object (candidates are immutable and shared)."""
+    return dataclasses.replace(out, options=list(out.options), feasible=list(out.feasible))
+
+
 def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
-    """Every GPU type's outcome for ``variant`` (options empty where nothing fits)."""
+    """Every GPU type's outcome for ``variant`` (options empty where nothing fits).
+
+    Variants of equal inputs (the same job, limits, pins and offer; in a large fleet most
+    rows repeat a few shapes) share one search through ``frontiers.outcomes``: a fleet
+    costs a search per distinct shape, not per row."""
     if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
         return _pinned_search(variant)
+    inputs = _inputs(variant)
     outcomes: dict[str, GpuOutcome] = {}
     for order, offer in enumerate(variant.offers):
         if offer.name in variant.not_offered:
             continue
-        if variant.kind == "serve":
-            outcomes[offer.name] = search_serve(variant, offer, order)
-        else:
-            outcomes[offer.name] = search_train(variant, offer, order, frontiers)
+        key = _key(inputs, offer, order)
+        found = frontiers.outcomes.get(key) if key is not None else None
+        if found is None:
+            if variant.kind == "serve":
+                found = search_serve(variant, offer, order)
+            else:
+                found = search_train(variant, offer, order, frontiers)
+            if key is not None:
+                frontiers.outcomes[key] = found
+        outcomes[offer.name] = _copy(found)
     return VariantSearch(variant, outcomes)
 
 

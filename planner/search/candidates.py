@@ -11,7 +11,10 @@ import dataclasses
 import math
 from dataclasses import dataclass, field
 
-from planner.estimate import evaluate_serve, evaluate_train, host_resources
+from planner.estimate import evaluate_serve, evaluate_train, host_resources, rent
+from planner.estimate.host import checkpoint_bytes, checkpoint_weight_bytes
+from planner.estimate.rent import Overheads
+from planner.estimate.train import train_base
 from planner.estimate.common import build
 from planner.estimate.serve import simulate_serve
 from planner.estimate.types import (
@@ -24,9 +27,9 @@ from planner.units import representable
 
 @dataclass(frozen=True)
 class Candidate:
-    """One evaluated layout of one variant on one GPU type."""
+    """One evaluated layout of a job on one GPU type. It holds no variant name: variants of
+    equal inputs share their search (``planner.search.search``)."""
 
-    variant: str
     kind: str
     gpu: str
     gpu_order: int
@@ -50,6 +53,10 @@ class Candidate:
     breaches: tuple["Breach", ...] = ()  # limits this candidate breaks (pinned layouts only)
     service: ServeEstimate | None = None  # serving: the steady state of every replica
     percentiles: ServePercentiles | None = None  # serving: simulated, once checked
+    billed_gpus: int = 0  # GPUs paid for: whole instances / nodes (rent.billed_gpus)
+    billed_hours: float = 0.0  # hours paid per run (training: rounded to the billing increment)
+    overheads: Overheads | None = None  # training: start-up, checkpoints, restarts (in ``hours``)
+    host_breach: tuple[float, float] | None = None  # host RAM needed, held by one instance
 
     @property
     def carried(self) -> bool:
@@ -58,6 +65,11 @@ class Candidate:
 
     @property
     def fits_memory(self) -> bool:
+        """Fits the GPUs' memory and what offload puts in the instance's host RAM."""
+        return self.memory.total <= self.usable_bytes and self.host_breach is None
+
+    @property
+    def fits_gpu_memory(self) -> bool:
         return self.memory.total <= self.usable_bytes
 
     @property
@@ -87,7 +99,7 @@ class Breach:
     """A limit a candidate breaks: what it needs against what the limit allows."""
 
     kind: str  # memory | deadline | capacity | ttft | tpot | ttft_p99 | tpot_p99 | budget
-    #            | availability | range | not_offered
+    #            | availability | range | not_offered | host_ram
     needs: float = 0.0  # bytes, hours, seconds, currency, GPUs, or the load (users, requests/s)
     allowed: float = 0.0
 
@@ -97,12 +109,14 @@ class Miss:
     """Why a GPU type has no option for a variant, with the candidate nearest to one."""
 
     kind: str  # memory | layout | precision | capacity | deadline | latency | budget | range | pinned
+    #            | host (fits the GPUs, not the host RAM of an instance)
     nearest: Candidate | None = None  # least memory / fastest / cheapest timely / pinned
 
     @property
     def decides(self) -> str:
         """The row's ``decided_by`` when this miss is the reason."""
-        return {"layout": "memory", "precision": "memory", "range": "budget"}.get(self.kind, self.kind)
+        return {"layout": "memory", "precision": "memory", "range": "budget",
+                "host": "memory"}.get(self.kind, self.kind)
 
 
 @dataclass
@@ -150,20 +164,38 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     est = evaluate_train(job, layout, offer.spec)
     spec = offer.spec
     count = layout.gpus
-    seconds = est.seconds
+    nodes = -(-count // spec.gpus_per_node)
+    load, checkpoint = run_bytes(variant)
+    steps = train_base(job, spec).steps
+    extra = rent.train_overheads(est.seconds, count, nodes, spec, load, checkpoint,
+                                 est.seconds / max(1, steps), variant.workload.checkpoint_every)
+    seconds = est.seconds + extra.total
     hours = seconds / 3600.0
+    billed = rent.billed_gpus(count, spec)
+    paid_hours = rent.billed_seconds(seconds, spec) / 3600.0 if math.isfinite(seconds) else hours
+    host = rent.host_limits(count, spec, est.memory.host)
     # the search builds a candidate per layout it tries: the fast constructor (estimate.common)
     return build(
         Candidate,
-        variant=variant.name, kind=variant.kind, gpu=offer.name, gpu_order=order,
-        gpu_count=count, nodes=-(-count // spec.gpus_per_node), layout=layout,
+        kind=variant.kind, gpu=offer.name, gpu_order=order,
+        gpu_count=count, nodes=nodes, layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
         usable_bytes=spec.train_usable_bytes, per_node=spec.gpus_per_node,
         price_per_hour=spec.price_per_hour, hours=hours,
-        cost=count * hours * spec.price_per_hour, cost_per_hour=count * spec.price_per_hour,
+        cost=billed * paid_hours * spec.price_per_hour, cost_per_hour=billed * spec.price_per_hour,
         ttft_seconds=None, tpot_seconds=None, tokens_per_second=None,
-        tokens=job.tokens, seconds=seconds, breaches=(),
+        tokens=job.tokens, seconds=seconds, breaches=(), service=None, percentiles=None,
+        billed_gpus=billed, billed_hours=paid_hours, overheads=extra, host_breach=(host[0][1], host[0][2]) if host else None,
     )
+
+
+def run_bytes(variant: Variant) -> tuple[float, float]:
+    """(bytes each node loads at start-up, bytes of one checkpoint) of a training variant:
+    the published checkpoint's weights (none when pre-training from scratch) and the
+    trained parameters' weights and optimizer state (planner.estimate.host)."""
+    job = variant.train_job
+    load = 0.0 if variant.kind == "pretrain" else float(checkpoint_weight_bytes(job.arch, job.arch.precision))
+    return load, float(checkpoint_bytes(job))
 
 
 def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob,
@@ -172,15 +204,18 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
     spec = offer.spec
     count = layout.tp * layout.pp * layout.replicas
     hours = variant.duration_hours
+    billed = rent.billed_gpus(count, spec)
+    host = rent.host_limits(count, spec, est.memory.host)
     return Candidate(
-        variant=variant.name, kind="serve", gpu=offer.name, gpu_order=order,
+        kind="serve", gpu=offer.name, gpu_order=order,
         gpu_count=count, nodes=math.ceil(count / spec.gpus_per_node), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
         usable_bytes=spec.usable_bytes, per_node=spec.gpus_per_node,
         price_per_hour=spec.price_per_hour, hours=hours,
-        cost=count * spec.price_per_hour * hours, cost_per_hour=count * spec.price_per_hour,
+        cost=billed * spec.price_per_hour * hours, cost_per_hour=billed * spec.price_per_hour,
         ttft_seconds=est.ttft_seconds, tpot_seconds=est.tpot_seconds,
-        tokens_per_second=est.tokens_per_second, service=est,
+        tokens_per_second=est.tokens_per_second, service=est, billed_gpus=billed, billed_hours=hours,
+        host_breach=(host[0][1], host[0][2]) if host else None,
     )
 
 
@@ -207,7 +242,7 @@ def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[B
     """Every limit ``cand`` breaks (empty: it is a valid choice). A service's p99 limits
     are read from its simulation (``with_percentiles``)."""
     out = []
-    if not cand.fits_memory:
+    if not cand.fits_gpu_memory:
         out.append(Breach("memory", cand.memory.total, cand.usable_bytes))
     limit = variant.run_limit_hours  # the deadline, or the repeat interval / window room
     if limit is not None and cand.hours > limit:
@@ -218,8 +253,10 @@ def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[B
         out += [Breach(kind, needs, allowed) for kind, needs, allowed in latency_excess(variant, cand)]
     if variant.budget is not None and cand.cost > variant.budget:
         out.append(Breach("budget", cand.cost, variant.budget))
-    if available is not None and cand.gpu_count > available:
-        out.append(Breach("availability", cand.gpu_count, available))
+    if cand.host_breach is not None:
+        out.append(Breach("host_ram", *cand.host_breach))
+    if available is not None and cand.billed_gpus > available:
+        out.append(Breach("availability", cand.billed_gpus, available))
     return out
 
 

@@ -98,6 +98,15 @@ GPU = {
     "host_ram": Key("bytes", low=2**20, high=2**50, doc="host RAM of one node (`per_node` GPUs)"),
     "host_cpus": _count(high=10**5, doc="host vCPUs of one node"),
     "host_nvme": Key("bytes", low=2**20, high=2**50, or_zero=True, doc="local NVMe of one node; 0: none"),
+    "billing": Key("enum", "second (after a one-minute minimum)", choices=("second", "minute", "hour"),
+                   doc="the increment a run is billed in"),
+    "storage_read": Key("bandwidth", "0.89GB/s (STORAGE_READ_BYTES_PER_S)", **_BANDWIDTH,
+                        doc="per node: the rate weights load at from storage"),
+    "storage_write": Key("bandwidth", "3.4GB/s (STORAGE_WRITE_BYTES_PER_S)", **_BANDWIDTH,
+                         doc="per node: the rate checkpoints are written at"),
+    "interruptions": Key("share", "0 (on demand)", low=0.0, high=1.0,
+                         doc="spot: the share of instances interrupted per month (AWS Spot Advisor buckets)"),
+    "like": Key("name", doc="another offer of that GPU type: start from its block (own price and availability)"),
 }
 
 _PRECISIONS = _choices(plan.Precision)
@@ -188,6 +197,8 @@ TRAIN = {
                  doc="the job repeats at this interval (7d): a run rate; each run ends before the next"),
     "runs": _count("not set", high=10_000, sweepable=False,
                    doc="the job repeats this many times per period (instead of `every`)"),
+    "checkpoint_every": Key("duration", "Young's optimum sqrt(2 × save time × MTBF)", **_LONG,
+                            doc="training time between checkpoint saves (one more at the end)"),
     "start_after": Key("duration", "0", low=1.0, or_zero=True, high=_LONG["high"], sweepable=False,
                        doc="a run starts no earlier than this after the window's start (after each repeat's start); needs a plan `window`"),
 }

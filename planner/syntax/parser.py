@@ -24,6 +24,7 @@ import lark
 from lark import Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
+from planner.cache import digest, entry_path
 from planner.errors import PlanError, PlanErrors, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path
 from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock, SweepStmt, Value
@@ -48,8 +49,12 @@ def _parser() -> lark.Lark:
     # The syntax tree is built as the parser reduces each rule (an embedded transformer,
     # ``_Builder``): no lark tree is made, which halves the time and memory of a parse.
     # keep_all_tokens: the `import` and `sweep` keywords start their statement's span.
+    # lark's own cache keeps the analysed LALR tables (it checks the grammar's hash itself).
+    grammar = grammar_path().read_text(encoding="utf-8")
+    cached = entry_path("lark", digest([grammar, lark.__version__]), make=True)
     return lark.Lark(
-        grammar_path().read_text(encoding="utf-8"),
+        grammar,
+        cache=str(cached) if cached is not None else False,
         parser="lalr",
         lexer="contextual",
         keep_all_tokens=True,

@@ -46,6 +46,9 @@ def plans(draw) -> str:
              + (f" budget <= {budget}" if budget is not None else "") + " }"]
     for g in gpus:
         lines.append(f'gpu "{g}" {{ available = {draw(st.integers(1, 4))} }}')
+    if draw(st.booleans()):  # a second, cheaper offer of the first type (issue 16)
+        lines.append(f'gpu "{gpus[0]}-reserved" {{ like = "{gpus[0]}" available = {draw(st.integers(1, 2))} '
+                     f'price = {draw(st.sampled_from([0.2, 0.5]))}/h }}')
     lines.append(MODEL)
     names = []
     for i in range(draw(st.integers(1, 4))):
@@ -78,7 +81,7 @@ def exhaustive_cost(text: str):
         group_cost: dict[str, float] = {}
         for inst, c in zip(instances, combo):
             key = (c.gpu, inst.group)
-            use[key] = max(use.get(key, 0), c.gpu_count)
+            use[key] = max(use.get(key, 0), c.billed_gpus)  # whole instances taken
             group_cost[inst.group] = max(group_cost.get(inst.group, 0.0), c.cost)
         per_type: dict[str, int] = {}
         for (gpu, _), n in use.items():

@@ -15,6 +15,7 @@ gpu "G" {
   hbm = 3.35TB/s  interconnect = 300GB/s  network = 200Gbps  per_node = 8
   price = 1.79 EUR/h  price_date = "2026-11-01"  available = unlimited  utilization = 0.4
   vendor = amd  shapes = [1, 2, 4, 8]  host_ram = 1152GiB  host_cpus = 96  host_nvme = 8000GB
+  billing = minute  storage_read = 10GB/s  storage_write = 5GB/s  interruptions = 10%  like = "H"
 }
 model "m" {
   like = "base"  config = "cfg/config.json"  params = 1.1B  layers = 22  hidden = 2048
@@ -36,13 +37,13 @@ finetune "f" {
   model = "m"  gpus = [G]  utilization = 0.5  dataset = 1.5KiB  bytes_per_token = 3.5
   epochs = 1.5  seq_len = 4096  batch = 64  optimizer = paged-adamw-8bit  deadline <= 90min
   budget <= 500  method = qlora  rank = 16  targets = [q, v, down]  weights = nf4
-  every = 7d  start_after = 20h  stack = megatron  precision = bf16
+  every = 7d  start_after = 20h  checkpoint_every = 2h  stack = megatron  precision = bf16
   layout { gpu = "G"  count = 16  tp = 2  pp = 2  dp = 4  ep = 1  zero = 3  recompute = selective
            offload = optimizer  micro_batch = 2  sp = true  cp = 1  shard = node  vpp = 2 }
 }
 pretrain "t" {
   model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
-  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2
+  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2  checkpoint_every = 1d
   stack = fsdp  precision = fp8
 }
 serve "r" {
