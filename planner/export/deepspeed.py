@@ -83,7 +83,7 @@ def config(row: Row) -> dict:
         "gradient_accumulation_steps": accumulation,
         "zero_optimization": zero_config,
     }
-    if has_bf16(row.gpu or ""):
+    if has_bf16(row.gpu_type or row.gpu or ""):
         out["bf16"] = {"enabled": True}
     else:
         out["fp16"] = {"enabled": True}

@@ -93,7 +93,7 @@ def task(row: Row, model: str | None, launch: Launch | None = None,
          per_node: int | None = None) -> dict:
     """The task as an ordered dict of what gets written."""
     nodes, accelerators = instances(row, launch, per_node)
-    resources: dict = {"accelerators": f"{skypilot_gpu(row.gpu)}:{accelerators}"}
+    resources: dict = {"accelerators": f"{skypilot_gpu(row.gpu_type or row.gpu)}:{accelerators}"}
     # The result's host figures cover the whole row; SkyPilot's are per node.
     host = row.host
     if host.cpu_cores:

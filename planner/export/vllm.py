@@ -106,7 +106,8 @@ def arguments(row: Row, model: str, nodes: int | None = None) -> list[str]:
     args += ["--max-num-seqs", str(max_num_seqs(row))]
     if row.gpu and row.gpu_memory_bytes:
         # the step's token budget the serving figures were computed with (engines.token_budget)
-        args += ["--max-num-batched-tokens", str(prefill_chunk_tokens(row.gpu, row.gpu_memory_bytes))]
+        args += ["--max-num-batched-tokens",
+                 str(prefill_chunk_tokens(row.gpu_type or row.gpu, row.gpu_memory_bytes))]
     weights = _weights(row)
     if weights in DTYPE:
         args += ["--dtype", DTYPE[weights]]
