@@ -143,15 +143,9 @@ def test_skypilot_loads_every_example_task(sky, exported, tmp_path):
 @pytest.fixture(scope="module")
 def vllm_serve():
     """vLLM's own `vllm serve` parser and its check of the parsed arguments (CPU platform)."""
+    pytest.importorskip("vllm", reason="vllm not installed (its wheels need a CUDA torch; docs/exports.md)")
     saved = os.environ.get("VLLM_TARGET_DEVICE")
     os.environ["VLLM_TARGET_DEVICE"] = "cpu"  # the parser asks the platform for its defaults
-    try:
-        pytest.importorskip("vllm", reason="vllm not installed (its wheels need a CUDA torch; docs/exports.md)")
-    finally:
-        if saved is None:
-            os.environ.pop("VLLM_TARGET_DEVICE")
-        else:
-            os.environ["VLLM_TARGET_DEVICE"] = saved
     from vllm.entrypoints.cli.serve import ServeSubcommand
     from vllm.utils.argparse_utils import FlexibleArgumentParser
 
@@ -164,7 +158,11 @@ def vllm_serve():
         args = parser.parse_args(argv[1:])
         command.validate(args)
         return args
-    return parse
+    yield parse
+    if saved is None:
+        os.environ.pop("VLLM_TARGET_DEVICE", None)
+    else:
+        os.environ["VLLM_TARGET_DEVICE"] = saved
 
 
 def test_vllm_parses_every_example_command(vllm_serve, exported):
