@@ -138,11 +138,16 @@ def notes(row: Row, model: str, named: bool = True, nodes: int | None = None,
                    + ("" if named else " (name it with the workload's `checkpoint`)"))
     count, per_server = servers(row, nodes)
     spanned = nodes or row.nodes or 1
-    if spanned > 1 and count != spanned:
+    per_replica = (layout.tp or 1) * (layout.pp or 1)
+    if spanned > 1 and count != spanned and per_replica > math.ceil((row.gpu_count or 1) / spanned):
         out.append(f"a replica spans {spanned} nodes: vLLM runs it with --nnodes {spanned}"
                    " --node-rank R --master-addr HEAD added on every node (multiprocessing"
                    " backend, vllm/config/parallel.py) or on a Ray cluster; SkyPilot gives each"
                    " node SKYPILOT_NODE_RANK and SKYPILOT_NODE_IPS")
+    elif spanned > 1 and count != spanned:
+        out.append(f"{layout.replicas or 1} replicas do not divide over {spanned} nodes: start one"
+                   " server per node with --data-parallel-size set to the replicas it holds"
+                   f" (this command runs all {per_server} in one server)")
     ep = layout.ep or 1
     if ep > 1 and ep != (layout.tp or 1) * per_server:
         out.append(f"vLLM's expert-parallel group is TP x DP = {(layout.tp or 1) * per_server} GPUs"

@@ -465,3 +465,7 @@ def test_vllm_notes_a_checkpoint_below_the_served_precision_and_a_replica_over_n
     assert vllm.notes(bf16, "org/r1-bf16", named=True, native="fp8") == []
     spanning = serve_row(count=16, nodes=2, tp=16, replicas=1, weights="bf16")
     assert vllm.notes(spanning, "m")[0].startswith("a replica spans 2 nodes: vLLM runs it with --nnodes 2")
+    uneven = serve_row(count=12, nodes=2, tp=4, replicas=3, weights="bf16")
+    assert vllm.notes(uneven, "m") == ["3 replicas do not divide over 2 nodes: start one server per node"
+                                       " with --data-parallel-size set to the replicas it holds (this"
+                                       " command runs all 3 in one server)"]
