@@ -204,6 +204,9 @@ def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | Non
         if out.min_carry_count is None or count < out.min_carry_count:
             out.min_carry_count = count
     if r is not None:
+        count = r * shape.per_replica
+        if out.min_meet_count is None or count < out.min_meet_count:
+            out.min_meet_count = count
         r = _filled(shape, r)
     if r is None:
         widest = shape.at(shape.top)
