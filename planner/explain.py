@@ -404,11 +404,15 @@ def _serve_count_reason(variant: Variant, out: GpuOutcome, chosen: Candidate) ->
     fewer GPUs carries the load; else the load itself (capacity)."""
     carry = out.min_carry_count
     wanted = load(variant.serve_job.users, variant.serve_job.rate)
-    if carry is not None and carry < chosen.gpu_count:
+    fewest = min(out.min_meet_count or chosen.gpu_count, chosen.gpu_count)
+    # more GPUs than the fewest: the instance or nodes billed for them serve with them all
+    filled = (f", and all {chosen.gpu_count} of the {chosen.billed_gpus} GPUs billed serve"
+              if chosen.gpu_count > fewest else "")
+    if carry is not None and carry < fewest:
         return "latency", (f"{carry} x {chosen.gpu} carry {wanted} but miss the latency "
-                           f"limits; {chosen.gpu_count} is the fewest that meets them")
-    return "capacity", (f"{out.min_fit_count} x {chosen.gpu} hold the model; {chosen.gpu_count} "
-                        f"is the fewest that carries {wanted} "
+                           f"limits; {fewest} is the fewest that meets them{filled}")
+    return "capacity", (f"{out.min_fit_count} x {chosen.gpu} hold the model; {fewest} "
+                        f"is the fewest that carries {wanted}{filled} "
                         f"({per_second(chosen.service.capacity_requests_per_second)} at most)")
 
 

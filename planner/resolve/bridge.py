@@ -9,6 +9,8 @@ field and what to write.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from planner import plan
 from planner.errors import PlanTypeError
 from planner.estimate.types import Arch, GpuSpec
@@ -143,6 +145,17 @@ def _consistent(m: plan.Model, experts: int, kv_lora: int) -> None:
             raise fail("dense_layers", f"dense_layers {m.dense_layers} is more than the {m.layers} layers")
 
 
+def _shipped_under_plan(node: plan.Node, inherited: str, written: str) -> bool:
+    """Did ``inherited`` come from the shipped catalog and ``written`` from a plan's own file
+    (a refinement of a catalog block)?"""
+    from planner.resources import specs_dir
+
+    a, b = node.spans.get(inherited), node.spans.get(written)
+    if a is None or b is None or a.file == b.file:
+        return False
+    return Path(a.file).resolve().parent == specs_dir().resolve()
+
+
 def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     """The solver's view of a resolved GPU block.
 
@@ -158,6 +171,10 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     _require("gpu", g, GPU_REQUIRED)
     vendor = g.vendor or "nvidia"
     shapes = tuple(sorted(g.shapes or ()))
+    if shapes and shapes[-1] != g.per_node and _shipped_under_plan(g, "shapes", "per_node"):
+        # a plan that changes a catalog GPU's per_node keeps the smaller sizes sold and
+        # sells its node whole (it did not restate shapes: nothing it wrote is overruled)
+        shapes = tuple(s for s in shapes if s < g.per_node) + (g.per_node,)
     if shapes and shapes[-1] != g.per_node:
         raise PlanTypeError(
             f"gpu {g.name!r}: the largest of `shapes` {list(shapes)} is a node, but per_node = {g.per_node}",

@@ -134,6 +134,7 @@ class GpuOutcome:
     min_fit_count: int | None = None  # fewest GPUs of a layout that fits memory
     most_carried: Candidate | None = None  # serving: the layout carrying the most load (capacity miss)
     min_carry_count: int | None = None  # serving: fewest GPUs of a layout that carries the load
+    min_meet_count: int | None = None  # serving: fewest GPUs meeting every limit, before filling what is billed
     miss: Miss | None = None  # None when it has options
 
     @property

@@ -63,9 +63,10 @@ class _Shape:
 
 
 def _key(c: Candidate) -> tuple:
-    """One GPU type, one duration: fewer GPUs always cost less, so the fewest wins; at equal
-    count the better precision, then the lower TPOT (stable order last)."""
-    return (c.gpu_count, PRECISION_RANK.get(c.weights, 9), c.tpot_seconds, c.stable)
+    """One GPU type, one duration: fewer GPUs billed always cost less, so the fewest wins;
+    at equal bill the more GPUs in use (paid for anyway), the better precision, then the
+    lower TPOT (stable order last)."""
+    return (c.billed_gpus, -c.gpu_count, PRECISION_RANK.get(c.weights, 9), c.tpot_seconds, c.stable)
 
 
 def search_serve(variant: Variant, offer: GpuOffer, order: int) -> GpuOutcome:
@@ -202,6 +203,11 @@ def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | Non
         count = carry * shape.per_replica
         if out.min_carry_count is None or count < out.min_carry_count:
             out.min_carry_count = count
+    if r is not None:
+        count = r * shape.per_replica
+        if out.min_meet_count is None or count < out.min_meet_count:
+            out.min_meet_count = count
+        r = _filled(shape, r)
     if r is None:
         widest = shape.at(shape.top)
         if widest.carried:
@@ -210,6 +216,17 @@ def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | Non
             out.most_carried = widest
         return None
     return shape.at(r)
+
+
+def _filled(shape: _Shape, replicas: int) -> int:
+    """The most replicas of ``shape`` billed as ``replicas`` are (GPUs rented whole: an
+    instance shape or whole nodes), so that what is paid for serves; at least ``replicas``,
+    at most ``shape.top``. More replicas of a shape that meets the limits meet them too
+    (each carries a smaller share)."""
+    if shape.replicas is not None:
+        return replicas
+    paid = shape.at(replicas).billed_gpus
+    return max(replicas, min(shape.top, paid // shape.per_replica))
 
 
 def _upgrade(variant: Variant, offer: GpuOffer, shape: _Shape, replicas: int) -> Candidate | None:

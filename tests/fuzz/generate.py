@@ -151,8 +151,10 @@ def spelled(rng: random.Random, kind: str, value: float, whole: bool = False) ->
     return _plain(value)
 
 
-def value_for(rng: random.Random, name: str, spec: Key, valid: bool, names: dict) -> str:
-    """Text of a value for key ``name`` of kind ``spec.kind`` (see ``keys.Key``)."""
+def value_for(rng: random.Random, name: str, spec: Key, valid: bool, names: dict,
+              table: str | None = None) -> str:
+    """Text of a value for key ``name`` of kind ``spec.kind`` (see ``keys.Key``) in block
+    kind ``table``."""
     kind = spec.kind
     if not valid and rng.random() < 0.3:
         return _wrong_kind(rng)
@@ -164,8 +166,10 @@ def value_for(rng: random.Random, name: str, spec: Key, valid: bool, names: dict
         return "[" + ", ".join(picked) + "]"
     if kind == "bool":
         return rng.choice(["true", "false"])
+    if kind == "count_list" and valid:  # instance sizes: the catalog's GPUs come 8 to a node
+        return "[" + ", ".join(str(n) for n in sorted(rng.sample([1, 2, 4], rng.randint(0, 3))) + [8]) + "]"
     if kind == "name":
-        pool = names["models"] if name in ("model", "like") else names["gpus"]
+        pool = names["models"] if name == "model" or (name == "like" and table != "gpu") else names["gpus"]
         return json.dumps(rng.choice(pool) if pool and (valid or rng.random() < 0.8) else "nope")
     if kind == "name_list":
         pool = names["offered"] or names["gpus"]
@@ -220,7 +224,7 @@ def _entries(rng: random.Random, kind: str, valid: bool, names: dict, required=(
         op = "<=" if key in LIMIT_KEYS else "="
         if not valid and rng.random() < 0.05:
             op = "<=" if op == "=" else "="
-        out.append(f"{key} {op} {value_for(rng, key, spec, valid, names)}")
+        out.append(f"{key} {op} {value_for(rng, key, spec, valid, names, kind)}")
     if not valid and rng.random() < 0.1:
         out.append(f"{rng.choice(sorted(table))}x = 1")  # unknown key, a "did you mean"
     if not valid and rng.random() < 0.05 and out:

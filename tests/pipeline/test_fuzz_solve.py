@@ -262,11 +262,16 @@ def test_serve_count_pin_skips_tp_that_does_not_divide_it():
     assert result["status"] == "optimal" and row["gpu_count"] == 1 and row["layout"]["tp"] == 1
 
 
+# A10G sold one, two, four or eight at a time (the catalog's AWS g5 has no 2-GPU size), so
+# that 2 GPUs are billed as 2
+A10G_BY_TWOS = 'gpu "A10G" { available = 2  shapes = [1, 2, 4, 8] }\n'
+
+
 def test_budget_rules_out_fewer_gpus_without_a_deadline():
     # 1 A10G holds the model (offloading the optimizer) but costs 2.06 > 1.9; 2 cost 1.78.
     # With no deadline the reason is the workload budget (was: fmt_hours(None) TypeError)
     result = solve_text(std_plan('finetune "t" { model = "tiny" method = full dataset = 100MB '
-                                 'budget <= 1.9 }\n', gpus='gpu "A10G" { available = 2 }\n'))
+                                 'budget <= 1.9 }\n', gpus=A10G_BY_TWOS))
     row = result["workloads"][0]
     assert row["fits"] and row["gpu_count"] == 2 and row["cost"] <= 1.9
     assert row["decided_by"] == "budget"
@@ -356,22 +361,24 @@ def test_pins_the_job_cannot_take_are_input_errors_at_the_pin():
 
 
 def test_plan_budget_is_decided_at_the_solver_resolution():
-    # the run costs 0.000142276; a plan budget 1e-5 below it holds in CP-SAT's units of
-    # 1e-4 (both round to 1) (was: the checker rejected it, exit 3)
+    # the run takes seconds and is billed AWS's one-minute minimum: 1/60 h x $1.006 =
+    # 0.0167667; a plan budget 1e-5 below it holds in CP-SAT's units of 1e-4 (both round
+    # to 168) (was: the checker rejected it, exit 3)
     body = 'finetune "w" { model = "tiny" dataset = 10KB }\n'
     row = solve_text(std_plan(body))["workloads"][0]
-    cost = row["gpu_count"] * row["hours"] * row["price_per_hour"]
-    assert abs(cost - 0.000142276) < 1e-9 and row["cost"] == 0.0  # shown to the cent
+    cost = row["billed_gpus"] * row["billed_hours"] * row["price_per_hour"]
+    assert row["billed_gpus"] == 1 and row["billed_hours"] == 0.0166667  # 6 significant digits
+    assert abs(cost - 1.006 / 60) < 1e-6 and row["cost"] == 0.02  # shown to the cent
     result = solve_text(std_plan(body, gpus=f'plan "b" {{ budget <= {cost - 1e-5!r} }}\n'
                                             'gpu "A10G" { available = 8 }\n'))
-    assert result["status"] == "optimal" and result["total_cost"] == 0.0
+    assert result["status"] == "optimal" and result["total_cost"] == 0.02
 
 
 def test_fewer_gpus_beyond_the_solver_range_without_limits():
     # 1 A10G would cost about 1.17e11, past the range; 2 cost 1.01e11. No deadline and no
     # budget: the reason is the range (was: formatting the missing budget, a TypeError)
     row = solve_text(std_plan('finetune "f" { model = "tiny" method = full dataset = 43.7PB '
-                              'epochs = 130 }\n', gpus='gpu "A10G" { available = 2 }\n'))["workloads"][0]
+                              'epochs = 130 }\n', gpus=A10G_BY_TWOS))["workloads"][0]
     assert row["fits"] and row["gpu_count"] == 2 and row["decided_by"] == "budget"
     assert row["reasons"][1] == ("1 x A10G fit in memory but cost beyond the solver's range; "
                                  "2 is the fewest that meets it")

@@ -47,9 +47,10 @@ def test_run_rate_one_off_and_the_period_total_add_up_by_hand():
     chat, weekly, base = (rows(result)[n] for n in ("chat", "weekly", "base"))
     # a service: GPUs x price x the period's 730 h, a run rate
     assert chat["billing"] == "run-rate" and chat["hours"] == 730.0
-    assert chat["cost"] == chat["cost_per_period"] == cents(chat["gpu_count"] * PRICE * 730)
-    # a weekly job: one run costs GPUs x hours x price; a month holds 730 / 168 of them
-    per_run = weekly["gpu_count"] * weekly["hours"] * PRICE
+    assert chat["cost"] == chat["cost_per_period"] == cents(chat["billed_gpus"] * PRICE * 730)
+    # a weekly job: one run costs the GPUs billed x the hours billed x price (rented whole:
+    # shapes or nodes, the run rounded up to the billing increment); a month holds 730 / 168
+    per_run = weekly["billed_gpus"] * weekly["billed_hours"] * PRICE
     assert weekly["billing"] == "run-rate" and weekly["every_hours"] == 168.0
     assert weekly["runs_per_period"] == round(730 / 168, 5) == 4.34524
     assert abs(weekly["cost_per_run"] - per_run) <= 0.005
@@ -60,7 +61,7 @@ def test_run_rate_one_off_and_the_period_total_add_up_by_hand():
     assert abs(weekly["cost"] - weekly["cost_per_run"] * 730 / 168) <= 0.005 * (730 / 168 + 1)
     # the pretrain: one run, once
     assert base["billing"] == "one-off" and base["cost_per_period"] is None
-    assert abs(base["cost"] - base["gpu_count"] * base["hours"] * PRICE) <= 0.005
+    assert abs(base["cost"] - base["billed_gpus"] * base["billed_hours"] * PRICE) <= 0.005
     # the totals, from the amounts the rows show
     assert result["run_rate_cost"] == cents(chat["cost"] + weekly["cost"])
     assert result["one_off_cost"] == base["cost"]
@@ -87,7 +88,7 @@ def test_every_money_figure_carries_its_period():
 def test_a_week_long_period_states_every_rate_per_week():
     result = solve_text(MONTH.replace("objective = cost", "objective = cost  period = 168h"))
     r = rows(result)
-    assert r["chat"]["cost"] == cents(r["chat"]["gpu_count"] * PRICE * 168)
+    assert r["chat"]["cost"] == cents(r["chat"]["billed_gpus"] * PRICE * 168)
     assert r["weekly"]["runs_per_period"] == 1.0 and r["weekly"]["cost"] == r["weekly"]["cost_per_run"]
     table = render(Result.from_json(result), "table", width=400)
     assert "one week (168 h): run rate" in table and "/week" in table and "/month" not in table
@@ -97,7 +98,7 @@ def test_runs_per_period_is_every_divided_into_the_period():
     result = solve_text(MONTH.replace("every = 7d", "runs = 3"))
     weekly = rows(result)["weekly"]
     assert weekly["runs_per_period"] == 3.0 and weekly["every_hours"] == 243.333  # 6 digits
-    assert abs(weekly["cost"] - 3 * weekly["gpu_count"] * weekly["hours"] * PRICE) <= 0.01
+    assert abs(weekly["cost"] - 3 * weekly["billed_gpus"] * weekly["billed_hours"] * PRICE) <= 0.01
 
 
 def test_a_run_must_end_before_the_next_one():

@@ -121,11 +121,17 @@ serve "chat-70b" {{ model = "Llama-3.1-70B" users = {users} prompt = 3k output =
 """
         return Result.from_json(solve_text(text))
 
-    before, after = solve(96), solve(160)
+    # 96 users fit two whole 8-GPU nodes; 240 need a third: the bill grows by a node
+    before, after = solve(96), solve(240)
     diff = diff_results(before, after)
     change = diff.workloads[0]
-    assert change.delta > 0 and "users 96 → 160" in change.causes
+    assert change.delta > 0 and "users 96 → 240" in change.causes
     assert change.old.service.headroom > change.new.service.headroom
+    # 160 users still fit the two nodes already paid for: the same money, less headroom,
+    # and the review says so rather than showing nothing
+    within = diff_results(before, solve(160)).workloads[0]
+    assert within.delta == 0 and within.old.service.headroom > within.new.service.headroom
+    assert "users 96 → 160" in within.causes
     table, comment = render_table(diff), render_markdown(diff)
     assert "HEADROOM" in table and "→" in table.split("HEADROOM")[1]
     assert "**Serving**" in comment and "| `chat-70b` |" in comment.split("**Serving**")[1]

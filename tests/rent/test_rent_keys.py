@@ -7,6 +7,7 @@ import pytest
 
 from planner.errors import PlanError
 from planner.resolve.bridge import gpu_spec
+from planner.resolve.load import load_plan
 from planner.resources import specs_dir
 from planner.syntax import parse_plan
 
@@ -62,3 +63,11 @@ def test_catalog_shapes_end_at_per_node():
     assert by_name["A100-40G"].shapes == [1, 2, 4, 8]
     assert by_name["A100-40G"].host_ram == 1152 * 2**30  # AWS p4d.24xlarge
     assert by_name["H200"].host_nvme is None  # not sourced: left unset
+
+
+def test_a_plan_changing_a_catalog_per_node_keeps_the_smaller_shapes():
+    # the catalog's A10G is sold as [1, 4, 8] (AWS g5); a plan's 4-GPU node sells [1, 4]
+    plan = load_plan("mem/p.plan", reader=lambda path: 'import "std"\n'
+                     'gpu "A10G" { available = 4  per_node = 4 }\n')
+    spec = gpu_spec(next(g for g in plan.gpus if g.name == "A10G"))
+    assert spec.gpus_per_node == 4 and spec.shapes == (1, 4)

@@ -11,7 +11,7 @@ from planner.estimate.host import checkpoint_weight_bytes
 from planner.estimate.rent import STORAGE_READ_BYTES_PER_S
 from planner.resolve.bridge import arch_from_model
 from planner.resolve.load import load_plan
-from tests.support.solving import solve_text
+from support.solving import solve_text
 
 R1_1KB = '''
 import "std"
@@ -117,3 +117,21 @@ finetune "a" { model = "m"  method = lora  dataset = 1MB  layout { tp = 1  pp = 
     assert row["gpu_count"] == 3 and row["billed_gpus"] == 4
     hours = math.ceil(row["hours"] * 60) / 60  # RunPod bills per minute
     assert row["cost"] == pytest.approx(4 * hours * 2.45, abs=0.006)
+
+
+def test_a_service_fills_the_instance_it_is_billed_for():
+    # the tour's chat on L4: 2 GPUs meet the limits, but L4 is sold as 1, 4 or 8 (AWS g6),
+    # so 2 are billed as 4; the same money has all 4 serve, with lower latency
+    text = '''
+import "std"
+gpu "L4" { available = 8 }
+model "r1-7b" { like = "DeepSeek-R1-Distill-Qwen-7B" }
+serve "chat" { model = "r1-7b"  users = 16  context = 8k  prompt = 6k  weights = int4
+               tpot <= 50ms  ttft <= 2s }
+'''
+    row = solve_text(text)["workloads"][0]
+    two = solve_text(text.replace("ttft <= 2s", "ttft <= 2s  layout { count = 2 }"))["workloads"][0]
+    assert two["fits"] and two["billed_gpus"] == 4 and two["cost"] == row["cost"]
+    assert row["gpu_count"] == row["billed_gpus"] == 4 and row["tpot_seconds"] < two["tpot_seconds"]
+    assert row["reasons"][1].endswith("2 is the fewest that meets them, and all 4 of the 4 GPUs "
+                                      "billed serve")

@@ -7,12 +7,12 @@ import itertools
 
 import pytest
 
-from planner.estimate import evaluate_serve, evaluate_train
+from planner.estimate import evaluate_serve
 from planner.estimate.types import Layout
 from planner.resolve.variants import build_variants, replace_weights, serve_weight_choices
 from planner.search import Frontiers, search
 from planner.search import space as S
-from planner.search.candidates import breaches
+from planner.search.candidates import breaches, train_candidate
 
 PLAN = """import "std"
 plan "s" { objective = cost }
@@ -57,9 +57,11 @@ def _every_train_layout(inst, offer):
                             lay = Layout(tp=tp, pp=pp, dp=dp, zero=zero, offload=offload,
                                          recompute=rc, micro_batch=mb, sp=tp > 1, vpp=vpp,
                                          shard=shard)
-                            est = evaluate_train(job, lay, offer.spec)
-                            if est.memory.total <= offer.spec.train_usable_bytes:
-                                yield tp * pp * dp, est.hours
+                            # as rented: GPU memory and the host RAM offload needs, the
+                            # run's hours with start-up, checkpoints and restarts
+                            cand = train_candidate(inst, offer, 0, job, lay)
+                            if cand.fits_memory:
+                                yield tp * pp * dp, cand.hours
 
 
 @pytest.mark.parametrize("name", ["base", "full7"])
