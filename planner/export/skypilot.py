@@ -111,6 +111,10 @@ def task(row: Row, model: str | None, launch: Launch | None = None,
             resources["ports"] = VLLM_PORT
             out["setup"] = "pip install vllm"
             out["run"] = vllm.command(row, model, nodes)
+        elif vllm.spans_evenly(row, nodes, accelerators):  # one server over all the nodes
+            resources["ports"] = VLLM_PORT
+            out["setup"] = "pip install vllm"
+            out["run"] = vllm.multi_node_script(row, model, nodes)
     return out
 
 

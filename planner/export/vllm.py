@@ -140,10 +140,14 @@ def notes(row: Row, model: str, named: bool = True, nodes: int | None = None,
     spanned = nodes or row.nodes or 1
     per_replica = (layout.tp or 1) * (layout.pp or 1)
     if spanned > 1 and count != spanned and per_replica > math.ceil((row.gpu_count or 1) / spanned):
-        out.append(f"a replica spans {spanned} nodes: vLLM runs it with --nnodes {spanned}"
-                   " --node-rank R --master-addr HEAD added on every node (multiprocessing"
-                   " backend, vllm/config/parallel.py) or on a Ray cluster; SkyPilot gives each"
-                   " node SKYPILOT_NODE_RANK and SKYPILOT_NODE_IPS")
+        if per_replica % spanned == 0 and (layout.replicas or 1) == 1:
+            out.append(f"a replica spans {spanned} nodes: run this command on every node with"
+                       f" --nnodes {spanned} --node-rank R --master-addr FIRST-NODE added, and"
+                       " --headless on all but the first (vLLM's multiprocessing backend)")
+        else:
+            out.append(f"a replica spans {spanned} nodes unevenly (TP x PP = {per_replica} GPUs):"
+                       " vLLM's --nnodes needs the GPUs split evenly over the nodes; start it on"
+                       " a Ray cluster over the nodes (--distributed-executor-backend ray)")
     elif spanned > 1 and count != spanned:
         out.append(f"{layout.replicas or 1} replicas do not divide over {spanned} nodes: start one"
                    " server per node with --data-parallel-size set to the replicas it holds"
@@ -161,6 +165,33 @@ def notes(row: Row, model: str, named: bool = True, nodes: int | None = None,
 def command(row: Row, model: str, nodes: int | None = None) -> str:
     """The command as one shell line (quoted), for scripts and SkyPilot ``run``."""
     return " ".join(shlex.quote(a) for a in arguments(row, model, nodes))
+
+
+def spans_evenly(row: Row, nodes: int, per_node: int) -> bool:
+    """One replica over ``nodes`` nodes that vLLM's multiprocessing backend can start: its
+    TP x PP GPUs split evenly over the nodes ("`--nnodes` must evenly divide the total world
+    size", vllm/engine/arg_utils.py) and each share fits a node."""
+    layout = row.layout
+    world = (layout.tp or 1) * (layout.pp or 1)
+    return ((layout.replicas or 1) == 1 and nodes > 1 and world % nodes == 0
+            and world // nodes <= per_node)
+
+
+def multi_node_script(row: Row, model: str, nodes: int) -> str:
+    """A SkyPilot ``run`` for one replica over ``nodes`` nodes (vLLM 0.33, multiprocessing
+    backend): every node runs the same command with --nnodes, its --node-rank and the first
+    node's address as --master-addr; the others with --headless, vLLM's mode that "Run[s]
+    headless workers (for multi-node PP/TP)" (vllm/entrypoints/cli/serve.py run_headless)."""
+    base = command(row, model, nodes) + f" --nnodes {nodes} --node-rank \"$SKYPILOT_NODE_RANK\"" \
+        ' --master-addr "$HEAD"'
+    return "\n".join([
+        'HEAD=$(echo "$SKYPILOT_NODE_IPS" | head -n1)',
+        'if [ "$SKYPILOT_NODE_RANK" = "0" ]; then',
+        f"  {base}",
+        "else",
+        f"  {base} --headless",
+        "fi",
+    ])
 
 
 def render(row: Row, model: str, remarks: list[str] | None = None) -> str:

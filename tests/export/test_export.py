@@ -81,9 +81,22 @@ VLLM_FLAGS = {
     "--tensor-parallel-size": int, "--pipeline-parallel-size": int, "--data-parallel-size": int,
     "--max-model-len": int, "--max-num-seqs": int, "--max-num-batched-tokens": int,
     "--gpu-memory-utilization": float, "--quantization": str, "--kv-cache-dtype": str,
-    "--dtype": str, "--port": int,
+    "--dtype": str, "--port": int, "--nnodes": int, "--node-rank": int, "--master-addr": str,
 }
-VLLM_SWITCHES = {"--enable-expert-parallel", "--enable-prefix-caching"}
+VLLM_SWITCHES = {"--enable-expert-parallel", "--enable-prefix-caching", "--headless"}
+# what SkyPilot sets on each node (sky/skylet/constants.py), to check a multi-node `run`
+SKYPILOT_ENV = {"$SKYPILOT_NODE_RANK": "1", "$HEAD": "10.0.0.1"}
+
+
+def vllm_commands(run: str) -> list[list[str]]:
+    """The `vllm serve` argv of each command in a SkyPilot `run` (node variables filled in)."""
+    out = []
+    for line in run.splitlines():
+        line = line.strip()
+        if line.startswith("vllm serve "):
+            out.append([SKYPILOT_ENV.get(a, a) for a in shlex.split(line)])
+    assert out, run
+    return out
 VLLM_CHOICES = {
     "--dtype": {"auto", "half", "float16", "bfloat16", "float", "float32"},
     "--kv-cache-dtype": {"auto", "float16", "bfloat16", "fp8", "fp8_e4m3", "fp8_e5m2", "fp8_inc",
@@ -179,7 +192,8 @@ def check_skypilot(text: str) -> dict:
     assert int(spec["num_nodes"]) >= 1
     assert re.match(r"^[a-z][a-z0-9-]*$", spec["name"])
     if "run" in spec:
-        check_vllm(shlex.split(spec["run"]))
+        for argv in vllm_commands(spec["run"]):
+            check_vllm(argv)
     return spec
 
 
@@ -325,9 +339,20 @@ def test_multi_node_serving():
     assert spec["num_nodes"] == "2" and spec["resources"]["accelerators"] == "A10G:8"
     assert check_vllm(shlex.split(spec["run"]))["--max-num-seqs"] == "40"  # service.running_limit
     # one TP16 replica spans both nodes: no single-node command to run, resources only
+    # one TP16 replica spans both nodes: the same server on each, --nnodes 2 (vLLM 0.33's
+    # multiprocessing backend), the second node --headless
     spanning = serve_row(count=16, nodes=2, tp=16, replicas=1)
     assert vllm.servers(spanning) == (1, 1)
-    assert "run" not in check_skypilot(skypilot.render(spanning, "m"))
+    spec = check_skypilot(skypilot.render(spanning, "m"))
+    head, worker = vllm_commands(spec["run"])
+    assert check_vllm(head)["--nnodes"] == "2" and "--headless" not in head
+    assert worker == head + ["--headless"]
+    assert spec["run"].startswith('HEAD=$(echo "$SKYPILOT_NODE_IPS" | head -n1)\n')
+    # 20 GPUs over 3 nodes do not split evenly: no run, a note (Ray places them unevenly)
+    uneven = serve_row(count=20, nodes=3, tp=4, replicas=1)
+    uneven = dataclasses.replace(uneven, layout=dataclasses.replace(uneven.layout, pp=5))
+    assert "run" not in check_skypilot(skypilot.render(uneven, "m", None, 8))
+    assert any("unevenly (TP x PP = 20 GPUs)" in n for n in vllm.notes(uneven, "m", nodes=3))
 
 
 # ---------------------------------------------------------------- issue 16: exports that launch
@@ -464,7 +489,8 @@ def test_vllm_notes_a_checkpoint_below_the_served_precision_and_a_replica_over_n
         " (name it with the workload's `checkpoint`)"]
     assert vllm.notes(bf16, "org/r1-bf16", named=True, native="fp8") == []
     spanning = serve_row(count=16, nodes=2, tp=16, replicas=1, weights="bf16")
-    assert vllm.notes(spanning, "m")[0].startswith("a replica spans 2 nodes: vLLM runs it with --nnodes 2")
+    assert vllm.notes(spanning, "m")[0].startswith("a replica spans 2 nodes: run this command on every node"
+                                                   " with --nnodes 2")
     uneven = serve_row(count=12, nodes=2, tp=4, replicas=3, weights="bf16")
     assert vllm.notes(uneven, "m") == ["3 replicas do not divide over 2 nodes: start one server per node"
                                        " with --data-parallel-size set to the replicas it holds (this"

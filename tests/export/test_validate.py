@@ -168,12 +168,15 @@ def vllm_serve():
 def test_vllm_parses_every_example_command(vllm_serve, exported):
     import shlex
 
-    from test_export import check_vllm
+    from planner.export import skypilot
+    from test_export import check_vllm, serve_row, vllm_commands
 
     commands = [shlex.split(text.split("exec ", 1)[1].replace("\\\n", " "))
                 for _, text, _ in exported["vllm"]]
-    commands += [shlex.split(text.split("\nrun: |\n", 1)[1].strip())
-                 for _, text, _ in exported["skypilot"] if "\nrun: |\n" in text]
+    commands += [argv for _, text, _ in exported["skypilot"] if "\nrun: |\n" in text
+                 for argv in vllm_commands(text.split("\nrun: |\n", 1)[1])]
+    commands += vllm_commands(skypilot.render(serve_row(count=16, nodes=2, tp=16, replicas=1, weights="bf16"),
+                                              "m", None, 8).split("\nrun: |\n", 1)[1])
     assert commands
     for argv in commands:
         args = vllm_serve(argv)
@@ -186,6 +189,7 @@ def test_vllm_parses_every_example_command(vllm_serve, exported):
         assert args.kv_cache_dtype == flags["--kv-cache-dtype"]
         assert args.gpu_memory_utilization == float(flags["--gpu-memory-utilization"])
         assert bool(args.enable_prefix_caching) == ("--enable-prefix-caching" in flags)
+        assert args.nnodes == int(flags.get("--nnodes", 1)) and args.headless == ("--headless" in flags)
     # the parser bites: a flag vLLM does not have is refused
     with pytest.raises(SystemExit):
         vllm_serve(["vllm", "serve", "m", "--pipeline-stages", "2"])
