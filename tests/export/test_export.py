@@ -37,8 +37,9 @@ def result(rows, **kw):
 # DeepSpeed 0.19.8 (the PyPI release tests/export/test_validate.py runs): the
 # top-level keys DeepSpeedConfig._initialize_params reads (deepspeed/runtime/config.py) that an
 # export may write, DeepSpeedZeroConfig's fields (deepspeed/runtime/zero/config.py, aliases
-# included), the offload configs (zero/offload_config.py), AutoTP (tensor_parallel) and AutoEP
-# (module_inject/auto_ep_config.py parse_autoep_config).
+# included; MiCS's mics_shard_size is rejected as removed, _REMOVED_ZERO_CONFIG_KEYS), the offload
+# configs (zero/offload_config.py), AutoTP (tensor_parallel) and AutoEP (module_inject/
+# auto_ep_config.py parse_autoep_config).
 DEEPSPEED_KEYS = {
     "": {"train_batch_size", "train_micro_batch_size_per_gpu", "gradient_accumulation_steps",
          "managed_gradient_accumulation", "optimizer", "scheduler", "communication_data_type",
@@ -56,7 +57,7 @@ DEEPSPEED_KEYS = {
                           "stage3_param_persistence_threshold", "sub_group_size",
                           "stage3_gather_16bit_weights_on_model_save",
                           "stage3_module_granularity_threshold", "zero_hpz_partition_size",
-                          "zero_quantized_weights", "zero_quantized_gradients", "mics_shard_size",
+                          "zero_quantized_weights", "zero_quantized_gradients",
                           "log_trace_cache_warnings", "ignore_unused_parameters", "elastic_checkpoint"},
     "zero_optimization.offload_param": {"device", "nvme_path", "pin_memory", "buffer_count",
                                         "buffer_size", "max_in_cpu"},
