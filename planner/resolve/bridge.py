@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from planner import plan
 from planner.errors import PlanTypeError
-from planner.estimate.types import Arch, GpuSpec
+from planner.estimate.types import Arch, Calibrated, Factors, GpuSpec
 
 # Fields an Arch cannot be built without, with what each one is for (the load
 # checks, planner.resolve.checks, list the missing ones from this table too).
@@ -137,13 +137,27 @@ def _consistent(m: plan.Model, experts: int, kv_lora: int) -> None:
             raise fail("dense_layers", f"dense_layers {m.dense_layers} is more than the {m.layers} layers")
 
 
-def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
+def calibrated_factors(calibrations) -> tuple[Calibrated, ...]:
+    """The estimator's view of calibration blocks (all for one GPU type), in plan order."""
+    out = []
+    for c in calibrations:
+        scope, target = c.scope
+        out.append(Calibrated(scope, target, Factors(
+            step_overhead=c.step_overhead, hbm_fraction=c.hbm_fraction,
+            compute_fraction=c.compute_fraction, utilization=c.utilization,
+            collective_efficiency=c.collective_efficiency)))
+    return tuple(out)
+
+
+def gpu_spec(gpu: plan.Gpu, calibrations=()) -> GpuSpec:
     """The solver's view of a resolved GPU block.
 
     ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` for serving and to all of the memory
     for training (which counts its CUDA context and allocator reserve as overhead), and
     ``utilization`` to ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
     fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia.
+    ``calibrations``: the plan's calibration blocks; those for this GPU type are attached
+    (docs/calibration.md).
     """
     from planner.estimate import defaults  # the estimator package owns these numbers
 
@@ -169,4 +183,5 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
         ),
         vendor=vendor,
         train_usable_fraction=g.usable if g.usable is not None else 1.0,
+        calibrations=calibrated_factors(c for c in calibrations if c.gpu == g.name),
     )

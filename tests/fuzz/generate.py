@@ -29,7 +29,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.syntax.keys import KEYS, LAYOUT, LIMIT_KEYS, WORKLOAD_KINDS, Key, sweep_keys
+from planner.syntax.keys import KEYS, LAYOUT, WORKLOAD_KINDS, Key, is_limit, sweep_keys
 from planner.syntax.units import UNITS, spell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -217,7 +217,7 @@ def _entries(rng: random.Random, kind: str, valid: bool, names: dict, required=(
     out = []
     for key in chosen:
         spec = table[key]
-        op = "<=" if key in LIMIT_KEYS else "="
+        op = "<=" if is_limit(kind, key) else "="
         if not valid and rng.random() < 0.05:
             op = "<=" if op == "=" else "="
         out.append(f"{key} {op} {value_for(rng, key, spec, valid, names)}")
@@ -486,7 +486,7 @@ def bound_case(table: str, key: str, high: bool, gpu: str, kind: str, available:
     """A small valid plan with ``key`` of block ``table`` at the high (else low) bound of its range."""
     spec = KEYS[table][key]
     value = spell(spec.kind, spec.high if high or spec.low_open else spec.low)
-    op = "<=" if key in LIMIT_KEYS else "="
+    op = "<=" if is_limit(table, key) else "="
     gpu_extra = f"  {key} {op} {value}" if table == "gpu" else ""
     lines = ['import "std"', f'gpu "{gpu}" {{ available = {available}{gpu_extra} }}']
     kind = table if table in WORKLOAD_KINDS else kind
