@@ -124,6 +124,21 @@ class Service:
 
 
 @dataclass(frozen=True)
+class CalibrationUse:
+    """The calibration a row's estimate used (docs/calibration.md): the block, and the factors
+    of it that applied (a workload's own ``utilization`` takes precedence over a calibrated one)."""
+
+    name: str
+    gpu: str
+    engine: str | None  # serving calibrations
+    stack: str | None  # training calibrations
+    factors: dict[str, float]  # factor -> value: step_overhead in seconds, the others fractions
+    runs: int | None
+    residual: float | None  # a fraction
+    date: str | None
+
+
+@dataclass(frozen=True)
 class Alternative:
     gpu: str
     gpu_count: int
@@ -164,6 +179,7 @@ class Row:
     decided_by: str | None = None
     reasons: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    calibration: CalibrationUse | None = None  # factors fitted to measured runs, when used
 
     @property
     def label(self) -> str:
@@ -267,5 +283,5 @@ def _typed(kind, data):
     return data
 
 
-__all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MemoryUse", "Result",
+__all__ = ["Alternative", "CalibrationUse", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MemoryUse", "Result",
            "Row", "RowLayout", "Service", "plain_data"]

@@ -7,5 +7,6 @@ from planner.cli import diff, report, export  # noqa: F401
 from planner.cli import check  # noqa: F401
 from planner.cli import specs  # noqa: F401
 from planner.cli import solve  # noqa: F401
+from planner.cli import calibrate  # noqa: F401
 
 __all__ = ["app", "main"]

@@ -12,7 +12,7 @@ from planner.estimate.defaults import SERVICE_HOURS as MONTH_HOURS
 from planner.result import MEMORY_COMPONENTS as COMPONENTS
 from planner.result import Alternative, Result, Row
 from planner.units import (
-    available, duration, label, latency, latency_pair, layout, memory, money, per_second, price, share,
+    available, calibration, duration, label, latency, latency_pair, layout, memory, money, per_second, price, share,
 )
 
 
@@ -149,6 +149,11 @@ def alternative_line(alt: Alternative, currency: str) -> str:
     return f"{alt.gpu_count} x {alt.gpu} ({layout(alt.layout)}): {when}{money(alt.cost, currency)}"
 
 
+def calibration_line(row: Row) -> str | None:
+    """``calibrated: "NAME" (factors; runs, residual)`` when the row's estimate used one."""
+    return None if row.calibration is None else f"calibrated: {calibration(row.calibration)}"
+
+
 def headline(result: Result) -> str:
     text = (f"plan {result.plan}: {result.status}, objective {result.objective}, "
             f"total {money(result.total_cost, result.currency)}")
@@ -168,4 +173,4 @@ def gpu_lines(result: Result) -> list[str]:
     return out
 
 
-__all__ = ["alternative_line", "breakdown", "columns", "gpu_lines", "groups", "headline", "label"]
+__all__ = ["alternative_line", "breakdown", "calibration_line", "columns", "gpu_lines", "groups", "headline", "label"]

@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 
+from planner import units
 from planner.result import Result, Service
 
 LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
@@ -19,7 +20,7 @@ SERVICE = tuple(f.name for f in dataclasses.fields(Service))
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
           + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons")
-          + tuple(f"service_{k}" for k in SERVICE))
+          + tuple(f"service_{k}" for k in SERVICE) + ("calibration",))
 
 
 def _text(value) -> str:
@@ -49,5 +50,6 @@ def render_csv(result: Result, explain: bool = False) -> str:
         cells += [_field(row.host, k) for k in HOST]
         cells += [row.decided_by, " | ".join(row.reasons)]
         cells += [_field(row.service, k) for k in SERVICE]
+        cells += [None if row.calibration is None else units.calibration(row.calibration)]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

@@ -63,7 +63,9 @@ def _solution_table(rows: list[Row], currency: str) -> str:
     for row in rows:
         memory = (row.memory_per_gpu_bytes.total if row.memory_per_gpu_bytes else None)
         css = "" if row.fits else ' class="nofit"'
-        reasons = "".join(f"<li>{escape(r)}</li>" for r in row.reasons or [])
+        calibrated = [text.calibration(row.calibration)] if row.calibration else []
+        reasons = "".join(f"<li>{escape(r)}</li>" for r in row.reasons or []) + "".join(
+            f"<li>calibrated: {escape(r)}</li>" for r in calibrated)
         body.append(
             f"<tr{css}>"
             + f"<td><b>{escape(text.label(row))}</b>"

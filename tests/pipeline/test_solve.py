@@ -52,7 +52,7 @@ ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_c
             "layout", "memory_per_gpu_bytes", "host_memory_per_gpu_bytes", "gpu_memory_bytes",
             "usable_memory_bytes", "hours", "cost", "cost_per_hour", "price_per_hour",
             "ttft_seconds", "tpot_seconds", "tokens_per_second", "service", "tokens", "host",
-            "decided_by", "reasons", "alternatives"]
+            "decided_by", "reasons", "alternatives", "calibration"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
               "batch", "optimizer", "rank", "budget", "stack", "precision", "output", "rate",
