@@ -17,6 +17,17 @@ from planner.calibrate.groups import Group, block_text, calibrate as fit_groups
 from planner.calibrate.validation import Case, Validation, validate
 
 
+# A calibration is written when its typical error is at most this (a fraction): beyond, the
+# figures are not of the runs the plan describes (a unit slip), and no factor is meaningful.
+RESIDUAL_LIMIT = 1e6
+
+
+def _catalog_gpus() -> set[str]:
+    from planner.resolve.load import load_std
+
+    return {g.name for g in load_std().gpus}
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What ``planner calibrate`` found: the fitted groups, the notes on each (factors not
@@ -50,6 +61,10 @@ def calibrate(plan: P.Plan, file: str) -> Outcome:
         elif not group.written:
             mine.append(explain.no_fit_note(group.gpu, group.scope, group.target,
                                             "no factor could be identified"))
+        elif not group.residual <= RESIDUAL_LIMIT:
+            mine.append(explain.no_fit_note(group.gpu, group.scope, group.target,
+                                            "its runs stay more than a million times off the "
+                                            "estimate: check the figures' units"))
         else:
             blocks.append(block_text(group, mine))
             written.append(group.name)
@@ -57,6 +72,8 @@ def calibrate(plan: P.Plan, file: str) -> Outcome:
     head = (f"# Written by `planner calibrate {file}`: efficiency factors fitted to its measured "
             "runs,\n# each within its sourced bounds (docs/calibration.md). Import this file in "
             "any plan.\n")
+    if all(g.gpu in _catalog_gpus() for g in groups if g.name in written):
+        head += 'import "std"  # the GPU types calibrated\n'
     text = head + "".join("\n" + b for b in blocks) if blocks else ""
     return Outcome(groups, notes, text, tuple(written))
 

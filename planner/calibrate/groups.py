@@ -95,8 +95,14 @@ def calibrate(plan: P.Plan) -> list[Group]:
 
 
 # ---------------------------------------------------------------- plan text
-def _value(name: str, value: float) -> str:
-    return f"{value * 1e3:.4g}ms" if name == "step_overhead" else f"{value:.4g}"
+def _value(factor: Factor, value: float) -> str:
+    """``value`` to four significant digits, or more where four would leave its bounds."""
+    for digits in (4, 12, 17):
+        text = f"{value * 1e3:.{digits}g}" if factor.name == "step_overhead" else f"{value:.{digits}g}"
+        read = float(text) * (1e-3 if factor.name == "step_overhead" else 1.0)
+        if factor.low <= read <= factor.high:
+            break
+    return text + ("ms" if factor.name == "step_overhead" else "")
 
 
 def block_text(group: Group, notes: list[str]) -> str:
@@ -106,8 +112,9 @@ def block_text(group: Group, notes: list[str]) -> str:
     lines += [f"  # {note}" for note in notes]
     lines.append(f'  gpu = "{group.gpu}"')
     lines.append(f"  {group.scope} = {group.target}")
+    factors = {f.name: f for f in group.factors}
     for name in group.written:
-        lines.append(f"  {name} = {_value(name, group.fitted.values[name])}")
+        lines.append(f"  {name} = {_value(factors[name], group.fitted.values[name])}")
     lines.append(f"  runs = {len(group.runs)}")
     lines.append(f"  residual = {group.residual * 100:.2f}%")
     lines.append(f'  date = "{group.date}"')

@@ -268,7 +268,7 @@ def _calibrations(plan: P.Plan, gpus: dict, errors: Collector) -> None:
                                          f"{', '.join(allowed)} do", _span(c, name)))
                 continue
             low, high = bounds[name]
-            if not low <= value <= high:
+            if not low * (1 - 1e-12) <= value <= high * (1 + 1e-12):  # float noise of a written bound
                 errors.add(PlanTypeError(
                     f'calibration "{c.name}": `{name}` = {_shown(name, value)} is outside its '
                     f"bounds for {c.gpu}, {_shown(name, low)} to {_shown(name, high)} "

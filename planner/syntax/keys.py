@@ -260,7 +260,7 @@ CALIBRATION = {
     "collective_efficiency": Key("fraction", "the link's nccl-tests fraction", **_UTILIZATION,
                                  doc="achieved fraction of the GPU link in a ring inside a node"),
     "runs": _count(doc="measured runs the factors were fitted to"),
-    "residual": Key("share", low=0.0, high=100.0,
+    "residual": Key("share", low=0.0, high=1e6,
                     doc="typical error left after the fit: exp(RMS of the log errors) − 1"),
     "date": Key("date", doc="the date of the latest run fitted, YYYY-MM-DD"),
 }
