@@ -29,6 +29,9 @@ PROBE = math.log(1.1)  # the 10% change
 INDEPENDENCE = 0.1
 MAX_ITERATIONS = 100
 STEP = 1e-5  # forward-difference step, in the factor's coordinate (log, or share of range)
+# A simulated figure moves in steps as events reorder: its derivative is taken over a 1%
+# change (``fit(step=NOISY_STEP)``), which the steps do not dominate.
+NOISY_STEP = 1e-2
 TOLERANCE = 1e-15  # stop when the cost falls by less than this share
 
 
@@ -161,8 +164,9 @@ def _solve(a: list[list[float]], b: list[float]) -> list[float] | None:
 class _Search:
     """Levenberg-Marquardt over the identified factors' coordinates, bounds kept."""
 
-    def __init__(self, p: _Problem, names: list[str]):
+    def __init__(self, p: _Problem, names: list[str], step: float):
         self.p = p
+        self.step = step
         self.free = [f for f in p.factors if f.name in names]
         self.x = [_coord(f, p.start[f.name]) for f in self.free]
 
@@ -177,7 +181,7 @@ class _Search:
     def jacobian(self, r: list[float]) -> list[list[float]]:
         cols = []
         for k, (lo, hi) in enumerate(map(_span, self.free)):
-            step = STEP if self.x[k] + STEP <= hi else -STEP
+            step = self.step if self.x[k] + self.step <= hi else -self.step
             x = list(self.x)
             x[k] += step
             moved = self.p.vector(self.values(x))
@@ -218,8 +222,9 @@ class _Search:
         return MAX_ITERATIONS
 
 
-def fit(factors: list[Factor], residuals: Residuals) -> Fitted:
-    """The factors within their bounds that minimise the sum of squared log errors."""
+def fit(factors: list[Factor], residuals: Residuals, step: float = STEP) -> Fitted:
+    """The factors within their bounds that minimise the sum of squared log errors (``step``:
+    the Jacobian's forward difference; NOISY_STEP for simulated figures)."""
     p = _Problem(factors, residuals)
     base = p.vector(p.start)
     points = len(base) if base is not None else 0
@@ -230,7 +235,7 @@ def fit(factors: list[Factor], residuals: Residuals) -> Fitted:
     rms_before = math.sqrt(_cost(base) / points)
     if not names:
         return Fitted(defaults, (), left, points=points, rms_before=rms_before, rms_after=rms_before)
-    search = _Search(p, names)
+    search = _Search(p, names, step)
     iterations = search.run()
     values = search.values(search.x)
     after = p.vector(values)
