@@ -15,6 +15,12 @@ Synthetic cost model (numbers only shape the problem; they are not estimates):
   plan, so a feasible plan exists while the limits bind and workloads must be traded off.
 - Each size is also solved with availability halved (`tighter`), usually infeasible, to
   time the diagnosis (minimal core of limits).
+- `--window H` schedules the pool in time (CP-SAT intervals and a cumulative per GPU
+  type): work is divided by `WINDOW_WORK_DIVISOR` so runs take hours, not weeks; every
+  `SERVICE_EVERY`-th workload is a service holding its GPUs throughout; each other one
+  runs once, released at a random hour of the window's first half and due at its end
+  (options that cannot finish by then are dropped); availability is `WINDOW_SHARE` of
+  what the cheapest choices would hold all at once, so jobs must share GPUs over time.
 """
 
 from __future__ import annotations
@@ -24,8 +30,11 @@ import math
 import random
 import time
 
+from dataclasses import replace
+
 from planner.choose.cpsat import Item, Option, Problem, solve
 from planner.choose.prepare import prepare as _prepare
+from planner.choose.types import Runs, Window
 
 COUNTS = [2**k for k in range(8)]  # 1..128 GPUs per candidate
 OPTIONS_PER_TYPE = 3  # smallest fitting counts kept per GPU type
@@ -80,6 +89,37 @@ def fleet(n: int, m: int, seed: int) -> Problem:
     return Problem(tuple(instances), available, budget, "cost")
 
 
+WINDOW_WORK_DIVISOR = 100
+SERVICE_EVERY = 5
+WINDOW_SHARE = 0.6
+
+
+def scheduled(p: Problem, hours: float, seed: int) -> Problem:
+    """The fleet in a window of ``hours``: services throughout, one run per other group."""
+    rng = random.Random(seed + 1)
+    groups = sorted({i.group for i in p.items})
+    runs = {}
+    for n, group in enumerate(groups):
+        if n % SERVICE_EVERY:
+            runs[group] = Runs(((float(rng.randrange(int(hours // 2))), hours),))
+    items = []
+    for item in p.items:
+        slot = runs.get(item.group)
+        room = hours if slot is None else slot.slots[0][1] - slot.slots[0][0]
+        options = []
+        for o in item.options:
+            h = round(o.hours / WINDOW_WORK_DIVISOR, 4)
+            if slot is not None and h > room:
+                continue
+            cost = round(o.cost / WINDOW_WORK_DIVISOR, 4) if slot is not None else round(o.gpus * hours, 4)
+            options.append(replace(o, hours=h if slot is not None else hours, cost=cost))
+        items.append(replace(item, options=tuple(options)))
+    cheapest = {i.name: min(i.options, key=lambda o: (o.cost, o.gpus)) for i in items if i.options}
+    want = _usage([i for i in items if i.options], cheapest)
+    available = {g: max(1, int(WINDOW_SHARE * want.get(g, 0))) for g in p.available}
+    return Problem(tuple(items), available, None, p.objective, Window(hours, runs))
+
+
 def _usage(instances, picks) -> dict[str, float]:
     per: dict[tuple[str, str], float] = {}
     for inst in instances:
@@ -104,12 +144,16 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--time-limit", type=float, default=10.0)  # planner solve's default
     ap.add_argument("--workers", type=int, default=1)
+    ap.add_argument("--window", type=float, default=None, help="schedule the pool over this many hours")
     args = ap.parse_args()
     head = ("N", "M", "options", "kept", "status", "gap", "binding", "seconds")
     print("{:>5} {:>3} {:>8} {:>7} {:>10} {:>8} {:>8} {:>8}  limits".format(*head))
     for n, tight in ((int(s), t) for s in args.sizes.split(",") for t in (False, True)):
         p = fleet(n, args.types, args.seed)
         p = tighter(p, TIGHT) if tight else p
+        if args.window:
+            p = scheduled(p, args.window, args.seed)
+            p = replace(p, available={g: max(1, int(n * TIGHT)) for g, n in p.available.items()}) if tight else p
         raw = sum(len(i.options) for i in p.items)
         kept = sum(len(i.opts) for i in _prepare(p)[0])
         start = time.perf_counter()

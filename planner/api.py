@@ -9,6 +9,7 @@ or typed data, and the command line is built on these::
     print(api.render(result, "markdown"))
     print(api.report(result))                      # one HTML page
     change = api.diff(old_result, result)          # typed Diff
+    layout = api.estimate(plan, workload="tune", pins={"gpu": "A10G", "tp": 1})   # one layout
     files, skipped = api.export(result, plan, "vllm")
     checked = api.validate(api.load("measured.plan"))   # measured runs vs estimates
     fitted = api.calibrate(api.load("measured.plan"))   # factors fitted, .text to write
@@ -28,12 +29,14 @@ from planner.plan import Plan
 from planner.result import Result
 
 
-def load(path: str, *, reader: Callable[[str], str] | None = None) -> Plan:
+def load(path: str, *, reader: Callable[[str], str] | None = None, warnings: list | None = None) -> Plan:
     """The checked, merged plan at ``path`` with its imports (``reader`` reads files, e.g.
-    at a git revision; default: the file system)."""
+    at a git revision; default: the file system). ``warnings``, when given, receives the
+    ``PlanWarning``s found (a config's quantization read as bf16, a `params` that does not
+    match an incompletely described model)."""
     from planner.resolve.load import load_plan
 
-    return load_plan(path, reader=reader)
+    return load_plan(path, reader=reader, warnings=warnings)
 
 
 def solve(plan: Plan, *, file: str | None = None, objective: str | None = None,
@@ -51,6 +54,22 @@ def solve(plan: Plan, *, file: str | None = None, objective: str | None = None,
     options = SolveOptions(log=solver_log, dump_model=dump_model)
     return solve_checked(plan, file=file or plan.file, objective=objective, time_limit=time_limit,
                          explain=explain, options=options)
+
+
+def estimate(plan: Plan, *, file: str | None = None, workload: str | None = None,
+             pins: dict | None = None, weights: str | None = None):
+    """``planner estimate``: one layout per row of ``workload`` (a name, a sweep variant's
+    label, or None for every workload), the plan's pins with ``pins`` (layout keys, as the
+    language writes them: ``{"tp": "4", "recompute": "full"}``) on top; the rest filled by
+    the search. A typed ``planner.layout_estimate.EstimateReport``; no solver is imported."""
+    from planner.layout_estimate import convert_pins, estimate_plan, select, with_pins
+
+    converted = convert_pins({k: str(v) for k, v in (pins or {}).items() if k != "gpu"})
+    if pins and "gpu" in pins:
+        converted["gpu"] = pins["gpu"]
+    chosen = select(plan, workload)
+    pinned = with_pins(chosen.plan, chosen.workload, converted, weights)
+    return estimate_plan(pinned, file or plan.file, chosen.workload, chosen.scenario)
 
 
 def render(result: Result, fmt: str = "table", *, explain: bool = False, width: int = 160) -> str:
@@ -104,4 +123,4 @@ def calibrate(plan: Plan, *, file: str | None = None):
     return fit(plan, file or plan.file)
 
 
-__all__ = ["calibrate", "diff", "export", "load", "render", "report", "solve", "validate"]
+__all__ = ["calibrate", "diff", "estimate", "export", "load", "render", "report", "solve", "validate"]

@@ -19,6 +19,7 @@ from typing import Callable
 
 from planner import units as text
 from planner.errors import PlanError, PlanImportError
+from planner.diff_detail import schedule_changes, shares
 from planner.result import Inputs, Result, Row, RowLayout, plain_data
 
 # The order in which a row's changed inputs are named: the workload's own
@@ -27,11 +28,14 @@ INPUT_ORDER = (
     "model", "method", "users", "rate", "context", "prompt", "output", "prefix_cache",
     "engine", "dataset_tokens", "dataset_bytes",
     "epochs", "seq_len", "batch", "weights", "kv", "optimizer", "rank",
-    "deadline_hours", "tpot_ms", "ttft_ms", "tpot_p99_ms", "ttft_p99_ms", "budget",
+    "every_hours", "runs", "start_after_hours", "deadline_hours", "tpot_ms", "ttft_ms",
+    "tpot_p99_ms", "ttft_p99_ms", "budget",
 )
 
 # How each input is named in a cause ("dataset 1GB → 10GB").
 _INPUT_LABELS = {
+    "every_hours": "every",
+    "start_after_hours": "start_after",
     "deadline_hours": "deadline",
     "tpot_ms": "tpot",
     "ttft_ms": "ttft",
@@ -49,6 +53,9 @@ class Side:
     status: str
     total_cost: float
     currency: str
+    run_rate_cost: float = 0.0  # per period_hours
+    one_off_cost: float = 0.0
+    period_hours: float = 730.0
 
 
 @dataclass(frozen=True)
@@ -75,7 +82,15 @@ class Shown:
     layout: RowLayout | None
     hours: float | None
     cost: float | None
+    decided_by: str | None = None  # what decided it (a row not placed: why); not a change alone
+    billing: str | None = None  # run-rate | one-off
+    starts: tuple[float, ...] = ()  # in a scheduled window: each run's start (hours)
     service: ServiceShown | None = None
+
+    def placement(self) -> tuple:
+        """What makes a row "changed" when it differs."""
+        return (self.fits, self.gpu, self.gpu_count, self.nodes, self.layout, self.hours, self.cost,
+                self.billing, self.starts, self.service)
 
 
 @dataclass(frozen=True)
@@ -97,6 +112,10 @@ class RowChange:
     percent: float | None
     status: str  # added | removed | changed | unchanged
     causes: tuple[str, ...]
+    billing: str | None = None  # the new row's (the old one's when removed)
+    run_rate_delta: float = 0.0  # what the row's change does to the run rate per period
+    one_off_delta: float = 0.0  # ... and to the one-offs
+    schedule: tuple[str, ...] = ()  # a job's repeats and runs that moved
 
 
 @dataclass(frozen=True)
@@ -104,9 +123,12 @@ class Diff:
     old: Side
     new: Side
     currency: str
-    total: Total
+    total: Total  # the period's total
     changes: tuple[str, ...]  # plan-wide and offer changes
     workloads: tuple[RowChange, ...]
+    run_rate: Total | None = None  # per period_hours (an old run rate restated per the new period)
+    one_off: Total | None = None
+    period_hours: float = 730.0  # the new plan's period
 
     def to_json(self) -> dict:
         return plain_data(self)
@@ -119,7 +141,7 @@ def _input_value(key: str, value) -> str:
         return text.plan_bytes(int(value))
     if key == "dataset_tokens":
         return f"{text.count(int(value))} tokens"
-    if key == "deadline_hours":
+    if key in ("deadline_hours", "every_hours", "start_after_hours"):
         return text.duration(float(value))
     if key in ("tpot_ms", "ttft_ms", "tpot_p99_ms", "ttft_p99_ms"):
         return text.latency(float(value) / 1000.0)
@@ -209,10 +231,16 @@ def gpu_changes(old: Result, new: Result, names, currency: str) -> list[str]:
 
 
 def plan_changes(old: Result, new: Result) -> list[str]:
-    """Plan-wide settings that changed: objective, budget, currency."""
+    """Plan-wide settings that changed: objective, budget, currency, period, window."""
     causes = []
     if old.objective != new.objective:
         causes.append(f"objective {old.objective} → {new.objective}")
+    if old.period_hours != new.period_hours:
+        causes.append(f"period {text.the_period(old.period_hours)} → {text.the_period(new.period_hours)} "
+                      "(the old run rate is restated per the new period)")
+    if old.window_hours != new.window_hours:
+        causes.append(f"window {text.duration(old.window_hours) if old.window_hours else 'none'} → "
+                      f"{text.duration(new.window_hours) if new.window_hours else 'none'}")
     if old.budget != new.budget:
         currency = new.currency or "USD"
         causes.append(f"plan budget {text.money(old.budget, currency)}"
@@ -224,7 +252,8 @@ def plan_changes(old: Result, new: Result) -> list[str]:
 
 def _shown(row: Row) -> Shown:
     return Shown(fits=row.fits, gpu=row.gpu, gpu_count=row.gpu_count, nodes=row.nodes,
-                 layout=row.layout, hours=row.hours, cost=row.cost,
+                 layout=row.layout, hours=row.hours, cost=row.cost, decided_by=row.decided_by,
+                 billing=row.billing, starts=tuple(r.start_hours for r in row.schedule or ()),
                  service=_service_shown(row))
 
 
@@ -261,7 +290,7 @@ def _row_change(old: Result, new: Result, a: Row | None, b: Row | None,
         status, causes = "removed", ["workload removed"]
     else:
         causes = input_causes(a, b) + gpu_changes(old, new, {a.gpu, b.gpu}, currency)
-        moved = shown_old != shown_new
+        moved = shown_old.placement() != shown_new.placement()
         if moved:
             causes += settings
             if not causes:
@@ -272,9 +301,13 @@ def _row_change(old: Result, new: Result, a: Row | None, b: Row | None,
                     "no input of this workload changed: shared limits with other workloads"
                 ]
         status = "changed" if moved or causes else "unchanged"
+    (old_rate, old_once), (new_rate, new_once) = shares(a), shares(b)
     return RowChange(name=base.name, kind=base.kind, scenario=dict(base.scenario or {}),
                      old=shown_old, new=shown_new, delta=delta, percent=percent,
-                     status=status, causes=tuple(causes))
+                     status=status, causes=tuple(causes), billing=(b or a).billing,
+                     run_rate_delta=round(new_rate - old_rate, 6),
+                     one_off_delta=round(new_once - old_once, 6),
+                     schedule=tuple(schedule_changes(a, b)))
 
 
 def diff_results(old: Result, new: Result) -> Diff:
@@ -288,29 +321,53 @@ def diff_results(old: Result, new: Result) -> Diff:
     order += [row_key(r) for r in old.workloads if row_key(r) not in new_rows]
     rows = tuple(_row_change(old, new, old_rows.get(k), new_rows.get(k), settings, offer, currency)
                  for k in order)
-    delta, percent = _delta(old.total_cost, new.total_cost)
-    return Diff(old=_side(old), new=_side(new), currency=currency,
-                total=Total(old=old.total_cost, new=new.total_cost, delta=delta, percent=percent),
-                changes=tuple(settings + offer), workloads=rows)
+    # an old run rate over another period is restated per the new one (per hour, the same)
+    restate = new.period_hours / old.period_hours if old.period_hours else 1.0
+    run_rate = _total(old.run_rate_cost * restate, new.run_rate_cost)
+    one_off = _total(old.one_off_cost, new.one_off_cost)
+    total = (_total(old.total_cost, new.total_cost) if restate == 1.0
+             else _total(run_rate.old + one_off.old, new.total_cost))
+    return Diff(old=_side(old), new=_side(new), currency=currency, total=total,
+                changes=tuple(settings + offer), workloads=rows, run_rate=run_rate,
+                one_off=one_off, period_hours=new.period_hours)
+
+
+def _total(old: float, new: float) -> Total:
+    delta, percent = _delta(old, new)
+    return Total(old=round(old, 6), new=new, delta=delta, percent=percent)
 
 
 def _side(result: Result) -> Side:
     return Side(plan=result.plan, file=result.file, status=result.status,
-                total_cost=result.total_cost, currency=result.currency)
+                total_cost=result.total_cost, currency=result.currency,
+                run_rate_cost=result.run_rate_cost, one_off_cost=result.one_off_cost,
+                period_hours=result.period_hours)
 
 
 # ----------------------------------------------------------------------------- policy
 
 
+TARGETS = ("total", "run-rate", "one-off")  # what --fail-above may watch
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """``--fail-above``: an amount in the plan's currency, or a percentage of the old total."""
+    """``--fail-above``: an amount in the plan's currency, or a percentage of the old amount,
+    of the period's total (the default), of the run rate or of the one-offs."""
 
     value: float
     is_percent: bool
+    target: str = "total"
+
+    def watched(self, diff: Diff) -> Total:
+        if self.target == "run-rate":
+            return diff.run_rate
+        if self.target == "one-off":
+            return diff.one_off
+        return diff.total
 
     def exceeded(self, diff: Diff) -> bool:
-        total = diff.total
+        total = self.watched(diff)
         if self.is_percent:
             if total.percent is None:  # nothing before: any rise is an unbounded rise
                 return total.delta > 0
@@ -318,20 +375,23 @@ class Threshold:
         return total.delta > self.value
 
     def describe(self, currency: str) -> str:
-        return f"{self.value:g}%" if self.is_percent else text.money(self.value, currency)
+        amount = f"{self.value:g}%" if self.is_percent else text.money(self.value, currency)
+        return amount if self.target == "total" else f"{self.target}:{amount}"
 
 
-_THRESHOLD = re.compile(r"^\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%?)\s*$")
+_THRESHOLD = re.compile(r"^\s*(?:([a-z-]+)\s*:)?\s*([0-9]+(?:\.[0-9]*)?|\.[0-9]+)\s*(%?)\s*$")
 
 
 def parse_threshold(value: str) -> Threshold:
-    """``500`` (currency) or ``10%``; anything else is a PlanError (exit 2)."""
+    """``500`` (currency) or ``10%`` of the period's total; ``run-rate:10%`` or
+    ``one-off:500`` for either part; anything else is a PlanError (exit 2)."""
     match = _THRESHOLD.match(value)
-    if not match:
+    if not match or (match.group(1) or "total") not in TARGETS:
         raise PlanError(
-            f"--fail-above {value!r}: expected an amount like 500 or a percentage like 10%"
+            f"--fail-above {value!r}: expected an amount like 500 or a percentage like 10%, "
+            "optionally for run-rate: or one-off: (run-rate:10%)"
         )
-    return Threshold(float(match.group(1)), match.group(2) == "%")
+    return Threshold(float(match.group(2)), match.group(3) == "%", match.group(1) or "total")
 
 
 # ----------------------------------------------------------------------------- git

@@ -1,4 +1,4 @@
-"""One error hierarchy for everything a user can get wrong.
+"""One error hierarchy for everything a user can get wrong (and its warnings).
 
 Every error carries the span of the offending text, so the command line can
 print ``path:line:col: error: message``, the source line and a caret under the
@@ -42,10 +42,17 @@ class PlanError(Exception):
 
     def __str__(self) -> str:
         where = f"{self.span.file}:{self.span.line}:{self.span.column}: " if self.span else ""
-        text = f"{where}error: {self.message}"
+        text = f"{where}{self.kind}: {self.message}"
         if self.hint:
             text += f" ({self.hint})"
         return text
+
+
+class PlanWarning(PlanError):
+    """Something the plan should hear about that does not stop it: printed as
+    ``path:line:col: warning: ...``, never raised, and the exit code is unchanged."""
+
+    kind = "warning"
 
 
 class PlanSyntaxError(PlanError):
@@ -85,9 +92,13 @@ class Collector:
 
     def __init__(self) -> None:
         self.errors: list[PlanError] = []
+        self.warnings: list[PlanWarning] = []
 
     def add(self, error: PlanError) -> None:
         self.errors.append(error)
+
+    def warn(self, warning: PlanWarning) -> None:
+        self.warnings.append(warning)
 
     def __bool__(self) -> bool:
         return bool(self.errors)

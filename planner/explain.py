@@ -12,30 +12,61 @@ from __future__ import annotations
 import math
 
 from planner.choose.types import BUDGET, Choice, Conflict, LimitId, LimitUse
+from planner.resolve.timing import RUN_RATE
 from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.search.candidates import latency_excess
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, count, duration, factor, latency, layout, load, memory,
-    money, per_second, plain,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, count, duration, factor, hours_units, latency,
+    layout, load, memory, moment, money, money_per, n_gpus, per_second, plain,
 )
 
 NAMES_SHOWN = 8  # workloads named per limit in binding/conflicts before "and N more"
+
+
+def rank(objective: str):
+    """Per-row order: the objective, then GPUs, hours, cost, then the stable order.
+
+    Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
+    CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too). The
+    best of a GPU type named in a reason and the alternatives of ``--explain`` both use it,
+    so they name the same layout.
+    """
+    def key(c: Candidate) -> tuple:
+        values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
+        rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
+        return (values[objective], *rest, c.stable)
+    return key
+
+
+def best_of(out: GpuOutcome, objective: str) -> Candidate:
+    """A GPU type's best option by the objective among those the search kept for the
+    solver (it has options): what CP-SAT would pick on that type."""
+    return min(out.options, key=rank(objective))
 
 
 def describe(c: Candidate) -> str:
     return layout(c.layout, c.weights, serving=c.kind == "serve")
 
 
-def summary(c: Candidate, currency: str) -> str:
-    """The choice in one line: GPUs, nodes, layout, time and cost."""
+def summary(c: Candidate, currency: str, variant: Variant | None = None) -> str:
+    """The choice in one line: GPUs, nodes, layout, time and cost -- with ``variant``, the
+    cost as it counts in the period (per period for a service or a recurring job)."""
     node = f"{c.nodes} node{'s' if c.nodes != 1 else ''}"
+    head = f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)})"
+    timing = variant.timing if variant is not None else None
     if c.kind == "serve":
-        return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): "
-                f"{money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} "
-                f"over {duration(c.hours)}")
-    return (f"{c.gpu_count} x {c.gpu} ({node}; {describe(c)}): {duration(c.hours)}, "
-            f"{money(c.cost, currency)}")
+        if timing is None:
+            return f"{head}: {money(c.cost_per_hour, currency)}/h, {money(c.cost, currency)} over {duration(c.hours)}"
+        spent = "" if abs(c.hours - timing.period_hours) < 1e-9 else f" for {duration(c.hours)}"
+        return f"{head}: {money(c.cost_per_hour, currency)}/h{spent}, {money_per(c.cost, currency, timing.period_hours)}"
+    if timing is None:
+        return f"{head}: {duration(c.hours)}, {money(c.cost, currency)}"
+    if timing.runs_per_period is None:
+        return f"{head}: {duration(c.hours)}, {money(c.cost, currency)} one-off"
+    return (f"{head}: {duration(c.hours)}, {money(c.cost, currency)} per run, "
+            f"{money_per(timing.per_period(c.cost), currency, timing.period_hours)} "
+            f"({plain(round(timing.runs_per_period, 2))} runs)")
 
 
 # ---------------------------------------------------------------- shared limits
@@ -59,7 +90,11 @@ def binding_sentence(use: LimitUse, currency: str) -> str:
     def amount(value: float) -> str:
         return _amount(use.limit, value, currency)
 
-    text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
+    if use.at_hours is not None:  # a scheduled pool: the moment the peak is first reached
+        text = (f"{use.limit}: {amount(use.used)} of {amount(use.available)} in use at "
+                f"{moment(use.at_hours)} by {_names(use.users)}")
+    else:
+        text = f"{use.limit}: {amount(use.used)} of {amount(use.available)} used by {_names(use.users)}"
     if use.first_choices_need is not None:
         text += f"; first choices need {amount(use.first_choices_need)}"
     return text
@@ -96,14 +131,28 @@ def _range_text(c: Candidate, currency: str) -> str:
             f"{duration(MAX_UNITS / HOURS_SCALE)} per workload)")
 
 
+# What limits a run's time, by ``Timing.run_limit_by``: (before the amount, as a noun).
+_RUN_LIMITS = {
+    "deadline": ("deadline", "the deadline"),
+    "every": ("runs every", "the interval between runs"),
+    "window": ("room in the window", "the room in the window"),
+}
+
+
+def _run_limit(variant: Variant) -> tuple[str, str]:
+    by = variant.timing.run_limit_by if variant.timing is not None else "deadline"
+    return _RUN_LIMITS[by or "deadline"]
+
+
 def _breach(variant: Variant, b: Breach, c: Candidate, currency: str) -> str:
     if b.kind == "memory":
         return f"needs {memory(b.needs)} per GPU ({describe(c)}), {c.gpu} has {memory(b.allowed)} usable"
     if b.kind == "deadline":
-        return (f"takes {duration(b.needs)} on {c.gpu_count} {c.gpu}, "
-                f"deadline {duration(b.allowed)}")
+        took, allowed = apart(duration, b.needs, b.allowed)
+        return f"takes {took} on {c.gpu_count} {c.gpu}, {_run_limit(variant)[0]} {allowed}"
     if b.kind in ("ttft", "tpot", "ttft_p99", "tpot_p99"):
-        return f"{_limit_name(b.kind)} {latency(b.needs)}, limit {latency(b.allowed)}"
+        took, allowed = apart(latency, b.needs, b.allowed)
+        return f"{_limit_name(b.kind)} {took}, limit {allowed}"
     if b.kind == "capacity":
         return _carries(variant, c) + f", the load is {load(variant.serve_job.users, variant.serve_job.rate)}"
     if b.kind == "budget":
@@ -127,15 +176,19 @@ def _memory_reason(out: GpuOutcome) -> str:
 
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
-    fastest, cap, deadline = out.fastest, out.cap, variant.deadline_hours
+    fastest, cap, deadline = out.fastest, out.cap, variant.run_limit_hours
+    if deadline <= 0:  # a slot narrower than the schedule's minute: no run fits, however fast
+        return (f"{out.gpu}: fastest is {duration(fastest.hours)} on {n_gpus(fastest.gpu_count)} "
+                f"({describe(fastest)}); {_run_limit(variant)[1]} leaves no whole minute for a run")
     need = math.ceil(fastest.gpu_count * fastest.hours / deadline)
     if out.available is not None and fastest.gpu_count * 2 > cap:
         where = f"on all {cap} available" if fastest.gpu_count == cap else \
             f"on {fastest.gpu_count} of {cap} available"
     else:
-        where = f"on {fastest.gpu_count} GPUs"
-    text = (f"{out.gpu}: fastest is {duration(fastest.hours)} {where} ({describe(fastest)}), "
-            f"deadline {duration(deadline)}: needs at least {need}")
+        where = f"on {n_gpus(fastest.gpu_count)}"
+    took, allowed = apart(duration, fastest.hours, deadline)
+    text = (f"{out.gpu}: fastest is {took} {where} ({describe(fastest)}), "
+            f"{_run_limit(variant)[0]} {allowed}: needs at least {need}")
     batch = variant.train_job.global_batch
     if fastest.layout.dp == batch and fastest.gpu_count < cap:
         # data parallelism cannot exceed the global batch (one sequence per rank)
@@ -161,9 +214,11 @@ def _carries(variant: Variant, c: Candidate) -> str:
 
 def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
     best = out.fastest
-    parts = [f"best {_limit_name(kind)} is {latency(value)}, limit {latency(limit)}"
-             for kind, value, limit in latency_excess(variant, best)]
-    return f"{out.gpu}: " + "; ".join(parts) + f" (on {best.gpu_count} GPUs: {describe(best)})"
+    parts = []
+    for kind, value, limit in latency_excess(variant, best):
+        took, allowed = apart(latency, value, limit)
+        parts.append(f"best {_limit_name(kind)} is {took}, limit {allowed}")
+    return f"{out.gpu}: " + "; ".join(parts) + f" (on {n_gpus(best.gpu_count)}: {describe(best)})"
 
 
 def _capacity_reason(variant: Variant, out: GpuOutcome) -> str:
@@ -192,10 +247,10 @@ def miss_reason(variant: Variant, out: GpuOutcome, currency: str) -> str:
     if miss.kind == "capacity":
         return _capacity_reason(variant, out)
     if miss.kind == "budget":
-        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {c.gpu_count} GPUs "
+        return (f"{out.gpu}: cheapest is {money(c.cost, currency)} on {n_gpus(c.gpu_count)} "
                 f"({duration(c.hours)}), workload budget {money(variant.budget, currency)}")
     if miss.kind == "range":
-        text = f"{out.gpu}: cheapest on {c.gpu_count} GPUs costs {_range_text(c, currency)}"
+        text = f"{out.gpu}: cheapest on {n_gpus(c.gpu_count)} costs {_range_text(c, currency)}"
         return text + (": shrink the dataset or the epochs" if variant.kind != "serve" else "")
     return f"{c.gpu} (pinned layout): " + "; ".join(_breach(variant, b, c, currency) for b in c.breaches)
 
@@ -225,7 +280,7 @@ def not_together(variant: Variant, alone: Candidate, choice: Choice, currency: s
     mine = [c for c in choice.conflicts if c.wanted_by_group(variant.group)]
     decided = "budget" if any(c.limit.kind == BUDGET for c in mine) else "availability"
     lines = [conflict_sentence(c, currency) for c in mine] or every
-    return decided, [f"alone it would be {summary(alone, currency)}", *lines]
+    return decided, [f"alone it would be {summary(alone, currency, variant)}", *lines]
 
 
 # ---------------------------------------------------------------- what decided a placed row
@@ -263,6 +318,9 @@ def _time_limit(variant: Variant) -> str:
 def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currency: str,
                   objective: str) -> tuple[str | None, str | None]:
     """Why the chosen type needs this many GPUs: (decided_by, sentence), or (None, None)."""
+    pins = _count_pins(variant)
+    if pins:
+        return "pinned", f"{n_gpus(chosen.gpu_count)}: the count is pinned in the plan (layout {pins})"
     out = s.outcomes[chosen.gpu]
     fewest = min(out.feasible, key=lambda c: (c.gpu_count, c.cost, c.stable))
     if objective == "hours" and variant.kind != "serve":
@@ -273,7 +331,7 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
         return None, None
     if chosen.gpu_count > fewest.gpu_count:
         return "price", (f"{fewest.gpu_count} x {chosen.gpu} ({describe(fewest)}) also meets every "
-                         f"limit, at {money(fewest.cost, currency)}")
+                         f"limit, at {in_period(variant, fewest.cost, currency)}")
     if variant.kind == "serve" and chosen.gpu_count > (out.min_fit_count or chosen.gpu_count):
         return _serve_count_reason(variant, out, chosen)
     if out.min_fit_count is not None and out.min_fit_count < chosen.gpu_count:
@@ -282,15 +340,15 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
         # when fewer need offload or recomputation)
         if variant.kind == "serve":
             reason, limit = "latency", "miss the latency limits"
-        elif variant.deadline_hours is None and variant.budget is None:
+        elif variant.run_limit_hours is None and variant.budget is None:
             # no limit of the workload: they cost past what the solver can represent
             reason, limit = "budget", "cost beyond the solver's range"
-        elif variant.deadline_hours is None:
+        elif variant.run_limit_hours is None:
             reason = "budget"
             limit = f"cost more than the workload budget {money(variant.budget, currency)}"
         else:
             reason = "deadline"
-            limit = f"miss the deadline {duration(variant.deadline_hours)}"
+            limit = f"miss {_run_limit(variant)[1]} {duration(variant.run_limit_hours)}"
             if variant.budget is not None:
                 limit += f" or the workload budget {money(variant.budget, currency)}"
         return reason, (f"{out.min_fit_count} x {chosen.gpu} fit in memory but {limit}; "
@@ -308,6 +366,21 @@ def _count_reason(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
                           f"({memory(chosen.memory.total)} per GPU of {memory(chosen.usable_bytes)} usable "
                           f"at {chosen.gpu_count})")
     return None, None
+
+
+def _count_pins(variant: Variant) -> str:
+    """The pins that fix a workload's GPU count (``count = 8``, or every degree), as
+    written; empty when the count is the search's to choose."""
+    pins = variant.pins
+    if pins is None:
+        return ""
+    if pins.count is not None:
+        return f"count = {pins.count}"
+    spread = "replicas" if variant.kind == "serve" else "dp"
+    keys = ("tp", "pp", spread)
+    if all(getattr(pins, k) is not None for k in keys):
+        return ", ".join(f"{k} = {getattr(pins, k)}" for k in keys)
+    return ""
 
 
 def _serve_count_reason(variant: Variant, out: GpuOutcome, chosen: Candidate) -> tuple[str, str]:
@@ -332,13 +405,11 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             deciding.append(miss_reason(variant, o, currency))
             reason = reason or o.failure
         elif o.options:
-            alt = min(o.options, key=lambda c: (c.cost, c.gpu_count, c.stable))
-            line = (f"{o.gpu}: cheapest is {money(alt.cost, currency)} on {alt.gpu_count} GPUs "
-                    f"({describe(alt)})")
+            line = _best_line(o, objective, currency, variant)
             fewest = min(c.gpu_count for c in o.feasible)
             if o.min_fit_count is not None and o.min_fit_count > chosen.gpu_count:
                 # it fits only on more GPUs than the choice uses: memory made it dearer
-                deciding.append(f"{line}: it needs at least {o.min_fit_count} GPUs to hold it")
+                deciding.append(f"{line}: it needs at least {n_gpus(o.min_fit_count)} to hold it")
                 reason = reason or "memory"
             elif fewest > chosen.gpu_count and variant.kind == "serve":
                 # it holds the model on as few GPUs, but carries the load or meets the
@@ -358,6 +429,27 @@ def _type_reasons(variant: Variant, s: VariantSearch, chosen: Candidate, currenc
             else:
                 others.append(line)
     return reason, deciding, others
+
+
+def in_period(variant: Variant, cost: float, currency: str) -> str:
+    """A candidate's cost as it counts in the period: ``$4,088.00/month`` for a service or a
+    recurring job (its runs per period), ``$55.19`` for a one-off job."""
+    t = variant.timing
+    if t is None or t.billing != RUN_RATE:
+        return money(cost, currency)
+    return money_per(t.per_period(cost), currency, t.period_hours)
+
+
+def _best_line(o: GpuOutcome, objective: str, currency: str, variant: Variant) -> str:
+    """``L40S: cheapest is $4,088.00/month on 4 GPUs (TP4 fp8)``: a type's best by the objective."""
+    best = best_of(o, objective)
+    where = f"on {n_gpus(best.gpu_count)} ({describe(best)})"
+    cost = in_period(variant, best.cost, currency)
+    if objective == "hours" and best.kind != "serve":
+        return f"{o.gpu}: fastest is {duration(best.hours)} {where}, {cost}"
+    if objective == "gpus":
+        return f"{o.gpu}: fewest is {n_gpus(best.gpu_count)} ({describe(best)}), {cost}"
+    return f"{o.gpu}: cheapest is {cost} {where}"
 
 
 def _limit_lines(binding: tuple[LimitUse, ...], gpu: str, currency: str) -> tuple[str, list[str]]:
@@ -380,16 +472,17 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
     (memory) or cannot meet the deadline / latency / workload budget; fewer
     GPUs of the chosen type do not fit in memory; otherwise price.
     """
-    line = summary(chosen, currency)
+    line = summary(chosen, currency, variant)
     if s.pinned is not None:
         return "pinned", [line, "layout pinned in the plan: evaluated as given"]
     if chosen.key != first.key and not binding:
         # no shared limit binds: CP-SAT stopped at the time limit before improving this row
-        return "price", [line, f"first choice {summary(first, currency)} not reached "
+        return "price", [line, f"first choice {summary(first, currency, variant)} not reached "
                          "within the time limit (status feasible, see gap)"]
     if chosen.key != first.key:
         decided, lines = _limit_lines(binding, first.gpu, currency)
-        return decided, [line, f"first choice {summary(first, currency)} does not fit "
+        # "does not fit" is kept for memory: here a shared limit leaves no room for it
+        return decided, [line, f"first choice {summary(first, currency, variant)} has no room "
                          "beside the other workloads: " + "; ".join(lines)]
     count_reason, count_line = _count_reason(variant, s, chosen, currency, objective)
     type_reason, type_lines, other_lines = _type_reasons(variant, s, chosen, currency, objective)
@@ -398,7 +491,7 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
         return count_reason, [line, *counted, *type_lines, *other_lines]
     if type_reason:
         return type_reason, [line, *type_lines, *counted, *other_lines]
-    if count_reason in ("availability", "memory"):
+    if count_reason in ("availability", "memory", "pinned"):
         return count_reason, [line, *counted, *other_lines]
     return "price", [line, *other_lines, *counted]
 

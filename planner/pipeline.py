@@ -10,24 +10,26 @@ every list has a stable order, so the same plan gives the same result byte for b
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import asdict
 
-from planner import explain, verify
+from planner import explain, periods, verify
 from planner import plan as p
 from planner.choose import cpsat
-from planner.choose.types import OBJECTIVES, Choice
+from planner.choose.types import BUDGET, OBJECTIVES, Choice, LimitUse
 from planner.errors import PlanTypeError
 from planner.progress import progress
 from planner.resolve.load import load_plan
+from planner.resolve.timing import period_hours, window_hours
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
 from planner.estimate.calibration import SERVE_FACTORS, TRAIN_FACTORS
 from planner.result import (
-    Alternative, CalibrationUse, GpuUse, Host, Inputs, MemoryUse, Result, Row, RowLayout,
+    Alternative, CalibrationUse, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded,
 )
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
 from planner.serving import finite, service_of, serving_inputs
-from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units, round_money
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 
@@ -69,21 +71,24 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     budget = settings.budget if settings else None
     offers = offered_gpus(plan)
     variants = build_variants(plan)
+    window = window_hours(plan)
     searches = _search_all(variants)
     ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
     problem = cpsat.Problem(
         items=tuple(
             cpsat.Item(name=v.name, group=v.group,
-                       options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=c.cost,
+                       options=tuple(cpsat.Option(gpu=c.gpu, gpus=c.gpu_count, cost=periods.option_cost(v, c),
                                                   hours=c.hours, key=c.stable) for c in opts))
             for v, opts in zip(variants, ordered)
         ),
         available={o.name: o.available for o in offers},
         budget=_solver_budget(settings, budget, variants, ordered),
         objective=objective,
+        window=periods.window(variants, window),
     )
     choice = cpsat.solve(problem, time_limit=time_limit, options=options)
-    rows = tuple(_row_of(v, s, opts, choice, currency, objective, explain)
+    # rounded here, once, so that totals are the sums of the amounts the rows show
+    rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window))
                  for v, s, opts in zip(variants, searches, ordered))
     return _result(plan, file, objective, currency, budget, offers, choice, rows).rounded()
 
@@ -101,15 +106,13 @@ def _search_all(variants: list[Variant]) -> list[VariantSearch]:
 
 def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: float | None,
             offers: list[GpuOffer], choice: Choice, rows: tuple[Row, ...]) -> Result:
-    used: dict[str, dict[str, int]] = {}
     group_cost: dict[str, float] = {}
     for row in rows:
-        if not row.fits:
-            continue
-        g = used.setdefault(row.gpu, {})
-        g[row.name] = max(g.get(row.name, 0), row.gpu_count)
-        group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
+        if row.fits:
+            group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
     status = "infeasible" if any(not r.fits for r in rows) else choice.status
+    choice = _budget_as_shown(choice, group_cost)
+    period, window = period_hours(plan), window_hours(plan)
     return Result(
         plan=plan.settings.name if plan.settings else _stem(plan.file),
         file=file,
@@ -117,42 +120,59 @@ def _result(plan: p.Plan, file: str, objective: str, currency: str, budget: floa
         gap=0.0 if status != "feasible" else float(choice.gap),
         objective=objective,
         currency=currency,
-        total_cost=sum(group_cost[g] for g in sorted(group_cost)),
         budget=budget,
-        gpus={o.name: GpuUse(available=o.available, used=sum(used.get(o.name, {}).values()),
-                             price_per_hour=o.spec.price_per_hour, memory_bytes=o.spec.memory_bytes,
-                             usable_bytes=o.spec.usable_bytes, per_node=o.spec.gpus_per_node)
-              for o in offers},
+        gpus=periods.gpu_uses(offers, rows, period, window),
         binding=tuple(explain.limit_sentences(choice, currency)),
         workloads=rows,
+        period_hours=period,
+        window_hours=window,
+        **periods.totals(rows),
     )
+
+
+def _budget_as_shown(choice: Choice, group_cost: dict[str, float]) -> Choice:
+    """The binding plan budget with the amounts the rows show (to the cent), so that its
+    sentence adds up with the table rather than with the solver's 1e-4 units."""
+    def shown(use: LimitUse) -> LimitUse:
+        if use.limit.kind != BUDGET:
+            return use
+        users = tuple(sorted(((g, group_cost[g]) for g, _ in use.users if g in group_cost),
+                             key=lambda u: (-u[1], u[0])))
+        return dataclasses.replace(use, used=round_money(sum(c for _, c in users)), users=users)
+    return dataclasses.replace(choice, binding=tuple(shown(u) for u in choice.binding))
 
 
 # ---------------------------------------------------------------- rows
 
 
 def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: Choice,
-            currency: str, objective: str, with_alternatives: bool) -> Row:
+            currency: str, objective: str, with_alternatives: bool, window: float | None) -> Row:
     pick = choice.picks.get(variant.name)
     if pick is not None:
         chosen = opts[pick]
         first = opts[choice.first_choices.get(variant.name, pick)]
         decided, reasons = explain.decide(variant, s, chosen, first, choice.binding, currency, objective)
-        alternatives = _alternatives(s, chosen, objective) if with_alternatives else ()
-        return _row(variant, chosen, True, decided, reasons, alternatives)
+        alternatives = _alternatives(variant, s, chosen, objective) if with_alternatives else ()
+        return _row(variant, chosen, True, decided, reasons, alternatives, choice, window)
     if opts:
         # placed alone, but the shared limits cannot hold every workload at once
-        alone = min(opts, key=_rank(objective))
+        alone = min(opts, key=explain.rank(objective))
         decided, reasons = explain.not_together(variant, alone, choice, currency)
-        alternatives = _alternatives(s, alone, objective) if with_alternatives else ()
-        return _row(variant, alone, False, decided, reasons, alternatives)
+        alternatives = _alternatives(variant, s, alone, objective) if with_alternatives else ()
+        return _row(variant, alone, False, decided, reasons, alternatives, choice, window)
     decided, reasons = explain.misses(variant, s, currency)
-    return _row(variant, _nearest_miss(s), False, decided, reasons, ())
+    return _row(variant, _nearest_miss(s), False, decided, reasons, (), choice, window)
 
 
 def _row(variant: Variant, chosen: Candidate | None, fits: bool, decided: str | None,
-         reasons: list[str], alternatives: tuple[Alternative, ...]) -> Row:
+         reasons: list[str], alternatives: tuple[Alternative, ...], choice: Choice,
+         window: float | None) -> Row:
     placement = {} if chosen is None else _placement(variant, chosen)
+    if chosen is not None:
+        placement.update(periods.row_fields(variant, chosen, choice, window, fits))
+    else:
+        placement.update(billing=variant.timing.billing, every_hours=variant.timing.every_hours,
+                         runs_per_period=variant.timing.runs_per_period)
     return Row(name=variant.group, kind=variant.kind, model=variant.model,
                scenario=dict(variant.scenario), inputs=_inputs(variant), fits=fits, **placement,
                decided_by=decided, reasons=tuple(reasons), alternatives=alternatives)
@@ -222,6 +242,8 @@ def _inputs(variant: Variant) -> Inputs:
     if variant.serve_job is not None:
         return Inputs(**limits, **serving_inputs(variant))
     job, w = variant.train_job, variant.workload
+    limits.update(every_hours=None if w.every is None else w.every / 3600.0, runs=w.runs,
+                  start_after_hours=None if w.start_after is None else w.start_after / 3600.0)
     return Inputs(**limits, method=job.method if w.kind == "finetune" else None,
                   dataset_tokens=dataset_tokens(w), dataset_bytes=w.dataset_bytes,
                   epochs=float(w.epochs), seq_len=job.seq_len, weights=job.weights,
@@ -229,31 +251,23 @@ def _inputs(variant: Variant) -> Inputs:
                   stack=job.stack, precision=job.precision)
 
 
-def _rank(objective: str):
-    """Per-row order: the objective, then GPUs, hours, cost, then the stable order.
-
-    Costs and hours in CP-SAT's integer units, so that a row's "first choice" is the one
-    CP-SAT would pick for it alone (two options that differ below 1e-4 tie there too).
-    """
-    def key(c: Candidate) -> tuple:
-        values = {"cost": cost_units(c.cost), "gpus": c.gpu_count, "hours": hours_units(c.hours)}
-        rest = tuple(values[k] for k in ("gpus", "hours", "cost") if k != objective)
-        return (values[objective], *rest, c.stable)
-    return key
-
-
-def _alternatives(s: VariantSearch, chosen: Candidate, objective: str) -> tuple[Alternative, ...]:
-    """The next best options: the best per (GPU type, count) other than the choice."""
+def _alternatives(variant: Variant, s: VariantSearch, chosen: Candidate,
+                  objective: str) -> tuple[Alternative, ...]:
+    """The next best options: the best per (GPU type, count) other than the choice, among
+    the options kept for the solver where there are some (so a GPU type's best here is the
+    one its reason names, ``explain.best_of``), else among every layout that meets the
+    limits."""
     best: dict[tuple, Candidate] = {}
-    key = _rank(objective)
-    for c in s.feasible:
+    key = explain.rank(objective)
+    kept = {(c.gpu, c.gpu_count) for c in s.options}
+    for c in s.feasible + s.options:
         k = (c.gpu, c.gpu_count)
-        if k == (chosen.gpu, chosen.gpu_count):
+        if k == (chosen.gpu, chosen.gpu_count) or (k in kept and c not in s.options):
             continue
         if k not in best or key(c) < key(best[k]):
             best[k] = c
     return tuple(Alternative(gpu=c.gpu, gpu_count=c.gpu_count, layout=_layout(c), hours=c.hours,
-                             cost=c.cost)
+                             cost=periods.option_cost(variant, c))
                  for c in sorted(best.values(), key=key)[:ALTERNATIVES_SHOWN])
 
 
@@ -289,7 +303,7 @@ def _solver_budget(settings, budget, variants, ordered) -> float | None:
     for variant, opts in zip(variants, ordered):
         if opts:
             costliest[variant.group] = max(costliest.get(variant.group, 0.0),
-                                           max(c.cost for c in opts))
+                                           max(periods.option_cost(variant, c) for c in opts))
     if sum(costliest[g] for g in sorted(costliest)) <= budget:
         return None
     raise PlanTypeError(f"budget {budget:,.2f} is beyond what the solver can compare "

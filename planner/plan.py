@@ -66,6 +66,8 @@ class Settings(Node):
     objective: Objective = "cost"
     currency: str = "USD"
     budget: float | None = None  # ``budget <= 50000``: cap on total cost, in currency
+    period: float | None = None  # seconds run rates are stated over; default one month (730 h)
+    window: float | None = None  # seconds of time the pool is scheduled over; None: no schedule
 
 
 class Gpu(Node):
@@ -107,8 +109,16 @@ class Model(Node):
     qkv_bias: bool | None = None
     linear_bias: bool | None = None  # every linear layer has a bias (OPT, GPT-NeoX)
     norm: Literal["rms", "layer"] | None = None
+    norms_per_layer: int | None = None  # default 2; Gemma 2/3: 4
+    qk_norm: bool | None = None  # RMSNorm on queries and keys (Qwen3, Gemma 3)
+    sinks: bool | None = None  # learned attention-sink logits, one per head (gpt-oss)
+    router_bias: bool | None = None  # a bias per expert on the MoE router (gpt-oss)
+    fused_qkv: bool | None = None  # q, k, v in one linear (Phi-3), for LoRA
+    fused_gate_up: bool | None = None  # gate and up in one linear (Phi-3), for LoRA
     positions: int | None = None  # learned position embeddings (OPT); None/0 for rotary
     max_context: int | None = None
+    rope_scaling: float | None = None  # RoPE scaling factor the model is run with: context
+    #                                    up to max_context x rope_scaling is allowed
     precision: Precision | None = None  # native weight precision of the checkpoint
     # mixture of experts
     experts: int | None = None  # routed experts per MoE layer (0: dense)
@@ -204,6 +214,9 @@ class Train(Workload):
     precision: TrainPrecision = "bf16"  # the linear layers' matmuls: bf16, or fp8 (TE style)
     deadline: float | None = None  # limit: seconds
     budget: float | None = None  # limit: currency for this workload
+    every: float | None = None  # seconds between runs of a recurring job; None: one-off
+    runs: int | None = None  # runs per period of a recurring job (instead of ``every``)
+    start_after: float | None = None  # seconds after the window's start a run may begin
 
 
 class Finetune(Train):

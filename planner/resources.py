@@ -1,4 +1,4 @@
-"""Where the shipped grammar and specs are, in a wheel or in a source checkout.
+"""Where the shipped grammar, specs and language reference are, in a wheel or in a source checkout.
 
 A built wheel carries them under ``planner/_data`` (see pyproject.toml); an
 editable install or a checkout reads them from the repository's top level.
@@ -26,3 +26,8 @@ def grammar_path() -> Path:
 
 def specs_dir() -> Path:
     return _data_dir("specs")
+
+
+def language_doc() -> Path:
+    """docs/language.md: its key tables are what ``planner lsp`` shows on hover."""
+    return _data_dir("docs") / "language.md"

@@ -15,9 +15,13 @@ import typing
 from dataclasses import dataclass
 from functools import cache
 
-from planner.units import round_sig
+from planner.units import round_money, round_sig
 
 MEMORY_COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
+# Fields that hold an amount of money: kept to the cent, so a total is the sum of the rows
+# it shows and every spelling of an amount agrees. Rates (per hour) keep 6 digits.
+MONEY_FIELDS = frozenset({"cost", "total_cost", "budget", "cost_per_run", "cost_per_period",
+                          "run_rate_cost", "one_off_cost"})
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,9 @@ class Inputs:
     engine: str | None = None
     ttft_p99_ms: float | None = None
     tpot_p99_ms: float | None = None
+    every_hours: float | None = None  # as written: `every` (a recurring job)
+    runs: int | None = None  # as written: `runs` per period (a recurring job)
+    start_after_hours: float | None = None
 
 
 @dataclass(frozen=True)
@@ -148,6 +155,14 @@ class Alternative:
 
 
 @dataclass(frozen=True)
+class Run:
+    """One run of a job (or a service's hold) in a scheduled window, in hours from its start."""
+
+    start_hours: float
+    end_hours: float
+
+
+@dataclass(frozen=True)
 class Row:
     """One workload, or one sweep variant of it. When ``fits`` is false the placement
     fields describe the nearest miss (or are None when there is none)."""
@@ -179,6 +194,13 @@ class Row:
     decided_by: str | None = None
     reasons: tuple[str, ...] = ()
     alternatives: tuple[Alternative, ...] = ()
+    # Periods (docs/solve.md, "Periods and the schedule"): how the cost counts in the period.
+    billing: str | None = None  # "run-rate" (services, recurring jobs) | "one-off"
+    every_hours: float | None = None  # a recurring job's interval between runs
+    runs_per_period: float | None = None  # a recurring job's runs per period (period / every)
+    cost_per_run: float | None = None  # a job's cost of one run
+    cost_per_period: float | None = None  # a run-rate row's cost per period (= cost)
+    schedule: tuple[Run, ...] | None = None  # a scheduled window: each run (a service: its hold)
     calibration: CalibrationUse | None = None  # factors fitted to measured runs, when used
 
     @property
@@ -199,6 +221,11 @@ class GpuUse:
     memory_bytes: int
     usable_bytes: int
     per_node: int
+    # How busy the type is over the window (or, without one, the period): GPU-hours held,
+    # and their share of what is available (of the peak for an unlimited type).
+    gpu_hours: float | None = None
+    utilization: float | None = None
+    peak_at_hours: float | None = None  # a scheduled window: when ``used`` is first reached
 
 
 @dataclass(frozen=True)
@@ -214,6 +241,11 @@ class Result:
     gpus: dict[str, GpuUse]
     binding: tuple[str, ...]  # shared limits that bind, or conflict (sentences)
     workloads: tuple[Row, ...]
+    # total_cost is the period's total: run_rate_cost (per period) + one_off_cost.
+    period_hours: float = 730.0
+    window_hours: float | None = None  # the schedule's span; None: everything at once
+    run_rate_cost: float = 0.0
+    one_off_cost: float = 0.0
 
     @property
     def exit_code(self) -> int:
@@ -221,7 +253,8 @@ class Result:
         return 1 if self.status == "infeasible" else 0
 
     def rounded(self) -> "Result":
-        """The same result with every float at ``SIGNIFICANT_DIGITS`` significant digits."""
+        """The same result with every amount of money to the cent (``MONEY_FIELDS``) and
+        every other float at ``SIGNIFICANT_DIGITS`` significant digits."""
         return _round(self)
 
     def to_json(self) -> dict:
@@ -235,17 +268,22 @@ class Result:
 # ---------------------------------------------------------------- conversions
 
 
-def _round(value):
+def _round(value, money: bool = False):
     if isinstance(value, float):
-        return round_sig(value)
+        return round_money(value) if money else round_sig(value)
     if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name))
+        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name), f.name in MONEY_FIELDS)
                                              for f in dataclasses.fields(value)})
     if isinstance(value, dict):
-        return {k: _round(v) for k, v in value.items()}
+        return {k: _round(v, money) for k, v in value.items()}
     if isinstance(value, tuple):
-        return tuple(_round(v) for v in value)
+        return tuple(_round(v, money) for v in value)
     return value
+
+
+def rounded(value):
+    """Any part of a result (a row, an alternative) rounded as ``Result.rounded`` does."""
+    return _round(value)
 
 
 def plain_data(value):
@@ -283,5 +321,5 @@ def _typed(kind, data):
     return data
 
 
-__all__ = ["Alternative", "CalibrationUse", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MemoryUse", "Result",
-           "Row", "RowLayout", "Service", "plain_data"]
+__all__ = ["Alternative", "CalibrationUse", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
+           "Result", "Row", "RowLayout", "Run", "Service", "plain_data", "rounded"]

@@ -30,6 +30,22 @@ def hours_units(hours: float) -> int:
     return round(hours * HOURS_SCALE)
 
 
+# A scheduled pool (a plan `window`) is timed in whole steps of one minute: a run's duration
+# is rounded up and its slot (release, due) inwards, so a schedule that holds in steps
+# holds in exact hours too.
+SCHEDULE_STEPS_PER_HOUR = 60
+
+
+def steps_up(hours: float) -> int:
+    """Hours as whole schedule steps, rounded up (a duration, a release)."""
+    return math.ceil(hours * SCHEDULE_STEPS_PER_HOUR - 1e-9)
+
+
+def steps_down(hours: float) -> int:
+    """Hours as whole schedule steps, rounded down (a due time, a window's end)."""
+    return math.floor(hours * SCHEDULE_STEPS_PER_HOUR + 1e-9)
+
+
 def representable(cost: float, hours: float) -> bool:
     """Within the solver's integer range (``MAX_UNITS`` of cost and of hours)."""
     return cost_units(cost) <= MAX_UNITS and hours_units(hours) <= MAX_UNITS
@@ -44,6 +60,14 @@ def round_sig(value: float) -> float:
     if value == 0 or not math.isfinite(value):
         return 0.0 if value == 0 else value
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+MONEY_DECIMALS = 2  # amounts of money are kept to the cent: what every spelling shows
+
+
+def round_money(value: float) -> float:
+    """An amount of money to the cent (correctly rounded, as ``money`` spells it), once."""
+    return round(value, MONEY_DECIMALS) + 0.0  # + 0.0: no -0.0
 
 
 # ---------------------------------------------------------------- spelling
@@ -74,6 +98,35 @@ def money(amount: float | None, currency: str, signed: bool = False) -> str:
     return _with_currency(f"{abs(amount):,.2f}", sign, currency)
 
 
+# Periods with a name (hours): anything else is spelled as a duration ("per 14.0 d").
+_PERIODS = {730.0: "month", 8760.0: "year", 2190.0: "quarter", 168.0: "week", 24.0: "day", 1.0: "hour"}
+
+
+def period(hours: float) -> str:
+    """A period: ``month`` (730 h), ``week``, ``day``, ``year``, ``quarter``; else ``14.0 d``."""
+    return _PERIODS.get(round(hours, 6), duration(hours))
+
+
+def per_period(hours: float) -> str:
+    """The suffix of a rate per period: ``/month``, `` per 14.0 d``."""
+    name = period(hours)
+    return f"/{name}" if round(hours, 6) in _PERIODS else f" per {name}"
+
+
+def the_period(hours: float) -> str:
+    """The period as a span: ``one month (730 h)``, ``one week (168 h)``, ``14.0 d``."""
+    if round(hours, 6) in _PERIODS:
+        return f"one {period(hours)} ({plain(hours)} h)"
+    return duration(hours)
+
+
+def money_per(amount: float | None, currency: str, hours: float, signed: bool = False) -> str:
+    """Money per period: ``$3,577.00/month``, ``+$12.00/week``, ``$80.00 per 14.0 d``."""
+    if amount is None:
+        return "-"
+    return money(amount, currency, signed) + per_period(hours)
+
+
 def price(amount: float | None, currency: str) -> str:
     """A price per GPU-hour as offered: ``$1.79/h``, ``$1.006/h`` (cents, or up to 4
     decimals when the offer has them)."""
@@ -97,27 +150,69 @@ def memory(value: float | None) -> str:
     return f"{value / 2**20:.0f} MiB"
 
 
-def duration(hours: float | None) -> str:
-    """A run time or deadline: ``45 s``, ``12.5 min``, ``3.2 h``, ``6.2 d`` (days from 48 h)."""
+def duration(hours: float | None, digits: int | None = None) -> str:
+    """A run time or deadline: ``45 s``, ``12.5 min``, ``3.2 h``, ``6.2 d`` (days from 48 h);
+    with ``digits``, that many significant digits (see ``apart``)."""
     if hours is None:
         return "-"
     if hours >= 48:
-        return f"{hours / 24:.1f} d"
-    if hours >= 1:
-        return f"{hours:.1f} h"
-    if hours * 60 >= 1:
-        return f"{hours * 60:.1f} min"
-    seconds = hours * 3600
-    return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+        value, unit = hours / 24, "d"
+    elif hours >= 1:
+        value, unit = hours, "h"
+    elif hours * 60 >= 1:
+        value, unit = hours * 60, "min"
+    else:
+        seconds = hours * 3600
+        if digits is None:
+            return f"{seconds:.0f} s" if seconds >= 10 else f"{seconds:.2g} s"
+        value, unit = seconds, "s"
+    return f"{value:.{digits}g} {unit}" if digits is not None else f"{value:.1f} {unit}"
 
 
-def latency(seconds: float | None) -> str:
-    """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``."""
+def apart(spell, value: float, limit: float) -> tuple[str, str]:
+    """A value and its limit spelled so that they differ when they do: a TPOT of 50.3 ms
+    against a limit of 50 ms reads ``50.3 ms``, ``50 ms``, not ``50 ms`` twice."""
+    a, b = spell(value), spell(limit)
+    for digits in (3, 4, 5, 6):
+        if a != b or value == limit:
+            break
+        a, b = spell(value, digits), spell(limit, digits)
+    return a, b
+
+
+def moment(hours: float | None) -> str:
+    """A moment of a scheduled window, counted from its start (day 1, 00:00):
+    ``day 1 00:00``, ``day 3 14:30`` (to the nearest minute: runs start on whole minutes)."""
+    if hours is None:
+        return "-"
+    minutes = round(hours * 60)
+    day, minute = divmod(minutes, 24 * 60)
+    return f"day {day + 1} {minute // 60:02d}:{minute % 60:02d}"
+
+
+def span(start: float, end: float) -> str:
+    """A run in a scheduled window: ``day 1 00:00 → day 1 16:41``."""
+    return f"{moment(start)} → {moment(end)}"
+
+
+def share(value: float | None) -> str:
+    """A fraction as a percentage: ``62%``, ``0.4%``; ``-`` for none."""
+    if value is None:
+        return "-"
+    pct = value * 100
+    return f"{pct:.0f}%" if pct >= 10 or pct == 0 else f"{pct:.1g}%"
+
+
+def latency(seconds: float | None, digits: int | None = None) -> str:
+    """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``; with ``digits``, that many significant
+    digits (see ``apart``)."""
     if seconds is None:
         return "-"
     if seconds >= 1:
-        return f"{seconds:.3g} s"
+        return f"{seconds:.{digits or 3}g} s"
     ms = seconds * 1000
+    if digits is not None:
+        return f"{ms:.{digits}g} ms"
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.2g} ms"
 
 
@@ -152,6 +247,11 @@ def plain(value: float) -> str:
     return f"{value:.4f}".rstrip("0").rstrip(".")
 
 
+def n_gpus(value: int) -> str:
+    """``1 GPU``, ``8 GPUs``."""
+    return f"{value} GPU" if value == 1 else f"{value} GPUs"
+
+
 def available(value: int | None) -> str:
     """A GPU type's availability: its count, or ``unlimited`` (the result's null)."""
     return "unlimited" if value is None else str(value)
@@ -164,9 +264,28 @@ def gpus(row) -> str:
     return f"{row.gpu_count or 0}×{row.gpu}"
 
 
+# What a row that was not placed missed, by what decided it: only a memory miss "does not
+# fit"; a deadline or latency miss fits and is too slow; a shared limit left it out.
+_VERDICTS = {
+    "memory": "does not fit",
+    "deadline": "misses the deadline",
+    "latency": "misses the latency limits",
+    "budget": "not placed (budget)",
+    "availability": "not placed (availability)",
+    "pinned": "pinned layout breaks a limit",
+}
+
+
+def verdict(row) -> str:
+    """Why a row was not placed, in three or four words; empty for a placed row."""
+    if row.fits:
+        return ""
+    return _VERDICTS.get(getattr(row, "decided_by", None), "not placed")
+
+
 def gpus_fit(row) -> str:
-    """``gpus`` followed by `` (does not fit)`` for a row that does not fit."""
-    return gpus(row) + ("" if row.fits else " (does not fit)")
+    """``gpus`` followed by the verdict in brackets for a row that was not placed."""
+    return gpus(row) + ("" if row.fits else f" ({verdict(row)})")
 
 
 def layout(value, weights: str | None = None, serving: bool | None = None) -> str:

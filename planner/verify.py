@@ -17,7 +17,10 @@ re-evaluates the row's layout with the estimator, and asserts every limit:
   bandwidth, meets its p99 limits in the seeded simulation, and its serving figures
   (means, medians, p99s, throughput, capacity, shares) are the re-derived ones;
 - the workload budget, GPUs available per type (groups summed, sweep variants
-  of one workload counted at their maximum) and the plan budget hold.
+  of one workload counted at their maximum; in a plan window, at every moment of the
+  rows' schedules) and the plan budget hold;
+- a row's billing, cost per run and per period, and its runs in the window follow the
+  plan's period, repeats and window (``planner.verify_period``), and the totals add up.
 
 ``check`` returns the violated constraints as sentences (empty: all hold).
 """
@@ -34,6 +37,8 @@ from planner.estimate.serve import simulate_serve
 from planner.estimate.types import Layout, ServeJob, TrainJob
 from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.result import Result, Row
+from planner.verify_period import check_pool, check_totals, per_period, period_of
+from planner.verify_period import check_row as check_period_row
 
 REL_TOL = 1e-5  # rows carry 6 significant digits
 LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
@@ -41,10 +46,16 @@ LIMIT_TOL = 1e-9  # relative slack on limits, for float noise only
 # option's cost rounded to the nearest unit (docs/solve.md, "CP-SAT model": integer
 # scaling): a sum may pass the budget by up to half a unit per workload.
 COST_RESOLUTION = 0.5e-4
+CENT = 0.01  # results keep money to the cent (docs/solve.md, "The JSON result")
 
 
 def _close(a: float, b: float) -> bool:
     return math.isclose(a, b, rel_tol=REL_TOL, abs_tol=1e-9)
+
+
+def _same_money(shown: float, exact: float) -> bool:
+    """An amount kept to the cent against the exact one: within half a cent."""
+    return abs(shown - exact) <= CENT / 2 + 1e-9 * abs(exact)
 
 
 def _variant(plan: p.Plan, row: Row):
@@ -161,7 +172,7 @@ def _check_training_shape(who: str, lay, arch, spec) -> list[str]:
     return bad
 
 
-def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a service row."""
     bad = []
     lay = row.layout
@@ -170,7 +181,7 @@ def _check_serve(who: str, w, row: Row, arch, spec) -> tuple[list[str], object, 
     layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
     job = _serve_job(w, arch, lay.weights)
     est = evaluate_serve(job, layout, spec)
-    hours = w.duration / 3600.0 if w.duration is not None else float(d.SERVICE_HOURS)
+    hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
     cost = row.gpu_count * spec.price_per_hour * hours
     if not est.carried:
         load = f"{w.rate} requests/s" if w.rate else f"{w.users} users"
@@ -239,14 +250,15 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     return bad, est, hours, cost
 
 
-def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
+def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
+    """(violations, the row's cost re-derived); the row's own cost when it has no workload."""
     who = row.name + ("" if not row.scenario else str(row.scenario))
     w = _variant(plan, row)
     if w is None:
-        return [f"{who}: no workload/sweep value of the plan gives this row"]
+        return [f"{who}: no workload/sweep value of the plan gives this row"], row.cost
     block = gpus.get(row.gpu)
     if block is None or block.available is None:
-        return [f"{who}: GPU {row.gpu} is not offered"]
+        return [f"{who}: GPU {row.gpu} is not offered"], row.cost
     bad = []
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
@@ -254,7 +266,7 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
     spec = gpu_spec(block, plan.calibrations)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
-        found, est, hours, cost = _check_serve(who, w, row, arch, spec)
+        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
     else:
         found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
     bad += found
@@ -269,33 +281,29 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> list[str]:
                    f"re-derived {total}")
     if not _close(row.hours, hours):
         bad.append(f"{who}: row says {row.hours} h, re-derived {hours:.6g} h")
-    if not _close(row.cost, cost):
-        bad.append(f"{who}: row says cost {row.cost}, re-derived {cost:.6g}")
-    return bad
+    # a recurring job's cost counts once per run in the period
+    in_period = cost * per_period(w, period_of(plan))
+    if not _same_money(row.cost, in_period):
+        bad.append(f"{who}: row says cost {row.cost}, re-derived {in_period:.6g}")
+    bad += check_period_row(who, plan, w, row, cost, _same_money)
+    return bad, in_period
 
 
 def check(plan: p.Plan, result: Result) -> list[str]:
     """Every constraint the placed rows of ``result`` break (empty when all hold)."""
     gpus = {g.name: g for g in plan.gpus}
     bad: list[str] = []
-    used: dict[str, dict[str, int]] = {}
-    group_cost: dict[str, float] = {}
+    exact_cost: dict[str, float] = {}  # in the period, as re-derived
     for row in result.workloads:
         if not row.fits:
             continue
-        bad.extend(_check_row(plan, row, gpus))
-        per_type = used.setdefault(row.gpu, {})
-        per_type[row.name] = max(per_type.get(row.name, 0), row.gpu_count)
-        group_cost[row.name] = max(group_cost.get(row.name, 0.0), row.cost)
-    for name, groups in sorted(used.items()):
-        block = gpus.get(name)
-        available = None if block is None or block.available is None else block.available
-        if available is not None and available >= 0 and sum(groups.values()) > available:
-            bad.append(f"availability {name}: {sum(groups.values())} used, {available} available")
-    total = sum(group_cost[g] for g in sorted(group_cost))
+        found, cost = _check_row(plan, row, gpus)
+        bad.extend(found)
+        exact_cost[row.name] = max(exact_cost.get(row.name, 0.0), cost)
+    bad += check_pool(plan, result)
+    exact = sum(exact_cost[g] for g in sorted(exact_cost))
     budget = plan.settings.budget if plan.settings else None
-    if budget is not None and total > budget * (1 + REL_TOL) + COST_RESOLUTION * len(group_cost):
-        bad.append(f"budget: total cost {total:.6g} over {budget:.6g}")
-    if not _close(result.total_cost, total):
-        bad.append(f"total_cost {result.total_cost} != sum of placed rows {total:.6g}")
+    if budget is not None and exact > budget * (1 + REL_TOL) + COST_RESOLUTION * len(exact_cost):
+        bad.append(f"budget: total cost {exact:.6g} over {budget:.6g}")
+    bad += check_totals(plan, result, _same_money)
     return bad

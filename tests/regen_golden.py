@@ -231,11 +231,25 @@ def main() -> int:
                 changed.append(str(DOC.relative_to(ROOT)))
         print(f"{relative_path(name)}: {result.status}, total {result.total_cost:,.2f} "
               f"{result.currency}")
+    changed += _seven_b_tables()
     for line in changed:
         print(f"rewrote {line}")
     if not changed:
         print("nothing changed")
     return 0
+
+
+def _seven_b_tables() -> list[str]:
+    """docs/estimation.md's 7B tables from `planner estimate examples/7b-memory.plan`."""
+    from support import seven_b
+
+    with _at_root():
+        doc = seven_b.DOC.read_text(encoding="utf-8")
+        new = seven_b.with_tables(doc, seven_b.markdown(seven_b.estimated()))
+        if new == doc:
+            return []
+        seven_b.DOC.write_text(new, encoding="utf-8")
+    return [str(seven_b.DOC.relative_to(ROOT))]
 
 
 if __name__ == "__main__":

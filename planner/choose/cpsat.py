@@ -24,6 +24,11 @@ Semantics
   weighted sum when the weights provably keep their order in int64, see `stages`.
 - When the stable-order sum still ties, the single-worker, fixed-seed search picks the
   same solution every run; only a time limit cut can make two runs differ.
+- With a `Problem.window` the pool is scheduled in time: availability is a cumulative per
+  GPU type over optional intervals (one per option and run; a swept group's per type and
+  run, sized by its variants' maximum), in whole minutes (`prepare.timed`); the starts
+  are read back and moved as early as the pool allows (`schedule.earliest`), and a
+  binding availability says when its peak is first reached.
 
 Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 - cost: `COST_SCALE` = 10_000 units per currency unit (1e-4 of a currency unit),
@@ -41,12 +46,15 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from planner.choose.limits import binding_limits, first_choices, heaviest_first, least_use, natural
-from planner.choose.prepare import Inst, coefficients, criteria, groups, prepare, stages
+from planner.choose.limits import (
+    binding_limits, first_choices, heaviest_first, least_use, natural, run_starts,
+)
+from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
+from planner.choose.schedule import earliest
 from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
 
@@ -77,18 +85,21 @@ class _Model:
     x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
     limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
     lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
+    starts: dict[tuple[str, int], cp_model.IntVar]  # (group, run) -> start step (a window)
 
 
 def _build(
     insts: list[Inst],
     available: dict[str, int | None],
     budget: int | None,
+    timed: Timed | None = None,
     *,
     assume: frozenset[LimitId] = frozenset(),
     drop: frozenset[LimitId] = frozenset(),
 ) -> _Model:
     """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
-    a literal (for assumption solves), those in `drop` left out."""
+    a literal (for assumption solves), those in `drop` left out. With a window, each GPU
+    type's availability is a cumulative over time (`_timeline`) instead of a sum."""
     model = cp_model.CpModel()
     x: dict[tuple[str, int], cp_model.IntVar] = {}
     for inst in insts:
@@ -125,13 +136,17 @@ def _build(
         return cp_model.LinearExpr.weighted_sum(terms, weights)
 
     limits: dict[LimitId, tuple[cp_model.LinearExpr, int]] = {}
-    for gpu in sorted(available):
-        bound = available[gpu]
-        if bound is None:
-            continue
-        expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
-        if expr is not None:
-            limits[LimitId.availability(gpu)] = (expr, bound)
+    starts: dict[tuple[str, int], cp_model.IntVar] = {}
+    if timed is None:
+        for gpu in sorted(available):
+            bound = available[gpu]
+            if bound is None:
+                continue
+            expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
+            if expr is not None:
+                limits[LimitId.availability(gpu)] = (expr, bound)
+    else:
+        starts = _in_time(model, insts, x, timed, available, limits)
     if budget is not None:
         expr = group_sum(lambda o: o.cost, "cost")
         if expr is not None:
@@ -146,7 +161,99 @@ def _build(
             lits[lid] = model.new_bool_var(f"enforce[{lid}]")
             ct.only_enforce_if(lits[lid])
 
-    return _Model(model, x, limits, lits)
+    return _Model(model, x, limits, lits, starts)
+
+
+def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
+             available: dict[str, int | None], limits: dict) -> dict:
+    """Availability over time: a cumulative per GPU type against a capacity variable (so
+    that a diagnosis can relax and minimise it), into ``limits``; the runs' starts."""
+    per_gpu, energy, starts = _timeline(model, insts, x, timed)
+    for gpu in sorted(available):
+        bound = available[gpu]
+        if bound is None or not per_gpu.get(gpu):
+            continue
+        intervals, demands, tops = zip(*per_gpu[gpu])
+        capacity = model.new_int_var(0, max(sum(tops), bound), f"capacity[{gpu}]")
+        model.add_cumulative(intervals, demands, capacity)
+        # Redundant, for the linear relaxation: GPU-steps held fit capacity x window.
+        held_steps, coefs = zip(*energy[gpu])
+        model.add(cp_model.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
+        limits[LimitId.availability(gpu)] = (capacity, bound)
+    return starts
+
+
+def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
+    """The pool in time: per GPU type, (interval, demand, largest demand) of every run and
+    every service; and the start variable of each group's runs.
+
+    A run of a group starts at one time on every GPU type it uses (sweep variants run as
+    one). A group with one instance gets one optional interval per option and run (its
+    size and demand constants: the alternative-resource pattern of the CP-SAT scheduling
+    examples). The variants of a swept group are alternatives, so on each GPU type the
+    group holds the most GPUs of its variants there for the longest of their runs, one
+    interval per run, sized and weighted by variables.
+    """
+    per_gpu: dict[str, list] = {}
+    energy: dict[str, list] = {}  # GPU type -> (variable, GPU-steps it stands for)
+    starts: dict[tuple[str, int], cp_model.IntVar] = {}
+    horizon = timed.horizon
+    for gname, members in groups(insts).items():
+        releases = timed.releases.get(gname, ())
+        latest = timed.latest(gname, members) if releases else ()
+        for k, release in enumerate(releases):
+            starts[gname, k] = model.new_int_var(release, max(release, latest[k]), f"start[{gname},{k}]")
+        for inst in members:  # each variant's own run meets its own due
+            for p, o in enumerate(inst.opts):
+                for k, due in enumerate(timed.dues.get(inst.name, ())):
+                    model.add(starts[gname, k] + o.steps <= due).only_enforce_if(x[inst.name, p])
+        if len(members) == 1:
+            inst = members[0]
+            for p, o in enumerate(inst.opts):
+                if not o.gpus:
+                    continue
+                lit = x[inst.name, p]
+                if not releases:
+                    held = model.new_optional_fixed_size_interval_var(0, horizon, lit, f"held[{inst.name},{p}]")
+                    per_gpu.setdefault(o.gpu, []).append((held, o.gpus, o.gpus))
+                    energy.setdefault(o.gpu, []).append((lit, o.gpus * horizon))
+                    continue
+                for k in range(len(releases)):
+                    run = model.new_optional_fixed_size_interval_var(
+                        starts[gname, k], o.steps, lit, f"run[{inst.name},{p},{k}]")
+                    per_gpu.setdefault(o.gpu, []).append((run, o.gpus, o.gpus))
+                energy.setdefault(o.gpu, []).append((lit, o.gpus * o.steps * len(releases)))
+            continue
+        for gpu in sorted({o.gpu for inst in members for o in inst.opts}):
+            on = [(inst, p, o) for inst in members for p, o in enumerate(inst.opts) if o.gpu == gpu]
+            top = max(o.gpus for _, _, o in on)
+            if not top:
+                continue
+            present = model.new_bool_var(f"on[{gname},{gpu}]")
+            model.add_max_equality(present, [x[inst.name, p] for inst, p, _ in on])
+            demand = model.new_int_var(0, top, f"gpus[{gname},{gpu}]")
+            longest = max(o.steps for _, _, o in on)
+            size = model.new_int_var(0, longest, f"steps[{gname},{gpu}]")
+            runs = len(releases)
+            held_for = horizon if not releases else longest * runs
+            work = model.new_int_var(0, top * held_for, f"work[{gname},{gpu}]")
+            for inst in members:
+                mine = [(x[inst.name, p], o) for i, p, o in on if i is inst]
+                model.add(demand >= sum(o.gpus * lit for lit, o in mine))
+                model.add(size >= sum(o.steps * lit for lit, o in mine))
+                model.add(work >= sum(o.gpus * (o.steps * runs if releases else horizon) * lit
+                                      for lit, o in mine))
+            energy.setdefault(gpu, []).append((work, 1))
+            if not releases:
+                held = model.new_optional_fixed_size_interval_var(0, horizon, present, f"held[{gname},{gpu}]")
+                per_gpu.setdefault(gpu, []).append((held, demand, top))
+                continue
+            for k, release in enumerate(releases):
+                end = model.new_int_var(release, max(release, latest[k]), f"end[{gname},{gpu},{k}]")
+                run = model.new_optional_interval_var(starts[gname, k], size, end, present,
+                                                      f"run[{gname},{gpu},{k}]")
+                per_gpu.setdefault(gpu, []).append((run, demand, top))
+    return per_gpu, energy, starts
 
 
 def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
@@ -168,6 +275,24 @@ class _Outcome:
     status: str  # "optimal" | "feasible" | "infeasible" | "unknown"
     chosen: dict[str, int]  # instance -> position in its pruned opts
     gap: float
+    starts: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, run) -> step
+
+
+def _read(m: _Model, insts: list[Inst], solver: cp_model.CpSolver) -> tuple[dict[str, int], dict]:
+    chosen = {
+        inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
+        for inst in insts
+    }
+    return chosen, {k: solver.value(v) for k, v in m.starts.items()}
+
+
+def _hint(m: _Model, insts: list[Inst], chosen: dict[str, int], starts: dict) -> None:
+    m.model.clear_hints()
+    for inst in insts:
+        for p in range(len(inst.opts)):
+            m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
+    for k, v in m.starts.items():
+        m.model.add_hint(v, starts[k])
 
 
 def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
@@ -175,6 +300,7 @@ def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int
     """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
     proven = True
     chosen: dict[str, int] | None = None
+    starts: dict = {}
     gap = 0.0
     for stage, weights in enumerate(stages(insts, crits)):
         remaining = deadline - time.monotonic()
@@ -198,10 +324,7 @@ def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int
             break
         if status != cp_model.OPTIMAL:
             proven = False
-        chosen = {
-            inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
-            for inst in insts
-        }
+        chosen, starts = _read(m, insts, solver)
         # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
         value = sum(coef[name, p] for name, p in chosen.items())
         if stage == 0 and status != cp_model.OPTIMAL:
@@ -210,25 +333,35 @@ def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int
             bound = solver.best_objective_bound
             gap = abs(value - bound) / max(1.0, abs(value + offset))
         m.model.add(objective <= value)
-        m.model.clear_hints()
-        for inst in insts:
-            for p in range(len(inst.opts)):
-                m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
-    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap)
+        _hint(m, insts, chosen, starts)
+    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap, starts)
 
 
-def _infeasible(insts, available, budget, keep: list[LimitId], deadline: float, workers: int):
+@dataclass(frozen=True)
+class _Data:
+    """The prepared problem every model of one solve is built from."""
+
+    insts: list[Inst]
+    available: dict[str, int | None]
+    budget: int | None  # cost units
+    timed: Timed | None
+
+    def build(self, **kw) -> _Model:
+        return _build(self.insts, self.available, self.budget, self.timed, **kw)
+
+
+def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
     they can, None when the time ran out first."""
-    every = frozenset(_build(insts, available, budget).limits)
-    m = _build(insts, available, budget, drop=every - set(keep))
+    every = frozenset(d.build().limits)
+    m = d.build(drop=every - set(keep))
     status = _solver(deadline - time.monotonic(), workers).solve(m.model)
     if status == cp_model.INFEASIBLE:
         return True
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
 
 
-def _core(insts, available, budget, deadline: float, workers: int) -> tuple[list[LimitId], bool, _Model]:
+def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool, _Model]:
     """A minimal set of limits that cannot hold together, and whether a check ran out of
     time (the set then holds but may not be minimal).
 
@@ -240,7 +373,7 @@ def _core(insts, available, budget, deadline: float, workers: int) -> tuple[list
     from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
     the rest still cannot hold) shrinks the core to a minimal one, deterministically.
     """
-    m = _build(insts, available, budget, assume=frozenset(_build(insts, available, budget).limits))
+    m = d.build(assume=frozenset(d.build().limits))
     ids = sorted(m.lits)
     lit_to_id = {m.lits[lid].index: lid for lid in ids}
     m.model.add_assumptions([m.lits[lid] for lid in ids])
@@ -253,7 +386,7 @@ def _core(insts, available, budget, deadline: float, workers: int) -> tuple[list
     undecided = False
     for lid in list(core):
         trial = [k for k in core if k != lid]
-        verdict = _infeasible(insts, available, budget, trial, share.until(), workers) if trial else False
+        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
         if verdict:
             core = trial
         undecided = undecided or verdict is None
@@ -272,27 +405,58 @@ class _TimeShare:
         return now + max(self.deadline - now, 0.0) / max(self.calls, 1)
 
 
-def _diagnose(insts, available, budget, deadline: float, workers: int):
+def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str, int] | None = None,
+           drop: frozenset[LimitId] | None = None) -> int | None:
+    """A proven lower bound on the use of `lid` with that limit left out (and the limits in
+    `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
+    relaxed = d.build(drop=frozenset({lid}) | (drop or frozenset()))
+    for name, p in (fixed or {}).items():
+        relaxed.model.add(relaxed.x[name, p] == 1)
+    relaxed.model.minimize(relaxed.limits[lid][0])
+    s = _solver(seconds, workers)
+    # The bound is proven whether or not the search finished (the optimum if it did).
+    if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+        return math.ceil(s.best_objective_bound - 1e-6)
+    return None
+
+
+def _diagnose(d: _Data, deadline: float, workers: int):
     """The conflicts of a minimal core: each limit, the groups that can use it, and how
     far it alone would have to move (when the others can hold)."""
-    core, undecided, m = _core(insts, available, budget, deadline, workers)
+    core, undecided, m = _core(d, deadline, workers)
     share = _TimeShare(deadline, len(core))
     out = []
     for lid in core:
         bound = m.limits[lid][1]
-        relaxed = _build(insts, available, budget, drop=frozenset({lid}))
-        relaxed.model.minimize(relaxed.limits[lid][0])
-        s = _solver(min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
-        # The bound is proven whether or not the search finished (the optimum if it did);
-        # kept only when it says more than "over the limit".
-        need = None
-        if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            least = math.ceil(s.best_objective_bound - 1e-6)
-            need = natural(lid, least) if least > bound else None
+        least = _least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
+        # kept only when it says more than "over the limit"
+        need = natural(lid, least) if least is not None and least > bound else None
         out.append(Conflict(limit=lid, available=natural(lid, bound),
-                            wanted_by=heaviest_first(lid, least_use(insts, lid)),
+                            wanted_by=heaviest_first(lid, least_use(d.insts, lid)),
                             needs_at_least=need))
     return tuple(out), undecided
+
+
+def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: int) -> dict[LimitId, int]:
+    """A scheduled pool: how much of each GPU type the first choices of the groups that
+    did not get them would need at once, scheduled as well as the pool allows (a proven
+    bound; the others' availability left out). Types no such first choice uses are not
+    asked (nothing moved there)."""
+    if d.timed is None:
+        return {}
+    moved = {o.gpu for name, o in first.items() if picked[name] is not o}
+    every = frozenset(LimitId.availability(g) for g in d.available) | {LimitId.budget()}
+    fixed = {i.name: i.opts.index(first[i.name]) for i in d.insts}
+    out = {}
+    for gpu in sorted(moved):
+        lid = LimitId.availability(gpu)
+        if d.available.get(gpu) is None:
+            continue
+        seconds = min(max(deadline - time.monotonic(), 0.0), NEEDS_SECONDS)
+        least = _least(d, lid, seconds, workers, fixed=fixed, drop=every)
+        if least is not None:
+            out[lid] = least
+    return out
 
 
 # --- entry point ------------------------------------------------------------------------
@@ -312,17 +476,19 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     deadline = time.monotonic() + time_limit
     insts, empty = prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
+    d = _Data(insts, problem.available, budget, timed(problem))
     crits = criteria(problem.objective)
     unplaced = tuple(empty)
     if not insts:
         return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
-    first = {name: o.index for name, o in sorted(first_choices(insts, crits).items())}
-    m = _build(insts, problem.available, budget)
+    firsts = first_choices(insts, crits)
+    first = {name: o.index for name, o in sorted(firsts.items())}
+    m = d.build()
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
     out = _optimise(m, insts, crits, deadline, workers, options.log)
     if out.status == "infeasible":
-        conflicts, undecided = _diagnose(insts, problem.available, budget, deadline, workers)
+        conflicts, undecided = _diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
                       first_choices=first, core_undecided=undecided)
     if out.status == "unknown":
@@ -332,12 +498,16 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
     value = sum(o.value(primary) for o in picked.values()) / scale
+    needs = _first_needs(d, picked, firsts, deadline, workers)
+    starts = earliest(insts, picked, d.timed, problem.available, out.starts) if d.timed else {}
     return Choice(
         status="infeasible" if empty else out.status,
         picks={name: o.index for name, o in sorted(picked.items())},
         objective_value=value,
         gap=out.gap,
-        binding=binding_limits(insts, problem.available, budget, picked, crits),
+        binding=binding_limits(insts, problem.available, budget, picked, crits,
+                               d.timed, starts, needs),
         unplaced=unplaced,
         first_choices=first,
+        starts=run_starts(d.timed, starts),
     )

@@ -3,9 +3,9 @@ and who competes for a limit. Pure arithmetic over the prepared data (no OR-Tool
 
 from __future__ import annotations
 
-from planner.choose.prepare import Inst, Opt
+from planner.choose.prepare import Inst, Opt, Timed, groups
 from planner.choose.types import LimitId, LimitUse
-from planner.units import COST_SCALE
+from planner.units import COST_SCALE, SCHEDULE_STEPS_PER_HOUR
 
 
 
@@ -48,23 +48,96 @@ def bounds(available: dict[str, int | None], budget: int | None) -> dict[LimitId
     return out
 
 
-def binding_limits(insts, available, budget, picked: dict[str, Opt], crits) -> tuple[LimitUse, ...]:
-    """Limits at zero slack, or that kept some instance from its own first choice."""
+def binding_limits(insts, available, budget, picked: dict[str, Opt], crits,
+                   timed: Timed | None = None, starts: dict | None = None,
+                   needs: dict[LimitId, int] | None = None) -> tuple[LimitUse, ...]:
+    """Limits at zero slack, or that kept some instance from its own first choice.
+
+    With a window, a GPU type's use is its peak over time (``peak``) and the LimitUse says
+    when it is first reached; what the first choices would need there is ``needs`` (the
+    solver's proven bound, asked only where a group did not get its first choice)."""
     first = first_choices(insts, crits)
     now, want = usage(insts, picked, budget), usage(insts, first, budget)
+    lanes = timeline(insts, picked, timed, starts or {}) if timed is not None else {}
     out = []
     for lid, bound in bounds(available, budget).items():
-        used, groups = now.get(lid, (0, {}))
-        wanted = want.get(lid, (0, {}))[0]
+        at = None
+        if timed is not None and lid.kind == "availability":
+            used, at, groups_ = peak(lanes.get(lid.gpu, []))
+            wanted = (needs or {}).get(lid, 0)
+        else:
+            used, groups_ = now.get(lid, (0, {}))
+            wanted = want.get(lid, (0, {}))[0]
         if used < bound and wanted <= bound:
             continue
         out.append(LimitUse(
             limit=lid, used=natural(lid, used), available=natural(lid, bound),
-            users=heaviest_first(lid, groups),
+            users=heaviest_first(lid, groups_),
             first_choices_need=natural(lid, wanted) if wanted > bound else None,
+            at_hours=None if at is None else at / SCHEDULE_STEPS_PER_HOUR,
         ))
     return tuple(out)
 
+
+# ---------------------------------------------------------------- a scheduled pool
+
+
+def held(insts: list[Inst], chosen: dict[str, Opt]) -> dict[str, dict[str, tuple[int, int]]]:
+    """Per group and GPU type, (steps, GPUs) of one run as the solver holds it: a swept
+    group at its variants' longest run and most GPUs on that type."""
+    out: dict[str, dict[str, tuple[int, int]]] = {}
+    for gname, members in groups(insts).items():
+        per = out.setdefault(gname, {})
+        for inst in members:
+            o = chosen[inst.name]
+            steps, gpus = per.get(o.gpu, (0, 0))
+            per[o.gpu] = (max(steps, o.steps), max(gpus, o.gpus))
+    return out
+
+
+def timeline(insts: list[Inst], chosen: dict[str, Opt], timed: Timed,
+             starts: dict[tuple[str, int], int]) -> dict[str, list[tuple[int, int, str, int]]]:
+    """Per GPU type, (start, end, group, GPUs) of every run and service, in steps."""
+    out: dict[str, list[tuple[int, int, str, int]]] = {}
+    for gname, per in held(insts, chosen).items():
+        runs = len(timed.releases.get(gname, ()))
+        for gpu, (steps, gpus) in sorted(per.items()):
+            if not gpus:
+                continue
+            lane = out.setdefault(gpu, [])
+            if not runs:
+                lane.append((0, timed.horizon, gname, gpus))
+            for k in range(runs):
+                start = starts[gname, k]
+                lane.append((start, start + steps, gname, gpus))
+    return out
+
+
+def peak(lane: list[tuple[int, int, str, int]]) -> tuple[int, int | None, dict[str, int]]:
+    """The most GPUs held at once on one type, the first step it is reached, and who holds
+    them then (a sweep over start and end events; an end frees its GPUs before a start at
+    the same step takes them)."""
+    events = sorted([(s, 1, n) for s, e, _, n in lane if e > s] + [(e, 0, -n) for s, e, _, n in lane if e > s])
+    used, best, at = 0, 0, None
+    for t, _, n in events:
+        used += n
+        if used > best:
+            best, at = used, t
+    if at is None:
+        return 0, None, {}
+    holders: dict[str, int] = {}
+    for s, e, g, n in lane:
+        if s <= at < e:
+            holders[g] = holders.get(g, 0) + n
+    return best, at, holders
+
+
+def run_starts(timed: Timed | None, starts: dict[tuple[str, int], int]) -> dict[str, tuple[float, ...]]:
+    """Per group with runs, each run's start in hours."""
+    if timed is None:
+        return {}
+    return {g: tuple(starts[g, k] / SCHEDULE_STEPS_PER_HOUR for k in range(len(releases)))
+            for g, releases in sorted(timed.releases.items()) if releases and (g, 0) in starts}
 
 
 def least_use(insts: list[Inst], lid: LimitId) -> dict[str, int]:

@@ -12,7 +12,7 @@ import numbers
 from dataclasses import dataclass
 
 from planner.choose.types import OBJECTIVES, Problem
-from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS
+from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, steps_down, steps_up
 
 MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
 
@@ -33,6 +33,7 @@ class Opt:
     cost: int  # COST_SCALE units
     hours: int  # HOURS_SCALE units
     rank: int  # position in the instance's (key, index) order, before pruning
+    steps: int = 0  # run time in schedule steps, rounded up (a scheduled pool only)
 
     def value(self, criterion: str) -> int:
         if criterion == "order":
@@ -45,6 +46,19 @@ class Inst:
     name: str
     group: str
     opts: tuple[Opt, ...]  # pruned, in rank order
+
+
+@dataclass(frozen=True)
+class Timed:
+    """A scheduled pool in whole steps (``planner.units.SCHEDULE_STEPS_PER_HOUR``)."""
+
+    horizon: int  # the window's length
+    releases: dict[str, tuple[int, ...]]  # per group with runs: each run's release
+    dues: dict[str, tuple[int, ...]]  # per item of such a group: each run's due
+
+    def latest(self, group: str, members) -> tuple[int, ...]:
+        """Per run of a group, the latest due among its items (its start's upper bound)."""
+        return tuple(max(d) for d in zip(*(self.dues[i.name] for i in members)))
 
 
 def scaled(value: float, scale: int, what: str, name: str) -> int:
@@ -107,6 +121,7 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
                     cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
                     hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
                     rank=rank[k],
+                    steps=steps_up(o.hours) if problem.window is not None else 0,
                 )
             )
         insts.append(Inst(inst.name, inst.group, prune(opts)))
@@ -115,6 +130,39 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
         if sum(o.value(c) for i in insts for o in i.opts) > MAX_SUM:
             raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
     return insts, empty
+
+
+def timed(problem: Problem) -> Timed | None:
+    """The problem's window in schedule steps: releases rounded up, dues down (so a run
+    that fits its slot in steps fits it in hours), each slot inside the window; the items
+    of a group list the same releases, or none of them is listed."""
+    window = problem.window
+    if window is None:
+        return None
+    if not math.isfinite(window.hours) or window.hours <= 0:
+        raise ValueError(f"window must be finite and > 0 hours, got {window.hours!r}")
+    horizon = steps_down(window.hours)
+    if horizon < 1:
+        raise ValueError(f"window of {window.hours!r} h is shorter than one schedule step")
+    items = {i.name: i for i in problem.items}
+    releases: dict[str, tuple[int, ...]] = {}
+    dues: dict[str, tuple[int, ...]] = {}
+    for name, runs in sorted(window.runs.items()):
+        if name not in items:
+            raise ValueError(f"window runs for unknown item {name!r}")
+        for release, due in runs.slots:
+            if not (0 <= release < due <= window.hours):
+                raise ValueError(f"{name}: slot ({release!r}, {due!r}) must satisfy "
+                                 f"0 <= release < due <= window ({window.hours!r} h)")
+        group = items[name].group
+        mine = tuple(steps_up(r) for r, _ in runs.slots)
+        if releases.setdefault(group, mine) != mine:
+            raise ValueError(f"{name}: the items of group {group!r} must list the same releases")
+        dues[name] = tuple(min(steps_down(d), horizon) for _, d in runs.slots)
+    for item in problem.items:
+        if item.group in releases and item.name not in dues:
+            raise ValueError(f"{item.name}: group {item.group!r} has runs, this item lists none")
+    return Timed(horizon, releases, dues)
 
 
 def groups(insts: list[Inst]) -> dict[str, list[Inst]]:

@@ -35,11 +35,36 @@ class Item:
 
 
 @dataclass(frozen=True)
+class Runs:
+    """When one group may hold its GPUs in a scheduled pool, in hours from the window's start.
+
+    One (release, due) pair per run: the run starts at or after its release and ends by its
+    due, holding the GPUs of its option for the option's ``hours``. No pairs: the group holds
+    its GPUs for the whole window (a service).
+    """
+
+    slots: tuple[tuple[float, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pool scheduled in time over [0, hours): availability holds at every moment.
+
+    ``runs`` is per item. The items of one group (sweep variants) run as one: they must
+    list the same releases (their dues may differ: each variant's own run meets its own);
+    a group none of whose items is listed holds its GPUs throughout."""
+
+    hours: float
+    runs: dict[str, Runs]  # per item
+
+
+@dataclass(frozen=True)
 class Problem:
     items: tuple[Item, ...]
     available: dict[str, int | None]  # per GPU type; None = unlimited
     budget: float | None  # cap on total cost
     objective: str  # "cost" | "gpus" | "hours"
+    window: Window | None = None  # None: every group holds its GPUs at once (no time)
 
 
 @dataclass(frozen=True, order=True)
@@ -71,6 +96,7 @@ class LimitUse:
     available: float
     users: tuple[tuple[str, float], ...]  # (group, amount it uses), heaviest first, then by name
     first_choices_need: float | None = None  # the groups' own first choices together, when over
+    at_hours: float | None = None  # scheduled pool: the first moment the peak use is reached
 
 
 @dataclass(frozen=True)
@@ -100,3 +126,6 @@ class Choice:
     first_choices: dict[str, int] = field(default_factory=dict)
     core_undecided: bool = False  # the diagnosis ran out of time: the core may not be minimal
     timed_out: float | None = None  # seconds of a time limit that found no feasible choice
+    # Scheduled pool: per group, the start of each run in hours from the window's start
+    # (as early as the pool allows); empty without a window.
+    starts: dict[str, tuple[float, ...]] = field(default_factory=dict)

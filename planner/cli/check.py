@@ -45,12 +45,12 @@ def check(
 
         planner check examples/tour.plan
     """
-    from planner.resolve.load import load_plan
+    from planner.cli.app import load_plan_with_warnings
 
     failed = False
     for file in files:
         try:
-            plan = load_plan(str(file), root=None if root is None else str(root))
+            plan = load_plan_with_warnings(str(file), root=None if root is None else str(root))
         except PlanError as error:
             failed = True
             print_errors(error, sys.stderr)

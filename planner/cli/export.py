@@ -36,7 +36,9 @@ def export_command(
     from planner import api
     from planner.errors import PlanError
 
-    plan = api.load(file)
+    from planner.cli.app import load_plan_with_warnings
+
+    plan = load_plan_with_warnings(file)
     result = api.solve(plan, file=file, time_limit=time_limit)
     files, skipped = api.export(result, plan, to.value, workload=workload, model=model)
     for note in skipped:

@@ -22,7 +22,9 @@ def report_command(
     from planner import api
     from planner.errors import PlanError
 
-    result = api.solve(api.load(file), file=file, time_limit=time_limit)
+    from planner.cli.app import load_plan_with_warnings
+
+    result = api.solve(load_plan_with_warnings(file), file=file, time_limit=time_limit)
     page = api.report(result)
     if output is None:
         sys.stdout.write(page)

@@ -55,7 +55,9 @@ def solve(
     if not time_limit > 0:
         _usage(f"--time-limit {time_limit}: must be more than 0 seconds")
     log = (lambda line: print(line, file=sys.stderr)) if solver_log else None
-    plan = api.load(file)
+    from planner.cli.app import load_plan_with_warnings
+
+    plan = load_plan_with_warnings(file)
     try:
         result = api.solve(plan, file=file, objective=objective, time_limit=time_limit,
                            explain=explain, solver_log=log, dump_model=dump_model)

@@ -36,6 +36,8 @@ _MODEL_FIELDS = (
     "mlp", "qkv_bias", "linear_bias", "norm", "positions", "max_context", "precision",
     "experts", "shared_experts", "experts_per_token", "expert_ffn", "dense_layers",
     "q_lora_rank", "kv_lora_rank", "qk_nope_dim", "qk_rope_dim", "v_head_dim",
+    "norms_per_layer", "qk_norm", "sinks", "router_bias", "fused_qkv", "fused_gate_up",
+    "rope_scaling",
 )
 
 

@@ -28,13 +28,13 @@ class ParamCounts:
     embedding: int  # input embedding + learned positions + output head (0 head when tied)
     input_embedding: int  # vocab x hidden + learned positions
     head: int  # output projection; 0 when tied to the input embedding
-    attention: int  # one layer's attention (weights, biases, MLA norms)
+    attention: int  # one layer's attention (weights, biases, q/k and MLA norms, sinks)
     attention_linear: int  # of which weight matrices
     dense_mlp: int  # one dense layer's MLP
     dense_mlp_linear: int
     expert: int  # one routed or shared expert (MoE), weights only
-    router: int  # one MoE layer's router
-    norms: int  # one layer's norms (2 per layer)
+    router: int  # one MoE layer's router (weight, and bias when ``router_bias``)
+    norms: int  # one layer's norms (``norms_per_layer`` of them)
     final_norm: int
     dense_layers: int  # count of layers with a dense MLP
     moe_layers: int  # count of layers with routed experts
@@ -73,12 +73,18 @@ def _attention(a: Arch) -> tuple[int, int, int]:
         return sum(mats), other, max(mats)
     q = a.heads * a.head_dim
     kv = a.kv_heads * a.head_dim
-    mats = [h * q, h * kv, h * kv, q * h]
+    # a fused qkv_proj (Phi-3) holds the same weights as q, k and v apart
+    mats = [h * (q + 2 * kv)] if a.fused_qkv else [h * q, h * kv, h * kv]
+    mats.append(q * h)
     bias = 0
     if a.qkv_bias or a.linear_bias:
         bias += q + 2 * kv
     if a.linear_bias:
         bias += h
+    if a.qk_norm:
+        bias += 2 * a.head_dim  # Qwen3Attention / Gemma3Attention q_norm, k_norm: RMSNorm(head_dim)
+    if a.sinks:
+        bias += a.heads  # GptOssAttention.sinks: one logit per head
     return sum(mats), bias, max(mats)
 
 
@@ -87,7 +93,8 @@ def _mlp(a: Arch, width: int) -> tuple[int, int, int]:
     h = a.hidden
     n = 3 if a.gated_mlp else 2  # SwiGLU: gate, up, down; plain: fc1, fc2
     bias = (width * (n - 1) + h) if a.linear_bias else 0
-    return n * h * width, bias, h * width
+    largest = 2 * h * width if a.fused_gate_up and a.gated_mlp else h * width
+    return n * h * width, bias, largest
 
 
 @lru_cache(maxsize=512)
@@ -97,7 +104,7 @@ def param_counts(arch: Arch) -> ParamCounts:
     h = a.hidden
     att_lin, att_other, att_max = _attention(a)
     norm_per = 2 if a.norm == "layer" else 1  # LayerNorm has weight and bias
-    norms = 2 * norm_per * h
+    norms = a.norms_per_layer * norm_per * h
     final_norm = norm_per * h
 
     dense_lin, dense_bias, dense_max = _mlp(a, a.ffn)
@@ -105,7 +112,7 @@ def param_counts(arch: Arch) -> ParamCounts:
         dense_layers = min(a.dense_layers, a.layers)
         moe_layers = a.layers - dense_layers
         expert_lin, expert_bias, expert_max = _mlp(a, a.expert_ffn)
-        router = a.experts * h
+        router = a.experts * h + (a.experts if a.router_bias else 0)
     else:
         dense_layers, moe_layers = a.layers, 0
         expert_lin = expert_bias = expert_max = 0
@@ -172,6 +179,8 @@ def _target_shapes(a: Arch, target: str) -> list[tuple[int, int, int, bool]]:
         kv = a.kv_heads * a.head_dim
         return {"q": [(h, q, L, False)], "k": [(h, kv, L, False)], "v": [(h, kv, L, False)],
                 "o": [(q, h, L, False)]}[target]
+    if target == "qkv":  # a fused qkv_proj: one adapter whatever of q, k, v is named
+        return [(h, (a.heads + 2 * a.kv_heads) * a.head_dim, L, False)]
     # MLP targets: dense layers, and every shared and routed expert of MoE layers
     # (PEFT matches the expert modules by the same names).
     if target == "gate" and not a.gated_mlp:
@@ -185,11 +194,28 @@ def _target_shapes(a: Arch, target: str) -> list[tuple[int, int, int, bool]]:
     for width, count, routed in widths:
         if count == 0:
             continue
-        if target in ("gate", "up"):
+        if target == "gate_up":  # a fused gate_up_proj: one adapter of twice the width
+            out.append((h, 2 * width, count, routed))
+        elif target in ("gate", "up"):
             out.append((h, width, count, routed))
         else:
             out.append((width, h, count, routed))
     return out
+
+
+def _modules(arch: Arch, targets: tuple[str, ...]) -> list[str]:
+    """The linear modules ``targets`` adapt: the plan's names, with q/k/v one ``qkv`` module
+    and gate/up one ``gate_up`` module where the model fuses them (Phi-3: PEFT targets
+    ``qkv_proj`` and ``gate_up_proj``, so naming any part adapts the whole matrix)."""
+    names = set(targets)
+    for t in names:
+        if t not in LORA_TARGET_NAMES:
+            raise ValueError(f"unknown LoRA target {t!r}; expected one of {LORA_TARGET_NAMES}")
+    if arch.fused_qkv and not arch.is_mla and names & {"q", "k", "v"}:
+        names = (names - {"q", "k", "v"}) | {"qkv"}
+    if arch.fused_gate_up and arch.gated_mlp and names & {"gate", "up"}:
+        names = (names - {"gate", "up"}) | {"gate_up"}
+    return sorted(names)
 
 
 @lru_cache(maxsize=512)
@@ -202,9 +228,7 @@ def lora_param_split(arch: Arch, rank: int, targets: tuple[str, ...]) -> tuple[i
     the expert-data-parallel group (dp / ep), not over dp.
     """
     dense = routed = 0
-    for t in sorted(set(targets)):
-        if t not in LORA_TARGET_NAMES:
-            raise ValueError(f"unknown LoRA target {t!r}; expected one of {LORA_TARGET_NAMES}")
+    for t in _modules(arch, targets):
         for d_in, d_out, count, is_routed in _target_shapes(arch, t):
             n = rank * (d_in + d_out) * count
             if is_routed:
@@ -237,10 +261,10 @@ def lora_active_params(arch: Arch, rank: int, targets: tuple[str, ...]) -> float
 def lora_intermediate_width(arch: Arch, rank: int, targets: tuple[str, ...]) -> int:
     """Per layer: rank x (adapted matrices per layer), the LoRA A-output activations' width."""
     n = 0
-    for t in sorted(set(targets)):
-        if t in ("q", "k", "v", "o"):
+    for t in _modules(arch, targets):
+        if t in ("q", "k", "v", "o", "qkv"):
             n += len(_target_shapes(arch, t))
-        elif t in ("gate", "up", "down") and (t != "gate" or arch.gated_mlp):
+        elif t in ("gate", "up", "down", "gate_up") and (t != "gate" or arch.gated_mlp):
             # per token only the dense MLP or the active experts see the input
             n += 1 if not arch.is_moe else (arch.experts_per_token + arch.shared_experts)
     return rank * n

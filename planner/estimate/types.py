@@ -27,7 +27,13 @@ class Arch:
     qkv_bias: bool = False
     norm: str = "rms"  # "rms" (weight only) or "layer" (weight and bias)
     positions: int = 0  # learned position embeddings (OPT); 0 for rotary
-    linear_bias: bool = False  # every linear layer has a bias (OPT, GPT-NeoX)
+    linear_bias: bool = False  # every linear layer has a bias (OPT, GPT-NeoX, gpt-oss)
+    qk_norm: bool = False  # RMSNorm(head_dim) on queries and keys (Qwen3, Gemma 3)
+    norms_per_layer: int = 2  # Gemma 2/3: 4 (pre- and post-norm around attention and MLP)
+    sinks: bool = False  # one learned attention-sink logit per head and layer (gpt-oss)
+    router_bias: bool = False  # a bias per expert on the MoE router (gpt-oss)
+    fused_qkv: bool = False  # q, k, v in one linear (Phi-3 qkv_proj): one LoRA adapter
+    fused_gate_up: bool = False  # gate and up in one linear (Phi-3 gate_up_proj)
     precision: str = "bf16"  # native checkpoint precision
     max_context: int = 0
     # mixture of experts (experts == 0: dense)

@@ -17,6 +17,7 @@ import os
 import re
 from dataclasses import dataclass, field
 
+from planner import units as text
 from planner.errors import PlanError, PlanNameError
 from planner.export import deepspeed, skypilot, vllm
 from planner.export.names import HF_REPOS, row_words
@@ -35,7 +36,8 @@ class Artifact:
 
 def model_references(plan) -> dict[str, str]:
     """Plan model name -> what vLLM loads: a local checkpoint directory for a model
-    read from ``config = "..."`` (the directory holding its config.json), else the
+    read from ``config = "..."`` (the directory holding its config.json, or the snapshot
+    directory named), the hub id of ``config = "hf:ORG/NAME"``, else the
     Hugging Face id of the catalog model its ``like`` chain ends at, else the name."""
     by_name = {m.name: m for m in plan.models}
     out = {}
@@ -48,8 +50,13 @@ def _reference(model, by_name: dict) -> str:
     current, seen = model, {model.name}
     while True:
         if current.config:
+            if current.config.startswith("hf:"):  # a model in the local Hugging Face cache
+                return current.config[3:].partition("@")[0]
             base = os.path.dirname(current.span.file) if current.span else ""
-            return os.path.dirname(os.path.normpath(os.path.join(base, current.config))) or "."
+            path = os.path.normpath(os.path.join(base, current.config))
+            if not current.config.endswith(".json"):  # a snapshot directory
+                return path
+            return os.path.dirname(path) or "."
         if current.name in HF_REPOS:
             return HF_REPOS[current.name]
         parent = current.like
@@ -100,7 +107,7 @@ def artifacts(result: Result, tool: str, workload: str | None = None,
     files, skipped = [], []
     for row in select(result, tool, workload):
         if not row.fits or not row.gpu:
-            skipped.append(f"{_slug(row)}: does not fit; nothing to launch")
+            skipped.append(f"{_slug(row)}: {text.verdict(row)}; nothing to launch")
             continue
         model = models.get(row.model, row.model)
         name = _slug(row) + _EXTENSIONS[tool]

@@ -7,13 +7,14 @@ they know nothing of the search or of OR-Tools. Every number is spelled by
 
 from __future__ import annotations
 
-# A month of service: the same 730 h convention as the default serving duration.
-from planner.estimate.defaults import SERVICE_HOURS as MONTH_HOURS
 from planner.result import MEMORY_COMPONENTS as COMPONENTS
 from planner.result import Alternative, Result, Row
 from planner.units import (
-    available, calibration, duration, label, latency, latency_pair, layout, memory, money, per_second, price, share,
+    available, calibration, duration, label, latency, latency_pair, layout, memory, moment, money, money_per,
+    per_second, period, plain, price, share, span, the_period, verdict,
 )
+
+RUNS_LISTED = 8  # runs of one job listed under its table before "and N more"
 
 
 def swept_keys(rows: list[Row]) -> list[str]:
@@ -36,14 +37,12 @@ def groups(result: Result) -> list[tuple[str, list[Row]]]:
 
 def gpu_cell(row: Row) -> str:
     if row.gpu is None:
-        return "does not fit"
+        return verdict(row)
     nodes = row.nodes
     text = f"{row.gpu_count} x {row.gpu} ({nodes} node{'s' if nodes != 1 else ''})"
     if row.fits:
         return text
-    if row.decided_by in ("availability", "budget"):
-        return f"{text}: not placed ({row.decided_by})"
-    return f"{text}: does not fit"
+    return f"{text}: {verdict(row)}"
 
 
 def largest_component(row: Row) -> str:
@@ -66,7 +65,14 @@ def time_cell(row: Row) -> str:
         return "-"
     if row.kind == "serve":
         return latency_cell(row)
-    return duration(row.hours)
+    text = duration(row.hours)
+    if row.every_hours is not None:
+        text += f" every {duration(row.every_hours)}"
+    if row.fits and row.schedule:
+        first = row.schedule[0]
+        text += (f", {span(first.start_hours, first.end_hours)}" if len(row.schedule) == 1
+                 else f", {len(row.schedule)} runs from {moment(first.start_hours)}")
+    return text
 
 
 def latency_cell(row: Row) -> str:
@@ -96,13 +102,30 @@ def service_cell(row: Row) -> str:
             f"FLOP/s {share(svc.compute_share)}")
 
 
-def cost_cell(row: Row, currency: str) -> str:
+def cost_cell(row: Row, currency: str, period: float) -> str:
+    """The cost as it counts in the period: a service per hour and per period, a recurring
+    job per run and per period, a one-off job once."""
     if row.cost is None:
         return "-"
     if row.kind == "serve":
-        return (f"{money(row.cost_per_hour, currency)}/h, "
-                f"{money(row.cost_per_hour * MONTH_HOURS, currency)}/month")
-    return money(row.cost, currency)
+        rate = f"{money(row.cost_per_hour, currency)}/h"
+        if abs(row.hours - period) > 1e-9:
+            rate += f" × {duration(row.hours)}"
+        return f"{rate}, {money_per(row.cost, currency, period)}"
+    if row.runs_per_period is not None:
+        return (f"{money(row.cost_per_run, currency)}/run × {plain(round(row.runs_per_period, 2))}, "
+                f"{money_per(row.cost, currency, period)}")
+    return f"{money(row.cost, currency)} one-off"
+
+
+def schedule_lines(row: Row) -> list[str]:
+    """A job's runs in a scheduled window (a service holds its GPUs throughout: none)."""
+    if row.kind == "serve" or not row.fits or not row.schedule or len(row.schedule) < 2:
+        return []
+    runs = [span(r.start_hours, r.end_hours) for r in row.schedule]
+    more = len(runs) - RUNS_LISTED
+    text = "; ".join(runs[:RUNS_LISTED]) + (f"; and {more} more" if more > 0 else "")
+    return [f"runs: {text}"]
 
 
 def host_cell(row: Row) -> str:
@@ -113,7 +136,7 @@ def host_cell(row: Row) -> str:
             f"{memory(host.nvme_bytes)} NVMe, net {host.network}")
 
 
-def columns(rows: list[Row], currency: str) -> tuple[list[str], list[list[str]]]:
+def columns(rows: list[Row], currency: str, period: float) -> tuple[list[str], list[list[str]]]:
     """Header and cells of one workload's table (swept values first)."""
     keys = swept_keys(rows)
     serving = any(row.kind == "serve" for row in rows)
@@ -125,7 +148,7 @@ def columns(rows: list[Row], currency: str) -> tuple[list[str], list[list[str]]]
     for row in rows:
         cells = [row.scenario.get(k, "") for k in keys] + [
             gpu_cell(row), layout(row.layout), memory_cell(row), time_cell(row),
-            cost_cell(row, currency), host_cell(row), row.decided_by or "-",
+            cost_cell(row, currency, period), host_cell(row), row.decided_by or "-",
         ]
         if serving:
             cells.insert(len(keys) + 4, service_cell(row))
@@ -144,9 +167,11 @@ def breakdown(row: Row) -> list[tuple[str, str]]:
     return out
 
 
-def alternative_line(alt: Alternative, currency: str) -> str:
+def alternative_line(alt: Alternative, currency: str, row: Row, period: float) -> str:
+    """An alternative of ``row``, its cost counted as the row's is (per period for a run rate)."""
     when = f"{duration(alt.hours)}, " if alt.layout.dp is not None else ""
-    return f"{alt.gpu_count} x {alt.gpu} ({layout(alt.layout)}): {when}{money(alt.cost, currency)}"
+    cost = money_per(alt.cost, currency, period) if row.billing == "run-rate" else money(alt.cost, currency)
+    return f"{alt.gpu_count} x {alt.gpu} ({layout(alt.layout)}): {when}{cost}"
 
 
 def calibration_line(row: Row) -> str | None:
@@ -155,21 +180,33 @@ def calibration_line(row: Row) -> str | None:
 
 
 def headline(result: Result) -> str:
-    text = (f"plan {result.plan}: {result.status}, objective {result.objective}, "
-            f"total {money(result.total_cost, result.currency)}")
+    """Status, objective, and the period's money: run rate, one-off, total, budget."""
+    currency, period = result.currency, result.period_hours
+    text = (f"plan {result.plan}: {result.status}, objective {result.objective}; "
+            f"{the_period(period)}: run rate {money_per(result.run_rate_cost, currency, period)}"
+            f" + one-off {money(result.one_off_cost, currency)}"
+            f" = total {money(result.total_cost, currency)}")
     if result.budget is not None:
-        text += f" (budget {money(result.budget, result.currency)})"
+        text += f" (budget {money(result.budget, currency)})"
+    if result.window_hours is not None:
+        text += f"; jobs scheduled over {duration(result.window_hours)}"
     if result.status == "feasible":
         text += f", gap {result.gap:.2%}"
     return text
 
 
 def gpu_lines(result: Result) -> list[str]:
+    """Per offered type: GPUs at the peak (and when, in a window), how busy over the
+    window or the period, price and memory."""
     out = []
+    over = "the window" if result.window_hours is not None else f"the {period(result.period_hours)}"
     for name, g in result.gpus.items():
-        out.append(f"{name}: {g.used} of {available(g.available)} used, "
-                   f"{price(g.price_per_hour, result.currency)}, {memory(g.usable_bytes)} usable of "
-                   f"{memory(g.memory_bytes)}")
+        peak = f"{g.used} of {available(g.available)} used"
+        if g.peak_at_hours is not None and g.used:
+            peak += f" at the peak ({moment(g.peak_at_hours)})"
+        busy = f", {share(g.utilization)} busy over {over}" if g.utilization is not None else ""
+        out.append(f"{name}: {peak}{busy}, {price(g.price_per_hour, result.currency)}, "
+                   f"{memory(g.usable_bytes)} usable of {memory(g.memory_bytes)}")
     return out
 
 

@@ -17,10 +17,14 @@ MEASURES = ("gpu_memory_bytes", "usable_memory_bytes", "host_memory_per_gpu_byte
             "tokens_per_second", "tokens")
 HOST = ("cpu_cores", "ram_bytes", "nvme_bytes", "network")
 SERVICE = tuple(f.name for f in dataclasses.fields(Service))
+# How the cost counts in the period (every row names its period, so a spreadsheet of
+# several plans adds like with like); ``schedule``: each run "start-end" in hours.
+PERIOD = ("billing", "period_hours", "every_hours", "runs_per_period", "cost_per_run",
+          "cost_per_period", "schedule")
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
           + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons")
-          + tuple(f"service_{k}" for k in SERVICE) + ("calibration",))
+          + tuple(f"service_{k}" for k in SERVICE) + PERIOD + ("calibration",))
 
 
 def _text(value) -> str:
@@ -50,6 +54,9 @@ def render_csv(result: Result, explain: bool = False) -> str:
         cells += [_field(row.host, k) for k in HOST]
         cells += [row.decided_by, " | ".join(row.reasons)]
         cells += [_field(row.service, k) for k in SERVICE]
+        cells += [row.billing, result.period_hours, row.every_hours, row.runs_per_period,
+                  row.cost_per_run, row.cost_per_period,
+                  ";".join(f"{r.start_hours}-{r.end_hours}" for r in row.schedule or ())]
         cells += [None if row.calibration is None else units.calibration(row.calibration)]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from planner import units as text
-from planner.diff import Diff, RowChange
+from planner.diff import Diff, RowChange, Total
 
 _STATUS_MARK = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}
 
@@ -19,7 +19,24 @@ def _arrow(before: str, after: str) -> str:
     return before if before == after else f"{before} → {after}"
 
 
-def _cells(row: RowChange, currency: str) -> dict:
+def _money(billing: str | None, amount: float | None, currency: str, period: float,
+           signed: bool = False) -> str:
+    """An amount as it counts: per period for a run rate, once for a one-off; a delta
+    between the two (``billing`` None) is a plain amount."""
+    if amount is None:
+        return "-"
+    if billing == "run-rate":
+        return text.money_per(amount, currency, period, signed)
+    return text.money(amount, currency, signed) + (" one-off" if billing == "one-off" and not signed else "")
+
+
+def _delta_billing(row: RowChange) -> str | None:
+    """The billing a row's delta is in: its own, or none when it changed (one-off -> run rate)."""
+    sides = {s.billing for s in (row.old, row.new) if s is not None}
+    return row.billing if len(sides) == 1 else None
+
+
+def _cells(row: RowChange, currency: str, period: float) -> dict:
     old, new = row.old, row.new
 
     def pair(fn) -> str:
@@ -35,19 +52,30 @@ def _cells(row: RowChange, currency: str) -> dict:
         "gpus": pair(text.gpus_fit),
         "layout": pair(lambda s: text.layout(s.layout)),
         "hours": pair(lambda s: text.duration(s.hours)),
-        "cost": pair(lambda s: text.money(s.cost, currency)),
-        "delta": f"{text.money(row.delta, currency, signed=True)}"
+        "cost": pair(lambda s: _money(s.billing, s.cost, currency, period)),
+        "delta": _money(_delta_billing(row), row.delta, currency, period, signed=True)
         + (f" ({text.percent(row.percent)})" if row.status == "changed" else ""),
+        "details": "; ".join(row.schedule),
         "causes": "; ".join(row.causes),
     }
 
 
-def _headline(diff: Diff) -> str:
-    currency, total = diff.currency, diff.total
-    return (
-        f"{text.money(total.old, currency)} → {text.money(total.new, currency)}"
-        f" ({text.money(total.delta, currency, signed=True)}, {text.percent(total.percent)})"
-    )
+def _moved(total: Total, currency: str, period: float | None) -> str:
+    """``$1,460.00/month → $2,628.00/month (+$1,168.00/month, +80.0%)``."""
+    def spell(amount, signed=False):
+        if period is None:
+            return text.money(amount, currency, signed)
+        return text.money_per(amount, currency, period, signed)
+    return (f"{spell(total.old)} → {spell(total.new)}"
+            f" ({spell(total.delta, True)}, {text.percent(total.percent)})")
+
+
+def _headlines(diff: Diff) -> list[str]:
+    """The run rate per period, the one-offs and the period's total, each old → new."""
+    currency, period = diff.currency, diff.period_hours
+    return [f"run rate: {_moved(diff.run_rate, currency, period)}",
+            f"one-off: {_moved(diff.one_off, currency, None)}",
+            f"total for {text.the_period(period)}: {_moved(diff.total, currency, None)}"]
 
 
 def _shown(diff: Diff, show_all: bool) -> tuple[list[RowChange], int]:
@@ -67,7 +95,7 @@ def _status_lines(diff: Diff) -> list[str]:
 
 _COLUMNS = (
     ("workload", "WORKLOAD"), ("gpus", "GPUS"), ("layout", "LAYOUT"), ("hours", "HOURS"),
-    ("cost", "COST"), ("delta", "DELTA"), ("causes", "WHY"),
+    ("cost", "COST"), ("delta", "DELTA"), ("details", "SCHEDULE"), ("causes", "WHY"),
 )
 
 
@@ -139,14 +167,14 @@ def render_table(diff: Diff, show_all: bool = False) -> str:
     """Aligned plain text for a terminal (no colour codes: it is also piped to files)."""
     currency = diff.currency
     out = [f"planner diff: {diff.old.file} → {diff.new.file}"]
-    out.append(f"total: {_headline(diff)}")
+    out += _headlines(diff)
     out += _status_lines(diff)
     if diff.changes:
         out.append("inputs changed: " + "; ".join(diff.changes))
     rows, hidden = _shown(diff, show_all)
     out.append("")
     if rows:
-        cells = [_cells(r, currency) for r in rows]
+        cells = [_cells(r, currency, diff.period_hours) for r in rows]
         marks = [_STATUS_MARK[r.status] for r in rows]
         widths = {k: max(len(h), *(len(c[k]) for c in cells)) for k, h in _COLUMNS}
         header = "  " + "  ".join(h.ljust(widths[k]) for k, h in _COLUMNS)
@@ -166,34 +194,42 @@ def _md(value: str) -> str:
     return value.replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ")
 
 
+def _sentence(what: str, total: Total, spell) -> str:
+    """``**Run rate will increase by $1,168.00/month (+80.0%)**: $1,460.00/month → ...``."""
+    if not total.delta:
+        return f"**{what} will stay the same**: {spell(total.new)}"
+    direction = "increase" if total.delta > 0 else "decrease"
+    return (f"**{what} will {direction} by {spell(abs(total.delta))} ({text.percent(total.percent)})**: "
+            f"{spell(total.old)} → {spell(total.new)}")
+
+
 def render_markdown(diff: Diff, show_all: bool = False) -> str:
-    """A pull-request comment in the manner of Infracost: headline, table, details."""
-    currency, total = diff.currency, diff.total
+    """A pull-request comment in the manner of Infracost: headline, table, details. The
+    run rate and the one-offs are stated apart: a removed one-off pretrain is not a cheaper
+    month of serving."""
+    currency, period = diff.currency, diff.period_hours
     name = diff.new.plan or diff.old.plan or ""
-    direction = "increase" if total.delta > 0 else "decrease" if total.delta < 0 else "stay the same"
     out = [f"### planner cost estimate: `{_md(name)}`", ""]
-    if total.delta:
-        out.append(
-            f"**Cost will {direction} by {text.money(abs(total.delta), currency)}"
-            f" ({text.percent(total.percent)})**: "
-            f"{text.money(total.old, currency)} → {text.money(total.new, currency)}"
-        )
-    else:
-        out.append(f"**Cost will stay the same**: {text.money(total.new, currency)}")
+    out.append(_sentence("Run rate", diff.run_rate, lambda x: text.money_per(x, currency, period)) + "  ")
+    out.append(_sentence("One-off cost", diff.one_off, lambda x: text.money(x, currency)) + "  ")
+    total = diff.total
+    out.append(f"Total for {text.the_period(period)}: {text.money(total.old, currency)} → "
+               f"{text.money(total.new, currency)} ({text.money(total.delta, currency, signed=True)}, "
+               f"{text.percent(total.percent)})")
     out.append("")
     for line in _status_lines(diff):
         out.append(f"> **{_md(line)}**")
         out.append("")
     rows, hidden = _shown(diff, show_all)
     if rows:
-        out.append("| | Workload | GPUs | Layout | Hours | Cost | Δ | Why |")
-        out.append("|---|---|---|---|---|---:|---:|---|")
+        out.append("| | Workload | GPUs | Layout | Hours | Cost | Δ | Schedule | Why |")
+        out.append("|---|---|---|---|---|---:|---:|---|---|")
         for row in rows:
-            c = _cells(row, currency)
+            c = _cells(row, currency, period)
             out.append(
                 f"| {_STATUS_MARK[row.status].strip() or ' '} | `{_md(c['workload'])}` | {_md(c['gpus'])}"
                 f" | {_md(c['layout'])} | {_md(c['hours'])} | {_md(c['cost'])}"
-                f" | {_md(c['delta'])} | {_md(c['causes'])} |"
+                f" | {_md(c['delta'])} | {_md(c['details'])} | {_md(c['causes'])} |"
             )
         out.append("")
         out += _serving_markdown(rows)

@@ -24,7 +24,7 @@ def render_table(result: Result, explain: bool = False, width: int = 160) -> str
     for line in result.binding:
         console.print(f"  binding: {line}")
     for name, rows in c.groups(result):
-        header, body = c.columns(rows, currency)
+        header, body = c.columns(rows, currency, result.period_hours)
         first = rows[0]
         table = Table(title=f"{name} ({first.kind}, {first.model})", title_justify="left")
         for col in header:
@@ -34,12 +34,15 @@ def render_table(result: Result, explain: bool = False, width: int = 160) -> str
         console.print()
         console.print(table)
         for row in rows:
-            _notes(console, row, explain, currency, len(rows) > 1)
+            _notes(console, row, explain, currency, len(rows) > 1, result.period_hours)
     return buffer.getvalue()
 
 
-def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool) -> None:
+def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool,
+           period: float) -> None:
     who = c.label(row) + ": " if label else ""
+    for line in c.schedule_lines(row):
+        console.print(f"  {who}{line}")
     # the choice is in the row; below it, up to 3 reasons (the deciding one first)
     reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
     for reason in reasons:
@@ -53,4 +56,4 @@ def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool
     if parts:
         console.print(f"  {who}memory per GPU: " + ", ".join(f"{k} {v}" for k, v in parts))
     for alt in row.alternatives:
-        console.print(f"  {who}alternative: {c.alternative_line(alt, currency)}")
+        console.print(f"  {who}alternative: {c.alternative_line(alt, currency, row, period)}")

@@ -21,7 +21,8 @@ import math
 from dataclasses import dataclass, field
 
 from planner.errors import PlanImportError, Span
-from planner.resolve.hfconfig import _integer, _nesting, _number, _Unreadable, quoted
+from planner.resolve.hfconfig import _nesting
+from planner.resolve.hffields import Unreadable, integer, number, quoted
 from planner.syntax.limits import MAX_JSON_DEPTH
 
 # vLLM key -> (figure, factor to base units)
@@ -63,7 +64,7 @@ def _load_json(path: str, text: str, span: Span | None) -> dict:
         raise _fail(path, span, f"nests JSON {MAX_JSON_DEPTH + 1} or more levels deep; a benchmark "
                                 "result nests one or two")
     try:
-        data = json.loads(text, parse_constant=_Unreadable, parse_float=_number, parse_int=_integer)
+        data = json.loads(text, parse_constant=Unreadable, parse_float=number, parse_int=integer)
     except json.JSONDecodeError as error:
         if error.msg == "Extra data":
             raise _fail(path, span, f"holds more than one JSON value (line {error.lineno}): one "

@@ -10,7 +10,9 @@ all independent mistakes.
 from __future__ import annotations
 
 from planner import plan as P
-from planner.errors import Collector, PlanError, PlanLimitError, PlanNameError, PlanTypeError, Span
+from planner.errors import (
+    Collector, PlanError, PlanLimitError, PlanNameError, PlanTypeError, PlanWarning, Span,
+)
 from planner.syntax.keys import KEYS
 from planner.syntax.limits import MAX_SWEEPS, thousands
 from planner.syntax.suggest import did_you_mean
@@ -26,6 +28,9 @@ def check_plan(plan: P.Plan, errors: Collector, broken_models: frozenset[str] = 
     _sweeps(plan, models, errors)
     _offered(plan, errors)
     _complete(plan, gpus, models, errors)
+    _timing(plan, errors)
+    for model in plan.models:
+        _params(model, errors)
 
 
 def _span(node: P.Node, key: str) -> Span | None:
@@ -38,11 +43,11 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
     if workload.model not in models and workload.model not in broken:
         known = set(models) | broken
         errors.add(PlanNameError(
-            f"{label} uses unknown model `{workload.model}`{did_you_mean(workload.model, known)}",
+            f"{label} uses unknown model `{workload.model}`{model_hint(workload.model, known)}",
             _span(workload, "model")))
     for i, name in enumerate(workload.gpus or ()):
         if name not in gpus:
-            errors.add(PlanNameError(f"unknown GPU `{name}`{did_you_mean(name, gpus)}",
+            errors.add(PlanNameError(f"unknown GPU `{name}`{unknown_gpu(name, gpus)}",
                                      _span(workload, f"gpus[{i}]")))
     if workload.gpus and all(g in gpus for g in workload.gpus):
         if not any(gpus[g].available is not None for g in workload.gpus):
@@ -53,7 +58,7 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
     if layout is not None and layout.gpu is not None:
         where = layout.spans.get("gpu", layout.span)
         if layout.gpu not in gpus:
-            errors.add(PlanNameError(f"unknown GPU `{layout.gpu}`{did_you_mean(layout.gpu, gpus)}", where))
+            errors.add(PlanNameError(f"unknown GPU `{layout.gpu}`{unknown_gpu(layout.gpu, gpus)}", where))
         elif workload.gpus and layout.gpu not in workload.gpus:
             errors.add(PlanTypeError(f"layout gpu `{layout.gpu}` is not among {label}'s gpus "
                                      f"({', '.join(workload.gpus)})", where))
@@ -63,6 +68,19 @@ def _workload_names(workload, gpus: dict, models: dict, broken: frozenset[str],
         elif layout.count is not None and 0 < gpus[layout.gpu].available < layout.count:
             errors.add(PlanTypeError(f"layout count {layout.count} exceeds the {gpus[layout.gpu].available} "
                                      f"{layout.gpu} available", layout.spans.get("count", where)))
+
+
+def unknown_gpu(name: str, gpus: dict) -> str:
+    """"did you mean" across spellings of GPU names, or `import "std"` for a catalog GPU."""
+    from planner.resolve.names import unknown_gpu_hint
+
+    return unknown_gpu_hint(name, gpus)
+
+
+def model_hint(name: str, models) -> str:
+    from planner.resolve.names import catalog_hint
+
+    return catalog_hint(name, "model") or did_you_mean(name, models)
 
 
 def _dataset(workload, errors: Collector) -> None:
@@ -115,7 +133,7 @@ def _sweep_values(sweep: P.Sweep, workload, models: dict, errors: Collector) -> 
                 errors.add(PlanTypeError(f'`{sweep.key}` of {workload.kind} "{workload.name}" takes one of '
                                          f"{', '.join(spec.choices)}; found `{label}`", where))
             if field == "model" and value not in models:
-                errors.add(PlanNameError(f"unknown model `{value}`{did_you_mean(value, models)}", where))
+                errors.add(PlanNameError(f"unknown model `{value}`{model_hint(value, models)}", where))
 
 
 def _offered(plan: P.Plan, errors: Collector) -> None:
@@ -162,3 +180,104 @@ def _bridge(build, node, errors: Collector) -> None:
         build(node)
     except PlanError as error:
         errors.add(error)
+
+
+def _timing(plan: P.Plan, errors: Collector) -> None:
+    """Periods and windows: a service runs at most the period; a job repeats a bounded
+    number of times; ``start_after`` needs a window and lies inside it."""
+    from planner.resolve import timing as t
+    from planner.units import duration
+
+    from planner.resolve.variants import sweeps_by_workload
+
+    period, window = t.period_hours(plan), t.window_hours(plan)
+    swept = sweeps_by_workload(plan)
+    for w in plan.workloads:
+        label = f'{w.kind} "{w.name}"'
+        if w.kind == "serve":
+            # the block's duration, and every swept one
+            spans = [(w.duration, _span(w, "duration"))] + [
+                (update.get("duration"), _span(sweep, f"values[{i}]"))
+                for sweep in swept.get(w.name, ()) for i, update in enumerate(sweep.updates)]
+            for seconds, where in spans:
+                if seconds is not None and seconds / 3600.0 > period * (1 + 1e-9):
+                    errors.add(PlanTypeError(
+                        f"{label} runs `duration` {duration(seconds / 3600.0)} per period, longer than "
+                        f"the plan's period of {duration(period)}; set the plan's `period` to price a "
+                        "longer stretch", where))
+            continue
+        every = t.every_hours(w, period)
+        key = "every" if w.every is not None else "runs"
+        if every is not None and period / every > t.MAX_RUNS_PER_PERIOD:
+            errors.add(PlanTypeError(
+                f"{label} repeats {period / every:,.0f} times per period; at most "
+                f"{t.MAX_RUNS_PER_PERIOD:,} (a job that often is better planned as a service)",
+                _span(w, key)))
+        start = (w.start_after or 0.0) / 3600.0
+        if w.start_after is not None and window is None:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` places its runs in the plan's `window`, and the plan has "
+                "none; add `window = 7d` (for example) to the plan block", _span(w, "start_after")))
+        elif window is not None and start > window - 1 / 60:
+            errors.add(PlanTypeError(
+                f"{label}: `start_after` {duration(start)} leaves less than a minute of the plan's "
+                f"window of {duration(window)}", _span(w, "start_after")))
+        elif window is not None and t.scheduled_runs(window, start, every, _hours(w.deadline)) > t.MAX_SCHEDULED_RUNS:
+            errors.add(PlanTypeError(
+                f"{label} would run {t.scheduled_runs(window, start, every, _hours(w.deadline)):,} "
+                f"times in the window; at "
+                f"most {t.MAX_SCHEDULED_RUNS:,} runs of one job are scheduled: shorten the window "
+                f"or repeat less often", _span(w, key)))
+
+
+def _hours(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds / 3600.0
+
+
+# A declared `params` may differ this much from the computed count (published totals are
+# rounded to two or three digits: "8.2B", "14B"; every catalog model is within 0.5%).
+PARAMS_TOLERANCE = 0.02
+# Fields whose defaults (kv_heads = heads, untied, gated; no shared experts, no dense
+# layers) change the count by more than PARAMS_TOLERANCE when they are wrong: a model that
+# leaves one of them unstated is described incompletely, and a mismatch is a warning.
+_SHAPE_DEFAULTS = {"kv_heads": "kv_heads = heads", "tied": "untied embeddings", "mlp": "a gated MLP"}
+_MOE_DEFAULTS = {"shared_experts": "no shared experts", "dense_layers": "no dense layers"}
+
+
+def _params(model: P.Model, errors: Collector) -> None:
+    """A declared `params` against the count of the model's architecture (docs/language.md,
+    "Checks"): an error past PARAMS_TOLERANCE, a warning when the architecture is incomplete."""
+    if model.params is None:
+        return
+    from planner.estimate import param_counts
+    from planner.resolve import bridge
+
+    try:
+        computed = param_counts(bridge.arch_from_model(model)).total
+    except PlanError:
+        return  # incomplete: reported where the model is used (_complete)
+    off = model.params / computed - 1
+    if abs(off) <= PARAMS_TOLERANCE:
+        return
+    defaults = dict(_SHAPE_DEFAULTS, **(_MOE_DEFAULTS if model.experts else {}))
+    assumed = [f"{what} ({field} not written)" for field, what in defaults.items()
+               if getattr(model, field) is None]
+    message = (f'model "{model.name}": `params = {_short(model.params)}` is {abs(off):.1%} '
+               f'{"more" if off > 0 else "less"} than the {computed:,} parameters its architecture '
+               f"counts ({_short(computed)}); they may differ by {PARAMS_TOLERANCE:.0%}")
+    where = _span(model, "params")
+    if assumed:
+        errors.warn(PlanWarning(message + "; the count assumes " + ", ".join(assumed), where,
+                                "write those fields (or `config`) so the count can be checked"))
+    else:
+        errors.add(PlanTypeError(message, where, "fix `params` or the architecture fields; "
+                                 "docs/estimation.md section 1 says what is counted"))
+
+
+def _short(n: int) -> str:
+    """A parameter count as plans write it: ``9B``, ``1.78B``, ``350M``."""
+    for factor, suffix in ((10**12, "T"), (10**9, "B"), (10**6, "M"), (10**3, "K")):
+        if n >= factor:
+            return f"{n / factor:.3g}{suffix}"
+    return str(n)
+

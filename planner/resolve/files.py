@@ -100,6 +100,29 @@ class Access:
                 raise PlanImportError(f"`{written}` is a link to a file that is not {kind}", span)
         return path
 
+    def resolve_config(self, written: str, from_file: str, span: Span | None):
+        """The ``Snapshot`` (config.json, and the safetensors index beside it when there is
+        one) a ``config`` value names: a ``.json`` file, a snapshot directory, or
+        ``hf:ORG/NAME`` in the local Hugging Face cache."""
+        from planner.resolve import snapshot
+
+        if snapshot.is_hub_id(written):
+            return snapshot.from_cache(written, hf_cache_dir(), span)
+        if not written.endswith(".json"):
+            folder = os.path.normpath(os.path.join(os.path.dirname(from_file), os.path.expanduser(written)))
+            if not (written.endswith(("/", os.sep)) or (self.on_disk and os.path.isdir(folder))):
+                raise PlanImportError(
+                    f"`{written}`: config reads a config.json file (.json), a snapshot directory "
+                    "(`models/qwen3/`) or a model in the Hugging Face cache (`hf:ORG/NAME`)", span)
+            written = written.rstrip("/" + os.sep) + "/" + snapshot.CONFIG
+        path = self.resolve(written, from_file, span, "config")
+        index = None
+        if os.path.basename(path) == snapshot.CONFIG:
+            beside = os.path.join(os.path.dirname(path), snapshot.INDEX)
+            if not self.on_disk or os.path.isfile(beside):
+                index = beside
+        return snapshot.Snapshot(path, index)
+
     def _in_hf_cache(self, written: str) -> bool:
         if not self.on_disk:
             return False
@@ -133,6 +156,24 @@ def read_file(path: str, span: Span | None = None) -> str:
         except OSError as error:
             raise PlanImportError(f"cannot read `{path}`: {reason(error)}", span) from None
     return decode(data, path, span)
+
+
+def read_head(path: str, size: int, span: Span | None = None) -> str:
+    """The first ``size`` bytes of the regular file ``path`` as text (undecodable bytes
+    replaced): for files only their head is read from (a safetensors index's metadata)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+    except (OSError, ValueError) as error:
+        raise PlanImportError(f"cannot read `{path}`: {reason(error)}", span) from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise PlanImportError(f"`{path}` is not a regular file", span)
+    with os.fdopen(fd, "rb") as handle:
+        try:
+            data = handle.read(size)
+        except OSError as error:
+            raise PlanImportError(f"cannot read `{path}`: {reason(error)}", span) from None
+    return data.decode("utf-8", errors="replace")
 
 
 def decode(data: bytes, path: str, span: Span | None = None) -> str:

@@ -8,23 +8,30 @@ and ``config.json`` files, runs the cross-block checks
 (``planner.resolve.checks``) and the pin and variant checks
 (``planner.resolve.pins``), and raises every independent error together, each
 with the source line it points at.
+
+``load_traced`` is the same load for an editor (``planner lsp``): the texts of
+open, unsaved files are read instead of the disk, and it tells through which
+import each file was reached, so an error inside an imported file can be shown
+at the import that leads to it.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from planner import plan as P
 from planner.diagnostics import SourceLines, attach_lines
-from planner.errors import Collector, PlanError, PlanImportError, PlanLimitError, PlanSyntaxError, Span
+from planner.errors import Collector, PlanError, PlanErrors, PlanImportError, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import specs_dir
 from planner.syntax import parse_plan
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
-from planner.resolve.files import Access, decode, read_file, reason
+from planner.resolve.files import Access, decode, read_file, read_head, reason
 from planner.resolve import measured
-from planner.resolve.merge import merge, resolve_models
+from planner.resolve.merge import ConfigSource, merge, resolve_models
+from planner.resolve.snapshot import HF_PREFIX, INDEX_HEAD_BYTES
 from planner.resolve.pins import check_variants
 
 STD = "std"
@@ -70,10 +77,18 @@ def _parse_shipped(path: str) -> P.Plan:
     return _SHIPPED[key]
 
 
+def _key(path: str) -> str:
+    return os.path.normpath(os.path.abspath(path))
+
+
 class _Loader:
-    def __init__(self, reader: Reader | None, access: Access | None):
+    def __init__(self, reader: Reader | None, access: Access | None,
+                 texts: Mapping[str, str] | None = None):
         self.reader = reader
         self.access = access
+        # unsaved editor texts by absolute path, read instead of the disk (load_traced)
+        self.texts = {_key(path): text for path, text in (texts or {}).items()}
+        self.via: dict[str, Span | None] = {}  # each file read: the import that reached it first
         self.errors = Collector()
         self.order: list[P.Plan] = []
         self.done: set[str] = set()
@@ -83,7 +98,13 @@ class _Loader:
     def parse(self, path: str, via: Span | None, shipped: bool, root: bool) -> P.Plan:
         if shipped:
             return _parse_shipped(path)
-        text = read_text(path, via, self.reader)
+        text = self.texts.get(_key(path)) if self.texts else None
+        if text is None:
+            text = read_text(path, via, self.reader)
+        elif len(text.encode("utf-8", "surrogatepass")) > MAX_FILE_BYTES:
+            raise PlanLimitError(f"`{path}` is larger than the limit of {thousands(MAX_FILE_BYTES)} bytes", via)
+        else:
+            text = text.removeprefix("\ufeff")
         self.sources[path] = SourceLines(text)
         if root and not text.strip():
             raise PlanSyntaxError(f"`{path}` is empty: a plan needs at least one block", Span.point(path))
@@ -107,6 +128,7 @@ class _Loader:
                                            "files", via))
             return
         self.done.add(key)
+        self.via.setdefault(path, via)
         try:
             plan = self.parse(path, via, shipped, root)
         except PlanError as error:
@@ -131,14 +153,35 @@ class _Loader:
         self.stack.pop()
         self.order.append(plan)
 
-    def config_reader(self, written: str, span: Span | None) -> tuple[str, str]:
-        """The path and text of the config.json ``written`` in the block at ``span``."""
+    def config_reader(self, written: str, span: Span | None) -> ConfigSource:
+        """The config.json ``written`` in the block at ``span`` (a file, a snapshot directory
+        or ``hf:ORG/NAME``), with the head of the snapshot's safetensors index if it has one."""
         base = span.file if span is not None else ""
         if self.access is None or _inside(base, specs_dir()):
             path = os.path.normpath(os.path.join(os.path.dirname(base), written))
-            return path, read_file(path, span)
-        path = self.access.resolve(written, base, span, "config")
-        return path, read_text(path, span, self.reader)
+            return ConfigSource(path, read_file(path, span))
+        found = self.access.resolve_config(written, base, span)
+        hub = written.startswith(HF_PREFIX)  # in the local cache, also with a git reader
+        text = read_file(found.config, span) if hub else read_text(found.config, span, self.reader)
+        if found.index is None:
+            return ConfigSource(found.config, text)
+        try:
+            if self.reader is None or hub:
+                index = read_head(found.index, INDEX_HEAD_BYTES, span)
+            else:
+                index = read_text(found.index, span, self.reader)
+        except PlanError:
+            return ConfigSource(found.config, text)  # no index at that revision: nothing to check
+        return ConfigSource(found.config, text, found.index, index)
+
+    def deliver_warnings(self, into: list | None) -> None:
+        """Hand the warnings found (each with its source line) to ``into``, in source order."""
+        if into is None:
+            return
+        found = sorted(self.errors.warnings, key=lambda w: (w.span is None, w.span or Span("", 0, 0, 0, 0)))
+        for warning in found:
+            attach_lines(warning, self.sources)
+        into.extend(found)
 
     def result_reader(self, written: str, span: Span | None) -> tuple[str, str]:
         """The path and text of the result file a measured block's ``from`` names."""
@@ -181,16 +224,47 @@ def _finish(loader: _Loader) -> P.Plan:
     return plan
 
 
-def load_plan(path: str, reader: Reader | None = None, root: str | None = None) -> P.Plan:
+def load_plan(path: str, reader: Reader | None = None, root: str | None = None,
+              warnings: list | None = None) -> P.Plan:
     """The checked, merged plan of ``path`` and its imports; raises PlanError/PlanErrors.
 
     ``root`` is the directory the plan's imports and configs must stay inside
     (default: the git repository holding ``path``, or its directory); ``reader``
     gives a file's text by path instead of the disk (``planner diff --rev``).
+    ``warnings``, when given, receives the ``PlanWarning``s found (also when the load
+    fails); without it they are dropped, so every command that prints a plan's errors
+    passes a list and prints them too.
     """
     loader = _Loader(reader, Access.for_plan(str(path), root, on_disk=reader is None))
-    loader.visit(str(path), None, root=True)
-    return _finish(loader)
+    try:
+        loader.visit(str(path), None, root=True)
+        return _finish(loader)
+    finally:
+        loader.deliver_warnings(warnings)
+
+
+@dataclass
+class Traced:
+    """A load for an editor: the plan (None when it has errors), every error, and for each
+    file read the span of the import that first reached it (None for the plan itself)."""
+
+    plan: P.Plan | None
+    errors: list[PlanError] = field(default_factory=list)
+    via: dict[str, Span | None] = field(default_factory=dict)
+
+
+def load_traced(path: str, texts: Mapping[str, str], root: str | None = None) -> Traced:
+    """``load_plan(path, root=root)`` with ``texts`` (path -> text, e.g. open editors' unsaved
+    files) read instead of the disk: the same checks and errors as ``planner check`` on the
+    same texts, without raising."""
+    loader = _Loader(None, Access.for_plan(str(path), root, on_disk=True), texts)
+    try:
+        loader.visit(str(path), None, root=True)
+        plan = _finish(loader)
+    except PlanError as error:
+        errors = error.errors if isinstance(error, PlanErrors) else [error]
+        return Traced(None, list(errors), loader.via)
+    return Traced(plan, [], loader.via)
 
 
 def load_std() -> P.Plan:

@@ -11,11 +11,12 @@ overlaid by what its blocks wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import ValidationError
 
 from planner import plan as P
-from planner.errors import Collector, PlanError, PlanImportError, PlanNameError, Span
+from planner.errors import Collector, PlanError, PlanImportError, PlanNameError, PlanWarning, Span
 from planner.syntax.suggest import did_you_mean
 
 _META = {"span", "spans", "name"}
@@ -27,11 +28,28 @@ def written(node: P.Node) -> set[str]:
 
 
 def refine(base: P.Node, new: P.Node) -> P.Node:
-    """``base`` with every field ``new`` wrote replaced; spans follow the written value."""
+    """``base`` with every field ``new`` wrote replaced; spans follow the written value.
+
+    A model's published ``params`` describes the architecture it was written with: when
+    ``new`` changes a field the count depends on and writes no ``params`` of its own, the
+    inherited ``params`` no longer applies and is dropped (it would be checked against a
+    model it does not describe)."""
     update = {field: getattr(new, field) for field in written(new)}
     update["span"] = new.span
     update["spans"] = {**base.spans, **new.spans}
+    if isinstance(base, P.Model) and "params" not in update and set(update) & COUNTED:
+        update["params"] = None
+        update["spans"].pop("params", None)
     return base.model_copy(update=update)
+
+
+# Model fields the total parameter count depends on (planner.estimate.arch.param_counts).
+COUNTED = frozenset({
+    "layers", "hidden", "heads", "kv_heads", "head_dim", "ffn", "vocab", "tied", "mlp", "qkv_bias",
+    "linear_bias", "norm", "norms_per_layer", "qk_norm", "sinks", "router_bias", "positions",
+    "experts", "shared_experts", "expert_ffn", "dense_layers", "q_lora_rank", "kv_lora_rank",
+    "qk_nope_dim", "qk_rope_dim", "v_head_dim",
+})
 
 
 def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
@@ -81,8 +99,18 @@ def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameErro
     return PlanNameError(f"{what} `{name}` is defined twice{where}; only gpu, model and plan blocks refine", span)
 
 
-# (path as written, where it is written) -> (the path read, its text)
-Reader = Callable[[str, Span | None], tuple[str, str]]
+@dataclass(frozen=True)
+class ConfigSource:
+    """A config.json read for a model block, and its snapshot's safetensors index if any."""
+
+    path: str
+    text: str
+    index_path: str | None = None
+    index_text: str | None = None  # the index's head: its metadata
+
+
+# (path as written, where it is written) -> what was read
+Reader = Callable[[str, Span | None], ConfigSource]
 
 
 def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Plan, frozenset[str]]:
@@ -119,14 +147,16 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Pla
                     loop = " → ".join(chain[position[model.like]:i + 1] + [model.like])
                     raise PlanNameError(f"`like` chain loops: {loop}", span)
                 if model.like not in by_name:
-                    hint = did_you_mean(model.like, by_name)
+                    from planner.resolve.names import catalog_hint
+
+                    hint = catalog_hint(model.like, "model") or did_you_mean(model.like, by_name)
                     raise PlanNameError(f"`like` names unknown model `{model.like}`{hint}", span)
                 if model.like in failed:
                     failed.add(name)
                     return
                 base = done[model.like].model_copy(update={"name": name, "span": model.span})
             if model.config is not None:
-                base = refine(base, _from_config(model, read))
+                base = refine(base, _from_config(model, read, errors))
             result = refine(base, model)
             done[name] = result.model_copy(update={"like": model.like, "config": model.config})
         except PlanError as error:
@@ -146,15 +176,35 @@ def resolve_models(plan: P.Plan, read: Reader, errors: Collector) -> tuple[P.Pla
     return plan.model_copy(update={"models": models}), frozenset(failed)
 
 
-def _from_config(model: P.Model, read: Reader) -> P.Model:
-    from planner.resolve.hfconfig import read_config  # the specs helper's module; imported only when needed
+def _from_config(model: P.Model, read: Reader, errors: Collector) -> P.Model:
+    from planner.resolve.hfconfig import read_config_info  # imported only when a config is named
 
     span = model.spans.get("config", model.span)
-    path, text = read(model.config, span)
-    values = read_config(path, text, span)
-    values = {k: v for k, v in values.items() if k not in _META and k in P.Model.model_fields}
+    source = read(model.config, span)
+    info = read_config_info(source.path, source.text, span)
+    values = {k: v for k, v in info.fields.items() if k not in _META and k in P.Model.model_fields}
     try:
         loaded = P.Model(name=model.name, span=span, spans={k: span for k in values}, **values)
     except ValidationError as error:
-        raise PlanImportError(f"{path}: {error.errors()[0]['msg']}", span) from None
+        raise PlanImportError(f"{source.path}: {error.errors()[0]['msg']}", span) from None
+    for field, message in info.warnings:
+        if field not in written(model):  # the block settles what the warning is about
+            errors.warn(PlanWarning(message, span))
+    if source.index_text is not None and info.unmodelled_quantization is None:
+        _check_checkpoint(loaded, source, info.extra_weights, span)
     return loaded
+
+
+def _check_checkpoint(loaded: P.Model, source: ConfigSource, extra: str | None, span: Span) -> None:
+    """The snapshot's weights against the config alone (the block's changes are plans for the
+    model, not what the checkpoint holds)."""
+    from planner.estimate.host import checkpoint_weight_bytes
+    from planner.resolve.bridge import arch_from_model
+    from planner.resolve.snapshot import check_index
+
+    try:
+        arch = arch_from_model(loaded)
+    except PlanError:
+        return  # an incomplete config: the model's own checks report what is missing
+    check_index(source.index_path, source.index_text, checkpoint_weight_bytes(arch, arch.precision),
+                arch.precision, extra, span)

@@ -19,7 +19,9 @@ build (a workload, or each combination of the sweeps that match it):
   dp × cp, ``vpp`` > 1 needs ``pp`` > 1;
 - values across keys: a service's load is ``users`` or ``rate``, and its
   ``prompt`` and ``output`` fit its ``context`` (``plan.request_shape_problem``);
-  ``rank`` and ``targets`` only with LoRA methods.
+  ``rank`` and ``targets`` only with LoRA methods;
+- values against the model: ``context`` (serving) and ``seq_len`` (training, written or
+  default) at most its ``max_context`` times the ``rope_scaling`` factor it states.
 
 A rule broken whatever the sweeps is reported once, at the pin or key; a rule
 broken only in some variants is reported once per sweep value that breaks it,
@@ -64,10 +66,11 @@ def check_variants(plan: P.Plan, errors: Collector) -> None:
         sweeps = matching[workload.name]
         for combination in _combinations(sweeps):
             update = {f: v for sweep, i in combination for f, v in sweep.updates[i].items()}
-            arch = _arch(update.get("model", workload.model), models, archs)
+            name = update.get("model", workload.model)
+            arch = _arch(name, models, archs)
             if arch is None:
                 continue  # an incomplete model: reported by the load's checks
-            for problem in problems(workload, update, arch, gpus):
+            for problem in problems(workload, update, arch, gpus, models[name].rope_scaling):
                 span, message = _where(workload, problem, combination)
                 if (problem.rule, span) not in reported:
                     reported.add((problem.rule, span))
@@ -123,11 +126,13 @@ def _where(workload, problem: Problem, combination) -> tuple[Span | None, str]:
     return sweep.spans.get(f"values[{i}]", sweep.span), f"{label} with {scenario}: {problem.message}"
 
 
-def problems(workload, update: dict, arch, gpus: dict | None = None) -> list[Problem]:
+def problems(workload, update: dict, arch, gpus: dict | None = None,
+             rope_scaling: float | None = None) -> list[Problem]:
     """The rules the row (``workload`` with the sweep ``update``) breaks; ``gpus`` (by name)
-    for the pinned GPU's fp8 tensor cores."""
+    for the pinned GPU's fp8 tensor cores; ``rope_scaling`` is the factor the row's model
+    states (``rope_scaling`` key), which extends its context."""
     row = {f: update.get(f, getattr(workload, f, None)) for f in _FIELDS}
-    out = _values(workload, row)
+    out = _values(workload, row) + _context(workload, row, arch, rope_scaling)
     pins = workload.layout
     if pins is not None:
         out += _pins_and_model(pins, arch, row)
@@ -152,6 +157,40 @@ def _values(workload, row: dict) -> list[Problem]:
                 out.append(Problem(f"full-{key}", key, f"`{key}` applies to lora and qlora, but method = full",
                                    frozenset({"method", key})))
     return out
+
+
+def _context(workload, row: dict, arch, rope_scaling: float | None) -> list[Problem]:
+    """A sequence longer than the model was trained for: the context of a service, the
+    sequence length of a training job (written, or its default), against ``max_context``
+    times the RoPE scaling factor the model states."""
+    if not arch.max_context:
+        return []
+    limit = int(arch.max_context * (rope_scaling or 1.0))
+    if workload.kind == "serve":
+        key, length, said = "context", row["context"], f"`context = {row['context']}`"
+        if length is None:  # the engine's max model length defaults to prompt + output
+            if row["prompt"] is None or row["output"] is None:
+                return []  # the request shape's own error says what is missing
+            key, length = "prompt", row["prompt"] + row["output"]
+            said = f"`prompt` + `output` ({length} tokens)"
+    else:
+        from planner.estimate import defaults
+
+        key, length = "seq_len", row["seq_len"]
+        said = f"`seq_len = {length}`"
+        if length is None:
+            pretrain = workload.kind == "pretrain"
+            length = defaults.DEFAULT_PRETRAIN_SEQ_LEN if pretrain else defaults.DEFAULT_FINETUNE_SEQ_LEN
+            said = f"`seq_len` (default {length})"
+    if length <= limit:
+        return []
+    scaled = f" × rope_scaling {rope_scaling:g} = {limit}" if rope_scaling else ""
+    hint = "" if rope_scaling else (
+        f"; if the model is run with RoPE scaling (YaRN, linear), state its factor: "
+        f"`model \"{row['model']}\" {{ rope_scaling = {-(-length // arch.max_context)} }}`")
+    return [Problem("context", key, f"{said} is longer than model `{row['model']}` supports: "
+                    f"max_context {arch.max_context}{scaled}{hint}",
+                    frozenset({"model", "context", "prompt", "output", "seq_len"}))]
 
 
 def _serve_values(row: dict) -> list[Problem]:
@@ -248,7 +287,11 @@ def _training_pins(workload, pins: P.Layout, arch, row: dict, batch: int, gpus: 
         if pins.shard != "node" and data is not None and data % pins.shard:
             out.append(Problem("shard", "shard", f"shard = {pins.shard} must divide dp × cp = {data}", none))
     if pins.vpp is not None and pins.vpp > 1:
-        if pins.pp is not None and pins.pp < 2:
+        if pins.pp is None and not any(-(-arch.layers // pp) % pins.vpp == 0 for pp in range(2, arch.layers + 1)):
+            out.append(Problem("vpp-any", "vpp", f"vpp = {pins.vpp} chunks of a pipeline stage: no number of "
+                               f"stages splits the {arch.layers} layers of model `{row['model']}` into stages of "
+                               f"a multiple of {pins.vpp} layers", frozenset({"model"})))
+        elif pins.pp is not None and pins.pp < 2:
             out.append(Problem("vpp-pp", "vpp", f"vpp = {pins.vpp} interleaves pipeline stages: it needs "
                                f"pp > 1 (pp = {pins.pp})", none))
         elif pins.pp is not None:

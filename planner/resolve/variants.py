@@ -23,7 +23,7 @@ Defaults applied here (docs/solve.md, "Instances"):
 - serving request shape (``request_shape``): context = prompt + output, a missing prompt
   or output is what context leaves of the other, neither: prompt = ``context x
   DEFAULT_PROMPT_FRACTION``; KV cache precision ``DEFAULT_KV_PRECISION``; engine vllm;
-  priced duration ``SERVICE_HOURS``;
+  priced duration: the plan's period (``planner.resolve.timing``);
 - serving ``weights = auto``: the precisions the GPU runs (``serve_weight_choices``).
 """
 
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 
 from planner import plan as p
 from planner.estimate.types import Arch, GpuSpec, ServeJob, TrainJob
+from planner.resolve.timing import Timing, period_hours, timing, window_hours
 
 UNLIMITED = None  # ``GpuOffer.available`` for ``available = unlimited``
 
@@ -76,10 +77,17 @@ class Variant:
     budget: float | None = None
     duration_hours: float | None = None  # serving: the priced duration
     not_offered: tuple[str, ...] = ()  # GPU names the workload asks for that have no `available`
+    timing: Timing | None = None  # period, repeats and window slots (planner.resolve.timing)
 
     @property
     def pins(self) -> p.Layout | None:
         return self.workload.layout
+
+    @property
+    def run_limit_hours(self) -> float | None:
+        """The longest one run may take: the deadline, the interval between repeats, or the
+        room its window slot leaves, whichever is least (training; None: no limit)."""
+        return self.timing.run_limit_hours if self.timing is not None else self.deadline_hours
 
 
 def serve_weight_choices(instance: Variant, spec: GpuSpec) -> tuple[str, ...]:
@@ -259,9 +267,9 @@ def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
 def build_variants(plan: p.Plan) -> list[Variant]:
     """Every instance of the plan, in plan order (variants in sweep order)."""
     from planner.resolve.bridge import arch_from_model
-    from planner.estimate import defaults
 
     offers = offered_gpus(plan)
+    period, window = period_hours(plan), window_hours(plan)
     models = {m.name: m for m in plan.models}
     archs: dict[str, Arch] = {}
     instances: list[Variant] = []
@@ -292,10 +300,11 @@ def build_variants(plan: p.Plan) -> list[Variant]:
                 arch=arch,
                 offers=mine,
                 not_offered=tuple(n for n in asked if n not in offered_names),
+                timing=timing(variant, period, window),
             )
             if variant.kind == "serve":
                 duration = variant.duration
-                hours = duration / 3600.0 if duration is not None else float(defaults.SERVICE_HOURS)
+                hours = duration / 3600.0 if duration is not None else period
                 instances.append(
                     Variant(
                         **common,

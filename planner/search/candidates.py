@@ -209,8 +209,9 @@ def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[B
     out = []
     if not cand.fits_memory:
         out.append(Breach("memory", cand.memory.total, cand.usable_bytes))
-    if variant.deadline_hours is not None and cand.hours > variant.deadline_hours:
-        out.append(Breach("deadline", cand.hours, variant.deadline_hours))
+    limit = variant.run_limit_hours  # the deadline, or the repeat interval / window room
+    if limit is not None and cand.hours > limit:
+        out.append(Breach("deadline", cand.hours, limit))
     if cand.fits_memory and not cand.carried:
         out.append(Breach("capacity", load_of(variant), cand.service.capacity_requests_per_second))
     if cand.fits_memory and cand.carried:
@@ -255,7 +256,7 @@ def meets_time(variant: Variant, cand: Candidate) -> bool:
     if variant.kind == "serve":
         return cand.carried and (variant.ttft_seconds is None or cand.ttft_seconds <= variant.ttft_seconds) \
             and (variant.tpot_seconds is None or cand.tpot_seconds <= variant.tpot_seconds)
-    return variant.deadline_hours is None or cand.hours <= variant.deadline_hours
+    return variant.run_limit_hours is None or cand.hours <= variant.run_limit_hours
 
 
 def pareto(cands: list[Candidate]) -> list[Candidate]:
@@ -269,9 +270,10 @@ def pareto(cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-def keep_in_range(out: GpuOutcome, cands: list[Candidate]) -> list[Candidate]:
-    """The candidates CP-SAT can represent; when none, ``out`` records a range miss."""
-    kept = [c for c in cands if c.in_range]
+def keep_in_range(out: GpuOutcome, cands: list[Candidate], runs: float = 1.0) -> list[Candidate]:
+    """The candidates CP-SAT can represent (their cost times ``runs`` per period, for a
+    recurring job); when none, ``out`` records a range miss."""
+    kept = [c for c in cands if c.in_range and representable(c.cost * runs, c.hours)]
     if not kept:
         nearest = min(cands, key=lambda c: (c.cost, c.gpu_count, c.stable))
         out.miss = Miss("range", nearest)

@@ -61,11 +61,12 @@ def gpu_cap(available: int | None) -> int:
 
 
 def tp_degrees(variant: Variant, spec: GpuSpec) -> list[int]:
-    """Powers of two within a node dividing the heads (and KV heads, but for MLA)."""
+    """Powers of two within a node dividing the heads (and KV heads, but for MLA); a pinned
+    ``sp = true`` leaves out TP 1 (sequence parallelism splits what TP keeps whole)."""
     if pin(variant, "tp"):
         return [pin(variant, "tp")]
     arch = variant.arch
-    out, tp = [], 1
+    out, tp = [], 2 if pin(variant, "sp") else 1
     while tp <= spec.gpus_per_node:
         if arch.heads % tp == 0 and (arch.is_mla or arch.kv_heads % tp == 0):
             out.append(tp)
@@ -77,16 +78,17 @@ def pp_degrees(variant: Variant) -> list[int]:
     """PP degrees whose largest stage, ceil(layers / pp), is smaller than with one stage fewer.
 
     A degree that leaves the largest stage as it was only adds GPUs: the
-    estimator sizes every stage as the largest one.
+    estimator sizes every stage as the largest one. A pinned ``vpp`` > 1 keeps the degrees
+    above 1 whose stage it divides into equal chunks.
     """
     if pin(variant, "pp"):
         return [pin(variant, "pp")]
-    layers = variant.arch.layers
+    layers, vpp = variant.arch.layers, pin(variant, "vpp") or 1
     out: list[int] = []
     for d in range(1, min(layers, MAX_PP) + 1):
         if d == 1 or -(-layers // d) < -(-layers // (d - 1)):
             out.append(d)
-    return out
+    return [d for d in out if vpp == 1 or (d > 1 and -(-layers // d) % vpp == 0)]
 
 
 def divisors(n: int) -> list[int]:
@@ -148,8 +150,11 @@ def micro_batches(variant: Variant, batch: int, dp: int) -> list[int]:
 
 
 def zero_offload_pairs(variant: Variant, dp: int) -> list[tuple[int, str]]:
-    """(ZeRO stage, offload) pairs to try at ``dp``, narrowed by the pins."""
+    """(ZeRO stage, offload) pairs to try at ``dp``, narrowed by the pins (a pinned ``shard``
+    partitions ZeRO-3's states: only ZeRO-3 then)."""
     zero, offload = pin(variant, "zero"), pin(variant, "offload")
+    if zero is None and pin(variant, "shard") is not None:
+        zero = 3
     if zero is None and offload is None:
         return list(ZERO_OFFLOAD if dp > 1 else ZERO_OFFLOAD_SINGLE)
     pairs = [(z, o) for z, o in ZERO_OFFLOAD + ZERO_OFFLOAD_SINGLE
@@ -191,7 +196,8 @@ def shard_choices(variant: Variant, spec: GpuSpec, tp: int, cp: int, dp: int, ze
     network: with the states on the host there is none to trade); a pin fixes it."""
     pinned = pin(variant, "shard")
     if pinned is not None:
-        return [min(node_shard(spec, tp, cp), dp * cp) if pinned == "node" else pinned]
+        group = min(node_shard(spec, tp, cp), dp * cp) if pinned == "node" else pinned
+        return [group] if zero == 3 and (dp * cp) % group == 0 else []
     group = node_shard(spec, tp, cp)
     if zero < 3 or offload != "none" or group <= 1 or dp * cp <= group or (dp * cp) % group:
         return [0]
@@ -202,9 +208,9 @@ def vpp_choices(variant: Variant, pp: int) -> list[int]:
     """Interleaved stages per GPU: 1, and the VPP_CHOICES that divide a stage's layers
     (pp > 1; each chunk holds the same number of layers)."""
     pinned = pin(variant, "vpp")
-    if pinned:
-        return [pinned]
     stage = -(-variant.arch.layers // pp)
+    if pinned:
+        return [pinned] if pinned == 1 or (pp > 1 and stage % pinned == 0) else []
     return [v for v in VPP_CHOICES if v == 1 or (pp > 1 and stage % v == 0)]
 
 

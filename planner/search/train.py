@@ -93,10 +93,12 @@ def _best_for_shape(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
             knobs = (ep, zero, offload, shard > 0, vpp, recompute)
             if knobs in failed:
                 continue
-            found = _climb_micro_batch(variant, offer, order, job, frontier,
-                                       Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
-                                              recompute=recompute, offload=offload, sp=sp,
-                                              cp=cp, shard=shard, vpp=vpp))
+            base = Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero, recompute=recompute,
+                          offload=offload, sp=sp, cp=cp, shard=shard, vpp=vpp)
+            sizes = _micro_batch_sizes(variant, job, base)
+            if not sizes:
+                break  # no micro-batch this schedule can run at this DP; a smaller DP may have one
+            found = _climb_micro_batch(variant, offer, order, job, frontier, base, sizes)
             if found is None:
                 failed.add(knobs)
                 continue
@@ -111,14 +113,21 @@ def _best_for_shape(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     return True
 
 
+def _micro_batch_sizes(variant: Variant, job: TrainJob, base: Layout) -> list[int]:
+    """The micro-batch sizes to try at ``base``: the interleaved schedule needs the number of
+    micro-batches to be a multiple of pp. An empty list is not a memory failure: knobs kept
+    from a larger DP as "does not fit" must not include it."""
+    return [mb for mb in micro_batches(variant, job.global_batch, base.dp)
+            if base.vpp == 1 or -(-job.global_batch // (base.dp * mb)) % base.pp == 0]
+
+
 def _climb_micro_batch(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
-                       frontier: Frontier, base: Layout) -> Candidate | None:
-    """The fastest micro-batch at ``base``'s knobs that fits memory (None: none fits)."""
+                       frontier: Frontier, base: Layout, sizes: list[int]) -> Candidate | None:
+    """The fastest of the micro-batch ``sizes`` at ``base``'s knobs that fits memory
+    (None: none fits)."""
     found = None
     fields = dict(base.__dict__)
-    for mb in micro_batches(variant, job.global_batch, base.dp):
-        if base.vpp > 1 and -(-job.global_batch // (base.dp * mb)) % base.pp:
-            continue  # the interleaved schedule needs micro-batches a multiple of pp
+    for mb in sizes:
         fields["micro_batch"] = mb
         cand = train_candidate(variant, offer, order, job, build(Layout, **fields))
         least = frontier.least_memory
@@ -164,7 +173,7 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     if not within:
         out.miss = Miss("budget", out.cheapest_timely)
         return out
-    within = keep_in_range(out, within)
+    within = keep_in_range(out, within, variant.timing.runs_per_period or 1.0)
     if not within:
         return out
     out.feasible = within

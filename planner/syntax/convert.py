@@ -229,6 +229,15 @@ def _block_checks(block: Block, fields: dict, written: dict[str, Entry], layout)
         for key in ("rank", "targets"):
             if key in written:
                 raise PlanTypeError(f"`{key}` applies to lora and qlora, but method = full", written[key].key_span)
+    _repeat_checks(written)
+
+
+def _repeat_checks(written: dict[str, Entry]) -> None:
+    """``every`` and ``runs`` both say how often a job repeats: one of them."""
+    if "every" in written and "runs" in written:
+        first, second = sorted((written["every"], written["runs"]), key=lambda e: (e.span.line, e.span.column))
+        raise PlanTypeError(f"`{second.key}` and `{first.key}` both say how often the job repeats; "
+                            f"write one of them", second.key_span)
 
 
 def _serve_checks(block: Block, fields: dict, written: dict[str, Entry]) -> None:

@@ -75,7 +75,12 @@ _DIM = 10**6  # widths and ranks of a model (the largest published: 53248)
 PLAN = {
     "objective": Key("enum", "cost", choices=_choices(plan.Objective), doc="what the solver minimises"),
     "currency": Key("currency", '"USD"', doc="currency of prices and budgets (three capital letters)"),
-    "budget": Key("money", **_MONEY, doc="limit: total cost of every workload"),
+    "budget": Key("money", **_MONEY, doc="limit: the period's total cost of every workload"),
+    "period": Key("duration", "730h (one month)", **_LONG,
+                  doc="the period run rates are stated over: services and recurring jobs cost so much per period"),
+    # at least one schedule step (a minute, planner.units.SCHEDULE_STEPS_PER_HOUR)
+    "window": Key("duration", "not set: no schedule", low=60.0, high=_LONG["high"],
+                  doc="schedule the jobs on the offered GPUs over this much time (each run's start and end)"),
 }
 
 GPU = {
@@ -101,7 +106,8 @@ _PRECISIONS = _choices(plan.Precision)
 
 MODEL = {
     "like": Key("name", doc="start from another model (catalog or plan) and change what follows"),
-    "config": Key("text", doc="path to a Hugging Face config.json, relative to this file"),
+    "config": Key("text", doc="a Hugging Face config.json, a snapshot directory holding one (both relative to "
+                              "this file), or `hf:ORG/NAME` in the local Hugging Face cache"),
     "params": _count(high=10**14, doc="published total parameters, checked against the computed count"),
     "layers": _count(high=10**4, doc="transformer layers"),
     "hidden": _count(high=_DIM, doc="hidden size"),
@@ -115,8 +121,17 @@ MODEL = {
     "qkv_bias": Key("bool", "false", doc="biases on the q, k, v projections"),
     "linear_bias": Key("bool", "false", doc="a bias on every linear layer (OPT, GPT-NeoX)"),
     "norm": Key("enum", "rms", choices=("rms", "layer"), doc="RMSNorm (weight) or LayerNorm (weight and bias)"),
+    "norms_per_layer": _count("2", high=16, doc="norms in one layer (Gemma 2/3: 4, before and after attention and MLP)"),
+    "qk_norm": Key("bool", "false", doc="an RMSNorm on queries and keys in every layer (Qwen3, Gemma 3)"),
+    "sinks": Key("bool", "false", doc="a learned attention-sink logit per head in every layer (gpt-oss)"),
+    "router_bias": Key("bool", "false", doc="a bias per expert on the MoE router (gpt-oss)"),
+    "fused_qkv": Key("bool", "false", doc="q, k and v are one linear layer (Phi-3 qkv_proj); LoRA adapts it once"),
+    "fused_gate_up": Key("bool", "false", doc="gate and up are one linear layer (Phi-3 gate_up_proj); LoRA adapts it once"),
     "positions": _count("0", low=0, high=10**8, doc="learned position embeddings (OPT); 0 for rotary"),
     "max_context": Key("tokens", low=1, high=10**9, doc="longest context the model supports"),
+    "rope_scaling": Key("real", "1 (none)", low=1.0, high=1024.0,
+                        doc="RoPE scaling factor the model is run with (YaRN, linear): context up to "
+                            "max_context × rope_scaling is allowed"),
     "precision": Key("enum", "bf16", choices=_PRECISIONS, doc="native weight precision of the checkpoint"),
     "experts": _count("0", low=0, high=10**5, doc="routed experts per MoE layer; 0: dense"),
     "shared_experts": _count("0", low=0, high=10**3, doc="always-active experts per MoE layer"),
@@ -151,7 +166,8 @@ SERVE = {
     "ttft": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: mean time to first token"),
     "tpot_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time per output token (simulated)"),
     "ttft_p99": Key("duration", low=0.0, low_open=True, high=86400.0, doc="limit: 99th percentile of the time to first token (simulated)"),
-    "duration": Key("duration", "730h", **_LONG, doc="hours of service priced (730 h is one month)"),
+    "duration": Key("duration", "the plan's `period`", **_LONG,
+                    doc="hours of service per period (the whole period by default)"),
 }
 
 TRAIN = {
@@ -167,7 +183,13 @@ TRAIN = {
     "precision": Key("enum", "bf16", choices=_choices(plan.TrainPrecision),
                      doc="matmul precision of the linear layers; fp8 needs fp8 tensor cores"),
     "deadline": Key("duration", **_LONG, doc="limit: wall-clock time of the run"),
-    "budget": Key("money", **_MONEY, doc="limit: cost of this workload"),
+    "budget": Key("money", **_MONEY, doc="limit: cost of this workload (one run)"),
+    "every": Key("duration", "not set: one run (one-off)", **_LONG, sweepable=False,
+                 doc="the job repeats at this interval (7d): a run rate; each run ends before the next"),
+    "runs": _count("not set", high=10_000, sweepable=False,
+                   doc="the job repeats this many times per period (instead of `every`)"),
+    "start_after": Key("duration", "0", low=1.0, or_zero=True, high=_LONG["high"], sweepable=False,
+                       doc="a run starts no earlier than this after the window's start (after each repeat's start); needs a plan `window`"),
 }
 
 FINETUNE = {

@@ -30,7 +30,7 @@ from planner.syntax.ast import Block, Comment, Entry, File, ImportStmt, SubBlock
 from planner.syntax.limits import (
     MAX_ERRORS, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, MAX_TOKENS, thousands, too_many_errors,
 )
-from planner.syntax.units import ALL_UNITS
+from planner.syntax.units import ALL_UNITS, suffix_hint
 
 # Comments go here while one text is being parsed (parsing is single-threaded).
 _comment_sink: list[Token] = []
@@ -368,7 +368,7 @@ def _piece_error(error: UnexpectedInput, text: str, path: str, following: re.Mat
         pos = error.token.start_pos
     else:
         pos = error.pos_in_stream
-    spaced = _spaced_unit(text, pos, path)
+    spaced = _spaced_unit(text, pos, path) or _bad_unit_tokens(text, pos, path)
     if spaced is not None:
         return spaced
     if at_end:
@@ -476,3 +476,16 @@ def _spaced_unit(text: str, pos: int, path: str) -> PlanSyntaxError | None:
                 f"unit `{b}` is separated from its number: write `{a}{b}` with no space", span
             )
     return None
+
+
+def _bad_unit_tokens(text: str, pos: int, path: str) -> PlanSyntaxError | None:
+    """`100b tokens` reads as an unreadable number and a key `tokens`: say what `b` is."""
+    tokens = [t for t in _tokens(text[: pos + 1]) if t.start_pos <= pos]
+    for a, b in list(zip(tokens, tokens[1:]))[-2:]:
+        if a.type == "BAD_NUMBER" and str(b) == "tokens" and a.line == b.line:
+            hint = suffix_hint(str(a), tokens=True)
+            if hint is not None:
+                return PlanSyntaxError(f"`{a} tokens`: {hint}",
+                                       Span(path, a.line, a.column, b.end_line, b.end_column))
+    return None
+

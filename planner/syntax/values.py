@@ -16,7 +16,7 @@ from planner.errors import PlanTypeError
 from planner.syntax.ast import Value
 from planner.syntax.keys import DATASET_BYTES, DATASET_TOKENS, Key
 from planner.syntax.suggest import did_you_mean
-from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, spell, units_of
+from planner.syntax.units import KIND_OF_UNIT, KIND_WORDS, UNITS, spell, suffix_hint, units_of
 
 # The solver works in 64-bit integers (OR-Tools CP-SAT), so counts and bytes must fit.
 MAX_INT = 2**63 - 1
@@ -95,7 +95,9 @@ def _unit_kind(key: str, value: Value, allowed: tuple[str, ...], what: str) -> s
         allowed_words = units if units else "no unit"
         raise _error(key, f"takes {what}; found unit `{unit}` in `{value.text}`; units allowed: {allowed_words}", value)
     if value.kind == "bad":
-        raise _error(key, f"cannot read `{value.text}`: expected {what} ({units or 'a plain number'})", value)
+        hint = suffix_hint(value.text)
+        also = f"; {hint}" if hint else ""
+        raise _error(key, f"cannot read `{value.text}`: expected {what} ({units or 'a plain number'}){also}", value)
     raise _error(key, f"takes {what}; found {_found(value)}", value)
 
 

@@ -272,7 +272,7 @@ def test_artifacts_select_rows_and_skip_what_does_not_fit():
                    train_row(name="sw", scenario={"dataset": "1GB"}, cost=5.0)])
     files, skipped = artifacts(data, "deepspeed")
     assert [f.filename for f in files] == ["tune-70b.deepspeed.json", "sw-dataset-1GB.deepspeed.json"]
-    assert skipped == ["big: does not fit; nothing to launch"]
+    assert skipped == ["big: misses the deadline; nothing to launch"]  # decided by its deadline
     files, _ = artifacts(data, "skypilot")
     assert len(files) == 3
     files, _ = artifacts(data, "vllm", "chat-7b", {"qwen-7b": "deepseek-ai/DeepSeek-R1-Distill-Qwen-7B"})

@@ -71,6 +71,27 @@ def _alarm(signum, frame):
     raise Hang()
 
 
+def _memoized_get_command():
+    """typer builds the click command tree again on every ``app()`` call (50 ms for planner's
+    commands); a campaign of many calls in one process builds it once. Each call still goes
+    through ``planner.cli.main``, with click's parsing, contexts and exit codes."""
+    import typer.main
+
+    build = getattr(typer.main.get_command, "__wrapped__", typer.main.get_command)
+    built: dict[int, object] = {}
+
+    def get_command(typer_instance):
+        if id(typer_instance) not in built:
+            built[id(typer_instance)] = build(typer_instance)
+        return built[id(typer_instance)]
+
+    get_command.__wrapped__ = build
+    typer.main.get_command = get_command
+
+
+_memoized_get_command()
+
+
 def run(argv: list[str], seconds: float) -> Run:
     """``planner ARGV`` through ``planner.cli.main``, in process, within ``seconds``."""
     from planner.cli import main

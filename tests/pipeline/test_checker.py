@@ -120,3 +120,60 @@ def test_solve_fails_loudly_when_the_checker_objects(monkeypatch):
     monkeypatch.setattr(checker, "check", lambda plan, result: ["availability L4: 9 used, 8 available"])
     with pytest.raises(SolveInternalError, match="availability L4"):
         _solve()
+
+
+# ----------------------------------------------------------------------------- periods and the schedule
+
+TIMED = """import "std"
+plan "t" { objective = cost  window = 24h }
+gpu "A100-80G" { available = 9  price = 2/h }
+""" + TINY + """
+finetune "a" { model = "tiny" method = full dataset = 400MB layout { count = 8 } }
+finetune "b" { model = "tiny" method = full dataset = 400MB every = 12h layout { count = 4 } }
+serve "chat" { model = "tiny" users = 4 context = 4k }
+"""
+
+
+@pytest.fixture(scope="module")
+def timed():
+    return _load(TIMED), _solve(TIMED)
+
+
+def test_accepts_a_schedule(timed):
+    plan, result = timed
+    assert result["status"] == "optimal" and _check(plan, result) == []
+
+
+def test_rejects_runs_that_overlap_past_the_pool(timed):
+    plan, result = timed
+    bad = copy.deepcopy(result)
+    a, b = _row(bad, "a"), _row(bad, "b")
+    # b's first run moved onto a's: 8 + 4 + the service's 1 at once, of 9
+    b["schedule"][0] = dict(a["schedule"][0], end_hours=a["schedule"][0]["start_hours"] + b["hours"])
+    found = _check(plan, bad)
+    assert any(v.startswith("availability A100-80G:") and "in use at once, 9 available" in v for v in found), found
+
+
+def test_rejects_a_run_outside_its_slot_or_missing(timed):
+    plan, result = timed
+    late = copy.deepcopy(result)
+    run = _row(late, "b")["schedule"][0]
+    run.update(start_hours=11.9, end_hours=11.9 + _row(late, "b")["hours"])  # ends past its 12-hour slot
+    assert any("outside its slot" in v for v in _check(plan, late))
+    short = copy.deepcopy(result)
+    short_b = _row(short, "b")
+    short_b["schedule"] = short_b["schedule"][:1]
+    assert any("1 runs scheduled, the window holds 2" in v for v in _check(plan, short))
+
+
+def test_rejects_costs_that_do_not_count_the_repeats(timed):
+    plan, result = timed
+    bad = copy.deepcopy(result)
+    b = _row(bad, "b")
+    b["cost"] = b["cost_per_period"] = b["cost_per_run"]  # once, not 730 / 12 times
+    found = _check(plan, bad)
+    assert any(v.startswith("b: row says cost") for v in found), found
+    assert any(v.startswith("run_rate_cost") for v in found), found
+    wrong_billing = copy.deepcopy(result)
+    _row(wrong_billing, "a")["billing"] = "run-rate"
+    assert any("billing run-rate, the plan makes it one-off" in v for v in _check(plan, wrong_billing))

@@ -74,7 +74,7 @@ def dataset_bytes(label: str) -> int:
 
 
 def test_the_examples_are_there():
-    assert {"deepseek-r1", "chat-service", "finetune-budget", "shared-pool"} <= set(NAMES)
+    assert {"deepseek-r1", "chat-service", "finetune-budget", "shared-pool", "month-budget"} <= set(NAMES)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -126,8 +126,9 @@ def test_limits_met(results, name):
             assert w["tpot_seconds"] * 1000 <= inputs["tpot_ms"], (w["name"], w["scenario"])
         if inputs["ttft_ms"] is not None:
             assert w["ttft_seconds"] * 1000 <= inputs["ttft_ms"], (w["name"], w["scenario"])
-        if inputs["budget"] is not None:
-            assert w["cost"] <= inputs["budget"], (w["name"], w["scenario"])
+        if inputs["budget"] is not None:  # a workload budget caps one run
+            per_run = w["cost_per_run"] if w["cost_per_run"] is not None else w["cost"]
+            assert per_run <= inputs["budget"], (w["name"], w["scenario"])
     budget = results[name]["budget"]
     if budget is not None:
         assert results[name]["total_cost"] <= budget
@@ -260,3 +261,21 @@ def test_chat_service_plans_rates(results):
         assert w["inputs"]["users"] is None and w["service"]["load_share"] < 1
         assert w["service"]["requests_per_second"] == pytest.approx(w["inputs"]["rate"])
     assert all(w["service"]["ttft_p99_seconds"] <= 6 for w in assistant)
+
+
+
+def test_month_budget_states_the_month_apart_and_schedules_the_jobs(results):
+    result = results["month-budget"]
+    by = {w["name"]: w for w in result["workloads"]}
+    services = by["support-chat"]["cost"] + by["code-assist"]["cost"]
+    weekly, base = by["weekly-lora"], by["base-1.5b"]
+    assert result["run_rate_cost"] == round(services + weekly["cost"], 2)
+    assert result["one_off_cost"] == base["cost"] and base["billing"] == "one-off"
+    assert result["total_cost"] == round(result["run_rate_cost"] + result["one_off_cost"], 2)
+    assert weekly["runs_per_period"] == round(730 / 168, 5)
+    # released 20 h into each of the four weeks, each done within its 12 hours
+    assert [r["start_hours"] for r in weekly["schedule"]] == [20.0, 188.0, 356.0, 524.0]
+    assert all(r["end_hours"] <= r["start_hours"] + 12 for r in weekly["schedule"])
+    assert base["schedule"][0]["end_hours"] <= 12 * 24
+    for g in result["gpus"].values():
+        assert g["used"] <= g["available"] and 0 <= g["utilization"] <= 1

@@ -147,7 +147,8 @@ def serve_block(draw, name, model, gpus):
     if draw(st.integers(0, 2)) == 0:
         parts.append(f"ttft <= {draw(st.sampled_from(['50ms', '500ms', '2s', '30s']))}")
     if draw(st.integers(0, 3)) == 0:
-        duration = draw(st.sampled_from(["1h", "24h", "730h", "30min", "1ms", "100000d"]))
+        # at most the shortest period the plans below draw (730 h): a longer one is an error
+        duration = draw(st.sampled_from(["1h", "24h", "730h", "30min", "1ms"]))
         parts.append(f"duration = {duration}")
     if draw(st.integers(0, 3)) == 0:
         parts.append(gpus_entry(draw, gpus))
@@ -157,8 +158,15 @@ def serve_block(draw, name, model, gpus):
 
 
 @st.composite
-def train_block(draw, kind, name, model, gpus):
+def train_block(draw, kind, name, model, gpus, window=False):
     parts = [f'model = "{model}"', f"dataset = {dataset(draw)}"]
+    repeat = draw(st.integers(0, 5))
+    if repeat == 0:
+        parts.append(f"every = {draw(st.sampled_from(['1d', '7d', '90d']))}")
+    elif repeat == 1:
+        parts.append(f"runs = {draw(st.sampled_from([1, 4]))}")
+    if window and draw(st.integers(0, 2)) == 0:
+        parts.append(f"start_after = {draw(st.sampled_from(['0h', '2h', '20h']))}")
     if kind == "finetune":
         method = draw(st.sampled_from(["full", "lora", "qlora"]))
         parts.append(f"method = {method}")
@@ -204,6 +212,11 @@ def plans(draw):
     if draw(st.integers(0, 4)) == 0:
         budget = draw(st.sampled_from(["0.001", "10", "1000", "100000", "10000000"]))
         settings_parts.append(f"budget <= {budget}")
+    if draw(st.integers(0, 4)) == 0:
+        settings_parts.append(f"period = {draw(st.sampled_from(['730h', '8760h', '100000d']))}")
+    window = draw(st.sampled_from([None, None, None, "24h", "7d", "730h"]))
+    if window:
+        settings_parts.append(f"window = {window}")
     if settings_parts:
         text += 'plan "fuzz" { ' + "  ".join(settings_parts) + " }\n"
     for name in gpus:
@@ -219,7 +232,7 @@ def plans(draw):
             if draw(st.integers(0, 3)) == 0:
                 sweeps.append(f'sweep "{name}".users = [1, {draw(st.integers(2, 300))}]')
         else:
-            text += draw(train_block(kind, name, model, gpus))
+            text += draw(train_block(kind, name, model, gpus, window=bool(window)))
             if draw(st.integers(0, 3)) == 0:
                 sweeps.append(f'sweep "{name}".dataset = [1MB, {draw(st.integers(2, 500))}GB]')
             elif draw(st.integers(0, 5)) == 0:
@@ -346,11 +359,12 @@ def test_plan_budget_is_decided_at_the_solver_resolution():
     # the run costs 0.000142276; a plan budget 1e-5 below it holds in CP-SAT's units of
     # 1e-4 (both round to 1) (was: the checker rejected it, exit 3)
     body = 'finetune "w" { model = "tiny" dataset = 10KB }\n'
-    cost = solve_text(std_plan(body))["workloads"][0]["cost"]
-    assert cost == 0.000142276
+    row = solve_text(std_plan(body))["workloads"][0]
+    cost = row["gpu_count"] * row["hours"] * row["price_per_hour"]
+    assert abs(cost - 0.000142276) < 1e-9 and row["cost"] == 0.0  # shown to the cent
     result = solve_text(std_plan(body, gpus=f'plan "b" {{ budget <= {cost - 1e-5!r} }}\n'
                                             'gpu "A10G" { available = 8 }\n'))
-    assert result["status"] == "optimal" and result["total_cost"] == cost
+    assert result["status"] == "optimal" and result["total_cost"] == 0.0
 
 
 def test_fewer_gpus_beyond_the_solver_range_without_limits():

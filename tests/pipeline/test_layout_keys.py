@@ -40,8 +40,10 @@ def test_pinned_keys_are_kept_and_checked():
 
 def test_search_uses_sp_with_tp_and_cp_only_where_a_sequence_does_not_fit():
     # a 512K-token sequence of Llama-3.1-8B fits no A100 layout at cp = 1: the search
-    # splits the sequence (CP doubles until a layout fits)
-    row = row_of(_solve('pretrain "long" { model = "Llama-3.1-8B" dataset = 1B tokens '
+    # splits the sequence (CP doubles until a layout fits). 512K is 4x its 131072 context:
+    # the plan states the RoPE scaling that allows it.
+    row = row_of(_solve('model "Llama-3.1-8B" { rope_scaling = 4 }\n'
+                        'pretrain "long" { model = "Llama-3.1-8B" dataset = 1B tokens '
                         'seq_len = 512k batch = 4 }\n'), "long")
     assert row["fits"] and row["layout"]["cp"] > 1
     assert row["layout"]["sp"] == (row["layout"]["tp"] > 1)

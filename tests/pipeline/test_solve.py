@@ -47,16 +47,19 @@ gpu "A100-80G" { available = 8 }
 """
 
 TOP_KEYS = ["plan", "file", "status", "gap", "objective", "currency", "total_cost", "budget",
-            "gpus", "binding", "workloads"]
+            "gpus", "binding", "workloads", "period_hours", "window_hours", "run_rate_cost",
+            "one_off_cost"]
 ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_count", "nodes",
             "layout", "memory_per_gpu_bytes", "host_memory_per_gpu_bytes", "gpu_memory_bytes",
             "usable_memory_bytes", "hours", "cost", "cost_per_hour", "price_per_hour",
             "ttft_seconds", "tpot_seconds", "tokens_per_second", "service", "tokens", "host",
-            "decided_by", "reasons", "alternatives", "calibration"]
+            "decided_by", "reasons", "alternatives", "billing", "every_hours", "runs_per_period",
+            "cost_per_run", "cost_per_period", "schedule", "calibration"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
               "batch", "optimizer", "rank", "budget", "stack", "precision", "output", "rate",
-              "prefix_cache", "engine", "ttft_p99_ms", "tpot_p99_ms"]
+              "prefix_cache", "engine", "ttft_p99_ms", "tpot_p99_ms", "every_hours", "runs",
+              "start_after_hours"]
 SERVICE_KEYS = ["engine", "ttft_mean_seconds", "ttft_p50_seconds", "ttft_p99_seconds",
                 "tpot_mean_seconds", "tpot_p50_seconds", "tpot_p99_seconds", "requests_per_second",
                 "output_tokens_per_second", "capacity_requests_per_second", "load_share",
@@ -64,7 +67,8 @@ SERVICE_KEYS = ["engine", "ttft_mean_seconds", "ttft_p50_seconds", "ttft_p99_sec
 LAYOUT_KEYS = ["tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
                "weights", "sp", "cp", "shard", "vpp"]
 MEMORY_KEYS = ["weights", "gradients", "optimizer", "activations", "kv_cache", "overhead", "total"]
-GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node"]
+GPU_KEYS = ["available", "used", "price_per_hour", "memory_bytes", "usable_bytes", "per_node",
+            "gpu_hours", "utilization", "peak_at_hours"]
 
 
 def row_of(result: dict, name: str, **scenario) -> dict:
@@ -133,7 +137,8 @@ def test_costs_follow_their_definitions():
         price = result["gpus"][row["gpu"]]["price_per_hour"]
         assert row["price_per_hour"] == price
         assert math.isclose(row["cost_per_hour"], row["gpu_count"] * price, rel_tol=1e-5)
-        assert math.isclose(row["cost"], row["gpu_count"] * row["hours"] * price, rel_tol=1e-5)
+        # money to the cent; hours carry 6 significant digits
+        assert abs(row["cost"] - row["gpu_count"] * row["hours"] * price) <= 0.005 + 1e-5 * row["cost"]
         assert row["nodes"] == -(-row["gpu_count"] // result["gpus"][row["gpu"]]["per_node"])
         lay = row["layout"]
         spread = lay["replicas"] if row["kind"] == "serve" else lay["dp"]

@@ -148,17 +148,72 @@ def test_views_are_deterministic_and_hold_the_numbers():
     new = result([serve_row(users=10, count=2, replicas=2, cost=1468.76), train_row()])
     diff = diff_results(old, new)
     table = diffview.render_table(diff)
-    assert "1×A10G → 2×A10G" in table and "+$734.38 (+100.0%)" in table and "users 3 → 10" in table
+    assert "1×A10G → 2×A10G" in table and "+$734.38/month (+100.0%)" in table and "users 3 → 10" in table
     assert "1 workload unchanged" in table
-    assert "total: $2,166.38 → $2,900.76 (+$734.38, +33.9%)" in table
+    assert "run rate: $734.38/month → $1,468.76/month (+$734.38/month, +100.0%)" in table
+    assert "one-off: $1,432.00 → $1,432.00 (±$0.00, ±0.0%)" in table
+    assert "total for one month (730 h): $2,166.38 → $2,900.76 (+$734.38, +33.9%)" in table
     md = diffview.render_markdown(diff)
-    assert "**Cost will increase by $734.38 (+33.9%)**: $2,166.38 → $2,900.76" in md
+    assert "**Run rate will increase by $734.38/month (+100.0%)**: $734.38/month → $1,468.76/month" in md
+    assert "**One-off cost will stay the same**: $1,432.00" in md
+    assert "Total for one month (730 h): $2,166.38 → $2,900.76 (+$734.38, +33.9%)" in md
     assert "| ~ | `chat-7b` | 1×A10G → 2×A10G | TP1 int4 → TP1 ×2 replicas int4 |" in md
     assert md == diffview.render_markdown(diff_results(old, new))
     data = json.loads(diffview.render_json(diff))
     assert data["total"]["delta"] == pytest.approx(734.38)
     assert "tune-70b" not in table.split("1 workload unchanged")[0]
     assert "tune-70b" in diffview.render_table(diff, show_all=True)
+
+
+def test_run_rate_and_one_off_are_stated_apart():
+    # A month that adds a second service and drops a one-off pretrain: the total falls, but
+    # the monthly bill rises -- the review says both (was: "cost will decrease by 9.8%").
+    old = result([serve_row(cost=734.38), train_row(name="pretrain", cost=5000.0)])
+    new = result([serve_row(cost=734.38), serve_row(name="search", cost=1468.76, count=2)])
+    diff = diff_results(old, new)
+    assert (diff.run_rate.old, diff.run_rate.new, diff.run_rate.delta) == (734.38, 2203.14, 1468.76)
+    assert (diff.one_off.old, diff.one_off.new, diff.one_off.delta) == (5000.0, 0.0, -5000.0)
+    assert diff.total.delta == pytest.approx(-3531.24)
+    md = diffview.render_markdown(diff)
+    assert "**Run rate will increase by $1,468.76/month (+200.0%)**: $734.38/month → $2,203.14/month" in md
+    assert "**One-off cost will decrease by $5,000.00 (-100.0%)**: $5,000.00 → $0.00" in md
+    assert "Total for one month (730 h): $5,734.38 → $2,203.14 (-$3,531.24, -61.6%)" in md
+    search, pretrain = diff_row(diff, "search"), diff_row(diff, "pretrain")
+    assert (search["run_rate_delta"], search["one_off_delta"]) == (1468.76, 0.0)
+    assert (pretrain["run_rate_delta"], pretrain["one_off_delta"]) == (0.0, -5000.0)
+    table = diffview.render_table(diff)
+    assert "+$1,468.76/month" in table and "-$5,000.00" in table and "$5,000.00 one-off" in table
+    # --fail-above watches either part
+    assert parse_threshold("run-rate:100%").exceeded(diff) and not parse_threshold("run-rate:250%").exceeded(diff)
+    assert parse_threshold("run-rate:1468").exceeded(diff) and not parse_threshold("run-rate:1469").exceeded(diff)
+    assert not parse_threshold("one-off:0").exceeded(diff) and not parse_threshold("0").exceeded(diff)
+
+
+def test_threshold_targets():
+    assert parse_threshold("run-rate:10%") == type(parse_threshold("1"))(10.0, True, "run-rate")
+    assert parse_threshold(" one-off: 500 ").target == "one-off"
+    assert parse_threshold("total:5%").target == "total"
+    for bad in ("runrate:10%", "run-rate:", "one-off:-5", ":5"):
+        with pytest.raises(PlanError):
+            parse_threshold(bad)
+
+
+def test_a_job_shows_its_repeats_and_schedule_moving():
+    before = train_row(name="lora", cost=20.0, hours=5.0)
+    before["schedule"] = [{"start_hours": 0.0, "end_hours": 5.0}]
+    after = train_row(name="lora", cost=86.9, hours=5.0)
+    after.update(billing="run-rate", every_hours=168.0, runs_per_period=4.34524, cost_per_run=20.0,
+                 cost_per_period=86.9, schedule=[{"start_hours": 28.0 + 168 * k, "end_hours": 33.0 + 168 * k}
+                                                 for k in range(4)])
+    after["inputs"] = dict(after["inputs"], every_hours=168.0)
+    diff = diff_results(result([before], window=730.0), result([after], window=730.0))
+    row = diff_row(diff, "lora")
+    assert row["schedule"] == ["repeats once → every 7.0 d", "runs in the window 1 → 4",
+                               "starts day 1 00:00 → day 2 04:00"]
+    # each side's cost as it counted then; the change between the two is a plain amount
+    assert "$20.00 one-off → $86.90/month  +$66.90 (+334.5%)" in diffview.render_table(diff)
+    assert row["causes"] == ["every unset → 7.0 d"]
+    assert (row["run_rate_delta"], row["one_off_delta"]) == (86.9, -20.0)
 
 
 def test_markdown_escapes_pipes():
@@ -225,5 +280,5 @@ def test_status_change_is_shown_above_the_table():
     diff = diff_results(old, new)
     table = diffview.render_table(diff)
     assert "status optimal → infeasible" in table
-    assert "16×A100-80G → 16×A100-80G (does not fit)" in table
+    assert "16×A100-80G → 16×A100-80G (misses the deadline)" in table
     assert "> **status optimal → infeasible**" in diffview.render_markdown(diff)

@@ -109,7 +109,9 @@ def test_cli_formats(plans, monkeypatch, capsys):
     assert diff_row(data, "chat")["delta"] == pytest.approx(146.0)
     code, md, _ = run("diff", "old.plan", "new.plan", "--format", "markdown")
     assert code == 0 and md.startswith("### planner cost estimate: `review`")
-    assert f"| ~ | `chat` | 1×A10G | TP1 int4 | 30.4 d | $730.00 → $876.00 | +$146.00 (+20.0%) | {PRICE} |" in md
+    assert (f"| ~ | `chat` | 1×A10G | TP1 int4 | 30.4 d | $730.00/month → $876.00/month "
+            f"| +$146.00/month (+20.0%) |  | {PRICE} |") in md
+    assert "**Run rate will increase by $292.00/month (+20.0%)**: $1,460.00/month → $1,752.00/month" in md
     assert "| - | `legacy` |" in md and "| + | `chat-big [users=16]` |" in md
     code, table, _ = run("diff", "old.plan", "new.plan")
     assert code == 0 and "~ chat" in table and PRICE in table
@@ -118,13 +120,17 @@ def test_cli_formats(plans, monkeypatch, capsys):
 @pytest.mark.parametrize(
     "threshold, code",
     # the total rises by 292 + (a dollar or less of fine-tuning), about 20 %
-    [("250", 1), ("400", 0), ("15%", 1), ("25%", 0), ("ten", 2), ("-5", 2)],
+    # the run rate by 292 (20 %), the one-offs (the fine-tune on twice the data) by about a dollar
+    [("250", 1), ("400", 0), ("15%", 1), ("25%", 0), ("ten", 2), ("-5", 2),
+     ("run-rate:15%", 1), ("run-rate:25%", 0), ("one-off:2", 0), ("one-off:0.5", 1), ("rate:5%", 2)],
 )
 def test_fail_above_exit_codes(plans, monkeypatch, capsys, threshold, code):
     got, out, err = run("diff", "old.plan", "new.plan", "--fail-above", threshold)
     assert got == code, err
     if code == 1:
         assert "more than --fail-above" in err
+        if threshold.startswith("run-rate"):
+            assert "the run rate rises by $292.00/month (+20.0%)" in err
     if code == 2:
         assert "--fail-above" in err and out == ""
 

@@ -66,9 +66,9 @@ def test_imports_outside_the_root_are_refused(repo, monkeypatch, path, words):
 
 
 @pytest.mark.parametrize("path, words", [
-    ("/proc/self/environ", "config reads a config.json file (.json) only"),
-    ("/etc/passwd", "config reads a config.json file (.json) only"),
-    ("/dev/zero", "config reads a config.json file (.json) only"),
+    ("/proc/self/environ", "config reads a config.json file (.json), a snapshot directory"),
+    ("/etc/passwd", "config reads a config.json file (.json), a snapshot directory"),
+    ("/dev/zero", "config reads a config.json file (.json), a snapshot directory"),
     ("../outside/config.json", "is outside the plan's root"),
     ("/tmp/x/config.json", "an absolute path"),
 ])

@@ -89,3 +89,25 @@ def test_string_values_are_quoted_only_when_short_lowercase_names():
     error = _error(_with(model_type="Secret_Value_ABC123_not_a_family"))
     assert "Secret_Value" not in error.message and "'model_type' is a string" in error.message
     assert "'bert', which is not supported" in _error(_with(model_type="bert")).message
+
+
+@pytest.mark.parametrize("text_config, words", [
+    ([], "'text_config' is a list; expected an object"),
+    (None, "config has no 'text_config'"),
+    ({"model_type": "bert"}, "'text_config.model_type' is 'bert', which is not supported"),
+    ({"model_type": "mistral", "num_attention_heads": 32, "hidden_size": "big"},
+     "'text_config.hidden_size' is 'big'; expected a whole number"),
+])
+def test_a_wrapper_without_a_readable_text_config(text_config, words):
+    text = json.dumps({"model_type": "mistral3", "text_config": text_config})
+    assert words in _error(text).message
+
+
+@pytest.mark.parametrize("rope, words", [
+    ({"factor": True, "original_max_position_embeddings": 4096}, "'rope_scaling.factor' is true"),
+    ({"factor": 4, "original_max_position_embeddings": -1}, "'rope_scaling.original_max_position_embeddings' is -1"),
+    ({"factor": 1e12, "original_max_position_embeddings": 4096}, "`max_context = "),
+    ("yarn", "'rope_scaling' is 'yarn'; expected an object"),
+])
+def test_rope_scaling_blocks_planner_cannot_read(rope, words):
+    assert words in _error(_with(rope_scaling=rope)).message

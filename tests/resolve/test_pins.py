@@ -230,3 +230,10 @@ def test_a_swept_stack_is_reported_at_the_value_that_breaks_the_pin():
     (error,) = errors(body)
     assert error.message.startswith('finetune "w" with stack = fsdp: recompute = selective'), error.message
     assert (error.span.line, error.span.column) == (7, body.index("fsdp") - body.index("sweep") + 1)
+
+
+def test_a_vpp_no_pipeline_depth_can_take():
+    # found by the campaign: vpp = 1024 with pp free passed check, then solve raised ValueError
+    (error,) = errors('finetune "w" { model = "odd" dataset = 1MB layout { vpp = 4 } }\n')
+    assert "no number of stages splits the 5 layers of model `odd`" in error.message
+    load('finetune "w" { model = "moe" dataset = 1MB layout { vpp = 2 } }\n')  # pp = 2 gives 2 layers a stage

@@ -10,9 +10,11 @@ from planner.result import Result, Row
 GiB = 2**30
 
 A10G = {"available": 8, "used": 1, "price_per_hour": 1.006, "memory_bytes": 24 * GiB,
-        "usable_bytes": int(24 * GiB * 0.9), "per_node": 4}
+        "usable_bytes": int(24 * GiB * 0.9), "per_node": 4, "gpu_hours": 730.0,
+        "utilization": 0.125, "peak_at_hours": None}
 A100 = {"available": 64, "used": 16, "price_per_hour": 1.79, "memory_bytes": 80 * GiB,
-        "usable_bytes": int(80 * GiB * 0.9), "per_node": 8}
+        "usable_bytes": int(80 * GiB * 0.9), "per_node": 8, "gpu_hours": 800.0,
+        "utilization": 0.0171233, "peak_at_hours": None}
 
 
 def inputs(**over) -> dict:
@@ -61,6 +63,8 @@ def serve_row(name="chat-7b", gpu="A10G", count=1, cost=734.38, users=3, replica
         "tokens_per_second": 96.0, "service": service(**(serving or {})), "tokens": None,
         "host": {"cpu_cores": 8, "ram_bytes": 64 * GiB, "nvme_bytes": 500 * 10**9, "network": "none"},
         "decided_by": "price", "reasons": ["cheapest GPU that holds the model"], "alternatives": [],
+        "billing": "run-rate", "every_hours": None, "runs_per_period": None, "cost_per_run": None,
+        "cost_per_period": cost, "schedule": None,
     }
 
 
@@ -87,18 +91,30 @@ def train_row(name="tune-70b", kind="finetune", gpu="A100-80G", count=16, nodes=
         "host": {"cpu_cores": 96, "ram_bytes": 1024 * GiB, "nvme_bytes": 4 * 10**12,
                  "network": "RDMA 200Gbps"},
         "decided_by": "deadline", "reasons": ["fastest layout within the deadline"], "alternatives": [],
+        "billing": "one-off", "every_hours": None, "runs_per_period": None, "cost_per_run": cost,
+        "cost_per_period": None, "schedule": None,
     }
 
 
 def result(rows, gpus=None, total=None, plan="fleet", file="fleet.plan", status="optimal",
-           objective="cost", budget=None, currency="USD") -> dict:
+           objective="cost", budget=None, currency="USD", window=None) -> dict:
+    """A result of ``rows``: totals summed by billing (each workload at its costliest
+    variant, placed rows only), as the pipeline does."""
+    group: dict[str, tuple[str, float]] = {}
+    for r in rows:
+        if r["fits"]:
+            group[r["name"]] = (r["billing"], max(group.get(r["name"], ("", 0.0))[1], r["cost"]))
+    run_rate = round(sum(c for b, c in group.values() if b == "run-rate"), 2)
+    one_off = round(sum(c for b, c in group.values() if b == "one-off"), 2)
     return {
         "plan": plan, "file": file, "status": status, "gap": 0.0, "objective": objective,
         "currency": currency,
-        "total_cost": round(sum(r["cost"] for r in rows), 6) if total is None else total,
+        "total_cost": round(run_rate + one_off, 2) if total is None else total,
         "budget": budget,
         "gpus": copy.deepcopy(gpus if gpus is not None else {"A10G": A10G, "A100-80G": A100}),
         "binding": [], "workloads": rows,
+        "period_hours": 730.0, "window_hours": window, "run_rate_cost": run_rate,
+        "one_off_cost": one_off,
     }
 
 

@@ -9,7 +9,7 @@ from planner.syntax.keys import KEYS
 from support.paths import DOCS
 
 FULL = '''
-plan "p" { objective = gpus  currency = "EUR"  budget <= 50000 }
+plan "p" { objective = gpus  currency = "EUR"  budget <= 50000  period = 30d  window = 14d }
 gpu "G" {
   memory = 81920MiB  usable = 92%  bf16 = 312TFLOPS  fp8 = 0TFLOPS  int8 = 1.2PFLOPS
   hbm = 3.35TB/s  interconnect = 300GB/s  network = 200Gbps  per_node = 8
@@ -23,6 +23,8 @@ model "m" {
   max_context = 128k  precision = fp8  experts = 256  shared_experts = 1
   experts_per_token = 8  expert_ffn = 2048  dense_layers = 3  q_lora_rank = 1536
   kv_lora_rank = 512  qk_nope_dim = 128  qk_rope_dim = 64  v_head_dim = 128
+  norms_per_layer = 4  qk_norm = true  sinks = true  router_bias = true  fused_qkv = true
+  fused_gate_up = false  rope_scaling = 4
 }
 serve "s" {
   model = "m"  gpus = ["G", "H"]  utilization = 35%  users = 1.5k  context = 8k  prompt = 6000
@@ -33,19 +35,21 @@ finetune "f" {
   model = "m"  gpus = [G]  utilization = 0.5  dataset = 1.5KiB  bytes_per_token = 3.5
   epochs = 1.5  seq_len = 4096  batch = 64  optimizer = paged-adamw-8bit  deadline <= 90min
   budget <= 500  method = qlora  rank = 16  targets = [q, v, down]  weights = nf4
-  stack = megatron  precision = bf16
+  every = 7d  start_after = 20h  stack = megatron  precision = bf16
   layout { gpu = "G"  count = 16  tp = 2  pp = 2  dp = 4  ep = 1  zero = 3  recompute = selective
            offload = optimizer  micro_batch = 2  sp = true  cp = 1  shard = node  vpp = 2 }
 }
 pretrain "t" {
   model = "m"  dataset = 2T tokens  bytes_per_token = 4  epochs = 1  seq_len = 2k  batch = 1k
-  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]
+  optimizer = sgd  deadline <= 30d  budget <= 1e6  utilization = 45%  gpus = ["G"]  runs = 2
   stack = fsdp  precision = fp8
 }
 serve "r" {
   model = "m"  rate = 1200/min  context = 8k  prompt = 6000  output = 1500  prefix_cache = 25%
   engine = sglang  ttft_p99 <= 3s  tpot_p99 <= 80ms
 }
+finetune "f2" { model = "m"  dataset = 1GB  runs = 4 }
+pretrain "t2" { model = "m"  dataset = 1B tokens  every = 30d  start_after = 1d }
 sweep "f".dataset = [1MB, 250M tokens]
 sweep "s".users = [1, 10, 1k]
 measured "ms" {
@@ -75,6 +79,7 @@ def plan():
 def test_plan_block(plan):
     s = plan.settings
     assert (s.name, s.objective, s.currency, s.budget) == ("p", "gpus", "EUR", 50000.0)
+    assert (s.period, s.window) == (30 * 86400, 14 * 86400)
 
 
 def test_gpu_block(plan):
@@ -97,6 +102,8 @@ def test_model_block(plan):
     assert (m.max_context, m.precision) == (128_000, "fp8")
     assert (m.experts, m.shared_experts, m.experts_per_token, m.expert_ffn, m.dense_layers) == (256, 1, 8, 2048, 3)
     assert (m.q_lora_rank, m.kv_lora_rank, m.qk_nope_dim, m.qk_rope_dim, m.v_head_dim) == (1536, 512, 128, 64, 128)
+    assert (m.norms_per_layer, m.qk_norm, m.sinks, m.router_bias) == (4, True, True, True)
+    assert (m.fused_qkv, m.fused_gate_up, m.rope_scaling) == (True, False, 4.0)
 
 
 def test_serve_block(plan):
@@ -125,6 +132,7 @@ def test_finetune_block(plan):
     assert (f.bytes_per_token, f.epochs, f.seq_len, f.batch) == (3.5, 1.5, 4096, 64)
     assert f.optimizer == "paged-adamw-8bit" and f.deadline == 90 * 60 and f.budget == 500
     assert (f.method, f.rank, f.targets, f.weights) == ("qlora", 16, ["q", "v", "down"], "nf4")
+    assert (f.every, f.runs, f.start_after) == (7 * 86400, None, 20 * 3600)
     lay = f.layout
     assert (lay.count, lay.tp, lay.pp, lay.dp, lay.ep, lay.zero) == (16, 2, 2, 4, 1, 3)
     assert (lay.recompute, lay.offload, lay.micro_batch) == ("selective", "optimizer", 2)
@@ -138,6 +146,10 @@ def test_pretrain_block(plan):
     assert (t.dataset_tokens, t.dataset_bytes) == (2 * 10**12, None)
     assert (t.bytes_per_token, t.epochs, t.seq_len, t.batch) == (4.0, 1.0, 2000, 1000)
     assert t.optimizer == "sgd" and t.deadline == 2_592_000 and t.budget == 1e6 and t.utilization == 0.45
+    assert (t.every, t.runs, t.start_after) == (None, 2, None)
+    by_name = {w.name: w for w in plan.workloads}
+    f2, t2 = by_name["f2"], by_name["t2"]  # `every` and `runs` are exclusive: the other block of each kind
+    assert (f2.every, f2.runs, t2.every, t2.start_after) == (None, 4, 30 * 86400, 86400)
     assert (t.stack, t.precision) == ("fsdp", "fp8")
 
 
