@@ -29,7 +29,7 @@ from planner.result import (
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
 from planner.serving import finite, service_of, serving_inputs
-from planner.units import COST_SCALE, MAX_UNITS, cost_units, hours_units, round_money
+from planner.units import COST_SCALE, MAX_UNITS, cost_units, round_money
 
 ALTERNATIVES_SHOWN = 3  # with --explain: the next best per GPU type and count
 

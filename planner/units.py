@@ -195,14 +195,6 @@ def span(start: float, end: float) -> str:
     return f"{moment(start)} → {moment(end)}"
 
 
-def share(value: float | None) -> str:
-    """A fraction as a percentage: ``62%``, ``0.4%``; ``-`` for none."""
-    if value is None:
-        return "-"
-    pct = value * 100
-    return f"{pct:.0f}%" if pct >= 10 or pct == 0 else f"{pct:.1g}%"
-
-
 def latency(seconds: float | None, digits: int | None = None) -> str:
     """A latency: ``1.25 s``, ``35 ms``, ``4.2 ms``; with ``digits``, that many significant
     digits (see ``apart``)."""

@@ -29,8 +29,8 @@ def usage(insts: list[Inst], chosen: dict[str, Opt], budget: int | None):
         g[inst.group] = max(g.get(inst.group, 0), o.gpus)
         per_cost[inst.group] = max(per_cost.get(inst.group, 0), o.cost)
     out: dict[LimitId, tuple[int, dict[str, int]]] = {}
-    for gpu, groups in per_gpu.items():
-        out[LimitId.availability(gpu)] = (sum(groups.values()), {g: n for g, n in groups.items() if n})
+    for gpu, counts in per_gpu.items():
+        out[LimitId.availability(gpu)] = (sum(counts.values()), {g: n for g, n in counts.items() if n})
     if budget is not None:
         out[LimitId.budget()] = (sum(per_cost.values()), {g: c for g, c in per_cost.items() if c})
     return out

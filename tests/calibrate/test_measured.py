@@ -90,7 +90,7 @@ def test_validate_json_has_the_documented_shape(tmp_path):
     ('measured "m" { workload = "tune" ttft = 1s date = "2025-06-01" layout { gpu = "H100-SXM" tp = 1 '
      'pp = 1 dp = 1 zero = 0 recompute = none offload = none micro_batch = 1 } }', None,
      ["`ttft` is a serving figure"]),
-    (f'measured "m" {{ workload = "chat" ttft = 1s date = "2025-06-01" layout {{ gpu = "H100" tp = 1 '
+    ('measured "m" { workload = "chat" ttft = 1s date = "2025-06-01" layout { gpu = "H100" tp = 1 '
      'pp = 1 replicas = 1 } }', None, ["unknown GPU `H100`"]),
     (f'measured "m" {{ workload = "chat" prompt = 8000 ttft = 1s date = "2025-06-01" {LAYOUT} }}', None,
      ["does not fit workload `chat`"]),

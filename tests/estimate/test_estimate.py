@@ -6,9 +6,9 @@ import json
 
 import pytest
 
-from planner.estimate import evaluate_serve, evaluate_train, kv_bytes_per_token, param_counts
+from planner.estimate import evaluate_serve, kv_bytes_per_token, param_counts
 from planner.estimate import memory as M
-from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob, TrainJob
+from planner.estimate.types import Arch, GpuSpec, Layout, ServeJob
 from support.paths import DATA
 
 CASES_PATH = DATA / "public_cases.json"

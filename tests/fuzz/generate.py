@@ -29,7 +29,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.syntax.keys import KEYS, LAYOUT, WORKLOAD_KINDS, Key, is_limit, sweep_keys
+from planner.syntax.keys import KEYS, LAYOUT, WORKLOAD_KINDS, Key, is_limit
 from planner.syntax.units import UNITS, spell
 
 ROOT = Path(__file__).resolve().parents[2]

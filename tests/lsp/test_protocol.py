@@ -12,7 +12,7 @@ from lsprotocol import types
 
 from planner.resources import specs_dir
 from planner.syntax.fmt import format_text
-from planner.syntax.keys import KEYS, LIMIT_KEYS, WORKLOAD_KINDS
+from planner.syntax.keys import KEYS, LIMIT_KEYS
 from planner.syntax.values import range_text
 from support.cli import run_cli
 from support.lsp import Session

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from planner.errors import PlanError, PlanErrors, PlanImportError, PlanLimitError
+from planner.errors import PlanError, PlanErrors, PlanLimitError
 from planner.resolve.files import find_root, hf_cache_dir
 from planner.resolve.load import load_plan
 from planner.syntax.limits import MAX_FILE_BYTES
