@@ -22,9 +22,9 @@ from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.timing import period_hours, window_hours
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
-from planner.estimate.calibration import SERVE_FACTORS, TRAIN_FACTORS
+from planner.calibration_use import calibration_use
 from planner.result import (
-    Alternative, CalibrationUse, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded,
+    Alternative, Host, Inputs, MemoryUse, Result, Row, RowLayout, rounded,
 )
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
@@ -195,27 +195,6 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         host=Host(**asdict(host_of(variant, c))),
         calibration=calibration_use(variant, c.gpu),
     )
-
-
-def calibration_use(variant: Variant, gpu: str) -> CalibrationUse | None:
-    """The calibration of ``gpu`` for the row's engine or stack, and the factors of it that
-    the row's estimate used (None when none applied)."""
-    offer = next((o for o in variant.offers if o.name == gpu), None)
-    if offer is None:
-        return None
-    serving = variant.serve_job is not None
-    scope = ("engine", variant.serve_job.engine) if serving else ("stack", variant.train_job.stack)
-    block = next((c for c in offer.calibrations if c.scope == scope), None)
-    if block is None:
-        return None
-    names = SERVE_FACTORS if serving else TRAIN_FACTORS
-    factors = {n: getattr(block, n) for n in names if getattr(block, n) is not None}
-    if not serving and variant.train_job.utilization is not None:
-        factors.pop("utilization", None)  # the workload's own utilization takes precedence
-    if not factors:
-        return None
-    return CalibrationUse(name=block.name, gpu=block.gpu, engine=block.engine, stack=block.stack,
-                          factors=factors, runs=block.runs, residual=block.residual, date=block.date)
 
 
 def _layout(c: Candidate) -> RowLayout:

@@ -105,3 +105,23 @@ def load_plan_text(tmp_path, text: str):
     path.write_text('import "std"\n' + text, encoding="utf-8")
     (calibration,) = load_plan(str(path)).calibrations
     return calibration
+
+
+def test_estimate_says_which_calibration_it_used_and_uses_it(tmp_path):
+    from planner.layout_estimate import estimate_plan
+    from planner.render.estimate import render_json, render_text
+
+    path, plan = _load(tmp_path, SERVING)
+    (tmp_path / "plain").mkdir()
+    plain_path, plain = _load(tmp_path / "plain", "")
+    calibrated = estimate_plan(plan, str(path), "chat")
+    default = estimate_plan(plain, str(plain_path), "chat")
+    (row,), (before,) = calibrated.workloads, default.workloads
+    assert (row.gpu, row.gpu_count, row.layout) == (before.gpu, before.gpu_count, before.layout)
+    assert before.calibration is None
+    assert row.calibration.name == "h100-vllm"
+    assert row.tpot_seconds > before.tpot_seconds * 1.2  # 0.7 of the HBM peak, 3 ms a step
+    assert 'calibrated: "h100-vllm" (step_overhead 3 ms, hbm_fraction 0.7;' in render_text(calibrated)
+    assert "calibrated" not in render_text(default)
+    data = json.loads(render_json(calibrated))
+    assert data["workloads"][0]["calibration"]["factors"] == {"step_overhead": 0.003, "hbm_fraction": 0.7}
