@@ -272,7 +272,7 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
     arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
-    spec = gpu_spec(block)
+    spec = gpu_spec(block, plan.calibrations)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
         found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)

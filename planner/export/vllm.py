@@ -73,7 +73,6 @@ def arguments(row: Row, model: str) -> list[str]:
     layout = row.layout
     inputs = row.inputs
     _, per_server = servers(row)
-    replicas = layout.replicas or 1
     if inputs.engine not in (None, "vllm"):
         raise PlanError(f"{row.name}: planned for the {inputs.engine} engine; `export vllm` "
                         "writes vLLM commands (plan it with `engine = vllm`)")

@@ -55,7 +55,7 @@ ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_c
             "ttft_seconds", "tpot_seconds", "tokens_per_second", "service", "tokens", "host",
             "decided_by", "reasons", "alternatives", "billing", "every_hours", "runs_per_period",
             "cost_per_run", "cost_per_period", "schedule", "billed_gpus", "billed_hours",
-            "gpu_type", "overheads"]
+            "gpu_type", "overheads", "calibration"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
               "batch", "optimizer", "rank", "budget", "stack", "precision", "output", "rate",
