@@ -1,6 +1,7 @@
 """Planner vs published measurements, case by case, with the median error per group.
 
-    python benchmarks/fidelity.py
+    python benchmarks/fidelity.py              # every case
+    python benchmarks/fidelity.py --calibrate  # held out: calibrated on half, error on the rest
 
 Each provider returns rows of (group, case, metric, published, predicted); the error is
 predicted / published - 1. Serving: tests/support/fidelity_serving.py (the public serving
@@ -19,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from support.fidelity_serving import serving_rows  # noqa: E402
 from support.fidelity_training import derivation_cases, held_out_rows, training_rows  # noqa: E402
+from support.heldout import halves, held_out, median_abs_error, rms_log_error  # noqa: E402
 
 PROVIDERS = [("serving", serving_rows), ("training", training_rows),
              ("training, held out", held_out_rows)]
@@ -60,6 +62,47 @@ def derivation() -> None:
     print(f"median {statistics.median(u for _, u in implied):.4f}\n")
 
 
+def _factors(values: dict[str, float]) -> str:
+    return ", ".join(f"{k} {v * 1e3:.2f} ms" if k == "step_overhead" else f"{k} {v:.4f}"
+                     for k, v in values.items())
+
+
+def _change(before, after) -> str:
+    return (f"median |error| {median_abs_error(before) * 100:.1f}% -> "
+            f"{median_abs_error(after) * 100:.1f}%, RMS log error {rms_log_error(before):.3f} -> "
+            f"{rms_log_error(after):.3f}")
+
+
+def calibrated(gpus: tuple[str, ...] = ("H100-SXM", "H200")) -> None:
+    """Held out (tests/support/heldout.py): per GPU type, the TensorRT-LLM cases in two
+    halves; fit on one, median |error| of the other before and after; then swapped."""
+    for gpu in gpus:
+        start = time.process_time()
+        result = held_out(gpu)
+        a, b = halves(gpu)
+        print(f"== calibration held out: {gpu}, trtllm, {len(a) + len(b)} cases "
+              f"({time.process_time() - start:.1f} s of CPU)")
+        for k, fold in enumerate(result.folds, 1):
+            f = fold.fitted
+            print(f"\nfold {k}: fitted to {len(fold.fitted_cases)} cases ({f.points} figures, "
+                  f"RMS log error {f.rms_before:.3f} -> {f.rms_after:.3f}): {_factors(f.values)}")
+            if f.at_bound:
+                print("  at a bound: " + ", ".join(f"{n} ({side})" for n, side in f.at_bound.items()))
+            if f.unidentified:
+                print("  not identified: " + ", ".join(f.unidentified))
+            print(f"{'held-out case':52s} {'metric':16s} {'published':>11s} {'default':>8s} "
+                  f"{'fitted':>8s}")
+            for r0, r1 in zip(fold.before, fold.after):
+                print(f"{r0.case[:52]:52s} {r0.metric:16s} {r0.published:11.2f} "
+                      f"{r0.error * 100:+7.1f}% {r1.error * 100:+7.1f}%")
+            print(f"the {len(fold.before)} held-out figures: {_change(fold.before, fold.after)}")
+        print(f"\npooled ({len(result.before)} figures, each estimated by the fold that did not "
+              f"fit it): {_change(result.before, result.after)}\n")
+
+
 if __name__ == "__main__":
-    main()
-    derivation()
+    if "--calibrate" in sys.argv[1:]:
+        calibrated()
+    else:
+        main()
+        derivation()

@@ -11,6 +11,8 @@ or typed data, and the command line is built on these::
     change = api.diff(old_result, result)          # typed Diff
     layout = api.estimate(plan, workload="tune", pins={"gpu": "A10G", "tp": 1})   # one layout
     files, skipped = api.export(result, plan, "vllm")
+    checked = api.validate(api.load("measured.plan"))   # measured runs vs estimates
+    fitted = api.calibrate(api.load("measured.plan"))   # factors fitted, .text to write
 
 Errors a user can cause are ``planner.errors.PlanError`` (printed as
 ``file:line:col: error: ...`` by the CLI); ``SolveInternalError`` means the independent
@@ -109,4 +111,19 @@ def export(result: Result, plan: Plan, tool: str, *, workload: str | None = None
                      override=model is not None, warnings=warnings)
 
 
-__all__ = ["diff", "estimate", "export", "load", "render", "report", "solve"]
+def validate(plan: Plan, *, file: str | None = None):
+    """Every measured figure of ``plan`` against its estimate (``planner.calibrate.Validation``)."""
+    from planner.calibrate import validate as validate_runs
+
+    return validate_runs(plan, file or plan.file)
+
+
+def calibrate(plan: Plan, *, file: str | None = None):
+    """The efficiency factors fitted to ``plan``'s measured runs (``planner.calibrate.Outcome``:
+    the fitted groups, their notes, and the calibration blocks as plan text)."""
+    from planner.calibrate import calibrate as fit
+
+    return fit(plan, file or plan.file)
+
+
+__all__ = ["calibrate", "diff", "estimate", "export", "load", "render", "report", "solve", "validate"]

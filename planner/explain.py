@@ -17,7 +17,7 @@ from planner.resolve.variants import Variant
 from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.search.candidates import latency_excess
 from planner.units import (
-    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, count, duration, hours_units, latency,
+    COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, count, duration, factor, hours_units, latency,
     layout, load, memory, moment, money, money_per, n_gpus, per_second, plain,
 )
 
@@ -514,3 +514,38 @@ def decide(variant: Variant, s: VariantSearch, chosen: Candidate, first: Candida
     if count_reason in ("availability", "memory", "pinned"):
         return count_reason, [line, *counted, *other_lines]
     return "price", [line, *other_lines, *counted]
+
+
+# ---------------------------------------------------------------- calibration
+_BOUND_SOURCE = {
+    ("step_overhead", "low"): "no CPU time at all", ("step_overhead", "high"): "the slowest "
+    "per-step CPU time published", ("hbm_fraction", "low"): "the lowest published whole-step "
+    "bandwidth fraction", ("hbm_fraction", "high"): "the datasheet peak",
+    ("compute_fraction", "low"): "the least efficient measured GEMM", ("compute_fraction", "high"):
+    "the GPU's best-shape matmul", ("utilization", "low"): "the least efficient measured GEMM",
+    ("utilization", "high"): "the GPU's best-shape matmul", ("collective_efficiency", "low"):
+    "the lowest published link fraction", ("collective_efficiency", "high"): "the link's line rate",
+}
+
+
+def unidentified_note(name: str, default: float, moves_with: str | None) -> str:
+    """Why a factor was not fitted, and that its default holds."""
+    why = ("no measured figure depends on it" if moves_with is None else
+           f"it moves the measured figures as {moves_with} does: the runs cannot tell them apart")
+    return f"{name}: not identified ({why}); its default {factor(name, default)} holds"
+
+
+def bound_note(name: str, side: str, value: float) -> str:
+    """A fitted factor held at one of its bounds: the runs ask for more than it may give."""
+    what = _BOUND_SOURCE[(name, side)]
+    return (f"{name}: held at its {'lower' if side == 'low' else 'upper'} bound "
+            f"{factor(name, value)} ({what}); the runs ask for more: something the model leaves "
+            "out is at work (docs/calibration.md, \"When a fit hits a bound\")")
+
+
+def runs_note(names: list[str]) -> str:
+    return "fitted to " + ", ".join(names)
+
+
+def no_fit_note(gpu: str, scope: str, target: str, why: str) -> str:
+    return f"{gpu} with {scope} {target}: no calibration written ({why})"

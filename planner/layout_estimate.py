@@ -19,9 +19,11 @@ import math
 from dataclasses import dataclass
 
 from planner import plan as P
+from planner.calibration_use import calibration_use
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError
 from planner.estimate import evaluate_serve, evaluate_train, model_flops
 from planner.resolve.variants import Variant, build_variants, replace_weights
+from planner.result import CalibrationUse
 from planner.search import Candidate, Frontiers, evaluate_pinned, search
 from planner.search.candidates import breaches, host_of
 from planner.search.space import fully_pinned
@@ -77,6 +79,7 @@ class LayoutReport:
     ttft_seconds: float | None = None  # serving: means of the steady state (None: not carried)
     tpot_seconds: float | None = None
     service: dict | None = None  # serving: what `solve` reports of a service (percentiles too)
+    calibration: CalibrationUse | None = None  # factors fitted to measured runs, when used
     estimate: dict = dataclasses.field(default_factory=dict)  # the estimator's typed result
 
 
@@ -248,6 +251,7 @@ def _report(variant: Variant, objective: str, currency: str, frontiers: Frontier
         gpu_memory_bytes=cand.gpu_memory_bytes, usable_memory_bytes=cand.usable_bytes,
         hours=cand.hours, cost=cand.cost, currency=currency,
         host=dataclasses.asdict(host_of(variant, cand)),
+        calibration=calibration_use(variant, cand.gpu),
         **_figures(variant, cand, offer.spec),
     )
 

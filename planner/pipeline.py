@@ -23,6 +23,7 @@ from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.timing import period_hours, window_hours
 from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
+from planner.calibration_use import calibration_use
 from planner.result import Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, rounded
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
@@ -194,6 +195,7 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         billed_gpus=c.billed_gpus, billed_hours=c.billed_hours,
         gpu_type=next(o.spec.family or o.name for o in variant.offers if o.name == c.gpu),
         overheads=_overheads(c),
+        calibration=calibration_use(variant, c.gpu),
     )
 
 

@@ -258,6 +258,64 @@ class Sweep(Node):
     labels: list[str]
 
 
+class Measured(Node):
+    """``measured "NAME" { ... }``: a run of a workload of the plan on a fully pinned layout,
+    and what it measured (written, or read ``from`` a vLLM benchmark result file). The
+    figures are in base units (seconds, tokens/s, requests/s, bytes, a fraction); after
+    loading, the file's figures are filled in (``sources`` says where each came from)."""
+
+    name: str
+    workload: str
+    layout: Layout | None = None
+    engine: Engine | None = None  # serving: default the workload's
+    stack: Stack | None = None  # training: default the workload's
+    weights: Literal["bf16", "fp16", "fp8", "int8", "int4", "nf4"] | None = None
+    # the run's load and request shape: default the result file's, else the workload's
+    users: int | None = None
+    rate: float | None = None
+    prompt: int | None = None
+    output: int | None = None
+    # figures
+    tokens_per_second: float | None = None  # output tokens/s (serving), tokens/s (training)
+    requests_per_second: float | None = None
+    ttft: float | None = None  # mean, seconds
+    ttft_p50: float | None = None
+    ttft_p99: float | None = None
+    tpot: float | None = None  # mean, seconds
+    tpot_p50: float | None = None
+    tpot_p99: float | None = None
+    itl: float | None = None  # mean inter-token latency, seconds
+    step_time: float | None = None  # seconds per optimizer step
+    peak_memory: int | None = None  # bytes per GPU
+    mfu: float | None = None  # model FLOPs / (time x GPUs x bf16 peak)
+    source: str | None = None  # `from = "FILE"`: a `vllm bench serve --save-result` JSON
+    date: str | None = None  # YYYY-MM-DD
+    sources: dict[str, str] = Field(default_factory=dict)  # figure -> file it was read from
+
+
+class Calibration(Node):
+    """``calibration "NAME" { ... }``: efficiency factors fitted to measured runs of one GPU
+    type under one serving engine or training stack (docs/calibration.md)."""
+
+    name: str
+    gpu: str
+    engine: Engine | None = None
+    stack: Stack | None = None
+    step_overhead: float | None = None  # seconds per step
+    hbm_fraction: float | None = None
+    compute_fraction: float | None = None
+    utilization: float | None = None
+    collective_efficiency: float | None = None
+    runs: int | None = None  # measured runs fitted
+    residual: float | None = None  # typical |error| left after the fit, a fraction
+    date: str | None = None  # the latest run's date
+
+    @property
+    def scope(self) -> tuple[str, str]:
+        """("engine", name) or ("stack", name)."""
+        return ("engine", self.engine) if self.engine is not None else ("stack", self.stack or "")
+
+
 class Import(Node):
     path: str  # as written: "std" or a path relative to the importing file
 
@@ -272,3 +330,5 @@ class Plan(Node):
     models: list[Model] = Field(default_factory=list)
     workloads: list[Serve | Finetune | Pretrain] = Field(default_factory=list)
     sweeps: list[Sweep] = Field(default_factory=list)
+    measured: list[Measured] = Field(default_factory=list)
+    calibrations: list[Calibration] = Field(default_factory=list)

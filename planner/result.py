@@ -145,6 +145,21 @@ class Service:
 
 
 @dataclass(frozen=True)
+class CalibrationUse:
+    """The calibration a row's estimate used (docs/calibration.md): the block, and the factors
+    of it that applied (a workload's own ``utilization`` takes precedence over a calibrated one)."""
+
+    name: str
+    gpu: str
+    engine: str | None  # serving calibrations
+    stack: str | None  # training calibrations
+    factors: dict[str, float]  # factor -> value: step_overhead in seconds, the others fractions
+    runs: int | None
+    residual: float | None  # a fraction
+    date: str | None
+
+
+@dataclass(frozen=True)
 class Alternative:
     gpu: str
     gpu_count: int
@@ -207,6 +222,7 @@ class Row:
     billed_hours: float | None = None
     gpu_type: str | None = None
     overheads: Overheads | None = None
+    calibration: CalibrationUse | None = None  # factors fitted to measured runs, when used
 
     @property
     def label(self) -> str:
@@ -326,5 +342,5 @@ def _typed(kind, data):
     return data
 
 
-__all__ = ["Alternative", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
+__all__ = ["Alternative", "CalibrationUse", "GpuUse", "Host", "Inputs", "MEMORY_COMPONENTS", "MONEY_FIELDS", "MemoryUse",
            "Result", "Row", "RowLayout", "Run", "Service", "plain_data", "rounded"]

@@ -368,3 +368,27 @@ def load(users: int | None, rate: float | None) -> str:
 def latency_pair(mean: float | None, p99: float | None) -> str:
     """``35 ms (p99 52 ms)``; the mean alone where nothing was simulated."""
     return latency(mean) + (f" (p99 {latency(p99)})" if p99 is not None else "")
+
+
+# ---------------------------------------------------------------- calibration
+def factor(name: str, value: float) -> str:
+    """A calibrated efficiency factor: ``step_overhead`` as a latency (``1.4 ms``), the
+    fractions to three digits (``0.861``)."""
+    if name == "step_overhead":
+        return latency(value) if value > 0 else "0 ms"
+    return f"{value:.3g}"
+
+
+def calibration(use) -> str:
+    """``"H100-SXM-vllm" (step_overhead 1.4 ms, hbm_fraction 0.861; 6 runs to 2025-06-01,
+    residual 2.1%)``: which calibration a row used, and the factors of it that applied."""
+    factors = ", ".join(f"{k} {factor(k, v)}" for k, v in use.factors.items())
+    about = []
+    if use.runs is not None:
+        about.append(f"{use.runs} run{'s' if use.runs != 1 else ''}"
+                     + (f" to {use.date}" if use.date else ""))
+    elif use.date:
+        about.append(use.date)
+    if use.residual is not None:
+        about.append(f"residual {use.residual * 100:.1f}%")
+    return f'"{use.name}" ({factors}' + (f"; {', '.join(about)})" if about else ")")

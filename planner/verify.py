@@ -236,6 +236,11 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
                    f"divide the global batch {job.global_batch}")
     if lay.weights != job.weights:
         bad.append(f"{who}: weights {lay.weights}, the plan gives {job.weights}")
+    # what the stacks' own code refuses (docs/exports.md "Refused")
+    if job.method == "qlora" and max(lay.tp, lay.ep) > 1:
+        bad.append(f"{who}: QLoRA with TP {lay.tp}, EP {lay.ep} (bitsandbytes' packed weights)")
+    if job.stack in ("deepspeed", "hf") and lay.pp > 1 and (lay.zero >= 2 or min(lay.ep, lay.tp) > 1):
+        bad.append(f"{who}: PP {lay.pp} with ZeRO-{lay.zero}, TP {lay.tp}, EP {lay.ep} on DeepSpeed's engine")
     micro = -(-job.global_batch // (lay.dp * lay.micro_batch))
     if (lay.vpp or 1) > 1 and micro % lay.pp:
         bad.append(f"{who}: {micro} micro-batches are not a multiple of PP {lay.pp} (interleaved)")
@@ -272,7 +277,7 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
     arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
-    spec = gpu_spec(block)
+    spec = gpu_spec(block, plan.calibrations)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
         found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)

@@ -7,6 +7,7 @@ from planner.cli import diff, report, export  # noqa: F401
 from planner.cli import check  # noqa: F401
 from planner.cli import specs  # noqa: F401
 from planner.cli import solve  # noqa: F401
+from planner.cli import calibrate  # noqa: F401
 from planner.cli import estimate  # noqa: F401
 from planner.cli import lsp  # noqa: F401
 

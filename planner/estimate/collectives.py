@@ -84,9 +84,15 @@ def link_fraction(gpu: GpuSpec) -> tuple[float, str]:
     return ETA_LINK_UNMEASURED, "nvlink"
 
 
-def fabric(gpu: GpuSpec) -> Fabric:
+def fabric(gpu: GpuSpec, efficiency: float | None = None) -> Fabric:
+    """The GPU type's fabric; ``efficiency`` (calibrated, docs/calibration.md) replaces the
+    link's achieved fraction and moves the network's by the same ratio, at most line rate."""
     eta, link = link_fraction(gpu)
-    return Fabric(eta * gpu.intra_node_bytes_per_s, ETA_NET * gpu.inter_node_bytes_per_s,
+    net = ETA_NET
+    if efficiency is not None:
+        net = min(1.0, ETA_NET * efficiency / eta)
+        eta = efficiency
+    return Fabric(eta * gpu.intra_node_bytes_per_s, net * gpu.inter_node_bytes_per_s,
                   gpu.gpus_per_node, link)
 
 

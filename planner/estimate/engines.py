@@ -129,12 +129,17 @@ def linear_peak(gpu: GpuSpec, kernel: WeightKernel) -> tuple[float, str]:
     return gpu.bf16_flops, "bf16"
 
 
-def gemm_fraction(gpu: GpuSpec, table: str) -> float:
-    """Achieved share of ``table`` ("bf16" | "fp8") peak for serving GEMMs on ``gpu``."""
+def best_matmul_fraction(gpu: GpuSpec, table: str) -> float:
+    """Best-shape matmul share of ``table`` ("bf16" | "fp8") peak on ``gpu`` (MAMF)."""
     best = (MAMF_FP8 if table == "fp8" else MAMF_BF16).get(gpu.name)
     if best is None:
         best = MAMF_FLOOR["amd" if gpu.vendor.lower() == "amd" else "nvidia"][table]
-    return best * SERVING_SHAPE_FACTOR
+    return best
+
+
+def gemm_fraction(gpu: GpuSpec, table: str) -> float:
+    """Achieved share of ``table`` ("bf16" | "fp8") peak for serving GEMMs on ``gpu``."""
+    return best_matmul_fraction(gpu, table) * SERVING_SHAPE_FACTOR
 
 
 def attention_fraction(gpu: GpuSpec) -> float:

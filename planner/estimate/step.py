@@ -20,6 +20,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from planner.estimate import calibration
 from planner.estimate import engines as E
 from planner.estimate.arch import param_counts
 from planner.estimate.memory import (
@@ -281,11 +282,12 @@ def replica(load: ServeLoad) -> Replica:
 
     lin_peak, table = E.linear_peak(gpu, kern)
     att_peak = gpu.bf16_flops
-    kv_frac = min(eng.hbm_fraction, E.HBM_FRACTION_FP8_KV) if load.kv == "fp8" else eng.hbm_fraction
+    hbm_frac = calibration.hbm_fraction(gpu, eng)
+    kv_frac = min(hbm_frac, E.HBM_FRACTION_FP8_KV) if load.kv == "fp8" else hbm_frac
     intra = tp * pp <= gpu.gpus_per_node
     link = gpu.intra_node_bytes_per_s if tp <= gpu.gpus_per_node else gpu.inter_node_bytes_per_s
     pp_link = gpu.intra_node_bytes_per_s if intra else gpu.inter_node_bytes_per_s
-    cpu = eng.step_overhead_s
+    cpu = calibration.step_overhead(gpu, eng)
     if eng.eager:
         cpu = a.layers * E.EAGER_LAYER_DISPATCH_S + _linear_calls(a) * kern.eager_call_s
     return Replica(
@@ -304,11 +306,11 @@ def replica(load: ServeLoad) -> Replica:
         pair_flops=4.0 * _attn_dim(a) * a.layers / tp,
         kv_token_bytes=float(kv_bytes_per_token_per_gpu(a, load.kv, tp, 1)),
         linear_peak=lin_peak,
-        linear_rate=lin_peak * E.gemm_fraction(gpu, table),
+        linear_rate=lin_peak * calibration.gemm_fraction(gpu, eng, table),
         attention_peak=att_peak,
         attention_rate=att_peak * E.attention_fraction(gpu),
         hbm=gpu.hbm_bytes_per_s,
-        weight_rate=gpu.hbm_bytes_per_s * eng.hbm_fraction,
+        weight_rate=gpu.hbm_bytes_per_s * hbm_frac,
         kv_rate=gpu.hbm_bytes_per_s * kv_frac,
         hidden=a.hidden, layers=a.layers,
         ar_latency=E.ALLREDUCE_LATENCY_INTRA_S if tp <= gpu.gpus_per_node else E.ALLREDUCE_LATENCY_INTER_S,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from planner.estimate import calibration
 from planner.estimate import collectives as C
 from planner.estimate import efficiency as E
 from planner.estimate import memory as M
@@ -200,7 +201,8 @@ def train_base(job: TrainJob, gpu: GpuSpec) -> TrainBase:
         flops_linear={mode: split[mode][0] for mode in RECOMPUTE_MODES},
         flops_core={mode: split[mode][1] for mode in RECOMPUTE_MODES},
         peak=gpu.bf16_flops,
-        utilization=job.utilization if job.utilization is not None else gpu.train_utilization,
+        utilization=job.utilization if job.utilization is not None
+        else calibration.train_utilization(gpu, job.stack),
         steps=job.tokens / (job.global_batch * job.seq_len),
         layer_params=counts.layers_total / arch.layers,
         layer_stored_bytes=layer_stored,
@@ -211,7 +213,7 @@ def train_base(job: TrainJob, gpu: GpuSpec) -> TrainBase:
         logits=logits,
         token_ids=M.embedding_input_bytes(job.seq_len, 1),
         host_link=T.host_link_bytes_per_s(gpu.name),
-        fabric=C.fabric(gpu),
+        fabric=calibration.fabric(gpu, job.stack),
         gemms=E.layer_gemms(arch),
         score_elements=float(arch.layers) * arch.heads * job.seq_len,
         elementwise=tuple(arch.layers * x for x in E.elementwise_bytes(

@@ -59,6 +59,32 @@ class Arch:
 
 
 @dataclass(frozen=True)
+class Factors:
+    """Efficiency factors fitted to a fleet's own runs (docs/calibration.md); None keeps the
+    model's default. Serving (per GPU type and engine): ``step_overhead`` seconds of CPU per
+    step, ``hbm_fraction`` of HBM bandwidth reached by weight and KV reads,
+    ``compute_fraction`` of the bf16 tensor-core peak reached by serving GEMMs. Training (per
+    GPU type and stack): ``utilization`` (as ``GpuSpec.train_utilization``) and
+    ``collective_efficiency``, the fraction of the GPU link a ring reaches inside a node."""
+
+    step_overhead: float | None = None
+    hbm_fraction: float | None = None
+    compute_fraction: float | None = None
+    utilization: float | None = None
+    collective_efficiency: float | None = None
+
+
+@dataclass(frozen=True)
+class Calibrated:
+    """The factors a GPU type runs at under one engine (``scope`` "engine") or training stack
+    (``scope`` "stack")."""
+
+    scope: str  # "engine" | "stack"
+    target: str  # the engine or stack name
+    factors: Factors
+
+
+@dataclass(frozen=True)
 class GpuSpec:
     """One GPU type as the solver may use it."""
 
@@ -91,6 +117,8 @@ class GpuSpec:
     storage_write_bytes_per_s: float | None = None  # per node, writing checkpoints
     interruptions_per_month: float | None = None  # spot: share of instances interrupted a month
     family: str | None = None  # the GPU type an offer is `like` (None: its own name)
+    # factors fitted to measured runs, by engine or stack (planner.estimate.calibration)
+    calibrations: tuple[Calibrated, ...] = ()
 
     @property
     def usable_bytes(self) -> int:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from planner.result import MEMORY_COMPONENTS as COMPONENTS
 from planner.result import Alternative, Result, Row
 from planner.units import (
-    available, duration, label, latency, latency_pair, layout, memory, moment, money, money_per,
+    available, calibration, duration, label, latency, latency_pair, layout, memory, moment, money, money_per,
     per_second, period, plain, price, share, span, the_period, verdict,
 )
 
@@ -174,6 +174,11 @@ def alternative_line(alt: Alternative, currency: str, row: Row, period: float) -
     return f"{alt.gpu_count} x {alt.gpu} ({layout(alt.layout)}): {when}{cost}"
 
 
+def calibration_line(row: Row) -> str | None:
+    """``calibrated: "NAME" (factors; runs, residual)`` when the row's estimate used one."""
+    return None if row.calibration is None else f"calibrated: {calibration(row.calibration)}"
+
+
 def headline(result: Result) -> str:
     """Status, objective, and the period's money: run rate, one-off, total, budget."""
     currency, period = result.currency, result.period_hours
@@ -205,4 +210,4 @@ def gpu_lines(result: Result) -> list[str]:
     return out
 
 
-__all__ = ["alternative_line", "breakdown", "columns", "gpu_lines", "groups", "headline", "label"]
+__all__ = ["alternative_line", "breakdown", "calibration_line", "columns", "gpu_lines", "groups", "headline", "label"]

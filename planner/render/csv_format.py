@@ -6,6 +6,7 @@ import csv
 import dataclasses
 import io
 
+from planner import units
 from planner.result import Result, Service
 
 LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
@@ -23,7 +24,7 @@ PERIOD = ("billing", "period_hours", "every_hours", "runs_per_period", "cost_per
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
           + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons")
-          + tuple(f"service_{k}" for k in SERVICE) + PERIOD)
+          + tuple(f"service_{k}" for k in SERVICE) + PERIOD + ("calibration",))
 
 
 def _text(value) -> str:
@@ -56,5 +57,6 @@ def render_csv(result: Result, explain: bool = False) -> str:
         cells += [row.billing, result.period_hours, row.every_hours, row.runs_per_period,
                   row.cost_per_run, row.cost_per_period,
                   ";".join(f"{r.start_hours}-{r.end_hours}" for r in row.schedule or ())]
+        cells += [None if row.calibration is None else units.calibration(row.calibration)]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()

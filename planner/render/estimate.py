@@ -55,6 +55,8 @@ def _row(row: LayoutReport) -> list[str]:
     host = row.host
     out.append(f"  host: {host['cpu_cores']} CPU cores, {units.memory(host['ram_bytes'])} RAM, "
                f"{units.memory(host['nvme_bytes'])} NVMe, network {host['network']}")
+    if row.calibration is not None:
+        out.append(f"  calibrated: {units.calibration(row.calibration)}")
     rest = {k: v for k, v in row.estimate.items() if k not in _SHOWN}
     if rest:
         out.append("  estimator: " + ", ".join(f"{k} {_value(v)}" for k, v in rest.items()))

@@ -90,13 +90,13 @@ def _first_cell(row: Row) -> str:
 
 
 def _why(row: Row, columns: int) -> str:
-    """The row's reasons, under it across the table."""
-    if not row.reasons:
+    """The row's reasons, and the calibration its estimate used, under it across the table."""
+    calibrated = [f"calibrated: {text.calibration(row.calibration)}"] if row.calibration else []
+    if not row.reasons and not calibrated:
         return ""
-    items = "".join(f"<li>{escape(r)}</li>" for r in row.reasons)
+    items = "".join(f"<li>{escape(r)}</li>" for r in (*row.reasons, *calibrated))
     css = ' class="why nofit"' if not row.fits else ' class="why"'
     return f'<tr{css}><td colspan="{columns}"><ul class="reasons">{items}</ul></td></tr>'
-
 
 
 def _memory(row: Row) -> str:

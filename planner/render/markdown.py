@@ -33,6 +33,9 @@ def render_markdown(result: Result, explain: bool = False) -> str:
             # the choice is in the row; below it, up to 3 reasons (the deciding one first)
             reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
             notes += [f"- {who}{r}" for r in reasons]
+            calibrated = c.calibration_line(row)
+            if calibrated:
+                notes.append(f"- {who}{calibrated}")
             if explain:
                 parts = c.breakdown(row)
                 if parts:

@@ -47,6 +47,9 @@ def _notes(console: Console, row: Row, explain: bool, currency: str, label: bool
     reasons = row.reasons if (explain or not row.fits) else row.reasons[1:4]
     for reason in reasons:
         console.print(f"  {who}{reason}")
+    calibrated = c.calibration_line(row)
+    if calibrated:
+        console.print(f"  {who}{calibrated}")
     if not explain:
         return
     parts = c.breakdown(row)

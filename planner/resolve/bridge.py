@@ -13,7 +13,7 @@ from pathlib import Path
 
 from planner import plan
 from planner.errors import PlanTypeError
-from planner.estimate.types import Arch, GpuSpec
+from planner.estimate.types import Arch, Calibrated, Factors, GpuSpec
 
 # Fields an Arch cannot be built without, with what each one is for (the load
 # checks, planner.resolve.checks, list the missing ones from this table too).
@@ -156,7 +156,19 @@ def _shipped_under_plan(node: plan.Node, inherited: str, written: str) -> bool:
     return Path(a.file).resolve().parent == specs_dir().resolve()
 
 
-def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
+def calibrated_factors(calibrations) -> tuple[Calibrated, ...]:
+    """The estimator's view of calibration blocks (all for one GPU type), in plan order."""
+    out = []
+    for c in calibrations:
+        scope, target = c.scope
+        out.append(Calibrated(scope, target, Factors(
+            step_overhead=c.step_overhead, hbm_fraction=c.hbm_fraction,
+            compute_fraction=c.compute_fraction, utilization=c.utilization,
+            collective_efficiency=c.collective_efficiency)))
+    return tuple(out)
+
+
+def gpu_spec(gpu: plan.Gpu, calibrations=()) -> GpuSpec:
     """The solver's view of a resolved GPU block.
 
     ``usable`` defaults to ``DEFAULT_USABLE_FRACTION`` for serving and to all of the memory
@@ -164,6 +176,8 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
     ``utilization`` to ``default_train_utilization(name, vendor)`` (planner.estimate.defaults);
     fp8/int8 left out mean no such tensor cores (0); vendor defaults to nvidia. ``shapes``
     must end at ``per_node``: the largest instance sold is a node.
+    ``calibrations``: the plan's calibration blocks; those for this GPU type are attached
+    (docs/calibration.md).
     """
     from planner.estimate import defaults, rent  # the estimator package owns these numbers
 
@@ -208,4 +222,5 @@ def gpu_spec(gpu: plan.Gpu) -> GpuSpec:
         storage_write_bytes_per_s=g.storage_write,
         interruptions_per_month=g.interruptions,
         family=g.like,
+        calibrations=calibrated_factors(c for c in calibrations if c.gpu == g.name),
     )

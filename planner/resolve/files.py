@@ -7,11 +7,12 @@ that anyone may open, so the files it names are confined (docs/language.md,
 - the plan's **root** is the top of the git repository holding the first plan
   (a directory with ``.git``), or the first plan's own directory outside git;
   ``--root DIR`` (``load_plan(root=...)``) sets it explicitly;
-- an ``import`` or a ``config`` path is relative to the file that writes it and
+- an ``import``, a ``config`` or a measured run's ``from`` path is relative to the file that
+  writes it and
   must stay inside the root once ``..`` and symbolic links are resolved; an
   absolute path is refused, except a ``config`` inside the local Hugging Face
   cache, which stays readable, as does ``import "std"`` (the shipped catalog);
-- an import must be a ``.plan`` file and a config a ``.json`` file (the name
+- an import must be a ``.plan`` file, a config or a result a ``.json`` file (the name
   written and the file a link leads to), so an error message, which quotes the
   line of a plan it points at, never quotes another kind of file;
 - only regular files are read, at most ``MAX_FILE_BYTES`` of them: no device,
@@ -58,7 +59,8 @@ def _inside(path: str, directory: str) -> bool:
     return path == directory or path.startswith(directory.rstrip(os.sep) + os.sep)
 
 
-_SUFFIX = {"import": (".plan", "a plan file (.plan)"), "config": (".json", "a config.json file (.json)")}
+_SUFFIX = {"import": (".plan", "a plan file (.plan)"), "config": (".json", "a config.json file (.json)"),
+           "from": (".json", "a benchmark result file (.json)")}
 
 
 @dataclass(frozen=True)

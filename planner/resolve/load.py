@@ -32,6 +32,7 @@ from planner.syntax import parse_plan
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
 from planner.resolve.files import Access, decode, read_file, read_head, reason
+from planner.resolve import measured
 from planner.resolve.merge import ConfigSource, merge, resolve_models
 from planner.resolve.snapshot import HF_PREFIX, INDEX_HEAD_BYTES
 from planner.resolve.pins import check_variants
@@ -123,7 +124,7 @@ class _Loader:
             raise PlanSyntaxError(f"`{path}` is empty: a plan needs at least one block", Span.point(path))
         plan = parse_plan(text, path)
         if root and not (plan.imports or plan.settings or plan.gpus or plan.models
-                         or plan.workloads or plan.sweeps):
+                         or plan.workloads or plan.sweeps or plan.measured or plan.calibrations):
             raise PlanSyntaxError(f"`{path}` has only comments: a plan needs at least one block",
                                   Span.point(path))
         return plan
@@ -196,6 +197,15 @@ class _Loader:
             attach_lines(warning, self.sources)
         into.extend(found)
 
+    def result_reader(self, written: str, span: Span | None) -> tuple[str, str]:
+        """The path and text of the result file a measured block's ``from`` names."""
+        base = span.file if span is not None else ""
+        if self.access is None:
+            path = os.path.normpath(os.path.join(os.path.dirname(base), written))
+            return path, read_file(path, span)
+        path = self.access.resolve(written, base, span, "from")
+        return path, read_text(path, span, self.reader)
+
     def raise_if_any(self) -> None:
         if self.errors:
             for error in self.errors.errors:
@@ -216,6 +226,8 @@ def _finish(loader: _Loader) -> P.Plan:
     plan = merge(loader.order, loader.errors)
     plan, broken = resolve_models(plan, loader.config_reader, loader.errors)
     check_plan(plan, loader.errors, broken_models=broken)
+    plan = measured.read_results(plan, loader.result_reader, loader.errors)
+    measured.check(plan, loader.errors)
     # every row solve would build (rows whose model is unknown or incomplete are left out:
     # their error is already reported)
     check_variants(plan, loader.errors)

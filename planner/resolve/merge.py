@@ -58,6 +58,8 @@ def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
     models: dict[str, P.Model] = {}
     workloads: dict[str, P.Serve | P.Finetune | P.Pretrain] = {}
     sweeps: dict[tuple[str, str], P.Sweep] = {}
+    measured: dict[str, P.Measured] = {}
+    calibrations: dict[str, P.Calibration] = {}
     for file in files:
         if file.settings is not None:
             settings = file.settings if settings is None else refine(settings, file.settings)
@@ -76,11 +78,19 @@ def merge(files: list[P.Plan], errors: Collector) -> P.Plan:
                 errors.add(_again("sweep", f"{sweep.target}.{sweep.key}", sweep.spans["target"], sweeps[key].span))
                 continue
             sweeps[key] = sweep
+        for kind, blocks, seen in (("measured", file.measured, measured),
+                                   ("calibration", file.calibrations, calibrations)):
+            for block in blocks:
+                if block.name in seen:
+                    errors.add(_again(kind, block.name, block.spans["name"], seen[block.name].span))
+                    continue
+                seen[block.name] = block
     root = files[-1] if files else P.Plan(file="")
     gpus = _gpu_offers(gpus, errors)
     return P.Plan(
         file=root.file, settings=settings, imports=root.imports, gpus=list(gpus.values()),
         models=list(models.values()), workloads=list(workloads.values()), sweeps=list(sweeps.values()),
+        measured=list(measured.values()), calibrations=list(calibrations.values()),
         span=root.span, spans=root.spans,
     )
 

@@ -312,8 +312,32 @@ def _training_pins(workload, pins: P.Layout, arch, row: dict, batch: int, gpus: 
         out.append(Problem("selective", "recompute", "recompute = selective is Megatron's (the attention "
                            f"core alone); the {stack} stack checkpoints whole layers: write "
                            "recompute = full or none", frozenset({"stack", "method"})))
+    out += _stack_pins(pins, stack, row["method"])
     gpu = gpus.get(pins.gpu) if pins.gpu is not None else None
     if row["precision"] == "fp8" and gpu is not None and not gpu.fp8:
         out.append(Problem("fp8", "gpu", f"gpu = {pins.gpu} has no fp8 tensor cores, which "
                            "`precision = fp8` needs", frozenset({"precision"})))
+    return out
+
+
+def _stack_pins(pins: P.Layout, stack: str, method: str | None) -> list[Problem]:
+    """Pins the stack's own code refuses (docs/exports.md "Refused", DeepSpeed 0.19.8): QLoRA's
+    packed 4-bit base weights split by TP or EP; pipeline stages with ZeRO-2/3, or with EP and
+    TP together, on DeepSpeed's engine (the deepspeed and hf stacks)."""
+    out = []
+    reads = frozenset({"method", "stack"})
+    for key in ("tp", "ep"):
+        degree = getattr(pins, key)
+        if method == "qlora" and degree is not None and degree > 1:
+            out.append(Problem(f"qlora-{key}", key, f"{key} = {degree} splits weights, but QLoRA's base "
+                               "weights are bitsandbytes' packed 4-bit tensors, which no tensor- or "
+                               "expert-parallel split takes: QLoRA runs data parallel", reads))
+    if stack in ("deepspeed", "hf") and pins.pp is not None and pins.pp > 1:
+        if pins.zero is not None and pins.zero >= 2:
+            out.append(Problem("pp-zero", "zero", f"zero = {pins.zero} with pp = {pins.pp}: DeepSpeed's "
+                               "pipeline engine refuses ZeRO-2 and ZeRO-3 (the "
+                               f"{stack} stack); write zero = 0 or 1, or stack = fsdp", reads))
+        if (pins.ep or 1) > 1 and (pins.tp or 1) > 1:
+            out.append(Problem("pp-ep-tp", "ep", f"ep = {pins.ep} with tp = {pins.tp} and pp = {pins.pp}: "
+                               "DeepSpeed's AutoEP with AutoTP runs without pipeline stages only", reads))
     return out

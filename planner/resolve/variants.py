@@ -49,6 +49,7 @@ class GpuOffer:
     spec: GpuSpec
     available: int | None  # None: unlimited
     block: p.Gpu
+    calibrations: tuple[p.Calibration, ...] = ()  # the plan's calibrations of this GPU type
 
 
 @dataclass(frozen=True)
@@ -119,7 +120,8 @@ def offered_gpus(plan: p.Plan) -> list[GpuOffer]:
         if gpu.available is None:
             continue
         available = None if gpu.available < 0 else int(gpu.available)
-        offers.append(GpuOffer(gpu.name, gpu_spec(gpu), available, gpu))
+        mine = tuple(c for c in plan.calibrations if c.gpu == gpu.name)
+        offers.append(GpuOffer(gpu.name, gpu_spec(gpu, mine), available, gpu, mine))
     return offers
 
 

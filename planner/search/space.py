@@ -12,7 +12,7 @@ its pinned value.
 
 from __future__ import annotations
 
-from planner.estimate.types import GpuSpec
+from planner.estimate.types import GpuSpec, TrainJob
 from planner.resolve.variants import Variant
 
 # Largest GPU count tried for a type declared ``available = unlimited``: 512
@@ -58,6 +58,23 @@ def pin(variant: Variant, name: str):
 def gpu_cap(available: int | None) -> int:
     """Most GPUs of one type the search tries."""
     return available if available is not None else UNLIMITED_GPU_CAP
+
+
+# Stacks that run ZeRO and pipelines on DeepSpeed's engine (transformers' Trainer hands ZeRO
+# to it); what that engine refuses (DeepSpeed 0.19.8, docs/exports.md "Refused"):
+# deepspeed/runtime/pipe/engine.py, "ZeRO-2 and ZeRO-3 are incompatible with pipeline
+# parallelism"; deepspeed/module_inject/auto_ep_folding.py, AutoEP with AutoTP needs pp = 1.
+DEEPSPEED_ENGINE = ("deepspeed", "hf")
+
+
+def stack_runs(job: TrainJob, tp: int, pp: int, ep: int, zero: int) -> bool:
+    """Can the job's stack run this layout? QLoRA's base weights are bitsandbytes' packed
+    4-bit tensors, which no tensor- or expert-parallel split takes (data parallel only)."""
+    if job.method == "qlora" and (tp > 1 or ep > 1):
+        return False
+    if job.stack in DEEPSPEED_ENGINE and pp > 1 and (zero >= 2 or (ep > 1 and tp > 1)):
+        return False
+    return True
 
 
 def tp_degrees(variant: Variant, spec: GpuSpec) -> list[int]:

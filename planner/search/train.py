@@ -21,7 +21,7 @@ from planner.search.candidates import (
 )
 from planner.search.space import (
     REFERENCE_TOKENS, cp_degrees, dp_degrees, ep_degrees, gpu_cap, micro_batches, pp_degrees,
-    recompute_chain, sequence_parallel, shard_choices, tp_degrees, vpp_choices,
+    recompute_chain, sequence_parallel, shard_choices, stack_runs, tp_degrees, vpp_choices,
     zero_offload_pairs,
 )
 
@@ -75,8 +75,11 @@ def _frontier(variant: Variant, offer: GpuOffer, order: int, cap: int, job: Trai
 def _knob_settings(variant: Variant, offer: GpuOffer, shape: tuple[int, int, int, int]):
     """(ep, zero, offload, shard, vpp) in search order at (tp, cp, pp, dp)."""
     tp, cp, pp, dp = shape
+    job = variant.train_job
     for ep in ep_degrees(variant, dp):
         for zero, offload in zero_offload_pairs(variant, dp):
+            if not stack_runs(job, tp, pp, ep, zero):
+                continue  # the stack's own code refuses it (space.stack_runs)
             for shard in shard_choices(variant, offer.spec, tp, cp, dp, zero, offload):
                 for vpp in vpp_choices(variant, pp):
                     yield ep, zero, offload, shard, vpp

@@ -14,22 +14,27 @@ from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, S
 from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
 from planner.syntax.limits import MAX_ERRORS, too_many_errors
 from planner.syntax.keys import (
-    BLOCK_KINDS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, sweep_keys,
+    BLOCK_KINDS, KEYS, MEASURED_FIGURES, SERVE_FACTOR_KEYS, SERVE_ONLY_LAYOUT,
+    TRAIN_FACTOR_KEYS, TRAIN_ONLY_LAYOUT, WORKLOAD_KINDS, is_limit, sweep_keys,
 )
 from planner.syntax.suggest import did_you_mean
 from planner.syntax.values import convert_value, text_of
 
 _MODELS = {"plan": P.Settings, "gpu": P.Gpu, "model": P.Model, "serve": P.Serve,
-           "finetune": P.Finetune, "pretrain": P.Pretrain}
+           "finetune": P.Finetune, "pretrain": P.Pretrain, "measured": P.Measured,
+           "calibration": P.Calibration}
 _REQUIRED = {"serve": ("model",), "finetune": ("model", "dataset"),
-             "pretrain": ("model", "dataset")}
-_EXAMPLE = {"model": 'model = "qwen-7b"', "dataset": "dataset = 1GB` or `dataset = 250M tokens"}
+             "pretrain": ("model", "dataset"), "measured": ("workload",), "calibration": ("gpu",)}
+_EXAMPLE = {"model": 'model = "qwen-7b"', "dataset": "dataset = 1GB` or `dataset = 250M tokens",
+            "workload": 'workload = "chat"', "gpu": 'gpu = "H100-SXM"'}
+
 
 
 def convert_file(file: File) -> P.Plan:
     """Raise PlanError/PlanErrors for every mistake in the file, or return its Plan."""
     errors = Collector()
-    out: dict[str, list] = {"imports": [], "gpu": [], "model": [], "workloads": [], "sweeps": [], "plan": []}
+    out: dict[str, list] = {"imports": [], "gpu": [], "model": [], "workloads": [], "sweeps": [], "plan": [],
+                            "measured": [], "calibration": []}
     seen: dict[tuple[str, str], Span] = {}
     currency = _file_currency(file)
     for statement in file.statements:
@@ -54,6 +59,7 @@ def convert_file(file: File) -> P.Plan:
     return P.Plan(
         file=file.path, settings=out["plan"][0] if out["plan"] else None, imports=out["imports"],
         gpus=out["gpu"], models=out["model"], workloads=out["workloads"], sweeps=out["sweeps"],
+        measured=out["measured"], calibrations=out["calibration"],
     )
 
 
@@ -145,9 +151,10 @@ def _entry(kind: str, entry: Entry, written: dict[str, Entry], spans: dict[str, 
         raise PlanNameError(f"`{entry.key}` is written twice; the first is at line {written[entry.key].span.line}",
                             entry.key_span)
     written[entry.key] = entry
-    if entry.key in LIMIT_KEYS and entry.op != "<=":
+    limit = is_limit(kind, entry.key)
+    if limit and entry.op != "<=":
         raise PlanTypeError(f"`{entry.key}` is a limit: write `{entry.key} <= {entry.value.text}`", entry.span)
-    if entry.key not in LIMIT_KEYS and entry.op == "<=":
+    if not limit and entry.op == "<=":
         raise PlanTypeError(f"`{entry.key}` is not a limit: write `{entry.key} = {entry.value.text}`", entry.span)
     updates = convert_value(entry.key, spec, entry.value)
     for field in updates:
@@ -165,9 +172,9 @@ def _layout(block: Block, sub: SubBlock, previous):
     if sub.kind != "layout":
         raise PlanNameError(f"unknown block `{sub.kind}` inside {block.kind}{did_you_mean(sub.kind, ['layout'])}",
                             sub.kind_span)
-    if block.kind not in WORKLOAD_KINDS:
-        raise PlanNameError(f"`layout` belongs in a serve, finetune or pretrain block, not in {block.kind}",
-                            sub.kind_span)
+    if block.kind not in WORKLOAD_KINDS + ("measured",):
+        raise PlanNameError(f"`layout` belongs in a serve, finetune, pretrain or measured block, not in "
+                            f"{block.kind}", sub.kind_span)
     if previous is not None:
         raise PlanNameError("a second `layout` block; write every pinned key in one", sub.kind_span)
     errors = Collector()
@@ -177,7 +184,9 @@ def _layout(block: Block, sub: SubBlock, previous):
     for entry in sub.entries:
         try:
             fields.update(_entry("layout", entry, written, spans))
-            wrong = TRAIN_ONLY_LAYOUT if block.kind == "serve" else SERVE_ONLY_LAYOUT
+            # a measured run's workload (and so its kind) may be in another file: checked on load
+            wrong = () if block.kind == "measured" else \
+                TRAIN_ONLY_LAYOUT if block.kind == "serve" else SERVE_ONLY_LAYOUT
             if entry.key in wrong:
                 use = "training" if block.kind == "serve" else "serving"
                 raise PlanTypeError(f"layout key `{entry.key}` applies to {use} only, not to {block.kind}",
@@ -185,7 +194,8 @@ def _layout(block: Block, sub: SubBlock, previous):
         except PlanError as error:
             errors.add(error)
     errors.raise_if_any()
-    _count_check(block.kind, fields, spans, sub.span)
+    if block.kind != "measured":
+        _count_check(block.kind, fields, spans, sub.span)
     return P.Layout(span=sub.span, spans=spans, **fields)
 
 
@@ -211,6 +221,10 @@ def _block_checks(block: Block, fields: dict, written: dict[str, Entry], layout)
     """Checks between keys of one block."""
     if block.kind == "serve":
         _serve_checks(block, fields, written)
+    if block.kind == "measured":
+        _measured_checks(block, fields, written)
+    if block.kind == "calibration":
+        _calibration_checks(block, fields, written)
     if block.kind == "finetune" and fields.get("method") == "full":
         for key in ("rank", "targets"):
             if key in written:
@@ -240,6 +254,44 @@ def _serve_checks(block: Block, fields: dict, written: dict[str, Entry]) -> None
         key, message = problem
         where = written[key].value.span if key in written else block.name_span
         raise PlanTypeError(f'serve "{block.name}": {message}', where)
+
+
+def _one_of(block: Block, written: dict[str, Entry], keys: tuple[str, str], what: str) -> None:
+    if all(k in written for k in keys):
+        raise PlanTypeError(f'{block.kind} "{block.name}" names {what}: write `{keys[0]}` or '
+                            f"`{keys[1]}`, not both", written[keys[1]].key_span)
+
+
+def _measured_checks(block: Block, fields: dict, written: dict[str, Entry]) -> None:
+    """A run measured something (figures, or a result file), under one load, on one engine or
+    stack."""
+    _one_of(block, written, ("users", "rate"), "one load")
+    _one_of(block, written, ("engine", "stack"), "one engine or stack")
+    if "from" not in written and not any(k in written for k in MEASURED_FIGURES):
+        raise PlanTypeError(f'measured "{block.name}" has no figure: write what the run measured '
+                            "(`tokens_per_second = 2450`, `ttft = 180ms`, `step_time = 4.2s`, ...) "
+                            'or `from = "result.json"`', block.name_span)
+
+
+def _calibration_checks(block: Block, fields: dict, written: dict[str, Entry]) -> None:
+    """Factors for one engine (serving) or one stack (training), and at least one of them."""
+    _one_of(block, written, ("engine", "stack"), "one engine or stack")
+    if "engine" not in written and "stack" not in written:
+        raise PlanTypeError(f'calibration "{block.name}" needs `engine = vllm` (serving factors) or '
+                            "`stack = megatron` (training factors)", block.name_span)
+    serving = "engine" in written
+    wrong = TRAIN_FACTOR_KEYS if serving else SERVE_FACTOR_KEYS
+    for key in wrong:
+        if key in written:
+            scope = "engine" if serving else "stack"
+            allowed = SERVE_FACTOR_KEYS if serving else TRAIN_FACTOR_KEYS
+            raise PlanTypeError(f"`{key}` is a {'training' if serving else 'serving'} factor; a "
+                                f"calibration for an {scope} sets {', '.join(allowed)}",
+                                written[key].key_span)
+    if not any(k in written for k in SERVE_FACTOR_KEYS + TRAIN_FACTOR_KEYS):
+        allowed = SERVE_FACTOR_KEYS if serving else TRAIN_FACTOR_KEYS
+        raise PlanTypeError(f'calibration "{block.name}" sets no factor: write one of '
+                            f"{', '.join(allowed)}", block.name_span)
 
 
 def _sweep(statement: SweepStmt, seen: dict) -> P.Sweep:

@@ -15,8 +15,16 @@ from typing import get_args
 from planner import plan
 
 WORKLOAD_KINDS = ("serve", "finetune", "pretrain")
-BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS
+BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS + ("measured", "calibration")
 LIMIT_KEYS = ("budget", "deadline", "tpot", "ttft", "tpot_p99", "ttft_p99")
+# Blocks whose LIMIT_KEYS are limits (`<=`); elsewhere a key of the same name is a value (a
+# measured run's `ttft = 120ms`).
+LIMITED_BLOCKS = ("plan",) + WORKLOAD_KINDS
+
+
+def is_limit(kind: str, key: str) -> bool:
+    """Whether ``key`` of a ``kind`` block is written as a limit (``key <= value``)."""
+    return key in LIMIT_KEYS and kind in LIMITED_BLOCKS
 
 
 @dataclass(frozen=True)
@@ -232,6 +240,74 @@ LAYOUT = {
                  doc="ZeRO-3 partition group (HSDP): a count, or `node` (training)"),
     "vpp": _count("searched: 1, 2, 4, 8", high=1024, doc="interleaved pipeline stages per GPU (training, pp > 1)"),
 }
+# A measured run (docs/calibration.md): the workload it ran, how, and what it measured.
+# Figures are positive and finite; the ranges are the language's (far past any real run).
+_FIGURE = dict(low=0.0, low_open=True)
+_LATENCY = dict(**_FIGURE, high=86400.0)
+MEASURED_FIGURES = ("tokens_per_second", "requests_per_second", "ttft", "ttft_p50", "ttft_p99",
+                    "tpot", "tpot_p50", "tpot_p99", "itl", "step_time", "peak_memory", "mfu")
+SERVE_FIGURES = MEASURED_FIGURES[:9]
+TRAIN_FIGURES = ("tokens_per_second", "step_time", "peak_memory", "mfu")
+MEASURED = {
+    "workload": Key("name", "required", doc="the serve, finetune or pretrain block the run ran"),
+    "engine": Key("enum", "the workload's", choices=_choices(plan.Engine),
+                  doc="the serving engine the run used"),
+    "stack": Key("enum", "the workload's", choices=_choices(plan.Stack),
+                 doc="the training stack the run used"),
+    "weights": Key("enum", "the workload's", choices=_choices(plan.ServeWeights)[:-1],
+                   doc="weight precision served"),
+    "users": _count("the result file's, else the workload's", high=10**7,
+                    doc="the run's concurrent requests (vLLM `--max-concurrency`)"),
+    "rate": Key("rate", "the result file's, else the workload's", low=0.0, low_open=True, high=1e6,
+                doc="the run's request rate, Poisson arrivals (vLLM `--request-rate`)"),
+    "prompt": Key("tokens", "the result file's, else the workload's", **_TOKENS,
+                  doc="the run's prompt tokens per request"),
+    "output": Key("tokens", "the result file's, else the workload's", **_TOKENS,
+                  doc="the run's output tokens per request"),
+    "tokens_per_second": Key("throughput", **_FIGURE, high=1e12,
+                             doc="measured: output tokens/s (serving), tokens/s of all GPUs (training)"),
+    "requests_per_second": Key("throughput", **_FIGURE, high=1e6, doc="measured: requests completed per second"),
+    "ttft": Key("duration", **_LATENCY, doc="measured: mean time to first token"),
+    "ttft_p50": Key("duration", **_LATENCY, doc="measured: median time to first token"),
+    "ttft_p99": Key("duration", **_LATENCY, doc="measured: 99th percentile of the time to first token"),
+    "tpot": Key("duration", **_LATENCY, doc="measured: mean time per output token after the first"),
+    "tpot_p50": Key("duration", **_LATENCY, doc="measured: median time per output token"),
+    "tpot_p99": Key("duration", **_LATENCY, doc="measured: 99th percentile of the time per output token"),
+    "itl": Key("duration", **_LATENCY, doc="measured: mean inter-token latency"),
+    "step_time": Key("duration", **_LATENCY, doc="measured: seconds per optimizer step"),
+    "peak_memory": Key("bytes", low=2**20, high=2**44, doc="measured: peak memory per GPU"),
+    "mfu": Key("fraction", low=0.0, low_open=True, high=1.0,
+               doc="measured: model FLOPs utilization (6N + 12·L·H·Q·T per token over bf16 peak)"),
+    "from": Key("text", field="source", doc="a `vllm bench serve --save-result` JSON file, relative to this file"),
+    "date": Key("date", "the result file's", doc="when the run was made, YYYY-MM-DD"),
+}
+
+# Factors fitted to measured runs (docs/calibration.md): the language's ranges; the sourced
+# bounds of each factor, which depend on the GPU, are checked when the plan is loaded.
+CALIBRATION = {
+    "gpu": Key("name", "required", doc="the GPU type the factors were fitted on"),
+    "engine": Key("enum", "`engine` or `stack`", choices=_choices(plan.Engine),
+                  doc="the serving engine the factors hold for"),
+    "stack": Key("enum", "`engine` or `stack`", choices=_choices(plan.Stack),
+                 doc="the training stack the factors hold for"),
+    "step_overhead": Key("duration", "the engine's", low=0.0, high=1.0,
+                         doc="CPU time per serving step not hidden behind GPU work"),
+    "hbm_fraction": Key("fraction", "the engine's", **_UTILIZATION,
+                        doc="achieved fraction of HBM bandwidth in weight and KV reads"),
+    "compute_fraction": Key("fraction", "the GPU's MAMF × 0.742", **_UTILIZATION,
+                            doc="achieved fraction of the bf16 tensor-core peak in serving GEMMs"),
+    "utilization": Key("fraction", "the GPU's", **_UTILIZATION,
+                       doc="achieved fraction of peak in training matmuls (large GEMMs)"),
+    "collective_efficiency": Key("fraction", "the link's nccl-tests fraction", **_UTILIZATION,
+                                 doc="achieved fraction of the GPU link in a ring inside a node"),
+    "runs": _count(doc="measured runs the factors were fitted to"),
+    "residual": Key("share", low=0.0, high=1e6,
+                    doc="typical error left after the fit: exp(RMS of the log errors) − 1"),
+    "date": Key("date", doc="the date of the latest run fitted, YYYY-MM-DD"),
+}
+SERVE_FACTOR_KEYS = ("step_overhead", "hbm_fraction", "compute_fraction")
+TRAIN_FACTOR_KEYS = ("utilization", "collective_efficiency")
+
 # `dataset` is bytes or tokens; each has its own range.
 DATASET_BYTES = Key("bytes", low=1, high=10**17)  # 100 PB
 DATASET_TOKENS = Key("dataset_tokens", low=1, high=10**16)  # 10,000T tokens: 250x the largest published run
@@ -246,6 +322,8 @@ KEYS: dict[str, dict[str, Key]] = {
     "finetune": FINETUNE,
     "pretrain": PRETRAIN,
     "layout": LAYOUT,
+    "measured": MEASURED,
+    "calibration": CALIBRATION,
 }
 
 

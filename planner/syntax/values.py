@@ -202,6 +202,8 @@ def _tokens(key, spec, value):
 
 def _quantity_of(unit_kind: str, what: str, integral: bool):
     def convert(key, spec, value):
+        if _zero_admitted(spec, value):
+            return 0 if integral else 0.0  # nothing needs no unit
         kind = _unit_kind(key, value, (unit_kind,), what)
         scaled = _scaled(key, value, kind, spec)
         if integral:
@@ -213,6 +215,16 @@ def _quantity_of(unit_kind: str, what: str, integral: bool):
         return number
 
     return convert
+
+
+def _zero_admitted(spec: Key, value: Value) -> bool:
+    """A plain 0 for a key whose range holds 0 (a calibrated `step_overhead = 0`)."""
+    if value.kind != "number" or spec.low != 0 or spec.low_open:
+        return False
+    try:
+        return Decimal(value.number or "") == 0
+    except InvalidOperation:
+        return False
 
 
 def _fraction(key, spec, value):
@@ -249,6 +261,14 @@ def _money(key, spec, value):
     if value.kind != "number":
         raise _error(key, f"takes an amount of money as a plain number (e.g. 500); found {_found(value)}", value)
     return _checked_real(key, spec, value)
+
+
+def _throughput(key, spec, value):
+    """Per second, as the key's name says: a plain number (2450, 2.4k) or a rate (2450/s, 3000/min)."""
+    kind = _unit_kind(key, value, ("number", "count", "rate"), "a number per second (2450, 2.4k or 2450/s)")
+    number = _real(key, _scaled(key, value, kind, spec), value, spec)
+    _check_range(key, spec, number, value)
+    return number
 
 
 def _plain_real(key, spec, value):
@@ -337,6 +357,7 @@ CONVERTERS = {
     "flops": _quantity_of("flops", "FLOP/s", integral=False),
     "bandwidth": _quantity_of("bandwidth", "a bandwidth", integral=False),
     "rate": _quantity_of("rate", "a request rate", integral=False),
+    "throughput": _throughput,
     "share": _share,
     "fraction": _fraction,
     "price": _price,

@@ -29,7 +29,7 @@ import string
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from planner.syntax.keys import KEYS, LAYOUT, LIMIT_KEYS, WORKLOAD_KINDS, Key
+from planner.syntax.keys import KEYS, LAYOUT, WORKLOAD_KINDS, Key, is_limit
 from planner.syntax.units import UNITS, spell
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -169,11 +169,14 @@ def value_for(rng: random.Random, name: str, spec: Key, valid: bool, names: dict
     if kind == "count_list" and valid:  # instance sizes: the catalog's GPUs come 8 to a node
         return "[" + ", ".join(str(n) for n in sorted(rng.sample([1, 2, 4], rng.randint(0, 3))) + [8]) + "]"
     if kind == "name":
-        pool = names["models"] if name == "model" or (name == "like" and table != "gpu") else names["gpus"]
+        pool = names["models"] if name == "model" or (name == "like" and table != "gpu") else \
+            names.get("workloads", ["w"]) if name == "workload" else names["gpus"]
         return json.dumps(rng.choice(pool) if pool and (valid or rng.random() < 0.8) else "nope")
     if kind == "name_list":
         pool = names["offered"] or names["gpus"]
         return "[" + ", ".join(json.dumps(g) for g in rng.sample(pool, rng.randint(1, min(3, len(pool))))) + "]"
+    if kind == "text" and name == "from":  # a measured run's result file
+        return json.dumps(rng.choice(["bench.json", "bench.json", "missing.json", "../x.json", "bench.txt"]))
     if kind == "text":  # config = "..."
         return json.dumps(rng.choice(names["configs"]) if names["configs"] else "config.json")
     if kind == "currency":
@@ -221,7 +224,7 @@ def _entries(rng: random.Random, kind: str, valid: bool, names: dict, required=(
     out = []
     for key in chosen:
         spec = table[key]
-        op = "<=" if key in LIMIT_KEYS else "="
+        op = "<=" if is_limit(kind, key) else "="
         if not valid and rng.random() < 0.05:
             op = "<=" if op == "=" else "="
         out.append(f"{key} {op} {value_for(rng, key, spec, valid, names, kind)}")
@@ -490,7 +493,7 @@ def bound_case(table: str, key: str, high: bool, gpu: str, kind: str, available:
     """A small valid plan with ``key`` of block ``table`` at the high (else low) bound of its range."""
     spec = KEYS[table][key]
     value = spell(spec.kind, spec.high if high or spec.low_open else spec.low)
-    op = "<=" if key in LIMIT_KEYS else "="
+    op = "<=" if is_limit(table, key) else "="
     gpu_extra = f"  {key} {op} {value}" if table == "gpu" else ""
     lines = ['import "std"', f'gpu "{gpu}" {{ available = {available}{gpu_extra} }}']
     kind = table if table in WORKLOAD_KINDS else kind
@@ -512,8 +515,73 @@ def bounds(rng: random.Random) -> Case:
                       rng.choice(["8", "unlimited"]))
 
 
-GENERATORS = {"bounds": bounds, "written": written, "valid": valid, "mutated": mutated, "hostile": hostile, "raw": raw}
-WEIGHTS = {"bounds": 3, "written": 30, "valid": 18, "mutated": 35, "hostile": 2, "raw": 12}
+# ---------------------------------------------------------------- measured runs and calibrations
+
+BENCH = ROOT / "tests" / "fixtures" / "vllm_bench" / "llama-3.1-8b-h100-c16.json"
+_MEASURED_HEAD = ('import "std"\ngpu "H100-SXM" { available = 4 }\n'
+                  'serve "s" { model = "Llama-3.1-8B" users = 8 context = 4k weights = bf16 }\n'
+                  'finetune "f" { model = "Llama-3.1-8B" dataset = 10MB method = lora }\n')
+_PINNED = {"serve": 'layout { gpu = "H100-SXM" tp = 1 pp = 1 replicas = 1 }',
+           "finetune": 'layout { gpu = "H100-SXM" tp = 1 pp = 1 dp = 1 zero = 0 recompute = full '
+                       'offload = none micro_batch = 1 }'}
+
+
+def _bench_bytes(rng: random.Random) -> bytes:
+    """The pinned vLLM result file, whole, with one key broken, or mutated as text."""
+    text = BENCH.read_text(encoding="utf-8")
+    choice = rng.random()
+    if choice < 0.4:
+        return text.encode()
+    if choice < 0.7:
+        return _json_mutation(rng, text).encode()
+    if choice < 0.9:
+        return mutate_text(rng, text, rng.randint(1, 4)).encode("utf-8", "surrogatepass")
+    return bytes(rng.randrange(256) for _ in range(rng.randint(0, 80)))
+
+
+def measured(rng: random.Random) -> Case:
+    """Measured and calibration blocks written from the key table, beside a broken or whole
+    vLLM result file: through check, validate and calibrate."""
+    gpus, models = catalog()
+    names = {"gpus": ["H100-SXM", "A100-80G", "H100-SMX"], "offered": ["H100-SXM"],
+             "catalog_models": list(models), "configs": [], "models": list(models),
+             "workloads": ["s", "f", "nope"]}
+    lines = [_MEASURED_HEAD]
+    for i in range(rng.randint(1, 3)):
+        valid_ = rng.random() < 0.6
+        kind = rng.choice(["serve", "finetune"])
+        # a valid run keeps its workload's load and request shape (a random one rarely fits)
+        skip = () if not valid_ else ("users", "rate", "prompt", "output") + (("stack",) if kind == "serve" else
+                                      ("engine", "weights", "users", "rate", "prompt", "output", "from",
+                                       "ttft", "ttft_p50", "ttft_p99", "tpot", "tpot_p50", "tpot_p99",
+                                       "itl", "requests_per_second"))
+        entries = _entries(rng, "measured", valid_, names, required=("date",), skip=skip + ("workload",))
+        entries.insert(0, f'workload = "{"s" if kind == "serve" else "f"}"' if valid_ else
+                       f"workload = {value_for(rng, 'workload', KEYS['measured']['workload'], False, names)}")
+        layout = _PINNED[kind] if valid_ or rng.random() < 0.5 else _layout(rng, kind, False, names)
+        if valid_ and not any(e.split(" ")[0] in ("ttft", "tpot", "step_time", "from") for e in entries):
+            entries.append("ttft = 50ms" if kind == "serve" else "step_time = 5s")
+        lines.append(f'measured "m{i}" {{ ' + "  ".join(entries) + f"  {layout} }}")
+    for i in range(rng.randint(0, 2)):
+        valid_ = rng.random() < 0.5
+        scope = rng.choice(["engine = vllm", "stack = megatron"])
+        factors = ("step_overhead", "hbm_fraction", "compute_fraction") if "engine" in scope else \
+            ("utilization", "collective_efficiency")
+        entries = _entries(rng, "calibration", valid_, names, required=("gpu", factors[0]),
+                           skip=("engine", "stack") + (() if not valid_ else
+                                                       tuple(k for k in KEYS["calibration"]
+                                                             if k.endswith(("fraction", "overhead",
+                                                                            "utilization", "efficiency"))
+                                                             and k not in factors)))
+        entries.insert(1, scope)
+        lines.append(f'calibration "c{i}" {{ ' + "  ".join(entries) + " }")
+    files = {"fuzz.plan": "\n".join(lines).encode() + b"\n", "bench.json": _bench_bytes(rng)}
+    return Case("measured", files)
+
+
+GENERATORS = {"bounds": bounds, "written": written, "valid": valid, "mutated": mutated, "hostile": hostile,
+              "raw": raw, "measured": measured}
+WEIGHTS = {"bounds": 3, "written": 30, "valid": 18, "mutated": 35, "hostile": 2, "raw": 12, "measured": 6}
 
 
 def case(rng: random.Random) -> Case:

@@ -39,7 +39,7 @@ from unittest import mock
 from fuzz.generate import SECRET, Case
 
 FAILURES = ("traceback", "hang", "exit-3", "bad-exit", "bad-error", "secret", "invalid-json",
-            "check-ok-solve-2", "check-ok-export-2", "fmt-roundtrip", "nondeterministic", "metamorphic")
+            "check-ok-solve-2", "check-ok-export-2", "check-ok-validate-2", "fmt-roundtrip", "nondeterministic", "metamorphic")
 _LINE = re.compile(r"\bline \d+")
 _ERROR_LINE = re.compile(r"^(\S.*?:\d+:\d+: )?error: ", re.MULTILINE)
 
@@ -259,6 +259,29 @@ def through_every_command(report: Report, label: str, path: str, time_limit: flo
         report.fail("bad-exit", f"{label}: report printed no page")
 
 
+def calibration_commands(report: Report, label: str, path: str, checked: bool) -> None:
+    """validate (table, json) and calibrate: exit 0 or 2 with a message; strict JSON; a plan
+    check accepted with a measured block is never bad input to them."""
+    measured = b"measured" in open(path, "rb").read()
+    out = os.path.join(os.path.dirname(path), "calibration.plan")
+    for command, argv in (("validate", ["validate", path]),
+                          ("validate-json", ["validate", path, "--format", "json"]),
+                          ("calibrate", ["calibrate", path, "-o", out])):
+        result = run(argv, 120)
+        if not judge(report, label, command, result, (0, 2)):
+            continue
+        if result.code == 2 and checked and measured:
+            report.fail("check-ok-validate-2", f"{label}: {command}: {result.err[:300]}")
+        if command == "validate-json" and result.code == 0:
+            try:
+                _strict_json(result.out)
+            except ValueError as error:
+                report.fail("invalid-json", f"{label}: validate: {error}")
+    if checked and measured and os.path.exists(out):
+        again = run(["check", out], 60)  # what calibrate wrote is a plan check accepts
+        judge(report, label, "check-calibration", again, (0,))
+
+
 def run_case(report: Report, workspace: Workspace, case: Case, label: str, rng, solve: bool,
              time_limit: float = 1.0) -> bool:
     """``case`` through check and fmt, and when ``solve`` and check passed, every command.
@@ -270,6 +293,8 @@ def run_case(report: Report, workspace: Workspace, case: Case, label: str, rng, 
         report.fail("bad-exit", f"{label}: check exit 0 without `ok`")
     fmt_round_trip(report, label, path)
     passed = ok and checked.code == 0
+    if case.kind == "measured":
+        calibration_commands(report, label, path, passed)
     if passed and solve:
         through_every_command(report, label, path, time_limit, rng)
     return passed

@@ -91,3 +91,14 @@ def test_a_metamorphic_family(workspace):
     metamorphic.check(report, workspace, random.Random("family:3"), "family", 0.5)
     _no_failures(report)
     assert report.counts["metamorphic-compared"] >= 1
+
+
+@pytest.mark.slow
+def test_measured_and_calibration_blocks_and_broken_result_files(workspace):
+    report = harness.Report()
+    for i in range(80):
+        rng = random.Random(f"measured:{i}")
+        harness.run_case(report, workspace, generate.measured(rng), f"#{i}", rng, solve=False)
+    _no_failures(report)
+    assert report.counts["validate:0"] >= 2 and report.counts["validate:2"] >= 10
+    assert report.counts["calibrate:0"] >= 2 and report.counts["check-calibration:0"] >= 1

@@ -161,7 +161,8 @@ def _complete(session, tmp_path, text_with_cursor: str, name: str = "c.plan"):
 
 def test_completion_of_block_kinds(session, tmp_path):
     items, _ = _complete(session, tmp_path, 'import "std"\n|')
-    assert _labels(items) == ["plan", "gpu", "model", "serve", "finetune", "pretrain", "import", "sweep"]
+    assert _labels(items) == ["plan", "gpu", "model", "serve", "finetune", "pretrain", "measured", "calibration",
+                             "import", "sweep"]
 
 
 def test_completion_of_keys_not_yet_written(session, tmp_path):

@@ -55,7 +55,7 @@ ROW_KEYS = ["name", "kind", "model", "scenario", "inputs", "fits", "gpu", "gpu_c
             "ttft_seconds", "tpot_seconds", "tokens_per_second", "service", "tokens", "host",
             "decided_by", "reasons", "alternatives", "billing", "every_hours", "runs_per_period",
             "cost_per_run", "cost_per_period", "schedule", "billed_gpus", "billed_hours",
-            "gpu_type", "overheads"]
+            "gpu_type", "overheads", "calibration"]
 INPUT_KEYS = ["model", "method", "users", "context", "dataset_tokens", "dataset_bytes", "epochs",
               "seq_len", "deadline_hours", "tpot_ms", "ttft_ms", "weights", "kv", "prompt",
               "batch", "optimizer", "rank", "budget", "stack", "precision", "output", "rate",
@@ -481,9 +481,10 @@ finetune "ft" {{ model = "tiny" method = full dataset = 1B tokens seq_len = 2k b
 """
 
 
-def _network_row(shape: str) -> tuple[dict, str]:
-    """The pinned 2-node full fine-tune of tiny, solved: (row, plan text)."""
-    text = plan_text('gpu "A100-80G" { available = 16 }\n', NETWORK_PLAN.format(shape=shape))
+def _network_row(shape: str, stack: str = "deepspeed") -> tuple[dict, str]:
+    """The pinned 2-node full fine-tune of tiny on ``stack``, solved: (row, plan text)."""
+    body = NETWORK_PLAN.format(shape=shape).replace("method = full", f"method = full stack = {stack}")
+    text = plan_text('gpu "A100-80G" { available = 16 }\n', body)
     return row_of(solve_text(text), "ft"), text
 
 
@@ -538,7 +539,8 @@ def test_training_network_counts_only_what_crosses_nodes():
     # PP 2 x DP 8 on 2 nodes of 8: each DP group (and its ZeRO-3 gathers) stays inside a
     # node on NVLink; only the pipeline boundary crosses: activations forward and their
     # gradients backward, s x b x h x 2 B each, per micro-batch (4 a step; one chunk per GPU).
-    row, _ = _network_row("pp = 2 dp = 8")
+    # FSDP's stack (torchtitan's pipelines with FSDP): DeepSpeed's engine refuses ZeRO-3 with PP.
+    row, _ = _network_row("pp = 2 dp = 8", stack="fsdp")
     per_step = 4 * 1 * 2 * 2 * 2000 * 2048  # micro-batches x chunks x (fwd+bwd) x bytes x s x h
     label = _nic_label(per_step, row)
     assert row["nodes"] == 2 and row["host"]["network"] == label

@@ -83,6 +83,11 @@ def errors(body: str) -> list[PlanError]:
      "recompute = selective is Megatron's (the attention core alone); the hf stack", "recompute"),
     ('pretrain "w" { model = "odd" dataset = 1B tokens precision = fp8 layout { gpu = "A100-80G" } }',
      "gpu = A100-80G has no fp8 tensor cores", "gpu"),
+    # what the stacks' own code refuses (docs/exports.md, "Refused")
+    ('finetune "w" { model = "odd" method = qlora dataset = 1MB layout { tp = 2 } }',
+     "tp = 2 splits weights, but QLoRA's base weights are bitsandbytes' packed", "tp"),
+    ('finetune "w" { model = "odd" method = full dataset = 1MB layout { pp = 2 zero = 3 } }',
+     "zero = 3 with pp = 2: DeepSpeed's pipeline engine refuses ZeRO-2 and ZeRO-3", "zero"),
 ])
 def test_pins_the_job_cannot_take_are_check_errors_at_the_pin(body, words, pin):
     (error,) = errors(body)

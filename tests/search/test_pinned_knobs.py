@@ -45,3 +45,16 @@ def test_pinned_vpp_finds_the_data_degree_whose_micro_batches_interleave(pins):
     micro_batches = 16 // (lay["dp"] * lay["micro_batch"])
     assert lay["vpp"] == 2 and lay["pp"] > 1 and micro_batches % lay["pp"] == 0
     assert (32 // lay["pp"]) % 2 == 0
+
+
+def test_the_search_keeps_to_what_the_stack_runs():
+    # DeepSpeed's pipeline engine refuses ZeRO-2/3 (deepspeed/runtime/pipe/engine.py);
+    # QLoRA's packed 4-bit base weights take no tensor-parallel split
+    full = _row("A10G", "16", 'finetune "w" { model = "Mistral-7B"  method = full  dataset = 100MB }')
+    assert full["layout"]["pp"] == 1 or full["layout"]["zero"] <= 1
+    qlora = _row("A10G", "16", 'finetune "w" { model = "Llama-3.1-70B"  method = qlora  dataset = 10MB }')
+    assert qlora["layout"]["tp"] == 1 and qlora["layout"]["ep"] == 1
+    for row in (full, qlora):
+        for line in row["alternatives"]:
+            assert line["layout"]["tp"] == 1 or row is full
+            assert line["layout"]["pp"] == 1 or line["layout"]["zero"] <= 1

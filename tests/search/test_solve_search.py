@@ -50,6 +50,10 @@ def _every_train_layout(inst, offer):
                 pairs = S.ZERO_OFFLOAD if dp > 1 else S.ZERO_OFFLOAD_SINGLE
                 mbs = [m for m in (1, 2, 4, 8, 16) if (job.global_batch // dp) % m == 0]
                 for (zero, offload), rc, mb in itertools.product(pairs, S.recompute_chain(inst), mbs):
+                    if job.stack in ("deepspeed", "hf") and pp > 1 and zero >= 2:
+                        continue  # DeepSpeed's pipeline engine refuses ZeRO-2/3
+                    if job.method == "qlora" and tp > 1:
+                        continue  # bitsandbytes' packed weights: data parallel only
                     for vpp in S.vpp_choices(inst, pp):
                         if vpp > 1 and (job.global_batch // (dp * mb)) % pp:
                             continue

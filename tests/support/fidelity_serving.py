@@ -91,8 +91,10 @@ def _catalog() -> tuple[dict[str, GpuSpec], dict[str, Arch]]:
     return gpus, models
 
 
-def _gpu(printed: str) -> GpuSpec:
-    return _catalog()[0][GPU_NAMES[printed]]
+def _gpu(printed: str, gpus: dict[str, GpuSpec] | None = None) -> GpuSpec:
+    """The catalog GPU a source names, or ``gpus``' spec of it (a calibrated one)."""
+    name = GPU_NAMES[printed]
+    return (gpus or {}).get(name) or _catalog()[0][name]
 
 
 def _model(printed: str) -> Arch:
@@ -127,11 +129,11 @@ def litgpt_rows() -> list[FidelityRow]:
     return rows
 
 
-def _trt_bench_load(row: dict) -> ServeLoad:
+def _trt_bench_load(row: dict, gpus: dict[str, GpuSpec] | None = None) -> ServeLoad:
     """A v0.17 max-throughput row as trtllm-bench ran it: the engine built with the batch and
     token limits its tuning heuristic derives from the dataset, KV at 0.95 of free memory."""
     setup = row["setup"]
-    arch, gpu = _model(row["architecture"]), _gpu(setup["GPU"])
+    arch, gpu = _model(row["architecture"]), _gpu(setup["GPU"], gpus)
     tp, pp = setup["TP"], setup["PP"]
     weights = "fp8" if setup["precision"] == "FP8" else "fp16"
     kv = "fp8" if setup["kv_cache"] == "FP8" else "fp16"
@@ -146,25 +148,36 @@ def _trt_bench_load(row: dict) -> ServeLoad:
                      token_budget=max_tokens, kv_fraction=TRT_BENCH_KV_FRACTION)
 
 
-def trtllm_throughput_rows() -> list[FidelityRow]:
+def _wanted(row: dict, cases: set[str] | None) -> bool:
+    return cases is None or row["id"] in cases
+
+
+def trtllm_throughput_rows(gpus: dict[str, GpuSpec] | None = None,
+                           cases: set[str] | None = None) -> list[FidelityRow]:
+    """``gpus``: catalog specs to use instead (calibrated); ``cases``: only these ids."""
     groups, _ = _groups("public_cases_v2.json")
     rows = []
     for row in groups["TensorRT-LLM perf-overview max throughput (v0.17)"]["rows"]:
-        s = steady_state(_trt_bench_load(row))
+        if not _wanted(row, cases):
+            continue
+        s = steady_state(_trt_bench_load(row, gpus))
         rows.append(FidelityRow(TRT_MAX, row["id"], "output tokens/s", "tok/s",
                                 row["measured"]["throughput_tokens_per_s"],
                                 s.output_tokens_per_second))
     return rows
 
 
-def trtllm_online_rows() -> list[FidelityRow]:
+def trtllm_online_rows(gpus: dict[str, GpuSpec] | None = None,
+                       cases: set[str] | None = None) -> list[FidelityRow]:
     groups, _ = _groups("public_cases_v2.json")
     rows = []
     for row in groups["TensorRT-LLM perf-overview online serving (v0.14.0)"]["rows"]:
+        if not _wanted(row, cases):
+            continue
         setup, measured = row["setup"], row["measured"]
         n = setup["requests"]
         load_kw = dict(users=n) if setup["QPS"] == "INF" else dict(rate=float(setup["QPS"]))
-        load = ServeLoad(_model(row["architecture"]), _gpu(setup["GPU"]), prompt=setup["input_len"],
+        load = ServeLoad(_model(row["architecture"]), _gpu(setup["GPU"], gpus), prompt=setup["input_len"],
                          output=setup["output_len"], tp=setup["TP"], engine="trtllm", **load_kw)
         r = simulate(load, requests=n, seed=ONLINE_SEED, warmup=0.0)
         rows.append(FidelityRow(TRT_ONLINE, row["id"], "mean TTFT", "ms",
@@ -197,3 +210,23 @@ def vllm_latency_rows() -> list[FidelityRow]:
 def serving_rows() -> list[FidelityRow]:
     """Every public serving case, planner vs published."""
     return litgpt_rows() + trtllm_throughput_rows() + trtllm_online_rows() + vllm_latency_rows()
+
+
+def case_gpus() -> dict[str, tuple[str, str]]:
+    """case id -> (catalog GPU, engine) of every TensorRT-LLM case (the engine whose public
+    cases cover one GPU type many times over: H100 and H200)."""
+    groups, _ = _groups("public_cases_v2.json")
+    out = {}
+    for group in ("TensorRT-LLM perf-overview max throughput (v0.17)",
+                  "TensorRT-LLM perf-overview online serving (v0.14.0)"):
+        for row in groups[group]["rows"]:
+            out[row["id"]] = (GPU_NAMES[row["setup"]["GPU"]], "trtllm")
+    return out
+
+
+def trtllm_rows(gpus: dict[str, GpuSpec] | None = None, cases: set[str] | None = None) -> list[FidelityRow]:
+    return trtllm_throughput_rows(gpus, cases) + trtllm_online_rows(gpus, cases)
+
+
+def catalog_gpu(name: str) -> GpuSpec:
+    return _catalog()[0][name]

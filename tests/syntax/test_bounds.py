@@ -14,30 +14,37 @@ import pytest
 
 from planner.errors import PlanError, PlanTypeError
 from planner.syntax import parse_plan
-from planner.syntax.keys import DATASET_BYTES, DATASET_TOKENS, KEYS, LIMIT_KEYS, SERVE_ONLY_LAYOUT
+from planner.syntax.keys import DATASET_BYTES, DATASET_TOKENS, KEYS, SERVE_ONLY_LAYOUT, is_limit
 from planner.syntax.units import ALL_UNITS, UNITS, spell
 from planner.syntax.values import range_text
 from support.paths import DOCS
 
 NUMERIC = ("count", "tokens", "bytes", "duration", "flops", "bandwidth", "fraction", "price", "money",
-           "real", "available", "zero", "rate", "share")
+           "real", "available", "zero", "rate", "share", "throughput")
 
 
 REQUIRED = {"serve": {"model": '"m"', "users": "1", "context": "4k"},
-            "finetune": {"model": '"m"', "dataset": "1GB"}, "pretrain": {"model": '"m"', "dataset": "1GB"}}
+            "finetune": {"model": '"m"', "dataset": "1GB"}, "pretrain": {"model": '"m"', "dataset": "1GB"},
+            # a run measured something; a calibration sets one factor of its engine or stack
+            "measured": {"workload": '"w"', "ttft": "1s"},
+            "calibration": {"gpu": '"g"', "engine": "vllm", "hbm_fraction": "0.9"}}
+TRAINING_CALIBRATION = {"gpu": '"g"', "stack": "megatron", "utilization": "0.5"}
 
 
 def _entry(kind: str, key: str, text: str) -> str:
     """A one-block plan writing ``key = text`` with the block's other required keys
     (a layout key inside a finetune block)."""
-    op = "<=" if key in LIMIT_KEYS else "="
+    op = "<=" if is_limit("serve" if kind == "layout" else kind, key) else "="
     if kind == "layout" and key in SERVE_ONLY_LAYOUT:
         return f'serve "s" {{ model = "m" users = 1 context = 4k layout {{ {key} {op} {text} }} }}'
     if kind == "layout":
         return f'finetune "f" {{ model = "m" dataset = 1GB layout {{ {key} {op} {text} }} }}'
     # a service's load is users or rate, not both
     skip = {key, "users"} if key == "rate" else {key}
-    others = "".join(f"{k} = {v} " for k, v in REQUIRED.get(kind, {}).items() if k not in skip)
+    required = REQUIRED.get(kind, {})
+    if kind == "calibration" and key in ("utilization", "collective_efficiency"):
+        required = TRAINING_CALIBRATION
+    others = "".join(f"{k} = {v} " for k, v in required.items() if k not in skip)
     return f'{kind} "x" {{ {others}{key} {op} {text} }}'
 
 

@@ -54,6 +54,22 @@ finetune "f2" { model = "m"  dataset = 1GB  runs = 4 }
 pretrain "t2" { model = "m"  dataset = 1B tokens  every = 30d  start_after = 1d }
 sweep "f".dataset = [1MB, 250M tokens]
 sweep "s".users = [1, 10, 1k]
+measured "ms" {
+  workload = "s"  engine = vllm  weights = bf16  users = 16  prompt = 1000  output = 200
+  tokens_per_second = 2.45k  requests_per_second = 12.25/s  ttft = 120ms  ttft_p50 = 0.11s
+  ttft_p99 = 300ms  tpot = 7.5ms  tpot_p50 = 7.4ms  tpot_p99 = 9ms  itl = 7.4ms  peak_memory = 72GiB
+  from = "bench/run.json"  date = "2025-06-01"
+  layout { gpu = "G"  tp = 1  pp = 1  replicas = 1 }
+}
+measured "mt" {
+  workload = "t"  stack = megatron  rate = 120/min  step_time = 4.2s  tokens_per_second = 500000
+  mfu = 41%  date = "2025-06-02"
+}
+calibration "cs" { gpu = "G"  engine = sglang  step_overhead = 0  hbm_fraction = 86%  compute_fraction = 0.55 }
+calibration "ct" {
+  gpu = "G"  stack = fsdp  utilization = 0.61  collective_efficiency = 70%  runs = 6  residual = 2.1%
+  date = "2025-06-03"
+}
 '''
 
 
@@ -153,6 +169,27 @@ def test_sweeps(plan):
     assert users.labels == ["1", "10", "1k"]
 
 
+def test_measured_blocks(plan):
+    ms, mt = plan.measured
+    assert (ms.workload, ms.engine, ms.weights, ms.users, ms.prompt, ms.output) == \
+        ("s", "vllm", "bf16", 16, 1000, 200)
+    assert (ms.tokens_per_second, ms.requests_per_second) == (2450.0, 12.25)
+    assert (ms.ttft, ms.ttft_p50, ms.ttft_p99) == pytest.approx((0.12, 0.11, 0.3))
+    assert (ms.tpot, ms.tpot_p50, ms.tpot_p99, ms.itl) == pytest.approx((0.0075, 0.0074, 0.009, 0.0074))
+    assert ms.peak_memory == 72 * 2**30 and ms.source == "bench/run.json" and ms.date == "2025-06-01"
+    assert (ms.layout.gpu, ms.layout.tp, ms.layout.pp, ms.layout.replicas) == ("G", 1, 1, 1)
+    assert (mt.stack, mt.rate, mt.step_time, mt.tokens_per_second, mt.mfu) == \
+        ("megatron", 2.0, 4.2, 500000.0, pytest.approx(0.41))
+
+
+def test_calibration_blocks(plan):
+    cs, ct = plan.calibrations
+    assert (cs.gpu, cs.scope, cs.step_overhead, cs.hbm_fraction, cs.compute_fraction) == \
+        ("G", ("engine", "sglang"), 0.0, pytest.approx(0.86), 0.55)
+    assert (ct.scope, ct.utilization, ct.collective_efficiency, ct.runs, ct.residual, ct.date) == \
+        (("stack", "fsdp"), 0.61, pytest.approx(0.7), 6, pytest.approx(0.021), "2025-06-03")
+
+
 def test_every_key_is_covered_by_the_full_example(plan):
     """FULL writes every key of every block, so the tests above see them all."""
     from planner.syntax.parser import parse_text
@@ -176,11 +213,14 @@ def test_every_plan_field_has_a_key():
 
     meta = {"span", "spans", "name", "kind", "layout"}
     pairs = [(P.Settings, "plan"), (P.Gpu, "gpu"), (P.Model, "model"), (P.Serve, "serve"),
-             (P.Finetune, "finetune"), (P.Pretrain, "pretrain"), (P.Layout, "layout")]
+             (P.Finetune, "finetune"), (P.Pretrain, "pretrain"), (P.Layout, "layout"),
+             (P.Measured, "measured"), (P.Calibration, "calibration")]
     for model, kind in pairs:
         fields = set(model.model_fields) - meta
         if kind in ("finetune", "pretrain"):
             fields = fields - {"dataset_bytes", "dataset_tokens"} | {"dataset"}
+        if kind == "measured":  # `from` sets `source`; `sources` records what a file gave
+            fields = fields - {"source", "sources"} | {"from"}
         assert fields == set(KEYS[kind]), (kind, fields ^ set(KEYS[kind]))
 
 
