@@ -115,7 +115,11 @@ def select(result: Result, tool: str, workload: str | None) -> list[Row]:
 def refusal(row: Row, tool: str) -> str | None:
     """Why ``tool``'s stack cannot run the row as solved, or None."""
     if tool == "deepspeed":
-        return deepspeed.refusal(row)
+        refused = deepspeed.refusal(row)
+        stack = row.inputs.stack
+        if refused and stack not in (None, "deepspeed", "hf"):
+            refused += f" (the row was planned for the {stack} stack, which runs it)"
+        return refused
     if tool == "vllm" or (tool == "skypilot" and row.kind == "serve"):
         return vllm.refusal(row)
     return None

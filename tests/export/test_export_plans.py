@@ -11,7 +11,7 @@ import shlex
 import pytest
 
 from planner.errors import PlanError
-from planner.export import _EXTENSIONS, _KINDS, artifacts, model_references
+from planner.export import _EXTENSIONS, _KINDS, artifacts, deepspeed, model_references
 from planner.resolve.load import load_plan
 from planner.pipeline import solve_file
 
@@ -50,25 +50,20 @@ def solved(tmp_path_factory):
     return out
 
 
-# Workloads of the examples whose solved layout DeepSpeed refuses to run (planner.export.
-# deepspeed.refusal): the search does not yet know what each stack runs, so it picks pipeline
-# stages with ZeRO 2/3 and QLoRA with tensor parallelism; those rows are refused with the
-# reason instead of exported. A refusal outside this list, or for another reason than the
-# documented ones (docs/exports.md, "Refused"), fails the test below.
-KNOWN_REFUSED = {
-    ("deepseek-r1.plan", "ft-r1"), ("deepseek-r1.plan", "ft-qwen-14b"),
-    ("deepseek-r1.plan", "ft-llama-70b"), ("shared-pool.plan", "nightly-adapter"),
-    ("tour.plan", "tiny-base"),
-}
 REFUSAL_REASONS = ("QLoRA with tensor parallelism", "QLoRA with expert parallelism", "pipeline parallel (",
                    "expert parallel ", "offload=", "planned for the ", "nf4 weights")
 
 
 def applicable(row, tool: str) -> bool:
     """A target applies to a row that fits, of a kind it launches; a service planned for
-    another engine than vLLM (examples/7b-memory.plan's transformers rows) has no vLLM launch."""
+    another engine than vLLM (examples/7b-memory.plan's transformers rows) has no vLLM launch,
+    and a training row planned for another stack than DeepSpeed's or Hugging Face's (Megatron,
+    FSDP) has a DeepSpeed config only where DeepSpeed runs its layout (tour.plan's Megatron
+    pretrain pipelines with ZeRO-2, which DeepSpeed's pipeline engine refuses)."""
     if not row.fits or row.kind not in _KINDS[tool]:
         return False
+    if tool == "deepspeed" and row.inputs.stack not in (None, "deepspeed", "hf"):
+        return deepspeed.refusal(row) is None
     return row.kind != "serve" or row.inputs.engine in (None, "vllm")
 
 
@@ -97,7 +92,7 @@ def test_every_example_exports_to_every_target_that_applies(solved):
                 slug, _, reason = note.partition(f": refused for {tool}: ")
                 assert reason.startswith(REFUSAL_REASONS), note
                 row = next(r for r in rows if re.sub(r"[^A-Za-z0-9._-]+", "-", row_words(r)).strip("-") == slug)
-                refused.add((os.path.basename(path), row.name))
+                refused.add((os.path.basename(path), tool, row.name, reason))
             exported = {f.filename.removesuffix(_EXTENSIONS[tool]) for f in files}
             assert len(files) + len(skipped) == len(rows), (path, tool)
             for row in rows:
@@ -117,7 +112,7 @@ def test_every_example_exports_to_every_target_that_applies(solved):
                     assert rented == row.billed_gpus, f.filename
                 seen.add(tool)
     assert seen == {"deepspeed", "vllm", "skypilot"}
-    assert refused <= KNOWN_REFUSED, refused - KNOWN_REFUSED
+    assert refused == set()  # the search keeps to what the stacks run (planner.search.space)
 
 
 def test_launch_plan_exports(solved):
@@ -166,12 +161,14 @@ def test_cli_warns_refuses_and_writes_notes_beside_the_json(tmp_path):
     assert code == 0
     notes = (tmp_path / "tune-dataset-100MB.deepspeed.notes.txt").read_text(encoding="utf-8")
     assert "QLoRA base weights in bitsandbytes 4-bit NF4" in notes and str(tmp_path / "tiny-base.deepspeed.json") not in out
+    # a Megatron pretrain pinned to pipeline stages with ZeRO-2: Megatron runs it, DeepSpeed does not
     pinned = tmp_path / "pinned.plan"
-    pinned.write_text('import "std"\ngpu "A100-80G" { available = 8 }\nmodel "m" { like = "Llama-3.1-8B" }\n'
-                      'finetune "q" { model = "m"  method = qlora  dataset = 10MB\n'
-                      '  layout { gpu = "A100-80G"  tp = 2  dp = 1  zero = 0 } }\n', encoding="utf-8")
+    pinned.write_text('import "std"\ngpu "A100-80G" { available = 16 }\nmodel "m" { like = "Llama-3.1-8B" }\n'
+                      'pretrain "p" { model = "m"  dataset = 1B tokens  stack = megatron\n'
+                      '  layout { gpu = "A100-80G"  tp = 1  pp = 2  dp = 4  zero = 2 } }\n', encoding="utf-8")
     code, out, err = _run("export", str(pinned), "--to", "deepspeed")
     assert code == 2 and out == ""
-    assert "error: nothing to export --to deepspeed: q: refused for deepspeed: QLoRA with tensor parallelism (tp = 2)" in err
+    assert ("error: nothing to export --to deepspeed: p: refused for deepspeed: pipeline parallel (2 stages)"
+            " with ZeRO stage 2") in err and "planned for the megatron stack, which runs it" in err
     code, out, err = _run("export", str(pinned), "--to", "skypilot")
-    assert code == 0 and "# note: DeepSpeed cannot run this layout: QLoRA with tensor parallelism" in out
+    assert code == 0 and "# note: DeepSpeed cannot run this layout: pipeline parallel (2 stages)" in out

@@ -246,8 +246,8 @@ def through_every_command(report: Report, label: str, path: str, time_limit: flo
     placed = result.get("status") in ("optimal", "feasible")
     # the target does not apply: --to vllm on a plan with no service, or on a service planned for
     # another engine (what the user asked of export, not a value check missing from `check`);
-    # or the target's stack cannot run the layout solved (docs/exports.md, "Refused": the search
-    # does not yet know what each stack runs), said with the reason
+    # or the target's stack cannot run a layout solved for another stack (docs/exports.md,
+    # "Refused": a Megatron pipeline with ZeRO-2 --to deepspeed), said with the reason
     mismatch = ("workload in the plan to export" in export.err or "writes vLLM commands" in export.err
                 or ": refused for " in export.err)
     if judge(report, label, f"export-{target}", export, (0, 1, 2)) and export.code == 2 and placed \
