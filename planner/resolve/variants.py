@@ -38,17 +38,14 @@ from planner import plan as p
 from planner.estimate.types import Arch, GpuSpec, ServeJob, TrainJob
 from planner.resolve.timing import Timing, period_hours, timing, window_hours
 
-UNLIMITED = None  # ``GpuOffer.available`` for ``available = unlimited``
-
 
 @dataclass(frozen=True)
 class GpuOffer:
-    """A GPU type the solver may use, with its plan block and estimator spec."""
+    """A GPU type the solver may use: its estimator spec and availability."""
 
     name: str
     spec: GpuSpec
     available: int | None  # None: unlimited
-    block: p.Gpu
     calibrations: tuple[p.Calibration, ...] = ()  # the plan's calibrations of this GPU type
 
 
@@ -58,7 +55,6 @@ class Variant:
 
     name: str  # "tune-7b" or "tune-7b[dataset=1GB]"
     group: str  # the workload's name; variants of one workload share it
-    order: int  # position in the plan, for stable output
     kind: str  # serve | finetune | pretrain
     workload: p.Serve | p.Finetune | p.Pretrain  # with the sweep's updates applied
     scenario: dict[str, str]  # sweep key -> value as written
@@ -121,7 +117,7 @@ def offered_gpus(plan: p.Plan) -> list[GpuOffer]:
             continue
         available = None if gpu.available < 0 else int(gpu.available)
         mine = tuple(c for c in plan.calibrations if c.gpu == gpu.name)
-        offers.append(GpuOffer(gpu.name, gpu_spec(gpu, mine), available, gpu, mine))
+        offers.append(GpuOffer(gpu.name, gpu_spec(gpu, mine), available, mine))
     return offers
 
 
@@ -292,7 +288,6 @@ def build_variants(plan: p.Plan) -> list[Variant]:
             common = dict(
                 name=name,
                 group=workload.name,
-                order=len(instances),
                 kind=variant.kind,
                 workload=variant,
                 scenario=scenario,

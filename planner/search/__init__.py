@@ -62,7 +62,7 @@ def _pinned_search(variant: Variant) -> VariantSearch:
 
 
 # A variant's fields that name it or place it in the output; its search depends on the rest.
-_IDENTITY = frozenset({"name", "group", "order", "scenario", "offers"})
+_IDENTITY = frozenset({"name", "group", "scenario", "offers"})
 
 
 def _comparable(value):
