@@ -39,7 +39,10 @@ def gpu_cell(row: Row) -> str:
     if row.gpu is None:
         return verdict(row)
     nodes = row.nodes
-    text = f"{row.gpu_count} x {row.gpu} ({nodes} node{'s' if nodes != 1 else ''})"
+    # rented whole: the GPUs paid for when an instance shape or whole nodes hold more
+    billed = (f"; {row.billed_gpus} billed" if row.billed_gpus is not None
+              and row.billed_gpus != row.gpu_count else "")
+    text = f"{row.gpu_count} x {row.gpu} ({nodes} node{'s' if nodes != 1 else ''}{billed})"
     if row.fits:
         return text
     return f"{text}: {verdict(row)}"
@@ -66,6 +69,11 @@ def time_cell(row: Row) -> str:
     if row.kind == "serve":
         return latency_cell(row)
     text = duration(row.hours)
+    extra = row.overheads
+    if extra is not None:
+        beside = extra.load_hours + extra.checkpoint_hours + extra.restart_hours
+        if beside >= 0.01 * row.hours:  # what a rented run spends beside its steps
+            text += f" ({duration(beside)} loading, checkpoints, restarts)"
     if row.every_hours is not None:
         text += f" every {duration(row.every_hours)}"
     if row.fits and row.schedule:

@@ -7,7 +7,7 @@ import dataclasses
 import io
 
 from planner import units
-from planner.result import Result, Service
+from planner.result import Overheads, Result, Service
 
 LAYOUT = ("tp", "pp", "dp", "ep", "zero", "recompute", "offload", "micro_batch", "replicas",
           "weights")
@@ -21,10 +21,15 @@ SERVICE = tuple(f.name for f in dataclasses.fields(Service))
 # several plans adds like with like); ``schedule``: each run "start-end" in hours.
 PERIOD = ("billing", "period_hours", "every_hours", "runs_per_period", "cost_per_run",
           "cost_per_period", "schedule")
+# What is rented (columns added last: the CSV contract only grows): GPUs and hours billed,
+# the GPU type an offer is like, a training run's time beside its steps.
+RENTED = ("billed_gpus", "billed_hours", "gpu_type")
+OVERHEADS = tuple(f.name for f in dataclasses.fields(Overheads))
 HEADER = (("name", "kind", "model", "scenario", "fits", "gpu", "gpu_count", "nodes")
           + LAYOUT + tuple(f"memory_{k}_bytes" for k in MEMORY) + MEASURES
           + tuple(f"host_{k}" for k in HOST) + ("decided_by", "reasons")
-          + tuple(f"service_{k}" for k in SERVICE) + PERIOD + ("calibration",))
+          + tuple(f"service_{k}" for k in SERVICE) + PERIOD + ("calibration",) + RENTED
+          + tuple(f"overhead_{k}" for k in OVERHEADS))
 
 
 def _text(value) -> str:
@@ -58,5 +63,7 @@ def render_csv(result: Result, explain: bool = False) -> str:
                   row.cost_per_run, row.cost_per_period,
                   ";".join(f"{r.start_hours}-{r.end_hours}" for r in row.schedule or ())]
         cells += [None if row.calibration is None else units.calibration(row.calibration)]
+        cells += [getattr(row, k) for k in RENTED]
+        cells += [_field(row.overheads, k) for k in OVERHEADS]
         writer.writerow([_text(v) for v in cells])
     return buffer.getvalue()
