@@ -135,3 +135,30 @@ serve "chat" { model = "r1-7b"  users = 16  context = 8k  prompt = 6k  weights =
     assert row["gpu_count"] == row["billed_gpus"] == 4 and row["tpot_seconds"] < two["tpot_seconds"]
     assert row["reasons"][1].endswith("2 is the fewest that meets them, and all 4 of the 4 GPUs "
                                       "billed serve")
+
+
+def test_billed_gpus_and_overheads_reach_the_table_and_the_csv():
+    import csv
+    import io
+
+    from planner.render import render
+    from planner.result import Result
+
+    text = '''
+import "std"
+gpu "A100-80G" { available = 8 }
+model "m" { like = "DeepSeek-R1-Distill-Llama-8B" }
+finetune "a" { model = "m"  method = lora  dataset = 1MB  layout { tp = 1  pp = 3  dp = 1 } }
+'''
+    data = solve_text(text)
+    result = Result.from_json(data)
+    assert "3 x A100-80G (1 node; 4 billed)" in render(result, "table", width=300)
+    (line,) = csv.DictReader(io.StringIO(render(result, "csv")))
+    row = data["workloads"][0]
+    assert (line["billed_gpus"], line["gpu_type"]) == ("4", "A100-80G")
+    assert float(line["billed_hours"]) == row["billed_hours"] >= row["hours"]
+    extra = row["overheads"]
+    assert float(line["overhead_load_hours"]) == extra["load_hours"] > 0
+    beside = extra["load_hours"] + extra["checkpoint_hours"] + extra["restart_hours"]
+    assert beside >= 0.01 * row["hours"]  # 16 GB of weights to load for a 1 MB fine-tune
+    assert "loading, checkpoints, restarts)" in render(result, "table", width=300)
