@@ -10,6 +10,7 @@ every reader sees the numbers the JSON shows.
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from dataclasses import dataclass
@@ -291,6 +292,8 @@ class Result:
 
 def _round(value, money: bool = False):
     if isinstance(value, float):
+        if not math.isfinite(value):
+            return None  # no figure: e.g. a run that restarts more than it works never ends
         return round_money(value) if money else round_sig(value)
     if dataclasses.is_dataclass(value):
         return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name), f.name in MONEY_FIELDS)

@@ -25,8 +25,8 @@ def paid_gpus(block: p.Gpu, count: int) -> int:
     if not sold:
         return count
     node = block.per_node
-    if count <= node:
-        return min(s for s in sold if s >= count)
+    if count <= node:  # a node is always sold whole (docs/language.md, `shapes`)
+        return min(s for s in sold + [node] if s >= count)
     nodes = count // node + (1 if count % node else 0)
     return nodes * node
 

@@ -9,6 +9,8 @@ rejection (SolveInternalError, exit 3), and the status agrees with the exit code
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -382,3 +384,24 @@ def test_fewer_gpus_beyond_the_solver_range_without_limits():
     assert row["fits"] and row["gpu_count"] == 2 and row["decided_by"] == "budget"
     assert row["reasons"][1] == ("1 x A10G fit in memory but cost beyond the solver's range; "
                                  "2 is the fewest that meets it")
+
+
+def test_a_run_that_never_ends_has_no_figure_not_infinity():
+    # found by the campaign (#24124), as found: restarts on this made-up GPU would cost more
+    # than the run does, so it never ends. Its hours and cost are null in the JSON (was:
+    # Infinity, which is not JSON)
+    text = ('import "std"\n'
+            'gpu "L40S" { usable = 10.001834975822453%  fp8 = 0.00010000000000090637PFLOPS  int8 = 100PFLOPS  '
+            'network = 1.2500000519248346e-05TB/s  per_node = 1024  available = 5  utilization = 1  '
+            'billing = minute  storage_write = 25809.800367300722GB/s  like = "RTX-4090" }\n'
+            'gpu "A100-80G" { memory = 1024KiB  usable = 0.7492624484429175  '
+            'hbm = 0.01250000048336318GB/s  available = 1 }\n'
+            'pretrain "w0" { model = "Mistral-7B"  dataset = 784GiB  seq_len = 46  batch = 176556  '
+            'optimizer = adamw-8bit  stack = megatron  precision = fp8 }\n'
+            'sweep "w0".utilization = [28.862609507411513%, 60.414028908135464%, 9.980632192364427%]\n')
+    result = solve_text(text)
+    json.loads(json.dumps(result), parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    endless = [r for r in result["workloads"] if r["overheads"]["goodput"] == 0.0]
+    assert endless  # at 10% utilization the run never ends
+    for row in endless:
+        assert row["hours"] is None and row["cost"] is None and row["billed_hours"] is None

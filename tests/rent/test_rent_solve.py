@@ -162,3 +162,17 @@ finetune "a" { model = "m"  method = lora  dataset = 1MB  layout { tp = 1  pp = 
     beside = extra["load_hours"] + extra["checkpoint_hours"] + extra["restart_hours"]
     assert beside >= 0.01 * row["hours"]  # 16 GB of weights to load for a 1 MB fine-tune
     assert "loading, checkpoints, restarts)" in render(result, "table", width=300)
+
+
+def test_a_plan_node_larger_than_the_catalog_shapes_is_sold_whole():
+    # found by the campaign (#19029): the catalog sells H100 as [1, 2, 4, 8]; a plan's
+    # 16-GPU node keeps those and sells the node whole, so 12 GPUs pay for 16 (was: the
+    # checker found no shape for 12 and raised)
+    text = '''
+import "std"
+gpu "H100-SXM" { available = 16  per_node = 16 }
+model "m" { like = "DeepSeek-R1-Distill-Llama-8B" }
+finetune "a" { model = "m"  method = full  dataset = 1MB  layout { tp = 4  pp = 3  dp = 1  zero = 0 } }
+'''
+    row = solve_text(text)["workloads"][0]
+    assert row["gpu_count"] == 12 and row["billed_gpus"] == 16 and row["nodes"] == 1
