@@ -126,6 +126,11 @@ def limit_sentences(choice: Choice, currency: str) -> list[str]:
 
 
 def _range_text(c: Candidate, currency: str) -> str:
+    """What a candidate out of the solver's range costs, after "costs"."""
+    if not math.isfinite(c.hours):
+        # planner.estimate.rent: restarts would take half the run's time or more
+        return ("without end: the run never finishes, restarts after failures and "
+                "interruptions taking more of its time than its steps")
     return (f"{money(c.cost, currency)} over {duration(c.hours)}, beyond the solver's range "
             f"(at most {money(MAX_UNITS / COST_SCALE, currency)} and "
             f"{duration(MAX_UNITS / HOURS_SCALE)} per workload)")

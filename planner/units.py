@@ -47,7 +47,10 @@ def steps_down(hours: float) -> int:
 
 
 def representable(cost: float, hours: float) -> bool:
-    """Within the solver's integer range (``MAX_UNITS`` of cost and of hours)."""
+    """Within the solver's integer range (``MAX_UNITS`` of cost and of hours); a run that
+    never ends (infinite hours and cost) is not."""
+    if not (math.isfinite(cost) and math.isfinite(hours)):
+        return False
     return cost_units(cost) <= MAX_UNITS and hours_units(hours) <= MAX_UNITS
 
 

@@ -405,3 +405,14 @@ def test_a_run_that_never_ends_has_no_figure_not_infinity():
     assert endless  # at 10% utilization the run never ends
     for row in endless:
         assert row["hours"] is None and row["cost"] is None and row["billed_hours"] is None
+
+
+def test_a_candidate_that_never_ends_is_out_of_range_with_its_reason():
+    # found by the campaign (#33893, tests/data/fuzz-never-ends.plan): the search kept a
+    # candidate whose cost was infinite (was: OverflowError in units.cost_units)
+    from support.paths import DATA
+
+    result = solve_file(str(DATA / "fuzz-never-ends.plan"), time_limit=2.0, explain=True).to_json()
+    json.loads(json.dumps(result), parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
+    reasons = [r for row in result["workloads"] for r in row["reasons"]]
+    assert any("costs without end: the run never finishes" in r for r in reasons)
