@@ -190,6 +190,27 @@ def _host_text(c: Candidate) -> str:
             f"({describe(c)}), the instance has {memory(held)} of host RAM (`host_ram`)")
 
 
+def host_notes(spec, host, c: Candidate) -> list[str]:
+    """Where the host figures the planner derives for a chosen row (planning floors,
+    planner.estimate.host) are above what its instance has (``host_cpus``, ``host_nvme``):
+    notes, not rejections. The CPU floor is a rule of thumb some sold shapes are below
+    (AWS p3.16xlarge: 8 vCPUs per GPU), and data and checkpoints may live on network
+    storage instead of local NVMe."""
+    nodes = max(1, c.nodes)
+    # an instance of the billed shape on one node, whole nodes beyond
+    share = min(c.billed_gpus or c.gpu_count, spec.gpus_per_node) / spec.gpus_per_node
+    out = []
+    if spec.host_cpus is not None and host.cpu_cores / nodes > spec.host_cpus * share:
+        out.append(f"host: {host.cpu_cores // nodes} CPU cores per node by the planner's floor "
+                   f"(12 per GPU), the instance has {spec.host_cpus * share:g} (`host_cpus`): "
+                   "data loading may need more")
+    if spec.host_nvme_bytes is not None and host.nvme_bytes / nodes > spec.host_nvme_bytes * share:
+        out.append(f"host: {memory(host.nvme_bytes / nodes)} of local disk per node for data and "
+                   f"checkpoints, the instance has {memory(spec.host_nvme_bytes * share)} of NVMe "
+                   "(`host_nvme`): keep them on network storage")
+    return out
+
+
 def _host_reason(out: GpuOutcome) -> str:
     return f"{out.gpu}: fits the GPUs only when " + _host_text(out.miss.nearest)
 

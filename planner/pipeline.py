@@ -151,6 +151,8 @@ def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: C
         chosen = opts[pick]
         first = opts[choice.first_choices.get(variant.name, pick)]
         decided, reasons = explain.decide(variant, s, chosen, first, choice.binding, currency, objective)
+        spec = next(o.spec for o in variant.offers if o.name == chosen.gpu)
+        reasons = list(reasons) + explain.host_notes(spec, host_of(variant, chosen), chosen)
         alternatives = _alternatives(variant, s, chosen, objective) if with_alternatives else ()
         return _row(variant, chosen, True, decided, reasons, alternatives, choice, window)
     if opts:

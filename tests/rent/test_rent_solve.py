@@ -176,3 +176,24 @@ finetune "a" { model = "m"  method = full  dataset = 1MB  layout { tp = 4  pp = 
 '''
     row = solve_text(text)["workloads"][0]
     assert row["gpu_count"] == 12 and row["billed_gpus"] == 16 and row["nodes"] == 1
+
+
+def test_host_cpus_and_nvme_below_the_planner_floors_are_noted_not_rejected():
+    # 8 GPUs on one node: the planner's floor is 12 CPU cores per GPU (96); a node of 32
+    # vCPUs is noted. The local disk floor holds the data and a copy of the weights (16 GB
+    # for an 8B model); a 1 GB NVMe is noted too. Neither rejects the layout.
+    text = '''
+import "std"
+gpu "A100-80G" { available = 8  host_cpus = 32  host_nvme = 1GB }
+model "m" { like = "DeepSeek-R1-Distill-Llama-8B" }
+finetune "a" { model = "m"  method = full  dataset = 1MB  layout { tp = 1  pp = 1  dp = 8  zero = 1 } }
+'''
+    row = solve_text(text)["workloads"][0]
+    assert row["fits"] and row["gpu_count"] == 8
+    notes = [r for r in row["reasons"] if r.startswith("host: ")]
+    assert len(notes) == 2
+    assert notes[0].startswith("host: 96 CPU cores per node by the planner's floor (12 per GPU), "
+                               "the instance has 32 (`host_cpus`)")
+    assert "of NVMe (`host_nvme`)" in notes[1]
+    roomy = solve_text(text.replace("host_cpus = 32  host_nvme = 1GB", "host_cpus = 96"))
+    assert not [r for r in roomy["workloads"][0]["reasons"] if r.startswith("host: ")]
