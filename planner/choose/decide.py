@@ -38,8 +38,8 @@ def decide_directly(problem: Problem, options: SolveOptions | None = None) -> Ch
     if problem.window is not None:
         return None
     insts, empty = prepare(problem)
-    if not insts:
-        return None  # cpsat.solve answers these without a model too
+    if not insts:  # nothing to choose (as cpsat.solve answers it)
+        return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=tuple(empty))
     budget = None if problem.budget is None else cost_units(problem.budget)
     crits = criteria(problem.objective)
     firsts = first_choices(insts, crits)

@@ -49,3 +49,9 @@ def test_asking_for_cpsats_log_or_model_goes_to_cpsat():
     p = _two_items(available=4)
     assert decide_directly(p, SolveOptions(log=print)) is None
     assert decide_directly(p, SolveOptions(dump_model="m.pb")) is None
+
+
+def test_nothing_to_choose_is_answered_as_cpsat_answers_it():
+    empty = Problem((Item("x", "x", ()),), {"A": 1}, None, "cost")
+    assert decide_directly(empty) == cpsat.solve(empty)
+    assert decide_directly(empty).status == "infeasible"
