@@ -8,6 +8,7 @@ and time and the cost they imply. What a candidate or a GPU type misses is data
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from dataclasses import dataclass, field
 
@@ -194,8 +195,13 @@ def run_bytes(variant: Variant) -> tuple[float, float]:
     """(bytes each node loads at start-up, bytes of one checkpoint) of a training variant:
     the published checkpoint's weights (none when pre-training from scratch) and the
     trained parameters' weights and optimizer state (planner.estimate.host)."""
-    job = variant.train_job
-    load = 0.0 if variant.kind == "pretrain" else float(checkpoint_weight_bytes(job.arch, job.arch.precision))
+    return _run_bytes(variant.kind, variant.train_job)
+
+
+@functools.lru_cache(maxsize=1024)
+def _run_bytes(kind: str, job: TrainJob) -> tuple[float, float]:
+    # asked for every layout the search tries; the same for all of one job
+    load = 0.0 if kind == "pretrain" else float(checkpoint_weight_bytes(job.arch, job.arch.precision))
     return load, float(checkpoint_bytes(job))
 
 
