@@ -20,7 +20,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from planner.estimate.serve import replica_load, replica_of
+from planner.estimate.serve import replica_load, replica_of, serve_memory
 from planner.estimate.steady import max_rate
 from planner.estimate.types import Layout, ServeJob
 from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
@@ -115,8 +115,11 @@ def serve_shapes(variant: Variant, offer: GpuOffer) -> list[tuple[int, int]]:
 def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
                     out: GpuOutcome) -> list[_Shape]:
     """Every shape that fits memory, with its bounds; notes the least memory and the fewest
-    GPUs that fit on ``out``."""
+    GPUs that fit on ``out``. Memory per GPU does not depend on the load (each replica holds
+    the engine's KV pool), so it is read from the replica's constants: the steady state of a
+    shape is evaluated only if the best-first search visits it (``_best``)."""
     shapes = []
+    least: tuple[tuple[int, int], _Shape] | None = None
     for weights in serve_weight_choices(variant, offer.spec):
         job = replace_weights(variant.serve_job, weights)
         for (tp, pp), ep in itertools.product(serve_shapes(variant, offer), [pin(variant, "ep") or 1]):
@@ -132,15 +135,18 @@ def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
                     continue
             shape = _Shape(variant, offer, order, job, base, pinned, max(1, min(low, top)),
                            max(top, 1), {})
-            first = shape.at(shape.low)
-            least = out.least_memory
-            if least is None or (first.memory.total, first.gpu_count) < (least.memory.total, least.gpu_count):
-                out.least_memory = first
-            if not first.fits_memory:
+            at_low = Layout(tp=tp, pp=pp, ep=ep, replicas=shape.low)
+            memory = serve_memory(job, at_low, offer.spec, replica_of(replica_load(job, at_low, offer.spec)))
+            key = (memory.total, shape.low * per_replica)
+            if least is None or key < least[0]:
+                least = (key, shape)
+            if memory.total > offer.spec.usable_bytes:
                 continue
             if out.min_fit_count is None or per_replica < out.min_fit_count:
                 out.min_fit_count = per_replica
             shapes.append(shape)
+    if least is not None:
+        out.least_memory = least[1].at(least[1].low)
     return shapes
 
 
