@@ -33,9 +33,10 @@ def synthetic_plan(directory: Path, head: str, runs: list[str], factors: dict[tu
     blocks = []
     for i, body in enumerate(runs):
         wanted = body.split("# FIGURES:")[1].split("\n")[0].split()
-        placeholder = " ".join(f"{f} = {_spelled(f, 1.0 if f != 'peak_memory' else 2**30)}"
+        # provisional figures so that the plan loads; replaced by the estimates below
+        provisional = " ".join(f"{f} = {_spelled(f, 1.0 if f != 'peak_memory' else 2**30)}"
                                for f in wanted)
-        blocks.append((f"r{i}", body, wanted, placeholder))
+        blocks.append((f"r{i}", body, wanted, provisional))
     text = head + "".join(f'measured "{n}" {{\n{b}\n  {p}\n}}\n' for n, b, _, p in blocks)
     path = directory / name
     path.write_text(text, encoding="utf-8")
