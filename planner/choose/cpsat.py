@@ -43,6 +43,7 @@ Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -341,11 +342,16 @@ class _Data:
     def build(self, **kw) -> _Model:
         return _build(self.insts, self.available, self.budget, self.timed, **kw)
 
+    @functools.cached_property
+    def limit_ids(self) -> frozenset[LimitId]:
+        """Every limit of the full model (built once: the diagnosis asks for it per check)."""
+        return frozenset(self.build().limits)
+
 
 def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
     they can, None when the time ran out first."""
-    every = frozenset(d.build().limits)
+    every = d.limit_ids
     m = d.build(drop=every - set(keep))
     status = _solver(deadline - time.monotonic(), workers).solve(m.model)
     if status == cp_model.INFEASIBLE:
@@ -365,7 +371,7 @@ def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool,
     from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
     the rest still cannot hold) shrinks the core to a minimal one, deterministically.
     """
-    m = d.build(assume=frozenset(d.build().limits))
+    m = d.build(assume=d.limit_ids)
     ids = sorted(m.lits)
     lit_to_id = {m.lits[lid].index: lid for lid in ids}
     m.model.add_assumptions([m.lits[lid] for lid in ids])
