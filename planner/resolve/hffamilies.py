@@ -110,7 +110,8 @@ def _common(c: ConfigFields, *, ffn_key: str = "intermediate_size", tied: bool =
         "positions": 0,
     }
     head = c.opt_int("head_dim", head_dim)
-    if head is not None and head != hidden // heads:
+    # heads = 0 (e.g. 1e-3082, read as 0.0) is refused by the range check that follows
+    if head is not None and heads > 0 and head != hidden // heads:
         out["head_dim"] = head
     longest = _max_context(c, max_context)
     if longest is not None:

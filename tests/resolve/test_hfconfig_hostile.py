@@ -70,6 +70,8 @@ def test_a_list_field_holding_something_else(value, words):
     ({"num_hidden_layers": {"a": 1}}, "'num_hidden_layers' is an object"),
     ({"num_hidden_layers": 10**12}, "'num_hidden_layers' gives `layers = 1000000000000`; `layers` must be from 1 to 10000"),
     ({"num_hidden_layers": 0}, "`layers` must be from 1 to 10000"),
+    # found by the campaign (#95582): 1e-3082 reads as 0.0 (was: ZeroDivisionError)
+    ({"num_attention_heads": 1e-3082}, "`heads` must be from 1 to"),
     ({"vocab_size": 2.5}, "'vocab_size' is 2.5; expected a whole number"),
     ({"tie_word_embeddings": "yes"}, "'tie_word_embeddings' is 'yes'; expected true or false"),
     ({"model_type": ["llama"]}, "'model_type' is a list; expected a string"),
