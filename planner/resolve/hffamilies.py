@@ -185,6 +185,9 @@ def _qwen2_moe(c: ConfigFields) -> dict:
     out = _qwen2(c)
     expert_ffn = c.need("moe_intermediate_size", "the expert width")
     shared_width = c.opt_int("shared_expert_intermediate_size", 0)
+    if expert_ffn < 1:  # a width of 0 sizes no expert (and divides nothing)
+        raise c.fail(f"'moe_intermediate_size' is {expert_ffn}; expected a whole number >= 1",
+                     "it is needed for the expert width")
     if shared_width % expert_ffn:
         raise c.fail(
             f"shared_expert_intermediate_size {shared_width} is not a multiple of "

@@ -52,6 +52,11 @@ def test_deep_nesting_is_refused_before_it_is_parsed():
     assert read_config("c.json", _with(note="[[[[" * 100), SPAN)["hidden"] == 3584
 
 
+def test_an_expert_width_of_zero_is_named_not_divided_by():
+    text = _with(model_type="qwen2_moe", moe_intermediate_size=0, num_experts=4, num_experts_per_tok=2)
+    assert "'moe_intermediate_size' is 0; expected a whole number >= 1" in _error(text).message
+
+
 @pytest.mark.parametrize("value, words", [
     ([0.5], "'mlp_only_layers[0]' is 0.5; expected a whole number"),  # was: TypeError
     (["a"], "'mlp_only_layers[0]' is 'a'; expected a whole number"),
