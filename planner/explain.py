@@ -217,6 +217,10 @@ def _host_reason(out: GpuOutcome) -> str:
 
 def _deadline_reason(variant: Variant, out: GpuOutcome) -> str:
     fastest, cap, deadline = out.fastest, out.cap, variant.run_limit_hours
+    if not math.isfinite(fastest.hours):  # planner.estimate.rent: restarts outweigh the work
+        return (f"{out.gpu}: fastest on {n_gpus(fastest.gpu_count)} ({describe(fastest)}) "
+                "never finishes: restarts after failures and interruptions would take more of "
+                "its time than its steps")
     if deadline <= 0:  # a slot narrower than the schedule's minute: no run fits, however fast
         return (f"{out.gpu}: fastest is {duration(fastest.hours)} on {n_gpus(fastest.gpu_count)} "
                 f"({describe(fastest)}); {_run_limit(variant)[1]} leaves no whole minute for a run")

@@ -416,3 +416,13 @@ def test_a_candidate_that_never_ends_is_out_of_range_with_its_reason():
     json.loads(json.dumps(result), parse_constant=lambda name: pytest.fail(f"{name} in the JSON"))
     reasons = [r for row in result["workloads"] for r in row["reasons"]]
     assert any("costs without end: the run never finishes" in r for r in reasons)
+
+
+def test_a_deadline_miss_whose_fastest_run_never_finishes_says_so():
+    # found by the campaign (#163242, #173812, #186624: tests/data/fuzz-never-finishes-by-
+    # deadline.plan): the deadline reason divided an infinite run time (was: OverflowError)
+    from support.paths import DATA
+
+    result = solve_file(str(DATA / "fuzz-never-finishes-by-deadline.plan"), time_limit=2.0).to_json()
+    reasons = [r for row in result["workloads"] for r in row["reasons"]]
+    assert any("never finishes: restarts after failures and interruptions" in r for r in reasons)
