@@ -1,5 +1,5 @@
-"""Estimator against published figures (tests/data/public_cases.json, copied from
-../shared/validation with its source in tests/data/README.md)."""
+"""Estimator against published figures (tests/data/public_cases.json: the project's
+validation set, copied with its source as tests/data/README.md says)."""
 
 from __future__ import annotations
 
