@@ -36,11 +36,12 @@ from dataclasses import dataclass
 
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, Span
+from planner.estimate.engines import DEFAULT_ENGINE
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
 _FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "seq_len", "method",
-           "rank", "stack", "precision")
+           "rank", "stack", "precision", "weights", "engine")
 
 
 @dataclass(frozen=True)
@@ -204,6 +205,11 @@ def _serve_values(row: dict) -> list[Problem]:
     problem = P.request_shape_problem(row["context"], row["prompt"], row["output"])
     if problem is not None:
         out.append(Problem("shape", problem[0], problem[1], frozenset({"context", "prompt", "output"})))
+    if row["weights"] == "nf4" and (row["engine"] or DEFAULT_ENGINE) == "vllm":
+        # vLLM 0.33.0's QUANTIZATION_METHODS has no bitsandbytes (docs/exports.md, "Refused")
+        out.append(Problem("nf4-vllm", "weights", "weights = nf4 is bitsandbytes' 4-bit format, which "
+                           "vLLM (0.33) does not load; serve it with engine = transformers, or plan "
+                           "weights = int4 (AWQ, GPTQ)", frozenset({"weights", "engine"})))
     return out
 
 

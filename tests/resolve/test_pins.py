@@ -242,3 +242,14 @@ def test_a_vpp_no_pipeline_depth_can_take():
     (error,) = errors('finetune "w" { model = "odd" dataset = 1MB layout { vpp = 4 } }\n')
     assert "no number of stages splits the 5 layers of model `odd`" in error.message
     load('finetune "w" { model = "moe" dataset = 1MB layout { vpp = 2 } }\n')  # pp = 2 gives 2 layers a stage
+
+
+def test_nf4_served_by_vllm_is_an_error_at_the_value_that_asks_for_it():
+    # vLLM 0.33.0 has no bitsandbytes quantization method (its QUANTIZATION_METHODS)
+    (error,) = errors('serve "w" { model = "odd" users = 1 context = 1k weights = nf4 }')
+    assert "weights = nf4 is bitsandbytes' 4-bit format, which vLLM (0.33) does not load" in error.message
+    assert (error.span.line, error.span.column) == (6, 1 + len('serve "w" { model = "odd" users = 1 context = 1k weights = '))
+    load('serve "w" { model = "odd" users = 1 context = 1k weights = nf4 engine = transformers }')
+    # swept: reported at the sweep value, naming the variant
+    (swept,) = errors('serve "w" { model = "odd" users = 1 context = 1k }\nsweep "w".weights = [bf16, nf4]')
+    assert swept.span.line == 7 and 'serve "w" with weights = nf4:' in swept.message
