@@ -151,8 +151,6 @@ def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: C
         chosen = opts[pick]
         first = opts[choice.first_choices.get(variant.name, pick)]
         decided, reasons = explain.decide(variant, s, chosen, first, choice.binding, currency, objective)
-        spec = next(o.spec for o in variant.offers if o.name == chosen.gpu)
-        reasons = list(reasons) + explain.host_notes(spec, host_of(variant, chosen), chosen)
         alternatives = _alternatives(variant, s, chosen, objective) if with_alternatives else ()
         return _row(variant, chosen, True, decided, reasons, alternatives, choice, window)
     if opts:
@@ -171,6 +169,9 @@ def _row(variant: Variant, chosen: Candidate | None, fits: bool, decided: str | 
     placement = {} if chosen is None else _placement(variant, chosen)
     if chosen is not None:
         placement.update(periods.row_fields(variant, chosen, choice, window, fits))
+    if fits:  # the host figures _placement derived, against what the instance has
+        spec = next(o.spec for o in variant.offers if o.name == chosen.gpu)
+        reasons = list(reasons) + explain.host_notes(spec, placement["host"], chosen)
     else:
         placement.update(billing=variant.timing.billing, every_hours=variant.timing.every_hours,
                          runs_per_period=variant.timing.runs_per_period)
