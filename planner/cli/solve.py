@@ -7,7 +7,6 @@ import sys
 
 import typer
 
-from planner.choose.types import OBJECTIVES
 from planner.cli.app import app
 
 # Exit status when the independent checker rejects a solution: a bug in
@@ -45,6 +44,7 @@ def solve(
         planner solve examples/deepseek-r1.plan --format markdown --explain
     """
     from planner import api
+    from planner.choose.types import OBJECTIVES
     from planner.pipeline import SolveInternalError
     from planner.render import FORMATS
 

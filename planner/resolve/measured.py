@@ -234,6 +234,8 @@ def _serve_problems(m: P.Measured, w: P.Serve) -> list[PlanError]:
 
 # ---------------------------------------------------------------- calibrations
 def _calibrations(plan: P.Plan, gpus: dict, errors: Collector) -> None:
+    if not plan.calibrations:
+        return  # nothing to check: the estimator's calibration module stays unimported
     from planner.estimate import calibration as cal
     from planner.resolve.bridge import gpu_spec
 
