@@ -1,7 +1,5 @@
 """``planner check`` and ``planner fmt``."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Optional

@@ -1,7 +1,5 @@
 """``planner solve``: the cheapest GPU type, count and layout for every workload."""
 
-from __future__ import annotations
-
 import shutil
 import sys
 

@@ -5,8 +5,6 @@ The table shows human units (GiB, TFLOPS, TB/s, $/h, billions of parameters);
 entries sorted by name and keys sorted, so the output is stable byte for byte.
 """
 
-from __future__ import annotations
-
 import json
 from enum import Enum
 
