@@ -51,10 +51,13 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from planner.choose.classes import merge_identical, spread
 from planner.choose.limits import (
-    binding_limits, first_choices, heaviest_first, least_use, natural, run_starts,
+    binding_limits, bounds, first_choices, heaviest_first, least_total, least_use, natural,
+    run_starts,
 )
 from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
+from planner.choose.relax import Relaxation
 from planner.choose.schedule import earliest
 from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
@@ -62,6 +65,8 @@ from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
+REFINE_SECONDS = 0.25  # in all, for CP-SAT to refine a core and bounds the relaxation proved
+MIN_CHECK_SECONDS = 0.005  # a check with less time left is not started (it would only copy the model)
 NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
 #   bounds found in 0.25 s each, no more in 1 s)
 
@@ -71,11 +76,13 @@ __all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "s
 
 # --- the model ----------------------------------------------------------------------
 
+EVERY = object()  # `_build(assume=EVERY)`: a literal for every limit
+
 
 @dataclass
 class _Model:
     model: cp_model.CpModel
-    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
+    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen (or how many)
     limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
     lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
     starts: dict[tuple[str, int], cp_model.IntVar]  # (group, run) -> start step (a window)
@@ -87,30 +94,43 @@ def _build(
     budget: int | None,
     timed: Timed | None = None,
     *,
-    assume: frozenset[LimitId] = frozenset(),
+    assume: frozenset[LimitId] | object = frozenset(),
     drop: frozenset[LimitId] = frozenset(),
 ) -> _Model:
-    """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
-    a literal (for assumption solves), those in `drop` left out. With a window, each GPU
+    """Exactly-one per instance; group maxima; limits. Limits in `assume` (or all of them,
+    with `EVERY`) are enforced by a literal (for assumption solves and for the
+    diagnosis's copies), those in `drop` left out. With a window, each GPU
     type's availability is a cumulative over time (`_timeline`) instead of a sum."""
     model = cp_model.CpModel()
     x: dict[tuple[str, int], cp_model.IntVar] = {}
     for inst in insts:
-        row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
-        model.add_exactly_one(row)
+        if inst.count == 1:
+            row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
+            model.add_exactly_one(row)
+        else:  # a class of identical instances (``classes``): how many take each option
+            row = [model.new_int_var(0, inst.count, f"n[{inst.name},{o.index}]") for o in inst.opts]
+            model.add(sum(row) == inst.count)
         for p, var in enumerate(row):
             x[inst.name, p] = var
 
-    def usage(inst: Inst, coef) -> tuple[list, list]:
-        pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
-        return [v for v, _ in pairs], [c for _, c in pairs]
+    # Per instance, its (variables, weights) on each GPU type and on the budget (None),
+    # in option order: one pass over the options, not one per limit.
+    uses: dict[str, dict[str | None, tuple[list, list]]] = {}
+    for inst in insts:
+        mine = uses[inst.name] = {}
+        for p, o in enumerate(inst.opts):
+            for key, amount in ((o.gpu, o.gpus), (None, o.cost)):
+                if amount:
+                    vs, ws = mine.setdefault(key, ([], []))
+                    vs.append(x[inst.name, p])
+                    ws.append(amount)
+    by_group = groups(insts)
 
-    def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
-        """Sum over groups of the max over the group's variants of sum(coef * x)."""
+    def group_sum(key: str | None) -> cp_model.LinearExpr | None:
+        """Sum over groups of the max over the group's variants of their use of `key`."""
         terms, weights = [], []
-        for gname, members in groups(insts).items():
-            exprs = [usage(inst, coef) for inst in members]
-            exprs = [e for e in exprs if e[0]]
+        for gname, members in by_group.items():
+            exprs = [uses[inst.name][key] for inst in members if key in uses[inst.name]]
             if not exprs:
                 continue
             if len(exprs) == 1:
@@ -119,7 +139,7 @@ def _build(
                 continue
             # One option per variant, so a variant's usage is one of its weights.
             top = max(max(ws) for _, ws in exprs)
-            m = model.new_int_var(0, top, f"max[{tag},{gname}]")
+            m = model.new_int_var(0, top, f"max[{'cost' if key is None else key},{gname}]")
             for vs, ws in exprs:
                 model.add(m >= cp_model.LinearExpr.weighted_sum(vs, ws))
             terms.append(m)
@@ -135,13 +155,13 @@ def _build(
             bound = available[gpu]
             if bound is None:
                 continue
-            expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
+            expr = group_sum(gpu)
             if expr is not None:
                 limits[LimitId.availability(gpu)] = (expr, bound)
     else:
         starts = _in_time(model, insts, x, timed, available, limits)
     if budget is not None:
-        expr = group_sum(lambda o: o.cost, "cost")
+        expr = group_sum(None)
         if expr is not None:
             limits[LimitId.budget()] = (expr, budget)
 
@@ -150,7 +170,7 @@ def _build(
         if lid in drop:
             continue
         ct = model.add(expr <= bound)
-        if lid in assume:
+        if assume is EVERY or lid in assume:
             lits[lid] = model.new_bool_var(f"enforce[{lid}]")
             ct.only_enforce_if(lits[lid])
 
@@ -271,28 +291,26 @@ class _Outcome:
     starts: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, run) -> step
 
 
-def _read(m: _Model, insts: list[Inst], solver: cp_model.CpSolver) -> tuple[dict[str, int], dict]:
-    chosen = {
-        inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
-        for inst in insts
-    }
-    return chosen, {k: solver.value(v) for k, v in m.starts.items()}
+def _read(m: _Model, solver: cp_model.CpSolver) -> tuple[dict[tuple[str, int], int], dict]:
+    """How many take each (model instance, position) (0 or 1 unless counted), and the starts."""
+    counts = {k: solver.value(v) for k, v in m.x.items()}
+    return counts, {k: solver.value(v) for k, v in m.starts.items()}
 
 
-def _hint(m: _Model, insts: list[Inst], chosen: dict[str, int], starts: dict) -> None:
+def _hint(m: _Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
     m.model.clear_hints()
-    for inst in insts:
-        for p in range(len(inst.opts)):
-            m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
+    for k, var in m.x.items():
+        m.model.add_hint(var, counts[k])
     for k, v in m.starts.items():
         m.model.add_hint(v, starts[k])
 
 
-def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
+def _optimise(m: _Model, d: "_Data", crits, deadline: float, workers: int,
               log: Callable[[str], None] | None = None) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
+    insts = d.model_insts
     proven = True
-    chosen: dict[str, int] | None = None
+    counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
     for stage, weights in enumerate(stages(insts, crits)):
@@ -317,17 +335,18 @@ def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int
             break
         if status != cp_model.OPTIMAL:
             proven = False
-        chosen, starts = _read(m, insts, solver)
+        counts, starts = _read(m, solver)
         # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
-        value = sum(coef[name, p] for name, p in chosen.items())
+        value = sum(coef[k] * n for k, n in counts.items() if n)
         if stage == 0 and status != cp_model.OPTIMAL:
             # Relative to the sum itself, not the offset objective the solver saw.
-            offset = sum(min(o.value(crits[0]) for o in i.opts) for i in insts)
+            offset = sum(i.count * min(o.value(crits[0]) for o in i.opts) for i in insts)
             bound = solver.best_objective_bound
             gap = abs(value - bound) / max(1.0, abs(value + offset))
         m.model.add(objective <= value)
-        _hint(m, insts, chosen, starts)
-    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap, starts)
+        _hint(m, counts, starts)
+    chosen = spread(insts, d.members, counts) if counts else {}
+    return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
 
 
 @dataclass(frozen=True)
@@ -338,21 +357,47 @@ class _Data:
     available: dict[str, int | None]
     budget: int | None  # cost units
     timed: Timed | None
+    model_insts: list[Inst]  # `insts` with identical ones merged (``classes``), the model's
+    members: dict[str, tuple[str, ...]]  # per model instance, the instances it stands for
+
+    @classmethod
+    def of(cls, insts: list[Inst], available, budget: int | None, timed: Timed | None) -> "_Data":
+        if timed is None:
+            merged, members = merge_identical(insts)
+        else:  # a scheduled instance has intervals of its own
+            merged, members = insts, {i.name: (i.name,) for i in insts}
+        return cls(insts, available, budget, timed, merged, members)
 
     def build(self, **kw) -> _Model:
-        return _build(self.insts, self.available, self.budget, self.timed, **kw)
+        return _build(self.model_insts, self.available, self.budget, self.timed, **kw)
 
     @functools.cached_property
     def limit_ids(self) -> frozenset[LimitId]:
-        """Every limit of the full model (built once: the diagnosis asks for it per check)."""
-        return frozenset(self.build().limits)
+        """Every limit of the full model."""
+        return frozenset(self.switchable.limits)
+
+    @functools.cached_property
+    def switchable(self) -> _Model:
+        """The model with every limit enforced by a literal, built once for the diagnosis:
+        each check is a copy with the literals fixed (``with_limits``), not a rebuild."""
+        return self.build(assume=EVERY)
+
+    def with_limits(self, keep) -> _Model:
+        """A copy of ``switchable`` where the limits in ``keep`` hold and the others do not
+        (their literal false leaves their constraint unenforced, as if dropped)."""
+        base = self.switchable
+        model = base.model.clone()
+        for lid, lit in base.lits.items():
+            model.add(lit == int(lid in keep))
+        return _Model(model, base.x, base.limits, {}, base.starts)
 
 
 def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
     they can, None when the time ran out first."""
-    every = d.limit_ids
-    m = d.build(drop=every - set(keep))
+    if deadline - time.monotonic() < MIN_CHECK_SECONDS:
+        return None
+    m = d.with_limits(set(keep))
     status = _solver(deadline - time.monotonic(), workers).solve(m.model)
     if status == cp_model.INFEASIBLE:
         return True
@@ -371,7 +416,8 @@ def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool,
     from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
     the rest still cannot hold) shrinks the core to a minimal one, deterministically.
     """
-    m = d.build(assume=d.limit_ids)
+    base = d.switchable
+    m = _Model(base.model.clone(), base.x, base.limits, base.lits, base.starts)
     ids = sorted(m.lits)
     lit_to_id = {m.lits[lid].index: lid for lid in ids}
     m.model.add_assumptions([m.lits[lid] for lid in ids])
@@ -380,14 +426,8 @@ def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool,
     core = ids
     if solver.solve(m.model) == cp_model.INFEASIBLE:
         core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
-    share = _TimeShare(deadline, 2 * len(core))
-    undecided = False
-    for lid in list(core):
-        trial = [k for k in core if k != lid]
-        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
-        if verdict:
-            core = trial
-        undecided = undecided or verdict is None
+    # half the time for the filter, the other half for the bounds after it
+    core, undecided = _minimal(d, core, _TimeShare(deadline, 2 * len(core)), workers)
     return core, undecided, m
 
 
@@ -407,7 +447,9 @@ def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str
            drop: frozenset[LimitId] | None = None) -> int | None:
     """A proven lower bound on the use of `lid` with that limit left out (and the limits in
     `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
-    relaxed = d.build(drop=frozenset({lid}) | (drop or frozenset()))
+    if seconds < MIN_CHECK_SECONDS:
+        return None
+    relaxed = d.with_limits(d.limit_ids - {lid} - (drop or frozenset()))
     for name, p in (fixed or {}).items():
         relaxed.model.add(relaxed.x[name, p] == 1)
     relaxed.model.minimize(relaxed.limits[lid][0])
@@ -419,20 +461,67 @@ def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str
 
 
 def _diagnose(d: _Data, deadline: float, workers: int):
-    """The conflicts of a minimal core: each limit, the groups that can use it, and how
-    far it alone would have to move (when the others can hold)."""
-    core, undecided, m = _core(d, deadline, workers)
-    share = _TimeShare(deadline, len(core))
+    """The conflicts of a core: each limit, the groups that can use it, and how far it
+    alone would have to move (when the others can hold); and whether the core may not be
+    minimal (a check ran out of time).
+
+    Cheapest proof first: a limit whose least use, every group at its own least, is over
+    it is a core alone (``_over_alone``); else the linear relaxation's core
+    (``relax.Relaxation``), its minimality then checked by CP-SAT within
+    ``REFINE_SECONDS``; only when the relaxation has a point under all limits, CP-SAT's
+    own core (``_core``). Each bound is the larger of the relaxation's and CP-SAT's (both
+    proven lower bounds)."""
+    every = sorted(d.limit_ids)
+    alone = _over_alone(d, every)
+    relaxed = Relaxation(d.model_insts, d.available, d.budget) if d.timed is None else None
+    refine = min(deadline, time.monotonic() + REFINE_SECONDS) if relaxed is not None else deadline
+    undecided = False
+    if alone is not None:
+        core = [alone]
+    elif relaxed is not None and (core := relaxed.core(every)) is not None:
+        # half the refinement for the core's minimality, half for the bounds
+        core, undecided = _minimal(d, core, _TimeShare(refine, 2 * len(core)), workers)
+    else:
+        core, undecided, _ = _core(d, deadline, workers)
+    limit = bounds(d.available, d.budget)
+    share = _TimeShare(refine, len(core))
     out = []
     for lid in core:
-        bound = m.limits[lid][1]
-        least = _least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
+        found = [relaxed.least(lid, every)] if relaxed is not None else []
+        found.append(_least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers))
+        least = max((n for n in found if n is not None), default=None)
         # kept only when it says more than "over the limit"
-        need = natural(lid, least) if least is not None and least > bound else None
-        out.append(Conflict(limit=lid, available=natural(lid, bound),
+        need = natural(lid, least) if least is not None and least > limit[lid] else None
+        out.append(Conflict(limit=lid, available=natural(lid, limit[lid]),
                             wanted_by=heaviest_first(lid, least_use(d.insts, lid)),
                             needs_at_least=need))
     return tuple(out), undecided
+
+
+def _over_alone(d: _Data, every: list[LimitId]) -> LimitId | None:
+    """The first limit that every group's least use of it already overflows (the GPU
+    type some workloads can only run on, or a budget below the least total cost); None
+    in a scheduled pool, where use is over time."""
+    if d.timed is not None:
+        return None
+    limit = bounds(d.available, d.budget)
+    for lid in every:
+        if least_total(d.insts, lid) > limit[lid]:
+            return lid
+    return None
+
+
+def _minimal(d: _Data, core: list[LimitId], share: "_TimeShare", workers: int) -> tuple[list[LimitId], bool]:
+    """The deletion filter on a core that cannot hold, with CP-SAT: each limit dropped for
+    good when the rest still cannot hold; whether a check ran out of time."""
+    undecided = False
+    for lid in list(core):
+        trial = [k for k in core if k != lid]
+        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
+        if verdict:
+            core = trial
+        undecided = undecided or verdict is None
+    return core, undecided
 
 
 def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: int) -> dict[LimitId, int]:
@@ -474,7 +563,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     deadline = time.monotonic() + time_limit
     insts, empty = prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
-    d = _Data(insts, problem.available, budget, timed(problem))
+    d = _Data.of(insts, problem.available, budget, timed(problem))
     crits = criteria(problem.objective)
     unplaced = tuple(empty)
     if not insts:
@@ -484,7 +573,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     m = d.build()
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
-    out = _optimise(m, insts, crits, deadline, workers, options.log)
+    out = _optimise(m, d, crits, deadline, workers, options.log)
     if out.status == "infeasible":
         conflicts, undecided = _diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,

@@ -46,6 +46,7 @@ class Inst:
     name: str
     group: str
     opts: tuple[Opt, ...]  # pruned, in rank order
+    count: int = 1  # identical instances it stands for in a model (``classes.merge_identical``)
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,13 @@ def prune(opts: list[Opt]) -> tuple[Opt, ...]:
     option comes before it, so one pass against the kept options suffices.
     """
     kept: list[Opt] = []
+    same_gpu: list[Opt] = []  # the kept options of the GPU type being swept
     for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
-        if not any(
-            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
-            for k in kept
-        ):
+        if same_gpu and same_gpu[0].gpu != o.gpu:
+            same_gpu = []
+        if not any(k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours for k in same_gpu):
             kept.append(o)
+            same_gpu.append(o)
     return tuple(sorted(kept, key=lambda o: o.rank))
 
 
@@ -111,7 +113,8 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
         for k, o in enumerate(inst.options):
             if o.gpu not in problem.available:
                 raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
+            # type() first: the Integral ABC check is slow, and almost every count is an int
+            if (type(o.gpus) is not int and not isinstance(o.gpus, numbers.Integral)) or o.gpus < 0:
                 raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
             opts.append(
                 Opt(
@@ -192,8 +195,9 @@ def stages(insts: list[Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
         for c in crits:
             values = [o.value(c) for o in inst.opts]
             low = min(values)
-            span[c] += max(values) - low
-            load[c] += sum(values) - low * len(values)
+            # a counted instance (``classes``) is ``count`` instances; its terms reach count x value
+            span[c] += inst.count * (max(values) - low)
+            load[c] += inst.count * (sum(values) - low * len(values))
 
     def fits(run: list[str]) -> bool:
         total, w = 0, 1
