@@ -49,3 +49,13 @@ def spread(merged: list[Inst], members: dict[str, tuple[str, ...]],
                 chosen[next(names)] = p
     return chosen
 
+
+
+def tally(merged: list[Inst], members: dict[str, tuple[str, ...]],
+          chosen: dict[str, int]) -> dict[tuple[str, int], int]:
+    """How many members of each model instance take each position (``spread`` undone)."""
+    counts = {(inst.name, p): 0 for inst in merged for p in range(len(inst.opts))}
+    for inst in merged:
+        for name in members[inst.name]:
+            counts[inst.name, chosen[name]] += 1
+    return counts

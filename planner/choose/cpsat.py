@@ -51,7 +51,8 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from planner.choose.classes import merge_identical, spread
+from planner.choose.classes import merge_identical, spread, tally
+from planner.choose.greedy import greedy
 from planner.choose.limits import (
     binding_limits, bounds, first_choices, heaviest_first, least_total, least_use, natural,
     run_starts,
@@ -103,6 +104,11 @@ def _build(
     type's availability is a cumulative over time (`_timeline`) instead of a sum."""
     model = cp_model.CpModel()
     x: dict[tuple[str, int], cp_model.IntVar] = {}
+    # Per instance, its (variables, weights) on each GPU type and on the budget (None), in
+    # option order; the positions and weights worked out once per options tuple (a fleet
+    # repeats them, ``prepare`` shares equal ones).
+    uses: dict[str, dict[str | None, tuple[list, list]]] = {}
+    layout: dict[int, dict[str | None, tuple[list[int], list[int]]]] = {}
     for inst in insts:
         if inst.count == 1:
             row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
@@ -112,18 +118,10 @@ def _build(
             model.add(sum(row) == inst.count)
         for p, var in enumerate(row):
             x[inst.name, p] = var
-
-    # Per instance, its (variables, weights) on each GPU type and on the budget (None),
-    # in option order: one pass over the options, not one per limit.
-    uses: dict[str, dict[str | None, tuple[list, list]]] = {}
-    for inst in insts:
-        mine = uses[inst.name] = {}
-        for p, o in enumerate(inst.opts):
-            for key, amount in ((o.gpu, o.gpus), (None, o.cost)):
-                if amount:
-                    vs, ws = mine.setdefault(key, ([], []))
-                    vs.append(x[inst.name, p])
-                    ws.append(amount)
+        keys = layout.get(id(inst.opts))
+        if keys is None:
+            keys = layout[id(inst.opts)] = _uses(inst.opts)
+        uses[inst.name] = {k: ([row[p] for p in ps], ws) for k, (ps, ws) in keys.items()}
     by_group = groups(insts)
 
     def group_sum(key: str | None) -> cp_model.LinearExpr | None:
@@ -175,6 +173,19 @@ def _build(
             ct.only_enforce_if(lits[lid])
 
     return _Model(model, x, limits, lits, starts)
+
+
+def _uses(opts) -> dict[str | None, tuple[list[int], list[int]]]:
+    """Per GPU type (and None: the budget), the positions of the options that use it and
+    how much each uses, in option order."""
+    out: dict[str | None, tuple[list[int], list[int]]] = {}
+    for p, o in enumerate(opts):
+        for key, amount in ((o.gpu, o.gpus), (None, o.cost)):
+            if amount:
+                ps, ws = out.setdefault(key, ([], []))
+                ps.append(p)
+                ws.append(amount)
+    return out
 
 
 def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
@@ -298,27 +309,43 @@ def _read(m: _Model, solver: cp_model.CpSolver) -> tuple[dict[tuple[str, int], i
 
 
 def _hint(m: _Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
+    """The picks as CP-SAT's hint: the chosen options of each instance (exactly-one sets
+    the others to 0; 300,000 options of a large fleet would cost a second to list), every
+    count of a counted one."""
     m.model.clear_hints()
     for k, var in m.x.items():
-        m.model.add_hint(var, counts[k])
+        n = counts[k]
+        if n or not var.is_boolean:
+            m.model.add_hint(var, n)
     for k, v in m.starts.items():
         m.model.add_hint(v, starts[k])
 
 
 def _optimise(m: _Model, d: "_Data", crits, deadline: float, workers: int,
               log: Callable[[str], None] | None = None) -> _Outcome:
-    """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
+    """Lexicographic solves: optimise, fix the value found, optimise the next stage.
+
+    A greedy feasible start (``greedy``, large fleets) hints the first solve, and is the
+    answer, ``feasible`` with the solver's bound as its gap, when that solve finds none."""
     insts = d.model_insts
     proven = True
     counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
+    start = greedy(d.insts, d.available, d.budget, crits) if d.timed is None else None
+    if start is not None:
+        start = tally(insts, d.members, start)
+        _hint(m, start, {})
     for stage, weights in enumerate(stages(insts, crits)):
+        coef = coefficients(insts, weights)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             proven = False
+            if stage == 0 and start is None:
+                return _Outcome("unknown", {}, 0.0)
+            if stage == 0:  # no time for CP-SAT: the start, against the trivial bound 0
+                counts, gap = start, _gap(insts, crits, _value(coef, start), 0.0)
             break
-        coef = coefficients(insts, weights)
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
@@ -328,25 +355,34 @@ def _optimise(m: _Model, d: "_Data", crits, deadline: float, workers: int,
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
         if status == cp_model.INFEASIBLE and stage == 0:
             return _Outcome("infeasible", {}, 0.0)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if stage == 0:
-                return _Outcome("unknown", {}, 0.0)
-            proven = False
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        proven = proven and status == cp_model.OPTIMAL
+        if not found and stage > 0:
             break
-        if status != cp_model.OPTIMAL:
-            proven = False
-        counts, starts = _read(m, solver)
-        # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
-        value = sum(coef[k] * n for k, n in counts.items() if n)
+        if not found and start is None:
+            return _Outcome("unknown", {}, 0.0)
+        counts, starts = _read(m, solver) if found else (start, {})
+        value = _value(coef, counts)
         if stage == 0 and status != cp_model.OPTIMAL:
-            # Relative to the sum itself, not the offset objective the solver saw.
-            offset = sum(i.count * min(o.value(crits[0]) for o in i.opts) for i in insts)
-            bound = solver.best_objective_bound
-            gap = abs(value - bound) / max(1.0, abs(value + offset))
+            gap = _gap(insts, crits, value, solver.best_objective_bound)
+        if not found:
+            break  # the greedy start, and no time left to improve on it
         m.model.add(objective <= value)
         _hint(m, counts, starts)
     chosen = spread(insts, d.members, counts) if counts else {}
     return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
+
+
+def _value(coef: dict[tuple[str, int], int], counts: dict[tuple[str, int], int]) -> int:
+    # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
+    return sum(coef[k] * n for k, n in counts.items() if n)
+
+
+def _gap(insts: list[Inst], crits, value: int, bound: float) -> float:
+    """The first criterion's relative gap, relative to its sum itself (not the offset
+    objective the solver saw)."""
+    offset = sum(i.count * min(o.value(crits[0]) for o in i.opts) for i in insts)
+    return abs(value - bound) / max(1.0, abs(value + offset))
 
 
 @dataclass(frozen=True)
@@ -550,7 +586,8 @@ def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: 
 
 
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
-          options: SolveOptions | None = None) -> Choice:
+          options: SolveOptions | None = None,
+          prepared: tuple[list[Inst], list[str]] | None = None) -> Choice:
     """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
@@ -558,10 +595,11 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     Items without options make the result infeasible (named in `unplaced`); the others
     are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
+    `prepared` is `prepare(problem)` when the caller already has it.
     """
     options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
-    insts, empty = prepare(problem)
+    insts, empty = prepared or prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
     d = _Data.of(insts, problem.available, budget, timed(problem))
     crits = criteria(problem.objective)

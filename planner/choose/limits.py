@@ -38,7 +38,13 @@ def usage(insts: list[Inst], chosen: dict[str, Opt], budget: int | None):
 
 def first_choices(insts: list[Inst], crits) -> dict[str, Opt]:
     """Each instance's own lexicographic best, as if it were alone."""
-    return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
+    best: dict[int, Opt] = {}  # per options tuple (``prepare`` shares equal ones)
+    out = {}
+    for i in insts:
+        if id(i.opts) not in best:
+            best[id(i.opts)] = min(i.opts, key=lambda o: tuple(o.value(c) for c in crits))
+        out[i.name] = best[id(i.opts)]
+    return out
 
 
 def bounds(available: dict[str, int | None], budget: int | None) -> dict[LimitId, int]:

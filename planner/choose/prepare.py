@@ -103,36 +103,56 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
         scaled(problem.budget, COST_SCALE, "budget", "problem")
     insts: list[Inst] = []
     empty: list[str] = []
+    # A fleet repeats shapes: items with equal options share one scaled, pruned tuple.
+    done: dict[tuple, tuple[Opt, ...]] = {}
     for inst in sorted(problem.items, key=lambda i: i.name):
         if not inst.options:
             empty.append(inst.name)
             continue
-        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
-        rank = {k: r for r, k in enumerate(order)}
-        opts = []
-        for k, o in enumerate(inst.options):
-            if o.gpu not in problem.available:
-                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            # type() first: the Integral ABC check is slow, and almost every count is an int
-            if (type(o.gpus) is not int and not isinstance(o.gpus, numbers.Integral)) or o.gpus < 0:
-                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
-            opts.append(
-                Opt(
-                    index=k,
-                    gpu=o.gpu,
-                    gpus=int(o.gpus),
-                    cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
-                    hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
-                    rank=rank[k],
-                    steps=steps_up(o.hours) if problem.window is not None else 0,
-                )
-            )
-        insts.append(Inst(inst.name, inst.group, prune(opts)))
-    for c in ("gpus", "cost", "hours", "order"):
+        try:
+            opts = done.get(inst.options)
+        except TypeError:  # an unhashable sort key: no sharing for this item
+            opts = _scaled_options(inst, problem)
+        if opts is None:
+            opts = done[inst.options] = _scaled_options(inst, problem)
+        insts.append(Inst(inst.name, inst.group, opts))
+    sums = {c: 0 for c in ("gpus", "cost", "hours", "order")}
+    shared: dict[int, list] = {}  # id of an options tuple -> [tuple, how many instances]
+    for inst in insts:
+        shared.setdefault(id(inst.opts), [inst.opts, 0])[1] += 1
+    for opts, times in shared.values():
+        for c in sums:
+            sums[c] += times * sum(o.value(c) for o in opts)
+    for c, total in sums.items():
         # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
-        if sum(o.value(c) for i in insts for o in i.opts) > MAX_SUM:
+        if total > MAX_SUM:
             raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
     return insts, empty
+
+
+def _scaled_options(inst, problem: Problem) -> tuple[Opt, ...]:
+    """One item's options as integer data, validated, dominated ones pruned."""
+    order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
+    rank = {k: r for r, k in enumerate(order)}
+    opts = []
+    for k, o in enumerate(inst.options):
+        if o.gpu not in problem.available:
+            raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
+        # type() first: the Integral ABC check is slow, and almost every count is an int
+        if (type(o.gpus) is not int and not isinstance(o.gpus, numbers.Integral)) or o.gpus < 0:
+            raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
+        opts.append(
+            Opt(
+                index=k,
+                gpu=o.gpu,
+                gpus=int(o.gpus),
+                cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
+                hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
+                rank=rank[k],
+                steps=steps_up(o.hours) if problem.window is not None else 0,
+            )
+        )
+    return prune(opts)
 
 
 def timed(problem: Problem) -> Timed | None:
