@@ -2,7 +2,8 @@
 
 Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
 nothing here knows about plans, estimates or rendering, and nothing here writes a
-sentence. The only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
+sentence. With ``relax`` (the diagnosis's linear relaxation, imported when nothing fits),
+the only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
 examples: `prepare.prepare` turns the input into integer data once, `_build` makes the
 model from that data, `_optimise` solves it, and `solve` reads the picks back into plain
 data (`limits.binding_limits` says which limits bind, `_diagnose` why nothing fits).
@@ -58,7 +59,6 @@ from planner.choose.limits import (
     run_starts,
 )
 from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
-from planner.choose.relax import Relaxation
 from planner.choose.schedule import earliest
 from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
@@ -507,6 +507,8 @@ def _diagnose(d: _Data, deadline: float, workers: int):
     ``REFINE_SECONDS``; only when the relaxation has a point under all limits, CP-SAT's
     own core (``_core``). Each bound is the larger of the relaxation's and CP-SAT's (both
     proven lower bounds)."""
+    from planner.choose.relax import Relaxation  # the LP solver: only when nothing fits
+
     every = sorted(d.limit_ids)
     alone = _over_alone(d, every)
     relaxed = Relaxation(d.model_insts, d.available, d.budget) if d.timed is None else None
