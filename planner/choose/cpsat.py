@@ -56,7 +56,7 @@ from planner.choose.classes import merge_identical, spread, tally
 from planner.choose.greedy import greedy
 from planner.choose.limits import (
     binding_limits, bounds, first_choices, heaviest_first, least_total, least_use, natural,
-    run_starts,
+    run_starts, usage,
 )
 from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
 from planner.choose.schedule import earliest
@@ -66,7 +66,8 @@ from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
-REFINE_SECONDS = 0.25  # in all, for CP-SAT to refine a core and bounds the relaxation proved
+REFINE_MAX_OPTIONS = 2_000  # options of the model up to which CP-SAT refines them (see _diagnose)
+REFINE_WORK = 0.25  # CP-SAT deterministic time, in all, to refine a core and bounds the relaxation proved
 MIN_CHECK_SECONDS = 0.005  # a check with less time left is not started (it would only copy the model)
 NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
 #   bounds found in 0.25 s each, no more in 1 s)
@@ -280,13 +281,18 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
     return per_gpu, energy, starts
 
 
-def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None,
+            work: float | None = None) -> cp_model.CpSolver:
+    """A solver with a wall-time limit and, when `work` is given, a limit on CP-SAT's
+    deterministic time too (what it stops at then does not depend on the machine's load)."""
     solver = cp_model.CpSolver()
     if log is not None:
         solver.parameters.log_search_progress = True
         solver.parameters.log_to_stdout = False
         solver.log_callback = log
     solver.parameters.max_time_in_seconds = max(seconds, 0.001)
+    if work is not None:
+        solver.parameters.max_deterministic_time = work
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = RANDOM_SEED
     # With several workers, interleave them deterministically so runs stay identical.
@@ -428,13 +434,14 @@ class _Data:
         return _Model(model, base.x, base.limits, {}, base.starts)
 
 
-def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
+def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int,
+                work: float | None = None):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
-    they can, None when the time ran out first."""
+    they can, None when the time (or the `work`) ran out first."""
     if deadline - time.monotonic() < MIN_CHECK_SECONDS:
         return None
     m = d.with_limits(set(keep))
-    status = _solver(deadline - time.monotonic(), workers).solve(m.model)
+    status = _solver(deadline - time.monotonic(), workers, work=work).solve(m.model)
     if status == cp_model.INFEASIBLE:
         return True
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
@@ -480,7 +487,7 @@ class _TimeShare:
 
 
 def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str, int] | None = None,
-           drop: frozenset[LimitId] | None = None) -> int | None:
+           drop: frozenset[LimitId] | None = None, work: float | None = None) -> int | None:
     """A proven lower bound on the use of `lid` with that limit left out (and the limits in
     `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
     if seconds < MIN_CHECK_SECONDS:
@@ -489,7 +496,7 @@ def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str
     for name, p in (fixed or {}).items():
         relaxed.model.add(relaxed.x[name, p] == 1)
     relaxed.model.minimize(relaxed.limits[lid][0])
-    s = _solver(seconds, workers)
+    s = _solver(seconds, workers, work=work)
     # The bound is proven whether or not the search finished (the optimum if it did).
     if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return math.ceil(s.best_objective_bound - 1e-6)
@@ -503,37 +510,80 @@ def _diagnose(d: _Data, deadline: float, workers: int):
 
     Cheapest proof first: a limit whose least use, every group at its own least, is over
     it is a core alone (``_over_alone``); else the linear relaxation's core
-    (``relax.Relaxation``), its minimality then checked by CP-SAT within
-    ``REFINE_SECONDS``; only when the relaxation has a point under all limits, CP-SAT's
-    own core (``_core``). Each bound is the larger of the relaxation's and CP-SAT's (both
+    (``relax.Relaxation``), its minimality then checked by CP-SAT within ``REFINE_WORK``
+    of deterministic time in all (so the answer does not depend on the machine's load);
+    only when the relaxation has a point under all limits, CP-SAT's own core (``_core``)
+    in the time left. Each bound is the larger of the relaxation's and CP-SAT's (both
     proven lower bounds)."""
     from planner.choose.relax import Relaxation  # the LP solver: only when nothing fits
 
     every = sorted(d.limit_ids)
     alone = _over_alone(d, every)
     relaxed = Relaxation(d.model_insts, d.available, d.budget) if d.timed is None else None
-    refine = min(deadline, time.monotonic() + REFINE_SECONDS) if relaxed is not None else deadline
     undecided = False
+    work = None  # per CP-SAT check: a share of REFINE_WORK after a relaxation's proof
+    # CP-SAT refines a relaxation's answers on small models only: each check presolves the
+    # whole model (200 workloads x 12 types: 0.1 s each, 24 checks) for bounds the
+    # relaxation already gives there.
+    small = sum(len(i.opts) for i in d.model_insts) <= REFINE_MAX_OPTIONS
     if alone is not None:
         core = [alone]
     elif relaxed is not None and (core := relaxed.core(every)) is not None:
         # half the refinement for the core's minimality, half for the bounds
-        core, undecided = _minimal(d, core, _TimeShare(refine, 2 * len(core)), workers)
+        work = REFINE_WORK / (2 * len(core))
+        core, undecided = _minimal(d, core, _TimeShare(deadline, len(core)), workers, work,
+                                   relaxed.witnesses, solver=small)
     else:
         core, undecided, _ = _core(d, deadline, workers)
+    if relaxed is not None and work is None:
+        work = REFINE_WORK / (2 * len(core))
     limit = bounds(d.available, d.budget)
-    share = _TimeShare(refine, len(core))
+    share = _TimeShare(deadline, len(core))
     out = []
     for lid in core:
-        found = [relaxed.least(lid, every)] if relaxed is not None else []
-        found.append(_least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers))
-        least = max((n for n in found if n is not None), default=None)
+        seconds = min(share.until() - time.monotonic(), NEEDS_SECONDS)
+        least = relaxed.least(lid, every) if relaxed is not None else None
+        reached = relaxed.integral() if least is not None else None
+        others = [k for k in every if k != lid]
+        if reached is not None and _holds(d, reached, others):
+            least = _used(d, reached)[lid]  # a whole choice at the relaxation's least: exact
+        elif least is not None and _greedy_holds(d, every, {lid: least}):
+            pass  # a whole choice uses no more than the relaxation's bound: exact
+        elif relaxed is None or small:
+            found = _least(d, lid, seconds, workers, work=work)
+            least = max((n for n in (least, found) if n is not None), default=None)
         # kept only when it says more than "over the limit"
         need = natural(lid, least) if least is not None and least > limit[lid] else None
         out.append(Conflict(limit=lid, available=natural(lid, limit[lid]),
                             wanted_by=heaviest_first(lid, least_use(d.insts, lid)),
                             needs_at_least=need))
     return tuple(out), undecided
+
+
+def _used(d: _Data, counts: dict[tuple[str, int], int]) -> dict[LimitId, int]:
+    """Each limit's use by a whole choice given as counts per (model instance, position),
+    group maxima summed, in integers (``limits.usage``)."""
+    picks = spread(d.model_insts, d.members, counts)
+    by_name = {i.name: i for i in d.insts}
+    used = usage(d.insts, {n: by_name[n].opts[p] for n, p in picks.items()}, d.budget)
+    return {lid: used.get(lid, (0, {}))[0] for lid in d.limit_ids}
+
+
+def _greedy_holds(d: _Data, keep, moved: dict[LimitId, int] | None = None) -> bool:
+    """Whether the greedy pass (``greedy``, options in their stable order) places everyone
+    with only the limits in `keep` held, those in `moved` at the bound given there: a whole
+    choice that holds them, found without CP-SAT."""
+    limit = {**bounds(d.available, d.budget), **(moved or {})}
+    available = {g: limit.get(LimitId.availability(g)) if LimitId.availability(g) in keep else None
+                 for g in d.available}
+    budget = limit.get(LimitId.budget()) if LimitId.budget() in keep else None
+    return d.timed is None and greedy(d.insts, available, budget, ("order",)) is not None
+
+
+def _holds(d: _Data, counts: dict[tuple[str, int], int], keep) -> bool:
+    """Whether a whole choice holds every limit in `keep`."""
+    used, limit = _used(d, counts), bounds(d.available, d.budget)
+    return all(used[lid] <= limit[lid] for lid in keep)
 
 
 def _over_alone(d: _Data, every: list[LimitId]) -> LimitId | None:
@@ -549,13 +599,25 @@ def _over_alone(d: _Data, every: list[LimitId]) -> LimitId | None:
     return None
 
 
-def _minimal(d: _Data, core: list[LimitId], share: "_TimeShare", workers: int) -> tuple[list[LimitId], bool]:
+def _minimal(d: _Data, core: list[LimitId], share: "_TimeShare", workers: int,
+             work: float | None = None, witnesses: dict | None = None,
+             solver: bool = True) -> tuple[list[LimitId], bool]:
     """The deletion filter on a core that cannot hold, with CP-SAT: each limit dropped for
-    good when the rest still cannot hold; whether a check ran out of time."""
+    good when the rest still cannot hold; whether a check ran out of time (or `work`).
+    A whole choice in `witnesses` that holds the rest (checked here in integers), or one
+    the greedy pass finds, settles that limit without CP-SAT; with `solver` False, a limit
+    they do not settle is left undecided."""
     undecided = False
     for lid in list(core):
         trial = [k for k in core if k != lid]
-        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
+        seen = (witnesses or {}).get(lid)
+        if trial and ((seen is not None and _holds(d, seen, trial)) or _greedy_holds(d, trial)):
+            share.until()  # its share of the time goes to the checks after it
+            continue
+        if trial and not solver:
+            verdict = None
+        else:
+            verdict = _infeasible(d, trial, share.until(), workers, work) if trial else False
         if verdict:
             core = trial
         undecided = undecided or verdict is None

@@ -29,8 +29,9 @@ def greedy(insts: list[Inst], available: dict[str, int | None], budget: int | No
         for inst in members:
             order = ranked.get(id(inst.opts))
             if order is None:
-                order = ranked[id(inst.opts)] = sorted(
-                    enumerate(inst.opts), key=lambda po: tuple(po[1].value(c) for c in crits))
+                order = ranked[id(inst.opts)] = list(enumerate(inst.opts))
+                if crits != ("order",):  # the options are in their stable order already
+                    order.sort(key=lambda po: tuple(po[1].value(c) for c in crits))
             for p, o in order:
                 more = max(0, o.gpus - held.get(o.gpu, 0))
                 dearer = max(0, o.cost - cost)

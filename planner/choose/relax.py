@@ -29,6 +29,7 @@ from planner.units import COST_SCALE
 
 MARGIN_UNITS = 0.5  # of a limit's integer unit (a GPU; 1/COST_SCALE of currency), see above
 GLOP_PARAMETERS = "use_preprocessing: false"  # ortools/glop/parameters.proto
+INTEGRAL_TOLERANCE = 1e-6  # a share this close to a whole number is that number
 RELATIVE_MARGIN = 1e-6  # and at least this share of the limit (GLOP's tolerances are ~1e-7)
 
 
@@ -43,6 +44,8 @@ class Relaxation:
         self.bounds: dict[LimitId, int] = {}
         self.rows: dict[LimitId, pywraplp.Constraint] = {}
         self.terms: dict[LimitId, list[tuple[pywraplp.Variable, float]]] = {}
+        self.x: dict[tuple[str, int], pywraplp.Variable] = {}  # (instance, position) -> share
+        self.witnesses: dict[LimitId, dict[tuple[str, int], int]] = {}  # see ``core``
         for gpu in sorted(available):
             if available[gpu] is not None:
                 self._limit(LimitId.availability(gpu), available[gpu])
@@ -73,8 +76,8 @@ class Relaxation:
         for inst in members:
             pick = self.solver.Constraint(inst.count, inst.count)
             uses: dict[LimitId, list[tuple[pywraplp.Variable, float]]] = {}
-            for o in inst.opts:
-                var = self.solver.NumVar(0.0, inst.count, "")
+            for p, o in enumerate(inst.opts):
+                var = self.x[inst.name, p] = self.solver.NumVar(0.0, inst.count, "")
                 pick.SetCoefficient(var, 1.0)
                 for lid, coef in ((LimitId.availability(o.gpu), o.gpus), (LimitId.budget(), o.cost / COST_SCALE)):
                     if coef and lid in self.rows:
@@ -102,9 +105,22 @@ class Relaxation:
         self.solver.Objective().Clear()
         return self.solver.Solve() == pywraplp.Solver.INFEASIBLE
 
+    def integral(self) -> dict[tuple[str, int], int] | None:
+        """The last solution's picks when every share is a whole number (a choice, to be
+        checked against the limits in integers: the rows had a margin); else None."""
+        counts = {}
+        for k, var in self.x.items():
+            value = var.solution_value()
+            n = round(value)
+            if abs(value - n) > INTEGRAL_TOLERANCE:
+                return None
+            counts[k] = n
+        return counts
+
     def least(self, lid: LimitId, enforced) -> int | None:
         """A proven lower bound on ``lid``'s integer use (GPUs, or cost units) with the limits
-        in ``enforced`` held (``lid`` itself left out); None when the program cannot answer."""
+        in ``enforced`` held (``lid`` itself left out); None when the program cannot answer.
+        ``integral()`` then tells whether the least was reached by a whole choice."""
         self._enforce(set(enforced) - {lid})
         objective = self.solver.Objective()
         objective.Clear()
@@ -123,12 +139,19 @@ class Relaxation:
     def core(self, limits: list[LimitId]) -> list[LimitId] | None:
         """A set of ``limits`` no fractional choice fits, minimal in the relaxation (dropping
         any one, some fractional choice fits the rest); None when all of them together
-        have a fractional choice (the relaxation cannot explain the conflict)."""
+        have a fractional choice (the relaxation cannot explain the conflict).
+
+        ``witnesses[lid]``, for a limit of the core: the whole choice the relaxation found
+        with the core's other limits (and some since dropped) held, when its solution was
+        integral. Checked in integers, it proves the core minimal at that limit."""
         if not self.infeasible(set(limits)):
             return None
         core = list(limits)
+        self.witnesses = {}
         for lid in list(core):
             trial = [k for k in core if k != lid]
             if trial and self.infeasible(set(trial)):
                 core = trial
+            elif trial and (found := self.integral()) is not None:
+                self.witnesses[lid] = found
         return core

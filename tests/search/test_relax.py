@@ -92,3 +92,30 @@ def test_a_type_some_workloads_need_alone_is_a_core_of_its_own():
     got = solve(Problem(only_a + either, {"A": 10, "B": 4}, 100.0, "cost"))
     assert got.status == "infeasible" and not got.core_undecided
     assert [(str(c.limit), c.needs_at_least) for c in got.conflicts] == [("availability A", 12)]
+
+
+def _spread_shortage(n: int) -> Problem:
+    """n services of 2 GPUs on A or B (each a cent dearer than the last, so none repeat),
+    20 of each type."""
+    items = tuple(
+        Item(f"s{i:04d}", f"s{i:04d}", (Option("A", 2, 2.0 + i / 100, 1.0, (0,)),
+                                        Option("B", 2, 2.0 + i / 100, 1.0, (1,))))
+        for i in range(n))
+    return Problem(items, {"A": 20, "B": 20}, None, "cost")
+
+
+def test_a_large_model_is_diagnosed_by_the_relaxation_and_the_greedy_pass(monkeypatch):
+    """1,100 services, 2,200 options: above REFINE_MAX_OPTIONS, so no CP-SAT check after the
+    relaxation. The core {A, B} is settled minimal by greedy choices (each type alone
+    holds everyone when the other is dropped), and with B held at 20, 10 services fit on
+    B and A needs the other 1,090 x 2 = 2,180 (the relaxation's least, a whole choice).
+    CP-SAT, allowed to refine, agrees."""
+    p = _spread_shortage(1100)
+    got = solve(p)
+    assert got.status == "infeasible" and not got.core_undecided
+    assert [(str(c.limit), c.needs_at_least) for c in got.conflicts] == [
+        ("availability A", 2180), ("availability B", 2180)]
+    from planner.choose import cpsat
+
+    monkeypatch.setattr(cpsat, "REFINE_MAX_OPTIONS", 10**6)
+    assert solve(p).conflicts == got.conflicts
