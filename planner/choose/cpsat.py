@@ -2,7 +2,8 @@
 
 Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
 nothing here knows about plans, estimates or rendering, and nothing here writes a
-sentence. The only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
+sentence. With ``relax`` (the diagnosis's linear relaxation, imported when nothing fits),
+the only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
 examples: `prepare.prepare` turns the input into integer data once, `_build` makes the
 model from that data, `_optimise` solves it, and `solve` reads the picks back into plain
 data (`limits.binding_limits` says which limits bind, `_diagnose` why nothing fits).
@@ -51,8 +52,11 @@ from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
+from planner.choose.classes import merge_identical, spread, tally
+from planner.choose.greedy import greedy
 from planner.choose.limits import (
-    binding_limits, first_choices, heaviest_first, least_use, natural, run_starts,
+    binding_limits, bounds, first_choices, heaviest_first, least_total, least_use, natural,
+    run_starts, usage,
 )
 from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
 from planner.choose.schedule import earliest
@@ -62,6 +66,9 @@ from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
 ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
+REFINE_MAX_OPTIONS = 2_000  # options of the model up to which CP-SAT refines them (see _diagnose)
+REFINE_WORK = 0.25  # CP-SAT deterministic time, in all, to refine a core and bounds the relaxation proved
+MIN_CHECK_SECONDS = 0.005  # a check with less time left is not started (it would only copy the model)
 NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
 #   bounds found in 0.25 s each, no more in 1 s)
 
@@ -71,11 +78,13 @@ __all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "s
 
 # --- the model ----------------------------------------------------------------------
 
+EVERY = object()  # `_build(assume=EVERY)`: a literal for every limit
+
 
 @dataclass
 class _Model:
     model: cp_model.CpModel
-    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
+    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen (or how many)
     limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
     lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
     starts: dict[tuple[str, int], cp_model.IntVar]  # (group, run) -> start step (a window)
@@ -87,30 +96,40 @@ def _build(
     budget: int | None,
     timed: Timed | None = None,
     *,
-    assume: frozenset[LimitId] = frozenset(),
+    assume: frozenset[LimitId] | object = frozenset(),
     drop: frozenset[LimitId] = frozenset(),
 ) -> _Model:
-    """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
-    a literal (for assumption solves), those in `drop` left out. With a window, each GPU
+    """Exactly-one per instance; group maxima; limits. Limits in `assume` (or all of them,
+    with `EVERY`) are enforced by a literal (for assumption solves and for the
+    diagnosis's copies), those in `drop` left out. With a window, each GPU
     type's availability is a cumulative over time (`_timeline`) instead of a sum."""
     model = cp_model.CpModel()
     x: dict[tuple[str, int], cp_model.IntVar] = {}
+    # Per instance, its (variables, weights) on each GPU type and on the budget (None), in
+    # option order; the positions and weights worked out once per options tuple (a fleet
+    # repeats them, ``prepare`` shares equal ones).
+    uses: dict[str, dict[str | None, tuple[list, list]]] = {}
+    layout: dict[int, dict[str | None, tuple[list[int], list[int]]]] = {}
     for inst in insts:
-        row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
-        model.add_exactly_one(row)
+        if inst.count == 1:
+            row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
+            model.add_exactly_one(row)
+        else:  # a class of identical instances (``classes``): how many take each option
+            row = [model.new_int_var(0, inst.count, f"n[{inst.name},{o.index}]") for o in inst.opts]
+            model.add(sum(row) == inst.count)
         for p, var in enumerate(row):
             x[inst.name, p] = var
+        keys = layout.get(id(inst.opts))
+        if keys is None:
+            keys = layout[id(inst.opts)] = _uses(inst.opts)
+        uses[inst.name] = {k: ([row[p] for p in ps], ws) for k, (ps, ws) in keys.items()}
+    by_group = groups(insts)
 
-    def usage(inst: Inst, coef) -> tuple[list, list]:
-        pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
-        return [v for v, _ in pairs], [c for _, c in pairs]
-
-    def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
-        """Sum over groups of the max over the group's variants of sum(coef * x)."""
+    def group_sum(key: str | None) -> cp_model.LinearExpr | None:
+        """Sum over groups of the max over the group's variants of their use of `key`."""
         terms, weights = [], []
-        for gname, members in groups(insts).items():
-            exprs = [usage(inst, coef) for inst in members]
-            exprs = [e for e in exprs if e[0]]
+        for gname, members in by_group.items():
+            exprs = [uses[inst.name][key] for inst in members if key in uses[inst.name]]
             if not exprs:
                 continue
             if len(exprs) == 1:
@@ -119,7 +138,7 @@ def _build(
                 continue
             # One option per variant, so a variant's usage is one of its weights.
             top = max(max(ws) for _, ws in exprs)
-            m = model.new_int_var(0, top, f"max[{tag},{gname}]")
+            m = model.new_int_var(0, top, f"max[{'cost' if key is None else key},{gname}]")
             for vs, ws in exprs:
                 model.add(m >= cp_model.LinearExpr.weighted_sum(vs, ws))
             terms.append(m)
@@ -135,13 +154,13 @@ def _build(
             bound = available[gpu]
             if bound is None:
                 continue
-            expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
+            expr = group_sum(gpu)
             if expr is not None:
                 limits[LimitId.availability(gpu)] = (expr, bound)
     else:
         starts = _in_time(model, insts, x, timed, available, limits)
     if budget is not None:
-        expr = group_sum(lambda o: o.cost, "cost")
+        expr = group_sum(None)
         if expr is not None:
             limits[LimitId.budget()] = (expr, budget)
 
@@ -150,11 +169,24 @@ def _build(
         if lid in drop:
             continue
         ct = model.add(expr <= bound)
-        if lid in assume:
+        if assume is EVERY or lid in assume:
             lits[lid] = model.new_bool_var(f"enforce[{lid}]")
             ct.only_enforce_if(lits[lid])
 
     return _Model(model, x, limits, lits, starts)
+
+
+def _uses(opts) -> dict[str | None, tuple[list[int], list[int]]]:
+    """Per GPU type (and None: the budget), the positions of the options that use it and
+    how much each uses, in option order."""
+    out: dict[str | None, tuple[list[int], list[int]]] = {}
+    for p, o in enumerate(opts):
+        for key, amount in ((o.gpu, o.gpus), (None, o.cost)):
+            if amount:
+                ps, ws = out.setdefault(key, ([], []))
+                ps.append(p)
+                ws.append(amount)
+    return out
 
 
 def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
@@ -249,13 +281,18 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
     return per_gpu, energy, starts
 
 
-def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
+def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None,
+            work: float | None = None) -> cp_model.CpSolver:
+    """A solver with a wall-time limit and, when `work` is given, a limit on CP-SAT's
+    deterministic time too (what it stops at then does not depend on the machine's load)."""
     solver = cp_model.CpSolver()
     if log is not None:
         solver.parameters.log_search_progress = True
         solver.parameters.log_to_stdout = False
         solver.log_callback = log
     solver.parameters.max_time_in_seconds = max(seconds, 0.001)
+    if work is not None:
+        solver.parameters.max_deterministic_time = work
     solver.parameters.num_workers = workers
     solver.parameters.random_seed = RANDOM_SEED
     # With several workers, interleave them deterministically so runs stay identical.
@@ -271,36 +308,50 @@ class _Outcome:
     starts: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, run) -> step
 
 
-def _read(m: _Model, insts: list[Inst], solver: cp_model.CpSolver) -> tuple[dict[str, int], dict]:
-    chosen = {
-        inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
-        for inst in insts
-    }
-    return chosen, {k: solver.value(v) for k, v in m.starts.items()}
+def _read(m: _Model, solver: cp_model.CpSolver) -> tuple[dict[tuple[str, int], int], dict]:
+    """How many take each (model instance, position) (0 or 1 unless counted), and the starts."""
+    counts = {k: solver.value(v) for k, v in m.x.items()}
+    return counts, {k: solver.value(v) for k, v in m.starts.items()}
 
 
-def _hint(m: _Model, insts: list[Inst], chosen: dict[str, int], starts: dict) -> None:
+def _hint(m: _Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
+    """The picks as CP-SAT's hint: the chosen options of each instance (exactly-one sets
+    the others to 0; 300,000 options of a large fleet would cost a second to list), every
+    count of a counted one."""
     m.model.clear_hints()
-    for inst in insts:
-        for p in range(len(inst.opts)):
-            m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
+    for k, var in m.x.items():
+        n = counts[k]
+        if n or not var.is_boolean:
+            m.model.add_hint(var, n)
     for k, v in m.starts.items():
         m.model.add_hint(v, starts[k])
 
 
-def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
+def _optimise(m: _Model, d: "_Data", crits, deadline: float, workers: int,
               log: Callable[[str], None] | None = None) -> _Outcome:
-    """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
+    """Lexicographic solves: optimise, fix the value found, optimise the next stage.
+
+    A greedy feasible start (``greedy``, large fleets) hints the first solve, and is the
+    answer, ``feasible`` with the solver's bound as its gap, when that solve finds none."""
+    insts = d.model_insts
     proven = True
-    chosen: dict[str, int] | None = None
+    counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
+    start = greedy(d.insts, d.available, d.budget, crits) if d.timed is None else None
+    if start is not None:
+        start = tally(insts, d.members, start)
+        _hint(m, start, {})
     for stage, weights in enumerate(stages(insts, crits)):
+        coef = coefficients(insts, weights)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             proven = False
+            if stage == 0 and start is None:
+                return _Outcome("unknown", {}, 0.0)
+            if stage == 0:  # no time for CP-SAT: the start, against the trivial bound 0
+                counts, gap = start, _gap(insts, crits, _value(coef, start), 0.0)
             break
-        coef = coefficients(insts, weights)
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
@@ -310,24 +361,34 @@ def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
         if status == cp_model.INFEASIBLE and stage == 0:
             return _Outcome("infeasible", {}, 0.0)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if stage == 0:
-                return _Outcome("unknown", {}, 0.0)
-            proven = False
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        proven = proven and status == cp_model.OPTIMAL
+        if not found and stage > 0:
             break
-        if status != cp_model.OPTIMAL:
-            proven = False
-        chosen, starts = _read(m, insts, solver)
-        # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
-        value = sum(coef[name, p] for name, p in chosen.items())
+        if not found and start is None:
+            return _Outcome("unknown", {}, 0.0)
+        counts, starts = _read(m, solver) if found else (start, {})
+        value = _value(coef, counts)
         if stage == 0 and status != cp_model.OPTIMAL:
-            # Relative to the sum itself, not the offset objective the solver saw.
-            offset = sum(min(o.value(crits[0]) for o in i.opts) for i in insts)
-            bound = solver.best_objective_bound
-            gap = abs(value - bound) / max(1.0, abs(value + offset))
+            gap = _gap(insts, crits, value, solver.best_objective_bound)
+        if not found:
+            break  # the greedy start, and no time left to improve on it
         m.model.add(objective <= value)
-        _hint(m, insts, chosen, starts)
-    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap, starts)
+        _hint(m, counts, starts)
+    chosen = spread(insts, d.members, counts) if counts else {}
+    return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
+
+
+def _value(coef: dict[tuple[str, int], int], counts: dict[tuple[str, int], int]) -> int:
+    # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
+    return sum(coef[k] * n for k, n in counts.items() if n)
+
+
+def _gap(insts: list[Inst], crits, value: int, bound: float) -> float:
+    """The first criterion's relative gap, relative to its sum itself (not the offset
+    objective the solver saw)."""
+    offset = sum(i.count * min(o.value(crits[0]) for o in i.opts) for i in insts)
+    return abs(value - bound) / max(1.0, abs(value + offset))
 
 
 @dataclass(frozen=True)
@@ -338,22 +399,49 @@ class _Data:
     available: dict[str, int | None]
     budget: int | None  # cost units
     timed: Timed | None
+    model_insts: list[Inst]  # `insts` with identical ones merged (``classes``), the model's
+    members: dict[str, tuple[str, ...]]  # per model instance, the instances it stands for
+
+    @classmethod
+    def of(cls, insts: list[Inst], available, budget: int | None, timed: Timed | None) -> "_Data":
+        if timed is None:
+            merged, members = merge_identical(insts)
+        else:  # a scheduled instance has intervals of its own
+            merged, members = insts, {i.name: (i.name,) for i in insts}
+        return cls(insts, available, budget, timed, merged, members)
 
     def build(self, **kw) -> _Model:
-        return _build(self.insts, self.available, self.budget, self.timed, **kw)
+        return _build(self.model_insts, self.available, self.budget, self.timed, **kw)
 
     @functools.cached_property
     def limit_ids(self) -> frozenset[LimitId]:
-        """Every limit of the full model (built once: the diagnosis asks for it per check)."""
-        return frozenset(self.build().limits)
+        """Every limit of the full model."""
+        return frozenset(self.switchable.limits)
+
+    @functools.cached_property
+    def switchable(self) -> _Model:
+        """The model with every limit enforced by a literal, built once for the diagnosis:
+        each check is a copy with the literals fixed (``with_limits``), not a rebuild."""
+        return self.build(assume=EVERY)
+
+    def with_limits(self, keep) -> _Model:
+        """A copy of ``switchable`` where the limits in ``keep`` hold and the others do not
+        (their literal false leaves their constraint unenforced, as if dropped)."""
+        base = self.switchable
+        model = base.model.clone()
+        for lid, lit in base.lits.items():
+            model.add(lit == int(lid in keep))
+        return _Model(model, base.x, base.limits, {}, base.starts)
 
 
-def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
+def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int,
+                work: float | None = None):
     """True when the limits in `keep` alone (the others dropped) cannot hold, False when
-    they can, None when the time ran out first."""
-    every = d.limit_ids
-    m = d.build(drop=every - set(keep))
-    status = _solver(deadline - time.monotonic(), workers).solve(m.model)
+    they can, None when the time (or the `work`) ran out first."""
+    if deadline - time.monotonic() < MIN_CHECK_SECONDS:
+        return None
+    m = d.with_limits(set(keep))
+    status = _solver(deadline - time.monotonic(), workers, work=work).solve(m.model)
     if status == cp_model.INFEASIBLE:
         return True
     return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
@@ -371,7 +459,8 @@ def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool,
     from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
     the rest still cannot hold) shrinks the core to a minimal one, deterministically.
     """
-    m = d.build(assume=d.limit_ids)
+    base = d.switchable
+    m = _Model(base.model.clone(), base.x, base.limits, base.lits, base.starts)
     ids = sorted(m.lits)
     lit_to_id = {m.lits[lid].index: lid for lid in ids}
     m.model.add_assumptions([m.lits[lid] for lid in ids])
@@ -380,14 +469,8 @@ def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool,
     core = ids
     if solver.solve(m.model) == cp_model.INFEASIBLE:
         core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
-    share = _TimeShare(deadline, 2 * len(core))
-    undecided = False
-    for lid in list(core):
-        trial = [k for k in core if k != lid]
-        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
-        if verdict:
-            core = trial
-        undecided = undecided or verdict is None
+    # half the time for the filter, the other half for the bounds after it
+    core, undecided = _minimal(d, core, _TimeShare(deadline, 2 * len(core)), workers)
     return core, undecided, m
 
 
@@ -404,14 +487,16 @@ class _TimeShare:
 
 
 def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str, int] | None = None,
-           drop: frozenset[LimitId] | None = None) -> int | None:
+           drop: frozenset[LimitId] | None = None, work: float | None = None) -> int | None:
     """A proven lower bound on the use of `lid` with that limit left out (and the limits in
     `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
-    relaxed = d.build(drop=frozenset({lid}) | (drop or frozenset()))
+    if seconds < MIN_CHECK_SECONDS:
+        return None
+    relaxed = d.with_limits(d.limit_ids - {lid} - (drop or frozenset()))
     for name, p in (fixed or {}).items():
         relaxed.model.add(relaxed.x[name, p] == 1)
     relaxed.model.minimize(relaxed.limits[lid][0])
-    s = _solver(seconds, workers)
+    s = _solver(seconds, workers, work=work)
     # The bound is proven whether or not the search finished (the optimum if it did).
     if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
         return math.ceil(s.best_objective_bound - 1e-6)
@@ -419,20 +504,124 @@ def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str
 
 
 def _diagnose(d: _Data, deadline: float, workers: int):
-    """The conflicts of a minimal core: each limit, the groups that can use it, and how
-    far it alone would have to move (when the others can hold)."""
-    core, undecided, m = _core(d, deadline, workers)
+    """The conflicts of a core: each limit, the groups that can use it, and how far it
+    alone would have to move (when the others can hold); and whether the core may not be
+    minimal (a check ran out of time).
+
+    Cheapest proof first: a limit whose least use, every group at its own least, is over
+    it is a core alone (``_over_alone``); else the linear relaxation's core
+    (``relax.Relaxation``), its minimality then checked by CP-SAT within ``REFINE_WORK``
+    of deterministic time in all (so the answer does not depend on the machine's load);
+    only when the relaxation has a point under all limits, CP-SAT's own core (``_core``)
+    in the time left. Each bound is the larger of the relaxation's and CP-SAT's (both
+    proven lower bounds)."""
+    from planner.choose.relax import Relaxation  # the LP solver: only when nothing fits
+
+    every = sorted(d.limit_ids)
+    alone = _over_alone(d, every)
+    relaxed = Relaxation(d.model_insts, d.available, d.budget) if d.timed is None else None
+    undecided = False
+    work = None  # per CP-SAT check: a share of REFINE_WORK after a relaxation's proof
+    # CP-SAT refines a relaxation's answers on small models only: each check presolves the
+    # whole model (200 workloads x 12 types: 0.1 s each, 24 checks) for bounds the
+    # relaxation already gives there.
+    small = sum(len(i.opts) for i in d.model_insts) <= REFINE_MAX_OPTIONS
+    if alone is not None:
+        core = [alone]
+    elif relaxed is not None and (core := relaxed.core(every)) is not None:
+        # half the refinement for the core's minimality, half for the bounds
+        work = REFINE_WORK / (2 * len(core))
+        core, undecided = _minimal(d, core, _TimeShare(deadline, len(core)), workers, work,
+                                   relaxed.witnesses, solver=small)
+    else:
+        core, undecided, _ = _core(d, deadline, workers)
+    if relaxed is not None and work is None:
+        work = REFINE_WORK / (2 * len(core))
+    limit = bounds(d.available, d.budget)
     share = _TimeShare(deadline, len(core))
     out = []
     for lid in core:
-        bound = m.limits[lid][1]
-        least = _least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
+        seconds = min(share.until() - time.monotonic(), NEEDS_SECONDS)
+        least = relaxed.least(lid, every) if relaxed is not None else None
+        reached = relaxed.integral() if least is not None else None
+        others = [k for k in every if k != lid]
+        if reached is not None and _holds(d, reached, others):
+            least = _used(d, reached)[lid]  # a whole choice at the relaxation's least: exact
+        elif least is not None and _greedy_holds(d, every, {lid: least}):
+            pass  # a whole choice uses no more than the relaxation's bound: exact
+        elif relaxed is None or small:
+            found = _least(d, lid, seconds, workers, work=work)
+            least = max((n for n in (least, found) if n is not None), default=None)
         # kept only when it says more than "over the limit"
-        need = natural(lid, least) if least is not None and least > bound else None
-        out.append(Conflict(limit=lid, available=natural(lid, bound),
+        need = natural(lid, least) if least is not None and least > limit[lid] else None
+        out.append(Conflict(limit=lid, available=natural(lid, limit[lid]),
                             wanted_by=heaviest_first(lid, least_use(d.insts, lid)),
                             needs_at_least=need))
     return tuple(out), undecided
+
+
+def _used(d: _Data, counts: dict[tuple[str, int], int]) -> dict[LimitId, int]:
+    """Each limit's use by a whole choice given as counts per (model instance, position),
+    group maxima summed, in integers (``limits.usage``)."""
+    picks = spread(d.model_insts, d.members, counts)
+    by_name = {i.name: i for i in d.insts}
+    used = usage(d.insts, {n: by_name[n].opts[p] for n, p in picks.items()}, d.budget)
+    return {lid: used.get(lid, (0, {}))[0] for lid in d.limit_ids}
+
+
+def _greedy_holds(d: _Data, keep, moved: dict[LimitId, int] | None = None) -> bool:
+    """Whether the greedy pass (``greedy``, options in their stable order) places everyone
+    with only the limits in `keep` held, those in `moved` at the bound given there: a whole
+    choice that holds them, found without CP-SAT."""
+    limit = {**bounds(d.available, d.budget), **(moved or {})}
+    available = {g: limit.get(LimitId.availability(g)) if LimitId.availability(g) in keep else None
+                 for g in d.available}
+    budget = limit.get(LimitId.budget()) if LimitId.budget() in keep else None
+    return d.timed is None and greedy(d.insts, available, budget, ("order",)) is not None
+
+
+def _holds(d: _Data, counts: dict[tuple[str, int], int], keep) -> bool:
+    """Whether a whole choice holds every limit in `keep`."""
+    used, limit = _used(d, counts), bounds(d.available, d.budget)
+    return all(used[lid] <= limit[lid] for lid in keep)
+
+
+def _over_alone(d: _Data, every: list[LimitId]) -> LimitId | None:
+    """The first limit that every group's least use of it already overflows (the GPU
+    type some workloads can only run on, or a budget below the least total cost); None
+    in a scheduled pool, where use is over time."""
+    if d.timed is not None:
+        return None
+    limit = bounds(d.available, d.budget)
+    for lid in every:
+        if least_total(d.insts, lid) > limit[lid]:
+            return lid
+    return None
+
+
+def _minimal(d: _Data, core: list[LimitId], share: "_TimeShare", workers: int,
+             work: float | None = None, witnesses: dict | None = None,
+             solver: bool = True) -> tuple[list[LimitId], bool]:
+    """The deletion filter on a core that cannot hold, with CP-SAT: each limit dropped for
+    good when the rest still cannot hold; whether a check ran out of time (or `work`).
+    A whole choice in `witnesses` that holds the rest (checked here in integers), or one
+    the greedy pass finds, settles that limit without CP-SAT; with `solver` False, a limit
+    they do not settle is left undecided."""
+    undecided = False
+    for lid in list(core):
+        trial = [k for k in core if k != lid]
+        seen = (witnesses or {}).get(lid)
+        if trial and ((seen is not None and _holds(d, seen, trial)) or _greedy_holds(d, trial)):
+            share.until()  # its share of the time goes to the checks after it
+            continue
+        if trial and not solver:
+            verdict = None
+        else:
+            verdict = _infeasible(d, trial, share.until(), workers, work) if trial else False
+        if verdict:
+            core = trial
+        undecided = undecided or verdict is None
+    return core, undecided
 
 
 def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: int) -> dict[LimitId, int]:
@@ -461,7 +650,8 @@ def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: 
 
 
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
-          options: SolveOptions | None = None) -> Choice:
+          options: SolveOptions | None = None,
+          prepared: tuple[list[Inst], list[str]] | None = None) -> Choice:
     """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
@@ -469,12 +659,13 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     Items without options make the result infeasible (named in `unplaced`); the others
     are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
+    `prepared` is `prepare(problem)` when the caller already has it.
     """
     options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
-    insts, empty = prepare(problem)
+    insts, empty = prepared or prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
-    d = _Data(insts, problem.available, budget, timed(problem))
+    d = _Data.of(insts, problem.available, budget, timed(problem))
     crits = criteria(problem.objective)
     unplaced = tuple(empty)
     if not insts:
@@ -484,7 +675,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     m = d.build()
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
-    out = _optimise(m, insts, crits, deadline, workers, options.log)
+    out = _optimise(m, d, crits, deadline, workers, options.log)
     if out.status == "infeasible":
         conflicts, undecided = _diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
