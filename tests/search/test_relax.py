@@ -115,7 +115,7 @@ def test_a_large_model_is_diagnosed_by_the_relaxation_and_the_greedy_pass(monkey
     assert got.status == "infeasible" and not got.core_undecided
     assert [(str(c.limit), c.needs_at_least) for c in got.conflicts] == [
         ("availability A", 2180), ("availability B", 2180)]
-    from planner.choose import cpsat
+    from planner.choose import diagnose
 
-    monkeypatch.setattr(cpsat, "REFINE_MAX_OPTIONS", 10**6)
+    monkeypatch.setattr(diagnose, "REFINE_MAX_OPTIONS", 10**6)
     assert solve(p).conflicts == got.conflicts
