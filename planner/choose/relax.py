@@ -2,7 +2,7 @@
 
 Each instance's pick is relaxed to fractions of its options (summing to its count), a
 swept group's use of a GPU type or of the budget to a variable at least each variant's
-(the group maximum of ``cpsat._build``, relaxed). Every integer choice is a point of this
+(the group maximum of ``model.build_model``, relaxed). Every integer choice is a point of this
 linear program, so when it has no point under some limits, no choice fits them: an
 infeasibility proof in milliseconds where CP-SAT's own core and deletion filter take
 seconds on a fleet (benchmarks/fleet.py, 200 workloads x 12 types with halved

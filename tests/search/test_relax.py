@@ -115,7 +115,20 @@ def test_a_large_model_is_diagnosed_by_the_relaxation_and_the_greedy_pass(monkey
     assert got.status == "infeasible" and not got.core_undecided
     assert [(str(c.limit), c.needs_at_least) for c in got.conflicts] == [
         ("availability A", 2180), ("availability B", 2180)]
-    from planner.choose import cpsat
+    from planner.choose import diagnose
 
-    monkeypatch.setattr(cpsat, "REFINE_MAX_OPTIONS", 10**6)
+    monkeypatch.setattr(diagnose, "REFINE_MAX_OPTIONS", 10**6)
     assert solve(p).conflicts == got.conflicts
+
+
+def test_an_unproven_core_says_so():
+    """A core not proven minimal (a check out of time, or not run on a large model) says
+    that a smaller set might already fail, after its conflicts."""
+    from planner.choose.types import Choice, Conflict
+    from planner.explain import limit_sentences
+
+    conflict = Conflict(LimitId.availability("A"), 20, (("s1", 2.0),), needs_at_least=40)
+    lines = limit_sentences(Choice("infeasible", {}, 0.0, 0.0, conflicts=(conflict,),
+                                   core_undecided=True), "USD")
+    assert lines == ["availability A: 20 available, wanted by s1; needs at least 40",
+                     "not proven minimal: these limits cannot all hold, but a smaller set might already fail"]
