@@ -49,7 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ortools.sat.python import cp_model
+from planner.choose import sat as cp_model
 
 from planner.choose.classes import spread, tally
 from planner.choose.diagnose import NEEDS_SECONDS, diagnose, least_bound

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 import time
 
-from ortools.sat.python import cp_model
+from planner.choose import sat as cp_model
 
 from planner.choose.classes import spread
 from planner.choose.greedy import greedy

@@ -9,7 +9,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ortools.sat.python import cp_model
+from planner.choose import sat as cp_model
 
 from planner.choose.classes import merge_identical
 from planner.choose.prepare import Inst, Timed, groups
