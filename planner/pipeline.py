@@ -89,7 +89,9 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     # rounded here, once, so that totals are the sums of the amounts the rows show
     rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window))
                  for v, s, opts in zip(variants, searches, ordered))
-    return _result(plan, file, objective, currency, budget, offers, choice, rows).rounded()
+    result = _result(plan, file, objective, currency, budget, offers, choice, rows)
+    # the rows are rounded already and rounding is idempotent: the rest of the result here
+    return dataclasses.replace(dataclasses.replace(result, workloads=()).rounded(), workloads=rows)
 
 
 def _search_all(variants: list[Variant]) -> list[VariantSearch]:

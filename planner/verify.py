@@ -61,14 +61,56 @@ def _same_money(shown: float, exact: float) -> bool:
     return abs(shown - exact) <= CENT / 2 + 1e-9 * abs(exact)
 
 
-def _variant(plan: p.Plan, row: Row):
-    workload = next((w for w in plan.workloads if w.name == row.name), None)
+class _Index:
+    """The plan's workloads, sweeps, models and GPU types by name, looked up once per check
+    (a row's lookups are then constant time: the check is linear in the rows). The arch and
+    spec of a name are built once, so the estimator's memos see one object per name."""
+
+    def __init__(self, plan: p.Plan):
+        self.plan = plan
+        self.workloads: dict[str, p.Workload] = {}
+        for w in plan.workloads:
+            self.workloads.setdefault(w.name, w)  # the first of a name, as a scan finds it
+        self.literal: dict[str, list[tuple[int, p.Sweep]]] = {}
+        self.globs: list[tuple[int, p.Sweep]] = []
+        for i, sweep in enumerate(plan.sweeps):
+            if any(ch in sweep.target for ch in "*?["):
+                self.globs.append((i, sweep))
+            else:  # fnmatch of a pattern without wildcards is equality
+                self.literal.setdefault(sweep.target, []).append((i, sweep))
+        self._sweeps: dict[str, list[p.Sweep]] = {}
+        self.models = {}
+        for m in plan.models:
+            self.models.setdefault(m.name, m)
+        self._archs: dict[str, object] = {}
+        self._specs: dict[str, object] = {}
+
+    def sweeps(self, name: str) -> list[p.Sweep]:
+        """The sweeps whose target matches workload ``name``, in plan order."""
+        found = self._sweeps.get(name)
+        if found is None:
+            matched = self.literal.get(name, []) + [(i, s) for i, s in self.globs
+                                                     if fnmatch.fnmatchcase(name, s.target)]
+            found = self._sweeps[name] = [s for _, s in sorted(matched, key=lambda m: m[0])]
+        return found
+
+    def arch(self, model: str):
+        if model not in self._archs:
+            self._archs[model] = arch_from_model(self.models[model])
+        return self._archs[model]
+
+    def spec(self, block: p.Gpu):
+        if block.name not in self._specs:
+            self._specs[block.name] = gpu_spec(block, self.plan.calibrations)
+        return self._specs[block.name]
+
+
+def _variant(index: _Index, row: Row):
+    workload = index.workloads.get(row.name)
     if workload is None:
         return None
     update: dict = {}
-    for sweep in plan.sweeps:
-        if not fnmatch.fnmatchcase(workload.name, sweep.target):
-            continue
+    for sweep in index.sweeps(workload.name):
         label = row.scenario.get(sweep.key)
         if label is None or label not in sweep.labels:
             return None
@@ -264,10 +306,11 @@ def block_of(plan: p.Plan, row: Row) -> p.Gpu:
     return next(g for g in plan.gpus if g.name == row.gpu)
 
 
-def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
+def _check_row(index: _Index, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
     """(violations, the row's cost re-derived); the row's own cost when it has no workload."""
+    plan = index.plan
     who = row.name + ("" if not row.scenario else str(row.scenario))
-    w = _variant(plan, row)
+    w = _variant(index, row)
     if w is None:
         return [f"{who}: no workload/sweep value of the plan gives this row"], row.cost
     block = gpus.get(row.gpu)
@@ -276,8 +319,8 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     bad = []
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
-    arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
-    spec = gpu_spec(block, plan.calibrations)
+    arch = index.arch(w.model)
+    spec = index.spec(block)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
         found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
@@ -309,12 +352,13 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
 def check(plan: p.Plan, result: Result) -> list[str]:
     """Every constraint the placed rows of ``result`` break (empty when all hold)."""
     gpus = {g.name: g for g in plan.gpus}
+    index = _Index(plan)
     bad: list[str] = []
     exact_cost: dict[str, float] = {}  # in the period, as re-derived
     for row in result.workloads:
         if not row.fits:
             continue
-        found, cost = _check_row(plan, row, gpus)
+        found, cost = _check_row(index, row, gpus)
         bad.extend(found)
         exact_cost[row.name] = max(exact_cost.get(row.name, 0.0), cost)
     bad += check_pool(plan, result)
