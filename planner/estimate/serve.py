@@ -164,7 +164,13 @@ def simulate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServePercenti
     return _simulated(replica_load(job, layout, gpu))
 
 
-@functools.lru_cache(maxsize=256)
+# Simulations kept: a fleet's rows ask for one per distinct chosen layout and load (and the
+# checker again), several hundred at 10,000 workloads; each is tens of milliseconds to redo
+# and a few hundred bytes to keep.
+_SIMULATIONS_KEPT = 16384
+
+
+@functools.lru_cache(maxsize=_SIMULATIONS_KEPT)
 def _simulated(load: ServeLoad) -> ServePercentiles:
     if load.users:
         requests = max(DEFAULT_REQUESTS, CLOSED_LOOP_ROUNDS * load.users)

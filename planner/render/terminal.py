@@ -13,6 +13,7 @@ tests/render/test_terminal.py holds the two to each other.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 
@@ -30,6 +31,9 @@ SIMPLE_CHARS = " -~" + "".join(ch for ch in _CANDIDATES if cell_len(ch) == 1)
 _SIMPLE = re.compile(f"[{SIMPLE_CHARS}\n]*")
 _TRAILING_SPACE = re.compile(r"\s+$")  # rich.text's _re_whitespace
 _PAD = 1  # Table's default padding: one space each side of a cell
+# Cells measured and laid out, kept by (text, width): a fleet's tables repeat most cells
+# ("TP1 bf16", "capacity", the same service at the same load).
+_KEPT = 65536
 
 
 def simple(text: str) -> bool:
@@ -42,6 +46,8 @@ def wrap(line: str, width: int, pad: bool) -> list[str]:
     """One line of text (no newline) as ``rich.text.Text.wrap`` lays it out at ``width``
     with overflow "fold": broken where ``divide_line`` says, each piece's whitespace past the
     width dropped, cropped to the width, and padded to it when ``pad`` (justify "left")."""
+    if len(line) <= width:  # every word fits: divide_line breaks nowhere
+        return [line + " " * (width - len(line)) if pad else line]
     offsets = divide_line(line, width, fold=True)
     bounds = [0, *offsets, len(line)]
     out = []
@@ -58,6 +64,7 @@ def wrap(line: str, width: int, pad: bool) -> list[str]:
     return out
 
 
+@functools.lru_cache(maxsize=_KEPT)
 def _measure(text: str, most: int) -> tuple[int, int]:
     """(min, max) width of a padded cell as ``Measurement.get`` gives it at ``most`` cells
     (``Padding.__rich_measure__`` around ``Text.__rich_measure__``)."""
@@ -102,11 +109,12 @@ def _widths(columns: list[list[str]], most: int) -> list[int]:
     return widths
 
 
-def _cell(text: str, width: int) -> list[str]:
+@functools.lru_cache(maxsize=_KEPT)
+def _cell(text: str, width: int) -> tuple[str, ...]:
     """A cell's lines at ``width``: its text wrapped at width - 2, left-justified, a space
     each side (``Padding`` around ``Text``)."""
     inner = width - 2 * _PAD
-    return [" " + piece + " " for line in text.split("\n") for piece in wrap(line, inner, True)]
+    return tuple(" " + piece + " " for line in text.split("\n") for piece in wrap(line, inner, True))
 
 
 class Screen:
@@ -165,10 +173,10 @@ class Screen:
             rendered = [_cell(text, width) for text, width in zip(cells, widths)]
             height = max(len(c) for c in rendered)
             if index == 0:  # the header row is aligned to the bottom, the others to the top
-                rendered = [[" " * w] * (height - len(c)) + c for c, w in zip(rendered, widths)]
+                rendered = [[" " * w] * (height - len(c)) + list(c) for c, w in zip(rendered, widths)]
                 left, divider, right = box.head_left, box.head_vertical, box.head_right
             else:
-                rendered = [c + [" " * w] * (height - len(c)) for c, w in zip(rendered, widths)]
+                rendered = [list(c) + [" " * w] * (height - len(c)) for c, w in zip(rendered, widths)]
                 if index == len(rows) - 1:
                     left, divider, right = box.foot_left, box.foot_vertical, box.foot_right
                 else:

@@ -81,10 +81,8 @@ def _inputs(variant: Variant) -> tuple:
                  if f.name not in _IDENTITY)
 
 
-def _key(inputs: tuple, offer: GpuOffer, order: int) -> tuple | None:
-    """The search's key on ``offer`` (every field of it), or None when some field cannot
-    be compared."""
-    key = (inputs, tuple(_comparable(getattr(offer, f.name)) for f in dataclasses.fields(offer)), order)
+def _hashable(key: tuple) -> tuple | None:
+    """``key``, or None when some part of it cannot be compared."""
     try:
         hash(key)
     except TypeError:
@@ -92,9 +90,23 @@ def _key(inputs: tuple, offer: GpuOffer, order: int) -> tuple | None:
     return key
 
 
+def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> tuple | None:
+    """Every field of ``offer`` by its meaning, or None; worked out once per offer object
+    of a solve (every variant of a plan is offered the same objects)."""
+    held = frontiers.offer_keys.get(id(offer))
+    if held is None or held[0] is not offer:
+        key = _hashable(tuple(_comparable(getattr(offer, f.name)) for f in dataclasses.fields(offer)))
+        held = frontiers.offer_keys[id(offer)] = (offer, key)
+    return held[1]
+
+
 def _copy(out: GpuOutcome) -> GpuOutcome:
-    """A variant's own outcome object (candidates are immutable and shared)."""
-    return dataclasses.replace(out, options=list(out.options), feasible=list(out.feasible))
+    """A variant's own outcome object (candidates are immutable and shared): its fields
+    copied without __init__, its lists copied (a fleet makes one per row and GPU type)."""
+    own = object.__new__(GpuOutcome)
+    own.__dict__.update(out.__dict__)
+    own.options, own.feasible = list(out.options), list(out.feasible)
+    return own
 
 
 def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
@@ -102,23 +114,26 @@ def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
 
     Variants of equal inputs (the same job, limits, pins and offer; in a large fleet most
     rows repeat a few shapes) share one search through ``frontiers.outcomes``: a fleet
-    costs a search per distinct shape, not per row."""
+    costs a search per distinct shape, not per row. The variant's inputs are hashed once,
+    each offer's fields once per solve."""
     if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
         return _pinned_search(variant)
-    inputs = _inputs(variant)
+    inputs = _hashable(_inputs(variant))
+    shared = None if inputs is None else frontiers.outcomes.setdefault(inputs, {})
     outcomes: dict[str, GpuOutcome] = {}
     for order, offer in enumerate(variant.offers):
         if offer.name in variant.not_offered:
             continue
-        key = _key(inputs, offer, order)
-        found = frontiers.outcomes.get(key) if key is not None else None
+        offered = _offer_key(offer, frontiers) if shared is not None else None
+        key = None if offered is None else (offered, order)
+        found = shared.get(key) if key is not None else None
         if found is None:
             if variant.kind == "serve":
                 found = search_serve(variant, offer, order)
             else:
                 found = search_train(variant, offer, order, frontiers)
             if key is not None:
-                frontiers.outcomes[key] = found
+                shared[key] = found
         outcomes[offer.name] = _copy(found)
     return VariantSearch(variant, outcomes)
 

@@ -41,8 +41,10 @@ class Frontiers:
 
     def __init__(self) -> None:
         self._found: dict[tuple, Frontier] = {}
-        # each GPU type's outcome by the searched variant's inputs (planner.search.search)
-        self.outcomes: dict[tuple, GpuOutcome] = {}
+        # each GPU type's outcome by the searched variant's inputs, then by the offer's
+        # fields and order (planner.search.search)
+        self.outcomes: dict[tuple, dict[tuple, GpuOutcome]] = {}
+        self.offer_keys: dict[int, tuple] = {}  # id(offer) -> (offer, its fields' key)
         self._exact: dict[tuple, dict[Layout, Candidate]] = {}
 
     def exact(self, variant: Variant, offer: GpuOffer, order: int) -> dict[Layout, Candidate]:
