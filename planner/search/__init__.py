@@ -90,14 +90,26 @@ def _hashable(key: tuple) -> tuple | None:
     return key
 
 
-def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> tuple | None:
-    """Every field of ``offer`` by its meaning, or None; worked out once per offer object
-    of a solve (every variant of a plan is offered the same objects)."""
-    held = frontiers.offer_keys.get(id(offer))
-    if held is None or held[0] is not offer:
-        key = _hashable(tuple(_comparable(getattr(offer, f.name)) for f in dataclasses.fields(offer)))
-        held = frontiers.offer_keys[id(offer)] = (offer, key)
-    return held[1]
+_SCALARS = (str, int, float, bool, type(None))
+
+
+def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> int | None:
+    """A number for every field of ``offer`` by its meaning (equal fields, equal number),
+    or None when some field cannot be compared. Every variant has its own offer objects
+    but shares their specs and blocks: they are looked up by the identity of those first
+    (the entry keeps them, so an id cannot be reused), then by their meaning."""
+    values = [getattr(offer, f.name) for f in dataclasses.fields(offer)]
+    held_objects = tuple(v for v in values if not isinstance(v, _SCALARS))
+    quick = tuple(v if isinstance(v, _SCALARS)
+                  else ("items", tuple(id(x) for x in v)) if type(v) is tuple else ("id", id(v))
+                  for v in values)
+    held = frontiers.offer_keys.get(quick)
+    if held is not None and all(a is b or (type(a) is tuple and a == b) for a, b in zip(held[0], held_objects)):
+        return held[1]
+    key = _hashable(tuple(_comparable(v) for v in values))
+    number = None if key is None else frontiers.offer_numbers.setdefault(key, len(frontiers.offer_numbers))
+    frontiers.offer_keys[quick] = (held_objects, number)
+    return number
 
 
 def _copy(out: GpuOutcome) -> GpuOutcome:
