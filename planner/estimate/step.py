@@ -17,7 +17,6 @@ Pipeline stages run one after another for a step (no micro-batch overlap is assu
 
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
@@ -160,14 +159,17 @@ class Replica:
         the prefill chunks read and write (their prefix and themselves); ``prefill_pairs``:
         the chunks' causal (query, key) pairs; ``samples``: rows of logits computed.
         """
-        return self._step(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples)
+        step = self.__dict__.get("_step")
+        if step is None:
+            # kept in the instance's __dict__, which the dataclass's equality, hash and
+            # repr do not read (written directly: the dataclass is frozen)
+            step = self.__dict__["_step"] = self._stepper()
+        return step(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples)
 
-    @functools.cached_property
-    def _step(self):
+    def _stepper(self):
         """``step_parts`` with this replica's figures bound as locals: a steady state or a
         simulation asks for thousands of steps, and reading a dozen fields per step cost as
-        much as its arithmetic. Built once per replica (kept in its __dict__, which the
-        dataclass's equality, hash and repr do not read)."""
+        much as its arithmetic."""
         route_keep, dense_read, routed_read = self.route_keep, self.dense_read, self.routed_read
         dequant_dense, dequant_routed = self.dequant_dense, self.dequant_routed
         flops_per_token, head_flops = self.flops_per_token, self.head_flops

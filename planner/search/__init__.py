@@ -11,6 +11,7 @@ it breaks a limit, so the output can show it with its breaches. The space is in
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 from planner.estimate.types import Layout
 from planner.plan import Node
@@ -68,10 +69,31 @@ _IDENTITY = frozenset({"name", "group", "scenario", "offers"})
 def _comparable(value):
     """A plan block by its meaning (no name, no positions); anything else as it is."""
     if isinstance(value, Node):
-        meaning = value.semantic()
-        meaning.pop("name", None)
-        return repr(meaning)
+        return _meaning(value, top=True)
     return value
+
+
+def _meaning(value, top: bool = False):
+    """What ``Node.semantic`` says of a block, as a hashable tuple: its fields without
+    positions (and, at the top, without its name), nested blocks, lists and dicts alike,
+    numbers with their type (``repr`` of the semantic dict tells 1 from 1.0 and True).
+    Walked over the fields directly: pydantic's model_dump per row cost seconds at 10,000
+    rows. Blocks of two classes never compare equal (a semantic dict could): stricter,
+    never looser."""
+    if isinstance(value, Node):
+        return (type(value).__name__,) + tuple(
+            (k, _meaning(v)) for k, v in value.__dict__.items()
+            if k not in _POSITIONS and not (top and k == "name"))
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, _meaning(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("list",) + tuple(_meaning(v) for v in value)
+    if isinstance(value, (int, float)):
+        return type(value), value
+    return value
+
+
+_POSITIONS = ("span", "spans")
 
 
 def _inputs(variant: Variant) -> tuple:
@@ -91,6 +113,7 @@ def _hashable(key: tuple) -> tuple | None:
 
 
 _SCALARS = (str, int, float, bool, type(None))
+_offer_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(GpuOffer)))
 
 
 def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> int | None:
@@ -98,17 +121,14 @@ def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> int | None:
     or None when some field cannot be compared. Every variant has its own offer objects
     but shares their specs and blocks: they are looked up by the identity of those first
     (the entry keeps them, so an id cannot be reused), then by their meaning."""
-    values = [getattr(offer, f.name) for f in dataclasses.fields(offer)]
-    held_objects = tuple(v for v in values if not isinstance(v, _SCALARS))
-    quick = tuple(v if isinstance(v, _SCALARS)
-                  else ("items", tuple(id(x) for x in v)) if type(v) is tuple else ("id", id(v))
-                  for v in values)
+    values = _offer_fields(offer)
+    quick = tuple(v if type(v) in _SCALARS else id(v) for v in values)
     held = frontiers.offer_keys.get(quick)
-    if held is not None and all(a is b or (type(a) is tuple and a == b) for a, b in zip(held[0], held_objects)):
+    if held is not None and all(a is b for a, b in zip(held[0], values) if type(b) not in _SCALARS):
         return held[1]
     key = _hashable(tuple(_comparable(v) for v in values))
     number = None if key is None else frontiers.offer_numbers.setdefault(key, len(frontiers.offer_numbers))
-    frontiers.offer_keys[quick] = (held_objects, number)
+    frontiers.offer_keys[quick] = (values, number)
     return number
 
 

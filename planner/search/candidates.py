@@ -80,11 +80,18 @@ class Candidate:
 
     @property
     def stable(self) -> tuple:
-        lay = self.layout
-        return (self.gpu_order, self.gpu_count, lay.tp, lay.pp, lay.dp, lay.ep, lay.replicas,
+        """The deterministic tie-break. Worked out once per candidate (a fleet's rows share
+        candidates and sort them again and again); kept in the instance's __dict__, which
+        the dataclass's fields, equality and hash do not read."""
+        found = self.__dict__.get("_stable")
+        if found is None:
+            lay = self.layout
+            found = self.__dict__["_stable"] = (
+                self.gpu_order, self.gpu_count, lay.tp, lay.pp, lay.dp, lay.ep, lay.replicas,
                 lay.zero, RECOMPUTE_CHAIN.index(lay.recompute),
                 OFFLOAD_CHAIN.index(lay.offload), lay.micro_batch,
                 PRECISION_RANK.get(self.weights, 9), lay.cp, lay.vpp, lay.shard, lay.sp)
+        return found
 
     @property
     def key(self) -> str:
