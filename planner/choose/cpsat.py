@@ -2,10 +2,12 @@
 
 Plain data in (`Problem`), plain data out (`Choice`), both in `planner.choose.types`;
 nothing here knows about plans, estimates or rendering, and nothing here writes a
-sentence. The only module that imports OR-Tools. The shape follows the OR-Tools CP-SAT
-examples: `prepare.prepare` turns the input into integer data once, `_build` makes the
-model from that data, `_optimise` solves it, and `solve` reads the picks back into plain
-data (`limits.binding_limits` says which limits bind, `_diagnose` why nothing fits).
+sentence. With ``model`` (the CP-SAT model), ``diagnose`` and ``relax`` (why nothing
+fits, with the linear relaxation), the only modules that import OR-Tools. The shape
+follows the OR-Tools CP-SAT examples: `prepare.prepare` turns the input into integer data
+once, `model.build_model` makes the model from that data, `_optimise` solves it, and
+`solve` reads the picks back into plain data (`limits.binding_limits` says which limits
+bind, `diagnose.diagnose` why nothing fits).
 
 Semantics
 - Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
@@ -43,224 +45,24 @@ Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 
 from __future__ import annotations
 
-import functools
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ortools.sat.python import cp_model
 
-from planner.choose.limits import (
-    binding_limits, first_choices, heaviest_first, least_use, natural, run_starts,
-)
-from planner.choose.prepare import Inst, Timed, coefficients, criteria, groups, prepare, stages, timed
+from planner.choose.classes import spread, tally
+from planner.choose.diagnose import NEEDS_SECONDS, diagnose, least_bound
+from planner.choose.greedy import greedy
+from planner.choose.limits import binding_limits, first_choices, run_starts
+from planner.choose.model import Data, Model, new_solver
+from planner.choose.prepare import Inst, coefficients, criteria, prepare, stages, timed
 from planner.choose.schedule import earliest
-from planner.choose.types import Choice, Conflict, Item, LimitId, Option, Problem, SolveOptions
+from planner.choose.types import Choice, Item, LimitId, Option, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
-
-RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
-ASSUMPTION_SHARE = 0.25  # of the remaining time for the assumption solve when diagnosing,
-ASSUMPTION_SECONDS = 1.0  # and at most this long (it stalls on large fleets, see _diagnose)
-NEEDS_SECONDS = 0.25  # per limit, for the "needs at least" bound (100 x 12 fleet: 11 of 12
-#   bounds found in 0.25 s each, no more in 1 s)
 
 __all__ = ["Choice", "Item", "Option", "Problem", "SolveOptions", "criteria", "solve",
            "COST_SCALE", "HOURS_SCALE", "MAX_UNITS", "cost_units", "hours_units"]
-
-
-# --- the model ----------------------------------------------------------------------
-
-
-@dataclass
-class _Model:
-    model: cp_model.CpModel
-    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen
-    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
-    lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
-    starts: dict[tuple[str, int], cp_model.IntVar]  # (group, run) -> start step (a window)
-
-
-def _build(
-    insts: list[Inst],
-    available: dict[str, int | None],
-    budget: int | None,
-    timed: Timed | None = None,
-    *,
-    assume: frozenset[LimitId] = frozenset(),
-    drop: frozenset[LimitId] = frozenset(),
-) -> _Model:
-    """Exactly-one per instance; group maxima; limits. Limits in `assume` are enforced by
-    a literal (for assumption solves), those in `drop` left out. With a window, each GPU
-    type's availability is a cumulative over time (`_timeline`) instead of a sum."""
-    model = cp_model.CpModel()
-    x: dict[tuple[str, int], cp_model.IntVar] = {}
-    for inst in insts:
-        row = [model.new_bool_var(f"x[{inst.name},{o.index}]") for o in inst.opts]
-        model.add_exactly_one(row)
-        for p, var in enumerate(row):
-            x[inst.name, p] = var
-
-    def usage(inst: Inst, coef) -> tuple[list, list]:
-        pairs = [(x[inst.name, p], coef(o)) for p, o in enumerate(inst.opts) if coef(o)]
-        return [v for v, _ in pairs], [c for _, c in pairs]
-
-    def group_sum(coef, tag: str) -> cp_model.LinearExpr | None:
-        """Sum over groups of the max over the group's variants of sum(coef * x)."""
-        terms, weights = [], []
-        for gname, members in groups(insts).items():
-            exprs = [usage(inst, coef) for inst in members]
-            exprs = [e for e in exprs if e[0]]
-            if not exprs:
-                continue
-            if len(exprs) == 1:
-                terms += exprs[0][0]
-                weights += exprs[0][1]
-                continue
-            # One option per variant, so a variant's usage is one of its weights.
-            top = max(max(ws) for _, ws in exprs)
-            m = model.new_int_var(0, top, f"max[{tag},{gname}]")
-            for vs, ws in exprs:
-                model.add(m >= cp_model.LinearExpr.weighted_sum(vs, ws))
-            terms.append(m)
-            weights.append(1)
-        if not terms:
-            return None
-        return cp_model.LinearExpr.weighted_sum(terms, weights)
-
-    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]] = {}
-    starts: dict[tuple[str, int], cp_model.IntVar] = {}
-    if timed is None:
-        for gpu in sorted(available):
-            bound = available[gpu]
-            if bound is None:
-                continue
-            expr = group_sum(lambda o, g=gpu: o.gpus if o.gpu == g else 0, gpu)
-            if expr is not None:
-                limits[LimitId.availability(gpu)] = (expr, bound)
-    else:
-        starts = _in_time(model, insts, x, timed, available, limits)
-    if budget is not None:
-        expr = group_sum(lambda o: o.cost, "cost")
-        if expr is not None:
-            limits[LimitId.budget()] = (expr, budget)
-
-    lits: dict[LimitId, cp_model.IntVar] = {}
-    for lid, (expr, bound) in limits.items():
-        if lid in drop:
-            continue
-        ct = model.add(expr <= bound)
-        if lid in assume:
-            lits[lid] = model.new_bool_var(f"enforce[{lid}]")
-            ct.only_enforce_if(lits[lid])
-
-    return _Model(model, x, limits, lits, starts)
-
-
-def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
-             available: dict[str, int | None], limits: dict) -> dict:
-    """Availability over time: a cumulative per GPU type against a capacity variable (so
-    that a diagnosis can relax and minimise it), into ``limits``; the runs' starts."""
-    per_gpu, energy, starts = _timeline(model, insts, x, timed)
-    for gpu in sorted(available):
-        bound = available[gpu]
-        if bound is None or not per_gpu.get(gpu):
-            continue
-        intervals, demands, tops = zip(*per_gpu[gpu])
-        capacity = model.new_int_var(0, max(sum(tops), bound), f"capacity[{gpu}]")
-        model.add_cumulative(intervals, demands, capacity)
-        # Redundant, for the linear relaxation: GPU-steps held fit capacity x window.
-        held_steps, coefs = zip(*energy[gpu])
-        model.add(cp_model.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
-        limits[LimitId.availability(gpu)] = (capacity, bound)
-    return starts
-
-
-def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
-    """The pool in time: per GPU type, (interval, demand, largest demand) of every run and
-    every service; and the start variable of each group's runs.
-
-    A run of a group starts at one time on every GPU type it uses (sweep variants run as
-    one). A group with one instance gets one optional interval per option and run (its
-    size and demand constants: the alternative-resource pattern of the CP-SAT scheduling
-    examples). The variants of a swept group are alternatives, so on each GPU type the
-    group holds the most GPUs of its variants there for the longest of their runs, one
-    interval per run, sized and weighted by variables.
-    """
-    per_gpu: dict[str, list] = {}
-    energy: dict[str, list] = {}  # GPU type -> (variable, GPU-steps it stands for)
-    starts: dict[tuple[str, int], cp_model.IntVar] = {}
-    horizon = timed.horizon
-    for gname, members in groups(insts).items():
-        releases = timed.releases.get(gname, ())
-        latest = timed.latest(gname, members) if releases else ()
-        for k, release in enumerate(releases):
-            starts[gname, k] = model.new_int_var(release, max(release, latest[k]), f"start[{gname},{k}]")
-        for inst in members:  # each variant's own run meets its own due
-            for p, o in enumerate(inst.opts):
-                for k, due in enumerate(timed.dues.get(inst.name, ())):
-                    model.add(starts[gname, k] + o.steps <= due).only_enforce_if(x[inst.name, p])
-        if len(members) == 1:
-            inst = members[0]
-            for p, o in enumerate(inst.opts):
-                if not o.gpus:
-                    continue
-                lit = x[inst.name, p]
-                if not releases:
-                    held = model.new_optional_fixed_size_interval_var(0, horizon, lit, f"held[{inst.name},{p}]")
-                    per_gpu.setdefault(o.gpu, []).append((held, o.gpus, o.gpus))
-                    energy.setdefault(o.gpu, []).append((lit, o.gpus * horizon))
-                    continue
-                for k in range(len(releases)):
-                    run = model.new_optional_fixed_size_interval_var(
-                        starts[gname, k], o.steps, lit, f"run[{inst.name},{p},{k}]")
-                    per_gpu.setdefault(o.gpu, []).append((run, o.gpus, o.gpus))
-                energy.setdefault(o.gpu, []).append((lit, o.gpus * o.steps * len(releases)))
-            continue
-        for gpu in sorted({o.gpu for inst in members for o in inst.opts}):
-            on = [(inst, p, o) for inst in members for p, o in enumerate(inst.opts) if o.gpu == gpu]
-            top = max(o.gpus for _, _, o in on)
-            if not top:
-                continue
-            present = model.new_bool_var(f"on[{gname},{gpu}]")
-            model.add_max_equality(present, [x[inst.name, p] for inst, p, _ in on])
-            demand = model.new_int_var(0, top, f"gpus[{gname},{gpu}]")
-            longest = max(o.steps for _, _, o in on)
-            size = model.new_int_var(0, longest, f"steps[{gname},{gpu}]")
-            runs = len(releases)
-            held_for = horizon if not releases else longest * runs
-            work = model.new_int_var(0, top * held_for, f"work[{gname},{gpu}]")
-            for inst in members:
-                mine = [(x[inst.name, p], o) for i, p, o in on if i is inst]
-                model.add(demand >= sum(o.gpus * lit for lit, o in mine))
-                model.add(size >= sum(o.steps * lit for lit, o in mine))
-                model.add(work >= sum(o.gpus * (o.steps * runs if releases else horizon) * lit
-                                      for lit, o in mine))
-            energy.setdefault(gpu, []).append((work, 1))
-            if not releases:
-                held = model.new_optional_fixed_size_interval_var(0, horizon, present, f"held[{gname},{gpu}]")
-                per_gpu.setdefault(gpu, []).append((held, demand, top))
-                continue
-            for k, release in enumerate(releases):
-                end = model.new_int_var(release, max(release, latest[k]), f"end[{gname},{gpu},{k}]")
-                run = model.new_optional_interval_var(starts[gname, k], size, end, present,
-                                                      f"run[{gname},{gpu},{k}]")
-                per_gpu.setdefault(gpu, []).append((run, demand, top))
-    return per_gpu, energy, starts
-
-
-def _solver(seconds: float, workers: int, log: Callable[[str], None] | None = None) -> cp_model.CpSolver:
-    solver = cp_model.CpSolver()
-    if log is not None:
-        solver.parameters.log_search_progress = True
-        solver.parameters.log_to_stdout = False
-        solver.log_callback = log
-    solver.parameters.max_time_in_seconds = max(seconds, 0.001)
-    solver.parameters.num_workers = workers
-    solver.parameters.random_seed = RANDOM_SEED
-    # With several workers, interleave them deterministically so runs stay identical.
-    solver.parameters.interleave_search = workers > 1
-    return solver
 
 
 @dataclass
@@ -271,171 +73,90 @@ class _Outcome:
     starts: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, run) -> step
 
 
-def _read(m: _Model, insts: list[Inst], solver: cp_model.CpSolver) -> tuple[dict[str, int], dict]:
-    chosen = {
-        inst.name: next(p for p in range(len(inst.opts)) if solver.boolean_value(m.x[inst.name, p]))
-        for inst in insts
-    }
-    return chosen, {k: solver.value(v) for k, v in m.starts.items()}
+def _read(m: Model, solver: cp_model.CpSolver) -> tuple[dict[tuple[str, int], int], dict]:
+    """How many take each (model instance, position) (0 or 1 unless counted), and the starts."""
+    counts = {k: solver.value(v) for k, v in m.x.items()}
+    return counts, {k: solver.value(v) for k, v in m.starts.items()}
 
 
-def _hint(m: _Model, insts: list[Inst], chosen: dict[str, int], starts: dict) -> None:
+def _hint(m: Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
+    """The picks as CP-SAT's hint: the chosen options of each instance (exactly-one sets
+    the others to 0; 300,000 options of a large fleet would cost a second to list), every
+    count of a counted one."""
     m.model.clear_hints()
-    for inst in insts:
-        for p in range(len(inst.opts)):
-            m.model.add_hint(m.x[inst.name, p], p == chosen[inst.name])
+    for k, var in m.x.items():
+        n = counts[k]
+        if n or not var.is_boolean:
+            m.model.add_hint(var, n)
     for k, v in m.starts.items():
         m.model.add_hint(v, starts[k])
 
 
-def _optimise(m: _Model, insts: list[Inst], crits, deadline: float, workers: int,
+def _optimise(m: Model, d: "Data", crits, deadline: float, workers: int,
               log: Callable[[str], None] | None = None) -> _Outcome:
-    """Lexicographic solves: optimise, fix the value found, optimise the next stage."""
+    """Lexicographic solves: optimise, fix the value found, optimise the next stage.
+
+    A greedy feasible start (``greedy``, large fleets) hints the first solve, and is the
+    answer, ``feasible`` with the solver's bound as its gap, when that solve finds none."""
+    insts = d.model_insts
     proven = True
-    chosen: dict[str, int] | None = None
+    counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
+    start = greedy(d.insts, d.available, d.budget, crits) if d.timed is None else None
+    if start is not None:
+        start = tally(insts, d.members, start)
+        _hint(m, start, {})
     for stage, weights in enumerate(stages(insts, crits)):
+        coef = coefficients(insts, weights)
         remaining = deadline - time.monotonic()
         if remaining <= 0:
             proven = False
+            if stage == 0 and start is None:
+                return _Outcome("unknown", {}, 0.0)
+            if stage == 0:  # no time for CP-SAT: the start, against the trivial bound 0
+                counts, gap = start, _gap(insts, crits, _value(coef, start), 0.0)
             break
-        coef = coefficients(insts, weights)
         terms = [k for k in coef if coef[k]]
         objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
-        solver = _solver(remaining, workers, log)
+        solver = new_solver(remaining, workers, log)
         status = solver.solve(m.model)
         if status == cp_model.MODEL_INVALID:  # a scaling bug, never the user's input
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
         if status == cp_model.INFEASIBLE and stage == 0:
             return _Outcome("infeasible", {}, 0.0)
-        if status not in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-            if stage == 0:
-                return _Outcome("unknown", {}, 0.0)
-            proven = False
+        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
+        proven = proven and status == cp_model.OPTIMAL
+        if not found and stage > 0:
             break
-        if status != cp_model.OPTIMAL:
-            proven = False
-        chosen, starts = _read(m, insts, solver)
-        # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
-        value = sum(coef[name, p] for name, p in chosen.items())
+        if not found and start is None:
+            return _Outcome("unknown", {}, 0.0)
+        counts, starts = _read(m, solver) if found else (start, {})
+        value = _value(coef, counts)
         if stage == 0 and status != cp_model.OPTIMAL:
-            # Relative to the sum itself, not the offset objective the solver saw.
-            offset = sum(min(o.value(crits[0]) for o in i.opts) for i in insts)
-            bound = solver.best_objective_bound
-            gap = abs(value - bound) / max(1.0, abs(value + offset))
+            gap = _gap(insts, crits, value, solver.best_objective_bound)
+        if not found:
+            break  # the greedy start, and no time left to improve on it
         m.model.add(objective <= value)
-        _hint(m, insts, chosen, starts)
-    return _Outcome("optimal" if proven else "feasible", chosen or {}, gap, starts)
+        _hint(m, counts, starts)
+    chosen = spread(insts, d.members, counts) if counts else {}
+    return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
 
 
-@dataclass(frozen=True)
-class _Data:
-    """The prepared problem every model of one solve is built from."""
-
-    insts: list[Inst]
-    available: dict[str, int | None]
-    budget: int | None  # cost units
-    timed: Timed | None
-
-    def build(self, **kw) -> _Model:
-        return _build(self.insts, self.available, self.budget, self.timed, **kw)
-
-    @functools.cached_property
-    def limit_ids(self) -> frozenset[LimitId]:
-        """Every limit of the full model (built once: the diagnosis asks for it per check)."""
-        return frozenset(self.build().limits)
+def _value(coef: dict[tuple[str, int], int], counts: dict[tuple[str, int], int]) -> int:
+    # Exact, in Python ints: objective_value is a double (53-bit) and stages reach 2**62.
+    return sum(coef[k] * n for k, n in counts.items() if n)
 
 
-def _infeasible(d: _Data, keep: list[LimitId], deadline: float, workers: int):
-    """True when the limits in `keep` alone (the others dropped) cannot hold, False when
-    they can, None when the time ran out first."""
-    every = d.limit_ids
-    m = d.build(drop=every - set(keep))
-    status = _solver(deadline - time.monotonic(), workers).solve(m.model)
-    if status == cp_model.INFEASIBLE:
-        return True
-    return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+def _gap(insts: list[Inst], crits, value: int, bound: float) -> float:
+    """The first criterion's relative gap, relative to its sum itself (not the offset
+    objective the solver saw)."""
+    offset = sum(i.count * min(o.value(crits[0]) for o in i.opts) for i in insts)
+    return abs(value - bound) / max(1.0, abs(value + offset))
 
 
-def _core(d: _Data, deadline: float, workers: int) -> tuple[list[LimitId], bool, _Model]:
-    """A minimal set of limits that cannot hold together, and whether a check ran out of
-    time (the set then holds but may not be minimal).
-
-    First CP-SAT with every limit enforced by an assumption literal: its
-    `sufficient_assumptions_for_infeasibility` gives a core. CP-SAT solves assumption
-    models sequentially with weakened presolve, which stalls on large fleets (100 x 12
-    with halved availability: no answer in 5 s), so it gets only `ASSUMPTION_SHARE` of
-    the remaining time, at most `ASSUMPTION_SECONDS`; without a core from it we start
-    from all limits. Then a deletion filter (drop each limit in turn, keep it dropped if
-    the rest still cannot hold) shrinks the core to a minimal one, deterministically.
-    """
-    m = d.build(assume=d.limit_ids)
-    ids = sorted(m.lits)
-    lit_to_id = {m.lits[lid].index: lid for lid in ids}
-    m.model.add_assumptions([m.lits[lid] for lid in ids])
-    slice_ = min(ASSUMPTION_SHARE * (deadline - time.monotonic()), ASSUMPTION_SECONDS)
-    solver = _solver(slice_, workers)
-    core = ids
-    if solver.solve(m.model) == cp_model.INFEASIBLE:
-        core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
-    share = _TimeShare(deadline, 2 * len(core))
-    undecided = False
-    for lid in list(core):
-        trial = [k for k in core if k != lid]
-        verdict = _infeasible(d, trial, share.until(), workers) if trial else False
-        if verdict:
-            core = trial
-        undecided = undecided or verdict is None
-    return core, undecided, m
-
-
-class _TimeShare:
-    """The time left, shared among the checks still to come, so none starves the rest."""
-
-    def __init__(self, deadline: float, calls: int):
-        self.deadline, self.calls = deadline, calls
-
-    def until(self) -> float:
-        self.calls -= 1
-        now = time.monotonic()
-        return now + max(self.deadline - now, 0.0) / max(self.calls, 1)
-
-
-def _least(d: _Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str, int] | None = None,
-           drop: frozenset[LimitId] | None = None) -> int | None:
-    """A proven lower bound on the use of `lid` with that limit left out (and the limits in
-    `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
-    relaxed = d.build(drop=frozenset({lid}) | (drop or frozenset()))
-    for name, p in (fixed or {}).items():
-        relaxed.model.add(relaxed.x[name, p] == 1)
-    relaxed.model.minimize(relaxed.limits[lid][0])
-    s = _solver(seconds, workers)
-    # The bound is proven whether or not the search finished (the optimum if it did).
-    if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
-        return math.ceil(s.best_objective_bound - 1e-6)
-    return None
-
-
-def _diagnose(d: _Data, deadline: float, workers: int):
-    """The conflicts of a minimal core: each limit, the groups that can use it, and how
-    far it alone would have to move (when the others can hold)."""
-    core, undecided, m = _core(d, deadline, workers)
-    share = _TimeShare(deadline, len(core))
-    out = []
-    for lid in core:
-        bound = m.limits[lid][1]
-        least = _least(d, lid, min(share.until() - time.monotonic(), NEEDS_SECONDS), workers)
-        # kept only when it says more than "over the limit"
-        need = natural(lid, least) if least is not None and least > bound else None
-        out.append(Conflict(limit=lid, available=natural(lid, bound),
-                            wanted_by=heaviest_first(lid, least_use(d.insts, lid)),
-                            needs_at_least=need))
-    return tuple(out), undecided
-
-
-def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: int) -> dict[LimitId, int]:
+def _first_needs(d: Data, picked: dict, first: dict, deadline: float, workers: int) -> dict[LimitId, int]:
     """A scheduled pool: how much of each GPU type the first choices of the groups that
     did not get them would need at once, scheduled as well as the pool allows (a proven
     bound; the others' availability left out). Types no such first choice uses are not
@@ -451,7 +172,7 @@ def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: 
         if d.available.get(gpu) is None:
             continue
         seconds = min(max(deadline - time.monotonic(), 0.0), NEEDS_SECONDS)
-        least = _least(d, lid, seconds, workers, fixed=fixed, drop=every)
+        least = least_bound(d, lid, seconds, workers, fixed=fixed, drop=every)
         if least is not None:
             out[lid] = least
     return out
@@ -461,7 +182,8 @@ def _first_needs(d: _Data, picked: dict, first: dict, deadline: float, workers: 
 
 
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
-          options: SolveOptions | None = None) -> Choice:
+          options: SolveOptions | None = None,
+          prepared: tuple[list[Inst], list[str]] | None = None) -> Choice:
     """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
@@ -469,12 +191,13 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     Items without options make the result infeasible (named in `unplaced`); the others
     are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
+    `prepared` is `prepare(problem)` when the caller already has it.
     """
     options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
-    insts, empty = prepare(problem)
+    insts, empty = prepared or prepare(problem)
     budget = None if problem.budget is None else cost_units(problem.budget)
-    d = _Data(insts, problem.available, budget, timed(problem))
+    d = Data.of(insts, problem.available, budget, timed(problem))
     crits = criteria(problem.objective)
     unplaced = tuple(empty)
     if not insts:
@@ -484,9 +207,9 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     m = d.build()
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
-    out = _optimise(m, insts, crits, deadline, workers, options.log)
+    out = _optimise(m, d, crits, deadline, workers, options.log)
     if out.status == "infeasible":
-        conflicts, undecided = _diagnose(d, deadline, workers)
+        conflicts, undecided = diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
                       first_choices=first, core_undecided=undecided)
     if out.status == "unknown":

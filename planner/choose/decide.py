@@ -13,7 +13,7 @@ runs only when limits couple the items. tests/search/test_decide.py checks the t
 from __future__ import annotations
 
 from planner.choose.limits import binding_limits, bounds, first_choices, usage
-from planner.choose.prepare import criteria, prepare
+from planner.choose.prepare import Inst, criteria, prepare
 from planner.choose.types import Choice, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, cost_units
 
@@ -22,22 +22,26 @@ def choose(problem: Problem, time_limit: float = 10.0, workers: int = 1,
            options: SolveOptions | None = None) -> Choice:
     """``planner.choose.cpsat.solve``'s answer: decided directly when the items' first
     choices fit every shared limit, else by CP-SAT."""
-    decided = decide_directly(problem, options)
+    prepared = None if problem.window is not None else prepare(problem)
+    decided = decide_directly(problem, options, prepared)
     if decided is not None:
         return decided
     from planner.choose import cpsat  # imports OR-Tools: only when limits couple items
 
-    return cpsat.solve(problem, time_limit=time_limit, workers=workers, options=options)
+    return cpsat.solve(problem, time_limit=time_limit, workers=workers, options=options,
+                       prepared=prepared)
 
 
-def decide_directly(problem: Problem, options: SolveOptions | None = None) -> Choice | None:
+def decide_directly(problem: Problem, options: SolveOptions | None = None,
+                    prepared: tuple[list[Inst], list[str]] | None = None) -> Choice | None:
     """The optimal choice when the first choices fit every limit together; None when they
-    do not, when the pool is scheduled in a window, or when CP-SAT's log or model is asked for."""
+    do not, when the pool is scheduled in a window, or when CP-SAT's log or model is asked
+    for. ``prepared``: ``prepare(problem)`` when the caller has it."""
     if options is not None and (options.log is not None or options.dump_model):
         return None
     if problem.window is not None:
         return None
-    insts, empty = prepare(problem)
+    insts, empty = prepared or prepare(problem)
     if not insts:  # nothing to choose (as cpsat.solve answers it)
         return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=tuple(empty))
     budget = None if problem.budget is None else cost_units(problem.budget)

@@ -38,7 +38,13 @@ def usage(insts: list[Inst], chosen: dict[str, Opt], budget: int | None):
 
 def first_choices(insts: list[Inst], crits) -> dict[str, Opt]:
     """Each instance's own lexicographic best, as if it were alone."""
-    return {i.name: min(i.opts, key=lambda o: tuple(o.value(c) for c in crits)) for i in insts}
+    best: dict[int, Opt] = {}  # per options tuple (``prepare`` shares equal ones)
+    out = {}
+    for i in insts:
+        if id(i.opts) not in best:
+            best[id(i.opts)] = min(i.opts, key=lambda o: tuple(o.value(c) for c in crits))
+        out[i.name] = best[id(i.opts)]
+    return out
 
 
 def bounds(available: dict[str, int | None], budget: int | None) -> dict[LimitId, int]:
@@ -151,3 +157,17 @@ def least_use(insts: list[Inst], lid: LimitId) -> dict[str, int]:
         if uses and max(uses) > 0:
             out[inst.group] = max(out.get(inst.group, 0), min(uses))
     return out
+
+
+def least_total(insts: list[Inst], lid: LimitId) -> int:
+    """The least use of a limit over every choice with no other limit held: each group at
+    its own least (a variant's option on another GPU type uses none of this one), group
+    maxima summed. A limit below it cannot hold, whatever else is chosen."""
+    per_group: dict[str, int] = {}
+    for inst in insts:
+        if lid.kind == "budget":
+            least = min(o.cost for o in inst.opts)
+        else:
+            least = min(o.gpus if o.gpu == lid.gpu else 0 for o in inst.opts)
+        per_group[inst.group] = max(per_group.get(inst.group, 0), least)
+    return sum(per_group.values())

@@ -46,6 +46,7 @@ class Inst:
     name: str
     group: str
     opts: tuple[Opt, ...]  # pruned, in rank order
+    count: int = 1  # identical instances it stands for in a model (``classes.merge_identical``)
 
 
 @dataclass(frozen=True)
@@ -77,12 +78,13 @@ def prune(opts: list[Opt]) -> tuple[Opt, ...]:
     option comes before it, so one pass against the kept options suffices.
     """
     kept: list[Opt] = []
+    same_gpu: list[Opt] = []  # the kept options of the GPU type being swept
     for o in sorted(opts, key=lambda o: (o.gpu, o.gpus, o.cost, o.hours, o.rank)):
-        if not any(
-            k.gpu == o.gpu and k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours
-            for k in kept
-        ):
+        if same_gpu and same_gpu[0].gpu != o.gpu:
+            same_gpu = []
+        if not any(k.gpus <= o.gpus and k.cost <= o.cost and k.hours <= o.hours for k in same_gpu):
             kept.append(o)
+            same_gpu.append(o)
     return tuple(sorted(kept, key=lambda o: o.rank))
 
 
@@ -101,35 +103,56 @@ def prepare(problem: Problem) -> tuple[list[Inst], list[str]]:
         scaled(problem.budget, COST_SCALE, "budget", "problem")
     insts: list[Inst] = []
     empty: list[str] = []
+    # A fleet repeats shapes: items with equal options share one scaled, pruned tuple.
+    done: dict[tuple, tuple[Opt, ...]] = {}
     for inst in sorted(problem.items, key=lambda i: i.name):
         if not inst.options:
             empty.append(inst.name)
             continue
-        order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
-        rank = {k: r for r, k in enumerate(order)}
-        opts = []
-        for k, o in enumerate(inst.options):
-            if o.gpu not in problem.available:
-                raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
-            if not isinstance(o.gpus, numbers.Integral) or o.gpus < 0:
-                raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
-            opts.append(
-                Opt(
-                    index=k,
-                    gpu=o.gpu,
-                    gpus=int(o.gpus),
-                    cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
-                    hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
-                    rank=rank[k],
-                    steps=steps_up(o.hours) if problem.window is not None else 0,
-                )
-            )
-        insts.append(Inst(inst.name, inst.group, prune(opts)))
-    for c in ("gpus", "cost", "hours", "order"):
+        try:
+            opts = done.get(inst.options)
+        except TypeError:  # an unhashable sort key: no sharing for this item
+            opts = _scaled_options(inst, problem)
+        if opts is None:
+            opts = done[inst.options] = _scaled_options(inst, problem)
+        insts.append(Inst(inst.name, inst.group, opts))
+    sums = {c: 0 for c in ("gpus", "cost", "hours", "order")}
+    shared: dict[int, list] = {}  # id of an options tuple -> [tuple, how many instances]
+    for inst in insts:
+        shared.setdefault(id(inst.opts), [inst.opts, 0])[1] += 1
+    for opts, times in shared.values():
+        for c in sums:
+            sums[c] += times * sum(o.value(c) for o in opts)
+    for c, total in sums.items():
         # Over every option, not one per instance: CP-SAT's overflow check assumes any mix.
-        if sum(o.value(c) for i in insts for o in i.opts) > MAX_SUM:
+        if total > MAX_SUM:
             raise ValueError(f"sum of {c} over all instances exceeds the scaled range")
     return insts, empty
+
+
+def _scaled_options(inst, problem: Problem) -> tuple[Opt, ...]:
+    """One item's options as integer data, validated, dominated ones pruned."""
+    order = sorted(range(len(inst.options)), key=lambda k: (inst.options[k].key, k))
+    rank = {k: r for r, k in enumerate(order)}
+    opts = []
+    for k, o in enumerate(inst.options):
+        if o.gpu not in problem.available:
+            raise ValueError(f"{inst.name}: option {k} uses GPU {o.gpu!r}, not in available")
+        # type() first: the Integral ABC check is slow, and almost every count is an int
+        if (type(o.gpus) is not int and not isinstance(o.gpus, numbers.Integral)) or o.gpus < 0:
+            raise ValueError(f"{inst.name}: option {k} gpus must be an int >= 0")
+        opts.append(
+            Opt(
+                index=k,
+                gpu=o.gpu,
+                gpus=int(o.gpus),
+                cost=scaled(o.cost, COST_SCALE, "cost", inst.name),
+                hours=scaled(o.hours, HOURS_SCALE, "hours", inst.name),
+                rank=rank[k],
+                steps=steps_up(o.hours) if problem.window is not None else 0,
+            )
+        )
+    return prune(opts)
 
 
 def timed(problem: Problem) -> Timed | None:
@@ -192,8 +215,9 @@ def stages(insts: list[Inst], crits: tuple[str, ...]) -> list[dict[str, int]]:
         for c in crits:
             values = [o.value(c) for o in inst.opts]
             low = min(values)
-            span[c] += max(values) - low
-            load[c] += sum(values) - low * len(values)
+            # a counted instance (``classes``) is ``count`` instances; its terms reach count x value
+            span[c] += inst.count * (max(values) - low)
+            load[c] += inst.count * (sum(values) - low * len(values))
 
     def fits(run: list[str]) -> bool:
         total, w = 0, 1

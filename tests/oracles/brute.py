@@ -219,3 +219,25 @@ def solve(problem: Problem) -> Choice:
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[problem.objective]
     status = "infeasible" if ex.empty else "optimal"
     return Choice(status, dict(sorted(ex.optima[0].items())), ex.best[0] / scale, 0.0, unplaced=ex.empty)
+
+
+def least_use(problem: Problem, limit: str, enforced: set[str]) -> int | None:
+    """The least use of one limit (GPUs of a type, or cost units) over every pick set that
+    holds the limits in ``enforced``, group maxima summed; None when no pick set does.
+    Without a window only."""
+    insts = [i for i in problem.items if i.options]
+    least = None
+    for combo in itertools.product(*(range(len(i.options)) for i in insts)):
+        chosen = [(i, i.options[k]) for i, k in zip(insts, combo)]
+        if _violated(problem, chosen, enforced):
+            continue
+        per_group: dict[str, int] = {}
+        for inst, o in chosen:
+            if limit == "budget":
+                use = cost_units(o.cost)
+            else:
+                use = o.gpus if f"availability {o.gpu}" == limit else 0
+            per_group[inst.group] = max(per_group.get(inst.group, 0), use)
+        total = sum(per_group.values())
+        least = total if least is None else min(least, total)
+    return least

@@ -140,3 +140,37 @@ def test_first_choices_are_the_optimum_without_shared_limits(p):
     alone = solve(free)
     assert alone.picks == alone.first_choices
     assert solve(p).first_choices == alone.first_choices
+
+
+@st.composite
+def repeated(draw):
+    """A problem whose unswept workloads repeat: each copied 1 to 3 times under new names,
+    so identical instances are merged into counted ones (planner.choose.classes)."""
+    p = draw(problems(min_options=1))
+    copies = []
+    for inst in p.items:
+        if inst.group == inst.name:
+            for k in range(draw(st.integers(0, 2))):
+                copies.append(Item(f"{inst.name}c{k}", f"{inst.name}c{k}", inst.options))
+    return replace(p, items=p.items + tuple(copies))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(repeated())
+def test_identical_workloads_merged_keep_the_optimum(p):
+    got, ex = solve(p), brute.exhaustive(p)
+    if ex.best is None:
+        assert got.status == "infeasible" and got.picks == {}
+        return
+    assert got.status == "optimal"
+    assert got.objective_value == brute.solve(p).objective_value
+    assert got.picks in ex.optima
+    assert within_limits(p, got.picks)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(repeated())
+def test_infeasible_repeated_workloads_give_a_minimal_core(p):
+    got = solve(p)
+    if got.status == "infeasible" and not got.unplaced:
+        assert frozenset(str(c.limit) for c in got.conflicts) in brute.minimal_cores(p)
