@@ -112,32 +112,38 @@ def _hashable(key: tuple) -> tuple | None:
     return key
 
 
-_SCALARS = (str, int, float, bool, type(None))
 _offer_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(GpuOffer)))
 
 
-def _offer_key(offer: GpuOffer, frontiers: Frontiers) -> int | None:
-    """A number for every field of ``offer`` by its meaning (equal fields, equal number),
-    or None when some field cannot be compared. Every variant has its own offer objects
-    but shares their specs and blocks: they are looked up by the identity of those first
-    (the entry keeps them, so an id cannot be reused), then by their meaning."""
-    values = _offer_fields(offer)
-    quick = tuple(v if type(v) in _SCALARS else id(v) for v in values)
-    held = frontiers.offer_keys.get(quick)
-    if held is not None and all(a is b for a, b in zip(held[0], values) if type(b) not in _SCALARS):
-        return held[1]
-    key = _hashable(tuple(_comparable(v) for v in values))
-    number = None if key is None else frontiers.offer_numbers.setdefault(key, len(frontiers.offer_numbers))
-    frontiers.offer_keys[quick] = (values, number)
-    return number
+def _offer_numbers(offers: list[GpuOffer], frontiers: Frontiers) -> list[int | None]:
+    """A number per offer for all of its fields (equal fields, equal number; None where a
+    field cannot be hashed). Every variant has its own offer objects, nearly always with the
+    previous variant's field values (the same spec objects): those compare equal at C
+    speed (identity first), so the numbers are worked out once per distinct list."""
+    values = list(map(_offer_fields, offers))
+    last = frontiers.last_offers
+    if last is not None and last[0] == values:
+        return last[1]
+    numbers = []
+    for fields in values:
+        key = _hashable(tuple(_comparable(v) for v in fields))
+        numbers.append(None if key is None else
+                       frontiers.offer_numbers.setdefault(key, len(frontiers.offer_numbers)))
+    frontiers.last_offers = (values, numbers)
+    return numbers
+
+
+def _frozen(out: GpuOutcome) -> GpuOutcome:
+    """``out`` with its candidate lists as tuples: the variants that share it share them."""
+    out.options, out.feasible = tuple(out.options), tuple(out.feasible)
+    return out
 
 
 def _copy(out: GpuOutcome) -> GpuOutcome:
-    """A variant's own outcome object (candidates are immutable and shared): its fields
-    copied without __init__, its lists copied (a fleet makes one per row and GPU type)."""
+    """A variant's own outcome object, sharing the immutable candidates and their tuples
+    (copying the lists cost more than the searches they shared: some hold hundreds)."""
     own = object.__new__(GpuOutcome)
     own.__dict__.update(out.__dict__)
-    own.options, own.feasible = list(out.options), list(out.feasible)
     return own
 
 
@@ -152,18 +158,19 @@ def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
         return _pinned_search(variant)
     inputs = _hashable(_inputs(variant))
     shared = None if inputs is None else frontiers.outcomes.setdefault(inputs, {})
+    numbers = _offer_numbers(variant.offers, frontiers) if shared is not None else None
     outcomes: dict[str, GpuOutcome] = {}
     for order, offer in enumerate(variant.offers):
         if offer.name in variant.not_offered:
             continue
-        offered = _offer_key(offer, frontiers) if shared is not None else None
+        offered = None if numbers is None else numbers[order]
         key = None if offered is None else (offered, order)
         found = shared.get(key) if key is not None else None
         if found is None:
             if variant.kind == "serve":
-                found = search_serve(variant, offer, order)
+                found = _frozen(search_serve(variant, offer, order))
             else:
-                found = search_train(variant, offer, order, frontiers)
+                found = _frozen(search_train(variant, offer, order, frontiers))
             if key is not None:
                 shared[key] = found
         outcomes[offer.name] = _copy(found)

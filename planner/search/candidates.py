@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from planner.estimate import evaluate_serve, evaluate_train, host_resources, rent
@@ -134,8 +135,9 @@ class GpuOutcome:
     gpu: str
     cap: int  # most GPUs tried
     available: int | None
-    options: list[Candidate] = field(default_factory=list)  # meet every limit, non-dominated
-    feasible: list[Candidate] = field(default_factory=list)  # meet every limit (for alternatives)
+    # tuples once the search is done (planner.search.search shares them between variants)
+    options: Sequence[Candidate] = field(default_factory=list)  # meet every limit, non-dominated
+    feasible: Sequence[Candidate] = field(default_factory=list)  # meet every limit (for alternatives)
     least_memory: Candidate | None = None  # nearest memory miss
     fastest: Candidate | None = None  # fits memory, least time (training) / latency (serving)
     cheapest_timely: Candidate | None = None  # fits and meets time limits, least cost

@@ -44,8 +44,8 @@ class Frontiers:
         # each GPU type's outcome by the searched variant's inputs, then by the offer's
         # fields and order (planner.search.search)
         self.outcomes: dict[tuple, dict[tuple, GpuOutcome]] = {}
-        self.offer_keys: dict[tuple, tuple] = {}  # by identity: (the objects, the number)
         self.offer_numbers: dict[tuple, int] = {}  # an offer's fields by meaning -> a number
+        self.last_offers: tuple | None = None  # the last offers' field values, their numbers
         self._exact: dict[tuple, dict[Layout, Candidate]] = {}
 
     def exact(self, variant: Variant, offer: GpuOffer, order: int) -> dict[Layout, Candidate]:
