@@ -77,11 +77,12 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     variants = build_variants(plan)
     window = window_hours(plan)
     searches = _search_all(variants)
-    ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
-    option = _Options()
+    row_options = _RowOptions()
+    ordered, solver_options = zip(*(row_options(v, s) for v, s in zip(variants, searches))) \
+        if variants else ((), ())
     problem = Problem(
-        items=tuple(Item(name=v.name, group=v.group, options=tuple(option(v, c) for c in opts))
-                    for v, opts in zip(variants, ordered)),
+        items=tuple(Item(name=v.name, group=v.group, options=opts)
+                    for v, opts in zip(variants, solver_options)),
         available={o.name: o.available for o in offers},
         budget=_solver_budget(settings, budget, variants, ordered),
         objective=objective,
@@ -113,6 +114,26 @@ class _Options:
             held = self._made[key] = (c, Option(gpu=c.gpu, gpus=c.billed_gpus, cost=cost,
                                                 hours=c.hours, key=c.stable))
         return held[1]
+
+
+class _RowOptions:
+    """A row's options in stable order and the solver's options of them, once per distinct
+    (candidate tuples of its GPU types, runs per period): rows of one shape share their
+    outcomes' tuples (planner.search.search), so they share these too."""
+
+    def __init__(self) -> None:
+        self.option = _Options()
+        self._rows: dict[tuple, tuple] = {}
+
+    def __call__(self, variant: Variant, s: VariantSearch) -> tuple[tuple[Candidate, ...], tuple[Option, ...]]:
+        parts = tuple(o.options for o in s.outcomes.values())
+        key = (tuple(map(id, parts)), variant.timing.runs_per_period)
+        held = self._rows.get(key)
+        # the entry keeps the parts: their ids are not reused while it lives
+        if held is None or any(a is not b for a, b in zip(held[0], parts)):
+            ordered = tuple(sorted(s.options, key=lambda c: c.stable))
+            held = self._rows[key] = (parts, ordered, tuple(self.option(variant, c) for c in ordered))
+        return held[1], held[2]
 
 
 def _search_all(variants: list[Variant]) -> list[VariantSearch]:
@@ -199,7 +220,7 @@ class _Derived:
         return held[1]
 
 
-def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: Choice,
+def _row_of(variant: Variant, s: VariantSearch, opts: tuple[Candidate, ...], choice: Choice,
             currency: str, objective: str, with_alternatives: bool, window: float | None,
             derived: _Derived) -> Row:
     pick = choice.picks.get(variant.name)

@@ -84,6 +84,9 @@ class _Index:
             self.models.setdefault(m.name, m)
         self._archs: dict[str, object] = {}
         self._specs: dict[str, object] = {}
+        # equal training jobs as one object: the estimator's per-(job, GPU) base is memoised
+        # by identity, so it is built once per job, not once per row (the checker's own jobs)
+        self.jobs: dict[TrainJob, TrainJob] = {}
 
     def sweeps(self, name: str) -> list[p.Sweep]:
         """The sweeps whose target matches workload ``name``, in plan order."""
@@ -265,7 +268,8 @@ def _check_service(who: str, row: Row, est, sim) -> list[str]:
             if getattr(got, key) is None or not _close(getattr(got, key), value)]
 
 
-def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec,
+                 jobs: dict) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a training row."""
     bad = []
     lay = row.layout
@@ -273,6 +277,7 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
                     recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch,
                     sp=bool(lay.sp), cp=lay.cp or 1, shard=lay.shard or 0, vpp=lay.vpp or 1)
     job = _train_job(plan, w, arch)
+    job = jobs.setdefault(job, job)  # one object per equal job (_Index.jobs)
     if job.global_batch % (lay.dp * lay.micro_batch):
         bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
                    f"divide the global batch {job.global_batch}")
@@ -325,7 +330,7 @@ def _check_row(index: _Index, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[st
     if w.kind == "serve":
         found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
     else:
-        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
+        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec, index.jobs)
     bad += found
     if est is None:  # a layout the estimator cannot evaluate: already said why
         return bad

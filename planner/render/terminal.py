@@ -155,45 +155,53 @@ class Screen:
 
     def _table_lines(self, title: str, header: list[str], body: list[list[str]]) -> list[str] | None:
         """The table's lines as rich renders it, or None where only rich can say."""
-        if not header or not all(simple(t) for t in [title, *header, *(c for r in body for c in r)]):
+        if not simple(title):
             return None
-        if any(len(r) != len(header) for r in body):
+        grid = _grid(self.width, self.box, tuple(header), tuple(map(tuple, body)))
+        if grid is None:
             return None
-        extra = len(header) + 1  # the edges and the dividers between columns
-        columns = [[h, *(r[i] for r in body)] for i, h in enumerate(header)]
-        widths = self._widths_or_none(columns, self.width - extra)
-        if widths is None:
-            return None
-        box = self.box
-        total = sum(widths) + extra
-        lines = [piece for line in title.split("\n") for piece in wrap(line, total, True)] if title else []
-        lines.append(box.get_top(widths))
-        rows = [header, *body]
-        for index, cells in enumerate(rows):
-            rendered = [_cell(text, width) for text, width in zip(cells, widths)]
-            height = max(len(c) for c in rendered)
-            if index == 0:  # the header row is aligned to the bottom, the others to the top
-                rendered = [[" " * w] * (height - len(c)) + list(c) for c, w in zip(rendered, widths)]
-                left, divider, right = box.head_left, box.head_vertical, box.head_right
-            else:
-                rendered = [list(c) + [" " * w] * (height - len(c)) for c, w in zip(rendered, widths)]
-                if index == len(rows) - 1:
-                    left, divider, right = box.foot_left, box.foot_vertical, box.foot_right
-                else:
-                    left, divider, right = box.mid_left, box.mid_vertical, box.mid_right
-            for k in range(height):
-                lines.append(left + divider.join(c[k] for c in rendered) + right)
-            if index == 0:
-                lines.append(box.get_row(widths, "head", edge=True))
-        lines.append(box.get_bottom(widths))
-        return [line[:self.width] for line in lines]  # the console crops to its width
+        total, lines = grid
+        above = [piece for line in title.split("\n") for piece in wrap(line, total, True)] if title else []
+        return [line[:self.width] for line in above] + lines  # the console crops to its width
 
-    @staticmethod
-    def _widths_or_none(columns: list[list[str]], most: int) -> list[int] | None:
-        if most < 1:
-            return None
-        widths = _widths(columns, most)
-        return widths if all(w > 2 * _PAD for w in widths) else None
+
+@functools.lru_cache(maxsize=4096)
+def _grid(width: int, box, header: tuple[str, ...], body: tuple[tuple[str, ...], ...]):
+    """(table width, lines below the title) of a table on a console of ``width``, or None
+    where only rich can say; kept by content (a fleet's tables repeat: the same service at
+    the same load placed alike)."""
+    if not header or not all(simple(t) for t in (*header, *(c for r in body for c in r))):
+        return None
+    if any(len(r) != len(header) for r in body):
+        return None
+    extra = len(header) + 1  # the edges and the dividers between columns
+    columns = [[h, *(r[i] for r in body)] for i, h in enumerate(header)]
+    most = width - extra
+    if most < 1:
+        return None
+    widths = _widths(columns, most)
+    if not all(w > 2 * _PAD for w in widths):
+        return None
+    lines = [box.get_top(widths)]
+    rows = [header, *body]
+    for index, cells in enumerate(rows):
+        rendered = [_cell(text, w) for text, w in zip(cells, widths)]
+        height = max(len(c) for c in rendered)
+        if index == 0:  # the header row is aligned to the bottom, the others to the top
+            rendered = [[" " * w] * (height - len(c)) + list(c) for c, w in zip(rendered, widths)]
+            left, divider, right = box.head_left, box.head_vertical, box.head_right
+        else:
+            rendered = [list(c) + [" " * w] * (height - len(c)) for c, w in zip(rendered, widths)]
+            if index == len(rows) - 1:
+                left, divider, right = box.foot_left, box.foot_vertical, box.foot_right
+            else:
+                left, divider, right = box.mid_left, box.mid_vertical, box.mid_right
+        for k in range(height):
+            lines.append(left + divider.join(c[k] for c in rendered) + right)
+        if index == 0:
+            lines.append(box.get_row(widths, "head", edge=True))
+    lines.append(box.get_bottom(widths))
+    return sum(widths) + extra, [line[:width] for line in lines]
 
 
 __all__ = ["SIMPLE_CHARS", "Screen", "simple", "wrap"]
