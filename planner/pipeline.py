@@ -26,6 +26,7 @@ from planner.resolve.variants import (
     GpuOffer, Variant, build_variants, dataset_bytes, dataset_tokens, offered_gpus,
 )
 from planner.calibration_use import calibration_use
+from planner.collector import paused
 from planner.estimate.types import HostResources
 from planner.result import (
     Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, Service, rounded,
@@ -57,9 +58,10 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
                   time_limit: float = 10.0, explain: bool = False,
                   options: SolveOptions | None = None) -> Result:
     """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
-    result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
-                        explain=explain, options=options)
-    violations = verify.check(plan, result)
+    with paused():
+        result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
+                            explain=explain, options=options)
+        violations = verify.check(plan, result)
     if violations:
         raise SolveInternalError(violations)
     return result
@@ -67,6 +69,14 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
                explain: bool = False, options: SolveOptions | None = None) -> Result:
+    """The result of ``plan``, not yet checked (``solve_checked`` checks it)."""
+    with paused():
+        return _solve(plan, file=file, objective=objective, time_limit=time_limit,
+                      explain=explain, options=options)
+
+
+def _solve(plan: p.Plan, *, file: str, objective: str | None, time_limit: float,
+           explain: bool, options: SolveOptions | None) -> Result:
     settings = plan.settings
     objective = objective or (settings.objective if settings else "cost")
     if objective not in OBJECTIVES:

@@ -7,13 +7,18 @@ the rows with a small constant.
 
 from __future__ import annotations
 
+from planner.collector import paused
 from planner.render import common as c
 from planner.render.terminal import Screen
 from planner.result import Result, Row
 
 
 def render_table(result: Result, explain: bool = False, width: int = 160) -> str:
-    # markup off: a scenario label "tune [dataset=1GB]" is text, not a rich style tag
+    with paused():  # a fleet's tables allocate much and make no cycles (planner.collector)
+        return _render(result, explain, width)
+
+
+def _render(result: Result, explain: bool, width: int) -> str:
     screen = Screen(width)
     currency = result.currency
     screen.line(c.headline(result))
