@@ -116,7 +116,8 @@ def limit_sentences(choice: Choice, currency: str) -> list[str]:
     out = [binding_sentence(u, currency) for u in choice.binding]
     out += [conflict_sentence(c, currency) for c in choice.conflicts]
     if choice.core_undecided:
-        out.append("time limit: these limits cannot all hold, but a smaller set might already fail")
+        # a check ran out of time, or was not run on a large model (docs/solve.md)
+        out.append("not proven minimal: these limits cannot all hold, but a smaller set might already fail")
     if choice.timed_out is not None:
         out.append(f"time limit: no feasible choice found within {plain(choice.timed_out)} s")
     return out

@@ -125,7 +125,7 @@ class Choice:
     # What each item would pick if no shared limit applied (index into its options):
     # where it differs from `picks`, availability or budget decided that item.
     first_choices: dict[str, int] = field(default_factory=dict)
-    core_undecided: bool = False  # the diagnosis ran out of time: the core may not be minimal
+    core_undecided: bool = False  # the core may not be minimal (a check ran out of time or was not run)
     timed_out: float | None = None  # seconds of a time limit that found no feasible choice
     # Scheduled pool: per group, the start of each run in hours from the window's start
     # (as early as the pool allows); empty without a window.

@@ -119,3 +119,16 @@ def test_a_large_model_is_diagnosed_by_the_relaxation_and_the_greedy_pass(monkey
 
     monkeypatch.setattr(diagnose, "REFINE_MAX_OPTIONS", 10**6)
     assert solve(p).conflicts == got.conflicts
+
+
+def test_an_unproven_core_says_so():
+    """A core not proven minimal (a check out of time, or not run on a large model) says
+    that a smaller set might already fail, after its conflicts."""
+    from planner.choose.types import Choice, Conflict
+    from planner.explain import limit_sentences
+
+    conflict = Conflict(LimitId.availability("A"), 20, (("s1", 2.0),), needs_at_least=40)
+    lines = limit_sentences(Choice("infeasible", {}, 0.0, 0.0, conflicts=(conflict,),
+                                   core_undecided=True), "USD")
+    assert lines == ["availability A: 20 available, wanted by s1; needs at least 40",
+                     "not proven minimal: these limits cannot all hold, but a smaller set might already fail"]
