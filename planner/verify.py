@@ -87,6 +87,7 @@ class _Index:
         # equal training jobs as one object: the estimator's per-(job, GPU) base is memoised
         # by identity, so it is built once per job, not once per row (the checker's own jobs)
         self.jobs: dict[TrainJob, TrainJob] = {}
+        self.derived: dict[tuple, tuple] = {}  # a service's (estimate, simulation) by its inputs
 
     def sweeps(self, name: str) -> list[p.Sweep]:
         """The sweeps whose target matches workload ``name``, in plan order."""
@@ -220,7 +221,8 @@ def _check_training_shape(who: str, lay, arch, spec) -> list[str]:
     return bad
 
 
-def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec,
+                 derived: dict) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a service row."""
     bad = []
     lay = row.layout
@@ -228,7 +230,12 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
         bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
     layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
     job = _serve_job(w, arch, lay.weights)
-    est = evaluate_serve(job, layout, spec)
+    # the checker's own re-derivation, once per (job, layout, GPU type) of the check
+    key = (job, layout, id(spec))  # specs live in the index for the whole check
+    if key not in derived:
+        est = evaluate_serve(job, layout, spec)
+        derived[key] = (est, simulate_serve(job, layout, spec) if est.carried else None)
+    est, sim = derived[key]
     hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
     cost = paid_gpus(block_of(plan, row), row.gpu_count) * spec.price_per_hour * hours
     if not est.carried:
@@ -238,7 +245,6 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     if not (0.0 <= est.compute_share <= 1.0 and 0.0 <= est.bandwidth_share <= 1.0):
         bad.append(f"{who}: uses {est.compute_share:.3g} of the peak FLOP/s and "
                    f"{est.bandwidth_share:.3g} of the HBM bandwidth (more than the hardware)")
-    sim = simulate_serve(job, layout, spec) if est.carried else None
     for name, limit, value in (("TTFT", w.ttft, est.ttft_seconds), ("TPOT", w.tpot, est.tpot_seconds),
                                ("p99 TTFT", w.ttft_p99, sim and sim.ttft_p99),
                                ("p99 TPOT", w.tpot_p99, sim and sim.tpot_p99)):
@@ -328,7 +334,7 @@ def _check_row(index: _Index, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[st
     spec = index.spec(block)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
-        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
+        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec, index.derived)
     else:
         found, est, hours, cost = _check_train(who, plan, w, row, arch, spec, index.jobs)
     bad += found
