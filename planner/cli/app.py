@@ -6,8 +6,6 @@ prints it as ``path:line:col: error: ...`` with the source line and a caret
 traceback.
 """
 
-from __future__ import annotations
-
 import sys
 
 import typer

@@ -1,7 +1,5 @@
 """``planner validate`` and ``planner calibrate``: a plan's measured runs against its estimates."""
 
-from __future__ import annotations
-
 import shutil
 import sys
 

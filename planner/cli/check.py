@@ -1,7 +1,5 @@
 """``planner check`` and ``planner fmt``."""
 
-from __future__ import annotations
-
 import sys
 from pathlib import Path
 from typing import Optional
@@ -74,7 +72,7 @@ def fmt(
         planner fmt --write examples/tour.plan
     """
     from planner.diagnostics import SourceLines, attach_lines
-    from planner.resolve.load import read_text
+    from planner.resolve.files import read_file  # what load.read_text reads from disk
     from planner.syntax.fmt import format_text
 
     if write and check_only:
@@ -85,7 +83,7 @@ def fmt(
     for file in files:
         text = None
         try:
-            text = read_text(str(file))
+            text = read_file(str(file))
             formatted = format_text(text, str(file))
         except PlanError as error:
             failed = True

@@ -1,7 +1,5 @@
 """``planner diff OLD.plan NEW.plan`` and ``planner diff --rev REV FILE``."""
 
-from __future__ import annotations
-
 import sys
 from enum import Enum
 from typing import List, Optional

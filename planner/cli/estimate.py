@@ -1,7 +1,5 @@
 """``planner estimate FILE``: memory and time of one layout per workload, without the solver."""
 
-from __future__ import annotations
-
 import sys
 from typing import Optional
 

@@ -1,7 +1,5 @@
 """``planner export FILE --to deepspeed|vllm|skypilot [--workload NAME] [-o DIR]``."""
 
-from __future__ import annotations
-
 import os
 import sys
 from enum import Enum

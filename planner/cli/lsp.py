@@ -1,7 +1,5 @@
 """``planner lsp``: the language server for editors (editors/README.md)."""
 
-from __future__ import annotations
-
 from planner.cli.app import app
 
 

@@ -1,7 +1,5 @@
 """``planner report FILE -o report.html``: one self-contained HTML page."""
 
-from __future__ import annotations
-
 import sys
 from typing import Optional
 

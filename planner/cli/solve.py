@@ -1,13 +1,10 @@
 """``planner solve``: the cheapest GPU type, count and layout for every workload."""
 
-from __future__ import annotations
-
 import shutil
 import sys
 
 import typer
 
-from planner.choose.types import OBJECTIVES
 from planner.cli.app import app
 
 # Exit status when the independent checker rejects a solution: a bug in
@@ -45,6 +42,7 @@ def solve(
         planner solve examples/deepseek-r1.plan --format markdown --explain
     """
     from planner import api
+    from planner.choose.types import OBJECTIVES
     from planner.pipeline import SolveInternalError
     from planner.render import FORMATS
 

@@ -5,9 +5,6 @@ The table shows human units (GiB, TFLOPS, TB/s, $/h, billions of parameters);
 entries sorted by name and keys sorted, so the output is stable byte for byte.
 """
 
-from __future__ import annotations
-
-import json
 from enum import Enum
 
 import typer
@@ -129,6 +126,8 @@ def _model_table(rows: list[dict]):
 
 def _emit(rows: list[dict], key: str, format: SpecsFormat, table_of) -> None:
     if format is SpecsFormat.json:
+        import json
+
         typer.echo(json.dumps({key: rows}, indent=2, sort_keys=True))
         return
     from rich.console import Console

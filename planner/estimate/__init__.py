@@ -2,13 +2,26 @@
 
 Pure functions, plain data in and out (``planner.estimate.types``); every
 formula and constant is listed with its source in docs/estimation.md.
+
+The names below are imported from their submodule on first use (PEP 562), so that a
+caller needing one submodule (``planner check`` reads ``engines``, ``arch`` and
+``defaults``) does not import the whole estimator.
 """
 
-from planner.estimate.arch import ParamCounts, lora_param_split, lora_params, param_counts
-from planner.estimate.host import host_resources
-from planner.estimate.serve import evaluate_serve
-from planner.estimate.train import evaluate_train, model_flops, step_traffic
-from planner.estimate.memory import kv_bytes_per_token
+import importlib
+
+_SUBMODULE = {
+    "ParamCounts": "arch",
+    "lora_param_split": "arch",
+    "lora_params": "arch",
+    "param_counts": "arch",
+    "host_resources": "host",
+    "evaluate_serve": "serve",
+    "evaluate_train": "train",
+    "model_flops": "train",
+    "step_traffic": "train",
+    "kv_bytes_per_token": "memory",
+}
 
 __all__ = [
     "ParamCounts",
@@ -22,3 +35,11 @@ __all__ = [
     "param_counts",
     "step_traffic",
 ]
+
+
+def __getattr__(name: str):
+    if name not in _SUBMODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
+    globals()[name] = value
+    return value

@@ -34,7 +34,6 @@ from planner.resolve.checks import check_plan
 from planner.resolve.files import Access, decode, read_file, read_head, reason
 from planner.resolve import measured
 from planner.resolve.merge import ConfigSource, merge, resolve_models
-from planner.resolve.snapshot import HF_PREFIX, INDEX_HEAD_BYTES
 from planner.resolve.pins import check_variants
 
 STD = "std"
@@ -170,6 +169,8 @@ class _Loader:
     def config_reader(self, written: str, span: Span | None) -> ConfigSource:
         """The config.json ``written`` in the block at ``span`` (a file, a snapshot directory
         or ``hf:ORG/NAME``), with the head of the snapshot's safetensors index if it has one."""
+        from planner.resolve.snapshot import HF_PREFIX, INDEX_HEAD_BYTES
+
         base = span.file if span is not None else ""
         if self.access is None or _inside(base, specs_dir()):
             path = os.path.normpath(os.path.join(os.path.dirname(base), written))

@@ -19,14 +19,17 @@ layout applied), for the estimate ``planner.calibrate`` compares with the measur
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
-from planner.resolve.benchmark import BenchResult, read_result
 from planner.syntax.keys import (
     MEASURED_FIGURES, SERVE_FIGURES, SERVE_ONLY_LAYOUT, TRAIN_FIGURES, TRAIN_ONLY_LAYOUT,
 )
 from planner.syntax.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from planner.resolve.benchmark import BenchResult
 
 # (path as written, where it is written) -> (the path read, its text)
 Reader = Callable[[str, Span | None], tuple[str, str]]
@@ -52,6 +55,8 @@ def read_results(plan: P.Plan, read: Reader, errors: Collector) -> P.Plan:
         if m.source is None:
             out.append(m)
             continue
+        from planner.resolve.benchmark import read_result  # with its JSON readers: only for a `from`
+
         where = _span(m, "from")
         try:
             path, text = read(m.source, where)
@@ -234,6 +239,8 @@ def _serve_problems(m: P.Measured, w: P.Serve) -> list[PlanError]:
 
 # ---------------------------------------------------------------- calibrations
 def _calibrations(plan: P.Plan, gpus: dict, errors: Collector) -> None:
+    if not plan.calibrations:
+        return  # nothing to check: the estimator's calibration module stays unimported
     from planner.estimate import calibration as cal
     from planner.resolve.bridge import gpu_spec
 

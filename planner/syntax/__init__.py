@@ -1,11 +1,23 @@
-"""The plan language: parse text to a syntax tree, convert it to a typed Plan, format it."""
+"""The plan language: parse text to a syntax tree, convert it to a typed Plan, format it.
 
-from planner.diagnostics import SourceLines, attach_lines
-from planner.errors import PlanError, PlanErrors
-from planner.syntax.convert import convert_file
-from planner.syntax.parser import parse_recovering, parse_text
+``convert_file`` and ``parse_text`` are imported from their modules on first use (PEP 562):
+``planner fmt`` reads only the syntax tree, so it never builds the typed plan's classes
+(``planner.plan``, pydantic).
+"""
+
+import importlib
 
 __all__ = ["convert_file", "parse_text", "parse_plan"]
+
+_SUBMODULE = {"convert_file": "convert", "parse_text": "parser"}
+
+
+def __getattr__(name: str):
+    if name not in _SUBMODULE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
+    globals()[name] = value
+    return value
 
 
 def parse_plan(text: str, path: str):
@@ -15,6 +27,9 @@ def parse_plan(text: str, path: str):
     the statements that did parse (a broken statement is skipped whole, so nothing
     is checked twice or against a half-read block). Each error carries its source line.
     """
+    from planner.diagnostics import SourceLines, attach_lines
+    from planner.errors import PlanError
+
     try:
         return _parse_plan(text, path)
     except PlanError as error:
@@ -22,6 +37,10 @@ def parse_plan(text: str, path: str):
 
 
 def _parse_plan(text: str, path: str):
+    from planner.errors import PlanError, PlanErrors
+    from planner.syntax.convert import convert_file
+    from planner.syntax.parser import parse_recovering
+
     file, syntax = parse_recovering(text, path)
     if not syntax:
         return convert_file(file)
