@@ -75,6 +75,7 @@ class _Point:
 class _Model:
     def __init__(self, load: ServeLoad, rep: Replica):
         self.load, self.rep = load, rep
+        self._parts = rep.stepper()  # Replica.step_parts without the method call
         self.eng = rep.engine
         self.prefill = load.prefill_tokens
         self.prefix = load.prompt - self.prefill
@@ -102,7 +103,7 @@ class _Model:
         kv = chunks * (self.prefix + (self.prefill + chunk) / 2.0)
         pairs = prefill * (self.prefix + (self.prefill + 1.0) / 2.0)
         samples = decodes + prefill / self.prefill
-        return self.rep.step_parts(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
+        return self._parts(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
 
     # ---- one decode batch
     def limit(self) -> float:

@@ -159,12 +159,17 @@ class Replica:
         the prefill chunks read and write (their prefix and themselves); ``prefill_pairs``:
         the chunks' causal (query, key) pairs; ``samples``: rows of logits computed.
         """
+        return self.stepper()(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples)
+
+    def stepper(self):
+        """``step_parts`` as a plain function of the same arguments (built once per replica:
+        a steady state calls it some seventy times)."""
         step = self.__dict__.get("_step")
         if step is None:
             # kept in the instance's __dict__, which the dataclass's equality, hash and
             # repr do not read (written directly: the dataclass is frozen)
             step = self.__dict__["_step"] = self._stepper()
-        return step(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples)
+        return step
 
     def _stepper(self):
         """``step_parts`` with this replica's figures bound as locals: a steady state or a
