@@ -23,7 +23,10 @@ from planner.estimate.steady import SteadyState, max_rate, steady_state
 from planner.estimate.step import Replica, ServeLoad, replica
 from planner.estimate.types import GpuSpec, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles
 
-_CACHE = 65536  # steady states kept (a plan's search asks for a few thousand)
+_CACHE = 65536  # steady states kept (a 10,000-workload fleet's search computes some 11,000)
+# Replicas kept: each holds its constants and step function (a few KB); the same fleet
+# builds some 4,000, so a long-lived process (the language server) stays within tens of MB.
+_REPLICAS_KEPT = 8192
 SIMULATION_SEED = 0  # every simulation of a row uses this seed: same plan, same bytes
 # A closed loop is simulated for CLOSED_LOOP_ROUNDS requests per user, the first round left
 # out (every user starts at once, a transient a steady service does not see).
@@ -55,8 +58,8 @@ def _shape_key(load: ServeLoad) -> tuple:
     return (id(load.arch), id(load.gpu)) + _shape_fields(load)
 
 
-def _bounded(cache: dict) -> dict:
-    if len(cache) >= _CACHE:
+def _bounded(cache: dict, most: int = _CACHE) -> dict:
+    if len(cache) >= most:
         cache.clear()
     return cache
 
@@ -69,7 +72,7 @@ def _replica_entry(load: ServeLoad) -> list:
     if hit is not None and hit[0] is load.arch and hit[1] is load.gpu:
         return hit
     rep = replica(load.__class__(**{**load.__dict__, "users": 1, "rate": 0.0}))
-    entry = _bounded(_REPLICAS)[key] = [load.arch, load.gpu, rep, None]
+    entry = _bounded(_REPLICAS, _REPLICAS_KEPT)[key] = [load.arch, load.gpu, rep, None]
     return entry
 
 

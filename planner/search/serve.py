@@ -154,7 +154,7 @@ def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
 _JOB_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ServeJob)
                                     if f.name not in ("arch", "users", "rate")))
 _SHAPES: dict[tuple, tuple] = {}
-_SHAPES_KEPT = 65536  # (job, GPU type, TP, PP) entries; a fleet's search asks for a few thousand
+_SHAPES_KEPT = 16384  # (job, GPU type, TP, PP) entries; a 10,000-workload fleet has about 5,000
 
 
 def _shape_constants(job: ServeJob, base: Layout, offer: GpuOffer) -> tuple:
