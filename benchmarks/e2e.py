@@ -1,6 +1,7 @@
 """End-to-end wall time and peak memory of planner commands, as a user runs them (prints figures).
 
-    python benchmarks/e2e.py [--repeats 5] [--fleets 100,1000,10000] [--timeout 600]
+    python benchmarks/e2e.py [--repeats 5] [--fleets 100,1000,10000] [--infeasible 100,200]
+                             [--timeout 600] [--cold] [--source]
 
 Each command runs as its own process (`python -c "from planner.cli import main; main()"`,
 what the `planner` console script does), `--repeats` times; the figure is the median wall
@@ -13,6 +14,14 @@ Commands: `check`, `solve`, `diff` (the plan against itself), `report` and `esti
 first workload) on every example, and `check` and `solve` on generated fleets of N
 workloads over 12 GPU types (`fleet_text`), a tenth of them swept over three values.
 A generated fleet's run that exceeds `--timeout` seconds is reported as such.
+`--infeasible` fleets are the same with every GPU type's availability divided by
+`INFEASIBLE_SHARE`: no choice fits, and `solve` answers with the limits that cannot hold
+(its exit code is 1); the figure is the whole command, search included.
+
+The runs read and write compiled bytecode (in a temporary ``PYTHONPYCACHEPREFIX``), as an
+installed package does (pip compiles it at install); ``--source`` leaves that to the
+environment (with ``PYTHONDONTWRITEBYTECODE`` set, every module is compiled from source
+on every run, some 0.05-0.1 s per command here).
 """
 
 from __future__ import annotations
@@ -35,6 +44,15 @@ FLEET_GPUS = ["A10G", "L4", "L40S", "V100-16G", "V100-32G", "A100-40G", "A100-80
               "MI300X", "H100-SXM", "H200", "B200"]  # 12 catalog types with network and per_node
 SERVE_MODELS = ["Llama-3.1-8B", "Mistral-7B", "Qwen2.5-14B", "Qwen2.5-32B", "Llama-3.1-70B"]
 TUNE_MODELS = ["Llama-3.1-8B", "Mistral-7B", "Qwen2.5-7B", "Qwen2.5-14B"]
+
+
+INFEASIBLE_SHARE = 32  # availability divided by this: the generated fleets then fit nowhere
+
+
+def infeasible_text(n: int) -> str:
+    """``fleet_text(n)`` with every availability divided by ``INFEASIBLE_SHARE``."""
+    return re.sub(r"available = (\d+)", lambda m: f"available = {int(m.group(1)) // INFEASIBLE_SHARE}",
+                  fleet_text(n))
 
 
 def fleet_text(n: int) -> str:
@@ -116,14 +134,22 @@ def main() -> None:
     parser.add_argument("--fleet-repeats", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per generated-fleet run")
     parser.add_argument("--cold", action="store_true", help="without the on-disk cache")
+    parser.add_argument("--infeasible", default="100,200", help="workload counts of fleets that fit nowhere")
+    parser.add_argument("--source", action="store_true", help="do not write compiled bytecode")
     options = parser.parse_args()
+    if not options.source:
+        os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+        os.environ["PYTHONPYCACHEPREFIX"] = tempfile.mkdtemp(prefix="planner-e2e-pyc-")
 
     cache = tempfile.mkdtemp(prefix="planner-e2e-cache-")
     os.environ["PLANNER_CACHE_DIR"] = "off" if options.cold else cache
     bare = measure([sys.executable, "-c", "pass"], max(options.repeats, 5), 10)[0]
     print(f"bare interpreter start: {bare:.3f}s (median of {max(options.repeats, 5)}); "
-          f"cache {'off' if options.cold else 'warm'}; {os.cpu_count()} cores")
+          f"cache {'off' if options.cold else 'warm'}; bytecode {'off' if options.source else 'on'}; "
+          f"{os.cpu_count()} cores")
     print("examples (median of %d runs, ratio to the bare start, peak resident memory):" % options.repeats)
+    for what, args in commands(ROOT / "examples" / "tour.plan"):  # compiles the bytecode once
+        run_once(PLANNER + args, 300)
     for plan in EXAMPLES:
         if not options.cold:
             run_once(PLANNER + ["check", str(plan)], 60)  # warms the cache
@@ -139,6 +165,11 @@ def main() -> None:
             for what in ("check", "solve"):
                 figures = measure(PLANNER + [what, str(path)], options.fleet_repeats, options.timeout)
                 show(f"fleet of {n} workloads", what, figures, bare)
+        for n in [int(s) for s in options.infeasible.split(",") if s.strip()]:
+            path = Path(tmp) / f"infeasible-{n}.plan"
+            path.write_text(infeasible_text(n))
+            figures = measure(PLANNER + ["solve", str(path)], options.fleet_repeats, options.timeout)
+            show(f"infeasible fleet of {n}", "solve", figures, bare)
 
 
 if __name__ == "__main__":
