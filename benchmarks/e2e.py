@@ -1,6 +1,6 @@
 """End-to-end wall time and peak memory of planner commands, as a user runs them (prints figures).
 
-    python benchmarks/e2e.py [--repeats 5] [--fleets 100,1000,2900] [--infeasible 100,200]
+    python benchmarks/e2e.py [--repeats 5] [--fleets 100,1000,10000] [--infeasible 100,200]
                              [--timeout 600] [--cold] [--source]
 
 Each command runs as its own process (`python -c "from planner.cli import main; main()"`,
@@ -128,9 +128,9 @@ def show(name: str, what: str, figures: tuple[float, int, int], bare: float) -> 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--repeats", type=int, default=5)
-    # 2,900 workloads with these sweeps make 4,060 rows, under the 4,096 rows a plan may hold
-    # (planner.syntax.limits.MAX_ROWS): 10,000 workloads are refused by that limit
-    parser.add_argument("--fleets", default="100,1000,2900", help="workload counts of generated fleets")
+    # 10,000 workloads with these sweeps make 14,000 rows and 2,000 sweeps, within the
+    # 16,384 rows and 4,096 sweeps a plan may hold (planner.syntax.limits)
+    parser.add_argument("--fleets", default="100,1000,10000", help="workload counts of generated fleets")
     parser.add_argument("--fleet-repeats", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=600.0, help="seconds per generated-fleet run")
     parser.add_argument("--cold", action="store_true", help="without the on-disk cache")

@@ -22,9 +22,15 @@ from planner.errors import PlanTypeError
 from planner.progress import progress
 from planner.resolve.load import load_plan
 from planner.resolve.timing import period_hours, window_hours
-from planner.resolve.variants import GpuOffer, Variant, build_variants, dataset_tokens, offered_gpus
+from planner.resolve.variants import (
+    GpuOffer, Variant, build_variants, dataset_bytes, dataset_tokens, offered_gpus,
+)
 from planner.calibration_use import calibration_use
-from planner.result import Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, rounded
+from planner.collector import paused
+from planner.estimate.types import HostResources
+from planner.result import (
+    Alternative, Host, Inputs, MemoryUse, Overheads, Result, Row, RowLayout, Service, rounded,
+)
 from planner.search import Candidate, Frontiers, VariantSearch, search
 from planner.search.candidates import host_of
 from planner.serving import finite, service_of, serving_inputs
@@ -52,9 +58,10 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
                   time_limit: float = 10.0, explain: bool = False,
                   options: SolveOptions | None = None) -> Result:
     """``solve_plan``, then the independent checker (``planner.verify``) on its answer."""
-    result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
-                        explain=explain, options=options)
-    violations = verify.check(plan, result)
+    with paused():
+        result = solve_plan(plan, file=file, objective=objective, time_limit=time_limit,
+                            explain=explain, options=options)
+        violations = verify.check(plan, result)
     if violations:
         raise SolveInternalError(violations)
     return result
@@ -62,6 +69,14 @@ def solve_checked(plan: p.Plan, *, file: str, objective: str | None = None,
 
 def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_limit: float = 10.0,
                explain: bool = False, options: SolveOptions | None = None) -> Result:
+    """The result of ``plan``, not yet checked (``solve_checked`` checks it)."""
+    with paused():
+        return _solve(plan, file=file, objective=objective, time_limit=time_limit,
+                      explain=explain, options=options)
+
+
+def _solve(plan: p.Plan, *, file: str, objective: str | None, time_limit: float,
+           explain: bool, options: SolveOptions | None) -> Result:
     settings = plan.settings
     objective = objective or (settings.objective if settings else "cost")
     if objective not in OBJECTIVES:
@@ -72,24 +87,63 @@ def solve_plan(plan: p.Plan, *, file: str, objective: str | None = None, time_li
     variants = build_variants(plan)
     window = window_hours(plan)
     searches = _search_all(variants)
-    ordered = [sorted(s.options, key=lambda c: c.stable) for s in searches]
+    row_options = _RowOptions()
+    ordered, solver_options = zip(*(row_options(v, s) for v, s in zip(variants, searches))) \
+        if variants else ((), ())
     problem = Problem(
-        items=tuple(
-            Item(name=v.name, group=v.group,
-                       options=tuple(Option(gpu=c.gpu, gpus=c.billed_gpus, cost=periods.option_cost(v, c),
-                                                  hours=c.hours, key=c.stable) for c in opts))
-            for v, opts in zip(variants, ordered)
-        ),
+        items=tuple(Item(name=v.name, group=v.group, options=opts)
+                    for v, opts in zip(variants, solver_options)),
         available={o.name: o.available for o in offers},
         budget=_solver_budget(settings, budget, variants, ordered),
         objective=objective,
         window=periods.window(variants, window),
     )
     choice = choose(problem, time_limit=time_limit, options=options)
+    derived = _Derived()
     # rounded here, once, so that totals are the sums of the amounts the rows show
-    rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window))
+    rows = tuple(rounded(_row_of(v, s, opts, choice, currency, objective, explain, window, derived))
                  for v, s, opts in zip(variants, searches, ordered))
-    return _result(plan, file, objective, currency, budget, offers, choice, rows).rounded()
+    result = _result(plan, file, objective, currency, budget, offers, choice, rows)
+    # the rows are rounded already and rounding is idempotent: the rest of the result here
+    return dataclasses.replace(dataclasses.replace(result, workloads=()).rounded(), workloads=rows)
+
+
+class _Options:
+    """The solver's option of a candidate for a variant, one object per (candidate, cost):
+    a fleet's rows of one shape share their candidates, and now their options too (50 a
+    row, 700,000 objects at 10,000 workloads otherwise)."""
+
+    def __init__(self) -> None:
+        self._made: dict[tuple[int, float], tuple[Candidate, Option]] = {}
+
+    def __call__(self, variant: Variant, c: Candidate) -> Option:
+        cost = periods.option_cost(variant, c)
+        key = (id(c), cost)
+        held = self._made.get(key)
+        if held is None or held[0] is not c:  # the entry keeps c: its id is not reused
+            held = self._made[key] = (c, Option(gpu=c.gpu, gpus=c.billed_gpus, cost=cost,
+                                                hours=c.hours, key=c.stable))
+        return held[1]
+
+
+class _RowOptions:
+    """A row's options in stable order and the solver's options of them, once per distinct
+    (candidate tuples of its GPU types, runs per period): rows of one shape share their
+    outcomes' tuples (planner.search.search), so they share these too."""
+
+    def __init__(self) -> None:
+        self.option = _Options()
+        self._rows: dict[tuple, tuple] = {}
+
+    def __call__(self, variant: Variant, s: VariantSearch) -> tuple[tuple[Candidate, ...], tuple[Option, ...]]:
+        parts = tuple(o.options for o in s.outcomes.values())
+        key = (tuple(map(id, parts)), variant.timing.runs_per_period)
+        held = self._rows.get(key)
+        # the entry keeps the parts: their ids are not reused while it lives
+        if held is None or any(a is not b for a, b in zip(held[0], parts)):
+            ordered = tuple(sorted(s.options, key=lambda c: c.stable))
+            held = self._rows[key] = (parts, ordered, tuple(self.option(variant, c) for c in ordered))
+        return held[1], held[2]
 
 
 def _search_all(variants: list[Variant]) -> list[VariantSearch]:
@@ -144,29 +198,62 @@ def _budget_as_shown(choice: Choice, group_cost: dict[str, float]) -> Choice:
 # ---------------------------------------------------------------- rows
 
 
-def _row_of(variant: Variant, s: VariantSearch, opts: list[Candidate], choice: Choice,
-            currency: str, objective: str, with_alternatives: bool, window: float | None) -> Row:
+class _Derived:
+    """A chosen candidate's host figures and serving figures, worked out once per solve for
+    each job, layout and GPU type (rows of one shape share them; they re-ran the estimator
+    and looked up the simulation per row)."""
+
+    def __init__(self) -> None:
+        self._hosts: dict[tuple, tuple] = {}
+        self._services: dict[tuple, tuple] = {}
+
+    def host(self, variant: Variant, c: Candidate) -> HostResources:
+        """``host_of(variant, c)``: it reads the job, the weights, the layout, the spec of
+        the candidate's GPU type and (training) the dataset's bytes."""
+        spec = next(o.spec for o in variant.offers if o.name == c.gpu)
+        serve = variant.kind == "serve"
+        key = (variant.kind, variant.serve_job if serve else variant.train_job, c.weights, c.layout,
+               id(spec), None if serve else dataset_bytes(variant.workload))
+        held = self._hosts.get(key)
+        if held is None or held[0] is not spec:  # the entry keeps spec: its id is not reused
+            held = self._hosts[key] = (spec, host_of(variant, c))
+        return held[1]
+
+    def service(self, variant: Variant, c: Candidate) -> Service | None:
+        """``service_of(variant, c)``: it reads the service's job and the candidate."""
+        if c.service is None:
+            return None
+        key = (variant.serve_job, id(c))
+        held = self._services.get(key)
+        if held is None or held[0] is not c:
+            held = self._services[key] = (c, service_of(variant, c))
+        return held[1]
+
+
+def _row_of(variant: Variant, s: VariantSearch, opts: tuple[Candidate, ...], choice: Choice,
+            currency: str, objective: str, with_alternatives: bool, window: float | None,
+            derived: _Derived) -> Row:
     pick = choice.picks.get(variant.name)
     if pick is not None:
         chosen = opts[pick]
         first = opts[choice.first_choices.get(variant.name, pick)]
         decided, reasons = explain.decide(variant, s, chosen, first, choice.binding, currency, objective)
         alternatives = _alternatives(variant, s, chosen, objective) if with_alternatives else ()
-        return _row(variant, chosen, True, decided, reasons, alternatives, choice, window)
+        return _row(variant, chosen, True, decided, reasons, alternatives, choice, window, derived)
     if opts:
         # placed alone, but the shared limits cannot hold every workload at once
         alone = min(opts, key=explain.rank(objective))
         decided, reasons = explain.not_together(variant, alone, choice, currency)
         alternatives = _alternatives(variant, s, alone, objective) if with_alternatives else ()
-        return _row(variant, alone, False, decided, reasons, alternatives, choice, window)
+        return _row(variant, alone, False, decided, reasons, alternatives, choice, window, derived)
     decided, reasons = explain.misses(variant, s, currency)
-    return _row(variant, _nearest_miss(s), False, decided, reasons, (), choice, window)
+    return _row(variant, _nearest_miss(s), False, decided, reasons, (), choice, window, derived)
 
 
 def _row(variant: Variant, chosen: Candidate | None, fits: bool, decided: str | None,
          reasons: list[str], alternatives: tuple[Alternative, ...], choice: Choice,
-         window: float | None) -> Row:
-    placement = {} if chosen is None else _placement(variant, chosen)
+         window: float | None, derived: _Derived) -> Row:
+    placement = {} if chosen is None else _placement(variant, chosen, derived)
     if chosen is not None:
         placement.update(periods.row_fields(variant, chosen, choice, window, fits))
     if fits:  # the host figures _placement derived, against what the instance has
@@ -180,7 +267,7 @@ def _row(variant: Variant, chosen: Candidate | None, fits: bool, decided: str | 
                decided_by=decided, reasons=tuple(reasons), alternatives=alternatives)
 
 
-def _placement(variant: Variant, c: Candidate) -> dict:
+def _placement(variant: Variant, c: Candidate, derived: _Derived) -> dict:
     """The fields of a row that describe one candidate."""
     m = c.memory
     return dict(
@@ -192,9 +279,9 @@ def _placement(variant: Variant, c: Candidate) -> dict:
         usable_memory_bytes=c.usable_bytes, hours=c.hours, cost=c.cost,
         cost_per_hour=c.cost_per_hour, price_per_hour=c.price_per_hour,
         ttft_seconds=finite(c.ttft_seconds), tpot_seconds=finite(c.tpot_seconds),
-        tokens_per_second=c.tokens_per_second, service=service_of(variant, c),
+        tokens_per_second=c.tokens_per_second, service=derived.service(variant, c),
         tokens=None if c.tokens is None else int(round(c.tokens)),
-        host=Host(**asdict(host_of(variant, c))),
+        host=Host(**asdict(derived.host(variant, c))),
         billed_gpus=c.billed_gpus, billed_hours=c.billed_hours,
         gpu_type=next(o.spec.family or o.name for o in variant.offers if o.name == c.gpu),
         overheads=_overheads(c),

@@ -290,14 +290,38 @@ class Result:
 # ---------------------------------------------------------------- conversions
 
 
+@cache
+def _rounding(cls) -> tuple[tuple[tuple[str, bool], ...], bool]:
+    """(each field's name and whether it holds money, whether an instance can be made from
+    its fields without __init__: no __post_init__, every field in __init__, a __dict__)."""
+    fields = dataclasses.fields(cls)
+    direct = (not hasattr(cls, "__post_init__") and all(f.init for f in fields)
+              and not hasattr(cls, "__slots__"))
+    return tuple((f.name, f.name in MONEY_FIELDS) for f in fields), direct
+
+
 def _round(value, money: bool = False):
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value  # the common leaves first: a fleet's result has 10^5 of them
     if isinstance(value, float):
         if not math.isfinite(value):
             return None  # no figure: e.g. a run that restarts more than it works never ends
         return round_money(value) if money else round_sig(value)
     if dataclasses.is_dataclass(value):
-        return dataclasses.replace(value, **{f.name: _round(getattr(value, f.name), f.name in MONEY_FIELDS)
-                                             for f in dataclasses.fields(value)})
+        fields, direct = _rounding(kind)
+        changes = {}
+        for name, is_money in fields:
+            field = getattr(value, name)
+            leaf = type(field)
+            # the common leaves inline: a fleet's rows hold 10^6 of them
+            changes[name] = field if (leaf is str or leaf is int or leaf is bool or field is None) \
+                else _round(field, is_money)
+        if not direct:
+            return dataclasses.replace(value, **changes)
+        out = object.__new__(kind)  # what dataclasses.replace builds, without the frozen
+        out.__dict__.update(changes)  # __init__'s per-field object.__setattr__
+        return out
     if isinstance(value, dict):
         return {k: _round(v, money) for k, v in value.items()}
     if isinstance(value, tuple):

@@ -61,14 +61,60 @@ def _same_money(shown: float, exact: float) -> bool:
     return abs(shown - exact) <= CENT / 2 + 1e-9 * abs(exact)
 
 
-def _variant(plan: p.Plan, row: Row):
-    workload = next((w for w in plan.workloads if w.name == row.name), None)
+class _Index:
+    """The plan's workloads, sweeps, models and GPU types by name, looked up once per check
+    (a row's lookups are then constant time: the check is linear in the rows). The arch and
+    spec of a name are built once, so the estimator's memos see one object per name."""
+
+    def __init__(self, plan: p.Plan):
+        self.plan = plan
+        self.workloads: dict[str, p.Workload] = {}
+        for w in plan.workloads:
+            self.workloads.setdefault(w.name, w)  # the first of a name, as a scan finds it
+        self.literal: dict[str, list[tuple[int, p.Sweep]]] = {}
+        self.globs: list[tuple[int, p.Sweep]] = []
+        for i, sweep in enumerate(plan.sweeps):
+            if any(ch in sweep.target for ch in "*?["):
+                self.globs.append((i, sweep))
+            else:  # fnmatch of a pattern without wildcards is equality
+                self.literal.setdefault(sweep.target, []).append((i, sweep))
+        self._sweeps: dict[str, list[p.Sweep]] = {}
+        self.models = {}
+        for m in plan.models:
+            self.models.setdefault(m.name, m)
+        self._archs: dict[str, object] = {}
+        self._specs: dict[str, object] = {}
+        # equal training jobs as one object: the estimator's per-(job, GPU) base is memoised
+        # by identity, so it is built once per job, not once per row (the checker's own jobs)
+        self.jobs: dict[TrainJob, TrainJob] = {}
+        self.derived: dict[tuple, tuple] = {}  # a service's (estimate, simulation) by its inputs
+
+    def sweeps(self, name: str) -> list[p.Sweep]:
+        """The sweeps whose target matches workload ``name``, in plan order."""
+        found = self._sweeps.get(name)
+        if found is None:
+            matched = self.literal.get(name, []) + [(i, s) for i, s in self.globs
+                                                     if fnmatch.fnmatchcase(name, s.target)]
+            found = self._sweeps[name] = [s for _, s in sorted(matched, key=lambda m: m[0])]
+        return found
+
+    def arch(self, model: str):
+        if model not in self._archs:
+            self._archs[model] = arch_from_model(self.models[model])
+        return self._archs[model]
+
+    def spec(self, block: p.Gpu):
+        if block.name not in self._specs:
+            self._specs[block.name] = gpu_spec(block, self.plan.calibrations)
+        return self._specs[block.name]
+
+
+def _variant(index: _Index, row: Row):
+    workload = index.workloads.get(row.name)
     if workload is None:
         return None
     update: dict = {}
-    for sweep in plan.sweeps:
-        if not fnmatch.fnmatchcase(workload.name, sweep.target):
-            continue
+    for sweep in index.sweeps(workload.name):
         label = row.scenario.get(sweep.key)
         if label is None or label not in sweep.labels:
             return None
@@ -175,7 +221,8 @@ def _check_training_shape(who: str, lay, arch, spec) -> list[str]:
     return bad
 
 
-def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec,
+                 derived: dict) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a service row."""
     bad = []
     lay = row.layout
@@ -183,7 +230,12 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
         bad.append(f"{who}: weights {lay.weights}, the plan says {w.weights}")
     layout = Layout(tp=lay.tp, pp=lay.pp, ep=lay.ep, replicas=lay.replicas)
     job = _serve_job(w, arch, lay.weights)
-    est = evaluate_serve(job, layout, spec)
+    # the checker's own re-derivation, once per (job, layout, GPU type) of the check
+    key = (job, layout, id(spec))  # specs live in the index for the whole check
+    if key not in derived:
+        est = evaluate_serve(job, layout, spec)
+        derived[key] = (est, simulate_serve(job, layout, spec) if est.carried else None)
+    est, sim = derived[key]
     hours = w.duration / 3600.0 if w.duration is not None else period_of(plan)
     cost = paid_gpus(block_of(plan, row), row.gpu_count) * spec.price_per_hour * hours
     if not est.carried:
@@ -193,7 +245,6 @@ def _check_serve(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
     if not (0.0 <= est.compute_share <= 1.0 and 0.0 <= est.bandwidth_share <= 1.0):
         bad.append(f"{who}: uses {est.compute_share:.3g} of the peak FLOP/s and "
                    f"{est.bandwidth_share:.3g} of the HBM bandwidth (more than the hardware)")
-    sim = simulate_serve(job, layout, spec) if est.carried else None
     for name, limit, value in (("TTFT", w.ttft, est.ttft_seconds), ("TPOT", w.tpot, est.tpot_seconds),
                                ("p99 TTFT", w.ttft_p99, sim and sim.ttft_p99),
                                ("p99 TPOT", w.tpot_p99, sim and sim.tpot_p99)):
@@ -223,7 +274,8 @@ def _check_service(who: str, row: Row, est, sim) -> list[str]:
             if getattr(got, key) is None or not _close(getattr(got, key), value)]
 
 
-def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[str], object, float, float]:
+def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec,
+                 jobs: dict) -> tuple[list[str], object, float, float]:
     """(violations, re-derived estimate, hours, cost) of a training row."""
     bad = []
     lay = row.layout
@@ -231,6 +283,7 @@ def _check_train(who: str, plan: p.Plan, w, row: Row, arch, spec) -> tuple[list[
                     recompute=lay.recompute, offload=lay.offload, micro_batch=lay.micro_batch,
                     sp=bool(lay.sp), cp=lay.cp or 1, shard=lay.shard or 0, vpp=lay.vpp or 1)
     job = _train_job(plan, w, arch)
+    job = jobs.setdefault(job, job)  # one object per equal job (_Index.jobs)
     if job.global_batch % (lay.dp * lay.micro_batch):
         bad.append(f"{who}: dp {lay.dp} x micro_batch {lay.micro_batch} does not "
                    f"divide the global batch {job.global_batch}")
@@ -264,10 +317,11 @@ def block_of(plan: p.Plan, row: Row) -> p.Gpu:
     return next(g for g in plan.gpus if g.name == row.gpu)
 
 
-def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
+def _check_row(index: _Index, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str], float]:
     """(violations, the row's cost re-derived); the row's own cost when it has no workload."""
+    plan = index.plan
     who = row.name + ("" if not row.scenario else str(row.scenario))
-    w = _variant(plan, row)
+    w = _variant(index, row)
     if w is None:
         return [f"{who}: no workload/sweep value of the plan gives this row"], row.cost
     block = gpus.get(row.gpu)
@@ -276,13 +330,13 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
     bad = []
     if w.gpus and row.gpu not in w.gpus:
         bad.append(f"{who}: GPU {row.gpu} not in the workload's gpus {w.gpus}")
-    arch = arch_from_model(next(m for m in plan.models if m.name == w.model))
-    spec = gpu_spec(block, plan.calibrations)
+    arch = index.arch(w.model)
+    spec = index.spec(block)
     bad += _check_shape(who, w, row, arch, spec)
     if w.kind == "serve":
-        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec)
+        found, est, hours, cost = _check_serve(who, plan, w, row, arch, spec, index.derived)
     else:
-        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec)
+        found, est, hours, cost = _check_train(who, plan, w, row, arch, spec, index.jobs)
     bad += found
     if est is None:  # a layout the estimator cannot evaluate: already said why
         return bad
@@ -309,12 +363,13 @@ def _check_row(plan: p.Plan, row: Row, gpus: dict[str, p.Gpu]) -> tuple[list[str
 def check(plan: p.Plan, result: Result) -> list[str]:
     """Every constraint the placed rows of ``result`` break (empty when all hold)."""
     gpus = {g.name: g for g in plan.gpus}
+    index = _Index(plan)
     bad: list[str] = []
     exact_cost: dict[str, float] = {}  # in the period, as re-derived
     for row in result.workloads:
         if not row.fits:
             continue
-        found, cost = _check_row(plan, row, gpus)
+        found, cost = _check_row(index, row, gpus)
         bad.extend(found)
         exact_cost[row.name] = max(exact_cost.get(row.name, 0.0), cost)
     bad += check_pool(plan, result)

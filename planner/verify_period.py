@@ -9,6 +9,7 @@ it holds the most GPUs among those of its variants running then).
 
 from __future__ import annotations
 
+import heapq
 import math
 
 from planner import plan as p
@@ -152,13 +153,40 @@ def _all_at_once(rows: list[Row], block: p.Gpu) -> int:
 def _peak_in_time(rows: list[Row], block: p.Gpu) -> int:
     spans = [(run.start_hours, run.end_hours, r.name, paid_gpus(block, r.gpu_count))
              for r in rows for run in (r.schedule or ())]
-    peak = 0
-    for t in {s for s, _, _, _ in spans}:
-        per: dict[str, int] = {}
-        for s, e, name, n in spans:
-            if s <= t < e:
-                per[name] = max(per.get(name, 0), n)
-        peak = max(peak, sum(per.values()))
+    return peak_at_starts(spans)
+
+
+def peak_at_starts(spans: list[tuple[float, float, str, int]]) -> int:
+    """The most GPUs held at once: at each start time t, the spans with start <= t < end,
+    a workload's variants counted at their largest (sweep values of one workload are
+    alternatives). A sweep over the start times in order, O(n log n): a window of
+    thousands of runs made the check of every start against every span quadratic."""
+    starts = sorted(spans, key=lambda x: x[0])
+    ending: list[tuple[float, int]] = []  # (end, index into starts) of the active spans
+    held: dict[str, dict[int, int]] = {}  # per workload: GPUs of an active span -> how many
+    top: dict[str, int] = {}  # per workload: the largest of its active spans
+    total = peak = added = 0
+    for t in sorted({x[0] for x in spans}):
+        while added < len(starts) and starts[added][0] <= t:
+            _, end, name, n = starts[added]
+            heapq.heappush(ending, (end, added))
+            counts = held.setdefault(name, {})
+            counts[n] = counts.get(n, 0) + 1
+            if n > top.get(name, 0):
+                total += n - top.get(name, 0)
+                top[name] = n
+            added += 1
+        while ending and ending[0][0] <= t:
+            _, index = heapq.heappop(ending)
+            _, _, name, n = starts[index]
+            counts = held[name]
+            counts[n] -= 1
+            if not counts[n]:
+                del counts[n]
+            largest = max(counts, default=0)
+            total += largest - top.get(name, 0)
+            top[name] = largest
+        peak = max(peak, total)
     return peak
 
 

@@ -91,11 +91,24 @@ class Overheads:
         return self.load + self.save + self.lost
 
 
+_FAILURE_RATES: dict[tuple[int, int], tuple[GpuSpec, float]] = {}
+_FAILURE_RATES_KEPT = 65536  # (count, GPU type) pairs; a search asks for a few hundred
+
+
 def failure_rate_per_hour(count: int, gpu: GpuSpec) -> float:
     """Interruptions per hour of a synchronous job on ``count`` GPUs: hardware failures
-    (GPU_MTBF_HOURS per GPU) and, on spot, each instance's monthly interruption rate."""
+    (GPU_MTBF_HOURS per GPU) and, on spot, each instance's monthly interruption rate.
+    Memoised by count and the spec's identity (the entry keeps the spec): the training
+    search asks for it at every layout it tries."""
+    hit = _FAILURE_RATES.get((count, id(gpu)))
+    if hit is not None and hit[0] is gpu:
+        return hit[1]
     spot = instances(count, gpu) * (gpu.interruptions_per_month or 0.0) / HOURS_PER_MONTH
-    return count / GPU_MTBF_HOURS + spot
+    rate = count / GPU_MTBF_HOURS + spot
+    if len(_FAILURE_RATES) >= _FAILURE_RATES_KEPT:
+        _FAILURE_RATES.clear()
+    _FAILURE_RATES[(count, id(gpu))] = (gpu, rate)
+    return rate
 
 
 def billing_step(gpu: GpuSpec) -> float:

@@ -5,14 +5,16 @@ Each of ``layout.replicas`` replicas of tp x pp GPUs runs the job's engine. A cl
 of ``users`` gives each replica ceil(users / replicas) or floor(users / replicas) of them;
 an open ``rate`` gives each rate / replicas. Latencies are those of the most loaded
 replica; throughput and hardware shares are summed (shares: averaged) over all of them.
-The search asks for many layouts of one job: the replica constants and steady states are
-memoised on their (hashable, frozen) inputs.
+The search asks for many layouts of one job: the replica constants, their saturation rate
+and the steady states are memoised on their (frozen) inputs.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import operator
 
 from planner.estimate.common import build, check_layout
 from planner.estimate.memory import CUDA_CONTEXT_BYTES, SERVE_CUDA_GRAPH_BYTES, kv_bytes_per_token_per_gpu
@@ -21,7 +23,10 @@ from planner.estimate.steady import SteadyState, max_rate, steady_state
 from planner.estimate.step import Replica, ServeLoad, replica
 from planner.estimate.types import GpuSpec, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles
 
-_CACHE = 65536  # steady states kept (a plan's search asks for a few thousand)
+_CACHE = 65536  # steady states kept (a 10,000-workload fleet's search computes some 11,000)
+# Replicas kept: each holds its constants and step function (a few KB); the same fleet
+# builds some 4,000, so a long-lived process (the language server) stays within tens of MB.
+_REPLICAS_KEPT = 8192
 SIMULATION_SEED = 0  # every simulation of a row uses this seed: same plan, same bytes
 # A closed loop is simulated for CLOSED_LOOP_ROUNDS requests per user, the first round left
 # out (every user starts at once, a transient a steady service does not see).
@@ -40,20 +45,59 @@ def replica_load(job: ServeJob, layout: Layout, gpu: GpuSpec, users: int | None 
                      prefix_share=job.prefix_share, context=job.context, within_usable=True, **share)
 
 
-@functools.lru_cache(maxsize=1024)
-def _replica(shape: ServeLoad) -> Replica:
-    return replica(shape)
+# A replica's fields but its load: arch and gpu by identity (a plan shares one object per
+# model and GPU type; hashing their dozens of fields cost more than a steady state's lookup).
+_SHAPE_FIELDS = tuple(f.name for f in dataclasses.fields(ServeLoad)
+                      if f.name not in ("arch", "gpu", "users", "rate"))
+_shape_fields = operator.attrgetter(*_SHAPE_FIELDS)
+_REPLICAS: dict[tuple, tuple] = {}  # shape key -> (arch, gpu, replica, its max_rate or None)
+_STEADY: dict[tuple, tuple] = {}  # shape key + load -> (arch, gpu, steady state)
+
+
+def _shape_key(load: ServeLoad) -> tuple:
+    return (id(load.arch), id(load.gpu)) + _shape_fields(load)
+
+
+def _bounded(cache: dict, most: int = _CACHE) -> dict:
+    if len(cache) >= most:
+        cache.clear()
+    return cache
+
+
+def _replica_entry(load: ServeLoad) -> list:
+    """The cache entry of ``load``'s replica; an entry keeps its arch and gpu, so that an
+    id reused after garbage collection cannot return another object's replica."""
+    key = _shape_key(load)
+    hit = _REPLICAS.get(key)
+    if hit is not None and hit[0] is load.arch and hit[1] is load.gpu:
+        return hit
+    rep = replica(load.__class__(**{**load.__dict__, "users": 1, "rate": 0.0}))
+    entry = _bounded(_REPLICAS, _REPLICAS_KEPT)[key] = [load.arch, load.gpu, rep, None]
+    return entry
 
 
 def replica_of(load: ServeLoad) -> Replica:
     """The replica constants of ``load`` (they do not depend on its users or rate)."""
-    return _replica(load.__class__(**{**load.__dict__, "users": 1, "rate": 0.0}))
+    return _replica_entry(load)[2]
 
 
-@functools.lru_cache(maxsize=_CACHE)
+def replica_max_rate(load: ServeLoad) -> float:
+    """``max_rate(load, replica_of(load))``, memoised (it does not depend on the load)."""
+    entry = _replica_entry(load)
+    if entry[3] is None:
+        entry[3] = max_rate(load, entry[2])
+    return entry[3]
+
+
 def steady(load: ServeLoad) -> SteadyState:
     """``steady_state(load)``, memoised."""
-    return steady_state(load, replica_of(load))
+    key = _shape_key(load) + (load.users, load.rate)
+    hit = _STEADY.get(key)
+    if hit is not None and hit[0] is load.arch and hit[1] is load.gpu:
+        return hit[2]
+    state = steady_state(load, replica_of(load))
+    _bounded(_STEADY)[key] = (load.arch, load.gpu, state)
+    return state
 
 
 def serve_memory(job: ServeJob, layout: Layout, gpu: GpuSpec, rep: Replica) -> Memory:
@@ -88,7 +132,7 @@ def evaluate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServeEstimate
     states = _states(job, layout, gpu, load, worst)
     replicas = sum(n for n, _ in states)
     rps = sum(n * s.requests_per_second for n, s in states)
-    capacity = layout.replicas * max_rate(load, rep)
+    capacity = layout.replicas * replica_max_rate(load)
     return build(
         ServeEstimate, memory=memory, gpus=gpus,
         ttft_seconds=worst.ttft_seconds, tpot_seconds=worst.tpot_seconds,
@@ -123,7 +167,13 @@ def simulate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServePercenti
     return _simulated(replica_load(job, layout, gpu))
 
 
-@functools.lru_cache(maxsize=256)
+# Simulations kept: a fleet's rows ask for one per distinct chosen layout and load (and the
+# checker again), several hundred at 10,000 workloads; each is tens of milliseconds to redo
+# and a few hundred bytes to keep.
+_SIMULATIONS_KEPT = 16384
+
+
+@functools.lru_cache(maxsize=_SIMULATIONS_KEPT)
 def _simulated(load: ServeLoad) -> ServePercentiles:
     if load.users:
         requests = max(DEFAULT_REQUESTS, CLOSED_LOOP_ROUNDS * load.users)

@@ -26,7 +26,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from planner.estimate.step import Replica, ServeLoad, StepCost, replica
+from planner.estimate.step import Replica, ServeLoad, replica
 
 _ITERATIONS = 48  # a root search stops by 2 x this many steps (``_bracketed``; a dozen is usual)
 # The scan of ``_Model.least_batch``: rungs 2^(1/8) apart (9%) down to a thousandth of a
@@ -59,7 +59,7 @@ class SteadyState:
         return self.ttft_seconds + self.tpot_seconds * (self.output - 1)
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: built some 20 times a steady state, never changed
 class _Point:
     """The replica at one throughput (requests/s) and the decode batch that carries it."""
 
@@ -75,6 +75,7 @@ class _Point:
 class _Model:
     def __init__(self, load: ServeLoad, rep: Replica):
         self.load, self.rep = load, rep
+        self._parts = rep.stepper()  # Replica.step_parts without the method call
         self.eng = rep.engine
         self.prefill = load.prefill_tokens
         self.prefix = load.prompt - self.prefill
@@ -94,13 +95,15 @@ class _Model:
             return min(self.prefill, room)
         return self.prefill
 
-    def step(self, decodes: float, prefill: float, chunk: float) -> StepCost:
-        """A step with ``decodes`` decodes and ``prefill`` prompt tokens in chunks of ``chunk``."""
+    def step(self, decodes: float, prefill: float, chunk: float) -> tuple[float, float, float]:
+        """(seconds, compute seconds, memory seconds at peak) of a step with ``decodes``
+        decodes and ``prefill`` prompt tokens in chunks of ``chunk`` (``Replica.step``'s
+        figures as a tuple: a steady state asks for some seventy steps)."""
         chunks = prefill / chunk if prefill else 0.0
         kv = chunks * (self.prefix + (self.prefill + chunk) / 2.0)
         pairs = prefill * (self.prefix + (self.prefill + 1.0) / 2.0)
         samples = decodes + prefill / self.prefill
-        return self.rep.step(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
+        return self._parts(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
 
     # ---- one decode batch
     def limit(self) -> float:
@@ -117,14 +120,12 @@ class _Model:
         if self.eng.mixed:
             c = self.chunk(d)
             f, size = (p / c, c) if p <= c else (1.0, p)
-            s0, s1 = self.step(d, 0.0, c), self.step(d, size, c)
-            return ((1.0 - f) * s0.seconds + f * s1.seconds, p,
-                    (1.0 - f) * s0.compute_seconds + f * s1.compute_seconds,
-                    (1.0 - f) * s0.memory_seconds + f * s1.memory_seconds)
+            (t0, comp0, mem0), (t1, comp1, mem1) = self.step(d, 0.0, c), self.step(d, size, c)
+            return ((1.0 - f) * t0 + f * t1, p, (1.0 - f) * comp0 + f * comp1,
+                    (1.0 - f) * mem0 + f * mem1)
         c, size, n = self.prefill_steps(p)
-        s0, s1 = self.step(d, 0.0, c), self.step(0.0, size, c)
-        return (s0.seconds + n * s1.seconds, p, s0.compute_seconds + n * s1.compute_seconds,
-                s0.memory_seconds + n * s1.memory_seconds)
+        (t0, comp0, mem0), (t1, comp1, mem1) = self.step(d, 0.0, c), self.step(0.0, size, c)
+        return (t0 + n * t1, p, comp0 + n * comp1, mem0 + n * mem1)
 
     def prefill_steps(self, p: float) -> tuple[float, float, float]:
         """Prefill steps of their own for ``p`` prompt tokens per round: (chunk of one
@@ -209,7 +210,7 @@ class _Model:
             # waits for the step in progress, the queue, then its own prefill steps (each
             # shared with the prompts waiting beside it)
             c, size, n = self.prefill_steps(p)
-            t0, t1 = self.step(d, 0.0, c).seconds, self.step(0.0, size, c).seconds
+            t0, t1 = self.step(d, 0.0, c)[0], self.step(0.0, size, c)[0]
             service = self._own_steps(0.0, c, size)
             rho = u * n * t1 / (t0 + n * t1)
             residual = u * t0 / 2.0
@@ -223,24 +224,24 @@ class _Model:
         the last with what the full chunks leave (when the steps carry only this prompt)."""
         k = math.ceil(self.prefill / c - 1e-9)
         if size > c or k == 1:
-            return k * self.step(d, size, c).seconds
+            return k * self.step(d, size, c)[0]
         last = self.prefill - (k - 1) * c
-        return (k - 1) * self.step(d, c, c).seconds + self.step(d, last, last).seconds
+        return (k - 1) * self.step(d, c, c)[0] + self.step(d, last, last)[0]
 
     def _single(self, rate: float) -> _Point | None:
         """One request at a time: serial engines, and requests of a single output token (one
         prefill each; a batching engine would put several in a step, so this is conservative)."""
         c = self.prefill
-        pre = self.step(0.0, c, c)
-        dec = self.step(1.0, 0.0, c)
-        service = pre.seconds + self.nd * dec.seconds
+        pre, pre_comp, pre_mem = self.step(0.0, c, c)
+        dec, dec_comp, dec_mem = self.step(1.0, 0.0, c)
+        service = pre + self.nd * dec
         rho = rate * service
         if rho >= 1.0:
             return None
-        ttft = rho / (2.0 * (1.0 - rho)) * service + pre.seconds
-        comp = (pre.compute_seconds + self.nd * dec.compute_seconds) / service
-        mem = (pre.memory_seconds + self.nd * dec.memory_seconds) / service
-        return _Point(rate, dec.seconds if self.nd else 0.0, ttft, 1.0, comp, mem, pre.seconds)
+        ttft = rho / (2.0 * (1.0 - rho)) * service + pre
+        comp = (pre_comp + self.nd * dec_comp) / service
+        mem = (pre_mem + self.nd * dec_mem) / service
+        return _Point(rate, dec if self.nd else 0.0, ttft, 1.0, comp, mem, pre)
 
     # ---- capacity
     def capacity(self) -> float:
@@ -249,7 +250,7 @@ class _Model:
             return 0.0
         if self.nd == 0 or self.eng.serial:
             c = self.prefill
-            return 1.0 / (self.step(0.0, c, c).seconds + self.nd * self.step(1.0, 0.0, c).seconds)
+            return 1.0 / (self.step(0.0, c, c)[0] + self.nd * self.step(1.0, 0.0, c)[0])
         hi = self.limit()
         if self.scan:  # the throughput may peak below the limit (``least_batch``)
             return max(self.rate_at(x, 1.0) for x in self.ladder(hi))

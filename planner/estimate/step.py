@@ -159,23 +159,63 @@ class Replica:
         the prefill chunks read and write (their prefix and themselves); ``prefill_pairs``:
         the chunks' causal (query, key) pairs; ``samples``: rows of logits computed.
         """
-        tokens = decodes + prefill
-        if tokens <= 0:
-            return 0.0, 0.0, 0.0
-        touched = 1.0 - self.route_keep ** tokens if self.route_keep else 0.0
-        lin_bytes = self.dense_read + self.routed_read * touched
-        if self.dequant_dense or self.dequant_routed:
-            lin_bytes += dequantizing_share(tokens) * (self.dequant_dense
-                                                       + self.dequant_routed * touched)
-        lin_flops = tokens * self.flops_per_token + samples * self.head_flops
-        t_lin = max(lin_flops / self.linear_rate, lin_bytes / self.weight_rate)
-        att_bytes = (decode_context + prefill_kv) * self.kv_token_bytes
-        att_flops = (decode_context + prefill_pairs) * self.pair_flops
-        t_att = max(att_flops / self.attention_rate, att_bytes / self.kv_rate)
-        gpu = t_lin + t_att + self._comm(tokens)
-        seconds = max(self.cpu_seconds, gpu) if self.engine.eager else self.cpu_seconds + gpu
-        compute = lin_flops / self.linear_peak + att_flops / self.attention_peak
-        return seconds, compute, (lin_bytes + att_bytes) / self.hbm
+        return self.stepper()(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples)
+
+    def stepper(self):
+        """``step_parts`` as a plain function of the same arguments (built once per replica:
+        a steady state calls it some seventy times)."""
+        step = self.__dict__.get("_step")
+        if step is None:
+            # kept in the instance's __dict__, which the dataclass's equality, hash and
+            # repr do not read (written directly: the dataclass is frozen)
+            step = self.__dict__["_step"] = self._stepper()
+        return step
+
+    def _stepper(self):
+        """``step_parts`` with this replica's figures bound as locals: a steady state or a
+        simulation asks for thousands of steps, and reading a dozen fields per step cost as
+        much as its arithmetic."""
+        route_keep, dense_read, routed_read = self.route_keep, self.dense_read, self.routed_read
+        dequant_dense, dequant_routed = self.dequant_dense, self.dequant_routed
+        flops_per_token, head_flops = self.flops_per_token, self.head_flops
+        linear_rate, weight_rate = self.linear_rate, self.weight_rate
+        kv_token_bytes, pair_flops = self.kv_token_bytes, self.pair_flops
+        attention_rate, kv_rate = self.attention_rate, self.kv_rate
+        linear_peak, attention_peak, hbm = self.linear_peak, self.attention_peak, self.hbm
+        cpu_seconds, eager = self.cpu_seconds, self.engine.eager
+        hidden, tp, pp = self.hidden, self.tp, self.pp
+        # communication: two all-reduces of the step's activations per layer (Megatron TP,
+        # Shoeybi et al. 2019 sec 3) and one send per pipeline boundary, 16-bit activations;
+        # the leading factors of each product are the ones the expressions start with
+        ring_share = 2.0 * (tp - 1) / tp
+        reduces, ar_latency, ar_bandwidth = 2 * self.layers, self.ar_latency, self.ar_bandwidth
+        boundaries, pp_latency, pp_bandwidth = pp - 1, self.pp_latency, self.pp_bandwidth
+
+        def step(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples):
+            tokens = decodes + prefill
+            if tokens <= 0:
+                return 0.0, 0.0, 0.0
+            touched = 1.0 - route_keep ** tokens if route_keep else 0.0
+            lin_bytes = dense_read + routed_read * touched
+            if dequant_dense or dequant_routed:
+                lin_bytes += dequantizing_share(tokens) * (dequant_dense + dequant_routed * touched)
+            lin_flops = tokens * flops_per_token + samples * head_flops
+            t_lin = max(lin_flops / linear_rate, lin_bytes / weight_rate)
+            att_bytes = (decode_context + prefill_kv) * kv_token_bytes
+            att_flops = (decode_context + prefill_pairs) * pair_flops
+            t_att = max(att_flops / attention_rate, att_bytes / kv_rate)
+            nbytes = 2.0 * tokens * hidden
+            comm = 0.0
+            if tp > 1:
+                comm += reduces * (ar_latency + ring_share * nbytes / ar_bandwidth)
+            if pp > 1:
+                comm += boundaries * (pp_latency + nbytes / pp_bandwidth)
+            gpu = t_lin + t_att + comm
+            seconds = max(cpu_seconds, gpu) if eager else cpu_seconds + gpu
+            compute = lin_flops / linear_peak + att_flops / attention_peak
+            return seconds, compute, (lin_bytes + att_bytes) / hbm
+
+        return step
 
     def step(self, decodes: float, decode_context: float, prefill: float = 0.0,
              prefill_kv: float = 0.0, prefill_pairs: float = 0.0,
@@ -183,18 +223,6 @@ class Replica:
         s = decodes if samples is None else samples
         return StepCost(*self.step_parts(decodes, decode_context, prefill, prefill_kv,
                                          prefill_pairs, s))
-
-    def _comm(self, tokens: float) -> float:
-        """Two all-reduces of the step's activations per layer (Megatron TP, Shoeybi et al.
-        2019 sec 3) and one send per pipeline boundary, 16-bit activations."""
-        nbytes = 2.0 * tokens * self.hidden
-        t = 0.0
-        if self.tp > 1:
-            ring = 2.0 * (self.tp - 1) / self.tp * nbytes / self.ar_bandwidth
-            t += 2 * self.layers * (self.ar_latency + ring)
-        if self.pp > 1:
-            t += (self.pp - 1) * (self.pp_latency + nbytes / self.pp_bandwidth)
-        return t
 
 
 def dequantizing_share(tokens: float) -> float:

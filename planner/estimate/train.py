@@ -72,10 +72,16 @@ class TrainBase:
     hbm_rate: float  # achieved HBM bytes/s of memory-bound kernels
     kv_bytes_per_token: float  # one layer's keys and values of one token, 16-bit
     _rates: dict = field(default_factory=dict)
+    _links: dict = field(default_factory=dict)
 
     def links(self, layout: Layout) -> C.Groups:
-        """The layout's collective groups with their timing figures (cached by shape)."""
-        return C.links(layout, self.fabric)
+        """The layout's collective groups with their timing figures (cached by shape, here
+        without hashing the fabric: every layout of this base shares it)."""
+        key = (layout.tp, layout.cp, layout.dp, layout.pp, layout.ep, layout.shard)
+        hit = self._links.get(key)
+        if hit is None:
+            hit = self._links[key] = C.links(layout, self.fabric)
+        return hit
 
     def rates(self, tokens: float, tp: int, ep: int, flash: bool) -> tuple[float, float]:
         """(linear, attention-core) FLOP/s one GPU reaches on a micro-batch of ``tokens``."""

@@ -11,6 +11,7 @@ it breaks a limit, so the output can show it with its breaches. The space is in
 from __future__ import annotations
 
 import dataclasses
+import operator
 
 from planner.estimate.types import Layout
 from planner.plan import Node
@@ -68,10 +69,31 @@ _IDENTITY = frozenset({"name", "group", "scenario", "offers"})
 def _comparable(value):
     """A plan block by its meaning (no name, no positions); anything else as it is."""
     if isinstance(value, Node):
-        meaning = value.semantic()
-        meaning.pop("name", None)
-        return repr(meaning)
+        return _meaning(value, top=True)
     return value
+
+
+def _meaning(value, top: bool = False):
+    """What ``Node.semantic`` says of a block, as a hashable tuple: its fields without
+    positions (and, at the top, without its name), nested blocks, lists and dicts alike,
+    numbers with their type (``repr`` of the semantic dict tells 1 from 1.0 and True).
+    Walked over the fields directly: pydantic's model_dump per row cost seconds at 10,000
+    rows. Blocks of two classes never compare equal (a semantic dict could): stricter,
+    never looser."""
+    if isinstance(value, Node):
+        return (type(value).__name__,) + tuple(
+            (k, _meaning(v)) for k, v in value.__dict__.items()
+            if k not in _POSITIONS and not (top and k == "name"))
+    if isinstance(value, dict):
+        return ("dict",) + tuple((k, _meaning(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return ("list",) + tuple(_meaning(v) for v in value)
+    if isinstance(value, (int, float)):
+        return type(value), value
+    return value
+
+
+_POSITIONS = ("span", "spans")
 
 
 def _inputs(variant: Variant) -> tuple:
@@ -81,10 +103,8 @@ def _inputs(variant: Variant) -> tuple:
                  if f.name not in _IDENTITY)
 
 
-def _key(inputs: tuple, offer: GpuOffer, order: int) -> tuple | None:
-    """The search's key on ``offer`` (every field of it), or None when some field cannot
-    be compared."""
-    key = (inputs, tuple(_comparable(getattr(offer, f.name)) for f in dataclasses.fields(offer)), order)
+def _hashable(key: tuple) -> tuple | None:
+    """``key``, or None when some part of it cannot be compared."""
     try:
         hash(key)
     except TypeError:
@@ -92,9 +112,39 @@ def _key(inputs: tuple, offer: GpuOffer, order: int) -> tuple | None:
     return key
 
 
+_offer_fields = operator.attrgetter(*(f.name for f in dataclasses.fields(GpuOffer)))
+
+
+def _offer_numbers(offers: list[GpuOffer], frontiers: Frontiers) -> list[int | None]:
+    """A number per offer for all of its fields (equal fields, equal number; None where a
+    field cannot be hashed). Every variant has its own offer objects, nearly always with the
+    previous variant's field values (the same spec objects): those compare equal at C
+    speed (identity first), so the numbers are worked out once per distinct list."""
+    values = list(map(_offer_fields, offers))
+    last = frontiers.last_offers
+    if last is not None and last[0] == values:
+        return last[1]
+    numbers = []
+    for fields in values:
+        key = _hashable(tuple(_comparable(v) for v in fields))
+        numbers.append(None if key is None else
+                       frontiers.offer_numbers.setdefault(key, len(frontiers.offer_numbers)))
+    frontiers.last_offers = (values, numbers)
+    return numbers
+
+
+def _frozen(out: GpuOutcome) -> GpuOutcome:
+    """``out`` with its candidate lists as tuples: the variants that share it share them."""
+    out.options, out.feasible = tuple(out.options), tuple(out.feasible)
+    return out
+
+
 def _copy(out: GpuOutcome) -> GpuOutcome:
-    """A variant's own outcome object (candidates are immutable and shared)."""
-    return dataclasses.replace(out, options=list(out.options), feasible=list(out.feasible))
+    """A variant's own outcome object, sharing the immutable candidates and their tuples
+    (copying the lists cost more than the searches they shared: some hold hundreds)."""
+    own = object.__new__(GpuOutcome)
+    own.__dict__.update(out.__dict__)
+    return own
 
 
 def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
@@ -102,23 +152,27 @@ def search(variant: Variant, frontiers: Frontiers) -> VariantSearch:
 
     Variants of equal inputs (the same job, limits, pins and offer; in a large fleet most
     rows repeat a few shapes) share one search through ``frontiers.outcomes``: a fleet
-    costs a search per distinct shape, not per row."""
+    costs a search per distinct shape, not per row. The variant's inputs are hashed once,
+    each offer's fields once per solve."""
     if fully_pinned(variant) and any(o.name == variant.pins.gpu for o in variant.offers):
         return _pinned_search(variant)
-    inputs = _inputs(variant)
+    inputs = _hashable(_inputs(variant))
+    shared = None if inputs is None else frontiers.outcomes.setdefault(inputs, {})
+    numbers = _offer_numbers(variant.offers, frontiers) if shared is not None else None
     outcomes: dict[str, GpuOutcome] = {}
     for order, offer in enumerate(variant.offers):
         if offer.name in variant.not_offered:
             continue
-        key = _key(inputs, offer, order)
-        found = frontiers.outcomes.get(key) if key is not None else None
+        offered = None if numbers is None else numbers[order]
+        key = None if offered is None else (offered, order)
+        found = shared.get(key) if key is not None else None
         if found is None:
             if variant.kind == "serve":
-                found = search_serve(variant, offer, order)
+                found = _frozen(search_serve(variant, offer, order))
             else:
-                found = search_train(variant, offer, order, frontiers)
+                found = _frozen(search_train(variant, offer, order, frontiers))
             if key is not None:
-                frontiers.outcomes[key] = found
+                shared[key] = found
         outcomes[offer.name] = _copy(found)
     return VariantSearch(variant, outcomes)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from planner.estimate import evaluate_serve, evaluate_train, host_resources, rent
@@ -80,11 +81,18 @@ class Candidate:
 
     @property
     def stable(self) -> tuple:
-        lay = self.layout
-        return (self.gpu_order, self.gpu_count, lay.tp, lay.pp, lay.dp, lay.ep, lay.replicas,
+        """The deterministic tie-break. Worked out once per candidate (a fleet's rows share
+        candidates and sort them again and again); kept in the instance's __dict__, which
+        the dataclass's fields, equality and hash do not read."""
+        found = self.__dict__.get("_stable")
+        if found is None:
+            lay = self.layout
+            found = self.__dict__["_stable"] = (
+                self.gpu_order, self.gpu_count, lay.tp, lay.pp, lay.dp, lay.ep, lay.replicas,
                 lay.zero, RECOMPUTE_CHAIN.index(lay.recompute),
                 OFFLOAD_CHAIN.index(lay.offload), lay.micro_batch,
                 PRECISION_RANK.get(self.weights, 9), lay.cp, lay.vpp, lay.shard, lay.sp)
+        return found
 
     @property
     def key(self) -> str:
@@ -127,8 +135,9 @@ class GpuOutcome:
     gpu: str
     cap: int  # most GPUs tried
     available: int | None
-    options: list[Candidate] = field(default_factory=list)  # meet every limit, non-dominated
-    feasible: list[Candidate] = field(default_factory=list)  # meet every limit (for alternatives)
+    # tuples once the search is done (planner.search.search shares them between variants)
+    options: Sequence[Candidate] = field(default_factory=list)  # meet every limit, non-dominated
+    feasible: Sequence[Candidate] = field(default_factory=list)  # meet every limit (for alternatives)
     least_memory: Candidate | None = None  # nearest memory miss
     fastest: Candidate | None = None  # fits memory, least time (training) / latency (serving)
     cheapest_timely: Candidate | None = None  # fits and meets time limits, least cost

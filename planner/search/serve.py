@@ -15,13 +15,14 @@ whose simulation meets them, and the shapes are visited again up to its count.
 
 from __future__ import annotations
 
+import dataclasses
 import heapq
 import itertools
 import math
+import operator
 from dataclasses import dataclass
 
-from planner.estimate.serve import replica_load, replica_of, serve_memory
-from planner.estimate.steady import max_rate
+from planner.estimate.serve import replica_load, replica_max_rate, replica_of, serve_memory
 from planner.estimate.types import Layout, ServeJob
 from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
 from planner.search.candidates import (
@@ -128,15 +129,14 @@ def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
             if per_replica > cap or pinned == []:
                 continue
             base = Layout(tp=tp, pp=pp, ep=ep)
-            low, top = _replica_bounds(job, base, offer, cap // per_replica)
+            rep, memory, ceiling = _shape_constants(job, base, offer)
+            low, top = _replica_bounds(job, rep, ceiling, cap // per_replica)
             if pinned is not None:
                 low = top = max(pinned)
                 if low * per_replica > cap:
                     continue
             shape = _Shape(variant, offer, order, job, base, pinned, max(1, min(low, top)),
                            max(top, 1), {})
-            at_low = Layout(tp=tp, pp=pp, ep=ep, replicas=shape.low)
-            memory = serve_memory(job, at_low, offer.spec, replica_of(replica_load(job, at_low, offer.spec)))
             key = (memory.total, shape.low * per_replica)
             if least is None or key < least[0]:
                 least = (key, shape)
@@ -150,13 +150,36 @@ def _fitting_shapes(variant: Variant, offer: GpuOffer, order: int, cap: int,
     return shapes
 
 
-def _replica_bounds(job: ServeJob, base: Layout, offer: GpuOffer, most: int) -> tuple[int, int]:
-    """(fewest replicas that could carry the load, most replicas worth trying)."""
-    load = replica_load(job, base, offer.spec)
+# A service's fields but its load (users, rate); the arch by identity (one object per model).
+_JOB_FIELDS = operator.attrgetter(*(f.name for f in dataclasses.fields(ServeJob)
+                                    if f.name not in ("arch", "users", "rate")))
+_SHAPES: dict[tuple, tuple] = {}
+_SHAPES_KEPT = 16384  # (job, GPU type, TP, PP) entries; a 10,000-workload fleet has about 5,000
+
+
+def _shape_constants(job: ServeJob, base: Layout, offer: GpuOffer) -> tuple:
+    """(replica constants, memory per GPU, saturation rate of one replica) of ``job``'s
+    shape ``base`` on ``offer``: none depends on the load, so every service of one model,
+    request shape and engine shares them, whatever its users or rate."""
+    spec = offer.spec
+    key = (id(job.arch), id(spec), base.tp, base.pp) + _JOB_FIELDS(job)
+    hit = _SHAPES.get(key)
+    if hit is not None and hit[0] is job.arch and hit[1] is spec:
+        return hit[2]
+    load = replica_load(job, base, spec)
     rep = replica_of(load)
+    found = (rep, serve_memory(job, base, spec, rep), replica_max_rate(load))
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()
+    _SHAPES[key] = (job.arch, spec, found)
+    return found
+
+
+def _replica_bounds(job: ServeJob, rep, ceiling: float, most: int) -> tuple[int, int]:
+    """(fewest replicas that could carry the load, most replicas worth trying); ``ceiling``:
+    the requests/s one replica sustains."""
     if job.rate > 0:
         top = most
-        ceiling = max_rate(load, rep)
         low = math.floor(job.rate / ceiling) + 1 if ceiling > 0 else top
     else:
         top = min(job.users, most)

@@ -41,8 +41,21 @@ class Frontiers:
 
     def __init__(self) -> None:
         self._found: dict[tuple, Frontier] = {}
-        # each GPU type's outcome by the searched variant's inputs (planner.search.search)
-        self.outcomes: dict[tuple, GpuOutcome] = {}
+        # each GPU type's outcome by the searched variant's inputs, then by the offer's
+        # fields and order (planner.search.search)
+        self.outcomes: dict[tuple, dict[tuple, GpuOutcome]] = {}
+        self.offer_numbers: dict[tuple, int] = {}  # an offer's fields by meaning -> a number
+        self.last_offers: tuple | None = None  # the last offers' field values, their numbers
+        self._exact: dict[tuple, dict[Layout, Candidate]] = {}
+
+    def exact(self, variant: Variant, offer: GpuOffer, order: int) -> dict[Layout, Candidate]:
+        """The candidates already evaluated with ``variant``'s real job on ``offer``, by
+        layout. A training candidate reads of its variant only the kind, the job and the
+        checkpoint interval (``train_candidate``): variants that differ in their limits
+        alone (a swept deadline or budget) share them."""
+        key = (variant.kind, variant.train_job, variant.workload.checkpoint_every, offer.name,
+               offer.spec, order)
+        return self._exact.setdefault(key, {})
 
     def get(self, variant: Variant, offer: GpuOffer, order: int, cap: int) -> Frontier:
         job = dataclasses.replace(variant.train_job, tokens=REFERENCE_TOKENS)
@@ -156,8 +169,13 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     frontier = frontiers.get(variant, offer, order, cap)
     job = variant.train_job
 
+    evaluated = frontiers.exact(variant, offer, order)
+
     def exact(c: Candidate) -> Candidate:  # the kept point with the variant's real tokens
-        return train_candidate(variant, offer, order, job, c.layout)
+        found = evaluated.get(c.layout)
+        if found is None:
+            found = evaluated[c.layout] = train_candidate(variant, offer, order, job, c.layout)
+        return found
 
     if frontier.least_memory is not None:
         out.least_memory = exact(frontier.least_memory)

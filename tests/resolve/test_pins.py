@@ -8,6 +8,7 @@ the written `rank`, ZeRO stages DeepSpeed cannot offload with.
 
 from __future__ import annotations
 
+import math
 import random
 
 import pytest
@@ -149,7 +150,8 @@ def test_two_sweeps_of_one_key_on_a_workload():
 
 
 def test_the_rows_of_a_plan_are_bounded():
-    values = ",\n".join(str(i) for i in range(1, 101))
+    side = math.isqrt(MAX_ROWS) + 1  # two sweeps of this many values: just over the limit
+    values = ",\n".join(str(i) for i in range(1, side + 1))
     body = ('serve "w" { model = "odd" users = 1 context = 64k }\n'
             f'sweep "w".users = [{values}]\nsweep "w".prompt = [{values}]\n')
     (error,) = errors(body)
