@@ -8,7 +8,7 @@ caller needing one submodule (``planner check`` reads ``engines``, ``arch`` and
 ``defaults``) does not import the whole estimator.
 """
 
-import importlib
+from planner.lazy import lazy_names
 
 _SUBMODULE = {
     "ParamCounts": "arch",
@@ -37,9 +37,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str):
-    if name not in _SUBMODULE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _SUBMODULE, globals())

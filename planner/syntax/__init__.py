@@ -5,19 +5,14 @@
 (``planner.plan``, pydantic).
 """
 
-import importlib
+from planner.lazy import lazy_names
 
 __all__ = ["convert_file", "parse_text", "parse_plan"]
 
 _SUBMODULE = {"convert_file": "convert", "parse_text": "parser"}
 
 
-def __getattr__(name: str):
-    if name not in _SUBMODULE:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_SUBMODULE[name]}"), name)
-    globals()[name] = value
-    return value
+__getattr__ = lazy_names(__name__, _SUBMODULE, globals())
 
 
 def parse_plan(text: str, path: str):
