@@ -174,3 +174,15 @@ def test_infeasible_repeated_workloads_give_a_minimal_core(p):
     got = solve(p)
     if got.status == "infeasible" and not got.unplaced:
         assert frozenset(str(c.limit) for c in got.conflicts) in brute.minimal_cores(p)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(problems(min_options=1))
+def test_options_pruned_for_the_objective_are_in_no_optimum(p):
+    """prepare.prune_for_objective drops options no optimum takes: the exhaustive reference
+    on the original options never picks one of them, and CP-SAT's optimum is one of its."""
+    from planner.choose.prepare import prepare
+
+    kept = {i.name: {o.index for o in i.opts} for i in prepare(p)[0]}
+    for optimum in brute.exhaustive(p).optima:
+        assert all(k in kept[name] for name, k in optimum.items())
