@@ -49,8 +49,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from planner.choose import sat as cp_model
-
+from planner.choose import sat
 from planner.choose.classes import spread, tally
 from planner.choose.diagnose import NEEDS_SECONDS, diagnose, least_bound
 from planner.choose.greedy import greedy
@@ -73,7 +72,7 @@ class _Outcome:
     starts: dict[tuple[str, int], int] = field(default_factory=dict)  # (group, run) -> step
 
 
-def _read(m: Model, solver: cp_model.CpSolver) -> tuple[dict[tuple[str, int], int], dict]:
+def _read(m: Model, solver: sat.CpSolver) -> tuple[dict[tuple[str, int], int], dict]:
     """How many take each (model instance, position) (0 or 1 unless counted), and the starts."""
     counts = {k: solver.value(v) for k, v in m.x.items()}
     return counts, {k: solver.value(v) for k, v in m.starts.items()}
@@ -118,23 +117,23 @@ def _optimise(m: Model, d: "Data", crits, deadline: float, workers: int,
                 counts, gap = start, _gap(insts, crits, _value(coef, start), 0.0)
             break
         terms = [k for k in coef if coef[k]]
-        objective = cp_model.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
+        objective = sat.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         m.model.minimize(objective)
         solver = new_solver(remaining, workers, log)
         status = solver.solve(m.model)
-        if status == cp_model.MODEL_INVALID:  # a scaling bug, never the user's input
+        if status == sat.MODEL_INVALID:  # a scaling bug, never the user's input
             raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
-        if status == cp_model.INFEASIBLE and stage == 0:
+        if status == sat.INFEASIBLE and stage == 0:
             return _Outcome("infeasible", {}, 0.0)
-        found = status in (cp_model.OPTIMAL, cp_model.FEASIBLE)
-        proven = proven and status == cp_model.OPTIMAL
+        found = status in (sat.OPTIMAL, sat.FEASIBLE)
+        proven = proven and status == sat.OPTIMAL
         if not found and stage > 0:
             break
         if not found and start is None:
             return _Outcome("unknown", {}, 0.0)
         counts, starts = _read(m, solver) if found else (start, {})
         value = _value(coef, counts)
-        if stage == 0 and status != cp_model.OPTIMAL:
+        if stage == 0 and status != sat.OPTIMAL:
             gap = _gap(insts, crits, value, solver.best_objective_bound)
         if not found:
             break  # the greedy start, and no time left to improve on it

@@ -8,8 +8,7 @@ from __future__ import annotations
 import math
 import time
 
-from planner.choose import sat as cp_model
-
+from planner.choose import sat
 from planner.choose.classes import spread
 from planner.choose.greedy import greedy
 from planner.choose.limits import bounds, heaviest_first, least_total, least_use, natural, usage
@@ -33,9 +32,9 @@ def _infeasible(d: Data, keep: list[LimitId], deadline: float, workers: int,
         return None
     m = d.with_limits(set(keep))
     status = new_solver(deadline - time.monotonic(), workers, work=work).solve(m.model)
-    if status == cp_model.INFEASIBLE:
+    if status == sat.INFEASIBLE:
         return True
-    return False if status in (cp_model.OPTIMAL, cp_model.FEASIBLE) else None
+    return False if status in (sat.OPTIMAL, sat.FEASIBLE) else None
 
 
 def _core(d: Data, deadline: float, workers: int) -> tuple[list[LimitId], bool, Model]:
@@ -58,7 +57,7 @@ def _core(d: Data, deadline: float, workers: int) -> tuple[list[LimitId], bool, 
     slice_ = min(ASSUMPTION_SHARE * (deadline - time.monotonic()), ASSUMPTION_SECONDS)
     solver = new_solver(slice_, workers)
     core = ids
-    if solver.solve(m.model) == cp_model.INFEASIBLE:
+    if solver.solve(m.model) == sat.INFEASIBLE:
         core = sorted(lit_to_id[i] for i in solver.sufficient_assumptions_for_infeasibility())
     # half the time for the filter, the other half for the bounds after it
     core, undecided = _minimal(d, core, TimeShare(deadline, 2 * len(core)), workers)
@@ -78,7 +77,7 @@ class TimeShare:
 
 
 def least_bound(d: Data, lid: LimitId, seconds: float, workers: int, fixed: dict[str, int] | None = None,
-           drop: frozenset[LimitId] | None = None, work: float | None = None) -> int | None:
+                drop: frozenset[LimitId] | None = None, work: float | None = None) -> int | None:
     """A proven lower bound on the use of `lid` with that limit left out (and the limits in
     `drop`), the picks in `fixed` imposed; None when the search found nothing in time."""
     if seconds < MIN_CHECK_SECONDS:
@@ -89,7 +88,7 @@ def least_bound(d: Data, lid: LimitId, seconds: float, workers: int, fixed: dict
     relaxed.model.minimize(relaxed.limits[lid][0])
     s = new_solver(seconds, workers, work=work)
     # The bound is proven whether or not the search finished (the optimum if it did).
-    if s.solve(relaxed.model) in (cp_model.OPTIMAL, cp_model.FEASIBLE):
+    if s.solve(relaxed.model) in (sat.OPTIMAL, sat.FEASIBLE):
         return math.ceil(s.best_objective_bound - 1e-6)
     return None
 
@@ -190,7 +189,7 @@ def _over_alone(d: Data, every: list[LimitId]) -> LimitId | None:
     return None
 
 
-def _minimal(d: Data, core: list[LimitId], share: "TimeShare", workers: int,
+def _minimal(d: Data, core: list[LimitId], share: TimeShare, workers: int,
              work: float | None = None, witnesses: dict | None = None,
              solver: bool = True) -> tuple[list[LimitId], bool]:
     """The deletion filter on a core that cannot hold, with CP-SAT: each limit dropped for

@@ -9,8 +9,7 @@ import functools
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from planner.choose import sat as cp_model
-
+from planner.choose import sat
 from planner.choose.classes import merge_identical
 from planner.choose.prepare import Inst, Timed, groups
 from planner.choose.types import LimitId
@@ -22,11 +21,11 @@ EVERY = object()  # `build_model(assume=EVERY)`: a literal for every limit
 
 @dataclass
 class Model:
-    model: cp_model.CpModel
-    x: dict[tuple[str, int], cp_model.IntVar]  # (instance, position in opts) -> chosen (or how many)
-    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]]  # limit -> (usage, bound)
-    lits: dict[LimitId, cp_model.IntVar]  # limit -> enforcing literal (assumption models)
-    starts: dict[tuple[str, int], cp_model.IntVar]  # (group, run) -> start step (a window)
+    model: sat.CpModel
+    x: dict[tuple[str, int], sat.IntVar]  # (instance, position in opts) -> chosen (or how many)
+    limits: dict[LimitId, tuple[sat.LinearExpr, int]]  # limit -> (usage, bound)
+    lits: dict[LimitId, sat.IntVar]  # limit -> enforcing literal (assumption models)
+    starts: dict[tuple[str, int], sat.IntVar]  # (group, run) -> start step (a window)
 
 
 def build_model(
@@ -42,8 +41,8 @@ def build_model(
     with `EVERY`) are enforced by a literal (for assumption solves and for the
     diagnosis's copies), those in `drop` left out. With a window, each GPU
     type's availability is a cumulative over time (`_timeline`) instead of a sum."""
-    model = cp_model.CpModel()
-    x: dict[tuple[str, int], cp_model.IntVar] = {}
+    model = sat.CpModel()
+    x: dict[tuple[str, int], sat.IntVar] = {}
     # Per instance, its (variables, weights) on each GPU type and on the budget (None), in
     # option order; the positions and weights worked out once per options tuple (a fleet
     # repeats them, ``prepare`` shares equal ones).
@@ -64,7 +63,7 @@ def build_model(
         uses[inst.name] = {k: ([row[p] for p in ps], ws) for k, (ps, ws) in keys.items()}
     by_group = groups(insts)
 
-    def group_sum(key: str | None) -> cp_model.LinearExpr | None:
+    def group_sum(key: str | None) -> sat.LinearExpr | None:
         """Sum over groups of the max over the group's variants of their use of `key`."""
         terms, weights = [], []
         for gname, members in by_group.items():
@@ -79,15 +78,15 @@ def build_model(
             top = max(max(ws) for _, ws in exprs)
             m = model.new_int_var(0, top, f"max[{'cost' if key is None else key},{gname}]")
             for vs, ws in exprs:
-                model.add(m >= cp_model.LinearExpr.weighted_sum(vs, ws))
+                model.add(m >= sat.LinearExpr.weighted_sum(vs, ws))
             terms.append(m)
             weights.append(1)
         if not terms:
             return None
-        return cp_model.LinearExpr.weighted_sum(terms, weights)
+        return sat.LinearExpr.weighted_sum(terms, weights)
 
-    limits: dict[LimitId, tuple[cp_model.LinearExpr, int]] = {}
-    starts: dict[tuple[str, int], cp_model.IntVar] = {}
+    limits: dict[LimitId, tuple[sat.LinearExpr, int]] = {}
+    starts: dict[tuple[str, int], sat.IntVar] = {}
     if timed is None:
         for gpu in sorted(available):
             bound = available[gpu]
@@ -103,7 +102,7 @@ def build_model(
         if expr is not None:
             limits[LimitId.budget()] = (expr, budget)
 
-    lits: dict[LimitId, cp_model.IntVar] = {}
+    lits: dict[LimitId, sat.IntVar] = {}
     for lid, (expr, bound) in limits.items():
         if lid in drop:
             continue
@@ -128,7 +127,7 @@ def _uses(opts) -> dict[str | None, tuple[list[int], list[int]]]:
     return out
 
 
-def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
+def _in_time(model: sat.CpModel, insts: list[Inst], x, timed: Timed,
              available: dict[str, int | None], limits: dict) -> dict:
     """Availability over time: a cumulative per GPU type against a capacity variable (so
     that a diagnosis can relax and minimise it), into ``limits``; the runs' starts."""
@@ -142,12 +141,12 @@ def _in_time(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed,
         model.add_cumulative(intervals, demands, capacity)
         # Redundant, for the linear relaxation: GPU-steps held fit capacity x window.
         held_steps, coefs = zip(*energy[gpu])
-        model.add(cp_model.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
+        model.add(sat.LinearExpr.weighted_sum(held_steps, coefs) <= capacity * timed.horizon)
         limits[LimitId.availability(gpu)] = (capacity, bound)
     return starts
 
 
-def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
+def _timeline(model: sat.CpModel, insts: list[Inst], x, timed: Timed):
     """The pool in time: per GPU type, (interval, demand, largest demand) of every run and
     every service; and the start variable of each group's runs.
 
@@ -160,7 +159,7 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
     """
     per_gpu: dict[str, list] = {}
     energy: dict[str, list] = {}  # GPU type -> (variable, GPU-steps it stands for)
-    starts: dict[tuple[str, int], cp_model.IntVar] = {}
+    starts: dict[tuple[str, int], sat.IntVar] = {}
     horizon = timed.horizon
     for gname, members in groups(insts).items():
         releases = timed.releases.get(gname, ())
@@ -221,10 +220,10 @@ def _timeline(model: cp_model.CpModel, insts: list[Inst], x, timed: Timed):
 
 
 def new_solver(seconds: float, workers: int, log: Callable[[str], None] | None = None,
-            work: float | None = None) -> cp_model.CpSolver:
+            work: float | None = None) -> sat.CpSolver:
     """A solver with a wall-time limit and, when `work` is given, a limit on CP-SAT's
     deterministic time too (what it stops at then does not depend on the machine's load)."""
-    solver = cp_model.CpSolver()
+    solver = sat.CpSolver()
     if log is not None:
         solver.parameters.log_search_progress = True
         solver.parameters.log_to_stdout = False

@@ -30,11 +30,11 @@ def _protos(p) -> list[str]:
         return ["", ""]
     out = []
     for layer in (sat, cp_model):
-        model_module.cp_model = layer
+        model_module.sat = layer
         try:
             out.append(_built(p, insts, layer))
         finally:
-            model_module.cp_model = sat
+            model_module.sat = sat
     return out
 
 
@@ -42,6 +42,7 @@ def _built(p, insts, layer) -> str:
     """The text of the model built with ``layer`` as model.py's CP-SAT."""
     d = Data.of(insts, p.available, None if p.budget is None else cost_units(p.budget), timed(p))
     m = d.build(assume=EVERY)
+    assert isinstance(m.model, layer.CpModel)  # built through the layer asked for
     coef = coefficients(d.model_insts, stages(d.model_insts, criteria(p.objective))[0])
     m.model.minimize(layer.LinearExpr.weighted_sum([m.x[k] for k in coef], list(coef.values())))
     for _, var in sorted(m.x.items())[:3]:
