@@ -17,12 +17,17 @@ import functools
 import io
 import re
 
-from rich._emoji_replace import _emoji_replace
-from rich._ratio import ratio_reduce
-from rich._wrap import divide_line
 from rich.cells import cell_len
 from rich.console import Console
 from rich.table import Table
+
+try:  # rich's own helpers, private: a rich without them renders every text itself
+    from rich._emoji_replace import _emoji_replace
+    from rich._ratio import ratio_reduce
+    from rich._wrap import divide_line
+    FAST = hasattr(Table, "_collapse_widths")
+except ImportError:
+    FAST = False
 
 # Characters the fast path takes: printable ASCII and the few others planner's spellings
 # use, each one cell wide (checked against rich's own cell widths when this loads).
@@ -38,8 +43,9 @@ _KEPT = 65536
 
 def simple(text: str) -> bool:
     """Text the fast path renders as rich would: only ``SIMPLE_CHARS`` and newlines, and
-    nothing rich's emoji codes (``:name:``) would replace."""
-    return _SIMPLE.fullmatch(text) is not None and (":" not in text or _emoji_replace(text) == text)
+    nothing rich's emoji codes (``:name:``) would replace; nothing at all when this rich
+    lacks the helpers the fast path uses (``FAST``)."""
+    return FAST and _SIMPLE.fullmatch(text) is not None and (":" not in text or _emoji_replace(text) == text)
 
 
 def wrap(line: str, width: int, pad: bool) -> list[str]:

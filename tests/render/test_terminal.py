@@ -154,3 +154,18 @@ def test_every_example_renders_as_rich_would(plan):
     for explain in (False, True):
         result = api.solve(api.load(str(plan)), file=str(plan), explain=explain)
         assert render(result, "table", explain=explain) == reference_table(result, explain)
+
+
+def test_without_richs_private_helpers_every_text_goes_to_rich(monkeypatch):
+    """A rich lacking the private helpers the fast path reads (``FAST`` off) prints the same
+    bytes through rich itself (planner never fails on another rich's internals)."""
+    from planner import api
+    from planner.render import terminal
+
+    plan = next(p for p in EXAMPLES if p.name == "chat-service.plan")
+    result = api.solve(api.load(str(plan)), file=str(plan))
+    fast = render(result, "table")
+    monkeypatch.setattr(terminal, "FAST", False)
+    terminal._grid.cache_clear()
+    assert not simple("plain text")
+    assert render(result, "table") == fast
