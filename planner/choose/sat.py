@@ -8,8 +8,8 @@ makes a model, about 0.1 s), the compiled core that ``cp_model``'s
 ``cp_model_helper.CpBaseModel``). This module is the same thin layer for the calls
 ``planner.choose`` makes, so every solve that needs CP-SAT starts about 0.4 s sooner. The
 model proto, the parameters and so CP-SAT's answers are the same as through ``cp_model``
-(the goldens check it). Where the installed OR-Tools has no such core (before 9.12), the
-names below are ``cp_model``'s own.
+(tests/search/test_sat.py checks it). Where the installed OR-Tools' core lacks any call
+this layer makes (``_NEEDED``), the names below are ``cp_model``'s own.
 """
 
 from __future__ import annotations
@@ -18,7 +18,27 @@ from collections.abc import Callable, Iterable
 
 from ortools.sat.python import cp_model_helper as _core
 
-if hasattr(_core, "CpBaseModel") and hasattr(_core, "SolveWrapper"):
+# What this layer calls on the core; any of it missing (another OR-Tools), cp_model's own.
+_NEEDED = {
+    "CpBaseModel": ("_add_bounded_linear_expression", "_add_bool_argument_constraint",
+                    "_add_linear_argument_constraint", "_new_interval_var", "_add_cumulative",
+                    "get_or_make_boolean_index", "rebuild_constant_map", "model_proto"),
+    "SolveWrapper": ("set_parameters", "add_log_callback", "solve"),
+    "ResponseHelper": ("value", "sufficient_assumptions_for_infeasibility"),
+    "CpSatHelper": ("validate_model", "write_model_to_file"),
+    "BoolArgumentConstraint": ("exactly_one",),
+    "LinearArgumentConstraint": ("max",),
+    "CpSolverStatus": ("OPTIMAL", "FEASIBLE", "INFEASIBLE", "MODEL_INVALID"),
+    "FlatIntExpr": (), "IntVar": (), "LinearExpr": (), "SatParameters": (),
+}
+
+
+def _core_has_all() -> bool:
+    return all(hasattr(_core, name) and all(hasattr(getattr(_core, name), a) for a in attrs)
+               for name, attrs in _NEEDED.items())
+
+
+if _core_has_all():
     from ortools.util.python.sorted_interval_list import Domain
 
     IntVar = _core.IntVar

@@ -75,3 +75,19 @@ def test_a_solve_does_not_import_pandas():
             "print('pandas' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_an_ortools_core_without_a_needed_call_falls_back_to_cp_model():
+    """Where the compiled core lacks a call the layer makes, planner.choose.sat is
+    cp_model's own layer and a solve still answers (instead of failing mid-solve)."""
+    code = ("import ortools.sat.python.cp_model_helper as core\n"
+            "core.CpSatHelper = None  # as if this OR-Tools had none (a solve does not use it)\n"
+            "from planner.choose import sat\n"
+            "from ortools.sat.python import cp_model\n"
+            "assert sat.CpModel is cp_model.CpModel and sat.CpSolver is cp_model.CpSolver\n"
+            "from planner.choose.cpsat import Item, Option, Problem, solve\n"
+            "items = tuple(Item(f's{i}', f's{i}', (Option('A', 2, 3.0 + i, 1.0, (0,)),"
+            " Option('B', 1, 5.0, 1.0, (1,)))) for i in range(5))\n"
+            "print(solve(Problem(items, {'A': 4, 'B': 5}, None, 'cost')).objective_value)\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "22.0"
