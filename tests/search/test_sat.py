@@ -65,16 +65,26 @@ def test_the_same_scheduled_model_proto_as_cp_model(p):
     assert ours == theirs
 
 
+# Five services on A (2 GPUs, $3 + i) or B (1 GPU, $5), for a fresh interpreter: with 4 of A
+# the cheapest fit is s0 and s1 on A, the rest on B, $3 + $4 + 3 x $5 = $22.
+FIVE_SERVICES = ("from planner.choose.cpsat import Item, Option, Problem, solve\n"
+                 "items = tuple(Item(f's{i}', f's{i}', (Option('A', 2, 3.0 + i, 1.0, (0,)),"
+                 " Option('B', 1, 5.0, 1.0, (1,)))) for i in range(5))\n"
+                 "cheapest = solve(Problem(items, {'A': 4, 'B': 5}, None, 'cost')).objective_value\n")
+
+
+def _printed(code: str) -> str:
+    """What ``code`` prints in a fresh interpreter."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=True).stdout.strip()
+
+
 def test_a_solve_does_not_import_pandas():
-    code = ("import sys\n"
-            "from planner.choose.cpsat import Item, Option, Problem, solve\n"
-            "items = tuple(Item(f's{i}', f's{i}', (Option('A', 2, 3.0 + i, 1.0, (0,)),"
-            " Option('B', 1, 5.0, 1.0, (1,)))) for i in range(5))\n"
-            "assert solve(Problem(items, {'A': 4, 'B': 5}, None, 'cost')).objective_value == 22.0\n"
-            "assert solve(Problem(items, {'A': 1, 'B': 1}, None, 'cost')).conflicts\n"
-            "print('pandas' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "False"
+    code = FIVE_SERVICES + ("import sys\n"
+                            "assert cheapest == 22.0\n"
+                            "assert solve(Problem(items, {'A': 1, 'B': 1}, None, 'cost')).conflicts\n"
+                            "print('pandas' in sys.modules)\n")
+    assert _printed(code) == "False"
 
 
 def test_an_ortools_core_without_a_needed_call_falls_back_to_cp_model():
@@ -85,9 +95,5 @@ def test_an_ortools_core_without_a_needed_call_falls_back_to_cp_model():
             "from planner.choose import sat\n"
             "from ortools.sat.python import cp_model\n"
             "assert sat.CpModel is cp_model.CpModel and sat.CpSolver is cp_model.CpSolver\n"
-            "from planner.choose.cpsat import Item, Option, Problem, solve\n"
-            "items = tuple(Item(f's{i}', f's{i}', (Option('A', 2, 3.0 + i, 1.0, (0,)),"
-            " Option('B', 1, 5.0, 1.0, (1,)))) for i in range(5))\n"
-            "print(solve(Problem(items, {'A': 4, 'B': 5}, None, 'cost')).objective_value)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.strip() == "22.0"
+            + FIVE_SERVICES + "print(cheapest)\n")
+    assert _printed(code) == "22.0"
