@@ -96,12 +96,13 @@ def _optimise(d: "Data", crits, deadline: float, workers: int,
               options: SolveOptions) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage.
 
-    Without a scheduled pool, the priced bound (``fixing``) guides a greedy start
-    (``greedy``): the start hints the first solve, and is the answer, ``feasible`` with its
-    gap, when that solve finds none. Every option no choice as good as the start can take is
-    left out of the model, and once the first stage has its value, those no choice as good
-    as that can take; when the bound reaches the start's value, the first stage needs no
-    solve at all."""
+    Without a scheduled pool, a greedy start (``greedy``) hints the first solve, and is the
+    answer, ``feasible`` with its gap, when that solve finds none. When the unguided pass
+    finds room, the priced bound (``fixing``) guides a second pass (the better start is
+    kept; a fleet with no room goes to the diagnosis unpriced), every option no choice as
+    good as the start can take is left out of the model, and once the first stage has its
+    value, those no choice as good as that can take; when the bound reaches the start's
+    value, the first stage needs no solve at all."""
     insts = d.model_insts
     proven = True
     counts: dict[tuple[str, int], int] | None = None
@@ -110,9 +111,12 @@ def _optimise(d: "Data", crits, deadline: float, workers: int,
     bound = start = None
     first_proven = False
     if d.timed is None:
+        start = greedy(d.insts, d.available, d.budget, crits)
+    if start is not None:  # feasible: worth pricing (an infeasible fleet goes to the diagnosis)
         bound = Lagrangian(insts, d.available, crits[0])
-        start = greedy(d.insts, d.available, d.budget, crits, bound.guide(insts, d.members))
-    if start is not None:
+        guided = greedy(d.insts, d.available, d.budget, crits, bound.guide(insts, d.members))
+        if guided is not None and _worth(d.insts, guided, crits[0]) <= _worth(d.insts, start, crits[0]):
+            start = guided
         start = tally(insts, d.members, start)
         ceiling = _total(insts, start, crits[0])
         insts, kept = without(insts, bound.unreachable(insts, ceiling))
@@ -179,6 +183,11 @@ def _total(insts: list[Inst], counts: dict[tuple[str, int], int], criterion: str
     """The criterion's sum over every instance of a choice given as counts."""
     opts = {inst.name: inst.opts for inst in insts}
     return sum(n * opts[name][p].value(criterion) for (name, p), n in counts.items() if n)
+
+
+def _worth(insts: list[Inst], chosen: dict[str, int], criterion: str) -> int:
+    """The criterion's sum over every instance of a choice given as positions."""
+    return sum(inst.opts[chosen[inst.name]].value(criterion) for inst in insts)
 
 
 def _gap_to(bound: Lagrangian, value: int) -> float:
