@@ -53,11 +53,11 @@ from planner.choose import sat
 from planner.choose.classes import spread, tally
 from planner.choose.diagnose import NEEDS_SECONDS, diagnose, least_bound
 from planner.choose.fixing import Lagrangian, without
-from planner.choose.greedy import greedy
 from planner.choose.limits import binding_limits, first_choices, run_starts
 from planner.choose.model import Data, Model, new_solver
 from planner.choose.prepare import Inst, coefficients, criteria, prepare, stages, timed
 from planner.choose.schedule import earliest
+from planner.choose.start import Start, begin
 from planner.choose.types import Choice, Item, LimitId, Option, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, cost_units, hours_units
 
@@ -92,8 +92,8 @@ def _hint(m: Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
         m.model.add_hint(v, starts[k])
 
 
-def _optimise(d: "Data", crits, deadline: float, workers: int,
-              options: SolveOptions) -> _Outcome:
+def _optimise(d: "Data", crits, deadline: float, workers: int, options: SolveOptions,
+              begun: Start | None) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage.
 
     Without a scheduled pool, a greedy start (``greedy``) hints the first solve, and is the
@@ -110,18 +110,12 @@ def _optimise(d: "Data", crits, deadline: float, workers: int,
     gap = 0.0
     bound = start = None
     first_proven = False
-    if d.timed is None:
-        start = greedy(d.insts, d.available, d.budget, crits)
-    if start is not None:  # feasible: worth pricing (an infeasible fleet goes to the diagnosis)
-        bound = Lagrangian(insts, d.available, crits[0])
-        guided = greedy(d.insts, d.available, d.budget, crits, bound.guide(insts, d.members))
-        if guided is not None and _worth(d.insts, guided, crits[0]) <= _worth(d.insts, start, crits[0]):
-            start = guided
-        start = tally(insts, d.members, start)
-        ceiling = _total(insts, start, crits[0])
-        insts, kept = without(insts, bound.unreachable(insts, ceiling))
+    if begun is not None:
+        bound = begun.bound
+        start = tally(insts, d.members, begun.chosen)
+        insts, kept = without(insts, begun.gone)
         start = {(name, p): start[name, was] for name, ps in kept.items() for p, was in enumerate(ps)}
-        first_proven = bound.floor() >= ceiling
+        first_proven = bound.floor() >= begun.ceiling
     else:
         kept = {inst.name: tuple(range(len(inst.opts))) for inst in insts}
     m = dataclasses.replace(d, model_insts=insts).build()
@@ -185,11 +179,6 @@ def _total(insts: list[Inst], counts: dict[tuple[str, int], int], criterion: str
     return sum(n * opts[name][p].value(criterion) for (name, p), n in counts.items() if n)
 
 
-def _worth(insts: list[Inst], chosen: dict[str, int], criterion: str) -> int:
-    """The criterion's sum over every instance of a choice given as positions."""
-    return sum(inst.opts[chosen[inst.name]].value(criterion) for inst in insts)
-
-
 def _gap_to(bound: Lagrangian, value: int) -> float:
     """The relative gap of a first-criterion sum to the priced bound."""
     return float(max(0, value - bound.floor())) / max(1.0, abs(value))
@@ -234,7 +223,8 @@ def _first_needs(d: Data, picked: dict, first: dict, deadline: float, workers: i
 
 def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
           options: SolveOptions | None = None,
-          prepared: tuple[list[Inst], list[str]] | None = None) -> Choice:
+          prepared: tuple[list[Inst], list[str]] | None = None,
+          begun: Start | None = None) -> Choice:
     """Pick one option per item; see the module docstring for the semantics.
 
     `time_limit` (seconds) covers every stage and, when infeasible, the diagnosis.
@@ -242,7 +232,8 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     Items without options make the result infeasible (named in `unplaced`); the others
     are still solved and their picks returned, so callers can show them.
     Raises ValueError for malformed input (a caller's bug, not a user's plan error).
-    `prepared` is `prepare(problem)` when the caller already has it.
+    `prepared` is `prepare(problem)` when the caller already has it, `begun` its
+    ``start.begin`` (worked out here when not given).
     """
     options = options or SolveOptions()
     deadline = time.monotonic() + time_limit
@@ -255,7 +246,9 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
         return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
     firsts = first_choices(insts, crits)
     first = {name: o.index for name, o in sorted(firsts.items())}
-    out = _optimise(d, crits, deadline, workers, options)
+    if begun is None and d.timed is None:
+        begun = begin(d.insts, d.model_insts, d.members, d.available, d.budget, crits)
+    out = _optimise(d, crits, deadline, workers, options, begun)
     if out.status == "infeasible":
         conflicts, undecided = diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,

@@ -8,12 +8,19 @@ tie-breaks follow item by item. So when the first choices together fit every GPU
 availability and the budget (no scheduled window: a schedule is CP-SAT's), they are the
 optimal choice, decided in Python; CP-SAT (and the OR-Tools import, about half a second)
 runs only when limits couple the items. tests/search/test_decide.py checks the two agree.
+
+When limits do couple them, the priced bound (``start``, ``fixing``) may still prove the
+answer: when every instance keeps one option that a choice as good as the greedy start
+can take, that start is the only such choice, hence the lexicographic optimum (the
+shared-pool example is decided so).
 """
 
 from __future__ import annotations
 
+from planner.choose.classes import merge_identical
 from planner.choose.limits import binding_limits, bounds, first_choices, usage
 from planner.choose.prepare import Inst, criteria, prepare
+from planner.choose.start import begin
 from planner.choose.types import Choice, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, cost_units
 
@@ -26,10 +33,36 @@ def choose(problem: Problem, time_limit: float = 10.0, workers: int = 1,
     decided = decide_directly(problem, options, prepared)
     if decided is not None:
         return decided
+    begun = None
+    if prepared is not None and prepared[0] and not _solver_asked(options):
+        begun, decided = _decide_priced(problem, prepared)
+        if decided is not None:
+            return decided
     from planner.choose import cpsat  # imports OR-Tools: only when limits couple items
 
     return cpsat.solve(problem, time_limit=time_limit, workers=workers, options=options,
-                       prepared=prepared)
+                       prepared=prepared, begun=begun)
+
+
+def _solver_asked(options: SolveOptions | None) -> bool:
+    """CP-SAT's log or model is asked for: then CP-SAT runs, whatever is proven without it."""
+    return options is not None and (options.log is not None or bool(options.dump_model))
+
+
+def _decide_priced(problem: Problem, prepared: tuple[list[Inst], list[str]]):
+    """The start (``start.begin``) and, when the priced bound leaves every instance one
+    option, the choice it proves (the only one as good on the first criterion, so the
+    lexicographic optimum); else (start, None)."""
+    insts, empty = prepared
+    budget = None if problem.budget is None else cost_units(problem.budget)
+    crits = criteria(problem.objective)
+    model, members = merge_identical(insts)
+    begun = begin(insts, model, members, problem.available, budget, crits)
+    if begun is None or not begun.determined(model):
+        return begun, None
+    picked = {i.name: i.opts[begun.chosen[i.name]] for i in insts}
+    firsts = first_choices(insts, crits)
+    return begun, _choice(problem, insts, crits, picked, firsts, budget, empty)
 
 
 def decide_directly(problem: Problem, options: SolveOptions | None = None,
@@ -37,7 +70,7 @@ def decide_directly(problem: Problem, options: SolveOptions | None = None,
     """The optimal choice when the first choices fit every limit together; None when they
     do not, when the pool is scheduled in a window, or when CP-SAT's log or model is asked
     for. ``prepared``: ``prepare(problem)`` when the caller has it."""
-    if options is not None and (options.log is not None or options.dump_model):
+    if _solver_asked(options):
         return None
     if problem.window is not None:
         return None
@@ -51,15 +84,20 @@ def decide_directly(problem: Problem, options: SolveOptions | None = None,
     limit = bounds(problem.available, budget)
     if any(used.get(lid, (0, {}))[0] > bound for lid, bound in limit.items()):
         return None
+    return _choice(problem, insts, crits, firsts, firsts, budget, empty)
+
+
+def _choice(problem: Problem, insts: list[Inst], crits, picked: dict, firsts: dict,
+            budget: int | None, empty) -> Choice:
+    """The proven optimal choice ``picked`` (instance -> option), as ``cpsat.solve`` gives it."""
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
-    picks = {name: o.index for name, o in sorted(firsts.items())}
     return Choice(
         status="infeasible" if empty else "optimal",
-        picks=picks,
-        objective_value=sum(o.value(primary) for o in firsts.values()) / scale,
+        picks={name: o.index for name, o in sorted(picked.items())},
+        objective_value=sum(o.value(primary) for o in picked.values()) / scale,
         gap=0.0,
-        binding=binding_limits(insts, problem.available, budget, firsts, crits, None, {}, {}),
+        binding=binding_limits(insts, problem.available, budget, picked, crits, None, {}, {}),
         unplaced=tuple(empty),
-        first_choices=dict(picks),
+        first_choices={name: o.index for name, o in sorted(firsts.items())},
     )
