@@ -448,10 +448,8 @@ def _paged_spill(base: TrainBase, states: ModelStates, activations: float, overh
         states.paged = spill
 
 
-def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate:
-    """Per-GPU memory and run time of ``job`` laid out as ``layout`` on ``gpu``s."""
-    base = train_base(job, gpu)
-    micro_batches = _micro_batches(job, layout)  # per step
+def _memory(base: TrainBase, layout: Layout, micro_batches: int) -> tuple[ModelStates, Memory]:
+    """The model states (a paged optimizer's spill applied) and the memory per GPU."""
     _check_train_layout(base, layout, micro_batches)
     states = model_states(base, layout)
     activations = train_activation_bytes(base, layout, micro_batches)
@@ -467,6 +465,22 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         overhead=int(overhead),
         host=int(states.host),
     )
+    return states, memory
+
+
+def train_memory(job: TrainJob, layout: Layout, gpu: GpuSpec) -> Memory:
+    """Per-GPU memory of ``job`` laid out as ``layout`` on ``gpu``s, without the time (what
+    ``evaluate_train`` gives as ``memory``, at a fraction of its cost: the search decides
+    which layouts to time by their memory)."""
+    base = train_base(job, gpu)
+    return _memory(base, layout, _micro_batches(job, layout))[1]
+
+
+def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate:
+    """Per-GPU memory and run time of ``job`` laid out as ``layout`` on ``gpu``s."""
+    base = train_base(job, gpu)
+    micro_batches = _micro_batches(job, layout)  # per step
+    states, memory = _memory(base, layout, micro_batches)
     flops = job.tokens * base.flops_per_token[layout.recompute]
     compute, communication, bubble = step_time(base, layout, states, micro_batches, job.tokens)
     return build(

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from planner.estimate import evaluate_serve, evaluate_train, host_resources, rent
 from planner.estimate.host import checkpoint_bytes, checkpoint_weight_bytes
 from planner.estimate.rent import Overheads
-from planner.estimate.train import train_base
+from planner.estimate.train import train_base, train_memory
 from planner.estimate.common import build
 from planner.estimate.serve import simulate_serve
 from planner.estimate.types import (
@@ -198,6 +198,17 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
         tokens=job.tokens, seconds=seconds, breaches=(), service=None, percentiles=None,
         billed_gpus=billed, billed_hours=paid_hours, overheads=extra, host_breach=(host[0][1], host[0][2]) if host else None,
     )
+
+
+def train_fits(offer: GpuOffer, job: TrainJob, layout: Layout) -> tuple[Memory, bool]:
+    """The memory per GPU of ``layout`` and whether its candidate would fit
+    (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
+    without timing it."""
+    spec = offer.spec
+    memory = train_memory(job, layout, spec)
+    fits = memory.total <= spec.train_usable_bytes \
+        and not rent.host_limits(layout.gpus, spec, memory.host)
+    return memory, fits
 
 
 def run_bytes(variant: Variant) -> tuple[float, float]:
