@@ -452,10 +452,15 @@ def _memory(base: TrainBase, layout: Layout, micro_batches: int) -> tuple[ModelS
     """The model states (a paged optimizer's spill applied) and the memory per GPU."""
     _check_train_layout(base, layout, micro_batches)
     states = model_states(base, layout)
-    activations = train_activation_bytes(base, layout, micro_batches)
+    return states, memory_of(base, states, train_activation_bytes(base, layout, micro_batches))
+
+
+def memory_of(base: TrainBase, states: ModelStates, activations: float) -> Memory:
+    """The memory per GPU of ``states`` and ``activations``; applies a paged optimizer's
+    spill to ``states``."""
     overhead = M.CUDA_CONTEXT_BYTES + M.ALLOCATOR_RESERVE_FRACTION * activations
     _paged_spill(base, states, activations, overhead)
-    memory = build(
+    return build(
         Memory,
         weights=int(states.weights),
         gradients=int(states.gradients),
@@ -465,15 +470,6 @@ def _memory(base: TrainBase, layout: Layout, micro_batches: int) -> tuple[ModelS
         overhead=int(overhead),
         host=int(states.host),
     )
-    return states, memory
-
-
-def train_memory(job: TrainJob, layout: Layout, gpu: GpuSpec) -> Memory:
-    """Per-GPU memory of ``job`` laid out as ``layout`` on ``gpu``s, without the time (what
-    ``evaluate_train`` gives as ``memory``, at a fraction of its cost: the search decides
-    which layouts to time by their memory)."""
-    base = train_base(job, gpu)
-    return _memory(base, layout, _micro_batches(job, layout))[1]
 
 
 def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate:

@@ -20,11 +20,11 @@ search stays exact with it.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from planner.estimate import timing as T
 from planner.estimate.common import build
-from planner.estimate.train import model_states, train_base
+from planner.estimate.train import ModelStates, model_states, train_base
 from planner.estimate.train_time import compute_seconds, dequantize_seconds, timed_step
 from planner.estimate.types import GpuSpec, Layout, TrainJob
 
@@ -34,57 +34,68 @@ from planner.estimate.types import GpuSpec, Layout, TrainJob
 FLOOR_ROUNDING = 1e-9
 
 
-def _sizes(job: TrainJob, layout: Layout, sizes: Sequence[int]) -> tuple[list[int], int, int] | None:
-    """(micro-batches per step of each size, the largest size, its micro-batches), or None
-    where the bound does not apply: some size does not divide the per-rank batch."""
-    counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
-    if not sizes or len({m * mb for m, mb in zip(counts, sizes)}) != 1:
-        return None
-    largest = max(sizes)
-    return counts, largest, counts[sizes.index(largest)]
+class TimeFloors:
+    """Floors on ``evaluate_train(job, layout, gpu).seconds`` over a layout's micro-batch
+    sizes, for many layouts of one (job, GPU) pair. ``cheap``: the compute and the bubble
+    it idles; ``full``: ``step_time``'s whole arithmetic as above. The compute part reads
+    neither ZeRO, offload, sharding nor interleaving, so it is kept for the layouts that
+    differ in those alone. ``states`` gives a layout's model states before any paging
+    (``train_probe.MemoryProbe.states``; by default worked out)."""
+
+    def __init__(self, job: TrainJob, gpu: GpuSpec,
+                 states: Callable[[Layout], ModelStates] | None = None):
+        self.job, self.gpu = job, gpu
+        self.base = train_base(job, gpu)
+        self._states = states or (lambda layout: model_states(self.base, layout))
+        self._compute: dict[tuple, tuple] = {}
+
+    def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
+        """(the least compute of any size, the most, micro-batches per step of each size,
+        the largest size, its micro-batches; the last two None where some size does not
+        divide the per-rank batch)."""
+        key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.recompute,
+               layout.sp, layout.flash_attention, tuple(sizes))
+        found = self._compute.get(key)
+        if found is None:
+            base, job = self.base, self.job
+            counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
+            rates = [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
+                                layout.flash_attention)[0] for mb in sizes]
+            low = compute_seconds(base, layout, job.tokens, max(rates))
+            high = compute_seconds(base, layout, job.tokens, min(rates))
+            largest = fewest = None
+            if len({m * mb for m, mb in zip(counts, sizes)}) == 1:
+                largest = max(sizes)
+                fewest = counts[sizes.index(largest)]
+            found = self._compute[key] = (low, high, counts, largest, fewest)
+        return found
+
+    def _bubble(self, layout: Layout, counts: list[int]) -> float:
+        if layout.pp <= 1:
+            return 0.0
+        return min(T.bubble_fraction(layout.pp, m, layout.vpp) for m in counts)
+
+    def cheap(self, layout: Layout, sizes: Sequence[int]) -> float:
+        """At most the estimate's compute and bubble at any of ``sizes``: the linear layers
+        at the best FLOP/s of any size, the least bubble fraction; no dequantization."""
+        low, _, counts, _, _ = self._parts(layout, sizes)
+        return low * (1.0 + self._bubble(layout, counts)) * (1.0 - FLOOR_ROUNDING)
+
+    def full(self, layout: Layout, sizes: Sequence[int]) -> float:
+        """At most the estimate at any of ``sizes`` (0 where some size does not divide the
+        per-rank batch: the collectives' argument needs micro-batches x micro-batch fixed)."""
+        low, high, counts, largest, fewest = self._parts(layout, sizes)
+        steps = self.base.steps
+        if largest is None or not steps > 0:
+            return 0.0
+        top = build(Layout, **{**layout.__dict__, "micro_batch": largest})
+        states = self._states(top)
+        dequantize = dequantize_seconds(self.base, top, states)
+        compute = low + dequantize * fewest * steps
+        most_per_micro = high / (steps * fewest) + dequantize
+        compute, communication, idle = timed_step(self.base, top, states, fewest, compute,
+                                                  most_per_micro, self._bubble(layout, counts))
+        return (compute + communication + idle) * (1.0 - FLOOR_ROUNDING)
 
 
-def _linear_rates(base, job: TrainJob, layout: Layout, sizes: Sequence[int]) -> list[float]:
-    return [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
-                       layout.flash_attention)[0] for mb in sizes]
-
-
-def compute_floor(job: TrainJob, layout: Layout, gpu: GpuSpec, sizes: Sequence[int]) -> float:
-    """A cheaper, lower floor than ``run_seconds_floor``: the compute and the bubble it
-    idles, without communication (0 where the bound does not apply)."""
-    base = train_base(job, gpu)
-    found = _sizes(job, layout, sizes)
-    if found is None:
-        return 0.0
-    counts, largest, fewest = found
-    top = build(Layout, **{**layout.__dict__, "micro_batch": largest})
-    compute = compute_seconds(base, top, job.tokens, max(_linear_rates(base, job, layout, sizes)))
-    bubble = 0.0
-    if layout.pp > 1:
-        bubble = compute * min(T.bubble_fraction(layout.pp, m, layout.vpp) for m in counts)
-    return (compute + bubble) * (1.0 - FLOOR_ROUNDING)
-
-
-def run_seconds_floor(job: TrainJob, layout: Layout, gpu: GpuSpec, sizes: Sequence[int]) -> float:
-    """A value no greater than ``evaluate_train(job, layout, gpu).seconds`` with
-    ``micro_batch`` any of ``sizes`` (0 where the bound does not apply)."""
-    base = train_base(job, gpu)
-    steps = base.steps
-    found = _sizes(job, layout, sizes)
-    if found is None or not steps > 0:
-        return 0.0
-    counts, largest, fewest = found
-    top = build(Layout, **{**layout.__dict__, "micro_batch": largest})
-    rates = _linear_rates(base, job, layout, sizes)
-    states = model_states(base, top)
-    dequantize = dequantize_seconds(base, top, states)
-    compute = compute_seconds(base, top, job.tokens, max(rates)) + dequantize * fewest * steps
-    most_per_micro = compute_seconds(base, top, job.tokens, min(rates)) / (steps * fewest) \
-        + dequantize
-    bubble = min(T.bubble_fraction(layout.pp, m, layout.vpp) for m in counts)
-    compute, communication, idle = timed_step(base, top, states, fewest, compute, most_per_micro,
-                                              bubble)
-    return (compute + communication + idle) * (1.0 - FLOOR_ROUNDING)
-
-
-__all__ = ["FLOOR_ROUNDING", "compute_floor", "run_seconds_floor"]
+__all__ = ["FLOOR_ROUNDING", "TimeFloors"]

@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from planner.estimate import evaluate_serve, evaluate_train, host_resources, rent
 from planner.estimate.host import checkpoint_bytes, checkpoint_weight_bytes
 from planner.estimate.rent import Overheads
-from planner.estimate.train import train_base, train_memory
+from planner.estimate.train import train_base
+from planner.estimate.train_probe import MemoryProbe
 from planner.estimate.common import build
 from planner.estimate.serve import simulate_serve
 from planner.estimate.types import (
@@ -200,14 +201,15 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     )
 
 
-def train_fits(offer: GpuOffer, job: TrainJob, layout: Layout) -> tuple[Memory, bool]:
+def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[Memory, bool]:
     """The memory per GPU of ``layout`` and whether its candidate would fit
     (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
     without timing it."""
-    spec = offer.spec
-    memory = train_memory(job, layout, spec)
+    spec = probe.gpu
+    memory = probe.memory(layout)
+    # host_limits has no limit to break without host bytes: not asked then
     fits = memory.total <= spec.train_usable_bytes \
-        and not rent.host_limits(layout.gpus, spec, memory.host)
+        and (memory.host <= 0 or not rent.host_limits(layout.gpus, spec, memory.host))
     return memory, fits
 
 

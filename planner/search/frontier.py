@@ -17,12 +17,15 @@ setting alone, so the frontier is found in two passes with the same answer:
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from planner.estimate.common import build
-from planner.estimate.train_floor import compute_floor, run_seconds_floor
-from planner.estimate.types import Layout, TrainJob
+from planner.estimate.train_floor import TimeFloors
+from planner.estimate.train_probe import MemoryProbe
+from planner.estimate.types import GpuSpec, Layout, TrainJob
 from planner.resolve.variants import GpuOffer, Variant
 from planner.search.candidates import Candidate, train_candidate, train_fits
 from planner.search.space import (
@@ -41,13 +44,15 @@ class Frontier:
     least_memory: Candidate | None = None
 
 
-@dataclass(frozen=True)
-class Climb:
+_DEFAULTS = Layout().__dict__  # what the walk does not set (replicas, flash attention)
+
+
+class Climb(NamedTuple):
     """A knob setting whose smallest micro-batch fits: its micro-batch climb."""
 
     position: int  # in the walk's order
-    base: Layout  # every degree and knob but the micro-batch
-    sizes: tuple[int, ...]  # micro-batch sizes, smallest first
+    layout: Layout  # at the smallest micro-batch
+    sizes: list[int]  # micro-batch sizes, smallest first
 
 
 def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
@@ -55,37 +60,42 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
     frontier = Frontier()
     if job.precision == "fp8" and offer.spec.fp8_flops <= 0:
         return frontier  # no fp8 tensor cores: search_train reports it
-    climbs, least = _fitting_settings(variant, offer, job, cap)
-    if not climbs:
-        if least is not None:
-            frontier.least_memory = train_candidate(variant, offer, order, job, least)
+    probe = MemoryProbe(job, offer.spec)
+    walk = _Walk(variant, offer.spec, job, probe)
+    walk.run(cap)
+    if not walk.climbs:
+        if walk.least is not None:
+            frontier.least_memory = train_candidate(variant, offer, order, job, walk.least[2])
         return frontier
     by_count: dict[int, list[Climb]] = {}
-    for climb in climbs:  # counts in the order the walk first fits them
-        by_count.setdefault(climb.base.gpus, []).append(climb)
+    for climb in walk.climbs:  # counts in the order the walk first fits them
+        by_count.setdefault(climb.layout.gpus, []).append(climb)
+    floors = TimeFloors(job, offer.spec, probe.states)
     for count, group in by_count.items():
-        frontier.by_count[count] = _fastest(variant, offer, order, job, group)
+        frontier.by_count[count] = _fastest(variant, offer, order, job, floors, group)
     return frontier
 
 
-def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
+def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, floors: TimeFloors,
              group: list[Climb]) -> Candidate:
-    """The least (seconds, position) of the climbs of one GPU count. A climb ends at one of
-    its sizes, so its seconds are at least its floors (a candidate's time is the estimate's
-    plus the nonnegative overheads of ``rent.train_overheads``), and a climb whose floor
-    is above the best found cannot change it. The climbs go in the order of the cheap
-    floor (``compute_floor``): once it is above the best, so are the rest; before that,
-    the full floor (``run_seconds_floor``) is asked first."""
-    spec = offer.spec
-    ordered = sorted(((compute_floor(job, c.base, spec, c.sizes), c.position, c) for c in group),
-                     key=lambda item: item[:2])
+    """The least (seconds, position) of the climbs of one GPU count, best-first by floor.
+
+    A climb ends at one of its sizes, so its seconds are at least its floors (a candidate's
+    time is the estimate's plus the nonnegative overheads of ``rent.train_overheads``): once
+    the least floor left is above the best found, no climb left can change it. Each climb
+    enters with its cheap floor (``TimeFloors.cheap``) and, when that comes first, goes back
+    with its full one (``TimeFloors.full``) before it is run."""
+    heap = [(floors.cheap(c.layout, c.sizes), c.position, False, c) for c in group]
+    heapq.heapify(heap)
     best: tuple[float, int, Candidate] | None = None
-    for floor, position, climb in ordered:
-        if best is not None:
-            if floor > best[0]:
-                break
-            if run_seconds_floor(job, climb.base, spec, climb.sizes) > best[0]:
-                continue
+    while heap:
+        floor, position, full, climb = heapq.heappop(heap)
+        if best is not None and floor > best[0]:
+            break
+        if not full:
+            floor = floors.full(climb.layout, climb.sizes)
+            heapq.heappush(heap, (floor, position, True, climb))
+            continue
         found = _climb(variant, offer, order, job, climb)
         if best is None or (found.seconds, position) < best[:2]:
             best = (found.seconds, position, found)
@@ -96,7 +106,7 @@ def _climb(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
            climb: Climb) -> Candidate:
     """The fastest of the micro-batch sizes: climbed from the smallest (which fits), up to
     the first that does not fit (larger ones hold more activations) or is not faster."""
-    fields = dict(climb.base.__dict__)
+    fields = dict(climb.layout.__dict__)
     found = None
     for mb in climb.sizes:
         fields["micro_batch"] = mb
@@ -109,70 +119,96 @@ def _climb(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
     return found
 
 
-def _fitting_settings(variant: Variant, offer: GpuOffer, job: TrainJob,
-                      cap: int) -> tuple[list[Climb], Layout | None]:
-    """The knob settings to climb, in the walk's order, and the layout with the least memory
-    of those whose memory was taken (every one, when none fits)."""
-    climbs: list[Climb] = []
-    least: list = [None]  # (memory, GPUs, layout) of the least memory seen
-    for tp in tp_degrees(variant, offer.spec):
-        for pp in pp_degrees(variant):
-            for cp in cp_degrees(variant):
-                if tp * cp * pp > cap:
-                    break
-                failed: set = set()  # knob settings that did not fit at a larger DP
-                fits = False
-                for dp in sorted(dp_degrees(variant, tp, pp, cap, cp), reverse=True):
-                    fits |= _shape_settings(variant, offer, job, (tp, cp, pp, dp), failed,
-                                            climbs, least)
-                if fits:
-                    break  # a larger context-parallel degree only where nothing fits
-    return climbs, None if least[0] is None else least[0][2]
+class _Walk:
+    """The first pass: the knob settings to climb, in the walk's order (``climbs``), and the
+    least memory of the layouts whose memory was taken (every one, when none fits)."""
+
+    def __init__(self, variant: Variant, spec: GpuSpec, job: TrainJob, probe: MemoryProbe):
+        self.variant, self.spec, self.job, self.probe = variant, spec, job, probe
+        self.recomputes = recompute_chain(variant)
+        self.climbs: list[Climb] = []
+        self.least: tuple | None = None  # (memory, GPUs, layout) of the least memory seen
+        self._sizes: dict[tuple[int, int, int], list[int]] = {}  # by (dp, pp, vpp)
+        self._memo: dict = {}  # knob_settings' pieces that repeat across shapes
+
+    def run(self, cap: int) -> None:
+        variant = self.variant
+        for tp in tp_degrees(variant, self.spec):
+            for pp in pp_degrees(variant):
+                for cp in cp_degrees(variant):
+                    if tp * cp * pp > cap:
+                        break
+                    failed: set = set()  # knob settings that did not fit at a larger DP
+                    fits = False
+                    for dp in sorted(dp_degrees(variant, tp, pp, cap, cp), reverse=True):
+                        fits |= self.shape((tp, cp, pp, dp), failed)
+                    if fits:
+                        break  # a larger context-parallel degree only where nothing fits
+
+    def sizes(self, dp: int, pp: int, vpp: int) -> list[int]:
+        key = (dp, pp, vpp)
+        found = self._sizes.get(key)
+        if found is None:
+            found = self._sizes[key] = micro_batch_sizes(self.variant, self.job,
+                                                         Layout(dp=dp, pp=pp, vpp=vpp))
+        return found
+
+    def shape(self, shape: tuple[int, int, int, int], failed: set) -> bool:
+        """Adds to ``climbs`` each knob setting at (tp, cp, pp, dp) with the first
+        recomputation whose smallest micro-batch fits; updates ``failed`` (the settings
+        that do not fit, hence not at a smaller DP either) and ``least``. True when some
+        setting fits."""
+        tp, cp, pp, dp = shape
+        sp = sequence_parallel(self.variant, tp)
+        fits = False
+        probe, usable, spec, climbs = self.probe, self.spec.train_usable_bytes, self.spec, self.climbs
+        for ep, zero, offload, shard, vpp in knob_settings(self.variant, spec, shape, self._memo):
+            for recompute in self.recomputes:
+                knobs = (ep, zero, offload, shard > 0, vpp, recompute)
+                if knobs in failed:
+                    continue
+                sizes = self.sizes(dp, pp, vpp)
+                if not sizes:
+                    break  # no micro-batch this schedule can run at this DP; a smaller DP may have one
+                smallest = build(Layout, **dict(_DEFAULTS, tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
+                                                recompute=recompute, offload=offload,
+                                                micro_batch=sizes[0], sp=sp, cp=cp, shard=shard,
+                                                vpp=vpp))
+                memory, fit = train_fits(probe, smallest)
+                total = memory.total
+                if self.least is None or (total, smallest.gpus) < self.least[:2]:
+                    self.least = (total, smallest.gpus, smallest)
+                if not fit:
+                    failed.add(knobs)
+                    continue
+                climbs.append(Climb(len(climbs), smallest, sizes))
+                fits = True
+                break  # slower recomputation at the same knobs cannot beat one that fits
+        return fits
 
 
-def _shape_settings(variant: Variant, offer: GpuOffer, job: TrainJob,
-                    shape: tuple[int, int, int, int], failed: set, climbs: list[Climb],
-                    least: list) -> bool:
-    """Adds to ``climbs`` each knob setting at (tp, cp, pp, dp) with the first recomputation
-    whose smallest micro-batch fits; updates ``failed`` (the settings that do not fit, hence
-    not at a smaller DP either) and ``least``. True when some setting fits."""
+def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, int],
+                  memo: dict | None = None) -> Iterator[tuple[int, int, str, int, int]]:
+    """(ep, zero, offload, shard, vpp) in search order at (tp, cp, pp, dp). ``memo`` keeps
+    the pieces that depend on one degree alone across the shapes of one walk."""
     tp, cp, pp, dp = shape
-    sp = sequence_parallel(variant, tp)
-    fits = False
-    for ep, zero, offload, shard, vpp in knob_settings(variant, offer, shape):
-        for recompute in recompute_chain(variant):
-            knobs = (ep, zero, offload, shard > 0, vpp, recompute)
-            if knobs in failed:
-                continue
-            base = Layout(tp=tp, pp=pp, dp=dp, ep=ep, zero=zero, recompute=recompute,
-                          offload=offload, sp=sp, cp=cp, shard=shard, vpp=vpp)
-            sizes = micro_batch_sizes(variant, job, base)
-            if not sizes:
-                break  # no micro-batch this schedule can run at this DP; a smaller DP may have one
-            smallest = build(Layout, **{**base.__dict__, "micro_batch": sizes[0]})
-            memory, fit = train_fits(offer, job, smallest)
-            if least[0] is None or (memory.total, smallest.gpus) < least[0][:2]:
-                least[0] = (memory.total, smallest.gpus, smallest)
-            if not fit:
-                failed.add(knobs)
-                continue
-            climbs.append(Climb(len(climbs), base, tuple(sizes)))
-            fits = True
-            break  # slower recomputation at the same knobs cannot beat one that fits
-    return fits
-
-
-def knob_settings(variant: Variant, offer: GpuOffer,
-                  shape: tuple[int, int, int, int]) -> Iterator[tuple[int, int, str, int, int]]:
-    """(ep, zero, offload, shard, vpp) in search order at (tp, cp, pp, dp)."""
-    tp, cp, pp, dp = shape
+    memo = {} if memo is None else memo
     job = variant.train_job
-    for ep in ep_degrees(variant, dp):
-        for zero, offload in zero_offload_pairs(variant, dp):
+    eps = memo.get(("ep", dp))
+    if eps is None:
+        eps = memo[("ep", dp)] = ep_degrees(variant, dp)
+    pairs = memo.get(("zero", dp > 1))
+    if pairs is None:  # zero_offload_pairs tells DP 1 from the rest only
+        pairs = memo[("zero", dp > 1)] = zero_offload_pairs(variant, dp)
+    vpps = memo.get(("vpp", pp))
+    if vpps is None:
+        vpps = memo[("vpp", pp)] = vpp_choices(variant, pp)
+    for ep in eps:
+        for zero, offload in pairs:
             if not stack_runs(job, tp, pp, ep, zero):
                 continue  # the stack's own code refuses it (space.stack_runs)
-            for shard in shard_choices(variant, offer.spec, tp, cp, dp, zero, offload):
-                for vpp in vpp_choices(variant, pp):
+            for shard in shard_choices(variant, spec, tp, cp, dp, zero, offload):
+                for vpp in vpps:
                     yield ep, zero, offload, shard, vpp
 
 

@@ -41,7 +41,7 @@ def _best_for_shape(variant, offer, order, job, shape, failed, frontier, evaluat
     tp, cp, pp, dp = shape
     sp = sequence_parallel(variant, tp)
     best: Candidate | None = None
-    for ep, zero, offload, shard, vpp in knob_settings(variant, offer, shape):
+    for ep, zero, offload, shard, vpp in knob_settings(variant, offer.spec, shape):
         for recompute in recompute_chain(variant):
             knobs = (ep, zero, offload, shard > 0, vpp, recompute)
             if knobs in failed:
