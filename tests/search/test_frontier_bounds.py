@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -29,7 +30,7 @@ from planner.search.space import (
     REFERENCE_TOKENS, dp_degrees, gpu_cap, pp_degrees, recompute_chain, sequence_parallel,
     tp_degrees,
 )
-from tests.support.frontier_reference import reference_frontier
+from support.frontier_reference import reference_frontier
 
 GPUS = ("L4", "A10G", "A100-80G", "H100-SXM")
 
@@ -75,7 +76,8 @@ def _frontier_pairs(text: str):
             yield variant, offer, order, cap, job
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@pytest.mark.slow
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_pruned_frontier_is_the_unpruned_one(text):
     for variant, offer, order, cap, job in _frontier_pairs(text):
@@ -101,7 +103,7 @@ def _layouts(variant, offer, job, cap):
                             yield base, sizes
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(plans())
 def test_floors_bound_every_size_and_the_probe_is_the_estimate(text):
     for variant, offer, _, cap, job in _frontier_pairs(text):
