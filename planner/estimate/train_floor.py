@@ -50,9 +50,9 @@ class TimeFloors:
         self._compute: dict[tuple, tuple] = {}
 
     def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
-        """(the least compute of any size, the most, micro-batches per step of each size,
-        the largest size, its micro-batches; the last two None where some size does not
-        divide the per-rank batch)."""
+        """(the least compute of any size, the most, the least bubble fraction of any size
+        by interleaving, the largest size, its micro-batches; the last two None where some
+        size does not divide the per-rank batch)."""
         key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.recompute,
                layout.sp, layout.flash_attention, tuple(sizes))
         found = self._compute.get(key)
@@ -67,24 +67,19 @@ class TimeFloors:
             if len({m * mb for m, mb in zip(counts, sizes)}) == 1:
                 largest = max(sizes)
                 fewest = counts[sizes.index(largest)]
-            found = self._compute[key] = (low, high, counts, largest, fewest)
+            found = self._compute[key] = (low, high, _Bubbles(layout.pp, counts), largest, fewest)
         return found
-
-    def _bubble(self, layout: Layout, counts: list[int]) -> float:
-        if layout.pp <= 1:
-            return 0.0
-        return min(T.bubble_fraction(layout.pp, m, layout.vpp) for m in counts)
 
     def cheap(self, layout: Layout, sizes: Sequence[int]) -> float:
         """At most the estimate's compute and bubble at any of ``sizes``: the linear layers
         at the best FLOP/s of any size, the least bubble fraction; no dequantization."""
-        low, _, counts, _, _ = self._parts(layout, sizes)
-        return low * (1.0 + self._bubble(layout, counts)) * (1.0 - FLOOR_ROUNDING)
+        low, _, bubbles, _, _ = self._parts(layout, sizes)
+        return low * (1.0 + bubbles[layout.vpp]) * (1.0 - FLOOR_ROUNDING)
 
     def full(self, layout: Layout, sizes: Sequence[int]) -> float:
         """At most the estimate at any of ``sizes`` (0 where some size does not divide the
         per-rank batch: the collectives' argument needs micro-batches x micro-batch fixed)."""
-        low, high, counts, largest, fewest = self._parts(layout, sizes)
+        low, high, bubbles, largest, fewest = self._parts(layout, sizes)
         steps = self.base.steps
         if largest is None or not steps > 0:
             return 0.0
@@ -94,8 +89,21 @@ class TimeFloors:
         compute = low + dequantize * fewest * steps
         most_per_micro = high / (steps * fewest) + dequantize
         compute, communication, idle = timed_step(self.base, top, states, fewest, compute,
-                                                  most_per_micro, self._bubble(layout, counts))
+                                                  most_per_micro, bubbles[layout.vpp])
         return (compute + communication + idle) * (1.0 - FLOOR_ROUNDING)
+
+
+class _Bubbles(dict):
+    """The least bubble fraction of the micro-batches per step ``counts``, by interleaving."""
+
+    def __init__(self, pp: int, counts: list[int]):
+        super().__init__()
+        self.pp, self.counts = pp, counts
+
+    def __missing__(self, vpp: int) -> float:
+        least = 0.0 if self.pp <= 1 else min(T.bubble_fraction(self.pp, m, vpp) for m in self.counts)
+        self[vpp] = least
+        return least
 
 
 __all__ = ["FLOOR_ROUNDING", "TimeFloors"]

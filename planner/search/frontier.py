@@ -72,12 +72,12 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
         by_count.setdefault(climb.layout.gpus, []).append(climb)
     floors = TimeFloors(job, offer.spec, probe.states)
     for count, group in by_count.items():
-        frontier.by_count[count] = _fastest(variant, offer, order, job, floors, group)
+        frontier.by_count[count] = _fastest(variant, offer, order, job, probe, floors, group)
     return frontier
 
 
-def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, floors: TimeFloors,
-             group: list[Climb]) -> Candidate:
+def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe: MemoryProbe,
+             floors: TimeFloors, group: list[Climb]) -> Candidate:
     """The least (seconds, position) of the climbs of one GPU count, best-first by floor.
 
     A climb ends at one of its sizes, so its seconds are at least its floors (a candidate's
@@ -96,23 +96,25 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, floor
             floor = floors.full(climb.layout, climb.sizes)
             heapq.heappush(heap, (floor, position, True, climb))
             continue
-        found = _climb(variant, offer, order, job, climb)
+        found = _climb(variant, offer, order, job, probe, climb)
         if best is None or (found.seconds, position) < best[:2]:
             best = (found.seconds, position, found)
     return best[2]
 
 
-def _climb(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
+def _climb(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe: MemoryProbe,
            climb: Climb) -> Candidate:
     """The fastest of the micro-batch sizes: climbed from the smallest (which fits), up to
-    the first that does not fit (larger ones hold more activations) or is not faster."""
+    the first that does not fit (larger ones hold more activations) or is not faster. A
+    size's memory is taken before it is timed: most climbs end at one that does not fit."""
     fields = dict(climb.layout.__dict__)
     found = None
     for mb in climb.sizes:
         fields["micro_batch"] = mb
-        cand = train_candidate(variant, offer, order, job, build(Layout, **fields))
-        if not cand.fits_memory:
+        layout = build(Layout, **fields)
+        if found is not None and not train_fits(probe, layout)[1]:
             break
+        cand = train_candidate(variant, offer, order, job, layout)
         if found is not None and cand.seconds >= found.seconds:
             break
         found = cand
@@ -159,10 +161,9 @@ class _Walk:
         that do not fit, hence not at a smaller DP either) and ``least``. True when some
         setting fits."""
         tp, cp, pp, dp = shape
-        sp = sequence_parallel(self.variant, tp)
-        fits = False
-        probe, usable, spec, climbs = self.probe, self.spec.train_usable_bytes, self.spec, self.climbs
-        for ep, zero, offload, shard, vpp in knob_settings(self.variant, spec, shape, self._memo):
+        fields = dict(_DEFAULTS, tp=tp, pp=pp, dp=dp, sp=sequence_parallel(self.variant, tp), cp=cp)
+        probe, climbs, fits = self.probe, self.climbs, False
+        for ep, zero, offload, shard, vpp in knob_settings(self.variant, self.spec, shape, self._memo):
             for recompute in self.recomputes:
                 knobs = (ep, zero, offload, shard > 0, vpp, recompute)
                 if knobs in failed:
@@ -170,18 +171,19 @@ class _Walk:
                 sizes = self.sizes(dp, pp, vpp)
                 if not sizes:
                     break  # no micro-batch this schedule can run at this DP; a smaller DP may have one
-                smallest = build(Layout, **dict(_DEFAULTS, tp=tp, pp=pp, dp=dp, ep=ep, zero=zero,
-                                                recompute=recompute, offload=offload,
-                                                micro_batch=sizes[0], sp=sp, cp=cp, shard=shard,
-                                                vpp=vpp))
-                memory, fit = train_fits(probe, smallest)
-                total = memory.total
-                if self.least is None or (total, smallest.gpus) < self.least[:2]:
-                    self.least = (total, smallest.gpus, smallest)
+                layout = build(Layout, **dict(fields, ep=ep, zero=zero, recompute=recompute,
+                                              offload=offload, micro_batch=sizes[0], shard=shard,
+                                              vpp=vpp))
+                memory, fit = train_fits(probe, layout)
+                if not climbs:  # the least memory is read only when nothing fits
+                    total, least = memory.total, self.least
+                    if least is None or total < least[0] or (total == least[0] and layout.gpus < least[1]):
+                        self.least = (total, layout.gpus, layout)
                 if not fit:
                     failed.add(knobs)
                     continue
-                climbs.append(Climb(len(climbs), smallest, sizes))
+                # a Climb without NamedTuple's keyword handling (hot path)
+                climbs.append(tuple.__new__(Climb, (len(climbs), layout, sizes)))
                 fits = True
                 break  # slower recomputation at the same knobs cannot beat one that fits
         return fits
@@ -205,7 +207,10 @@ def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, i
         vpps = memo[("vpp", pp)] = vpp_choices(variant, pp)
     for ep in eps:
         for zero, offload in pairs:
-            if not stack_runs(job, tp, pp, ep, zero):
+            runs = memo.get(("runs", tp, pp, ep, zero))
+            if runs is None:
+                runs = memo[("runs", tp, pp, ep, zero)] = stack_runs(job, tp, pp, ep, zero)
+            if not runs:
                 continue  # the stack's own code refuses it (space.stack_runs)
             for shard in shard_choices(variant, spec, tp, cp, dp, zero, offload):
                 for vpp in vpps:

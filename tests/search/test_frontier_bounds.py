@@ -48,7 +48,7 @@ def plans(draw) -> str:
     model += " }"
     method = draw(st.sampled_from(["full", "lora", "qlora"]))
     kind = "pretrain" if method == "full" and draw(st.booleans()) else "finetune"
-    fields = [f'model = "m"', f"dataset = {draw(st.sampled_from([10, 300, 5000]))}MB",
+    fields = ['model = "m"', f"dataset = {draw(st.sampled_from([10, 300, 5000]))}MB",
               f"seq_len = {draw(st.sampled_from([512, 2048, 4096, 6144]))}",
               f"batch = {draw(st.sampled_from([1, 4, 12, 16, 64, 256]))}"]
     if kind == "finetune":
