@@ -141,9 +141,10 @@ class _Walk:
                     if tp * cp * pp > cap:
                         break
                     failed: set = set()  # knob settings that did not fit at a larger DP
+                    dead: set = set()  # those failed with every recomputation
                     fits = False
                     for dp in sorted(dp_degrees(variant, tp, pp, cap, cp), reverse=True):
-                        fits |= self.shape((tp, cp, pp, dp), failed)
+                        fits |= self.shape((tp, cp, pp, dp), failed, dead)
                     if fits:
                         break  # a larger context-parallel degree only where nothing fits
 
@@ -155,17 +156,20 @@ class _Walk:
                                                          Layout(dp=dp, pp=pp, vpp=vpp))
         return found
 
-    def shape(self, shape: tuple[int, int, int, int], failed: set) -> bool:
+    def shape(self, shape: tuple[int, int, int, int], failed: set, dead: set) -> bool:
         """Adds to ``climbs`` each knob setting at (tp, cp, pp, dp) with the first
         recomputation whose smallest micro-batch fits; updates ``failed`` (the settings
-        that do not fit, hence not at a smaller DP either) and ``least``. True when some
-        setting fits."""
+        that do not fit, hence not at a smaller DP either), ``dead`` (the knobs failed with
+        every recomputation, passed over whole) and ``least``. True when some setting fits."""
         tp, cp, pp, dp = shape
         fields = dict(_DEFAULTS, tp=tp, pp=pp, dp=dp, sp=sequence_parallel(self.variant, tp), cp=cp)
         probe, climbs, fits = self.probe, self.climbs, False
         for ep, zero, offload, shard, vpp in knob_settings(self.variant, self.spec, shape, self._memo):
+            knob = (ep, zero, offload, shard > 0, vpp)
+            if knob in dead:
+                continue
             for recompute in self.recomputes:
-                knobs = (ep, zero, offload, shard > 0, vpp, recompute)
+                knobs = knob + (recompute,)
                 if knobs in failed:
                     continue
                 sizes = self.sizes(dp, pp, vpp)
@@ -186,6 +190,8 @@ class _Walk:
                 climbs.append(tuple.__new__(Climb, (len(climbs), layout, sizes)))
                 fits = True
                 break  # slower recomputation at the same knobs cannot beat one that fits
+            else:
+                dead.add(knob)  # every recomputation failed here or at a larger DP
         return fits
 
 
