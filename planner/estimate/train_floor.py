@@ -2,7 +2,7 @@
 
 The training search times a knob setting by climbing its micro-batch sizes; before it
 climbs, it asks whether any size could beat the fastest layout already found on as many
-GPUs (``planner.search.frontier``). ``run_seconds_floor`` answers with ``step_time``'s own
+GPUs (``planner.search.frontier``). ``TimeFloors.full`` answers with ``step_time``'s own
 arithmetic (``train_time.timed_step``), given values no worse than every size's:
 
 - compute: the linear layers at the best FLOP/s of any size (the micro-batch enters
@@ -14,8 +14,9 @@ arithmetic (``train_time.timed_step``), given values no worse than every size's:
   at its least; the model states without a paged optimizer's spill (it only adds traffic).
 
 Every term of ``timed_step`` moves the right way with each of these (its docstring), so
-the floor is at most the estimate of every size; docs/solve.md ("Pruning") says why the
-search stays exact with it.
+the floor is at most the estimate of every size. ``TimeFloors.cheap`` is the compute and
+its bubble alone, cheaper and lower. docs/solve.md ("Pruning") says why the search stays
+exact with them.
 """
 
 from __future__ import annotations

@@ -7,12 +7,13 @@ from the smallest while it fits and gets faster; CP doubled only where nothing f
 
 Which knob settings get climbed depends on memory alone, and a climb's result on its own
 setting alone, so the frontier is found in two passes with the same answer:
-1. ``_fitting_settings`` walks the space in its order with the memory of each setting's
-   smallest micro-batch (no timing): the settings to climb, each with its position;
+1. ``_Walk`` walks the space in its order with the memory of each setting's smallest
+   micro-batch (``estimate.train_probe``, no timing): the settings to climb, each with
+   its position in the walk;
 2. per GPU count, the climbs run best-first by a floor on their time
    (``estimate.train_floor``); the count keeps the least (seconds, position), the first
-   fastest in the walk's order as before, and the climbs whose floor is above the
-   fastest found cannot change it, so they are not run.
+   fastest in the walk's order as the one-pass walk kept, and the climbs whose floor is
+   above the fastest found cannot change it, so they are not run.
 """
 
 from __future__ import annotations
