@@ -448,16 +448,19 @@ def _paged_spill(base: TrainBase, states: ModelStates, activations: float, overh
         states.paged = spill
 
 
-def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate:
-    """Per-GPU memory and run time of ``job`` laid out as ``layout`` on ``gpu``s."""
-    base = train_base(job, gpu)
-    micro_batches = _micro_batches(job, layout)  # per step
+def _memory(base: TrainBase, layout: Layout, micro_batches: int) -> tuple[ModelStates, Memory]:
+    """The model states (a paged optimizer's spill applied) and the memory per GPU."""
     _check_train_layout(base, layout, micro_batches)
     states = model_states(base, layout)
-    activations = train_activation_bytes(base, layout, micro_batches)
+    return states, memory_of(base, states, train_activation_bytes(base, layout, micro_batches))
+
+
+def memory_of(base: TrainBase, states: ModelStates, activations: float) -> Memory:
+    """The memory per GPU of ``states`` and ``activations``; applies a paged optimizer's
+    spill to ``states``."""
     overhead = M.CUDA_CONTEXT_BYTES + M.ALLOCATOR_RESERVE_FRACTION * activations
     _paged_spill(base, states, activations, overhead)
-    memory = build(
+    return build(
         Memory,
         weights=int(states.weights),
         gradients=int(states.gradients),
@@ -467,6 +470,13 @@ def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate
         overhead=int(overhead),
         host=int(states.host),
     )
+
+
+def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec) -> TrainEstimate:
+    """Per-GPU memory and run time of ``job`` laid out as ``layout`` on ``gpu``s."""
+    base = train_base(job, gpu)
+    micro_batches = _micro_batches(job, layout)  # per step
+    states, memory = _memory(base, layout, micro_batches)
     flops = job.tokens * base.flops_per_token[layout.recompute]
     compute, communication, bubble = step_time(base, layout, states, micro_batches, job.tokens)
     return build(

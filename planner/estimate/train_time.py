@@ -176,12 +176,17 @@ def _offload_seconds_per_step(base: TrainBase, layout: Layout, states: ModelStat
     return seconds
 
 
-def compute_seconds(base: TrainBase, layout: Layout, flops_tokens: float) -> float:
+def compute_seconds(base: TrainBase, layout: Layout, flops_tokens: float,
+                    lin_rate: float | None = None) -> float:
     """Seconds of matmuls, attention and unfused softmax traffic for ``flops_tokens`` tokens
-    on the layout's GPUs, at the pace of the largest pipeline stage."""
+    on the layout's GPUs, at the pace of the largest pipeline stage. ``lin_rate`` replaces
+    the linear layers' FLOP/s of the layout's micro-batch (``train_floor`` bounds with it:
+    the micro-batch enters the result through that rate alone)."""
     job = base.job
     tokens_mb = layout.micro_batch * job.seq_len / layout.cp
-    lin_rate, core_rate = base.rates(tokens_mb, layout.tp, layout.ep, layout.flash_attention)
+    rate, core_rate = base.rates(tokens_mb, layout.tp, layout.ep, layout.flash_attention)
+    if lin_rate is None:
+        lin_rate = rate
     mode = layout.recompute
     per_token = base.flops_linear[mode] / lin_rate + base.flops_core[mode] / core_rate
     # memory-bound kernels: summed over the GPUs of a TP group, the hidden-state ones run on
@@ -199,20 +204,38 @@ def compute_seconds(base: TrainBase, layout: Layout, flops_tokens: float) -> flo
     return seconds
 
 
+def dequantize_seconds(base: TrainBase, layout: Layout, states: ModelStates) -> float:
+    """Seconds per micro-batch bitsandbytes spends dequantizing each whole weight to bf16 in
+    every pass (read 4-bit, write and read 16-bit); 0 without a quantized base."""
+    if not base.dequantize:
+        return 0.0
+    return WEIGHT_PASSES[layout.recompute] * states.linear_params \
+        * (base.frozen_linear_bytes + 2.0 * 2.0) / base.gpu.hbm_bytes_per_s
+
+
 def step_time(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
               tokens: float) -> tuple[float, float, float]:
     """(compute, exposed communication, pipeline bubble) seconds of the whole run."""
-    pp = layout.pp
     steps = base.steps
     compute = compute_seconds(base, layout, tokens)
     if base.dequantize:
-        # bitsandbytes dequantizes each whole weight to bf16 in every pass (read 4-bit,
-        # write and read 16-bit)
-        dequantize_seconds = WEIGHT_PASSES[layout.recompute] * states.linear_params \
-            * (base.frozen_linear_bytes + 2.0 * 2.0) / base.gpu.hbm_bytes_per_s
-        compute += dequantize_seconds * micro_batches * steps
+        compute += dequantize_seconds(base, layout, states) * micro_batches * steps
     step_compute = compute / steps if steps > 0 else 0.0
     micro_compute = step_compute / micro_batches
+    return timed_step(base, layout, states, micro_batches, compute, micro_compute,
+                      T.bubble_fraction(layout.pp, micro_batches, layout.vpp))
+
+
+def timed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
+               compute: float, micro_compute: float, bubble_fraction: float,
+               ) -> tuple[float, float, float]:
+    """``step_time`` from the run's compute seconds, one micro-batch's and the bubble
+    fraction. Every term is nonnegative, nondecreasing in ``compute``, ``micro_batches``
+    (at a fixed micro-batches x micro-batch: the collectives' counts) and
+    ``bubble_fraction``, and nonincreasing in ``micro_compute`` (what hides communication):
+    ``train_floor`` relies on it to bound the time of several micro-batch sizes at once."""
+    pp = layout.pp
+    steps = base.steps
     gradients, gathers, tensor, experts, pipeline, context = traffic(base, layout, states, micro_batches)
     communication = 0.0  # exposed seconds per step
     if layout.zero >= 3:
@@ -231,6 +254,6 @@ def step_time(base: TrainBase, layout: Layout, states: ModelStates, micro_batche
     if pp > 1:
         communication += pipeline.seconds
         # the bubble idles p - 1 stage passes of compute and in-stage communication per wave
-        bubble = (compute + in_stage * steps) * T.bubble_fraction(pp, micro_batches, layout.vpp)
+        bubble = (compute + in_stage * steps) * bubble_fraction
     communication += _offload_seconds_per_step(base, layout, states, micro_batches, micro_compute)
     return compute, communication * steps, bubble

@@ -17,6 +17,7 @@ from planner.estimate import evaluate_serve, evaluate_train, host_resources, ren
 from planner.estimate.host import checkpoint_bytes, checkpoint_weight_bytes
 from planner.estimate.rent import Overheads
 from planner.estimate.train import train_base
+from planner.estimate.train_probe import MemoryProbe
 from planner.estimate.common import build
 from planner.estimate.serve import simulate_serve
 from planner.estimate.types import (
@@ -198,6 +199,18 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
         tokens=job.tokens, seconds=seconds, breaches=(), service=None, percentiles=None,
         billed_gpus=billed, billed_hours=paid_hours, overheads=extra, host_breach=(host[0][1], host[0][2]) if host else None,
     )
+
+
+def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[Memory, bool]:
+    """The memory per GPU of ``layout`` and whether its candidate would fit
+    (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
+    without timing it."""
+    spec = probe.gpu
+    memory = probe.memory(layout)
+    # host_limits has no limit to break without host bytes: not asked then
+    fits = memory.total <= spec.train_usable_bytes \
+        and (memory.host <= 0 or not rent.host_limits(layout.gpus, spec, memory.host))
+    return memory, fits
 
 
 def run_bytes(variant: Variant) -> tuple[float, float]:
