@@ -144,7 +144,7 @@ def _name(key, spec, value):
 
 def text_of(value: Value) -> str:
     """A string's content without its quotes; any other value's text as written."""
-    from planner.syntax.parser import unquote
+    from planner.syntax.nodes import unquote
 
     return unquote(value.text) if value.kind == "string" else value.text
 
