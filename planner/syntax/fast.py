@@ -48,6 +48,9 @@ _FROM_GRAMMAR = ("STRING", "COMMENT", "QUANTITY", "NUMBER", "BAD_NUMBER", "NAME"
 _KEYWORDS = frozenset(("import", "sweep", "true", "false", "tokens"))
 _RATE_WORD = re.compile(r"[A-Z]{3}")  # RATE is /[A-Z]{3}\/h/: three capitals, then `/h`
 _END = ("$END", "", 0, 0)
+# The grammar's literal terminals, by lark's names: `<=` before `=`, as lark tries longer first.
+_LITERALS = (("PER_HOUR", "/h"), ("LE", "<="), ("LBRACE", "{"), ("RBRACE", "}"), ("LSQB", "["),
+             ("RSQB", "]"), ("COMMA", ","), ("DOT", "."), ("EQUAL", "="))
 
 
 class _NotMine(Exception):
@@ -76,8 +79,8 @@ def _line_tokens() -> re.Pattern | None:
         return None
     found = dict(re.findall(r"^([A-Z_]+)(?:\.\d+)?: /(.*)/$", grammar, re.MULTILINE))
     alternatives = [f"(?P<{name}>{found[name]})" for name in _FROM_GRAMMAR]
-    # `/h` (PER_HOUR), `<=` (LE), the other punctuation, and any other character (not mine)
-    alternatives += [r"(?P<PER_HOUR>/h)", r"(?P<LE><=)", r"(?P<PUNCT>[{}\[\],.=])", r"(?P<OTHER>.)"]
+    # the grammar's literal terminals, and any other character (not mine)
+    alternatives += [f"(?P<{name}>{re.escape(text)})" for name, text in _LITERALS] + [r"(?P<OTHER>.)"]
     return re.compile(r"[ \t\f\r]*+(?:" + "|".join(alternatives) + ")")
 
 
@@ -105,7 +108,11 @@ def _tokenize(text: str, token: re.Pattern) -> tuple[list[tuple[str, str, int, i
 
 
 class _Reader:
-    """The grammar's rules over the tokens; ``_NotMine`` at anything lark would read otherwise."""
+    """The grammar's rules over the tokens; ``_NotMine`` at anything lark would read otherwise.
+
+    A token is (terminal, text, line, column); the hot rules (entry, scalar) make their
+    spans inline, as a call per span was a fifth of the time.
+    """
 
     def __init__(self, tokens: list[tuple[str, str, int, int]], path: str) -> None:
         self.tokens = tokens
@@ -116,9 +123,9 @@ class _Reader:
         last = first if last is None else last
         return Span(self.path, first[2], first[3], last[2], last[3] + len(last[1]))
 
-    def take(self, kind: str, text: str | None = None) -> tuple[str, str, int, int]:
+    def take(self, kind: str) -> tuple[str, str, int, int]:
         tok = self.tokens[self.i]
-        if tok[0] != kind or (text is not None and tok[1] != text):
+        if tok[0] != kind:
             raise _NotMine
         self.i += 1
         return tok
@@ -145,11 +152,11 @@ class _Reader:
     def sweep(self, keyword) -> SweepStmt:
         self.i += 1
         target = self.take("STRING")
-        self.take("PUNCT", ".")
+        self.take("DOT")
         key = self.take("NAME")
         if key[1] in _KEYWORDS:
             raise _NotMine
-        self.take("PUNCT", "=")
+        self.take("EQUAL")
         values = self.list_value()
         end = values.span
         return SweepStmt(unquote(target[1]), target[1], key[1], values, self.span(target), self.span(key),
@@ -158,16 +165,16 @@ class _Reader:
     def block(self, kind) -> Block:
         self.i += 1
         name = self.take("STRING")
-        brace = self.take("PUNCT", "{")
+        brace = self.take("LBRACE")
         items: list = []
+        tokens = self.tokens
         while True:
-            key = self.tokens[self.i]
-            if key[0] == "PUNCT" and key[1] == "}":
+            key = tokens[self.i]
+            if key[0] == "RBRACE":
                 self.i += 1
                 return Block(kind[1], unquote(name[1]), name[1], tuple(items), self.span(kind),
                              self.span(name), self.span(brace), self.span(kind, key))
-            after = self.tokens[self.i + 1]
-            if after[0] == "PUNCT" and after[1] == "{":
+            if tokens[self.i + 1][0] == "LBRACE":
                 items.append(self.sub_block(key))
             else:
                 items.append(self.entry())
@@ -176,44 +183,38 @@ class _Reader:
         if kind[0] != "NAME" or kind[1] in _KEYWORDS:
             raise _NotMine
         self.i += 1
-        brace = self.take("PUNCT", "{")
+        brace = self.take("LBRACE")
         entries: list[Entry] = []
         while True:
             key = self.tokens[self.i]
-            if key[0] == "PUNCT" and key[1] == "}":
+            if key[0] == "RBRACE":
                 self.i += 1
                 return SubBlock(kind[1], tuple(entries), self.span(kind), self.span(brace), self.span(kind, key))
             entries.append(self.entry())
 
     def entry(self) -> Entry:
-        key = self.tokens[self.i]
-        if key[0] != "NAME" or key[1] in _KEYWORDS:
+        i = self.i
+        key, op = self.tokens[i], self.tokens[i + 1]
+        if key[0] != "NAME" or key[1] in _KEYWORDS or op[0] not in ("EQUAL", "LE"):
             raise _NotMine
-        op = self.tokens[self.i + 1]
-        if not (op[0] == "LE" or (op[0] == "PUNCT" and op[1] == "=")):
-            raise _NotMine
-        self.i += 2
-        value = self.value()
+        self.i = i + 2
+        value = self.list_value() if self.tokens[i + 2][0] == "LSQB" else self.scalar()
         end = value.span
-        return Entry(key[1], op[1], value, self.span(key),
-                     Span(self.path, key[2], key[3], end.end_line, end.end_column))
-
-    def value(self) -> Value:
-        tok = self.tokens[self.i]
-        if tok[0] == "PUNCT" and tok[1] == "[":
-            return self.list_value()
-        return self.scalar()
+        line, column, path = key[2], key[3], self.path
+        return Entry(key[1], op[1], value, Span(path, line, column, line, column + len(key[1])),
+                     Span(path, line, column, end.end_line, end.end_column))
 
     def scalar(self) -> Value:
         tok = self.tokens[self.i]
-        kind, text = tok[0], tok[1]
+        kind, text, line, column = tok
         self.i += 1
         if kind == "STRING":
-            return Value("string", text, self.span(tok))
+            return Value("string", text, Span(self.path, line, column, line, column + len(text)))
         if kind == "NAME":
-            return Value("bool" if text in ("true", "false") else "word", text, self.span(tok))
+            return Value("bool" if text in ("true", "false") else "word", text,
+                         Span(self.path, line, column, line, column + len(text)))
         if kind == "BAD_NUMBER":
-            return Value("bad", text, self.span(tok))
+            return Value("bad", text, Span(self.path, line, column, line, column + len(text)))
         if kind not in ("NUMBER", "QUANTITY"):
             raise _NotMine
         after = self.tokens[self.i]
@@ -221,7 +222,7 @@ class _Reader:
             self.i += 1
             return nodes.tokens(text, self.span(tok, after))
         if kind == "QUANTITY":
-            return nodes.quantity(text, self.span(tok))
+            return nodes.quantity(text, Span(self.path, line, column, line, column + len(text)))
         if after[0] == "PER_HOUR":
             self.i += 1
             return nodes.price(text, after[1], self.span(tok, after))
@@ -230,19 +231,19 @@ class _Reader:
             if rate[0] == "PER_HOUR" and rate[2] == after[2] and rate[3] == after[3] + 3:
                 self.i += 2  # RATE, which lark tries before NAME after a number
                 return nodes.price(text, after[1] + rate[1], self.span(tok, rate))
-        return Value("number", text, self.span(tok), number=text)
+        return Value("number", text, Span(self.path, line, column, line, column + len(text)), number=text)
 
     def list_value(self) -> Value:
-        opening = self.take("PUNCT", "[")
+        opening = self.take("LSQB")
         items: list[Value] = []
         while True:
             tok = self.tokens[self.i]
-            if tok[0] == "PUNCT" and tok[1] == "]":
+            if tok[0] == "RSQB":
                 self.i += 1
                 return nodes.list_value(tuple(items), self.span(opening, tok))
             items.append(self.scalar())
             tok = self.tokens[self.i]
-            if tok[0] == "PUNCT" and tok[1] == ",":
+            if tok[0] == "COMMA":
                 self.i += 1
-            elif not (tok[0] == "PUNCT" and tok[1] == "]"):
+            elif tok[0] != "RSQB":
                 raise _NotMine
