@@ -186,22 +186,33 @@ class _Sim:
                 return False
         return True
 
+    def _admission(self, req: _Req, budget: float) -> float | None:
+        """Tokens the waiting ``req`` would be admitted with in a step with ``budget`` tokens
+        left, or None while it must wait: no budget, no running slot, a whole prompt that
+        does not fit the step (an engine that does not chunk), not enough free KV."""
+        if budget <= 0 or len(self.running) >= self.rep.max_running:
+            return None
+        need = req.todo - req.computed
+        if need > budget:
+            # a prompt no step could hold is cut even by an engine that does not chunk
+            if not self.eng.chunked and need <= self.rep.token_budget:
+                return None
+            need = budget
+        if self.kv_free < (self.reserve if self.eng.reserve_output else need):
+            return None
+        return need
+
     def _admit(self, picked: list[tuple[_Req, float]], budget: float) -> float:
         """Waiting requests, first come first served, while budget, slots and KV last."""
-        while self.waiting and budget > 0 and len(self.running) < self.rep.max_running:
+        while self.waiting:
             req = self.waiting[0]
-            need = req.todo - req.computed
-            if need > budget:
-                # a prompt no step could hold is cut even by an engine that does not chunk
-                if not self.eng.chunked and need <= self.rep.token_budget:
-                    break
-                need = budget
-            if self.eng.reserve_output:
-                if self.kv_free < self.reserve:
-                    break
-                self.kv_free -= self.reserve
-            elif not self._kv_take(req, need):
+            need = self._admission(req, budget)
+            if need is None:
                 break
+            if self.eng.reserve_output:
+                self.kv_free -= self.reserve
+            else:
+                self._kv_take(req, need)
             self.waiting.popleft()
             self.running.append(req)
             picked.append((req, need))
@@ -263,43 +274,72 @@ class _Sim:
         req.generated = self.out - 1
         self._advance(req, 1.0, gap=0.0)
 
-    def _decode_run(self, k: int) -> float:
+    def _decode_run(self, k: int) -> None:
         """Advance ``k`` decode steps of the running requests (none prefilling, none
         finishing, none admitted meanwhile); their tokens, clock and totals."""
-        d = float(len(self.running))
-        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
-        seconds, comp, mem = _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
-                                  0, k - 1)
-        self.running_area += d * seconds
+        self._run(k, self.running, None, 0.0)
+
+    def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float) -> None:
+        """Advance ``k`` identical steps: each of ``decoders`` takes one token and ``chunk``
+        (if any) ``size`` tokens of its prompt, which it does not finish; nothing else runs,
+        finishes or is admitted. Every step argument is linear in the step number, so the
+        steps' sum comes from ``_sum``."""
+        d = float(len(decoders))
+        c0 = float(sum(self.load.prompt + r.generated for r in decoders))
+        if chunk is None:
+            def parts(j: int) -> tuple[float, float, float]:
+                return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+        else:
+            s0, tri = self.prefix + chunk.computed, size * (size + 1.0) / 2.0
+
+            def parts(j: int) -> tuple[float, float, float]:
+                start = s0 + j * size
+                return self.rep.step_parts(d, c0 + j * d, size, start + size,
+                                           size * start + tri, d)
+        seconds, comp, mem = _sum(parts, 0, k - 1)
+        self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += k
         self.compute += comp
         self.memory += mem
-        for r in self.running:
+        for r in decoders:
             r.itl += self.now - r.last
             r.last = self.now
             r.generated += k
+        if chunk is not None:
+            chunk.computed += k * size
         if not self.eng.reserve_output:
-            for r in self.running:
+            for r in decoders:
                 r.kv += k
-            self.kv_free -= d * k
-        return seconds
+            if chunk is not None:
+                chunk.kv += k * size
+            self.kv_free -= (d + size) * k
 
     def _fast_forward(self) -> bool:
-        """Run, at once, the decode steps until the next event: a completion, an arrival, KV
-        running out. Only when every running request decodes and none waits (the steps are
-        then the same rule applied to a batch that only grows its contexts)."""
-        if self.waiting or not self.running or self.eng.serial:
+        """Run, at once, the steps until the next event: a completion, an arrival, a prompt
+        finished, KV running out. Either every running request decodes, in one step, and no
+        waiting request can join (the steps are then the same rule applied to a batch that
+        only grows its contexts), or a prompt is cut at the token budget step after step
+        (``_chunk_forward``)."""
+        if not self.running or self.eng.serial:
             return False
         if any(r.computed < r.todo for r in self.running):
-            return False
+            return self._chunk_forward()
         d = len(self.running)
+        # budget a waiting request would meet; a mixed engine runs no more requests than
+        # its budget has tokens (each joined with one at least), so each of them decodes
+        left = float(self.rep.token_budget) - (d if self.eng.mixed else 0)
+        # A waiting head that cannot join now cannot join during the run: its budget and
+        # the slots stay as they are and free KV only shrinks; arrivals queue behind it.
+        blocked = bool(self.waiting) and self._admission(self.waiting[0], left) is None
+        if self.waiting and not blocked:
+            return False
         k = min(self.out - r.generated for r in self.running) - 1  # stop before a completion
         if not self.eng.reserve_output:
             k = min(k, int(self.kv_free // d))
         if k < 2:
             return False
-        if self.arrivals:  # every step run must start before the next arrival
+        if self.arrivals and not blocked:  # every step run must start before the next arrival
             gap = self.arrivals[0] - self.now
             c0 = float(sum(self.load.prompt + r.generated for r in self.running))
 
@@ -318,6 +358,29 @@ class _Sim:
             if k < 2:
                 return False
         self._decode_run(k)
+        return True
+
+    def _chunk_forward(self) -> bool:
+        """A long prompt cut at the token budget: the steps until it is nearly in repeat
+        one batch. The batch picks running requests in order, so the decoding ones before
+        the first prompt take a token each (a mixed engine; a prefill-only engine runs the
+        prompt alone) and the prompt takes all the budget left: the requests after it and
+        every waiting one get nothing, whatever arrives. Stops before the prompt's last
+        chunk, a completion and KV running out."""
+        i, chunk = next((i, r) for i, r in enumerate(self.running) if r.computed < r.todo)
+        decoders = self.running[:i] if self.eng.mixed else []
+        size = float(self.rep.token_budget - len(decoders))
+        left = chunk.todo - chunk.computed
+        if size <= 0 or left <= size:
+            return False
+        k = math.ceil((left - size) / size)  # steps that each leave more than a chunk
+        if decoders:
+            k = min(k, min(self.out - r.generated for r in decoders) - 1)
+        if not self.eng.reserve_output:
+            k = min(k, int(self.kv_free // (len(decoders) + size)))
+        if k < 2:
+            return False
+        self._run(k, decoders, chunk, size)
         return True
 
     # ---- one step
