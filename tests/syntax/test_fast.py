@@ -139,3 +139,20 @@ def test_left_text_is_parsed_by_lark_with_its_errors(monkeypatch):
     fast_files = [parse_recovering(t, "p.plan") for t in texts]
     monkeypatch.setattr(fast, "read", lambda text, path: None)
     assert [parse_recovering(t, "p.plan") for t in texts] == fast_files
+
+
+def test_an_edited_grammar_turns_the_fast_reader_off(tmp_path, monkeypatch):
+    """A grammar other than the one fast.py follows: every text goes to lark, same files."""
+    edited = tmp_path / "plan.lark"
+    edited.write_text(lalr.grammar_path().read_text(encoding="utf-8") + "\n// edited\n", encoding="utf-8")
+    text = (EXAMPLES / "tour.plan").read_text(encoding="utf-8")
+    before = parse_recovering(text, "p.plan")
+    monkeypatch.setattr(fast, "grammar_path", lambda: edited)
+    fast._line_tokens.cache_clear()
+    try:
+        assert fast.read(text, "p.plan") is None
+        assert parse_recovering(text, "p.plan") == before
+    finally:
+        monkeypatch.undo()
+        fast._line_tokens.cache_clear()
+    assert fast.read(text, "p.plan") is not None
