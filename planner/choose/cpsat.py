@@ -45,13 +45,14 @@ Integer scaling (CP-SAT only takes integers), applied once in `prepare`:
 
 from __future__ import annotations
 
+import dataclasses
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from planner.choose import sat
 from planner.choose.classes import spread, tally
 from planner.choose.diagnose import NEEDS_SECONDS, diagnose, least_bound
+from planner.choose.fixing import Lagrangian, without
 from planner.choose.greedy import greedy
 from planner.choose.limits import binding_limits, first_choices, run_starts
 from planner.choose.model import Data, Model, new_solver
@@ -91,56 +92,98 @@ def _hint(m: Model, counts: dict[tuple[str, int], int], starts: dict) -> None:
         m.model.add_hint(v, starts[k])
 
 
-def _optimise(m: Model, d: "Data", crits, deadline: float, workers: int,
-              log: Callable[[str], None] | None = None) -> _Outcome:
+def _optimise(d: "Data", crits, deadline: float, workers: int,
+              options: SolveOptions) -> _Outcome:
     """Lexicographic solves: optimise, fix the value found, optimise the next stage.
 
-    A greedy feasible start (``greedy``, large fleets) hints the first solve, and is the
-    answer, ``feasible`` with the solver's bound as its gap, when that solve finds none."""
+    Without a scheduled pool, the priced bound (``fixing``) guides a greedy start
+    (``greedy``): the start hints the first solve, and is the answer, ``feasible`` with its
+    gap, when that solve finds none. Every option no choice as good as the start can take is
+    left out of the model, and once the first stage has its value, those no choice as good
+    as that can take; when the bound reaches the start's value, the first stage needs no
+    solve at all."""
     insts = d.model_insts
     proven = True
     counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
-    start = greedy(d.insts, d.available, d.budget, crits) if d.timed is None else None
+    bound = start = None
+    first_proven = False
+    if d.timed is None:
+        bound = Lagrangian(insts, d.available, crits[0])
+        start = greedy(d.insts, d.available, d.budget, crits, bound.guide(insts, d.members))
     if start is not None:
         start = tally(insts, d.members, start)
+        ceiling = _total(insts, start, crits[0])
+        insts, kept = without(insts, bound.unreachable(insts, ceiling))
+        start = {(name, p): start[name, was] for name, ps in kept.items() for p, was in enumerate(ps)}
+        first_proven = bound.floor() >= ceiling
+    else:
+        kept = {inst.name: tuple(range(len(inst.opts))) for inst in insts}
+    m = dataclasses.replace(d, model_insts=insts).build()
+    if options.dump_model:
+        m.model.export_to_file(options.dump_model)
+    if start is not None:
         _hint(m, start, {})
     for stage, weights in enumerate(stages(insts, crits)):
         coef = coefficients(insts, weights)
+        terms = [k for k in coef if coef[k]]
+        objective = sat.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
         remaining = deadline - time.monotonic()
-        if remaining <= 0:
+        if stage == 0 and first_proven:  # the bound proves the start best: no solve needed
+            counts = start
+        elif remaining <= 0:
             proven = False
             if stage == 0 and start is None:
                 return _Outcome("unknown", {}, 0.0)
-            if stage == 0:  # no time for CP-SAT: the start, against the trivial bound 0
-                counts, gap = start, _gap(insts, crits, _value(coef, start), 0.0)
+            if stage == 0:  # no time for CP-SAT: the start, against the priced bound
+                counts, gap = start, _gap_to(bound, _total(insts, start, crits[0]))
             break
-        terms = [k for k in coef if coef[k]]
-        objective = sat.LinearExpr.weighted_sum([m.x[k] for k in terms], [coef[k] for k in terms])
-        m.model.minimize(objective)
-        solver = new_solver(remaining, workers, log)
-        status = solver.solve(m.model)
-        if status == sat.MODEL_INVALID:  # a scaling bug, never the user's input
-            raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
-        if status == sat.INFEASIBLE and stage == 0:
-            return _Outcome("infeasible", {}, 0.0)
-        found = status in (sat.OPTIMAL, sat.FEASIBLE)
-        proven = proven and status == sat.OPTIMAL
-        if not found and stage > 0:
-            break
-        if not found and start is None:
-            return _Outcome("unknown", {}, 0.0)
-        counts, starts = _read(m, solver) if found else (start, {})
-        value = _value(coef, counts)
-        if stage == 0 and status != sat.OPTIMAL:
-            gap = _gap(insts, crits, value, solver.best_objective_bound)
-        if not found:
-            break  # the greedy start, and no time left to improve on it
-        m.model.add(objective <= value)
+        else:
+            m.model.minimize(objective)
+            solver = new_solver(remaining, workers, options.log)
+            status = solver.solve(m.model)
+            if status == sat.MODEL_INVALID:  # a scaling bug, never the user's input
+                raise RuntimeError(f"CP-SAT model invalid: {m.model.validate()[:300]}")
+            if status == sat.INFEASIBLE and stage == 0:
+                return _Outcome("infeasible", {}, 0.0)
+            found = status in (sat.OPTIMAL, sat.FEASIBLE)
+            proven = proven and status == sat.OPTIMAL
+            if not found and stage > 0:
+                break
+            if not found and start is None:
+                return _Outcome("unknown", {}, 0.0)
+            counts, starts = _read(m, solver) if found else (start, {})
+            if stage == 0 and status != sat.OPTIMAL:
+                gap = _gap(insts, crits, _value(coef, counts), solver.best_objective_bound)
+                if bound is not None:
+                    gap = min(gap, _gap_to(bound, _total(insts, counts, crits[0])))
+            if not found:
+                break  # the greedy start, and no time left to improve on it
+            if stage == 0 and bound is not None:  # fewer options reach the value found
+                ceiling = _total(insts, counts, crits[0])
+                for name, gone in bound.unreachable(d.model_insts, ceiling).items():
+                    for p, was in enumerate(kept[name]):
+                        if was in gone:
+                            m.model.add(m.x[name, p] == 0)
+        m.model.add(objective <= _value(coef, counts))
         _hint(m, counts, starts)
     chosen = spread(insts, d.members, counts) if counts else {}
+    if chosen:  # back to positions among all the options
+        chosen = {name: kept[model][chosen[name]] for model, names in d.members.items()
+                  for name in names}
     return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
+
+
+def _total(insts: list[Inst], counts: dict[tuple[str, int], int], criterion: str) -> int:
+    """The criterion's sum over every instance of a choice given as counts."""
+    opts = {inst.name: inst.opts for inst in insts}
+    return sum(n * opts[name][p].value(criterion) for (name, p), n in counts.items() if n)
+
+
+def _gap_to(bound: Lagrangian, value: int) -> float:
+    """The relative gap of a first-criterion sum to the priced bound."""
+    return float(max(0, value - bound.floor())) / max(1.0, abs(value))
 
 
 def _value(coef: dict[tuple[str, int], int], counts: dict[tuple[str, int], int]) -> int:
@@ -203,10 +246,7 @@ def solve(problem: Problem, time_limit: float = 10.0, workers: int = 1,
         return Choice("infeasible" if empty else "optimal", {}, 0.0, 0.0, unplaced=unplaced)
     firsts = first_choices(insts, crits)
     first = {name: o.index for name, o in sorted(firsts.items())}
-    m = d.build()
-    if options.dump_model:
-        m.model.export_to_file(options.dump_model)
-    out = _optimise(m, d, crits, deadline, workers, options.log)
+    out = _optimise(d, crits, deadline, workers, options)
     if out.status == "infeasible":
         conflicts, undecided = diagnose(d, deadline, workers)
         return Choice("infeasible", {}, 0.0, 0.0, conflicts=conflicts, unplaced=unplaced,
