@@ -29,6 +29,7 @@ from planner.diagnostics import SourceLines, attach_lines
 from planner.errors import Collector, PlanError, PlanErrors, PlanImportError, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path, specs_dir
 from planner.syntax import parse_plan
+from planner.syntax.gcpause import paused_gc
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
 from planner.resolve.files import Access, decode, read_file, read_head, reason
@@ -252,8 +253,9 @@ def load_plan(path: str, reader: Reader | None = None, root: str | None = None,
     """
     loader = _Loader(reader, Access.for_plan(str(path), root, on_disk=reader is None))
     try:
-        loader.visit(str(path), None, root=True)
-        return _finish(loader)
+        with paused_gc():  # see planner.syntax.gcpause: the plan's objects all stay alive
+            loader.visit(str(path), None, root=True)
+            return _finish(loader)
     finally:
         loader.deliver_warnings(warnings)
 
@@ -274,8 +276,9 @@ def load_traced(path: str, texts: Mapping[str, str], root: str | None = None) ->
     same texts, without raising."""
     loader = _Loader(None, Access.for_plan(str(path), root, on_disk=True), texts)
     try:
-        loader.visit(str(path), None, root=True)
-        plan = _finish(loader)
+        with paused_gc():
+            loader.visit(str(path), None, root=True)
+            plan = _finish(loader)
     except PlanError as error:
         errors = error.errors if isinstance(error, PlanErrors) else [error]
         return Traced(None, list(errors), loader.via)

@@ -9,6 +9,7 @@ checks that every key here appears there), and enum choices come from the
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import get_args
 
@@ -329,6 +330,11 @@ KEYS: dict[str, dict[str, Key]] = {
 
 def sweep_keys() -> dict[str, Key]:
     """Keys a sweep may vary: every workload key, enum choices united across kinds."""
+    return dict(_sweep_keys())  # a copy: the table is built once (every sweep statement asks)
+
+
+@functools.cache
+def _sweep_keys() -> dict[str, Key]:
     merged: dict[str, Key] = {}
     for kind in WORKLOAD_KINDS:
         for name, key in KEYS[kind].items():

@@ -14,26 +14,36 @@ from planner import cache
 from support.paths import EXAMPLES
 
 
-def _solve(cache_dir: str) -> subprocess.CompletedProcess:
+def _run(cache_dir: str, *argv: str) -> subprocess.CompletedProcess:
     env = dict(os.environ, PLANNER_CACHE_DIR=cache_dir)
     # a process of its own: the grammar and catalog are built once per process
-    return subprocess.run([sys.executable, "-c", "from planner.cli import main; main()", "solve",
-                           str(EXAMPLES / "tour.plan"), "--format", "json"],
+    return subprocess.run([sys.executable, "-c", "from planner.cli import main; main()", *argv],
                           capture_output=True, text=True, env=env, check=False)
+
+
+def _runs(cache_dir: str, broken: Path) -> list[tuple[int, str, str]]:
+    """A solve (its catalog entry) and a check of a broken plan: only text with a mistake is
+    parsed by lark (planner/syntax/parser.py), so only it makes lark's entry."""
+    done = [_run(cache_dir, "solve", str(EXAMPLES / "tour.plan"), "--format", "json"),
+            _run(cache_dir, "check", str(broken))]
+    return [(d.returncode, d.stdout, d.stderr) for d in done]
 
 
 @pytest.mark.slow
 def test_cold_warm_corrupt_and_off_print_the_same(tmp_path):
     where = tmp_path / "c"
-    cold = _solve(str(where))
+    broken = tmp_path / "broken.plan"
+    broken.write_text('import "std"\nserve "s" { users = }\n')
+    cold = _runs(str(where), broken)
     entries = sorted(where.glob("*.pickle"))
-    assert cold.returncode == 0 and {p.name.split("-")[0] for p in entries} == {"lark", "catalog"}
-    warm = _solve(str(where))
+    assert [code for code, _, _ in cold] == [0, 2] and "broken.plan:2:21: error" in cold[1][2]
+    assert {p.name.split("-")[0] for p in entries} == {"lark", "catalog"}
+    warm = _runs(str(where), broken)
     for entry in entries:  # truncated entries, as a crash mid-write by another tool would leave
         entry.write_bytes(entry.read_bytes()[:40])
-    corrupt = _solve(str(where))
-    off = _solve(cache.OFF)
-    assert cold.stdout == warm.stdout == corrupt.stdout == off.stdout and not corrupt.stderr
+    corrupt = _runs(str(where), broken)
+    off = _runs(cache.OFF, broken)
+    assert cold == warm == corrupt == off and not corrupt[0][2]
 
 
 def test_remembered_builds_once_and_rebuilds_what_it_cannot_read(tmp_path, monkeypatch):
