@@ -6,7 +6,7 @@ The text is ``fleet_text(n)`` of benchmarks/e2e.py. Printed per size: the median
 of ``--repeats`` parses by planner/syntax/fast.py and by lark's LALR parser
 (planner/syntax/lalr.py, what every text the fast reader leaves goes to), the two
 alternating, and the ratio; both with the cycle collector paused, as parse_recovering
-runs them (planner/syntax/gcpause.py). Both trees are compared once per size.
+runs them (planner/collector.py). Both trees are compared once per size.
 """
 
 from __future__ import annotations
@@ -22,11 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from e2e import fleet_text  # noqa: E402
 from planner.syntax import fast, lalr  # noqa: E402
-from planner.syntax.gcpause import paused_gc  # noqa: E402
+from planner.collector import paused  # noqa: E402
 
 
 def timed(read) -> float:
-    with paused_gc():
+    with paused():
         start = time.perf_counter()
         read()
         return time.perf_counter() - start

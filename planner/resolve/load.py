@@ -29,7 +29,7 @@ from planner.diagnostics import SourceLines, attach_lines
 from planner.errors import Collector, PlanError, PlanErrors, PlanImportError, PlanLimitError, PlanSyntaxError, Span
 from planner.resources import grammar_path, specs_dir
 from planner.syntax import parse_plan
-from planner.syntax.gcpause import paused_gc
+from planner.collector import paused
 from planner.syntax.limits import MAX_FILE_BYTES, MAX_IMPORT_DEPTH, thousands
 from planner.resolve.checks import check_plan
 from planner.resolve.files import Access, decode, read_file, read_head, reason
@@ -253,7 +253,7 @@ def load_plan(path: str, reader: Reader | None = None, root: str | None = None,
     """
     loader = _Loader(reader, Access.for_plan(str(path), root, on_disk=reader is None))
     try:
-        with paused_gc():  # see planner.syntax.gcpause: the plan's objects all stay alive
+        with paused():  # see planner.collector: the plan's objects all stay alive
             loader.visit(str(path), None, root=True)
             return _finish(loader)
     finally:
@@ -276,7 +276,7 @@ def load_traced(path: str, texts: Mapping[str, str], root: str | None = None) ->
     same texts, without raising."""
     loader = _Loader(None, Access.for_plan(str(path), root, on_disk=True), texts)
     try:
-        with paused_gc():
+        with paused():
             loader.visit(str(path), None, root=True)
             plan = _finish(loader)
     except PlanError as error:

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from planner import plan as p
 from planner.estimate.types import Arch, GpuSpec, ServeJob, TrainJob
 from planner.resolve.timing import Timing, period_hours, timing, window_hours
-from planner.syntax.gcpause import paused_gc
+from planner.collector import paused
 
 
 @dataclass(frozen=True)
@@ -263,9 +263,9 @@ def serve_job(workload: p.Serve, arch: Arch) -> ServeJob:
 
 def build_variants(plan: p.Plan) -> list[Variant]:
     """Every instance of the plan, in plan order (variants in sweep order)."""
-    # every variant made stays alive (see planner.syntax.gcpause): 1.0 -> 0.4 s for the
+    # every variant made stays alive (see planner.collector): 1.0 -> 0.4 s for the
     # 14,000 rows of benchmarks/e2e.py's 10,000-workload fleet
-    with paused_gc():
+    with paused():
         return _build_variants(plan)
 
 

@@ -22,7 +22,7 @@ import re
 from planner.errors import PlanError, PlanErrors, PlanLimitError, Span
 from planner.syntax import fast
 from planner.syntax.ast import Comment, File
-from planner.syntax.gcpause import paused_gc
+from planner.collector import paused
 from planner.syntax.limits import (
     MAX_ERRORS, MAX_FILE_BYTES, MAX_LINE_CHARS, MAX_STATEMENTS, MAX_TOKENS, thousands, too_many_errors,
 )
@@ -55,7 +55,7 @@ def parse_recovering(text: str, path: str) -> tuple[File, list[PlanError]]:
     comments; it is meant for checking those statements, never for formatting.
     A text past a size limit (``planner.syntax.limits``) gives that one error.
     """
-    with paused_gc():
+    with paused():
         return _parse_recovering(text, path)
 
 
