@@ -103,21 +103,13 @@ def _optimise(d: "Data", crits, deadline: float, workers: int, options: SolveOpt
     good as the start can take is left out of the model, and once the first stage has its
     value, those no choice as good as that can take; when the bound reaches the start's
     value, the first stage needs no solve at all."""
-    insts = d.model_insts
+    insts, kept, start = _kept(d, begun)
+    bound = begun.bound if begun is not None else None
+    first_proven = begun is not None and bound.floor() >= begun.ceiling
     proven = True
     counts: dict[tuple[str, int], int] | None = None
     starts: dict = {}
     gap = 0.0
-    bound = start = None
-    first_proven = False
-    if begun is not None:
-        bound = begun.bound
-        start = tally(insts, d.members, begun.chosen)
-        insts, kept = without(insts, begun.gone)
-        start = {(name, p): start[name, was] for name, ps in kept.items() for p, was in enumerate(ps)}
-        first_proven = bound.floor() >= begun.ceiling
-    else:
-        kept = {inst.name: tuple(range(len(inst.opts))) for inst in insts}
     m = dataclasses.replace(d, model_insts=insts).build()
     if options.dump_model:
         m.model.export_to_file(options.dump_model)
@@ -171,6 +163,18 @@ def _optimise(d: "Data", crits, deadline: float, workers: int, options: SolveOpt
         chosen = {name: kept[model][chosen[name]] for model, names in d.members.items()
                   for name in names}
     return _Outcome("optimal" if proven else "feasible", chosen, gap, starts)
+
+
+def _kept(d: Data, begun: Start | None):
+    """The model's instances without the options the start leaves out, per instance the
+    position among all its options of each kept one, and the start as counts over the kept
+    positions (None without a start)."""
+    if begun is None:
+        return d.model_insts, {i.name: tuple(range(len(i.opts))) for i in d.model_insts}, None
+    counts = tally(d.model_insts, d.members, begun.chosen)
+    insts, kept = without(d.model_insts, begun.gone)
+    start = {(name, p): counts[name, was] for name, ps in kept.items() for p, was in enumerate(ps)}
+    return insts, kept, start
 
 
 def _total(insts: list[Inst], counts: dict[tuple[str, int], int], criterion: str) -> int:
