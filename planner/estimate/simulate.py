@@ -334,7 +334,10 @@ class _Sim:
         blocked = bool(self.waiting) and self._admission(self.waiting[0], left) is None
         if self.waiting and not blocked:
             return False
-        k = min(self.out - r.generated for r in self.running) - 1  # stop before a completion
+        # up to the first completion, that step included (it decodes the same batch), except
+        # when arrivals may land during the run while the queue is blocked: stepping would
+        # queue them before the request a closed loop sends on that completion
+        k = min(self.out - r.generated for r in self.running) - (1 if blocked and self.arrivals else 0)
         if not self.eng.reserve_output:
             k = min(k, int(self.kv_free // d))
         if k < 2:
@@ -358,6 +361,8 @@ class _Sim:
             if k < 2:
                 return False
         self._decode_run(k)
+        for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
+            self._complete(req)
         return True
 
     def _chunk_forward(self) -> bool:
@@ -436,11 +441,15 @@ class _Sim:
             req.itl += self.now - req.last if gap is None else gap
             req.last = self.now
         if req.generated >= self.out:
-            self.running.remove(req)
-            self._release(req)
-            self.done.append(req)
-            if self.load.users and self.issued + len(self.arrivals) < self.total:
-                self._issue(self.now)
+            self._complete(req)
+
+    def _complete(self, req: _Req) -> None:
+        """``req`` has its last token: it leaves, and in a closed loop its user sends the next."""
+        self.running.remove(req)
+        self._release(req)
+        self.done.append(req)
+        if self.load.users and self.issued + len(self.arrivals) < self.total:
+            self._issue(self.now)
 
 
 def simulate(load: ServeLoad, requests: int = 0, seed: int = 0,
