@@ -343,27 +343,44 @@ class _Sim:
         if k < 2:
             return False
         if self.arrivals and not blocked:  # every step run must start before the next arrival
-            gap = self.arrivals[0] - self.now
-            c0 = float(sum(self.load.prompt + r.generated for r in self.running))
-
-            def started(n: int) -> float:  # time from now to the start of step n
-                return _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
-                            0, n - 1)[0] if n else 0.0
-
-            lo, hi = 1, k
-            while lo < hi:
-                mid = (lo + hi + 1) // 2
-                if started(mid - 1) < gap:
-                    lo = mid
-                else:
-                    hi = mid - 1
-            k = lo
+            k = self._before_arrival(k)
             if k < 2:
                 return False
         self._decode_run(k)
         for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
             self._complete(req)
         return True
+
+    def _before_arrival(self, k: int) -> int:
+        """The most of the next ``k`` decode steps of the running batch that all start
+        before the next arrival (at least 1: the first starts now)."""
+        d = len(self.running)
+        gap = self.arrivals[0] - self.now
+        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+
+        def part(j: int) -> float:
+            return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)[0]
+
+        def fits(n: int) -> bool:  # step n (of 1..k) starts before the arrival
+            return n == 1 or _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
+                                  0, n - 2)[0] < gap
+
+        # A step takes no less than the first and no more than the last (contexts only grow),
+        # so the answer lies in a narrow window; checked at both ends, else the whole range.
+        lo, hi = 1, k
+        first = part(0)
+        if first > 0:
+            top = min(k, int(gap / first * (1.0 + 1e-9)) + 2)
+            least = min(top, max(1, int(gap / part(top - 1) * (1.0 - 1e-9)) + 1))
+            if fits(least) and (top == k or not fits(top + 1)):
+                lo, hi = least, top
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if fits(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
 
     def _chunk_forward(self) -> bool:
         """A long prompt cut at the token budget: the steps until it is nearly in repeat
