@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from planner.choose.fixing import Lagrangian
-from planner.choose.greedy import greedy
+from planner.choose.greedy import Guide, greedy
 from planner.choose.prepare import Inst
 
 
@@ -33,11 +33,23 @@ def worth(insts: list[Inst], chosen: dict[str, int], criterion: str) -> int:
     return sum(inst.opts[chosen[inst.name]].value(criterion) for inst in insts)
 
 
+def _fewest_types_first(insts: list[Inst]) -> Guide:
+    """A greedy order for when name order finds no room: a workload pinned to one GPU type
+    (or with few) before those that could go elsewhere."""
+    types: dict[str, set[str]] = {}
+    for inst in insts:
+        types.setdefault(inst.group, set()).update(o.gpu for o in inst.opts)
+    return Guide(urgency={inst.name: -len(types[inst.group]) for inst in insts})
+
+
 def begin(insts: list[Inst], model_insts: list[Inst], members: dict[str, tuple[str, ...]],
           available: dict[str, int | None], budget: int | None, crits) -> Start | None:
     """The better of the plain and the guided greedy choice; None when the plain pass finds
-    no room (a fleet with none goes to the diagnosis, which pricing would only delay)."""
+    no room, in name order nor with the fewest GPU types first (a fleet with none goes to
+    the diagnosis, which pricing would only delay)."""
     chosen = greedy(insts, available, budget, crits)
+    if chosen is None:  # the workloads with the fewest GPU types to go to first
+        chosen = greedy(insts, available, budget, crits, _fewest_types_first(insts))
     if chosen is None:
         return None
     bound = Lagrangian(model_insts, available, crits[0])
