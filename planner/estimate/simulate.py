@@ -276,14 +276,15 @@ class _Sim:
 
     def _decode_run(self, k: int) -> None:
         """Advance ``k`` decode steps of the running requests (none prefilling, none
-        finishing, none admitted meanwhile); their tokens, clock and totals."""
+        finishing before the last step, none admitted meanwhile); their tokens, clock and
+        totals. The caller completes those the last step finished."""
         self._run(k, self.running, None, 0.0)
 
     def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float) -> None:
         """Advance ``k`` identical steps: each of ``decoders`` takes one token and ``chunk``
-        (if any) ``size`` tokens of its prompt, which it does not finish; nothing else runs,
-        finishes or is admitted. Every step argument is linear in the step number, so the
-        steps' sum comes from ``_sum``."""
+        (if any) ``size`` tokens of its prompt, which it does not finish; nothing else runs
+        or is admitted, nothing finishes before the last step. Every step argument is linear
+        in the step number, so the steps' sum comes from ``_sum``."""
         d = float(len(decoders))
         c0 = float(sum(self.load.prompt + r.generated for r in decoders))
         if chunk is None:
@@ -358,20 +359,19 @@ class _Sim:
         gap = self.arrivals[0] - self.now
         c0 = float(sum(self.load.prompt + r.generated for r in self.running))
 
-        def part(j: int) -> float:
-            return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)[0]
+        def parts(j: int) -> tuple[float, float, float]:
+            return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
 
         def fits(n: int) -> bool:  # step n (of 1..k) starts before the arrival
-            return n == 1 or _sum(lambda j: self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d),
-                                  0, n - 2)[0] < gap
+            return n == 1 or _sum(parts, 0, n - 2)[0] < gap
 
         # A step takes no less than the first and no more than the last (contexts only grow),
         # so the answer lies in a narrow window; checked at both ends, else the whole range.
         lo, hi = 1, k
-        first = part(0)
+        first = parts(0)[0]
         if first > 0:
             top = min(k, int(gap / first * (1.0 + 1e-9)) + 2)
-            least = min(top, max(1, int(gap / part(top - 1) * (1.0 - 1e-9)) + 1))
+            least = min(top, max(1, int(gap / parts(top - 1)[0] * (1.0 - 1e-9)) + 1))
             if fits(least) and (top == k or not fits(top + 1)):
                 lo, hi = least, top
         while lo < hi:
@@ -383,8 +383,8 @@ class _Sim:
         return lo
 
     def _chunk_forward(self) -> bool:
-        """A long prompt cut at the token budget: the steps until it is nearly in repeat
-        one batch. The batch picks running requests in order, so the decoding ones before
+        """A long prompt cut at the token budget: until its last chunk, every step is the
+        same batch. The batch picks running requests in order, so the decoding ones before
         the first prompt take a token each (a mixed engine; a prefill-only engine runs the
         prompt alone) and the prompt takes all the budget left: the requests after it and
         every waiting one get nothing, whatever arrives. Stops before the prompt's last
