@@ -12,7 +12,7 @@ runs only when limits couple the items. tests/search/test_decide.py checks the t
 When limits do couple them, the priced bound (``start``, ``fixing``) may still prove the
 answer: when every instance keeps one option that a choice as good as the greedy start
 can take, that start is the only such choice, hence the lexicographic optimum (the
-shared-pool example is decided so).
+shared-pool and tour examples are decided so).
 """
 
 from __future__ import annotations
