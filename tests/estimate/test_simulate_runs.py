@@ -109,3 +109,37 @@ def test_waiting_behind_full_slots_runs_at_once():
     _same(jumped, _stepped(load, 16))
     assert rounds * 50 < jumped.steps
 
+
+
+class _Shrinking:
+    """A replica whose decode steps get shorter as contexts grow (no engine does this): the
+    window ``_before_arrival`` narrows its search to rests on steps growing, so here it
+    must notice and search the whole range."""
+
+    def __init__(self, rep):
+        self.rep = rep
+
+    def __getattr__(self, name):
+        return getattr(self.rep, name)
+
+    def step_parts(self, dec, dec_ctx, pre, pre_kv, pairs, samples):
+        return (0.05 / (1.0 + dec_ctx / 1000.0), 0.0, 0.0)
+
+
+@pytest.mark.parametrize("gap", [0.001, 0.04, 0.3, 1.7, 12.0])
+def test_the_steps_before_an_arrival_whatever_the_step_lengths(gap):
+    load = ServeLoad(LLAMA_8B, H100, prompt=100, output=5000, users=4, engine="vllm")
+    sim = sim_module._Sim(load, sim_module.replica(load), 8, 0)
+    sim.rep = _Shrinking(sim.rep)
+    sim.running = [sim_module._Req(0.0, 100.0) for _ in range(4)]
+    for r in sim.running:
+        r.computed, r.generated = r.todo, 1
+    sim.arrivals.append(gap)
+    k, d, c0 = 4000, 4, 4 * 101.0
+    elapsed, expect = 0.0, 1  # step n starts after the n - 1 before it
+    for n in range(2, k + 1):
+        elapsed += sim.rep.step_parts(d, c0 + (n - 2) * d, 0, 0, 0, d)[0]
+        if elapsed >= gap:
+            break
+        expect = n
+    assert sim._before_arrival(k) == expect
