@@ -65,6 +65,7 @@ class _Block:
         self.types = frozenset(g for opts in variants for _, g, _ in opts)
         self.payers = _payers(variants) if len(variants) > 1 else [self.types]
         self._tables: dict[tuple[str, ...], list | None] = {}
+        self._best_first: list[list[int]] | None = None
 
     def table(self, priced: frozenset[str]) -> list | None:
         """Per feasible combination of levels of the priced types this group uses: (levels,
@@ -82,15 +83,19 @@ class _Block:
                   for t in types]
         if math.prod(len(lv) for lv in levels) > MAX_LEVEL_COMBOS:
             return None
+        if self._best_first is None:  # per variant, positions by value (then position)
+            self._best_first = [sorted(range(len(opts)), key=lambda p, o=opts: (o[p][0], p))
+                                for opts in self.variants]
         rows = []
         for combo in itertools.product(*levels):
             cap = dict(zip(types, combo))
             picks = []
-            for opts in self.variants:
-                fit = [p for p, (_, g, n) in enumerate(opts) if n <= cap.get(g, n)]
-                if not fit:
+            for opts, order in zip(self.variants, self._best_first):
+                # the least value within the levels: the first in value order that fits
+                pick = next((p for p in order if opts[p][2] <= cap.get(opts[p][1], opts[p][2])), None)
+                if pick is None:
                     break
-                picks.append(min(fit, key=lambda p: opts[p][0]))
+                picks.append(pick)
             else:
                 base = sum(opts[p][0] for opts, p in zip(self.variants, picks))
                 rows.append((cap, base, picks))
@@ -179,7 +184,8 @@ def _blocks(insts: list[Inst], criterion: str) -> tuple[list[_Block], dict[str, 
 
 
 def _use(blocks: list[_Block], y: dict, priced: frozenset[str], t: str) -> int:
-    return sum(b.count * b.least(y, priced)[1].get(t, 0) for b in blocks)
+    """GPUs of type ``t`` the blocks take at their least (a block without ``t`` takes none)."""
+    return sum(b.count * b.least(y, priced)[1].get(t, 0) for b in blocks if t in b.types)
 
 
 def _prices(blocks: list[_Block], limited: dict[str, int]) -> tuple[dict[str, float], dict[str, float]]:
