@@ -5,9 +5,10 @@ nothing here knows about plans, estimates or rendering, and nothing here writes 
 sentence. With ``model`` (the CP-SAT model), ``diagnose`` and ``relax`` (why nothing
 fits, with the linear relaxation), the only modules that import OR-Tools. The shape
 follows the OR-Tools CP-SAT examples: `prepare.prepare` turns the input into integer data
-once, `model.build_model` makes the model from that data, `_optimise` solves it, and
-`solve` reads the picks back into plain data (`limits.binding_limits` says which limits
-bind, `diagnose.diagnose` why nothing fits).
+once, `start.begin` finds a greedy start and the priced bound that leaves out the options
+no choice as good can take (`fixing`), `model.build_model` makes the model from what is
+left, `_optimise` solves it, and `solve` reads the picks back into plain data
+(`limits.binding_limits` says which limits bind, `diagnose.diagnose` why nothing fits).
 
 Semantics
 - Exactly one option per instance. Instances of one `group` are sweep variants, i.e.
