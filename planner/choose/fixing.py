@@ -105,8 +105,8 @@ class _Block:
         """(least value at prices ``y``, the GPUs of each priced type it then takes)."""
         rows = self.table(priced)
         if rows is not None:
-            best = min(rows, key=lambda row: row[1] + sum(y[t] * m for t, m in row[0].items()))
-            return best[1] + sum(y[t] * m for t, m in best[0].items()), best[0]
+            best = _best_row(rows, y)
+            return _row_value(best, y), best[0]
         total, use = 0, {}
         for opts, paid in zip(self.variants, self.payers):
             r, g, n = min(((_price(o, y, paid & priced), o[1], o[2]) for o in opts),
@@ -120,7 +120,7 @@ class _Block:
         """Per variant, the position of its option in the block's least at prices ``y``."""
         rows = self.table(priced)
         if rows is not None:
-            return min(rows, key=lambda row: row[1] + sum(y[t] * m for t, m in row[0].items()))[2]
+            return _best_row(rows, y)[2]
         return [min(range(len(opts)), key=lambda p: _price(opts[p], y, paid & priced))
                 for opts, paid in zip(self.variants, self.payers)]
 
@@ -146,17 +146,30 @@ class _Block:
             out = []
             for opts, paid in zip(self.variants, self.payers):
                 r = [_price(o, y, paid & priced) for o in opts]
-                out.append([rp - min(r) for rp in r])
+                least = min(r)
+                out.append([rp - least for rp in r])
             return out
         out = []
         for k, opts in enumerate(self.variants):
             extra = []
             for v, g, n in opts:
-                others = [base - opts[picks[k]][0] + sum(y[t] * m for t, m in cap.items())
-                          for cap, base, picks in rows if n <= cap.get(g, n)]
+                # the row's value with variant k's pick swapped for this option
+                others = [_row_value(row, y) - opts[row[2][k]][0]
+                          for row in rows if n <= row[0].get(g, n)]
                 extra.append(v + min(others) - low)
             out.append(extra)
         return out
+
+
+def _row_value(row: tuple, y: dict):
+    """A level row's value at prices ``y``: its variants' least values and the levels' price."""
+    cap, base, _ = row
+    return base + sum(y[t] * m for t, m in cap.items())
+
+
+def _best_row(rows: list, y: dict) -> tuple:
+    """The level row of least value at prices ``y`` (the first on a tie)."""
+    return min(rows, key=lambda row: _row_value(row, y))
 
 
 def _price(o: _Opt, y: dict, paid: frozenset[str]):
