@@ -257,6 +257,21 @@ def link(g: Group, f: Fabric) -> Link:
                 node_share(g), alltoall_node_share(g))
 
 
+_LINK: dict[tuple, Link] = {}
+
+
+def _link(g: Group, f: Fabric) -> Link:
+    """``link(g, f)``, memoised by the group's two numbers and the fabric (a search's
+    layouts share a few dozen groups between them)."""
+    key = (g.size, g.local, f)
+    hit = _LINK.get(key)
+    if hit is None:
+        if len(_LINK) >= _LINKS_LIMIT:
+            _LINK.clear()
+        hit = _LINK[key] = link(g, f)
+    return hit
+
+
 _LINKS: dict[tuple, Groups] = {}
 _LINKS_LIMIT = 1 << 16
 
@@ -268,7 +283,7 @@ def links(layout: Layout, f: Fabric) -> Groups:
     hit = _LINKS.get(key)
     if hit is None:
         g = groups(layout, f.per_node)
-        hit = Groups(*(link(x, f) for x in (g.tensor, g.context, g.data, g.shard, g.replica,
+        hit = Groups(*(_link(x, f) for x in (g.tensor, g.context, g.data, g.shard, g.replica,
                                              g.expert, g.expert_data, g.pipeline)))
         if len(_LINKS) >= _LINKS_LIMIT:
             _LINKS.clear()

@@ -17,12 +17,14 @@ from planner.estimate.train import (
     ModelStates, _check_train_layout, memory_of, model_states, train_activation_bytes,
     train_base,
 )
+from planner.estimate.train_time import step_time
 from planner.estimate.types import GpuSpec, Layout, Memory, TrainJob
 
 
 class MemoryProbe:
-    """``evaluate_train(job, layout, gpu).memory`` for many layouts (``memory``), and the
-    model states the time floors read (``states``)."""
+    """``evaluate_train(job, layout, gpu)``'s memory (``memory``, its total and host bytes
+    alone: ``total``) and seconds (``seconds``) for many layouts, and the model states the
+    time floors read (``states``)."""
 
     def __init__(self, job: TrainJob, gpu: GpuSpec):
         self.job, self.gpu = job, gpu
@@ -31,6 +33,9 @@ class MemoryProbe:
         self._paged = job.optimizer.startswith("paged")
         self._states: dict[tuple, ModelStates] = {}
         self._activations: dict[tuple, float] = {}
+        # the parts of Memory.total each part of the memory gives, as the ints Memory holds
+        self._state_bytes: dict[tuple, tuple[int, int]] = {}  # (weights + grads + optimizer, host)
+        self._activation_bytes: dict[tuple, int] = {}  # activations + overhead
 
     def states(self, layout: Layout) -> ModelStates:
         """The model states of ``layout`` before any paging; shared, not to be changed."""
@@ -42,17 +47,63 @@ class MemoryProbe:
         return found
 
     def memory(self, layout: Layout) -> Memory:
+        return self._memory(layout)[1]
+
+    def total(self, layout: Layout) -> tuple[int, int]:
+        """(``memory(layout).total``, ``memory(layout).host``), from the ints ``memory_of``
+        makes of each part: without a paged optimizer (whose spill reads the sum) the
+        states' three and the activations' two add up apart (ints: any order is exact)."""
+        if self._paged:
+            memory = self.memory(layout)
+            return memory.total, memory.host
         base = self.base
         micro_batches = -(-self.job.global_batch // (layout.dp * layout.micro_batch))
         _check_train_layout(base, layout, micro_batches)
         key = (layout.tp, layout.pp, layout.sp, layout.cp, layout.micro_batch, layout.recompute,
                layout.vpp, layout.flash_attention, micro_batches)
+        activations = self._activation_bytes.get(key)
+        if activations is None:
+            memory = memory_of(base, ModelStates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
+                                                 0.0, 0.0, 1, 1),
+                               self._activations_of(layout, micro_batches, key))
+            activations = self._activation_bytes[key] = memory.activations + memory.overhead
+        key = (layout.tp, layout.pp, layout.dp, layout.ep, layout.zero, layout.offload,
+               layout.cp, layout.shard)
+        states = self._state_bytes.get(key)
+        if states is None:
+            found = self.states(layout)
+            states = self._state_bytes[key] = (
+                int(found.weights) + int(found.gradients) + int(found.optimizer), int(found.host))
+        return states[0] + activations, states[1]
+
+    def _activations_of(self, layout: Layout, micro_batches: int, key: tuple) -> float:
         activations = self._activations.get(key)
         if activations is None:
-            activations = self._activations[key] = train_activation_bytes(base, layout,
+            activations = self._activations[key] = train_activation_bytes(self.base, layout,
                                                                           micro_batches)
+        return activations
+
+    def _memory(self, layout: Layout) -> tuple[ModelStates, Memory, int]:
+        """(the model states a paged optimizer's spill applied to, the memory, the
+        micro-batches per step)."""
+        base = self.base
+        micro_batches = -(-self.job.global_batch // (layout.dp * layout.micro_batch))
+        _check_train_layout(base, layout, micro_batches)
+        key = (layout.tp, layout.pp, layout.sp, layout.cp, layout.micro_batch, layout.recompute,
+               layout.vpp, layout.flash_attention, micro_batches)
+        activations = self._activations_of(layout, micro_batches, key)
         states = self.states(layout)
-        return memory_of(base, copy.copy(states) if self._paged else states, activations)
+        if self._paged:
+            states = copy.copy(states)
+        return states, memory_of(base, states, activations), micro_batches
+
+    def seconds(self, layout: Layout) -> float:
+        """``evaluate_train(job, layout, gpu).seconds``: ``step_time`` of the states as
+        ``evaluate_train`` times them (a paged optimizer's spill applied)."""
+        states, _, micro_batches = self._memory(layout)
+        compute, communication, bubble = step_time(self.base, layout, states, micro_batches,
+                                                   self.job.tokens)
+        return compute + communication + bubble
 
 
 __all__ = ["MemoryProbe"]

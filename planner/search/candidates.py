@@ -177,10 +177,7 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     spec = offer.spec
     count = layout.gpus
     nodes = -(-count // spec.gpus_per_node)
-    load, checkpoint = run_bytes(variant)
-    steps = train_base(job, spec).steps
-    extra = rent.train_overheads(est.seconds, count, nodes, spec, load, checkpoint,
-                                 est.seconds / max(1, steps), variant.workload.checkpoint_every)
+    extra = _overheads(variant, spec, job, count, nodes, est.seconds)
     seconds = est.seconds + extra.total
     hours = seconds / 3600.0
     billed = rent.billed_gpus(count, spec)
@@ -201,16 +198,44 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     )
 
 
-def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[Memory, bool]:
-    """The memory per GPU of ``layout`` and whether its candidate would fit
+def _overheads(variant: Variant, spec, job: TrainJob, count: int, nodes: int,
+               seconds: float) -> Overheads:
+    """Start-up, checkpoints and restarts of a run whose steps take ``seconds``."""
+    load, checkpoint = run_bytes(variant)
+    steps = train_base(job, spec).steps
+    return rent.train_overheads(seconds, count, nodes, spec, load, checkpoint,
+                                seconds / max(1, steps), variant.workload.checkpoint_every)
+
+
+def train_seconds(variant: Variant, offer: GpuOffer, job: TrainJob, count: int,
+                  estimate_seconds: float) -> float:
+    """``train_candidate(...).seconds`` of a layout on ``count`` GPUs whose estimate takes
+    ``estimate_seconds``, by the same arithmetic, without the candidate (the frontier's
+    micro-batch climbs compare seconds alone)."""
+    nodes = -(-count // offer.spec.gpus_per_node)
+    return estimate_seconds + _overheads(variant, offer.spec, job, count, nodes,
+                                         estimate_seconds).total
+
+
+def overheads_floor(variant: Variant, offer: GpuOffer, count: int) -> float:
+    """At most ``train_seconds(...) - estimate_seconds`` of any layout on ``count`` GPUs:
+    the load and one checkpoint save, what ``rent.train_overheads`` adds at the least
+    (docs/solve.md, "Pruning")."""
+    spec = offer.spec
+    load, checkpoint = run_bytes(variant)
+    nodes = -(-count // spec.gpus_per_node)
+    return load / rent.read_rate(spec) + checkpoint / (nodes * rent.write_rate(spec))
+
+
+def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[int, bool]:
+    """The memory per GPU of ``layout`` (its total) and whether its candidate would fit
     (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
     without timing it."""
-    spec = probe.gpu
-    memory = probe.memory(layout)
+    total, host = probe.total(layout)
     # host_limits has no limit to break without host bytes: not asked then
-    fits = memory.total <= spec.train_usable_bytes \
-        and (memory.host <= 0 or not rent.host_limits(layout.gpus, spec, memory.host))
-    return memory, fits
+    fits = total <= probe.gpu.train_usable_bytes \
+        and (host <= 0 or not rent.host_limits(layout.gpus, probe.gpu, host))
+    return total, fits
 
 
 def run_bytes(variant: Variant) -> tuple[float, float]:

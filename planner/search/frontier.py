@@ -28,7 +28,9 @@ from planner.estimate.train_floor import TimeFloors
 from planner.estimate.train_probe import MemoryProbe
 from planner.estimate.types import GpuSpec, Layout, TrainJob
 from planner.resolve.variants import GpuOffer, Variant
-from planner.search.candidates import Candidate, train_candidate, train_fits
+from planner.search.candidates import (
+    Candidate, overheads_floor, train_candidate, train_fits, train_seconds,
+)
 from planner.search.space import (
     cp_degrees, dp_degrees, ep_degrees, micro_batches, pp_degrees, recompute_chain,
     sequence_parallel, shard_choices, stack_runs, tp_degrees, vpp_choices, zero_offload_pairs,
@@ -81,44 +83,56 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
              floors: TimeFloors, group: list[Climb]) -> Candidate:
     """The least (seconds, position) of the climbs of one GPU count, best-first by floor.
 
-    A climb ends at one of its sizes, so its seconds are at least its floors (a candidate's
-    time is the estimate's plus the nonnegative overheads of ``rent.train_overheads``): once
-    the least floor left is above the best found, no climb left can change it. Each climb
-    enters with its cheap floor (``TimeFloors.cheap``) and, when that comes first, goes back
-    with its full one (``TimeFloors.full``) before it is run."""
-    heap = [(floors.cheap(c.layout, c.sizes), c.position, False, c) for c in group]
+    A climb ends at one of the sizes it reaches, so its seconds are at least its floors
+    plus the least overheads on that many GPUs (``candidates.overheads_floor``): once the
+    least floor left is above the best found, no climb left can change it. Each climb
+    enters with its cheap floor (``TimeFloors.cheap``, over all its sizes) and, when that
+    comes first, goes back with its full one (``TimeFloors.full``) over the sizes it can
+    reach (``_reach``) before it is run."""
+    extra = overheads_floor(variant, offer, group[0].layout.gpus)
+    heap = [(floors.cheap(c.layout, c.sizes) + extra, c.position, False, c) for c in group]
     heapq.heapify(heap)
-    best: tuple[float, int, Candidate] | None = None
+    best: tuple[float, int, Layout] | None = None
     while heap:
         floor, position, full, climb = heapq.heappop(heap)
         if best is not None and floor > best[0]:
             break
         if not full:
-            floor = floors.full(climb.layout, climb.sizes)
-            heapq.heappush(heap, (floor, position, True, climb))
+            sizes = _reach(probe, climb)
+            floor = floors.full(climb.layout, sizes) + extra
+            heapq.heappush(heap, (floor, position, True, climb._replace(sizes=sizes)))
             continue
-        found = _climb(variant, offer, order, job, probe, climb)
-        if best is None or (found.seconds, position) < best[:2]:
-            best = (found.seconds, position, found)
-    return best[2]
+        seconds, layout = _climb(variant, offer, job, probe, climb)
+        if best is None or (seconds, position) < best[:2]:
+            best = (seconds, position, layout)
+    return train_candidate(variant, offer, order, job, best[2])
 
 
-def _climb(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe: MemoryProbe,
-           climb: Climb) -> Candidate:
-    """The fastest of the micro-batch sizes: climbed from the smallest (which fits), up to
-    the first that does not fit (larger ones hold more activations) or is not faster. A
-    size's memory is taken before it is timed: most climbs end at one that does not fit."""
+def _reach(probe: MemoryProbe, climb: Climb) -> list[int]:
+    """The sizes a climb can reach: up to the first that does not fit (its smallest fits)."""
+    sizes = climb.sizes
+    fields = dict(climb.layout.__dict__)
+    for i in range(1, len(sizes)):
+        fields["micro_batch"] = sizes[i]
+        if not train_fits(probe, build(Layout, **fields))[1]:
+            return sizes[:i]
+    return sizes
+
+
+def _climb(variant: Variant, offer: GpuOffer, job: TrainJob, probe: MemoryProbe,
+           climb: Climb) -> tuple[float, Layout]:
+    """The fastest of the micro-batch sizes, with its seconds: climbed from the smallest up
+    to the first that is not faster; ``climb.sizes`` are those it can reach (``_reach``:
+    larger ones do not fit)."""
     fields = dict(climb.layout.__dict__)
     found = None
     for mb in climb.sizes:
         fields["micro_batch"] = mb
         layout = build(Layout, **fields)
-        if found is not None and not train_fits(probe, layout)[1]:
+        seconds = train_seconds(variant, offer, job, layout.gpus, probe.seconds(layout))
+        if found is not None and seconds >= found[0]:
             break
-        cand = train_candidate(variant, offer, order, job, layout)
-        if found is not None and cand.seconds >= found.seconds:
-            break
-        found = cand
+        found = (seconds, layout)
     return found
 
 
@@ -179,9 +193,9 @@ class _Walk:
                 layout = build(Layout, **dict(fields, ep=ep, zero=zero, recompute=recompute,
                                               offload=offload, micro_batch=sizes[0], shard=shard,
                                               vpp=vpp))
-                memory, fit = train_fits(probe, layout)
+                total, fit = train_fits(probe, layout)
                 if not climbs:  # the least memory is read only when nothing fits
-                    total, least = memory.total, self.least
+                    least = self.least
                     if least is None or total < least[0] or (total == least[0] and layout.gpus < least[1]):
                         self.least = (total, layout.gpus, layout)
                 if not fit:
