@@ -260,15 +260,18 @@ def link(g: Group, f: Fabric) -> Link:
 _LINK: dict[tuple, Link] = {}
 
 
-def _link(g: Group, f: Fabric) -> Link:
-    """``link(g, f)``, memoised by the group's two numbers and the fabric (a search's
-    layouts share a few dozen groups between them)."""
-    key = (g.size, g.local, f)
+def _link(size: int, stride: int, f: Fabric) -> Link:
+    """``link(group(size, stride, f.per_node), f)``, memoised by the group's two numbers and
+    the fabric (a search's layouts share a few dozen groups between them)."""
+    per_node = f.per_node
+    # group()'s size and ranks per node, without building the Group unless it is new
+    local = 1 if size <= 1 or stride >= per_node else max(1, min(size, per_node // stride))
+    key = (size if size > 1 else 1, local, f)
     hit = _LINK.get(key)
     if hit is None:
         if len(_LINK) >= _LINKS_LIMIT:
             _LINK.clear()
-        hit = _LINK[key] = link(g, f)
+        hit = _LINK[key] = link(group(size, stride, per_node), f)
     return hit
 
 
@@ -279,12 +282,15 @@ _LINKS_LIMIT = 1 << 16
 def links(layout: Layout, f: Fabric) -> Groups:
     """``groups(layout)`` as ``Link``s (the same fields, timing figures instead of shapes),
     memoised by shape and fabric: every job on a GPU type shares them."""
-    key = (f, layout.tp, layout.cp, layout.dp, layout.pp, layout.ep, layout.shard)
+    tp, cp, dp, pp, ep, shard = layout.tp, layout.cp, layout.dp, layout.pp, layout.ep, layout.shard
+    key = (f, tp, cp, dp, pp, ep, shard)
     hit = _LINKS.get(key)
     if hit is None:
-        g = groups(layout, f.per_node)
-        hit = Groups(*(_link(x, f) for x in (g.tensor, g.context, g.data, g.shard, g.replica,
-                                             g.expert, g.expert_data, g.pipeline)))
+        part = shard_size(layout)
+        # groups(): the same sizes and strides, in its order
+        hit = Groups(_link(tp, 1, f), _link(cp, tp, f), _link(dp * cp, tp, f), _link(part, tp, f),
+                     _link(dp * cp // part, tp * part, f), _link(ep, tp * cp, f),
+                     _link(max(1, dp // ep) * cp, tp * ep, f), _link(pp, tp * cp * dp, f))
         if len(_LINKS) >= _LINKS_LIMIT:
             _LINKS.clear()
         _LINKS[key] = hit

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 
+from planner.estimate import rent
 from planner.estimate.train import (
     ModelStates, _check_train_layout, memory_of, model_states, train_activation_bytes,
     train_base,
@@ -36,6 +37,7 @@ class MemoryProbe:
         # the parts of Memory.total each part of the memory gives, as the ints Memory holds
         self._state_bytes: dict[tuple, tuple[int, int]] = {}  # (weights + grads + optimizer, host)
         self._activation_bytes: dict[tuple, int] = {}  # activations + overhead
+        self._host: dict[tuple[int, int], bool] = {}
 
     def states(self, layout: Layout) -> ModelStates:
         """The model states of ``layout`` before any paging; shared, not to be changed."""
@@ -75,6 +77,18 @@ class MemoryProbe:
             states = self._state_bytes[key] = (
                 int(found.weights) + int(found.gradients) + int(found.optimizer), int(found.host))
         return states[0] + activations, states[1]
+
+    def host_fits(self, count: int, host: int) -> bool:
+        """Whether the instances of ``count`` GPUs hold ``host`` bytes per GPU in their host
+        RAM (``rent.host_limits``, kept by its two numbers); without host bytes there is no
+        limit to break, not asked then."""
+        if host <= 0:
+            return True
+        key = (count, host)
+        found = self._host.get(key)
+        if found is None:
+            found = self._host[key] = not rent.host_limits(count, self.gpu, host)
+        return found
 
     def _activations_of(self, layout: Layout, micro_batches: int, key: tuple) -> float:
         activations = self._activations.get(key)

@@ -232,10 +232,7 @@ def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[int, bool]:
     (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
     without timing it."""
     total, host = probe.total(layout)
-    # host_limits has no limit to break without host bytes: not asked then
-    fits = total <= probe.gpu.train_usable_bytes \
-        and (host <= 0 or not rent.host_limits(layout.gpus, probe.gpu, host))
-    return total, fits
+    return total, total <= probe.gpu.train_usable_bytes and probe.host_fits(layout.gpus, host)
 
 
 def run_bytes(variant: Variant) -> tuple[float, float]:
