@@ -26,7 +26,9 @@ from collections.abc import Callable, Sequence
 from planner.estimate import timing as T
 from planner.estimate.common import build
 from planner.estimate.train import ModelStates, model_states, train_base
-from planner.estimate.train_time import compute_seconds, dequantize_seconds, timed_step
+from planner.estimate.train_time import (
+    compute_seconds, dequantize_seconds, exposed_step, offloaded_step,
+)
 from planner.estimate.types import GpuSpec, Layout, TrainJob
 
 # The floor and the estimate round differently (a few dozen float operations each, about
@@ -49,6 +51,7 @@ class TimeFloors:
         self.base = train_base(job, gpu)
         self._states = states or (lambda layout: model_states(self.base, layout))
         self._compute: dict[tuple, tuple] = {}
+        self._exposed: dict[tuple, tuple[float, float, float, float]] = {}
 
     def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
         """(the least compute of any size, the most, the least bubble fraction of any size
@@ -86,11 +89,19 @@ class TimeFloors:
             return 0.0
         top = build(Layout, **{**layout.__dict__, "micro_batch": largest})
         states = self._states(top)
-        dequantize = dequantize_seconds(self.base, top, states)
-        compute = low + dequantize * fewest * steps
-        most_per_micro = high / (steps * fewest) + dequantize
-        compute, communication, idle = timed_step(self.base, top, states, fewest, compute,
-                                                  most_per_micro, bubbles[layout.vpp])
+        # timed_step in its two parts; the first kept by what it reads (train_time.exposed_step)
+        key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.shard, layout.sp,
+               layout.flash_attention, layout.recompute, layout.vpp, tuple(sizes),
+               layout.zero >= 3, states.trained_dense, states.trained_routed,
+               states.gather_dense, states.gather_routed, states.linear_params)
+        found = self._exposed.get(key)
+        if found is None:
+            dequantize = dequantize_seconds(self.base, top, states)
+            compute = low + dequantize * fewest * steps
+            most_per_micro = high / (steps * fewest) + dequantize
+            found = self._exposed[key] = (compute, most_per_micro) + exposed_step(
+                self.base, top, states, fewest, compute, most_per_micro, bubbles[layout.vpp])
+        compute, communication, idle = offloaded_step(self.base, top, states, fewest, *found)
         return (compute + communication + idle) * (1.0 - FLOOR_ROUNDING)
 
 

@@ -18,7 +18,8 @@ from planner.estimate.train import (
     ModelStates, _check_train_layout, memory_of, model_states, train_activation_bytes,
     train_base,
 )
-from planner.estimate.train_time import step_time
+from planner.estimate import timing as T
+from planner.estimate.train_time import exposed_step, offloaded_step, step_compute
 from planner.estimate.types import GpuSpec, Layout, Memory, TrainJob
 
 
@@ -38,6 +39,7 @@ class MemoryProbe:
         self._state_bytes: dict[tuple, tuple[int, int]] = {}  # (weights + grads + optimizer, host)
         self._activation_bytes: dict[tuple, int] = {}  # activations + overhead
         self._host: dict[tuple[int, int], bool] = {}
+        self._exposed: dict[tuple, tuple[float, float, float, float]] = {}
 
     def states(self, layout: Layout) -> ModelStates:
         """The model states of ``layout`` before any paging; shared, not to be changed."""
@@ -113,10 +115,28 @@ class MemoryProbe:
 
     def seconds(self, layout: Layout) -> float:
         """``evaluate_train(job, layout, gpu).seconds``: ``step_time`` of the states as
-        ``evaluate_train`` times them (a paged optimizer's spill applied)."""
-        states, _, micro_batches = self._memory(layout)
-        compute, communication, bubble = step_time(self.base, layout, states, micro_batches,
-                                                   self.job.tokens)
+        ``evaluate_train`` times them (a paged optimizer's spill applied), its compute and
+        exposed communication (``step_compute``, ``exposed_step``) kept by what they read:
+        layouts that differ in offload or in a ZeRO stage below 3 alone share them."""
+        base = self.base
+        if self._paged:
+            states, _, micro_batches = self._memory(layout)
+        else:  # without paging the memory changes none of the states
+            micro_batches = -(-self.job.global_batch // (layout.dp * layout.micro_batch))
+            _check_train_layout(base, layout, micro_batches)
+            states = self.states(layout)
+        key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.shard, layout.sp,
+               layout.flash_attention, layout.recompute, layout.vpp, layout.micro_batch,
+               layout.zero >= 3, states.trained_dense, states.trained_routed,
+               states.gather_dense, states.gather_routed, states.linear_params)
+        found = self._exposed.get(key)
+        if found is None:
+            compute, micro = step_compute(base, layout, states, micro_batches, self.job.tokens)
+            found = self._exposed[key] = (compute, micro) + exposed_step(
+                base, layout, states, micro_batches, compute, micro,
+                T.bubble_fraction(layout.pp, micro_batches, layout.vpp))
+        compute, communication, bubble = offloaded_step(base, layout, states, micro_batches,
+                                                        *found)
         return compute + communication + bubble
 
 

@@ -216,14 +216,21 @@ def dequantize_seconds(base: TrainBase, layout: Layout, states: ModelStates) -> 
 def step_time(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
               tokens: float) -> tuple[float, float, float]:
     """(compute, exposed communication, pipeline bubble) seconds of the whole run."""
+    compute, micro_compute = step_compute(base, layout, states, micro_batches, tokens)
+    return timed_step(base, layout, states, micro_batches, compute, micro_compute,
+                      T.bubble_fraction(layout.pp, micro_batches, layout.vpp))
+
+
+def step_compute(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
+                 tokens: float) -> tuple[float, float]:
+    """(compute seconds of the run, of one micro-batch): ``step_time``'s first part. Of the
+    states it reads ``linear_params`` alone (dequantization)."""
     steps = base.steps
     compute = compute_seconds(base, layout, tokens)
     if base.dequantize:
         compute += dequantize_seconds(base, layout, states) * micro_batches * steps
     step_compute = compute / steps if steps > 0 else 0.0
-    micro_compute = step_compute / micro_batches
-    return timed_step(base, layout, states, micro_batches, compute, micro_compute,
-                      T.bubble_fraction(layout.pp, micro_batches, layout.vpp))
+    return compute, step_compute / micro_batches
 
 
 def timed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
@@ -234,8 +241,21 @@ def timed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batch
     (at a fixed micro-batches x micro-batch: the collectives' counts) and
     ``bubble_fraction``, and nonincreasing in ``micro_compute`` (what hides communication):
     ``train_floor`` relies on it to bound the time of several micro-batch sizes at once."""
+    communication, bubble = exposed_step(base, layout, states, micro_batches, compute,
+                                         micro_compute, bubble_fraction)
+    return offloaded_step(base, layout, states, micro_batches, compute, micro_compute,
+                          communication, bubble)
+
+
+def exposed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
+                 compute: float, micro_compute: float, bubble_fraction: float,
+                 ) -> tuple[float, float]:
+    """``timed_step``'s first part: (exposed communication seconds per step before CPU
+    offload, the run's bubble). It reads of the layout what ``traffic`` reads, of the
+    states the parameter counts ``traffic`` sends (trained and gathered, dense and routed):
+    neither offload nor a ZeRO stage below 3 (``train_probe`` and ``train_floor`` share it
+    between the layouts that differ in those alone)."""
     pp = layout.pp
-    steps = base.steps
     gradients, gathers, tensor, experts, pipeline, context = traffic(base, layout, states, micro_batches)
     communication = 0.0  # exposed seconds per step
     if layout.zero >= 3:
@@ -254,6 +274,14 @@ def timed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batch
     if pp > 1:
         communication += pipeline.seconds
         # the bubble idles p - 1 stage passes of compute and in-stage communication per wave
-        bubble = (compute + in_stage * steps) * bubble_fraction
+        bubble = (compute + in_stage * base.steps) * bubble_fraction
+    return communication, bubble
+
+
+def offloaded_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
+                   compute: float, micro_compute: float, communication: float, bubble: float,
+                   ) -> tuple[float, float, float]:
+    """``timed_step``'s last part: ``exposed_step``'s communication with the CPU offload's
+    transfers added, over the run."""
     communication += _offload_seconds_per_step(base, layout, states, micro_batches, micro_compute)
-    return compute, communication * steps, bubble
+    return compute, communication * base.steps, bubble
