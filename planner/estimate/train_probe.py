@@ -51,7 +51,7 @@ class MemoryProbe:
         return found
 
     def memory(self, layout: Layout) -> Memory:
-        return self._memory(layout)[1]
+        return self.states_and_memory(layout)[1]
 
     def total(self, layout: Layout) -> tuple[int, int]:
         """(``memory(layout).total``, ``memory(layout).host``), from the ints ``memory_of``
@@ -99,7 +99,7 @@ class MemoryProbe:
                                                                           micro_batches)
         return activations
 
-    def _memory(self, layout: Layout) -> tuple[ModelStates, Memory, int]:
+    def states_and_memory(self, layout: Layout) -> tuple[ModelStates, Memory, int]:
         """(the model states a paged optimizer's spill applied to, the memory, the
         micro-batches per step)."""
         base = self.base
@@ -120,7 +120,7 @@ class MemoryProbe:
         layouts that differ in offload or in a ZeRO stage below 3 alone share them."""
         base = self.base
         if self._paged:
-            states, _, micro_batches = self._memory(layout)
+            states, _, micro_batches = self.states_and_memory(layout)
         else:  # without paging the memory changes none of the states
             micro_batches = -(-self.job.global_batch // (layout.dp * layout.micro_batch))
             _check_train_layout(base, layout, micro_batches)

@@ -172,8 +172,10 @@ class VariantSearch:
 
 
 def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
-                    layout: Layout) -> Candidate:
-    est = evaluate_train(job, layout, offer.spec)
+                    layout: Layout, known: tuple | None = None) -> Candidate:
+    """``layout`` evaluated; ``known``: its model states and memory on ``offer`` for a job
+    that differs from ``job`` in its tokens alone (``evaluate_train``)."""
+    est = evaluate_train(job, layout, offer.spec, known)
     spec = offer.spec
     count = layout.gpus
     nodes = -(-count // spec.gpus_per_node)

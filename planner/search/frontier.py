@@ -45,6 +45,9 @@ class Frontier:
 
     by_count: dict[int, Candidate] = field(default_factory=dict)
     least_memory: Candidate | None = None
+    # the model states and memory of the layouts above, for the variants' own jobs
+    # (search.train: they differ from the frontier's in their tokens alone)
+    known: dict[Layout, tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
 _DEFAULTS = Layout().__dict__  # what the walk does not set (replicas, flash attention)
@@ -68,14 +71,17 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
     walk.run(cap)
     if not walk.climbs:
         if walk.least is not None:
-            frontier.least_memory = train_candidate(variant, offer, order, job, walk.least[2])
+            least = walk.least[2]
+            frontier.least_memory = train_candidate(variant, offer, order, job, least)
+            frontier.known[least] = probe.states_and_memory(least)[:2]
         return frontier
     by_count: dict[int, list[Climb]] = {}
     for climb in walk.climbs:  # counts in the order the walk first fits them
         by_count.setdefault(climb.layout.gpus, []).append(climb)
     floors = TimeFloors(job, offer.spec, probe.states)
     for count, group in by_count.items():
-        frontier.by_count[count] = _fastest(variant, offer, order, job, probe, floors, group)
+        found = frontier.by_count[count] = _fastest(variant, offer, order, job, probe, floors, group)
+        frontier.known[found.layout] = probe.states_and_memory(found.layout)[:2]
     return frontier
 
 

@@ -63,7 +63,9 @@ def search_train(variant: Variant, offer: GpuOffer, order: int, frontiers: Front
     def exact(c: Candidate) -> Candidate:  # the kept point with the variant's real tokens
         found = evaluated.get(c.layout)
         if found is None:
-            found = evaluated[c.layout] = train_candidate(variant, offer, order, job, c.layout)
+            # the frontier's job differs from the variant's in its tokens alone
+            found = evaluated[c.layout] = train_candidate(variant, offer, order, job, c.layout,
+                                                          frontier.known.get(c.layout))
         return found
 
     if frontier.least_memory is not None:
