@@ -14,6 +14,7 @@ from __future__ import annotations
 import copy
 
 from planner.estimate import rent
+from planner.estimate.common import build
 from planner.estimate.train import (
     ModelStates, _check_train_layout, memory_of, model_states, train_activation_bytes,
     train_base,
@@ -53,13 +54,26 @@ class MemoryProbe:
     def memory(self, layout: Layout) -> Memory:
         return self.states_and_memory(layout)[1]
 
+    @property
+    def paged(self) -> bool:
+        """A paged optimizer: its spill reads the whole memory, which then does not add up
+        from ``parts``."""
+        return self._paged
+
     def total(self, layout: Layout) -> tuple[int, int]:
-        """(``memory(layout).total``, ``memory(layout).host``), from the ints ``memory_of``
-        makes of each part: without a paged optimizer (whose spill reads the sum) the
-        states' three and the activations' two add up apart (ints: any order is exact)."""
+        """(``memory(layout).total``, ``memory(layout).host``)."""
         if self._paged:
             memory = self.memory(layout)
             return memory.total, memory.host
+        states, activations, host = self.parts(layout)
+        return states + activations, host
+
+    def parts(self, layout: Layout) -> tuple[int, int, int]:
+        """Without a paged optimizer (whose spill reads the sum): (weights + gradients +
+        optimizer, activations + overhead, host) of ``memory(layout)``, as the ints
+        ``memory_of`` makes of them. The first reads the model states alone, the second the
+        activations alone, and they add up to ``Memory.total`` (ints: any order is exact),
+        so each is kept by the fields its part reads."""
         base = self.base
         micro_batches = -(-self.job.global_batch // (layout.dp * layout.micro_batch))
         _check_train_layout(base, layout, micro_batches)
@@ -78,7 +92,19 @@ class MemoryProbe:
             found = self.states(layout)
             states = self._state_bytes[key] = (
                 int(found.weights) + int(found.gradients) + int(found.optimizer), int(found.host))
-        return states[0] + activations, states[1]
+        return states[0], activations, states[1]
+
+    def activation_part(self, layout: Layout, micro_batch: int) -> int:
+        """``parts(layout)[1]`` at ``micro_batch`` (the rest of ``layout`` as it is), the
+        layout built (and checked) only when its activations are new: they are all that
+        the micro-batch changes of the memory."""
+        micro_batches = -(-self.job.global_batch // (layout.dp * micro_batch))
+        key = (layout.tp, layout.pp, layout.sp, layout.cp, micro_batch, layout.recompute,
+               layout.vpp, layout.flash_attention, micro_batches)
+        found = self._activation_bytes.get(key)
+        if found is None:
+            found = self.parts(build(Layout, **{**layout.__dict__, "micro_batch": micro_batch}))[1]
+        return found
 
     def host_fits(self, count: int, host: int) -> bool:
         """Whether the instances of ``count`` GPUs hold ``host`` bytes per GPU in their host

@@ -115,12 +115,21 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
 
 
 def _reach(probe: MemoryProbe, climb: Climb) -> list[int]:
-    """The sizes a climb can reach: up to the first that does not fit (its smallest fits)."""
-    sizes = climb.sizes
-    fields = dict(climb.layout.__dict__)
+    """The sizes a climb can reach: up to the first that does not fit (its smallest fits).
+    Without a paged optimizer the micro-batch changes the activations' part of the memory
+    alone (``MemoryProbe.parts``); the host RAM reads the states and the GPU count, which
+    the smallest size shows to fit."""
+    sizes, layout = climb.sizes, climb.layout
+    if probe.paged:
+        fields = dict(layout.__dict__)
+        for i in range(1, len(sizes)):
+            fields["micro_batch"] = sizes[i]
+            if not train_fits(probe, build(Layout, **fields))[1]:
+                return sizes[:i]
+        return sizes
+    room = probe.gpu.train_usable_bytes - probe.parts(layout)[0]  # for the activations' part
     for i in range(1, len(sizes)):
-        fields["micro_batch"] = sizes[i]
-        if not train_fits(probe, build(Layout, **fields))[1]:
+        if probe.activation_part(layout, sizes[i]) > room:
             return sizes[:i]
     return sizes
 
