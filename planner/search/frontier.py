@@ -19,7 +19,7 @@ setting alone, so the frontier is found in two passes with the same answer:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -59,6 +59,7 @@ class Climb(NamedTuple):
     position: int  # in the walk's order
     layout: Layout  # at the smallest micro-batch
     sizes: list[int]  # micro-batch sizes, smallest first
+    floor: float  # TimeFloors.cheap over the sizes
 
 
 def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
@@ -67,7 +68,8 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
     if job.precision == "fp8" and offer.spec.fp8_flops <= 0:
         return frontier  # no fp8 tensor cores: search_train reports it
     probe = MemoryProbe(job, offer.spec)
-    walk = _Walk(variant, offer.spec, job, probe)
+    floors = TimeFloors(job, offer.spec, probe.states)
+    walk = _Walk(variant, offer.spec, job, probe, floors.cheap)
     walk.run(cap)
     if not walk.climbs:
         if walk.least is not None:
@@ -78,7 +80,6 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
     by_count: dict[int, list[Climb]] = {}
     for climb in walk.climbs:  # counts in the order the walk first fits them
         by_count.setdefault(climb.layout.gpus, []).append(climb)
-    floors = TimeFloors(job, offer.spec, probe.states)
     for count, group in by_count.items():
         found = frontier.by_count[count] = _fastest(variant, offer, order, job, probe, floors, group)
         frontier.known[found.layout] = probe.states_and_memory(found.layout)[:2]
@@ -96,7 +97,7 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
     comes first, goes back with its full one (``TimeFloors.full``) over the sizes it can
     reach (``_reach``) before it is run."""
     extra = overheads_floor(variant, offer, group[0].layout.gpus)
-    heap = [(floors.cheap(c.layout, c.sizes) + extra, c.position, False, c) for c in group]
+    heap = [(c.floor + extra, c.position, False, c) for c in group]
     heapq.heapify(heap)
     best: tuple[float, int, Layout] | None = None
     while heap:
@@ -155,8 +156,10 @@ class _Walk:
     """The first pass: the knob settings to climb, in the walk's order (``climbs``), and the
     least memory of the layouts whose memory was taken (every one, when none fits)."""
 
-    def __init__(self, variant: Variant, spec: GpuSpec, job: TrainJob, probe: MemoryProbe):
+    def __init__(self, variant: Variant, spec: GpuSpec, job: TrainJob, probe: MemoryProbe,
+                 floor: Callable[[Layout, list[int]], float]):
         self.variant, self.spec, self.job, self.probe = variant, spec, job, probe
+        self.floor = floor  # of a climb, before it is run (TimeFloors.cheap)
         self.recomputes = recompute_chain(variant)
         self.climbs: list[Climb] = []
         self.least: tuple | None = None  # (memory, GPUs, layout) of the least memory seen
@@ -194,6 +197,8 @@ class _Walk:
         tp, cp, pp, dp = shape
         fields = dict(_DEFAULTS, tp=tp, pp=pp, dp=dp, sp=sequence_parallel(self.variant, tp), cp=cp)
         probe, climbs, fits = self.probe, self.climbs, False
+        # the cheap floor reads of a knob setting at this shape EP, recomputation and VPP alone
+        floors: dict[tuple[int, str, int], float] = {}
         for ep, zero, offload, shard, vpp in knob_settings(self.variant, self.spec, shape, self._memo):
             knob = (ep, zero, offload, shard > 0, vpp)
             if knob in dead:
@@ -216,8 +221,11 @@ class _Walk:
                 if not fit:
                     failed.add(knobs)
                     continue
+                floor = floors.get((ep, recompute, vpp))
+                if floor is None:
+                    floor = floors[(ep, recompute, vpp)] = self.floor(layout, sizes)
                 # a Climb without NamedTuple's keyword handling (hot path)
-                climbs.append(tuple.__new__(Climb, (len(climbs), layout, sizes)))
+                climbs.append(tuple.__new__(Climb, (len(climbs), layout, sizes, floor)))
                 fits = True
                 break  # slower recomputation at the same knobs cannot beat one that fits
             else:
