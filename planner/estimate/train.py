@@ -455,10 +455,15 @@ def _memory(base: TrainBase, layout: Layout, micro_batches: int) -> tuple[ModelS
     return states, memory_of(base, states, train_activation_bytes(base, layout, micro_batches))
 
 
+def activation_overhead(activations: float) -> float:
+    """The CUDA context and the allocator's reserve beside ``activations`` bytes."""
+    return M.CUDA_CONTEXT_BYTES + M.ALLOCATOR_RESERVE_FRACTION * activations
+
+
 def memory_of(base: TrainBase, states: ModelStates, activations: float) -> Memory:
     """The memory per GPU of ``states`` and ``activations``; applies a paged optimizer's
     spill to ``states``."""
-    overhead = M.CUDA_CONTEXT_BYTES + M.ALLOCATOR_RESERVE_FRACTION * activations
+    overhead = activation_overhead(activations)
     _paged_spill(base, states, activations, overhead)
     return build(
         Memory,

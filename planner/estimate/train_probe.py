@@ -16,8 +16,8 @@ import copy
 from planner.estimate import rent
 from planner.estimate.common import build
 from planner.estimate.train import (
-    ModelStates, _check_train_layout, memory_of, model_states, train_activation_bytes,
-    train_base,
+    ModelStates, _check_train_layout, activation_overhead, memory_of, model_states,
+    train_activation_bytes, train_base,
 )
 from planner.estimate import timing as T
 from planner.estimate.train_time import exposed_step, offloaded_step, step_compute
@@ -80,11 +80,9 @@ class MemoryProbe:
         key = (layout.tp, layout.pp, layout.sp, layout.cp, layout.micro_batch, layout.recompute,
                layout.vpp, layout.flash_attention, micro_batches)
         activations = self._activation_bytes.get(key)
-        if activations is None:
-            memory = memory_of(base, ModelStates(0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0,
-                                                 0.0, 0.0, 1, 1),
-                               self._activations_of(layout, micro_batches, key))
-            activations = self._activation_bytes[key] = memory.activations + memory.overhead
+        if activations is None:  # Memory.activations and Memory.overhead, as memory_of makes them
+            found = self._activations_of(layout, micro_batches, key)
+            activations = self._activation_bytes[key] = int(found) + int(activation_overhead(found))
         key = (layout.tp, layout.pp, layout.dp, layout.ep, layout.zero, layout.offload,
                layout.cp, layout.shard)
         states = self._state_bytes.get(key)

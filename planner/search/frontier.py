@@ -19,7 +19,7 @@ setting alone, so the frontier is found in two passes with the same answer:
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -234,9 +234,9 @@ class _Walk:
 
 
 def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, int],
-                  memo: dict | None = None) -> Iterator[tuple[int, int, str, int, int]]:
+                  memo: dict | None = None) -> list[tuple[int, int, str, int, int]]:
     """(ep, zero, offload, shard, vpp) in search order at (tp, cp, pp, dp). ``memo`` keeps
-    the pieces that depend on one degree alone across the shapes of one walk."""
+    the pieces that depend on a few degrees alone across the shapes of one walk."""
     tp, cp, pp, dp = shape
     memo = {} if memo is None else memo
     job = variant.train_job
@@ -249,6 +249,7 @@ def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, i
     vpps = memo.get(("vpp", pp))
     if vpps is None:
         vpps = memo[("vpp", pp)] = vpp_choices(variant, pp)
+    out = []
     for ep in eps:
         for zero, offload in pairs:
             runs = memo.get(("runs", tp, pp, ep, zero))
@@ -256,9 +257,12 @@ def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, i
                 runs = memo[("runs", tp, pp, ep, zero)] = stack_runs(job, tp, pp, ep, zero)
             if not runs:
                 continue  # the stack's own code refuses it (space.stack_runs)
-            for shard in shard_choices(variant, spec, tp, cp, dp, zero, offload):
-                for vpp in vpps:
-                    yield ep, zero, offload, shard, vpp
+            shards = memo.get(("shard", tp, cp, dp, zero, offload))
+            if shards is None:
+                shards = memo[("shard", tp, cp, dp, zero, offload)] = shard_choices(
+                    variant, spec, tp, cp, dp, zero, offload)
+            out += [(ep, zero, offload, shard, vpp) for shard in shards for vpp in vpps]
+    return out
 
 
 def micro_batch_sizes(variant: Variant, job: TrainJob, base: Layout) -> list[int]:
