@@ -243,9 +243,9 @@ def run_bytes(variant: Variant) -> tuple[float, float]:
     trained parameters' weights and optimizer state (planner.estimate.host)."""
     job = variant.train_job
     # asked for every layout the search times: kept by the job's identity (hashing a job
-    # walks all of its fields), the entry holding the job so that its id is not reused
+    # walks all of its fields); the entry holds the job, so its id is not reused meanwhile
     hit = _RUN_BYTES.get((variant.kind, id(job)))
-    if hit is None or hit[0] is not job:
+    if hit is None:
         if len(_RUN_BYTES) >= 4096:
             _RUN_BYTES.clear()
         hit = _RUN_BYTES[(variant.kind, id(job))] = (job, _run_bytes(variant.kind, job))
