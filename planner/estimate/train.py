@@ -478,19 +478,22 @@ def memory_of(base: TrainBase, states: ModelStates, activations: float) -> Memor
 
 
 def evaluate_train(job: TrainJob, layout: Layout, gpu: GpuSpec,
-                   known: tuple[ModelStates, Memory] | None = None) -> TrainEstimate:
+                   known: tuple | None = None) -> TrainEstimate:
     """Per-GPU memory and run time of ``job`` laid out as ``layout`` on ``gpu``s. ``known``:
-    the model states (a paged optimizer's spill applied) and the memory of ``layout`` on
-    ``gpu`` for a job that differs from ``job`` in its tokens alone, taken as they are
-    (nothing of them reads the tokens: ``train_base`` derives ``steps`` alone from them)."""
+    the model states (a paged optimizer's spill applied), the memory and the traffic
+    (``train_time.traffic``) of ``layout`` on ``gpu`` for a job that differs from ``job``
+    in its tokens alone, taken as they are (none of them reads the tokens:
+    ``train_base`` derives ``steps`` alone from them)."""
     base = train_base(job, gpu)
     micro_batches = _micro_batches(job, layout)  # per step
+    comms = None
     if known is None:
         states, memory = _memory(base, layout, micro_batches)
     else:
-        states, memory = known
+        states, memory, comms = known
     flops = job.tokens * base.flops_per_token[layout.recompute]
-    compute, communication, bubble = step_time(base, layout, states, micro_batches, job.tokens)
+    compute, communication, bubble = step_time(base, layout, states, micro_batches, job.tokens,
+                                               comms)
     return build(
         TrainEstimate,
         memory=memory,

@@ -51,27 +51,38 @@ class TimeFloors:
         self.base = train_base(job, gpu)
         self._states = states or (lambda layout: model_states(self.base, layout))
         self._compute: dict[tuple, tuple] = {}
+        self._sizes: dict[tuple, tuple] = {}
         self._exposed: dict[tuple, tuple[float, float, float, float]] = {}
 
     def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
         """(the least compute of any size, the most, the least bubble fraction of any size
         by interleaving, the largest size, its micro-batches; the last two None where some
         size does not divide the per-rank batch)."""
+        sizes = tuple(sizes)
         key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.recompute,
-               layout.sp, layout.flash_attention, tuple(sizes))
+               layout.sp, layout.flash_attention, sizes)
         found = self._compute.get(key)
         if found is None:
             base, job = self.base, self.job
-            counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
-            rates = [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
-                                layout.flash_attention)[0] for mb in sizes]
-            low = compute_seconds(base, layout, job.tokens, max(rates))
-            high = compute_seconds(base, layout, job.tokens, min(rates))
-            largest = fewest = None
-            if len({m * mb for m, mb in zip(counts, sizes)}) == 1:
-                largest = max(sizes)
-                fewest = counts[sizes.index(largest)]
-            found = self._compute[key] = (low, high, _Bubbles(layout.pp, counts), largest, fewest)
+            # what reads neither the recomputation nor SP: kept for the layouts that differ
+            # in those alone
+            pick = (layout.tp, layout.cp, layout.ep, layout.flash_attention, layout.dp, layout.pp,
+                    sizes)
+            shared = self._sizes.get(pick)
+            if shared is None:
+                counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
+                rates = [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
+                                    layout.flash_attention)[0] for mb in sizes]
+                largest = fewest = None
+                if len({m * mb for m, mb in zip(counts, sizes)}) == 1:
+                    largest = max(sizes)
+                    fewest = counts[sizes.index(largest)]
+                shared = self._sizes[pick] = (max(rates), min(rates),
+                                              _Bubbles(layout.pp, counts), largest, fewest)
+            best, worst, bubbles, largest, fewest = shared
+            low = compute_seconds(base, layout, job.tokens, best)
+            high = compute_seconds(base, layout, job.tokens, worst)
+            found = self._compute[key] = (low, high, bubbles, largest, fewest)
         return found
 
     def cheap(self, layout: Layout, sizes: Sequence[int]) -> float:

@@ -20,7 +20,7 @@ from planner.estimate.train import (
     train_activation_bytes, train_base,
 )
 from planner.estimate import timing as T
-from planner.estimate.train_time import exposed_step, offloaded_step, step_compute
+from planner.estimate.train_time import exposed_step, offloaded_step, step_compute, traffic
 from planner.estimate.types import GpuSpec, Layout, Memory, TrainJob
 
 
@@ -32,6 +32,7 @@ class MemoryProbe:
     def __init__(self, job: TrainJob, gpu: GpuSpec):
         self.job, self.gpu = job, gpu
         self.base = train_base(job, gpu)
+        self.usable = gpu.train_usable_bytes  # GpuSpec works it out at each read
         # a paged optimizer's spill changes the states it is applied to: a copy each time
         self._paged = job.optimizer.startswith("paged")
         self._states: dict[tuple, ModelStates] = {}
@@ -136,6 +137,12 @@ class MemoryProbe:
         if self._paged:
             states = copy.copy(states)
         return states, memory_of(base, states, activations), micro_batches
+
+    def known(self, layout: Layout) -> tuple:
+        """(model states, memory, traffic) of ``layout``: what ``evaluate_train`` takes as
+        ``known`` for a job that differs from this one in its tokens alone."""
+        states, memory, micro_batches = self.states_and_memory(layout)
+        return states, memory, traffic(self.base, layout, states, micro_batches)
 
     def seconds(self, layout: Layout) -> float:
         """``evaluate_train(job, layout, gpu).seconds``: ``step_time`` of the states as

@@ -214,11 +214,12 @@ def dequantize_seconds(base: TrainBase, layout: Layout, states: ModelStates) -> 
 
 
 def step_time(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
-              tokens: float) -> tuple[float, float, float]:
-    """(compute, exposed communication, pipeline bubble) seconds of the whole run."""
+              tokens: float, comms: tuple | None = None) -> tuple[float, float, float]:
+    """(compute, exposed communication, pipeline bubble) seconds of the whole run; ``comms``:
+    ``traffic``'s answer for these arguments, when already known."""
     compute, micro_compute = step_compute(base, layout, states, micro_batches, tokens)
     return timed_step(base, layout, states, micro_batches, compute, micro_compute,
-                      T.bubble_fraction(layout.pp, micro_batches, layout.vpp))
+                      T.bubble_fraction(layout.pp, micro_batches, layout.vpp), comms)
 
 
 def step_compute(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
@@ -235,28 +236,31 @@ def step_compute(base: TrainBase, layout: Layout, states: ModelStates, micro_bat
 
 def timed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
                compute: float, micro_compute: float, bubble_fraction: float,
-               ) -> tuple[float, float, float]:
+               comms: tuple | None = None) -> tuple[float, float, float]:
     """``step_time`` from the run's compute seconds, one micro-batch's and the bubble
     fraction. Every term is nonnegative, nondecreasing in ``compute``, ``micro_batches``
     (at a fixed micro-batches x micro-batch: the collectives' counts) and
     ``bubble_fraction``, and nonincreasing in ``micro_compute`` (what hides communication):
     ``train_floor`` relies on it to bound the time of several micro-batch sizes at once."""
     communication, bubble = exposed_step(base, layout, states, micro_batches, compute,
-                                         micro_compute, bubble_fraction)
+                                         micro_compute, bubble_fraction, comms)
     return offloaded_step(base, layout, states, micro_batches, compute, micro_compute,
                           communication, bubble)
 
 
 def exposed_step(base: TrainBase, layout: Layout, states: ModelStates, micro_batches: int,
                  compute: float, micro_compute: float, bubble_fraction: float,
-                 ) -> tuple[float, float]:
+                 comms: tuple | None = None) -> tuple[float, float]:
     """``timed_step``'s first part: (exposed communication seconds per step before CPU
     offload, the run's bubble). It reads of the layout what ``traffic`` reads, of the
     states the parameter counts ``traffic`` sends (trained and gathered, dense and routed):
     neither offload nor a ZeRO stage below 3 (``train_probe`` and ``train_floor`` share it
-    between the layouts that differ in those alone)."""
+    between the layouts that differ in those alone). ``comms``: ``traffic``'s answer, when
+    already known (it reads neither the tokens nor the steps)."""
     pp = layout.pp
-    gradients, gathers, tensor, experts, pipeline, context = traffic(base, layout, states, micro_batches)
+    if comms is None:
+        comms = traffic(base, layout, states, micro_batches)
+    gradients, gathers, tensor, experts, pipeline, context = comms
     communication = 0.0  # exposed seconds per step
     if layout.zero >= 3:
         # each micro-batch's gathers hide behind its compute (prefetch) but for the excess;

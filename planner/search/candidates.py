@@ -173,8 +173,8 @@ class VariantSearch:
 
 def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob,
                     layout: Layout, known: tuple | None = None) -> Candidate:
-    """``layout`` evaluated; ``known``: its model states and memory on ``offer`` for a job
-    that differs from ``job`` in its tokens alone (``evaluate_train``)."""
+    """``layout`` evaluated; ``known``: its model states, memory and traffic on ``offer``
+    for a job that differs from ``job`` in its tokens alone (``evaluate_train``)."""
     est = evaluate_train(job, layout, offer.spec, known)
     spec = offer.spec
     count = layout.gpus
@@ -234,7 +234,7 @@ def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[int, bool]:
     (``Candidate.fits_memory``: the GPUs' usable memory and the host RAM offload fills),
     without timing it."""
     total, host = probe.total(layout)
-    return total, total <= probe.gpu.train_usable_bytes and probe.host_fits(layout.gpus, host)
+    return total, total <= probe.usable and probe.host_fits(layout.gpus, host)
 
 
 def run_bytes(variant: Variant) -> tuple[float, float]:

@@ -45,7 +45,7 @@ class Frontier:
 
     by_count: dict[int, Candidate] = field(default_factory=dict)
     least_memory: Candidate | None = None
-    # the model states and memory of the layouts above, for the variants' own jobs
+    # the model states, memory and traffic of the layouts above, for the variants' own jobs
     # (search.train: they differ from the frontier's in their tokens alone)
     known: dict[Layout, tuple] = field(default_factory=dict, compare=False, repr=False)
 
@@ -75,14 +75,14 @@ def find_frontier(variant: Variant, offer: GpuOffer, order: int, cap: int,
         if walk.least is not None:
             least = walk.least[2]
             frontier.least_memory = train_candidate(variant, offer, order, job, least)
-            frontier.known[least] = probe.states_and_memory(least)[:2]
+            frontier.known[least] = probe.known(least)
         return frontier
     by_count: dict[int, list[Climb]] = {}
     for climb in walk.climbs:  # counts in the order the walk first fits them
         by_count.setdefault(climb.layout.gpus, []).append(climb)
     for count, group in by_count.items():
         found = frontier.by_count[count] = _fastest(variant, offer, order, job, probe, floors, group)
-        frontier.known[found.layout] = probe.states_and_memory(found.layout)[:2]
+        frontier.known[found.layout] = probe.known(found.layout)
     return frontier
 
 
@@ -128,7 +128,7 @@ def _reach(probe: MemoryProbe, climb: Climb) -> list[int]:
             if not train_fits(probe, build(Layout, **fields))[1]:
                 return sizes[:i]
         return sizes
-    room = probe.gpu.train_usable_bytes - probe.parts(layout)[0]  # for the activations' part
+    room = probe.usable - probe.parts(layout)[0]  # for the activations' part
     for i in range(1, len(sizes)):
         if probe.activation_part(layout, sizes[i]) > room:
             return sizes[:i]

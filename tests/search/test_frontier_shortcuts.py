@@ -80,7 +80,7 @@ def test_a_variants_own_tokens_reuse_the_walks_memory(text):
         own = dataclasses.replace(job, tokens=job.tokens / 7.0)
         for base, sizes in _layouts(variant, offer, job, min(cap, 16)):
             for layout in _sized(base, sizes):
-                known = probe.states_and_memory(layout)[:2]
+                known = probe.known(layout)
                 assert evaluate_train(own, layout, offer.spec, known) \
                     == evaluate_train(own, layout, offer.spec), (text, layout)
                 assert train_candidate(variant, offer, order, own, layout, known) \
