@@ -55,9 +55,10 @@ class TimeFloors:
         self._exposed: dict[tuple, tuple[float, float, float, float]] = {}
 
     def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
-        """(the least compute of any size, the most, the least bubble fraction of any size
-        by interleaving, the largest size, its micro-batches; the last two None where some
-        size does not divide the per-rank batch)."""
+        """(the least compute of any size, the least linear-layer rate of any size (the
+        most compute is taken at it where needed), the least bubble fraction of any size by
+        interleaving, the largest size, its micro-batches; the last two None where some size
+        does not divide the per-rank batch)."""
         sizes = tuple(sizes)
         key = (layout.tp, layout.cp, layout.pp, layout.dp, layout.ep, layout.recompute,
                layout.sp, layout.flash_attention, sizes)
@@ -81,8 +82,7 @@ class TimeFloors:
                                               _Bubbles(layout.pp, counts), largest, fewest)
             best, worst, bubbles, largest, fewest = shared
             low = compute_seconds(base, layout, job.tokens, best)
-            high = compute_seconds(base, layout, job.tokens, worst)
-            found = self._compute[key] = (low, high, bubbles, largest, fewest)
+            found = self._compute[key] = (low, worst, bubbles, largest, fewest)
         return found
 
     def cheap(self, layout: Layout, sizes: Sequence[int]) -> float:
@@ -94,7 +94,7 @@ class TimeFloors:
     def full(self, layout: Layout, sizes: Sequence[int]) -> float:
         """At most the estimate at any of ``sizes`` (0 where some size does not divide the
         per-rank batch: the collectives' argument needs micro-batches x micro-batch fixed)."""
-        low, high, bubbles, largest, fewest = self._parts(layout, sizes)
+        low, worst, bubbles, largest, fewest = self._parts(layout, sizes)
         steps = self.base.steps
         if largest is None or not steps > 0:
             return 0.0
@@ -109,6 +109,7 @@ class TimeFloors:
         if found is None:
             dequantize = dequantize_seconds(self.base, top, states)
             compute = low + dequantize * fewest * steps
+            high = compute_seconds(self.base, layout, self.job.tokens, worst)
             most_per_micro = high / (steps * fewest) + dequantize
             found = self._exposed[key] = (compute, most_per_micro) + exposed_step(
                 self.base, top, states, fewest, compute, most_per_micro, bubbles[layout.vpp])

@@ -51,6 +51,7 @@ class Frontier:
 
 
 _DEFAULTS = Layout().__dict__  # what the walk does not set (replicas, flash attention)
+_new_layout = object.__new__
 
 
 class Climb(NamedTuple):
@@ -199,20 +200,28 @@ class _Walk:
         probe, climbs, fits = self.probe, self.climbs, False
         # the cheap floor reads of a knob setting at this shape EP, recomputation and VPP alone
         floors: dict[tuple[int, str, int], float] = {}
+        by_vpp: dict[int, list[int]] = {}  # the micro-batch sizes at this shape
         for ep, zero, offload, shard, vpp in knob_settings(self.variant, self.spec, shape, self._memo):
             knob = (ep, zero, offload, shard > 0, vpp)
             if knob in dead:
                 continue
+            sizes = by_vpp.get(vpp)
+            if sizes is None:
+                sizes = by_vpp[vpp] = self.sizes(dp, pp, vpp)
+            knob_fields = None
             for recompute in self.recomputes:
                 knobs = knob + (recompute,)
                 if knobs in failed:
                     continue
-                sizes = self.sizes(dp, pp, vpp)
                 if not sizes:
                     break  # no micro-batch this schedule can run at this DP; a smaller DP may have one
-                layout = build(Layout, **dict(fields, ep=ep, zero=zero, recompute=recompute,
-                                              offload=offload, micro_batch=sizes[0], shard=shard,
-                                              vpp=vpp))
+                if knob_fields is None:
+                    knob_fields = dict(fields, ep=ep, zero=zero, offload=offload,
+                                       micro_batch=sizes[0], shard=shard, vpp=vpp)
+                # as estimate.common.build makes it (every field given), with one copy
+                layout = _new_layout(Layout)
+                layout.__dict__.update(knob_fields)
+                layout.__dict__["recompute"] = recompute
                 total, fit = train_fits(probe, layout)
                 if not climbs:  # the least memory is read only when nothing fits
                     least = self.least
