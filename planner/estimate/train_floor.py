@@ -51,7 +51,8 @@ class TimeFloors:
         self.base = train_base(job, gpu)
         self._states = states or (lambda layout: model_states(self.base, layout))
         self._compute: dict[tuple, tuple] = {}
-        self._sizes: dict[tuple, tuple] = {}
+        self._rates: dict[tuple, tuple[float, float]] = {}  # by (tp, cp, ep, flash, sizes)
+        self._steps: dict[tuple, tuple] = {}  # by (dp, pp, sizes)
         self._exposed: dict[tuple, tuple[float, float, float, float]] = {}
 
     def _parts(self, layout: Layout, sizes: Sequence[int]) -> tuple:
@@ -65,22 +66,25 @@ class TimeFloors:
         found = self._compute.get(key)
         if found is None:
             base, job = self.base, self.job
-            # what reads neither the recomputation nor SP: kept for the layouts that differ
-            # in those alone
-            pick = (layout.tp, layout.cp, layout.ep, layout.flash_attention, layout.dp, layout.pp,
-                    sizes)
-            shared = self._sizes.get(pick)
-            if shared is None:
-                counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
-                rates = [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
+            # the sizes' best and worst rates, and their micro-batches and bubbles, read
+            # fewer fields: kept by those
+            pick = (layout.tp, layout.cp, layout.ep, layout.flash_attention, sizes)
+            rates = self._rates.get(pick)
+            if rates is None:
+                found = [base.rates(mb * job.seq_len / layout.cp, layout.tp, layout.ep,
                                     layout.flash_attention)[0] for mb in sizes]
+                rates = self._rates[pick] = (max(found), min(found))
+            pick = (layout.dp, layout.pp, sizes)
+            steps = self._steps.get(pick)
+            if steps is None:
+                counts = [-(-job.global_batch // (layout.dp * mb)) for mb in sizes]
                 largest = fewest = None
                 if len({m * mb for m, mb in zip(counts, sizes)}) == 1:
                     largest = max(sizes)
                     fewest = counts[sizes.index(largest)]
-                shared = self._sizes[pick] = (max(rates), min(rates),
-                                              _Bubbles(layout.pp, counts), largest, fewest)
-            best, worst, bubbles, largest, fewest = shared
+                steps = self._steps[pick] = (_Bubbles(layout.pp, counts), largest, fewest)
+            best, worst = rates
+            bubbles, largest, fewest = steps
             low = compute_seconds(base, layout, job.tokens, best)
             found = self._compute[key] = (low, worst, bubbles, largest, fewest)
         return found

@@ -96,7 +96,8 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
     least floor left is above the best found, no climb left can change it. Each climb
     enters with its cheap floor (``TimeFloors.cheap``, over all its sizes) and, when that
     comes first, goes back with its full one (``TimeFloors.full``) over the sizes it can
-    reach (``_reach``) before it is run."""
+    reach (``_reach``) before it is run; a climb that can reach one size alone is run at
+    once (its seconds count as found whenever they are taken)."""
     extra = overheads_floor(variant, offer, group[0].layout.gpus)
     heap = [(c.floor + extra, c.position, False, c) for c in group]
     heapq.heapify(heap)
@@ -107,9 +108,12 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
             break
         if not full:
             sizes = _reach(probe, climb)
-            floor = floors.full(climb.layout, sizes) + extra
-            heapq.heappush(heap, (floor, position, True, climb._replace(sizes=sizes)))
-            continue
+            if len(sizes) > 1:
+                floor = floors.full(climb.layout, sizes) + extra
+                heapq.heappush(heap, (floor, position, True, climb._replace(sizes=sizes)))
+                continue
+            # one size: timing it costs what its full floor would, and gives its seconds
+            climb = climb._replace(sizes=sizes)
         seconds, layout = _climb(variant, offer, job, probe, climb)
         if best is None or (seconds, position) < best[:2]:
             best = (seconds, position, layout)
