@@ -257,7 +257,7 @@ def link(g: Group, f: Fabric) -> Link:
                 node_share(g), alltoall_node_share(g))
 
 
-_LINK: dict[tuple, Link] = {}
+_LINK: dict[tuple, tuple[Fabric, Link]] = {}
 
 
 def _link(size: int, stride: int, f: Fabric) -> Link:
@@ -266,13 +266,15 @@ def _link(size: int, stride: int, f: Fabric) -> Link:
     per_node = f.per_node
     # group()'s size and ranks per node, without building the Group unless it is new
     local = 1 if size <= 1 or stride >= per_node else max(1, min(size, per_node // stride))
-    key = (size if size > 1 else 1, local, f)
+    # by the fabric's identity (hashing it is a Python call); the entry holds the fabric,
+    # so its id is not reused while the entry lives
+    key = (size if size > 1 else 1, local, id(f))
     hit = _LINK.get(key)
     if hit is None:
         if len(_LINK) >= _LINKS_LIMIT:
             _LINK.clear()
-        hit = _LINK[key] = link(group(size, stride, per_node), f)
-    return hit
+        hit = _LINK[key] = (f, link(group(size, stride, per_node), f))
+    return hit[1]
 
 
 _LINKS: dict[tuple, Groups] = {}

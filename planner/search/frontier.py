@@ -99,6 +99,7 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
     reach (``_reach``) before it is run; a climb that can reach one size alone is run at
     once (its seconds count as found whenever they are taken)."""
     extra = overheads_floor(variant, offer, group[0].layout.gpus)
+    timed: dict[float, float] = {}  # a run's seconds by its estimate's, on this count
     heap = [(c.floor + extra, c.position, False, c) for c in group]
     heapq.heapify(heap)
     best: tuple[float, int, Layout] | None = None
@@ -114,7 +115,7 @@ def _fastest(variant: Variant, offer: GpuOffer, order: int, job: TrainJob, probe
                 continue
             # one size: timing it costs what its full floor would, and gives its seconds
             climb = climb._replace(sizes=sizes)
-        seconds, layout = _climb(variant, offer, job, probe, climb)
+        seconds, layout = _climb(variant, offer, job, probe, climb, timed)
         if best is None or (seconds, position) < best[:2]:
             best = (seconds, position, layout)
     return train_candidate(variant, offer, order, job, best[2])
@@ -141,16 +142,22 @@ def _reach(probe: MemoryProbe, climb: Climb) -> list[int]:
 
 
 def _climb(variant: Variant, offer: GpuOffer, job: TrainJob, probe: MemoryProbe,
-           climb: Climb) -> tuple[float, Layout]:
+           climb: Climb, timed: dict[float, float]) -> tuple[float, Layout]:
     """The fastest of the micro-batch sizes, with its seconds: climbed from the smallest up
     to the first that is not faster; ``climb.sizes`` are those it can reach (``_reach``:
-    larger ones do not fit)."""
+    larger ones do not fit). ``timed``: ``train_seconds`` on the climb's GPU count by the
+    estimate's seconds, the rest of what it reads being the variant's and the offer's
+    (layouts that differ in a ZeRO stage below 3 alone often take the same seconds)."""
     fields = dict(climb.layout.__dict__)
+    count = climb.layout.gpus
     found = None
     for mb in climb.sizes:
         fields["micro_batch"] = mb
         layout = build(Layout, **fields)
-        seconds = train_seconds(variant, offer, job, layout.gpus, probe.seconds(layout))
+        estimate = probe.seconds(layout)
+        seconds = timed.get(estimate)
+        if seconds is None:
+            seconds = timed[estimate] = train_seconds(variant, offer, job, count, estimate)
         if found is not None and seconds >= found[0]:
             break
         found = (seconds, layout)
