@@ -197,8 +197,8 @@ class _Walk:
         key = (dp, pp, vpp)
         found = self._sizes.get(key)
         if found is None:
-            found = self._sizes[key] = micro_batch_sizes(self.variant, self.job,
-                                                         Layout(dp=dp, pp=pp, vpp=vpp))
+            found = self._sizes[key] = micro_batch_sizes(
+                self.variant, self.job, build(Layout, **dict(_DEFAULTS, dp=dp, pp=pp, vpp=vpp)))
         return found
 
     def shape(self, shape: tuple[int, int, int, int], failed: set, dead: set) -> bool:
@@ -271,12 +271,12 @@ def knob_settings(variant: Variant, spec: GpuSpec, shape: tuple[int, int, int, i
         vpps = memo[("vpp", pp)] = vpp_choices(variant, pp)
     out = []
     for ep in eps:
-        for zero, offload in pairs:
-            runs = memo.get(("runs", tp, pp, ep, zero))
-            if runs is None:
-                runs = memo[("runs", tp, pp, ep, zero)] = stack_runs(job, tp, pp, ep, zero)
-            if not runs:
-                continue  # the stack's own code refuses it (space.stack_runs)
+        # the pairs the stack's own code runs (space.stack_runs) at (tp, pp, ep)
+        runs = memo.get(("runs", tp, pp, ep, dp > 1))
+        if runs is None:
+            runs = memo[("runs", tp, pp, ep, dp > 1)] = [
+                (zero, offload) for zero, offload in pairs if stack_runs(job, tp, pp, ep, zero)]
+        for zero, offload in runs:
             shards = memo.get(("shard", tp, cp, dp, zero, offload))
             if shards is None:
                 shards = memo[("shard", tp, cp, dp, zero, offload)] = shard_choices(
