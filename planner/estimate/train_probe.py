@@ -7,6 +7,8 @@ micro-batch, the recomputation nor the interleaving; the activations
 (``train.train_activation_bytes``) read neither ZeRO, offload, sharding, EP nor DP but
 through the micro-batches per step. Each part is kept by the fields it reads; the memory
 is then put together as ``evaluate_train`` puts it (``train.memory_of``), the same numbers.
+The climbs' seconds are ``evaluate_train``'s too, their compute and exposed communication
+kept by what those read (``train_time.exposed_step``).
 """
 
 from __future__ import annotations

@@ -9,11 +9,13 @@ Which knob settings get climbed depends on memory alone, and a climb's result on
 setting alone, so the frontier is found in two passes with the same answer:
 1. ``_Walk`` walks the space in its order with the memory of each setting's smallest
    micro-batch (``estimate.train_probe``, no timing): the settings to climb, each with
-   its position in the walk;
+   its position in the walk and its cheap floor;
 2. per GPU count, the climbs run best-first by a floor on their time
-   (``estimate.train_floor``); the count keeps the least (seconds, position), the first
-   fastest in the walk's order as the one-pass walk kept, and the climbs whose floor is
-   above the fastest found cannot change it, so they are not run.
+   (``estimate.train_floor``) plus the least overheads of the count, the full floor over
+   the sizes a climb can reach before the first that does not fit; the count keeps the
+   least (seconds, position), the first fastest in the walk's order as the one-pass walk
+   kept, and the climbs whose floor is above the fastest found cannot change it, so they
+   are not run. docs/solve.md ("Pruning") says why each step is exact.
 """
 
 from __future__ import annotations
