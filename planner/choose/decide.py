@@ -5,9 +5,15 @@ the stable order, so it is unique: ``limits.first_choices``) is what CP-SAT's
 lexicographic optimum picks for it when no shared limit binds: the objective is a sum
 over items, each criterion's sum is least when every item is at its own least, and the
 tie-breaks follow item by item. So when the first choices together fit every GPU type's
-availability and the budget (no scheduled window: a schedule is CP-SAT's), they are the
-optimal choice, decided in Python; CP-SAT (and the OR-Tools import, about half a second)
-runs only when limits couple the items. tests/search/test_decide.py checks the two agree.
+availability and the budget, they are the optimal choice, decided in Python; CP-SAT (and
+the OR-Tools import, about half a second) runs only when limits couple the items.
+tests/search/test_decide.py checks the two agree.
+
+In a scheduled window the same holds when the first choices fit every limit all at once
+and each run fits its slot from its release: every run starting at its release is then
+a schedule (runs of one group never overlap: each ends by its due, at or before the next
+release), and it is the one ``schedule.earliest`` makes of any schedule CP-SAT finds,
+since at no moment does the pool hold more than all of them at once.
 
 When limits do couple them, the priced bound (``start``, ``fixing``) may still prove the
 answer: when every instance keeps one option that a choice as good as the greedy start
@@ -18,8 +24,9 @@ shared-pool and tour examples are decided so).
 from __future__ import annotations
 
 from planner.choose.classes import merge_identical
-from planner.choose.limits import binding_limits, bounds, first_choices, usage
-from planner.choose.prepare import Inst, criteria, prepare
+from planner.choose.limits import binding_limits, bounds, first_choices, run_starts, usage
+from planner.choose.prepare import Inst, Opt, Timed, criteria, prepare, timed
+from planner.choose.schedule import earliest
 from planner.choose.start import begin
 from planner.choose.types import Choice, Problem, SolveOptions
 from planner.units import COST_SCALE, HOURS_SCALE, cost_units
@@ -29,12 +36,13 @@ def choose(problem: Problem, time_limit: float = 10.0, workers: int = 1,
            options: SolveOptions | None = None) -> Choice:
     """``planner.choose.cpsat.solve``'s answer: decided directly when the items' first
     choices fit every shared limit, else by CP-SAT."""
-    prepared = None if problem.window is not None else prepare(problem)
+    prepared = prepare(problem)
     decided = decide_directly(problem, options, prepared)
     if decided is not None:
         return decided
     begun = None
-    if prepared is not None and prepared[0] and not _solver_asked(options):
+    # The priced bound knows no time: in a window, CP-SAT schedules.
+    if problem.window is None and prepared[0] and not _solver_asked(options):
         begun, decided = _decide_priced(problem, prepared)
         if decided is not None:
             return decided
@@ -67,12 +75,10 @@ def _decide_priced(problem: Problem, prepared: tuple[list[Inst], list[str]]):
 
 def decide_directly(problem: Problem, options: SolveOptions | None = None,
                     prepared: tuple[list[Inst], list[str]] | None = None) -> Choice | None:
-    """The optimal choice when the first choices fit every limit together; None when they
-    do not, when the pool is scheduled in a window, or when CP-SAT's log or model is asked
-    for. ``prepared``: ``prepare(problem)`` when the caller has it."""
+    """The optimal choice when the first choices fit every limit together (in a window: all
+    at once, each run from its release); None when they do not, or when CP-SAT's log or
+    model is asked for. ``prepared``: ``prepare(problem)`` when the caller has it."""
     if _solver_asked(options):
-        return None
-    if problem.window is not None:
         return None
     insts, empty = prepared or prepare(problem)
     if not insts:  # nothing to choose (as cpsat.solve answers it)
@@ -84,12 +90,31 @@ def decide_directly(problem: Problem, options: SolveOptions | None = None,
     limit = bounds(problem.available, budget)
     if any(used.get(lid, (0, {}))[0] > bound for lid, bound in limit.items()):
         return None
-    return _choice(problem, insts, crits, firsts, firsts, budget, empty)
+    schedule = timed(problem)
+    if schedule is not None and not _each_run_fits_from_release(insts, firsts, schedule):
+        return None
+    return _choice(problem, insts, crits, firsts, firsts, budget, empty, schedule)
+
+
+def _each_run_fits_from_release(insts: list[Inst], picked: dict[str, Opt], schedule: Timed) -> bool:
+    """Whether every picked option's run, started at its release, ends by its own due (the
+    model's constraint ``start + steps <= due``)."""
+    for inst in insts:
+        steps = picked[inst.name].steps
+        releases = schedule.releases.get(inst.group, ())
+        if any(r + steps > due for r, due in zip(releases, schedule.dues.get(inst.name, ()))):
+            return False
+    return True
 
 
 def _choice(problem: Problem, insts: list[Inst], crits, picked: dict, firsts: dict,
-            budget: int | None, empty) -> Choice:
-    """The proven optimal choice ``picked`` (instance -> option), as ``cpsat.solve`` gives it."""
+            budget: int | None, empty, schedule: Timed | None = None) -> Choice:
+    """The proven optimal choice ``picked`` (instance -> option), as ``cpsat.solve`` gives it;
+    in a window (``schedule``), every run at its release."""
+    starts = {}
+    if schedule is not None:
+        at_release = {(g, k): r for g, rs in schedule.releases.items() for k, r in enumerate(rs)}
+        starts = earliest(insts, picked, schedule, problem.available, at_release)
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
     return Choice(
@@ -97,7 +122,9 @@ def _choice(problem: Problem, insts: list[Inst], crits, picked: dict, firsts: di
         picks={name: o.index for name, o in sorted(picked.items())},
         objective_value=sum(o.value(primary) for o in picked.values()) / scale,
         gap=0.0,
-        binding=binding_limits(insts, problem.available, budget, picked, crits, None, {}, {}),
+        binding=binding_limits(insts, problem.available, budget, picked, crits, schedule, starts,
+                               {}),
         unplaced=tuple(empty),
         first_choices={name: o.index for name, o in sorted(firsts.items())},
+        starts=run_starts(schedule, starts),
     )
