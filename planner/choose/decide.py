@@ -9,11 +9,11 @@ availability and the budget, they are the optimal choice, decided in Python; CP-
 the OR-Tools import, about half a second) runs only when limits couple the items.
 tests/search/test_decide.py checks the two agree.
 
-In a scheduled window the same holds when the first choices fit every limit all at once
-and each run fits its slot from its release: every run starting at its release is then
-a schedule (runs of one group never overlap: each ends by its due, at or before the next
-release), and it is the one ``schedule.earliest`` makes of any schedule CP-SAT finds,
-since at no moment does the pool hold more than all of them at once.
+In a scheduled window the same holds when the first choices, every run started at its
+release, end by their dues and fit the pool at every moment (and the budget): that is a
+schedule, so the first choices are feasible, hence optimal. It is also the schedule
+``schedule.earliest`` makes of any schedule CP-SAT finds: taking runs in any order, each
+fits at its release beside those already placed there, a part of a feasible schedule.
 
 When limits do couple them, the priced bound (``start``, ``fixing``) may still prove the
 answer: when every instance keeps one option that a choice as good as the greedy start
@@ -24,7 +24,7 @@ shared-pool and tour examples are decided so).
 from __future__ import annotations
 
 from planner.choose.classes import merge_identical
-from planner.choose.limits import binding_limits, bounds, first_choices, run_starts, usage
+from planner.choose.limits import binding_limits, bounds, first_choices, peak, run_starts, timeline, usage
 from planner.choose.prepare import Inst, Opt, Timed, criteria, prepare, timed
 from planner.choose.schedule import earliest
 from planner.choose.start import begin
@@ -75,9 +75,9 @@ def _decide_priced(problem: Problem, prepared: tuple[list[Inst], list[str]]):
 
 def decide_directly(problem: Problem, options: SolveOptions | None = None,
                     prepared: tuple[list[Inst], list[str]] | None = None) -> Choice | None:
-    """The optimal choice when the first choices fit every limit together (in a window: all
-    at once, each run from its release); None when they do not, or when CP-SAT's log or
-    model is asked for. ``prepared``: ``prepare(problem)`` when the caller has it."""
+    """The optimal choice when the first choices fit every limit together (in a window: each
+    run from its release); None when they do not, or when CP-SAT's log or model is asked
+    for. ``prepared``: ``prepare(problem)`` when the caller has it."""
     if _solver_asked(options):
         return None
     insts, empty = prepared or prepare(problem)
@@ -87,24 +87,32 @@ def decide_directly(problem: Problem, options: SolveOptions | None = None,
     crits = criteria(problem.objective)
     firsts = first_choices(insts, crits)
     used = usage(insts, firsts, budget)
-    limit = bounds(problem.available, budget)
+    schedule = timed(problem)
+    # In a window only the budget holds all at once; the pool is checked in time below.
+    limit = bounds(problem.available if schedule is None else {}, budget)
     if any(used.get(lid, (0, {}))[0] > bound for lid, bound in limit.items()):
         return None
-    schedule = timed(problem)
-    if schedule is not None and not _each_run_fits_from_release(insts, firsts, schedule):
+    if schedule is not None and not _fits_from_releases(insts, firsts, schedule, problem.available):
         return None
     return _choice(problem, insts, crits, firsts, firsts, budget, empty, schedule)
 
 
-def _each_run_fits_from_release(insts: list[Inst], picked: dict[str, Opt], schedule: Timed) -> bool:
-    """Whether every picked option's run, started at its release, ends by its own due (the
-    model's constraint ``start + steps <= due``)."""
+def _fits_from_releases(insts: list[Inst], picked: dict[str, Opt], schedule: Timed,
+                        available: dict[str, int | None]) -> bool:
+    """Whether the picks, every run started at its release, meet the model's constraints in
+    time: each variant's run ends by its own due (``start + steps <= due``), and every GPU
+    type's use at its peak is within its availability (the cumulative)."""
     for inst in insts:
         steps = picked[inst.name].steps
         releases = schedule.releases.get(inst.group, ())
         if any(r + steps > due for r, due in zip(releases, schedule.dues.get(inst.name, ()))):
             return False
-    return True
+    lanes = timeline(insts, picked, schedule, _at_release(schedule))
+    return all(peak(lanes.get(gpu, []))[0] <= n for gpu, n in available.items() if n is not None)
+
+
+def _at_release(schedule: Timed) -> dict[tuple[str, int], int]:
+    return {(g, k): r for g, rs in schedule.releases.items() for k, r in enumerate(rs)}
 
 
 def _choice(problem: Problem, insts: list[Inst], crits, picked: dict, firsts: dict,
@@ -112,9 +120,8 @@ def _choice(problem: Problem, insts: list[Inst], crits, picked: dict, firsts: di
     """The proven optimal choice ``picked`` (instance -> option), as ``cpsat.solve`` gives it;
     in a window (``schedule``), every run at its release."""
     starts = {}
-    if schedule is not None:
-        at_release = {(g, k): r for g, rs in schedule.releases.items() for k, r in enumerate(rs)}
-        starts = earliest(insts, picked, schedule, problem.available, at_release)
+    if schedule is not None:  # every run at its release (``earliest`` leaves it so)
+        starts = earliest(insts, picked, schedule, problem.available, _at_release(schedule))
     primary = crits[0]
     scale = {"cost": COST_SCALE, "hours": HOURS_SCALE, "gpus": 1}[primary]
     return Choice(

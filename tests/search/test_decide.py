@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -63,6 +64,25 @@ def test_runs_that_fit_all_at_once_start_at_their_releases_without_cpsat(monkeyp
     assert (use.used, use.available, use.at_hours) == (6, 6, 20.0)
     monkeypatch.undo()
     assert choice == cpsat.solve(p)
+
+
+def test_runs_that_only_fit_one_after_the_other_from_their_releases_need_no_cpsat(monkeypatch):
+    """Two 10-hour jobs of 8 GPUs on 8, released at 0 h and 12 h: 16 all at once, but from
+    their releases they never overlap."""
+    a = Item("a", "a", (Option("A", 8, 80.0, 10.0, (0,)),))
+    b = Item("b", "b", (Option("A", 8, 80.0, 10.0, (0,)),))
+    p = Problem((a, b), {"A": 8}, None, "cost",
+                Window(24.0, {"a": Runs(((0.0, 12.0),)), "b": Runs(((12.0, 24.0),))}))
+    monkeypatch.setattr(cpsat, "solve", lambda *a, **k: pytest.fail("CP-SAT ran"))
+    choice = choose(p)
+    assert choice.starts == {"a": (0.0,), "b": (12.0,)}
+    monkeypatch.undo()
+    assert choice == cpsat.solve(p)
+    # released together they overlap: CP-SAT schedules them (one after the other, from 0 h)
+    together = Problem((a, b), {"A": 8}, None, "cost",
+                       Window(24.0, {"a": Runs(((0.0, 24.0),)), "b": Runs(((0.0, 24.0),))}))
+    assert decide_directly(together) is None
+    assert sorted(choose(together).starts.values()) == [(0.0,), (10.0,)]
 
 
 def test_a_run_that_misses_its_due_from_its_release_goes_to_cpsat():
