@@ -90,6 +90,16 @@ def _sum(step, lo: int, hi: int) -> tuple[float, float, float]:
     return (left[0] + right[0], left[1] + right[1], left[2] + right[2])
 
 
+def join_span(load: ServeLoad, rep: Replica) -> float:
+    """The window over which a closed loop's users send their first requests: one
+    request's time with every user decoding (its prefill, then its decodes)."""
+    n, ctx, out = load.users, load.prompt + load.output / 2.0, load.output
+    prefill = load.prefill_tokens
+    pre = rep.step_parts(0.0, 0.0, prefill, load.prompt - prefill + prefill, 0.0, 1.0)[0]
+    dec = rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
+    return pre + (out - 1) * dec
+
+
 def _percentile(values: list[float], pct: float) -> float:
     """Nearest-rank percentile of sorted ``values``."""
     if not values:
@@ -128,16 +138,9 @@ class _Sim:
                 self._issue(0.0)
         else:  # a closed loop: users join at random over one request's time, so that
             # identical requests do not march in lock step
-            span = self._request_seconds()
+            span = join_span(self.load, self.rep)
             for t in sorted(self.rng.uniform(0.0, span) for _ in range(self.load.users)):
                 self.arrivals.append(t)
-
-    def _request_seconds(self) -> float:
-        """One request's time with every user decoding: its prefill, then its decodes."""
-        n, ctx = self.load.users, self.load.prompt + self.out / 2.0
-        pre = self.rep.step_parts(0.0, 0.0, self.prefill, self.prefix + self.prefill, 0.0, 1.0)[0]
-        dec = self.rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
-        return pre + (self.out - 1) * dec
 
     def _issue(self, t: float) -> None:
         self.issued += 1
