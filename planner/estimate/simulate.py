@@ -110,6 +110,7 @@ def _percentile(values: list[float], pct: float) -> float:
 class _Sim:
     def __init__(self, load: ServeLoad, rep: Replica, total: int, seed: int):
         self.load, self.rep, self.eng = load, rep, rep.engine
+        self.parts = rep.stepper()  # ``Replica.step_parts`` without the method call
         self.prefill = load.prefill_tokens
         self.prefix = load.prompt - self.prefill
         self.out = load.output
@@ -226,12 +227,18 @@ class _Sim:
         budget = float(self.rep.token_budget)
         picked: list[tuple[_Req, float]] = []
         preempted = self.preemptions
+        reserve = self.eng.reserve_output
         i = 0
         while i < len(self.running) and budget > 0:
             req = self.running[i]
             left = req.todo - req.computed
             need = min(left if left > 0 else 1.0, budget)
-            if not self._take_or_preempt(req, need):
+            if reserve:
+                pass  # KV reserved at admission (``_kv_take``)
+            elif self.kv_free >= need:  # ``_kv_take`` inline: it succeeds
+                self.kv_free -= need
+                req.kv += need
+            elif not self._take_or_preempt(req, need):
                 break
             picked.append((req, need))
             budget -= need
@@ -277,29 +284,44 @@ class _Sim:
         req.generated = self.out - 1
         self._advance(req, 1.0, gap=0.0)
 
-    def _decode_run(self, k: int) -> None:
+    def _decode_run(self, k: int, parts=None) -> None:
         """Advance ``k`` decode steps of the running requests (none prefilling, none
         finishing before the last step, none admitted meanwhile); their tokens, clock and
-        totals. The caller completes those the last step finished."""
-        self._run(k, self.running, None, 0.0)
+        totals. The caller completes those the last step finished. ``parts``: the batch's
+        ``_decode_parts``, when the caller has them."""
+        self._run(k, self.running, None, 0.0, parts)
 
-    def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float) -> None:
+    def _decode_parts(self):
+        """Step j of the running batch decoding from now (j = 0, 1, ...), each step worked
+        out once: a run's search for the next arrival and its sum ask for the same steps."""
+        d = float(len(self.running))
+        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+        step, known = self.parts, {}
+
+        def parts(j: int) -> tuple[float, float, float]:
+            found = known.get(j)
+            if found is None:
+                found = known[j] = step(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+            return found
+
+        return parts
+
+    def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float,
+             parts=None) -> None:
         """Advance ``k`` identical steps: each of ``decoders`` takes one token and ``chunk``
         (if any) ``size`` tokens of its prompt, which it does not finish; nothing else runs
         or is admitted, nothing finishes before the last step. Every step argument is linear
         in the step number, so the steps' sum comes from ``_sum``."""
         d = float(len(decoders))
-        c0 = float(sum(self.load.prompt + r.generated for r in decoders))
         if chunk is None:
-            def parts(j: int) -> tuple[float, float, float]:
-                return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+            parts = parts or self._decode_parts()
         else:
-            s0, tri = self.prefix + chunk.computed, size * (size + 1.0) / 2.0
+            c0 = float(sum(self.load.prompt + r.generated for r in decoders))
+            s0, tri, step = self.prefix + chunk.computed, size * (size + 1.0) / 2.0, self.parts
 
             def parts(j: int) -> tuple[float, float, float]:
                 start = s0 + j * size
-                return self.rep.step_parts(d, c0 + j * d, size, start + size,
-                                           size * start + tri, d)
+                return step(d, c0 + j * d, size, start + size, size * start + tri, d)
         seconds, comp, mem = _sum(parts, 0, k - 1)
         self.running_area += len(self.running) * seconds
         self.now += seconds
@@ -346,24 +368,22 @@ class _Sim:
             k = min(k, int(self.kv_free // d))
         if k < 2:
             return False
+        parts = self._decode_parts()
         if self.arrivals and not blocked:  # every step run must start before the next arrival
-            k = self._before_arrival(k)
+            k = self._before_arrival(k, parts)
             if k < 2:
                 return False
-        self._decode_run(k)
+        self._decode_run(k, parts)
         for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
             self._complete(req)
         return True
 
-    def _before_arrival(self, k: int) -> int:
+    def _before_arrival(self, k: int, parts=None) -> int:
         """The most of the next ``k`` decode steps of the running batch that all start
-        before the next arrival (at least 1: the first starts now)."""
-        d = len(self.running)
+        before the next arrival (at least 1: the first starts now); ``parts``: the batch's
+        ``_decode_parts``."""
         gap = self.arrivals[0] - self.now
-        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
-
-        def parts(j: int) -> tuple[float, float, float]:
-            return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+        parts = parts or self._decode_parts()
 
         def fits(n: int) -> bool:  # step n (of 1..k) starts before the arrival
             return n == 1 or _sum(parts, 0, n - 2)[0] < gap
@@ -437,14 +457,22 @@ class _Sim:
                 dec += 1.0
                 dec_ctx += self.load.prompt + req.generated
         samples += dec
-        seconds, comp, mem = self.rep.step_parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
+        seconds, comp, mem = self.parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
         self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += 1
         self.compute += comp
         self.memory += mem
+        now, out = self.now, self.out
         for req, n in picked:
-            self._advance(req, n)
+            if req.computed < req.todo:
+                self._advance(req, n)
+            else:  # ``_advance`` of a decode, inline
+                req.generated += 1
+                req.itl += now - req.last
+                req.last = now
+                if req.generated >= out:
+                    self._complete(req)
         return True
 
     def _advance(self, req: _Req, n: float, gap: float | None = None) -> None:
