@@ -349,8 +349,12 @@ class _Sim:
         (``_chunk_forward``)."""
         if not self.running or self.eng.serial:
             return False
-        if any(r.computed < r.todo for r in self.running):
-            return self._chunk_forward()
+        most = 0  # tokens of the request furthest on
+        for r in self.running:
+            if r.computed < r.todo:
+                return self._chunk_forward()
+            if r.generated > most:
+                most = r.generated
         d = len(self.running)
         # budget a waiting request would meet; a mixed engine runs no more requests than
         # its budget has tokens (each joined with one at least), so each of them decodes
@@ -363,7 +367,7 @@ class _Sim:
         # up to the first completion, that step included (it decodes the same batch), except
         # when arrivals may land during the run while the queue is blocked: stepping would
         # queue them before the request a closed loop sends on that completion
-        k = min(self.out - r.generated for r in self.running) - (1 if blocked and self.arrivals else 0)
+        k = self.out - most - (1 if blocked and self.arrivals else 0)
         if not self.eng.reserve_output:
             k = min(k, int(self.kv_free // d))
         if k < 2:
@@ -374,8 +378,9 @@ class _Sim:
             if k < 2:
                 return False
         self._decode_run(k, parts)
-        for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
-            self._complete(req)
+        if most + k >= self.out:  # the furthest finished (and any as far on)
+            for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
+                self._complete(req)
         return True
 
     def _before_arrival(self, k: int, parts=None) -> int:
@@ -445,6 +450,7 @@ class _Sim:
                 raise ValueError("the replica can no longer schedule its waiting requests")
             return False
         dec = dec_ctx = pre = pre_kv = pairs = samples = 0.0
+        prompt = self.load.prompt
         for req, n in picked:
             if req.computed < req.todo:
                 start = self.prefix + req.computed
@@ -455,7 +461,7 @@ class _Sim:
                     samples += 1.0
             else:
                 dec += 1.0
-                dec_ctx += self.load.prompt + req.generated
+                dec_ctx += prompt + req.generated
         samples += dec
         seconds, comp, mem = self.parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
         self.running_area += len(self.running) * seconds
