@@ -350,9 +350,9 @@ class _Sim:
         if not self.running or self.eng.serial:
             return False
         most = 0  # tokens of the request furthest on
-        for r in self.running:
+        for i, r in enumerate(self.running):
             if r.computed < r.todo:
-                return self._chunk_forward()
+                return self._chunk_forward(i, r)
             if r.generated > most:
                 most = r.generated
         d = len(self.running)
@@ -410,20 +410,22 @@ class _Sim:
                 hi = mid - 1
         return lo
 
-    def _chunk_forward(self) -> bool:
+    def _chunk_forward(self, i: int, chunk: _Req) -> bool:
         """A long prompt cut at the token budget: until its last chunk, every step is the
         same batch. The batch picks running requests in order, so the decoding ones before
         the first prompt take a token each (a mixed engine; a prefill-only engine runs the
         prompt alone) and the prompt takes all the budget left: the requests after it and
         every waiting one get nothing, whatever arrives. Stops before the prompt's last
-        chunk, a completion and KV running out."""
-        i, chunk = next((i, r) for i, r in enumerate(self.running) if r.computed < r.todo)
-        decoders = self.running[:i] if self.eng.mixed else []
-        size = float(self.rep.token_budget - len(decoders))
+        chunk, a completion and KV running out. ``chunk``: the first running request still
+        prefilling, ``i`` its place."""
+        size = float(self.rep.token_budget - (i if self.eng.mixed else 0))
         left = chunk.todo - chunk.computed
         if size <= 0 or left <= size:
             return False
         k = math.ceil((left - size) / size)  # steps that each leave more than a chunk
+        if k < 2:  # the limits below only lower it
+            return False
+        decoders = self.running[:i] if self.eng.mixed else []
         if decoders:
             k = min(k, min(self.out - r.generated for r in decoders) - 1)
         if not self.eng.reserve_output:
