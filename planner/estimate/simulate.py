@@ -232,7 +232,9 @@ class _Sim:
         while i < len(self.running) and budget > 0:
             req = self.running[i]
             left = req.todo - req.computed
-            need = min(left if left > 0 else 1.0, budget)
+            need = left if left > 0 else 1.0
+            if budget < need:  # min(need, budget) without the call
+                need = budget
             if reserve:
                 pass  # KV reserved at admission (``_kv_take``)
             elif self.kv_free >= need:  # ``_kv_take`` inline: it succeeds
