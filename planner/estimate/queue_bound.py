@@ -166,5 +166,5 @@ def _full_queue_requests(f: _Floor, users: int, total: int, warmup: float) -> in
 
 
 def _at_or_above_p99(n: int) -> int:
-    """Values at or above the 99th percentile of n (``simulate._percentile``'s rank)."""
+    """Values at or above the 99th percentile of n (``sim_stats.percentile``'s rank)."""
     return n - max(0, math.ceil(99 / 100.0 * n) - 1)

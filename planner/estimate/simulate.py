@@ -27,34 +27,12 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from dataclasses import dataclass
 
+from planner.estimate.sim_stats import SimResult, run_sum, statistics
 from planner.estimate.step import Replica, ServeLoad, per_sequence_kv, replica
 
 DEFAULT_REQUESTS = 400  # requests per run when the caller gives none
 WARMUP_SHARE = 0.1  # first completed requests left out of the statistics
-
-
-@dataclass(frozen=True)
-class SimResult:
-    requests: int  # requests the statistics cover
-    ttft_mean: float
-    ttft_p50: float
-    ttft_p90: float
-    ttft_p99: float
-    tpot_mean: float
-    tpot_p50: float
-    tpot_p90: float
-    tpot_p99: float
-    itl_mean: float  # mean gap between consecutive tokens of a request
-    requests_per_second: float
-    output_tokens_per_second: float
-    makespan_seconds: float  # first arrival to last completion
-    mean_running: float  # time-averaged running (admitted) requests
-    compute_share: float  # over wall time
-    bandwidth_share: float
-    preemptions: int
-    steps: int
 
 
 class _Req:
@@ -71,25 +49,6 @@ class _Req:
         self.itl = 0.0  # sum of inter-token gaps
 
 
-def _sum(step, lo: int, hi: int) -> tuple[float, float, float]:
-    """Sum of ``step(j)`` = (seconds, compute, memory) over j = lo..hi. Every part is a
-    maximum of functions linear in j (the context grows by the batch each step), so where
-    the ends and the middle lie on one line the sum is exact from the ends; elsewhere the
-    range is split."""
-    a = step(lo)
-    if hi <= lo:
-        return a
-    b = step(hi)
-    mid = (lo + hi) // 2
-    m = step(mid)
-    line = a[0] + (b[0] - a[0]) * (mid - lo) / (hi - lo)
-    if hi - lo < 2 or abs(m[0] - line) <= 1e-12 * max(1.0, abs(m[0])):
-        n = hi - lo + 1
-        return (n * (a[0] + b[0]) / 2.0, n * (a[1] + b[1]) / 2.0, n * (a[2] + b[2]) / 2.0)
-    left, right = _sum(step, lo, mid), _sum(step, mid + 1, hi)
-    return (left[0] + right[0], left[1] + right[1], left[2] + right[2])
-
-
 def join_span(load: ServeLoad, rep: Replica) -> float:
     """The window over which a closed loop's users send their first requests: one
     request's time with every user decoding (its prefill, then its decodes)."""
@@ -98,13 +57,6 @@ def join_span(load: ServeLoad, rep: Replica) -> float:
     pre = rep.step_parts(0.0, 0.0, prefill, load.prompt - prefill + prefill, 0.0, 1.0)[0]
     dec = rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
     return pre + (out - 1) * dec
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return math.nan
-    return values[max(0, math.ceil(pct / 100.0 * len(values)) - 1)]
 
 
 class _Sim:
@@ -324,7 +276,7 @@ class _Sim:
             def parts(j: int) -> tuple[float, float, float]:
                 start = s0 + j * size
                 return step(d, c0 + j * d, size, start + size, size * start + tri, d)
-        seconds, comp, mem = _sum(parts, 0, k - 1)
+        seconds, comp, mem = run_sum(parts, 0, k - 1)
         self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += k
@@ -393,7 +345,7 @@ class _Sim:
         parts = parts or self._decode_parts()
 
         def fits(n: int) -> bool:  # step n (of 1..k) starts before the arrival
-            return n == 1 or _sum(parts, 0, n - 2)[0] < gap
+            return n == 1 or run_sum(parts, 0, n - 2)[0] < gap
 
         # A step takes no less than the first and no more than the last (contexts only grow),
         # so the answer lies in a narrow window; checked at both ends, else the whole range.
@@ -526,32 +478,4 @@ def simulate(load: ServeLoad, requests: int = 0, seed: int = 0,
     while sim.step():
         pass
     burst = bool(load.users) and total <= load.users
-    return _result(sim, load, 0.0 if burst else warmup)
-
-
-def _result(sim: _Sim, load: ServeLoad, warmup: float) -> SimResult:
-    done = sorted(sim.done, key=lambda r: (r.arrival, r.first))
-    skip = int(len(done) * warmup)
-    kept = done[skip:]
-    ttft = sorted(r.first - r.arrival for r in kept)
-    nd = load.output - 1
-    tpot = sorted((r.last - r.first) / nd for r in kept) if nd else [0.0] * len(kept)
-    itl = sum(r.itl for r in kept) / (len(kept) * nd) if nd else 0.0
-    start = min(r.arrival for r in done)
-    ends = sorted(r.last for r in done)
-    window = ends[-1] - (ends[skip - 1] if skip else start)
-    x = (len(done) - skip) / window if window > 0 else 0.0
-    span = sim.now - start
-    return SimResult(
-        requests=len(kept),
-        ttft_mean=sum(ttft) / len(ttft), ttft_p50=_percentile(ttft, 50),
-        ttft_p90=_percentile(ttft, 90), ttft_p99=_percentile(ttft, 99),
-        tpot_mean=sum(tpot) / len(tpot), tpot_p50=_percentile(tpot, 50),
-        tpot_p90=_percentile(tpot, 90), tpot_p99=_percentile(tpot, 99),
-        itl_mean=itl, requests_per_second=x, output_tokens_per_second=x * load.output,
-        makespan_seconds=span,
-        mean_running=sim.running_area / span if span else 0.0,
-        compute_share=sim.compute / span if span else 0.0,
-        bandwidth_share=sim.memory / span if span else 0.0,
-        preemptions=sim.preemptions, steps=sim.steps,
-    )
+    return statistics(sim, load, 0.0 if burst else warmup)
