@@ -19,6 +19,7 @@ users), while the wait it must at least come to follows from the simulation's ow
 Which requests see a full queue is settled by the same arguments (the j-th completion
 cannot come before the work of j requests), so that the bound holds for enough of the
 requests the percentile is taken over. ``ttft_p99_floor`` is 0 where nothing is proven.
+``tpot_p99_floor``: a request's decodes take a step each, at least its decode alone.
 """
 
 from __future__ import annotations
@@ -142,6 +143,16 @@ def ttft_p99_floor(load: ServeLoad, rep: Replica, total: int, warmup: float) -> 
     if full >= _at_or_above_p99(total - int(total * warmup)):
         floor = max(floor, f.queued(users))
     return floor * (1.0 - ROUNDING_MARGIN)
+
+
+def tpot_p99_floor(load: ServeLoad, rep: Replica) -> float:
+    """A lower bound on every simulated request's TPOT, so on its 99th percentile: between
+    its first and last token a request takes ``output - 1`` decode steps one after another,
+    each at least a step of its one decode at the shortest context (0 for one output token)."""
+    if load.output < 2 or rep.max_running < 1:
+        return 0.0
+    one = rep.stepper()(1.0, load.prompt + 1.0, 0.0, 0.0, 0.0, 1.0)[0]
+    return one * (1.0 - ROUNDING_MARGIN)
 
 
 def _full_queue_requests(f: _Floor, users: int, total: int, warmup: float) -> int:

@@ -18,7 +18,7 @@ import operator
 
 from planner.estimate.common import build, check_layout
 from planner.estimate.memory import CUDA_CONTEXT_BYTES, SERVE_CUDA_GRAPH_BYTES, kv_bytes_per_token_per_gpu
-from planner.estimate.queue_bound import ttft_p99_floor
+from planner.estimate.queue_bound import tpot_p99_floor, ttft_p99_floor
 from planner.estimate.simulate import DEFAULT_REQUESTS, WARMUP_SHARE, simulate
 from planner.estimate.steady import SteadyState, max_rate, steady_state
 from planner.estimate.step import Replica, ServeLoad, replica
@@ -182,19 +182,19 @@ def _run_size(load: ServeLoad) -> tuple[int, float]:
     return DEFAULT_REQUESTS, WARMUP_SHARE
 
 
-def ttft_p99_floor_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> float:
-    """A proven lower bound on ``simulate_serve(...).ttft_p99`` (0.0: none), without
-    simulating: a closed loop far above its replicas' slots waits in the queue
-    (``queue_bound``)."""
-    return _floor(replica_load(job, layout, gpu))
+def p99_floors_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> tuple[float, float]:
+    """Proven lower bounds on ``simulate_serve(...)``'s (TTFT p99, TPOT p99) of a closed
+    loop, without simulating (0.0: none): a loop far above its replicas' slots waits in the
+    queue, and a request's decodes take a step each (``queue_bound``)."""
+    return _floors(replica_load(job, layout, gpu))
 
 
 @functools.lru_cache(maxsize=_SIMULATIONS_KEPT)
-def _floor(load: ServeLoad) -> float:
+def _floors(load: ServeLoad) -> tuple[float, float]:
     rep = replica_of(load)
-    if rep.max_running < 1:
-        return 0.0
-    return ttft_p99_floor(load, rep, *_run_size(load))
+    if rep.max_running < 1 or not load.users:
+        return 0.0, 0.0
+    return ttft_p99_floor(load, rep, *_run_size(load)), tpot_p99_floor(load, rep)
 
 
 @functools.lru_cache(maxsize=_SIMULATIONS_KEPT)

@@ -19,7 +19,7 @@ from planner.estimate.rent import Overheads
 from planner.estimate.train import train_base
 from planner.estimate.train_probe import MemoryProbe
 from planner.estimate.common import build
-from planner.estimate.serve import simulate_serve, ttft_p99_floor_serve
+from planner.estimate.serve import p99_floors_serve, simulate_serve
 from planner.estimate.types import (
     HostResources, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles, TrainJob,
 )
@@ -56,9 +56,9 @@ class Candidate:
     breaches: tuple["Breach", ...] = ()  # limits this candidate breaks (pinned layouts only)
     service: ServeEstimate | None = None  # serving: the steady state of every replica
     percentiles: ServePercentiles | None = None  # serving: simulated, once checked
-    # serving: a proven lower bound on the p99 TTFT above its limit, where it stands in for
-    # the simulation (``with_percentiles``; percentiles stay None)
-    ttft_p99_floor: float | None = None
+    # serving: proven lower bounds on the (TTFT, TPOT) 99th percentiles, one above its
+    # limit, standing in for the simulation (``with_percentiles``; percentiles stay None)
+    p99_floor: tuple[float, float] | None = None
     billed_gpus: int = 0  # GPUs paid for: whole instances / nodes (rent.billed_gpus)
     billed_hours: float = 0.0  # hours paid per run (training: rounded to the billing increment)
     overheads: Overheads | None = None  # training: start-up, checkpoints, restarts (in ``hours``)
@@ -254,18 +254,18 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
 
 def with_percentiles(variant: Variant, offer: GpuOffer, cand: Candidate) -> Candidate:
     """``cand`` with the seeded simulation of its most loaded replica (a carried service);
-    or, where a proven lower bound on its p99 TTFT is above the workload's limit, with that
-    bound instead: the simulation could only say more of a miss already certain
+    or, where a proven lower bound on a p99 of a closed loop is above the workload's limit,
+    with the bounds instead: the simulation could only say more of a miss already certain
     (docs/estimation.md sec 9.9)."""
-    if cand.percentiles is not None or cand.ttft_p99_floor is not None or not cand.carried \
+    if cand.percentiles is not None or cand.p99_floor is not None or not cand.carried \
             or not cand.fits_memory:
         return cand
     job = replace_weights(variant.serve_job, cand.weights)
-    limit = variant.ttft_p99_seconds
-    if limit is not None:
-        floor = ttft_p99_floor_serve(job, cand.layout, offer.spec)
-        if floor > limit:
-            return dataclasses.replace(cand, ttft_p99_floor=floor)
+    if has_p99_limits(variant):
+        floors = p99_floors_serve(job, cand.layout, offer.spec)
+        limits = (variant.ttft_p99_seconds, variant.tpot_p99_seconds)
+        if any(limit is not None and floor > limit for floor, limit in zip(floors, limits)):
+            return dataclasses.replace(cand, p99_floor=floors)
     return dataclasses.replace(cand, percentiles=simulate_serve(job, cand.layout, offer.spec))
 
 
@@ -311,8 +311,8 @@ def load_of(variant: Variant) -> float:
 def latency_excess(variant: Variant, cand: Candidate) -> list[tuple[str, float, float, bool]]:
     """(limit, value, limit value, whether the value is a lower bound) of every latency
     limit ``cand`` breaks: the means from the steady state, the 99th percentiles from the
-    simulation where it has one, or the p99 TTFT's proven lower bound where that stood in
-    for it (the p99 TPOT is then not known: not listed)."""
+    simulation where it has one, or their proven lower bounds where those stood in for it
+    (a p99 whose bound is within its limit is then not known: not listed)."""
     out = []
     for kind, limit, value in (("ttft", variant.ttft_seconds, cand.ttft_seconds),
                                ("tpot", variant.tpot_seconds, cand.tpot_seconds)):
@@ -324,8 +324,11 @@ def latency_excess(variant: Variant, cand: Candidate) -> list[tuple[str, float, 
                                    ("tpot_p99", variant.tpot_p99_seconds, sim.tpot_p99)):
             if limit is not None and value > limit:
                 out.append((kind, value, limit, False))
-    elif cand.ttft_p99_floor is not None:
-        out.append(("ttft_p99", cand.ttft_p99_floor, variant.ttft_p99_seconds, True))
+    elif cand.p99_floor is not None:
+        for kind, limit, floor in (("ttft_p99", variant.ttft_p99_seconds, cand.p99_floor[0]),
+                                   ("tpot_p99", variant.tpot_p99_seconds, cand.p99_floor[1])):
+            if limit is not None and floor > limit:
+                out.append((kind, floor, limit, True))
     return out
 
 

@@ -36,6 +36,12 @@ def _floor_and_p99(load: ServeLoad, total: int, warmup: float) -> tuple[float, f
     return qb.ttft_p99_floor(load, rep, total, warmup), simulate(load, total, warmup=warmup).ttft_p99
 
 
+def _tpot_floor_and_least(load: ServeLoad, total: int, warmup: float) -> tuple[float, float]:
+    """The TPOT floor and the least TPOT of the simulation (its p50 and p99 are above it)."""
+    r = simulate(load, total, warmup=warmup)
+    return qb.tpot_p99_floor(load, replica(load)), min(r.tpot_p50, r.tpot_p99)
+
+
 @st.composite
 def closed_loops(draw):
     kw = dict(
@@ -58,9 +64,11 @@ def test_the_floor_is_never_above_the_simulated_p99(load, extra, warmup):
     total = load.users + extra
     try:
         floor, p99 = _floor_and_p99(load, total, warmup)
+        tpot_floor, tpot = _tpot_floor_and_least(load, total, warmup)
     except ValueError:  # the model does not fit, or the pool cannot hold one prompt
         return
     assert floor <= p99
+    assert tpot_floor <= tpot
 
 
 @pytest.mark.parametrize("engine", ENGINES)
@@ -137,6 +145,14 @@ def test_a_lower_bound_reads_like_a_latency(value, text):
     assert latency_at_least(value) == text
 
 
+def test_the_tpot_floor_is_one_decode_step_alone():
+    load = ServeLoad(LLAMA_8B, H100, prompt=1500, output=40, users=60, engine="vllm")
+    rep = replica(load)
+    one = rep.step(1.0, 1501.0).seconds
+    assert qb.tpot_p99_floor(load, rep) == one * (1 - qb.ROUNDING_MARGIN)
+    assert qb.tpot_p99_floor(dataclasses.replace(load, output=1), rep) == 0.0
+
+
 def _no_simulation(*args, **kwargs):
     raise AssertionError("simulated a plan the queue's floor decides")
 
@@ -157,3 +173,15 @@ def test_the_hang_plan_is_decided_without_simulating():
     assert reason.startswith("B200: best p99 TTFT is at least ") and "limit 0.097 ms" in reason
     assert "best p99 TTFT is at least" in text
     assert "p99 TTFT at least" in est, err_est
+
+
+def test_a_tpot_p99_limit_below_one_decode_step_is_decided_without_simulating():
+    """The fuzz plan with a p99 TPOT limit of 0.1 ms instead: no decode step is that short."""
+    text = HANG.read_text(encoding="utf-8").replace("ttft_p99 <= 9.693894300220443e-05s",
+                                                    "tpot_p99 <= 0.1ms")
+    with mock.patch("planner.estimate.serve.simulate", _no_simulation):
+        from support.solving import solve_text
+        row = solve_text(text)["workloads"][0]
+    assert not row["fits"] and row["service"]["tpot_p99_seconds"] is None
+    [reason] = row["reasons"]
+    assert reason.startswith("B200: best p99 TPOT is at least ") and "limit 0.1 ms" in reason
