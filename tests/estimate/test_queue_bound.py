@@ -71,6 +71,19 @@ def test_the_floor_is_never_above_the_simulated_p99(load, extra, warmup):
     assert tpot_floor <= tpot
 
 
+@pytest.mark.slow
+@settings(max_examples=25, deadline=None)
+@given(st.sampled_from(ENGINES), st.integers(100, 600), st.sampled_from([4, 16, 64]),
+       st.integers(200, 4000), st.integers(2, 80), st.sampled_from([0, 512, 2048]))
+def test_the_floor_holds_for_long_queues(engine, users, slots, prompt, output, budget):
+    """Hundreds of users on up to 64 slots, 3 requests each as a row simulates them: where
+    the queue bound is used, it stays below the simulated p99."""
+    load = ServeLoad(LLAMA_8B, H100, prompt=prompt, output=output, users=users, engine=engine,
+                     max_running=slots, token_budget=budget)
+    floor, p99 = _floor_and_p99(load, 3 * users, 1.0 / 3.0)
+    assert floor <= p99
+
+
 @pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("weights", ["bf16", "nf4"])
 def test_a_queue_far_above_the_slots_is_waited_for(engine, weights):
