@@ -1,10 +1,10 @@
-"""A proven lower bound on the TTFT 99th percentile a closed loop's simulation would give,
-without running it (docs/estimation.md sec 9.9).
+"""Proven lower bounds on the TTFT and TPOT 99th percentiles a closed loop's simulation
+would give, without running it (docs/estimation.md sec 9.9).
 
 A closed loop of ``users`` far above a replica's running slots keeps a queue of about
 ``users - slots`` requests: every measured request waits for most of them to be served.
-Simulating that takes as many steps as serving ``3 x users`` requests (minutes at 10^5
-users), while the wait it must at least come to follows from the simulation's own rules:
+Simulating that takes as many steps as serving ``3 x users`` requests (some 35 us each),
+while the wait it must at least come to follows from the simulation's own rules:
 
 * first come, first served with at most ``slots`` running: a request that enters behind
   ``N - 1`` others cannot be admitted before ``N - slots`` of them have finished;
@@ -30,7 +30,7 @@ import math
 from planner.estimate.simulate import join_span
 from planner.estimate.step import Replica, ServeLoad
 
-# The simulation's clock is a sum of floating-point step times (and ``_sum``'s runs are
+# The simulation's clock is a sum of floating-point step times (and ``run_sum``'s runs are
 # exact to 1e-12): the floor is lowered by this share so that rounding cannot put it above.
 ROUNDING_MARGIN = 1e-6
 
