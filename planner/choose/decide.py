@@ -24,7 +24,8 @@ shared-pool and tour examples are decided so).
 from __future__ import annotations
 
 from planner.choose.classes import merge_identical
-from planner.choose.limits import binding_limits, bounds, first_choices, peak, run_starts, timeline, usage
+from planner.choose.limits import (binding_limits, bounds, first_choices, peak, run_starts, timeline,
+                                   usage)
 from planner.choose.prepare import Inst, Opt, Timed, criteria, prepare, timed
 from planner.choose.schedule import earliest
 from planner.choose.start import begin
