@@ -18,6 +18,7 @@ from planner.search import Breach, Candidate, GpuOutcome, VariantSearch
 from planner.search.candidates import latency_excess
 from planner.units import (
     COST_SCALE, HOURS_SCALE, MAX_UNITS, apart, cost_units, count, duration, factor, hours_units, latency,
+    latency_at_least,
     layout, load, memory, moment, money, money_per, n_gpus, per_second, plain,
 )
 
@@ -157,8 +158,7 @@ def _breach(variant: Variant, b: Breach, c: Candidate, currency: str) -> str:
         took, allowed = apart(duration, b.needs, b.allowed)
         return f"takes {took} on {c.gpu_count} {c.gpu}, {_run_limit(variant)[0]} {allowed}"
     if b.kind in ("ttft", "tpot", "ttft_p99", "tpot_p99"):
-        took, allowed = apart(latency, b.needs, b.allowed)
-        return f"{_limit_name(b.kind)} {took}, limit {allowed}"
+        return f"{_limit_name(b.kind)} {_latency_over(b.needs, b.allowed, b.at_least)}"
     if b.kind == "capacity":
         return _carries(variant, c) + f", the load is {load(variant.serve_job.users, variant.serve_job.rate)}"
     if b.kind == "budget":
@@ -260,10 +260,19 @@ def _carries(variant: Variant, c: Candidate) -> str:
 def _latency_reason(variant: Variant, out: GpuOutcome) -> str:
     best = out.fastest
     parts = []
-    for kind, value, limit in latency_excess(variant, best):
-        took, allowed = apart(latency, value, limit)
-        parts.append(f"best {_limit_name(kind)} is {took}, limit {allowed}")
+    for kind, value, limit, at_least in latency_excess(variant, best):
+        parts.append(f"best {_limit_name(kind)} is {_latency_over(value, limit, at_least)}")
     return f"{out.gpu}: " + "; ".join(parts) + f" (on {n_gpus(best.gpu_count)}: {describe(best)})"
+
+
+def _latency_over(value: float, limit: float, at_least: bool) -> str:
+    """``21 s, limit 6 s``; for a proven lower bound (not simulated, docs/estimation.md
+    sec 9.9) ``at least 41.9 s, limit 6 s``, its digits rounded down."""
+    if not at_least:
+        took, allowed = apart(latency, value, limit)
+        return f"{took}, limit {allowed}"
+    took, allowed = apart(latency, value, limit, latency_at_least)
+    return f"at least {took}, limit {allowed}"
 
 
 def _capacity_reason(variant: Variant, out: GpuOutcome) -> str:

@@ -63,7 +63,7 @@ class LayoutReport:
     filled: tuple[str, ...]  # dimensions the search chose
     defaulted: tuple[str, ...]  # dimensions of a fully pinned layout left at their default
     fits: bool
-    breaches: tuple[dict, ...]  # limits broken: {"kind", "needs", "allowed"}
+    breaches: tuple[dict, ...]  # limits broken: {"kind", "needs", "allowed", "at_least"}
     memory_per_gpu_bytes: dict[str, int]
     host_memory_per_gpu_bytes: int
     gpu_memory_bytes: int

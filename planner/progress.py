@@ -9,6 +9,7 @@ CI output stay clean). The bar is transient: it is erased when the work ends.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from contextlib import contextmanager
@@ -22,6 +23,18 @@ def _silent(n: int = 1, detail: str | None = None) -> None:
     """The tick of a display that is off."""
 
 
+def may_be_terminal(stream: TextIO) -> bool:
+    """False only where rich's ``Console.is_terminal`` (rich 13-14) is False too: neither
+    TTY_COMPATIBLE nor FORCE_COLOR in the environment, and a stream that is not a tty."""
+    if "TTY_COMPATIBLE" in os.environ or "FORCE_COLOR" in os.environ:
+        return True  # rich decides
+    isatty = getattr(stream, "isatty", None)
+    try:
+        return bool(isatty is not None and isatty())
+    except ValueError:  # a closed stream: rich says False too
+        return False
+
+
 @contextmanager
 def progress(
     label: str,
@@ -32,9 +45,13 @@ def progress(
     force_terminal: bool | None = None,
 ) -> Iterator[Callable[..., None]]:
     """Yield ``tick``; draw on ``stream`` (stderr) after ``delay`` seconds if it is a terminal."""
+    stream = stream or sys.stderr
+    if force_terminal is None and not may_be_terminal(stream):
+        yield _silent  # as rich would decide, without importing it (json in CI: no rich at all)
+        return
     from rich.console import Console
 
-    console = Console(file=stream or sys.stderr, force_terminal=force_terminal)
+    console = Console(file=stream, force_terminal=force_terminal)
     if not console.is_terminal:
         yield _silent
         return

@@ -172,14 +172,16 @@ def duration(hours: float | None, digits: int | None = None) -> str:
     return f"{value:.{digits}g} {unit}" if digits is not None else f"{value:.1f} {unit}"
 
 
-def apart(spell, value: float, limit: float) -> tuple[str, str]:
+def apart(spell, value: float, limit: float, spell_value=None) -> tuple[str, str]:
     """A value and its limit spelled so that they differ when they do: a TPOT of 50.3 ms
-    against a limit of 50 ms reads ``50.3 ms``, ``50 ms``, not ``50 ms`` twice."""
-    a, b = spell(value), spell(limit)
+    against a limit of 50 ms reads ``50.3 ms``, ``50 ms``, not ``50 ms`` twice
+    (``spell_value``: the value's own spelling, e.g. ``latency_at_least``)."""
+    spell_value = spell_value or spell
+    a, b = spell_value(value), spell(limit)
     for digits in (3, 4, 5, 6):
         if a != b or value == limit:
             break
-        a, b = spell(value, digits), spell(limit, digits)
+        a, b = spell_value(value, digits), spell(limit, digits)
     return a, b
 
 
@@ -209,6 +211,31 @@ def latency(seconds: float | None, digits: int | None = None) -> str:
     if digits is not None:
         return f"{ms:.{digits}g} ms"
     return f"{ms:.0f} ms" if ms >= 10 else f"{ms:.2g} ms"
+
+
+def latency_at_least(seconds: float, digits: int | None = None) -> str:
+    """``latency`` of a lower bound: its digits rounded down, never up, so that what it
+    reads is still a lower bound (41.96 s reads ``41.9 s``, 41.96 ms ``41 ms``)."""
+    from decimal import ROUND_FLOOR, Decimal  # exact digits; rarely needed, so imported here
+
+    exact = Decimal(seconds)
+    if seconds >= 1:
+        return f"{_floor_digits(exact, digits or 3):.{digits or 3}g} s"
+    ms = exact * 1000
+    if digits is not None:
+        return f"{_floor_digits(ms, digits):.{digits}g} ms"
+    if ms >= 10:
+        return f"{float(ms.to_integral_value(rounding=ROUND_FLOOR)):.0f} ms"
+    return f"{_floor_digits(ms, 2):.2g} ms"
+
+
+def _floor_digits(exact, digits: int) -> float:
+    """The largest number of ``digits`` significant digits not above the Decimal ``exact``
+    (> 0), as the float nearest it (which prints as those digits)."""
+    from decimal import ROUND_FLOOR
+
+    step = type(exact)(1).scaleb(exact.adjusted() - digits + 1)
+    return float(exact.quantize(step, rounding=ROUND_FLOOR))
 
 
 def percent(value: float | None, signed: bool = True) -> str:

@@ -18,6 +18,7 @@ import operator
 
 from planner.estimate.common import build, check_layout
 from planner.estimate.memory import CUDA_CONTEXT_BYTES, SERVE_CUDA_GRAPH_BYTES, kv_bytes_per_token_per_gpu
+from planner.estimate.queue_bound import tpot_p99_floor, ttft_p99_floor
 from planner.estimate.simulate import DEFAULT_REQUESTS, WARMUP_SHARE, simulate
 from planner.estimate.steady import SteadyState, max_rate, steady_state
 from planner.estimate.step import Replica, ServeLoad, replica
@@ -173,13 +174,32 @@ def simulate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServePercenti
 _SIMULATIONS_KEPT = 16384
 
 
+def _run_size(load: ServeLoad) -> tuple[int, float]:
+    """(requests, warm-up share) of the simulation of ``load``."""
+    if load.users:
+        return (max(DEFAULT_REQUESTS, CLOSED_LOOP_ROUNDS * load.users),
+                max(WARMUP_SHARE, 1.0 / CLOSED_LOOP_ROUNDS))
+    return DEFAULT_REQUESTS, WARMUP_SHARE
+
+
+def p99_floors_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> tuple[float, float]:
+    """Proven lower bounds on ``simulate_serve(...)``'s (TTFT p99, TPOT p99) of a closed
+    loop, without simulating (0.0: none): a loop far above its replicas' slots waits in the
+    queue, and a request's decodes take a step each (``queue_bound``)."""
+    return _floors(replica_load(job, layout, gpu))
+
+
+@functools.lru_cache(maxsize=_SIMULATIONS_KEPT)
+def _floors(load: ServeLoad) -> tuple[float, float]:
+    rep = replica_of(load)
+    if rep.max_running < 1 or not load.users:
+        return 0.0, 0.0
+    return ttft_p99_floor(load, rep, *_run_size(load)), tpot_p99_floor(load, rep)
+
+
 @functools.lru_cache(maxsize=_SIMULATIONS_KEPT)
 def _simulated(load: ServeLoad) -> ServePercentiles:
-    if load.users:
-        requests = max(DEFAULT_REQUESTS, CLOSED_LOOP_ROUNDS * load.users)
-        warmup = max(WARMUP_SHARE, 1.0 / CLOSED_LOOP_ROUNDS)
-    else:
-        requests, warmup = DEFAULT_REQUESTS, WARMUP_SHARE
+    requests, warmup = _run_size(load)
     r = simulate(load, requests=requests, seed=SIMULATION_SEED, warmup=warmup)
     return ServePercentiles(ttft_p50=r.ttft_p50, ttft_p99=r.ttft_p99, tpot_p50=r.tpot_p50,
                             tpot_p99=r.tpot_p99, requests=r.requests)

@@ -27,34 +27,12 @@ from __future__ import annotations
 import math
 import random
 from collections import deque
-from dataclasses import dataclass
 
+from planner.estimate.sim_stats import SimResult, run_sum, statistics
 from planner.estimate.step import Replica, ServeLoad, per_sequence_kv, replica
 
 DEFAULT_REQUESTS = 400  # requests per run when the caller gives none
 WARMUP_SHARE = 0.1  # first completed requests left out of the statistics
-
-
-@dataclass(frozen=True)
-class SimResult:
-    requests: int  # requests the statistics cover
-    ttft_mean: float
-    ttft_p50: float
-    ttft_p90: float
-    ttft_p99: float
-    tpot_mean: float
-    tpot_p50: float
-    tpot_p90: float
-    tpot_p99: float
-    itl_mean: float  # mean gap between consecutive tokens of a request
-    requests_per_second: float
-    output_tokens_per_second: float
-    makespan_seconds: float  # first arrival to last completion
-    mean_running: float  # time-averaged running (admitted) requests
-    compute_share: float  # over wall time
-    bandwidth_share: float
-    preemptions: int
-    steps: int
 
 
 class _Req:
@@ -71,35 +49,20 @@ class _Req:
         self.itl = 0.0  # sum of inter-token gaps
 
 
-def _sum(step, lo: int, hi: int) -> tuple[float, float, float]:
-    """Sum of ``step(j)`` = (seconds, compute, memory) over j = lo..hi. Every part is a
-    maximum of functions linear in j (the context grows by the batch each step), so where
-    the ends and the middle lie on one line the sum is exact from the ends; elsewhere the
-    range is split."""
-    a = step(lo)
-    if hi <= lo:
-        return a
-    b = step(hi)
-    mid = (lo + hi) // 2
-    m = step(mid)
-    line = a[0] + (b[0] - a[0]) * (mid - lo) / (hi - lo)
-    if hi - lo < 2 or abs(m[0] - line) <= 1e-12 * max(1.0, abs(m[0])):
-        n = hi - lo + 1
-        return (n * (a[0] + b[0]) / 2.0, n * (a[1] + b[1]) / 2.0, n * (a[2] + b[2]) / 2.0)
-    left, right = _sum(step, lo, mid), _sum(step, mid + 1, hi)
-    return (left[0] + right[0], left[1] + right[1], left[2] + right[2])
-
-
-def _percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile of sorted ``values``."""
-    if not values:
-        return math.nan
-    return values[max(0, math.ceil(pct / 100.0 * len(values)) - 1)]
+def join_span(load: ServeLoad, rep: Replica) -> float:
+    """The window over which a closed loop's users send their first requests: one
+    request's time with every user decoding (its prefill, then its decodes)."""
+    n, ctx, out = load.users, load.prompt + load.output / 2.0, load.output
+    prefill = load.prefill_tokens
+    pre = rep.step_parts(0.0, 0.0, prefill, load.prompt - prefill + prefill, 0.0, 1.0)[0]
+    dec = rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
+    return pre + (out - 1) * dec
 
 
 class _Sim:
     def __init__(self, load: ServeLoad, rep: Replica, total: int, seed: int):
         self.load, self.rep, self.eng = load, rep, rep.engine
+        self.parts = rep.stepper()  # ``Replica.step_parts`` without the method call
         self.prefill = load.prefill_tokens
         self.prefix = load.prompt - self.prefill
         self.out = load.output
@@ -128,16 +91,9 @@ class _Sim:
                 self._issue(0.0)
         else:  # a closed loop: users join at random over one request's time, so that
             # identical requests do not march in lock step
-            span = self._request_seconds()
+            span = join_span(self.load, self.rep)
             for t in sorted(self.rng.uniform(0.0, span) for _ in range(self.load.users)):
                 self.arrivals.append(t)
-
-    def _request_seconds(self) -> float:
-        """One request's time with every user decoding: its prefill, then its decodes."""
-        n, ctx = self.load.users, self.load.prompt + self.out / 2.0
-        pre = self.rep.step_parts(0.0, 0.0, self.prefill, self.prefix + self.prefill, 0.0, 1.0)[0]
-        dec = self.rep.step_parts(n, n * ctx, 0.0, 0.0, 0.0, n)[0]
-        return pre + (self.out - 1) * dec
 
     def _issue(self, t: float) -> None:
         self.issued += 1
@@ -223,12 +179,20 @@ class _Sim:
         budget = float(self.rep.token_budget)
         picked: list[tuple[_Req, float]] = []
         preempted = self.preemptions
+        reserve = self.eng.reserve_output
         i = 0
         while i < len(self.running) and budget > 0:
             req = self.running[i]
             left = req.todo - req.computed
-            need = min(left if left > 0 else 1.0, budget)
-            if not self._take_or_preempt(req, need):
+            need = left if left > 0 else 1.0
+            if budget < need:  # min(need, budget) without the call
+                need = budget
+            if reserve:
+                pass  # KV reserved at admission (``_kv_take``)
+            elif self.kv_free >= need:  # ``_kv_take`` inline: it succeeds
+                self.kv_free -= need
+                req.kv += need
+            elif not self._take_or_preempt(req, need):
                 break
             picked.append((req, need))
             budget -= need
@@ -274,30 +238,45 @@ class _Sim:
         req.generated = self.out - 1
         self._advance(req, 1.0, gap=0.0)
 
-    def _decode_run(self, k: int) -> None:
+    def _decode_run(self, k: int, parts=None) -> None:
         """Advance ``k`` decode steps of the running requests (none prefilling, none
         finishing before the last step, none admitted meanwhile); their tokens, clock and
-        totals. The caller completes those the last step finished."""
-        self._run(k, self.running, None, 0.0)
+        totals. The caller completes those the last step finished. ``parts``: the batch's
+        ``_decode_parts``, when the caller has them."""
+        self._run(k, self.running, None, 0.0, parts)
 
-    def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float) -> None:
+    def _decode_parts(self):
+        """Step j of the running batch decoding from now (j = 0, 1, ...), each step worked
+        out once: a run's search for the next arrival and its sum ask for the same steps."""
+        d = float(len(self.running))
+        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
+        step, known = self.parts, {}
+
+        def parts(j: int) -> tuple[float, float, float]:
+            found = known.get(j)
+            if found is None:
+                found = known[j] = step(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+            return found
+
+        return parts
+
+    def _run(self, k: int, decoders: list[_Req], chunk: _Req | None, size: float,
+             parts=None) -> None:
         """Advance ``k`` identical steps: each of ``decoders`` takes one token and ``chunk``
         (if any) ``size`` tokens of its prompt, which it does not finish; nothing else runs
         or is admitted, nothing finishes before the last step. Every step argument is linear
         in the step number, so the steps' sum comes from ``_sum``."""
         d = float(len(decoders))
-        c0 = float(sum(self.load.prompt + r.generated for r in decoders))
         if chunk is None:
-            def parts(j: int) -> tuple[float, float, float]:
-                return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+            parts = parts or self._decode_parts()
         else:
-            s0, tri = self.prefix + chunk.computed, size * (size + 1.0) / 2.0
+            c0 = float(sum(self.load.prompt + r.generated for r in decoders))
+            s0, tri, step = self.prefix + chunk.computed, size * (size + 1.0) / 2.0, self.parts
 
             def parts(j: int) -> tuple[float, float, float]:
                 start = s0 + j * size
-                return self.rep.step_parts(d, c0 + j * d, size, start + size,
-                                           size * start + tri, d)
-        seconds, comp, mem = _sum(parts, 0, k - 1)
+                return step(d, c0 + j * d, size, start + size, size * start + tri, d)
+        seconds, comp, mem = run_sum(parts, 0, k - 1)
         self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += k
@@ -324,8 +303,12 @@ class _Sim:
         (``_chunk_forward``)."""
         if not self.running or self.eng.serial:
             return False
-        if any(r.computed < r.todo for r in self.running):
-            return self._chunk_forward()
+        most = 0  # tokens of the request furthest on
+        for i, r in enumerate(self.running):
+            if r.computed < r.todo:
+                return self._chunk_forward(i, r)
+            if r.generated > most:
+                most = r.generated
         d = len(self.running)
         # budget a waiting request would meet; a mixed engine runs no more requests than
         # its budget has tokens (each joined with one at least), so each of them decodes
@@ -338,32 +321,31 @@ class _Sim:
         # up to the first completion, that step included (it decodes the same batch), except
         # when arrivals may land during the run while the queue is blocked: stepping would
         # queue them before the request a closed loop sends on that completion
-        k = min(self.out - r.generated for r in self.running) - (1 if blocked and self.arrivals else 0)
+        k = self.out - most - (1 if blocked and self.arrivals else 0)
         if not self.eng.reserve_output:
             k = min(k, int(self.kv_free // d))
         if k < 2:
             return False
+        parts = self._decode_parts()
         if self.arrivals and not blocked:  # every step run must start before the next arrival
-            k = self._before_arrival(k)
+            k = self._before_arrival(k, parts)
             if k < 2:
                 return False
-        self._decode_run(k)
-        for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
-            self._complete(req)
+        self._decode_run(k, parts)
+        if most + k >= self.out:  # the furthest finished (and any as far on)
+            for req in [r for r in self.running if r.generated >= self.out]:  # in batch order
+                self._complete(req)
         return True
 
-    def _before_arrival(self, k: int) -> int:
+    def _before_arrival(self, k: int, parts=None) -> int:
         """The most of the next ``k`` decode steps of the running batch that all start
-        before the next arrival (at least 1: the first starts now)."""
-        d = len(self.running)
+        before the next arrival (at least 1: the first starts now); ``parts``: the batch's
+        ``_decode_parts``."""
         gap = self.arrivals[0] - self.now
-        c0 = float(sum(self.load.prompt + r.generated for r in self.running))
-
-        def parts(j: int) -> tuple[float, float, float]:
-            return self.rep.step_parts(d, c0 + j * d, 0.0, 0.0, 0.0, d)
+        parts = parts or self._decode_parts()
 
         def fits(n: int) -> bool:  # step n (of 1..k) starts before the arrival
-            return n == 1 or _sum(parts, 0, n - 2)[0] < gap
+            return n == 1 or run_sum(parts, 0, n - 2)[0] < gap
 
         # A step takes no less than the first and no more than the last (contexts only grow),
         # so the answer lies in a narrow window; checked at both ends, else the whole range.
@@ -382,20 +364,22 @@ class _Sim:
                 hi = mid - 1
         return lo
 
-    def _chunk_forward(self) -> bool:
+    def _chunk_forward(self, i: int, chunk: _Req) -> bool:
         """A long prompt cut at the token budget: until its last chunk, every step is the
         same batch. The batch picks running requests in order, so the decoding ones before
         the first prompt take a token each (a mixed engine; a prefill-only engine runs the
         prompt alone) and the prompt takes all the budget left: the requests after it and
         every waiting one get nothing, whatever arrives. Stops before the prompt's last
-        chunk, a completion and KV running out."""
-        i, chunk = next((i, r) for i, r in enumerate(self.running) if r.computed < r.todo)
-        decoders = self.running[:i] if self.eng.mixed else []
-        size = float(self.rep.token_budget - len(decoders))
+        chunk, a completion and KV running out. ``chunk``: the first running request still
+        prefilling, ``i`` its place."""
+        size = float(self.rep.token_budget - (i if self.eng.mixed else 0))
         left = chunk.todo - chunk.computed
         if size <= 0 or left <= size:
             return False
         k = math.ceil((left - size) / size)  # steps that each leave more than a chunk
+        if k < 2:  # the limits below only lower it
+            return False
+        decoders = self.running[:i] if self.eng.mixed else []
         if decoders:
             k = min(k, min(self.out - r.generated for r in decoders) - 1)
         if not self.eng.reserve_output:
@@ -422,6 +406,7 @@ class _Sim:
                 raise ValueError("the replica can no longer schedule its waiting requests")
             return False
         dec = dec_ctx = pre = pre_kv = pairs = samples = 0.0
+        prompt = self.load.prompt
         for req, n in picked:
             if req.computed < req.todo:
                 start = self.prefix + req.computed
@@ -432,16 +417,24 @@ class _Sim:
                     samples += 1.0
             else:
                 dec += 1.0
-                dec_ctx += self.load.prompt + req.generated
+                dec_ctx += prompt + req.generated
         samples += dec
-        seconds, comp, mem = self.rep.step_parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
+        seconds, comp, mem = self.parts(dec, dec_ctx, pre, pre_kv, pairs, samples)
         self.running_area += len(self.running) * seconds
         self.now += seconds
         self.steps += 1
         self.compute += comp
         self.memory += mem
+        now, out = self.now, self.out
         for req, n in picked:
-            self._advance(req, n)
+            if req.computed < req.todo:
+                self._advance(req, n)
+            else:  # ``_advance`` of a decode, inline
+                req.generated += 1
+                req.itl += now - req.last
+                req.last = now
+                if req.generated >= out:
+                    self._complete(req)
         return True
 
     def _advance(self, req: _Req, n: float, gap: float | None = None) -> None:
@@ -485,32 +478,4 @@ def simulate(load: ServeLoad, requests: int = 0, seed: int = 0,
     while sim.step():
         pass
     burst = bool(load.users) and total <= load.users
-    return _result(sim, load, 0.0 if burst else warmup)
-
-
-def _result(sim: _Sim, load: ServeLoad, warmup: float) -> SimResult:
-    done = sorted(sim.done, key=lambda r: (r.arrival, r.first))
-    skip = int(len(done) * warmup)
-    kept = done[skip:]
-    ttft = sorted(r.first - r.arrival for r in kept)
-    nd = load.output - 1
-    tpot = sorted((r.last - r.first) / nd for r in kept) if nd else [0.0] * len(kept)
-    itl = sum(r.itl for r in kept) / (len(kept) * nd) if nd else 0.0
-    start = min(r.arrival for r in done)
-    ends = sorted(r.last for r in done)
-    window = ends[-1] - (ends[skip - 1] if skip else start)
-    x = (len(done) - skip) / window if window > 0 else 0.0
-    span = sim.now - start
-    return SimResult(
-        requests=len(kept),
-        ttft_mean=sum(ttft) / len(ttft), ttft_p50=_percentile(ttft, 50),
-        ttft_p90=_percentile(ttft, 90), ttft_p99=_percentile(ttft, 99),
-        tpot_mean=sum(tpot) / len(tpot), tpot_p50=_percentile(tpot, 50),
-        tpot_p90=_percentile(tpot, 90), tpot_p99=_percentile(tpot, 99),
-        itl_mean=itl, requests_per_second=x, output_tokens_per_second=x * load.output,
-        makespan_seconds=span,
-        mean_running=sim.running_area / span if span else 0.0,
-        compute_share=sim.compute / span if span else 0.0,
-        bandwidth_share=sim.memory / span if span else 0.0,
-        preemptions=sim.preemptions, steps=sim.steps,
-    )
+    return statistics(sim, load, 0.0 if burst else warmup)

@@ -85,6 +85,10 @@ class _Model:
         self.running = rep.max_running
         # bitsandbytes' single-token path: throughput can fall as the batch grows (below)
         self.scan = bool(rep.dequant_dense or rep.dequant_routed)
+        # A root search asks for the same decode batch more than once (the throughput and
+        # the state at it, the bracket's end again): its rounds are kept, keyed by the batch.
+        self._rounds: dict[float, tuple[float, float, float, float]] = {}
+        self._last: tuple = (None, None)  # the last step: its arguments and figures
 
     # ---- steps
     def chunk(self, decodes: float) -> float:
@@ -98,12 +102,20 @@ class _Model:
     def step(self, decodes: float, prefill: float, chunk: float) -> tuple[float, float, float]:
         """(seconds, compute seconds, memory seconds at peak) of a step with ``decodes``
         decodes and ``prefill`` prompt tokens in chunks of ``chunk`` (``Replica.step``'s
-        figures as a tuple: a steady state asks for some seventy steps)."""
+        figures as a tuple: a steady state asks for some seventy steps). The last step is
+        kept: a state's own prefill steps (``_own_steps``) are most often the mixed step of
+        the round just worked out."""
+        key = (decodes, prefill, chunk)
+        last = self._last
+        if last[0] == key:
+            return last[1]
         chunks = prefill / chunk if prefill else 0.0
         kv = chunks * (self.prefix + (self.prefill + chunk) / 2.0)
         pairs = prefill * (self.prefix + (self.prefill + 1.0) / 2.0)
         samples = decodes + prefill / self.prefill
-        return self._parts(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
+        found = self._parts(decodes, decodes * self.ctx, prefill, kv, pairs, samples)
+        self._last = (key, found)
+        return found
 
     # ---- one decode batch
     def limit(self) -> float:
@@ -116,6 +128,12 @@ class _Model:
     def round_at(self, d: float) -> tuple[float, float, float, float]:
         """(mean step seconds, prefill tokens per step, compute s, memory s) with ``d``
         decodes per step and the prefill that keeps their requests coming."""
+        found = self._rounds.get(d)
+        if found is None:
+            found = self._rounds[d] = self._round(d)
+        return found
+
+    def _round(self, d: float) -> tuple[float, float, float, float]:
         p = d * self.prefill / self.nd
         if self.eng.mixed:
             c = self.chunk(d)
@@ -161,6 +179,7 @@ class _Model:
         larger one carrying the same load would have passed through it)."""
         if hi <= 0:
             return None
+        grows = _remembered(grows)
         lo = 0.0
         if self.scan:
             for point in self.ladder(hi):
@@ -255,6 +274,20 @@ class _Model:
         if self.scan:  # the throughput may peak below the limit (``least_batch``)
             return max(self.rate_at(x, 1.0) for x in self.ladder(hi))
         return self.rate_at(hi, 1.0)
+
+
+def _remembered(f):
+    """``f`` with its values kept by argument: a search evaluates its bracket's end twice
+    (``least_batch`` checks it can reach the target, ``_bracketed`` starts from it)."""
+    seen: dict[float, float] = {}
+
+    def remembered(x: float) -> float:
+        value = seen.get(x)
+        if value is None:
+            value = seen[x] = f(x)
+        return value
+
+    return remembered
 
 
 def _bracketed(gap, lo: float, hi: float) -> float:

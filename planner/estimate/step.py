@@ -191,27 +191,43 @@ class Replica:
         reduces, ar_latency, ar_bandwidth = 2 * self.layers, self.ar_latency, self.ar_bandwidth
         boundaries, pp_latency, pp_bandwidth = pp - 1, self.pp_latency, self.pp_bandwidth
 
+        dequant = bool(dequant_dense or dequant_routed)
+        talks = tp > 1 or pp > 1
+        # (``x if x >= y else y`` is ``max(x, y)`` without the call; a dense model's
+        # lin_bytes is dense_read + routed_read x 0, and gpu + 0 communication, the same
+        # floats)
+
         def step(decodes, decode_context, prefill, prefill_kv, prefill_pairs, samples):
             tokens = decodes + prefill
             if tokens <= 0:
                 return 0.0, 0.0, 0.0
-            touched = 1.0 - route_keep ** tokens if route_keep else 0.0
-            lin_bytes = dense_read + routed_read * touched
-            if dequant_dense or dequant_routed:
+            if route_keep:
+                touched = 1.0 - route_keep ** tokens
+                lin_bytes = dense_read + routed_read * touched
+            else:
+                touched = 0.0
+                lin_bytes = dense_read
+            if dequant:
                 lin_bytes += dequantizing_share(tokens) * (dequant_dense + dequant_routed * touched)
             lin_flops = tokens * flops_per_token + samples * head_flops
-            t_lin = max(lin_flops / linear_rate, lin_bytes / weight_rate)
+            t_flops, t_bytes = lin_flops / linear_rate, lin_bytes / weight_rate
+            t_lin = t_bytes if t_bytes > t_flops else t_flops
             att_bytes = (decode_context + prefill_kv) * kv_token_bytes
             att_flops = (decode_context + prefill_pairs) * pair_flops
-            t_att = max(att_flops / attention_rate, att_bytes / kv_rate)
-            nbytes = 2.0 * tokens * hidden
-            comm = 0.0
-            if tp > 1:
-                comm += reduces * (ar_latency + ring_share * nbytes / ar_bandwidth)
-            if pp > 1:
-                comm += boundaries * (pp_latency + nbytes / pp_bandwidth)
-            gpu = t_lin + t_att + comm
-            seconds = max(cpu_seconds, gpu) if eager else cpu_seconds + gpu
+            t_flops, t_bytes = att_flops / attention_rate, att_bytes / kv_rate
+            gpu = t_lin + (t_bytes if t_bytes > t_flops else t_flops)
+            if talks:
+                nbytes = 2.0 * tokens * hidden
+                comm = 0.0
+                if tp > 1:
+                    comm += reduces * (ar_latency + ring_share * nbytes / ar_bandwidth)
+                if pp > 1:
+                    comm += boundaries * (pp_latency + nbytes / pp_bandwidth)
+                gpu += comm
+            if eager:
+                seconds = gpu if gpu > cpu_seconds else cpu_seconds
+            else:
+                seconds = cpu_seconds + gpu
             compute = lin_flops / linear_peak + att_flops / attention_peak
             return seconds, compute, (lin_bytes + att_bytes) / hbm
 

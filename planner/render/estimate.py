@@ -94,8 +94,12 @@ def _breach(b: dict) -> str:
         return f"needs {units.memory(needs)} per GPU, {units.memory(allowed)} usable"
     if kind == "deadline":
         return f"takes {units.duration(needs)}, deadline {units.duration(allowed)}"
-    if kind in ("ttft", "tpot"):
-        return f"{kind.upper()} {units.latency(needs)}, limit {units.latency(allowed)}"
+    if kind in ("ttft", "tpot", "ttft_p99", "tpot_p99"):
+        name = ("p99 " if kind.endswith("_p99") else "") + kind.split("_")[0].upper()
+        if b.get("at_least"):  # a proven lower bound, not simulated (docs/estimation.md 9.9)
+            took, limit = units.apart(units.latency, needs, allowed, units.latency_at_least)
+            return f"{name} at least {took}, limit {limit}"
+        return f"{name} {units.latency(needs)}, limit {units.latency(allowed)}"
     if kind == "availability":
         return f"{needs:.0f} GPUs, {allowed:.0f} available"
     return f"{kind} {needs:g} over {allowed:g}"

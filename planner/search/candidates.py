@@ -19,7 +19,7 @@ from planner.estimate.rent import Overheads
 from planner.estimate.train import train_base
 from planner.estimate.train_probe import MemoryProbe
 from planner.estimate.common import build
-from planner.estimate.serve import simulate_serve
+from planner.estimate.serve import p99_floors_serve, simulate_serve
 from planner.estimate.types import (
     HostResources, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles, TrainJob,
 )
@@ -56,6 +56,9 @@ class Candidate:
     breaches: tuple["Breach", ...] = ()  # limits this candidate breaks (pinned layouts only)
     service: ServeEstimate | None = None  # serving: the steady state of every replica
     percentiles: ServePercentiles | None = None  # serving: simulated, once checked
+    # serving: proven lower bounds on the (TTFT, TPOT) 99th percentiles, one above its
+    # limit, standing in for the simulation (``with_percentiles``; percentiles stay None)
+    p99_floor: tuple[float, float] | None = None
     billed_gpus: int = 0  # GPUs paid for: whole instances / nodes (rent.billed_gpus)
     billed_hours: float = 0.0  # hours paid per run (training: rounded to the billing increment)
     overheads: Overheads | None = None  # training: start-up, checkpoints, restarts (in ``hours``)
@@ -112,6 +115,7 @@ class Breach:
     #            | availability | range | not_offered | host_ram
     needs: float = 0.0  # bytes, hours, seconds, currency, GPUs, or the load (users, requests/s)
     allowed: float = 0.0
+    at_least: bool = False  # ``needs`` is a proven lower bound, not the figure itself
 
 
 @dataclass(frozen=True)
@@ -284,10 +288,19 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
 
 
 def with_percentiles(variant: Variant, offer: GpuOffer, cand: Candidate) -> Candidate:
-    """``cand`` with the seeded simulation of its most loaded replica (a carried service)."""
-    if cand.percentiles is not None or not cand.carried or not cand.fits_memory:
+    """``cand`` with the seeded simulation of its most loaded replica (a carried service);
+    or, where a proven lower bound on a p99 of a closed loop is above the workload's limit,
+    with the bounds instead: the simulation could only say more of a miss already certain
+    (docs/estimation.md sec 9.9)."""
+    if cand.percentiles is not None or cand.p99_floor is not None or not cand.carried \
+            or not cand.fits_memory:
         return cand
     job = replace_weights(variant.serve_job, cand.weights)
+    if has_p99_limits(variant):
+        floors = p99_floors_serve(job, cand.layout, offer.spec)
+        limits = (variant.ttft_p99_seconds, variant.tpot_p99_seconds)
+        if any(limit is not None and floor > limit for floor, limit in zip(floors, limits)):
+            return dataclasses.replace(cand, p99_floor=floors)
     return dataclasses.replace(cand, percentiles=simulate_serve(job, cand.layout, offer.spec))
 
 
@@ -314,7 +327,7 @@ def breaches(variant: Variant, cand: Candidate, available: int | None) -> list[B
     if cand.fits_memory and not cand.carried:
         out.append(Breach("capacity", load_of(variant), cand.service.capacity_requests_per_second))
     if cand.fits_memory and cand.carried:
-        out += [Breach(kind, needs, allowed) for kind, needs, allowed in latency_excess(variant, cand)]
+        out += [Breach(*excess) for excess in latency_excess(variant, cand)]
     if variant.budget is not None and cand.cost > variant.budget:
         out.append(Breach("budget", cand.cost, variant.budget))
     if cand.host_breach is not None:
@@ -330,20 +343,27 @@ def load_of(variant: Variant) -> float:
     return float(job.rate) if job.rate > 0 else float(job.users)
 
 
-def latency_excess(variant: Variant, cand: Candidate) -> list[tuple[str, float, float]]:
-    """(limit, value, limit value) of every latency limit ``cand`` breaks: the means from
-    the steady state, the 99th percentiles from the simulation where it has one."""
+def latency_excess(variant: Variant, cand: Candidate) -> list[tuple[str, float, float, bool]]:
+    """(limit, value, limit value, whether the value is a lower bound) of every latency
+    limit ``cand`` breaks: the means from the steady state, the 99th percentiles from the
+    simulation where it has one, or their proven lower bounds where those stood in for it
+    (a p99 whose bound is within its limit is then not known: not listed)."""
     out = []
     for kind, limit, value in (("ttft", variant.ttft_seconds, cand.ttft_seconds),
                                ("tpot", variant.tpot_seconds, cand.tpot_seconds)):
         if limit is not None and value is not None and value > limit:
-            out.append((kind, value, limit))
+            out.append((kind, value, limit, False))
     sim = cand.percentiles
     if sim is not None:
         for kind, limit, value in (("ttft_p99", variant.ttft_p99_seconds, sim.ttft_p99),
                                    ("tpot_p99", variant.tpot_p99_seconds, sim.tpot_p99)):
             if limit is not None and value > limit:
-                out.append((kind, value, limit))
+                out.append((kind, value, limit, False))
+    elif cand.p99_floor is not None:
+        for kind, limit, floor in (("ttft_p99", variant.ttft_p99_seconds, cand.p99_floor[0]),
+                                   ("tpot_p99", variant.tpot_p99_seconds, cand.p99_floor[1])):
+            if limit is not None and floor > limit:
+                out.append((kind, floor, limit, True))
     return out
 
 

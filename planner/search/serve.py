@@ -312,5 +312,5 @@ def _note_fastest(variant: Variant, out: GpuOutcome, cand: Candidate) -> None:
 
 def latency_key(variant: Variant, c: Candidate) -> tuple:
     """How far a service is from its latency limits (0 when met), for the nearest miss."""
-    over = sum(value / limit - 1 for _, value, limit in latency_excess(variant, c))
+    over = sum(value / limit - 1 for _, value, limit, _ in latency_excess(variant, c))
     return (over, c.gpu_count, c.stable)

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 
-from planner.progress import progress
+import pytest
+
+from planner.progress import may_be_terminal, progress
 from planner import units as text
 from support.cli import run_cli as _run
 
@@ -62,6 +64,30 @@ def test_progress_is_silent_off_a_terminal():
         for _ in range(3):
             tick()
     assert stream.getvalue() == ""
+
+
+class _ClosedStream(io.StringIO):
+    def isatty(self) -> bool:
+        raise ValueError("I/O operation on closed file")
+
+
+@pytest.mark.parametrize("force_color", [None, "", "1"])
+@pytest.mark.parametrize("tty_compatible", [None, "0", "1"])
+@pytest.mark.parametrize("stream", [io.StringIO, _Tty, _ClosedStream])
+def test_off_a_terminal_is_decided_as_rich_decides_it(monkeypatch, force_color, tty_compatible, stream):
+    """``may_be_terminal`` skips rich only where rich's own answer is "not a terminal"."""
+    from rich.console import Console
+
+    for name, value in (("FORCE_COLOR", force_color), ("TTY_COMPATIBLE", tty_compatible)):
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    s = stream()
+    if not may_be_terminal(s):
+        assert not Console(file=s).is_terminal
+    if force_color is None and tty_compatible is None:  # plain streams: rich need not be asked
+        assert may_be_terminal(s) == (stream is _Tty)
 
 
 def test_progress_draws_on_a_terminal_and_erases_itself():

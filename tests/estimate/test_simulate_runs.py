@@ -131,6 +131,7 @@ def test_the_steps_before_an_arrival_whatever_the_step_lengths(gap):
     load = ServeLoad(LLAMA_8B, H100, prompt=100, output=5000, users=4, engine="vllm")
     sim = sim_module._Sim(load, sim_module.replica(load), 8, 0)
     sim.rep = _Shrinking(sim.rep)
+    sim.parts = sim.rep.step_parts  # the simulation's steps come from its ``parts``
     sim.running = [sim_module._Req(0.0, 100.0) for _ in range(4)]
     for r in sim.running:
         r.computed, r.generated = r.todo, 1
