@@ -22,12 +22,13 @@ from search.test_cpsat_window import windowed
 def test_a_direct_decision_is_cpsats_choice(p, loosen):
     if loosen:  # mostly problems whose first choices fit: room for everything
         p = Problem(p.items, {g: None for g in p.available}, None, p.objective)
+    _decided_as_cpsat_decides(p)
+
+
+def _decided_as_cpsat_decides(p: Problem) -> None:
+    """Decided directly, or else by ``choose``: CP-SAT's choice, field for field."""
     direct = decide_directly(p)
-    solved = cpsat.solve(p)
-    if direct is None:
-        assert choose(p) == solved
-    else:
-        assert direct == solved
+    assert (choose(p) if direct is None else direct) == cpsat.solve(p)
 
 
 @SETTINGS
@@ -36,12 +37,7 @@ def test_a_direct_decision_in_a_window_is_cpsats_choice(p, loosen):
     """Field for field, schedule included: every run at its release."""
     if loosen:  # mostly problems whose first choices fit all at once
         p = replace(p, available={g: None for g in p.available}, budget=None)
-    direct = decide_directly(p)
-    solved = cpsat.solve(p)
-    if direct is None:
-        assert choose(p) == solved
-    else:
-        assert direct == solved
+    _decided_as_cpsat_decides(p)
 
 
 def test_runs_that_fit_all_at_once_start_at_their_releases_without_cpsat(monkeypatch):
