@@ -23,6 +23,11 @@ same load, and prints both.
 
 ``--imports`` also prints, per command on the first example, the time of the imports it
 makes (`python -X importtime`), the largest top-level packages first, and the total.
+
+``--instructions`` also counts, per command and example and in each checkout, the
+instructions one run executes (valgrind's cachegrind without its cache simulation, about
+15 s a run): unlike seconds, the count does not move with the machine's load, so two
+checkouts compare on a busy machine too. Needs ``valgrind`` on the PATH.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,6 +90,37 @@ def arguments(command: str, plan: Path) -> list[str] | None:
     return [command, path]
 
 
+def instructions(argv: list[str], checkout: Path) -> int | None:
+    """Instructions one run executes (cachegrind's ``I refs``), None when valgrind says none."""
+    env = dict(os.environ, PYTHONPATH=str(checkout))
+    proc = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no",
+                           "--cachegrind-out-file=/dev/null", *argv],
+                          capture_output=True, text=True, cwd=checkout, env=env)
+    found = re.search(r"I\s+refs:\s+([\d,]+)", proc.stderr)
+    return int(found.group(1).replace(",", "")) if found else None
+
+
+def print_instructions(plans: list[Path], wanted: list[str], checkouts: list[Path]) -> None:
+    """Billions of instructions per command and example in each checkout, and their ratio."""
+    print("instructions, billions (cachegrind, one run each; bytecode as above):")
+    bare = [instructions([sys.executable, "-c", "pass"], c) for c in checkouts]
+    print(f"{'bare interpreter':<32} " + "   ".join(_billions(n) for n in bare))
+    for plan in plans:
+        for command in wanted:
+            args = arguments(command, plan)
+            if args is None:
+                continue
+            counts = [instructions(PLANNER + args, c) for c in checkouts]
+            ratio = ""
+            if len(counts) == 2 and all(counts):
+                ratio = f"   {counts[0] / counts[1]:.3f}x"
+            print(f"{plan.name:<22} {command:<9} " + "   ".join(_billions(n) for n in counts) + ratio)
+
+
+def _billions(n: int | None) -> str:
+    return f"{'-':>8}" if n is None else f"{n / 1e9:7.3f}G"
+
+
 def import_times(argv: list[str]) -> tuple[dict[str, int], int]:
     """Microseconds of import time per top-level package (the sum of its modules' own times,
     so a package is not charged for what it imports from another), and the total, of one run."""
@@ -106,7 +143,11 @@ def main() -> None:
     parser.add_argument("--bytecode", action="store_true",
                         help="read and write compiled bytecode (in a temporary directory)")
     parser.add_argument("--against", type=Path, help="another checkout to run alternately")
+    parser.add_argument("--instructions", action="store_true",
+                        help="also count each run's instructions with valgrind (load-independent)")
     options = parser.parse_args()
+    if options.instructions and shutil.which("valgrind") is None:
+        parser.error("--instructions needs valgrind on the PATH")
     checkouts = [ROOT] + ([options.against.resolve()] if options.against else [])
     if options.bytecode:
         os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
@@ -134,6 +175,8 @@ def main() -> None:
             figures = "   ".join(f"{wall:7.3f}s {cpu:7.3f}s  {code:>4}"
                                  for wall, cpu, code in measure(PLANNER + args, options.repeats, checkouts))
             print(f"{plan.name:<22} {command:<9} {figures}")
+    if options.instructions:
+        print_instructions(plans, wanted, checkouts)
     if options.imports and plans:
         for command in wanted:
             args = arguments(command, plans[0])
