@@ -30,13 +30,18 @@ HOURS_PER_MONTH = 730.0  # spot interruption rates are stated per month (AWS Spo
 MAX_LOST_SHARE = 0.5
 
 
+def nodes_of(count: int, gpu: GpuSpec) -> int:
+    """Nodes that ``count`` GPUs of ``gpu`` span."""
+    return -(-count // gpu.gpus_per_node)
+
+
 def billed_gpus(count: int, gpu: GpuSpec) -> int:
     """GPUs paid for: the smallest instance sold that holds ``count`` on one node, whole
     nodes when it spans several; ``count`` when the GPU is sold one by one (no shapes)."""
     if not gpu.shapes:
         return count
     if count > gpu.gpus_per_node:
-        return -(-count // gpu.gpus_per_node) * gpu.gpus_per_node
+        return nodes_of(count, gpu) * gpu.gpus_per_node
     return next(s for s in gpu.shapes if s >= count)
 
 

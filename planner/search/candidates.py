@@ -182,8 +182,8 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     est = evaluate_train(job, layout, offer.spec, known)
     spec = offer.spec
     count = layout.gpus
-    nodes = -(-count // spec.gpus_per_node)
-    extra = _overheads(variant, spec, job, count, nodes, est.seconds)
+    nodes = rent.nodes_of(count, spec)
+    extra = _overheads(variant, spec, job, count, est.seconds)
     seconds = est.seconds + extra.total
     hours = seconds / 3600.0
     billed = rent.billed_gpus(count, spec)
@@ -204,12 +204,11 @@ def train_candidate(variant: Variant, offer: GpuOffer, order: int, job: TrainJob
     )
 
 
-def _overheads(variant: Variant, spec, job: TrainJob, count: int, nodes: int,
-               seconds: float) -> Overheads:
+def _overheads(variant: Variant, spec, job: TrainJob, count: int, seconds: float) -> Overheads:
     """Start-up, checkpoints and restarts of a run whose steps take ``seconds``."""
     load, checkpoint = run_bytes(variant)
     steps = train_base(job, spec).steps
-    return rent.train_overheads(seconds, count, nodes, spec, load, checkpoint,
+    return rent.train_overheads(seconds, count, rent.nodes_of(count, spec), spec, load, checkpoint,
                                 seconds / max(1, steps), variant.workload.checkpoint_every)
 
 
@@ -218,9 +217,7 @@ def train_seconds(variant: Variant, offer: GpuOffer, job: TrainJob, count: int,
     """``train_candidate(...).seconds`` of a layout on ``count`` GPUs whose estimate takes
     ``estimate_seconds``, by the same arithmetic, without the candidate (the frontier's
     micro-batch climbs compare seconds alone)."""
-    nodes = -(-count // offer.spec.gpus_per_node)
-    return estimate_seconds + _overheads(variant, offer.spec, job, count, nodes,
-                                         estimate_seconds).total
+    return estimate_seconds + _overheads(variant, offer.spec, job, count, estimate_seconds).total
 
 
 def overheads_floor(variant: Variant, offer: GpuOffer, count: int) -> float:
@@ -229,8 +226,7 @@ def overheads_floor(variant: Variant, offer: GpuOffer, count: int) -> float:
     (docs/solve.md, "Pruning")."""
     spec = offer.spec
     load, checkpoint = run_bytes(variant)
-    nodes = -(-count // spec.gpus_per_node)
-    return load / rent.read_rate(spec) + checkpoint / (nodes * rent.write_rate(spec))
+    return load / rent.read_rate(spec) + checkpoint / (rent.nodes_of(count, spec) * rent.write_rate(spec))
 
 
 def train_fits(probe: MemoryProbe, layout: Layout) -> tuple[int, bool]:
@@ -276,7 +272,7 @@ def serve_candidate(variant: Variant, offer: GpuOffer, order: int, job: ServeJob
     host = rent.host_limits(count, spec, est.memory.host)
     return Candidate(
         kind="serve", gpu=offer.name, gpu_order=order,
-        gpu_count=count, nodes=math.ceil(count / spec.gpus_per_node), layout=layout,
+        gpu_count=count, nodes=rent.nodes_of(count, spec), layout=layout,
         weights=job.weights, memory=est.memory, gpu_memory_bytes=spec.memory_bytes,
         usable_bytes=spec.usable_bytes, per_node=spec.gpus_per_node,
         price_per_hour=spec.price_per_hour, hours=hours,
