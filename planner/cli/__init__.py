@@ -1,19 +1,47 @@
-"""The ``planner`` command line: one module per command, all on one app.
+"""The ``planner`` command line: one module per command, all on one typer app
+(``planner.cli.commands``).
 
-The command modules do without ``from __future__ import annotations``: typer reads every
-command's parameter annotations on each start, and evaluating them from strings cost
-about 3 ms of every command.
+Importing this package imports neither typer nor a command: ``main``, the ``planner``
+script, runs ``planner check FILE...`` in its plain form without typer
+(``planner.cli.fast``, what pre-commit hooks and editors run on every save) and gives
+every other command line to the typer app. ``planner.cli.app`` is that app, every
+command registered, imported when first asked for.
 """
 
-from planner.cli.app import app, main
+import sys
+import types
 
-# Each command module registers its commands on ``app`` when imported.
-from planner.cli import diff, report, export  # noqa: F401
-from planner.cli import check  # noqa: F401
-from planner.cli import specs  # noqa: F401
-from planner.cli import solve  # noqa: F401
-from planner.cli import calibrate  # noqa: F401
-from planner.cli import estimate  # noqa: F401
-from planner.cli import lsp  # noqa: F401
+
+def main() -> None:
+    """The ``planner`` script."""
+    from planner.cli.fast import plain_check_files, run_check
+
+    files = plain_check_files(sys.argv[1:])
+    if files is None:
+        from planner.cli.commands import main as typer_main
+
+        typer_main()
+    else:
+        run_check(files)
+
+
+class _Package(types.ModuleType):
+    """``planner.cli.app`` is the typer app, every command registered, imported when first
+    asked for (``from planner.cli import app``); never the module ``planner/cli/app.py``,
+    which the import system binds here when it first imports that module."""
+
+    @property
+    def app(self):
+        from planner.cli.commands import app
+
+        return app
+
+    @app.setter
+    def app(self, value) -> None:
+        if value is not sys.modules.get(f"{__name__}.app"):
+            raise AttributeError(f"{__name__}.app is the typer app (planner.cli.commands)")
+
+
+sys.modules[__name__].__class__ = _Package
 
 __all__ = ["app", "main"]

@@ -1,16 +1,12 @@
-"""The typer application every command registers on, and the error boundary.
-
-Commands raise ``PlanError`` for anything a user wrote or passed; ``main``
-prints it as ``path:line:col: error: ...`` with the source line and a caret
-(``planner.diagnostics``) and exits 2. Nothing a user can write reaches a
-traceback.
+"""The typer application every command registers on, and its entry point within the error
+boundary (``planner.cli.boundary``). ``planner.cli.commands`` registers every command; the
+``planner`` script itself is ``planner.cli.main``.
 """
-
-import sys
 
 import typer
 
 from planner import __version__
+from planner.cli.loading import load_plan_with_warnings  # noqa: F401 - the commands import it from here
 
 app = typer.Typer(
     name="planner",
@@ -37,30 +33,9 @@ def _root(
 
 
 def main() -> None:
-    from planner.diagnostics import print_errors
-    from planner.errors import PlanError
+    """The typer app within the error boundary: click prints usage errors and exits 2 itself
+    (standalone mode) and turns typer.Exit into the exit code; a PlanError passes through to
+    the boundary."""
+    from planner.cli.boundary import guarded
 
-    try:
-        # Standalone mode: click prints usage errors and exits 2 itself, and
-        # turns typer.Exit into the process exit code; PlanError passes through.
-        app()
-    except PlanError as error:
-        print_errors(error, sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        sys.exit(130)
-
-
-def load_plan_with_warnings(file: str, root: str | None = None):
-    """The checked plan of ``file``, its warnings printed on stderr first
-    (``path:line:col: warning: ...``; they never change the exit code)."""
-    from planner.diagnostics import print_errors
-    from planner.resolve.load import load_plan
-
-    found: list = []
-    try:
-        return load_plan(str(file), root=root, warnings=found)
-    finally:
-        for warning in found:
-            print_errors(warning, sys.stderr)
-
+    guarded(app)

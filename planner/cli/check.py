@@ -1,4 +1,7 @@
-"""``planner check`` and ``planner fmt``."""
+"""``planner check`` and ``planner fmt``.
+
+``check``'s body is ``planner.cli.checking.check_files``, which ``planner check FILE...``
+also runs without typer (``planner.cli.fast``)."""
 
 import sys
 from pathlib import Path
@@ -8,25 +11,7 @@ import typer
 
 from planner.cli.app import app
 from planner.diagnostics import print_errors
-from planner.errors import PlanError, PlanErrors
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def summary(plan) -> str:
-    """One line on what a valid plan holds."""
-    if plan.workloads:
-        offered = sum(1 for g in plan.gpus if g.available is not None)
-        used = len({w.model for w in plan.workloads})
-        parts = [_count(offered, "GPU") + " offered", _count(used, "model") + " used",
-                 _count(len(plan.workloads), "workload")]
-    else:
-        parts = [_count(len(plan.gpus), "GPU"), _count(len(plan.models), "model"), "no workloads"]
-    if plan.sweeps:
-        parts.append(_count(len(plan.sweeps), "sweep"))
-    return ", ".join(parts)
+from planner.errors import PlanError
 
 
 @app.command()
@@ -43,20 +28,9 @@ def check(
 
         planner check examples/tour.plan
     """
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.checking import check_files
 
-    failed = False
-    for file in files:
-        try:
-            plan = load_plan_with_warnings(str(file), root=None if root is None else str(root))
-        except PlanError as error:
-            failed = True
-            print_errors(error, sys.stderr)
-            n = len(error.errors) if isinstance(error, PlanErrors) else 1
-            typer.echo(f"{file}: {_count(n, 'error')}")
-            continue
-        typer.echo(f"{file}: ok ({summary(plan)})")
-    sys.exit(2 if failed else 0)
+    sys.exit(check_files(files, None if root is None else str(root), typer.echo))
 
 
 @app.command()

@@ -1,0 +1,129 @@
+"""``planner check FILE...`` without typer: what pre-commit hooks and editors run on every save.
+
+Importing typer (and the pydantic adapters it builds for every command's parameters) and
+building the click command tree cost more than checking a plan does. For the plain form
+(``planner check`` and one or more files, no option, in an ordinary environment) the
+typer app would parse nothing but the file names, so this runs the same body
+(``planner.cli.checking.check_files``) directly and mirrors what the typer path does
+around it (typer 0.29's ``core._main``, click's standalone mode, ``typer.echo``):
+
+- each FILE becomes a ``pathlib.Path`` (so ``./a//b.plan`` prints as ``a/b.plan``);
+- a FILE that exists but is not readable is a usage error there: such a command line
+  goes to typer;
+- each line on stdout is written and flushed (``click.echo``);
+- an interrupt exits 130 (the boundary's, as typer's ``Exit(130)``); a broken pipe (EPIPE) exits 1 with stdout and stderr wrapped
+  so the interpreter's last flush is silent; an ``EOFError`` prints an empty line and
+  typer's "Aborted." on stderr and exits 1;
+- ``sys.exit(code)`` ends the run, a ``PlanError`` is the boundary's (``planner.cli.boundary``).
+
+Anything else goes to the typer app, so its behaviour stays typer's by construction:
+any argument starting with ``-`` (options, ``--help``, ``--``, ``-``), no file, a shell
+completion request in the environment, a file name with an escape character (click
+strips ANSI codes when stdout is not a terminal) or one stdout cannot encode, and a
+stdout click would re-wrap (an ASCII one) or does not have.
+"""
+
+import codecs
+import errno
+import io
+import os
+import sys
+from pathlib import Path
+
+
+def plain_check_files(args: list[str]) -> list[Path] | None:
+    """The files of ``planner check FILE...`` (``args``: the arguments after the program
+    name) when the fast path runs it exactly as typer would, else None."""
+    if len(args) < 2 or args[0] != "check":
+        return None
+    names = args[1:]
+    if any(name.startswith("-") or "\x1b" in name for name in names):
+        return None
+    if any(key.endswith("_COMPLETE") for key in os.environ):  # click's _{PROG}_COMPLETE
+        return None
+    if not _stdout_as_click_uses_it(names):
+        return None
+    files = [Path(name) for name in names]
+    for file in files:  # typer's Path parameter: readable=True, checked when the path exists
+        try:
+            os.stat(file)
+        except OSError:
+            continue
+        if not os.access(file, os.R_OK):
+            return None
+    return files
+
+
+def _stdout_as_click_uses_it(names: list[str]) -> bool:
+    """Whether ``click.echo`` writes to ``sys.stdout`` itself, and the lines it gets can be
+    encoded there. click re-wraps a stdout whose encoding is ASCII (or unset) in UTF-8 with
+    errors replaced, unless it has no binary buffer to wrap (``io.StringIO``)."""
+    stream = sys.stdout
+    if stream is None:
+        return False
+    encoding = getattr(stream, "encoding", None) or "ascii"
+    try:
+        ascii_stream = codecs.lookup(encoding).name == "ascii"
+    except LookupError:
+        return False
+    if ascii_stream:
+        return type(stream) is io.StringIO
+    if not isinstance(stream, io.TextIOWrapper):  # click writes bytes to a binary stdout
+        return False
+    try:
+        "".join(str(Path(name)) for name in names).encode(encoding, getattr(stream, "errors", None) or "strict")
+    except (UnicodeError, LookupError):
+        return False
+    return True
+
+
+def _echo(line: str) -> None:
+    """``typer.echo(line)`` to a stdout it uses as is, no ANSI code in the line."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
+def run_check(files: list[Path]) -> None:
+    """``planner check FILES`` as the typer app runs it; exits with its code."""
+    from planner.cli.boundary import guarded
+
+    guarded(lambda: _as_click_standalone(files))
+
+
+def _as_click_standalone(files: list[Path]) -> None:
+    from planner.cli.checking import check_files
+
+    try:
+        code = check_files(files, None, _echo)
+    except EOFError:
+        _abort_as_typer()
+    except OSError as error:
+        if error.errno != errno.EPIPE:
+            raise
+        _pacify_broken_pipe()
+    sys.exit(code)
+
+
+def _pacify_broken_pipe() -> None:
+    """click's answer to EPIPE: stdout and stderr wrapped so the interpreter's last flush
+    stays silent, exit 1. Only on a broken pipe, so importing click here costs nothing."""
+    from typer._click.utils import PacifyFlushWrapper
+
+    sys.stdout = PacifyFlushWrapper(sys.stdout)
+    sys.stderr = PacifyFlushWrapper(sys.stderr)
+    sys.exit(1)
+
+
+def _abort_as_typer() -> None:
+    """typer's answer to an EOFError (``core._main``): an empty line, then "Aborted." (rich)
+    or "Aborted!" on stderr, exit 1. Only on that error, so importing typer costs nothing."""
+    from typer import core
+
+    core._click.echo(file=sys.stderr)
+    if core.HAS_RICH and core.DEFAULT_MARKUP_MODE is not None:
+        from typer import rich_utils
+
+        rich_utils.rich_abort_error()
+    else:
+        core._click.echo("Aborted!", file=sys.stderr)
+    sys.exit(1)
