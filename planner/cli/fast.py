@@ -1,26 +1,27 @@
 """``planner check FILE...`` without typer: what pre-commit hooks and editors run on every save.
 
-Importing typer (and the pydantic adapters it builds for every command's parameters) and
-building the click command tree cost more than checking a plan does. For the plain form
-(``planner check`` and one or more files, no option, in an ordinary environment) the
-typer app would parse nothing but the file names, so this runs the same body
-(``planner.cli.checking.check_files``) directly and mirrors what the typer path does
-around it (typer 0.29's ``core._main``, click's standalone mode, ``typer.echo``):
+Importing typer and click and building the command tree cost a fifth of the command's
+instructions (README.md, "Start-up"). For the plain form (``planner check`` and one or
+more files, no option, in an ordinary environment) the typer app would parse nothing but
+the file names, so this runs the same body (``planner.cli.checking.check_files``) directly
+and does what the typer path does around it (typer 0.28's ``core._main``, click's
+standalone mode, ``typer.echo``):
 
 - each FILE becomes a ``pathlib.Path`` (so ``./a//b.plan`` prints as ``a/b.plan``);
 - a FILE that exists but is not readable is a usage error there: such a command line
   goes to typer;
 - each line on stdout is written and flushed (``click.echo``);
-- an interrupt exits 130 (the boundary's, as typer's ``Exit(130)``); a broken pipe (EPIPE) exits 1 with stdout and stderr wrapped
-  so the interpreter's last flush is silent; an ``EOFError`` prints an empty line and
-  typer's "Aborted." on stderr and exits 1;
+- an interrupt exits 130 (the boundary's, as typer's ``Exit(130)``); a broken pipe
+  (EPIPE) exits 1 with stdout and stderr wrapped so the interpreter's last flush is
+  silent; an ``EOFError`` prints an empty line and typer's "Aborted." on stderr, exit 1;
 - ``sys.exit(code)`` ends the run, a ``PlanError`` is the boundary's (``planner.cli.boundary``).
 
 Anything else goes to the typer app, so its behaviour stays typer's by construction:
 any argument starting with ``-`` (options, ``--help``, ``--``, ``-``), no file, a shell
 completion request in the environment, a file name with an escape character (click
-strips ANSI codes when stdout is not a terminal) or one stdout cannot encode, and a
-stdout click would re-wrap (an ASCII one) or does not have.
+strips ANSI codes when stdout is not a terminal) or one stdout cannot encode, a stdout
+click would re-wrap (an ASCII one) or does not have, and Windows (click expands wildcards
+in the arguments there, and wraps the console).
 """
 
 import codecs
@@ -34,7 +35,7 @@ from pathlib import Path
 def plain_check_files(args: list[str]) -> list[Path] | None:
     """The files of ``planner check FILE...`` (``args``: the arguments after the program
     name) when the fast path runs it exactly as typer would, else None."""
-    if len(args) < 2 or args[0] != "check":
+    if len(args) < 2 or args[0] != "check" or os.name == "nt":  # click expands globs on Windows
         return None
     names = args[1:]
     if any(name.startswith("-") or "\x1b" in name for name in names):
@@ -106,24 +107,32 @@ def _as_click_standalone(files: list[Path]) -> None:
 
 def _pacify_broken_pipe() -> None:
     """click's answer to EPIPE: stdout and stderr wrapped so the interpreter's last flush
-    stays silent, exit 1. Only on a broken pipe, so importing click here costs nothing."""
-    from typer._click.utils import PacifyFlushWrapper
-
-    sys.stdout = PacifyFlushWrapper(sys.stdout)
-    sys.stderr = PacifyFlushWrapper(sys.stderr)
+    stays silent, exit 1. Only on a broken pipe, so importing typer here costs nothing."""
+    utils = _typers_click().utils
+    sys.stdout = utils.PacifyFlushWrapper(sys.stdout)
+    sys.stderr = utils.PacifyFlushWrapper(sys.stderr)
     sys.exit(1)
 
 
 def _abort_as_typer() -> None:
-    """typer's answer to an EOFError (``core._main``): an empty line, then "Aborted." (rich)
-    or "Aborted!" on stderr, exit 1. Only on that error, so importing typer costs nothing."""
+    """typer's answer to an EOFError (``core._main``): an empty line, then rich's "Aborted."
+    (the app's markup mode is typer's default, rich unless ``TYPER_USE_RICH`` says no) or
+    click's "Aborted!" on stderr, exit 1. Only on that error, so importing typer costs nothing."""
     from typer import core
 
-    core._click.echo(file=sys.stderr)
-    if core.HAS_RICH and core.DEFAULT_MARKUP_MODE is not None:
+    click = _typers_click()
+    click.echo(file=sys.stderr)
+    if core.DEFAULT_MARKUP_MODE is not None:
         from typer import rich_utils
 
         rich_utils.rich_abort_error()
     else:
-        core._click.echo("Aborted!", file=sys.stderr)
+        click.echo("Aborted!", file=sys.stderr)
     sys.exit(1)
+
+
+def _typers_click():
+    """The click typer runs on: its own copy in recent typers (``typer._click``), else click."""
+    from typer import core
+
+    return getattr(core, "_click", None) or core.click
