@@ -53,13 +53,16 @@ serve "b" { model = "Llama-3.1-8B" rate = 20/s context = 4096 prompt = 3584 outp
             prefix_cache = 50% weights = auto ttft <= 500ms tpot <= 25ms }
 serve "c" { model = "Llama-3.1-8B" users = 40 context = 4096 prompt = 3000 output = 64
             tpot <= 20ms }
+serve "d" { model = "Llama-3.1-70B" users = 3000 context = 8192 prompt = 6144 output = 512
+            ttft <= 2s }
 sweep "a".rate = [0.25/s, 4/s]
 """
 
 
 def test_chat_service_like_plan_is_the_plain_search(monkeypatch):
     """chat-service's shape (where the floors decide most L4 shapes and the nearest miss of
-    several GPU types) and a closed loop whose TPOT limit the floor decides."""
+    several GPU types), a closed loop whose TPOT limit the floor decides and one that few
+    replica counts carry."""
     pruned, plain = _both(CHAT)
     assert pruned == plain
 
