@@ -8,9 +8,11 @@ replica's capacity gives (users over its running limit, or the rate over its
 ``max_rate``), valid because carrying the load and the latencies get no worse with more
 replicas (each carries a smaller share: the estimator's tests assert both). Shapes are
 visited by that lower bound of GPUs; one whose bound is above the best found is not
-evaluated. Where the workload has p99 limits, the best candidate is simulated
-(``with_percentiles``); one that misses is upgraded to the fewest replicas of its shape
-whose simulation meets them, and the shapes are visited again up to its count.
+evaluated, and one whose proven latency floors are above a mean limit is not searched
+(no replica count meets it: docs/solve.md, "Pruning"). Where the workload has p99 limits,
+the best candidate is simulated (``with_percentiles``); one that misses is upgraded to the
+fewest replicas of its shape whose simulation meets them, and the shapes are visited again
+up to its count.
 """
 
 from __future__ import annotations
