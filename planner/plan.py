@@ -16,14 +16,12 @@ catalog (for GPUs and models) or from the documented default (for workloads).
 point at the exact text a problem comes from.
 """
 
-# No ``from __future__ import annotations`` here: pydantic would evaluate every field's
-# annotation from its string on each start (about 3 ms of `planner check`); the classes'
-# schemas are the same either way.
+# No ``from __future__ import annotations`` here: planner.record reads each field's
+# annotation as an object to choose its conversion.
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from planner.errors import Span
+from planner.record import Record, field
 
 Objective = Literal["cost", "gpus", "hours"]
 Precision = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "nf4"]
@@ -39,13 +37,11 @@ Stack = Literal["megatron", "fsdp", "deepspeed", "hf"]
 TrainPrecision = Literal["bf16", "fp8"]
 
 
-class Node(BaseModel):
+class Node(Record):
     """A block of a plan: its span, and the span of every key written in it."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    span: Span | None = Field(default=None, repr=False)
-    spans: dict[str, Span] = Field(default_factory=dict, repr=False)
+    span: Span | None = field(None, repr=False)
+    spans: dict[str, Span] = field(default_factory=dict, repr=False)
 
     def semantic(self) -> dict:
         """The block's meaning without positions: equal for parse(fmt(x)) and parse(x)."""
@@ -291,7 +287,7 @@ class Measured(Node):
     mfu: float | None = None  # model FLOPs / (time x GPUs x bf16 peak)
     source: str | None = None  # `from = "FILE"`: a `vllm bench serve --save-result` JSON
     date: str | None = None  # YYYY-MM-DD
-    sources: dict[str, str] = Field(default_factory=dict)  # figure -> file it was read from
+    sources: dict[str, str] = field(default_factory=dict)  # figure -> file it was read from
 
 
 class Calibration(Node):
@@ -326,10 +322,10 @@ class Plan(Node):
 
     file: str
     settings: Settings | None = None
-    imports: list[Import] = Field(default_factory=list)
-    gpus: list[Gpu] = Field(default_factory=list)
-    models: list[Model] = Field(default_factory=list)
-    workloads: list[Serve | Finetune | Pretrain] = Field(default_factory=list)
-    sweeps: list[Sweep] = Field(default_factory=list)
-    measured: list[Measured] = Field(default_factory=list)
-    calibrations: list[Calibration] = Field(default_factory=list)
+    imports: list[Import] = field(default_factory=list)
+    gpus: list[Gpu] = field(default_factory=list)
+    models: list[Model] = field(default_factory=list)
+    workloads: list[Serve | Finetune | Pretrain] = field(default_factory=list)
+    sweeps: list[Sweep] = field(default_factory=list)
+    measured: list[Measured] = field(default_factory=list)
+    calibrations: list[Calibration] = field(default_factory=list)

@@ -87,7 +87,7 @@ def _parser_sources() -> list[Path]:
     """The code a parsed file depends on: the grammar, planner/syntax and the plan model (an
     on-disk entry made by other code is never read)."""
     package = Path(__file__).resolve().parent.parent
-    return [grammar_path(), package / "plan.py", package / "errors.py",
+    return [grammar_path(), package / "plan.py", package / "record.py", package / "errors.py",
             *sorted((package / "syntax").glob("*.py"))]
 
 

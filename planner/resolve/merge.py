@@ -13,10 +13,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydantic import ValidationError
-
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanImportError, PlanNameError, PlanWarning, Span
+from planner.record import RecordError
 from planner.syntax.suggest import did_you_mean
 
 _META = {"span", "spans", "name"}
@@ -223,8 +222,8 @@ def _from_config(model: P.Model, read: Reader, errors: Collector) -> P.Model:
     values = {k: v for k, v in info.fields.items() if k not in _META and k in P.Model.model_fields}
     try:
         loaded = P.Model(name=model.name, span=span, spans={k: span for k in values}, **values)
-    except ValidationError as error:
-        raise PlanImportError(f"{source.path}: {error.errors()[0]['msg']}", span) from None
+    except RecordError as error:
+        raise PlanImportError(f"{source.path}: {error.msg}", span) from None
     for field, message in info.warnings:
         if field not in written(model):  # the block settles what the warning is about
             errors.warn(PlanWarning(message, span))

@@ -149,7 +149,7 @@ def problems(workload, update: dict, arch, gpus: dict | None = None,
 
 def _fields(workload) -> dict:
     """The workload's value of each of _FIELDS, None for a field its kind does not have (read
-    from the model's fields: getattr of a field it lacks raises inside pydantic, ten times
+    from the model's fields: getattr of a field it lacks raised inside pydantic, ten times
     slower, and did so for most of the 14 fields of 10,000 workloads' rows)."""
     declared = type(workload).model_fields
     return {f: getattr(workload, f) if f in declared else None for f in _FIELDS}

@@ -2,7 +2,7 @@
 
 ``convert_file`` and ``parse_text`` are imported from their modules on first use (PEP 562):
 ``planner fmt`` reads only the syntax tree, so it never builds the typed plan's classes
-(``planner.plan``, pydantic).
+(``planner.plan``).
 """
 
 from planner.lazy import lazy_names

@@ -7,10 +7,9 @@ checks do not repeat the error.
 
 from __future__ import annotations
 
-from pydantic import ValidationError
-
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError, Span
+from planner.record import RecordError
 from planner.syntax.ast import Block, Entry, File, ImportStmt, SubBlock, SweepStmt
 from planner.syntax.limits import MAX_ERRORS, too_many_errors
 from planner.syntax.keys import (
@@ -136,8 +135,8 @@ def _block(block: Block, seen: dict, errors: Collector, currency: str | None):
         spans["layout"] = layout.span
     try:
         return _MODELS[block.kind](span=block.span, spans=spans, **fields)
-    except ValidationError as error:  # the converters should make this unreachable; say what pydantic said
-        raise PlanTypeError(f'{block.kind} "{block.name}": {error.errors()[0]["msg"]}', block.span) from None
+    except RecordError as error:  # the converters should make this unreachable; say what it said
+        raise PlanTypeError(f'{block.kind} "{block.name}": {error.msg}', block.span) from None
 
 
 def _entry(kind: str, entry: Entry, written: dict[str, Entry], spans: dict[str, Span]) -> dict:
