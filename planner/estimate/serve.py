@@ -21,6 +21,7 @@ from planner.estimate.memory import CUDA_CONTEXT_BYTES, SERVE_CUDA_GRAPH_BYTES, 
 from planner.estimate.queue_bound import tpot_p99_floor, ttft_p99_floor
 from planner.estimate.simulate import DEFAULT_REQUESTS, WARMUP_SHARE, simulate
 from planner.estimate.steady import SteadyState, max_rate, steady_state
+from planner.estimate.steady_floor import mean_latency_floors
 from planner.estimate.step import Replica, ServeLoad, replica
 from planner.estimate.types import GpuSpec, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles
 
@@ -144,6 +145,25 @@ def evaluate_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> ServeEstimate
         carried=not worst.saturated, running_limit=worst.running_limit,
         concurrency=worst.concurrency, kv_tokens=rep.kv_tokens,
     )
+
+
+def carried_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> bool | None:
+    """``evaluate_serve(job, layout, gpu).carried`` of an open rate without its steady state
+    (None for a closed loop, which needs it): a replica whose engine can run a sequence
+    carries any rate below its saturation rate (``steady._open``), the figure
+    ``replica_max_rate`` memoises for every load of the replica."""
+    if job.rate <= 0:
+        return None
+    load = replica_load(job, layout, gpu)
+    return replica_of(load).max_running >= 1 and load.rate < replica_max_rate(load)
+
+
+def latency_floors_serve(job: ServeJob, layout: Layout, gpu: GpuSpec) -> tuple[float, float]:
+    """Proven lower bounds on (TTFT, TPOT) of ``evaluate_serve(job, layout', gpu)`` for every
+    ``layout'`` of ``layout``'s TP and PP whose load is carried, whatever its replicas
+    (``steady_floor``)."""
+    load = replica_load(job, layout, gpu)
+    return mean_latency_floors(load, replica_of(load))
 
 
 def _states(job: ServeJob, layout: Layout, gpu: GpuSpec, load: ServeLoad,

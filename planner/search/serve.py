@@ -8,9 +8,11 @@ replica's capacity gives (users over its running limit, or the rate over its
 ``max_rate``), valid because carrying the load and the latencies get no worse with more
 replicas (each carries a smaller share: the estimator's tests assert both). Shapes are
 visited by that lower bound of GPUs; one whose bound is above the best found is not
-evaluated. Where the workload has p99 limits, the best candidate is simulated
-(``with_percentiles``); one that misses is upgraded to the fewest replicas of its shape
-whose simulation meets them, and the shapes are visited again up to its count.
+evaluated, and one whose proven latency floors are above a mean limit is not searched
+(no replica count meets it: docs/solve.md, "Pruning"). Where the workload has p99 limits,
+the best candidate is simulated (``with_percentiles``); one that misses is upgraded to the
+fewest replicas of its shape whose simulation meets them, and the shapes are visited again
+up to its count.
 """
 
 from __future__ import annotations
@@ -22,7 +24,9 @@ import math
 import operator
 from dataclasses import dataclass
 
-from planner.estimate.serve import replica_load, replica_max_rate, replica_of, serve_memory
+from planner.estimate.serve import (
+    carried_serve, latency_floors_serve, replica_load, replica_max_rate, replica_of, serve_memory,
+)
 from planner.estimate.types import Layout, ServeJob
 from planner.resolve.variants import GpuOffer, Variant, replace_weights, serve_weight_choices
 from planner.search.candidates import (
@@ -45,6 +49,7 @@ class _Shape:
     low: int  # fewest replicas that could carry the load
     top: int  # most replicas tried
     cache: dict
+    floors: tuple[float, float] | None = None  # proven (TTFT, TPOT) floors, once asked for
 
     @property
     def per_replica(self) -> int:
@@ -61,6 +66,29 @@ class _Shape:
             self.cache[replicas] = serve_candidate(self.variant, self.offer, self.order,
                                                    self.job, layout)
         return self.cache[replicas]
+
+    def carries(self, replicas: int) -> bool:
+        """``self.at(replicas).carried``, without the steady state where the rate decides it
+        (``carried_serve``)."""
+        known = self.cache.get(replicas)
+        if known is not None:
+            return known.carried
+        b = self.base
+        found = carried_serve(self.job, Layout(tp=b.tp, pp=b.pp, ep=b.ep, replicas=replicas),
+                              self.offer.spec)
+        return self.at(replicas).carried if found is None else found
+
+    def latency_floors(self, variant: Variant) -> list[tuple[float, float] | None]:
+        """Per mean latency limit (TTFT, TPOT): (floor, limit) where a proven floor of every
+        carried state of the shape, whatever its replicas, is above the limit (those limits
+        no replica count meets, ``latency_floors_serve``), else None."""
+        limits = (variant.ttft_seconds, variant.tpot_seconds)
+        if limits == (None, None):
+            return [None, None]
+        if self.floors is None:
+            self.floors = latency_floors_serve(self.job, self.base, self.offer.spec)
+        return [(floor, limit) if limit is not None and floor > limit else None
+                for floor, limit in zip(self.floors, limits)]
 
 
 def _key(c: Candidate) -> tuple:
@@ -226,8 +254,9 @@ def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | Non
     def good(r: int) -> bool:
         return meets_time(variant, shape.at(r))
 
-    r = _least(shape.low, shape.top, good)
-    carry = _least(shape.low, shape.top if r is None else r, lambda x: shape.at(x).carried)
+    missed = shape.latency_floors(variant)
+    r = None if any(missed) else _least(shape.low, shape.top, good)
+    carry = _least(shape.low, shape.top if r is None else r, shape.carries)
     if carry is not None:
         count = carry * shape.per_replica
         if out.min_carry_count is None or count < out.min_carry_count:
@@ -238,6 +267,8 @@ def _fewest(variant: Variant, shape: _Shape, out: GpuOutcome) -> Candidate | Non
             out.min_meet_count = count
         r = _filled(shape, r)
     if r is None:
+        if any(missed) and shape.carries(shape.top) and not _may_be_fastest(variant, out, missed):
+            return None
         widest = shape.at(shape.top)
         if widest.carried:
             _note_fastest(variant, out, widest)
@@ -308,6 +339,20 @@ def _note_fastest(variant: Variant, out: GpuOutcome, cand: Candidate) -> None:
     best = out.fastest
     if best is None or latency_key(variant, cand) < latency_key(variant, best):
         out.fastest = cand
+
+
+def _may_be_fastest(variant: Variant, out: GpuOutcome,
+                    missed: list[tuple[float, float] | None]) -> bool:
+    """Whether a carried candidate whose mean latencies are at least the floors of
+    ``missed`` could be nearer its limits than ``out.fastest`` (``latency_key``): its sum of
+    value / limit - 1 over the limits it breaks is at least that sum over ``missed``, the
+    limits it provably breaks (division and subtraction are monotone, every other term is
+    above 0); lowered by a relative 1e-9 for the sums' rounding. One strictly above the
+    best's cannot replace it."""
+    if out.fastest is None:
+        return True
+    least = sum(floor / limit - 1 for floor, limit in filter(None, missed)) * (1.0 - 1e-9)
+    return not least > latency_key(variant, out.fastest)[0]
 
 
 def latency_key(variant: Variant, c: Candidate) -> tuple:
