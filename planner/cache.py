@@ -15,7 +15,6 @@ import hashlib
 import os
 import pickle
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any, Callable
 
@@ -81,6 +80,8 @@ def remembered(kind: str, key: str, build: Callable[[], Any]) -> Any:
 
 
 def _store(path: Path, value: Any) -> None:
+    import tempfile  # only on a write (and shutil, random and the compressors with it)
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")

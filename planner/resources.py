@@ -6,15 +6,18 @@ editable install or a checkout reads them from the repository's top level.
 
 from __future__ import annotations
 
-from importlib import resources
 from pathlib import Path
 
 
 def _data_dir(name: str) -> Path:
-    packaged = resources.files("planner").joinpath("_data", name)
+    # The package's own directory, not importlib.resources: planner reads these as files
+    # (a zipped package could not be), and importing importlib.resources' readers (zipfile
+    # among them) cost every `planner check` more than the whole lookup.
+    package = Path(__file__).resolve().parent
+    packaged = package / "_data" / name
     if packaged.is_dir():
-        return Path(str(packaged))
-    checkout = Path(__file__).resolve().parent.parent / name
+        return packaged
+    checkout = package.parent / name
     if checkout.is_dir():
         return checkout
     raise FileNotFoundError(f"planner installation is missing its {name}/ directory")

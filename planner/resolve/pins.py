@@ -36,7 +36,6 @@ from dataclasses import dataclass
 
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, Span
-from planner.estimate.engines import DEFAULT_ENGINE
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
@@ -213,7 +212,7 @@ def _serve_values(row: dict) -> list[Problem]:
     problem = P.request_shape_problem(row["context"], row["prompt"], row["output"])
     if problem is not None:
         out.append(Problem("shape", problem[0], problem[1], frozenset({"context", "prompt", "output"})))
-    if row["weights"] == "nf4" and (row["engine"] or DEFAULT_ENGINE) == "vllm":
+    if row["weights"] == "nf4" and (row["engine"] or _default_engine()) == "vllm":
         # vLLM 0.33.0's QUANTIZATION_METHODS has no bitsandbytes (docs/exports.md, "Refused")
         out.append(Problem("nf4-vllm", "weights", "weights = nf4 is bitsandbytes' 4-bit format, which "
                            "vLLM (0.33) does not load; serve it with engine = transformers, or plan "
@@ -355,3 +354,11 @@ def _stack_pins(pins: P.Layout, stack: str, method: str | None) -> list[Problem]
             out.append(Problem("pp-ep-tp", "ep", f"ep = {pins.ep} with tp = {pins.tp} and pp = {pins.pp}: "
                                "DeepSpeed's AutoEP with AutoTP runs without pipeline stages only", reads))
     return out
+
+
+def _default_engine() -> str:
+    # imported here: planner.estimate.engines brings the estimator's types, which
+    # `planner check` needs nowhere else
+    from planner.estimate.engines import DEFAULT_ENGINE
+
+    return DEFAULT_ENGINE
