@@ -14,7 +14,10 @@ import types
 
 def main() -> None:
     """The ``planner`` script."""
+    from planner.cli.boundary import escape_unencodable
     from planner.cli.fast import plain_check_files, run_check
+
+    escape_unencodable()
 
     files = plain_check_files(sys.argv[1:])
     if files is None:

@@ -5,8 +5,22 @@ as ``path:line:col: error: ...`` with the source line and a caret (``planner.dia
 and exits 2. Nothing a user can write reaches a traceback.
 """
 
+import io
 import sys
 from collections.abc import Callable
+
+
+def escape_unencodable() -> None:
+    """Text stdout cannot encode written as backslash escapes, not a traceback: a file name
+    whose bytes are not UTF-8 reaches the output as lone surrogates (``os.fsdecode``), which
+    a strict stdout (a UTF-8 locale other than C.UTF-8) refuses. Python's stderr already
+    escapes them so."""
+    stream = sys.stdout
+    if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+        try:
+            stream.reconfigure(errors="backslashreplace")  # flushes first: nothing written yet
+        except OSError:  # a reader already gone: the command's first write says so, as before
+            pass
 
 
 def guarded(run: Callable[[], object]) -> None:

@@ -73,7 +73,7 @@ def calibrate(
     outcome = api.calibrate(plan, file=file)
     if outcome.written:
         try:
-            with open(output, "w", encoding="utf-8", newline="\n") as handle:
+            with open(output, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
                 handle.write(outcome.text)
         except OSError as error:
             raise PlanError(f"cannot write {output}: {error.strerror or error}") from None

@@ -56,7 +56,7 @@ def export_command(
         os.makedirs(output, exist_ok=True)
         for artifact in files:
             path = os.path.join(output, artifact.filename)
-            with open(path, "w", encoding="utf-8", newline="\n") as handle:
+            with open(path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
                 handle.write(artifact.text)
             if artifact.filename.endswith(".sh"):
                 os.chmod(path, 0o755)
@@ -64,7 +64,7 @@ def export_command(
             beside = artifact.sidecar()
             if beside is not None:
                 notes_path = os.path.join(output, beside[0])
-                with open(notes_path, "w", encoding="utf-8", newline="\n") as handle:
+                with open(notes_path, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
                     handle.write(beside[1])
                 print(notes_path)
             for note in artifact.notes:

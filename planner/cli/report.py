@@ -28,7 +28,7 @@ def report_command(
         sys.stdout.write(page)
     else:
         try:
-            with open(output, "w", encoding="utf-8", newline="\n") as handle:
+            with open(output, "w", encoding="utf-8", errors="backslashreplace", newline="\n") as handle:
                 handle.write(page)
         except OSError as error:
             raise PlanError(f"cannot write {output}: {error.strerror or error}") from None
