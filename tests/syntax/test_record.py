@@ -107,6 +107,7 @@ def _parsed_a_string(given, taken) -> bool:
     return False
 
 
+@pytest.mark.slow  # about 2 s: 1,500 cases, enough to reach the int64 edges and nested records
 @settings(max_examples=1500, deadline=None)
 @given(_keywords())
 def test_a_record_builds_what_pydantic_builds(case):
