@@ -6,7 +6,6 @@ boundary (``planner.cli.boundary``). ``planner.cli.commands`` registers every co
 import typer
 
 from planner import __version__
-from planner.cli.loading import load_plan_with_warnings  # noqa: F401 - the commands import it from here
 
 app = typer.Typer(
     name="planner",

@@ -42,7 +42,7 @@ def diff_command(
     import dataclasses
 
     from planner import api
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.loading import load_plan_with_warnings
     from planner.diff import git_reader, parse_threshold
     from planner.errors import PlanError
     from planner.render import diffview

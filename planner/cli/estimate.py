@@ -45,7 +45,7 @@ def estimate_command(
 
         planner estimate examples/tour.plan --workload chat --gpu A10G --tp 1 --replicas 1
     """
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.loading import load_plan_with_warnings
     from planner.errors import PlanError
     from planner.layout_estimate import convert_pins, estimate_plan, select, with_pins
     from planner.render.estimate import render_json, render_text

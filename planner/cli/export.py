@@ -34,7 +34,7 @@ def export_command(
     from planner import api
     from planner.errors import PlanError
 
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.loading import load_plan_with_warnings
 
     plan = load_plan_with_warnings(file)
     result = api.solve(plan, file=file, time_limit=time_limit)

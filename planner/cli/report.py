@@ -20,7 +20,7 @@ def report_command(
     from planner import api
     from planner.errors import PlanError
 
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.loading import load_plan_with_warnings
 
     result = api.solve(load_plan_with_warnings(file), file=file, time_limit=time_limit)
     page = api.report(result)

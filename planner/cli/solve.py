@@ -53,7 +53,7 @@ def solve(
     if not time_limit > 0:
         _usage(f"--time-limit {time_limit}: must be more than 0 seconds")
     log = (lambda line: print(line, file=sys.stderr)) if solver_log else None
-    from planner.cli.app import load_plan_with_warnings
+    from planner.cli.loading import load_plan_with_warnings
 
     plan = load_plan_with_warnings(file)
     try:
