@@ -2,9 +2,9 @@
 (``planner.cli.commands``).
 
 Importing this package imports neither typer nor a command: ``main``, the ``planner``
-script, runs ``planner check FILE...`` in its plain form without typer
-(``planner.cli.fast``, what pre-commit hooks and editors run on every save) and gives
-every other command line to the typer app. ``planner.cli.app`` is that app, every
+script, runs ``planner check FILE...`` and ``planner solve FILE`` in their plain forms
+without typer (``planner.cli.fast``: what pre-commit hooks, editors and CI run most) and
+gives every other command line to the typer app. ``planner.cli.app`` is that app, every
 command registered, imported when first asked for.
 """
 
@@ -15,17 +15,17 @@ import types
 def main() -> None:
     """The ``planner`` script."""
     from planner.cli.boundary import escape_unencodable
-    from planner.cli.fast import plain_check_files, run_check
+    from planner.cli.fast import plain_run
 
     escape_unencodable()
 
-    files = plain_check_files(sys.argv[1:])
-    if files is None:
+    run = plain_run(sys.argv[1:])
+    if run is None:
         from planner.cli.commands import main as typer_main
 
         typer_main()
     else:
-        run_check(files)
+        run()
 
 
 class _Package(types.ModuleType):

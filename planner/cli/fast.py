@@ -1,27 +1,32 @@
-"""``planner check FILE...`` without typer: what pre-commit hooks and editors run on every save.
+"""``planner check FILE...`` and ``planner solve FILE`` without typer: what pre-commit
+hooks and editors run on every save, and what CI runs on every plan.
 
-Importing typer and click and building the command tree cost a fifth of the command's
-instructions (README.md, "Start-up"). For the plain form (``planner check`` and one or
-more files, no option, in an ordinary environment) the typer app would parse nothing but
-the file names, so this runs the same body (``planner.cli.checking.check_files``) directly
-and does what the typer path does around it (typer 0.28's ``core._main``, click's
-standalone mode, ``typer.echo``):
+Importing typer and click and building the command tree cost a fifth of ``check``'s
+instructions and 0.22 G of every ``solve`` (README.md, "Start-up"). For the plain forms
+(``planner check`` and one or more files, ``planner solve`` and one file; no option, in
+an ordinary environment) the typer app would parse nothing but the file names, so this
+runs the same bodies (``planner.cli.checking.check_files``,
+``planner.cli.solving.solve_file``) directly and does what the typer path does around
+them (typer 0.28's ``core._main``, click's standalone mode, ``typer.echo``):
 
-- each FILE becomes a ``pathlib.Path`` (so ``./a//b.plan`` prints as ``a/b.plan``);
-- a FILE that exists but is not readable is a usage error there: such a command line
-  goes to typer;
-- each line on stdout is written and flushed (``click.echo``);
+- each FILE of ``check`` becomes a ``pathlib.Path`` (so ``./a//b.plan`` prints as
+  ``a/b.plan``); ``solve``'s FILE stays the string it was (a ``str`` parameter);
+- a FILE of ``check`` that exists but is not readable is a usage error there: such a
+  command line goes to typer;
+- each line ``check`` prints is written and flushed (``click.echo``); ``solve`` writes
+  its answer on ``sys.stdout`` itself, under typer too;
 - an interrupt exits 130 (the boundary's, as typer's ``Exit(130)``); a broken pipe
   (EPIPE) exits 1 with stdout and stderr wrapped so the interpreter's last flush is
   silent; an ``EOFError`` prints an empty line and typer's "Aborted." on stderr, exit 1;
 - ``sys.exit(code)`` ends the run, a ``PlanError`` is the boundary's (``planner.cli.boundary``).
 
 Anything else goes to the typer app, so its behaviour stays typer's by construction:
-any argument starting with ``-`` (options, ``--help``, ``--``, ``-``), no file, a shell
-completion request in the environment, a file name with an escape character (click
-strips ANSI codes when stdout is not a terminal) or one stdout cannot encode, a stdout
-click would re-wrap (an ASCII one) or does not have, and Windows (click expands wildcards
-in the arguments there, and wraps the console).
+any argument starting with ``-`` (options, ``--help``, ``--``, ``-``), no file (or more
+than one for ``solve``), a shell completion request in the environment, and Windows
+(click expands wildcards in the arguments there, and wraps the console); for ``check``
+also a file name with an escape character (click strips ANSI codes when stdout is not a
+terminal) or one stdout cannot encode, and a stdout click would re-wrap (an ASCII one)
+or does not have.
 """
 
 import codecs
@@ -29,18 +34,47 @@ import errno
 import io
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+
+
+def plain_run(args: list[str]) -> Callable[[], None] | None:
+    """What runs ``args`` (the arguments after the program name) without typer, exactly as
+    typer would, or None when the typer app must."""
+    files = plain_check_files(args)
+    if files is not None:
+        return lambda: run_check(files)
+    file = plain_solve_file(args)
+    if file is not None:
+        return lambda: run_solve(file)
+    return None
+
+
+def _plain_arguments(args: list[str], command: str) -> list[str] | None:
+    """The arguments after ``command`` when ``args`` is ``command`` and file names only,
+    in an environment where typer would take them as they are; else None."""
+    if len(args) < 2 or args[0] != command or os.name == "nt":  # click expands globs on Windows
+        return None
+    names = args[1:]
+    if any(name.startswith("-") for name in names):
+        return None
+    if any(key.endswith("_COMPLETE") for key in os.environ):  # click's _{PROG}_COMPLETE
+        return None
+    return names
+
+
+def plain_solve_file(args: list[str]) -> str | None:
+    """The file of ``planner solve FILE`` when the fast path runs it exactly as typer
+    would, else None."""
+    names = _plain_arguments(args, "solve")
+    return names[0] if names is not None and len(names) == 1 else None
 
 
 def plain_check_files(args: list[str]) -> list[Path] | None:
     """The files of ``planner check FILE...`` (``args``: the arguments after the program
     name) when the fast path runs it exactly as typer would, else None."""
-    if len(args) < 2 or args[0] != "check" or os.name == "nt":  # click expands globs on Windows
-        return None
-    names = args[1:]
-    if any(name.startswith("-") or "\x1b" in name for name in names):
-        return None
-    if any(key.endswith("_COMPLETE") for key in os.environ):  # click's _{PROG}_COMPLETE
+    names = _plain_arguments(args, "check")
+    if names is None or any("\x1b" in name for name in names):
         return None
     if not _stdout_as_click_uses_it(names):
         return None
@@ -87,22 +121,30 @@ def _echo(line: str) -> None:
 def run_check(files: list[Path]) -> None:
     """``planner check FILES`` as the typer app runs it; exits with its code."""
     from planner.cli.boundary import guarded
-
-    guarded(lambda: _as_click_standalone(files))
-
-
-def _as_click_standalone(files: list[Path]) -> None:
     from planner.cli.checking import check_files
 
+    guarded(lambda: _as_click_standalone(lambda: sys.exit(check_files(files, None, _echo))))
+
+
+def run_solve(file: str) -> None:
+    """``planner solve FILE`` as the typer app runs it; exits with its code."""
+    from planner.cli.boundary import guarded
+    from planner.cli.solving import solve_file
+
+    guarded(lambda: _as_click_standalone(lambda: solve_file(file)))
+
+
+def _as_click_standalone(body: Callable[[], None]) -> None:
+    """``body()``, which ends in ``sys.exit``, with typer's answers to an end of input
+    and a broken pipe."""
     try:
-        code = check_files(files, None, _echo)
+        body()
     except EOFError:
         _abort_as_typer()
     except OSError as error:
         if error.errno != errno.EPIPE:
             raise
         _pacify_broken_pipe()
-    sys.exit(code)
 
 
 def _pacify_broken_pipe() -> None:

@@ -1,20 +1,8 @@
 """``planner solve``: the cheapest GPU type, count and layout for every workload."""
 
-import shutil
-import sys
-
 import typer
 
 from planner.cli.app import app
-
-# Exit status when the independent checker rejects a solution: a bug in
-# planner, distinct from 1 (infeasible plan) and 2 (bad input).
-EXIT_INTERNAL = 3
-
-
-def _usage(message: str) -> None:
-    print(f"error: {message}", file=sys.stderr)
-    sys.exit(2)
 
 
 @app.command()
@@ -41,30 +29,6 @@ def solve(
 
         planner solve examples/deepseek-r1.plan --format markdown --explain
     """
-    from planner import api
-    from planner.choose.types import OBJECTIVES
-    from planner.pipeline import SolveInternalError
-    from planner.render import FORMATS
+    from planner.cli.solving import solve_file
 
-    if fmt not in FORMATS:
-        _usage(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if objective is not None and objective not in OBJECTIVES:
-        _usage(f"--objective {objective!r}: expected one of {', '.join(OBJECTIVES)}")
-    if not time_limit > 0:
-        _usage(f"--time-limit {time_limit}: must be more than 0 seconds")
-    log = (lambda line: print(line, file=sys.stderr)) if solver_log else None
-    from planner.cli.loading import load_plan_with_warnings
-
-    plan = load_plan_with_warnings(file)
-    try:
-        result = api.solve(plan, file=file, objective=objective, time_limit=time_limit,
-                           explain=explain, solver_log=log, dump_model=dump_model)
-    except SolveInternalError as error:
-        print("internal error: the checker rejected the solution (a planner bug, please "
-              "report it):", file=sys.stderr)
-        for violation in error.violations:
-            print(f"  {violation}", file=sys.stderr)
-        sys.exit(EXIT_INTERNAL)
-    width = max(100, shutil.get_terminal_size((160, 40)).columns)
-    sys.stdout.write(api.render(result, fmt, explain=explain, width=width))
-    sys.exit(result.exit_code)
+    solve_file(file, fmt, objective, time_limit, explain, solver_log, dump_model)

@@ -19,6 +19,7 @@ import sys
 
 import pytest
 
+from support.cli import run_bytes, typer_main
 from support.paths import ROOT
 
 TOUR = str(ROOT / "examples" / "tour.plan")
@@ -55,30 +56,6 @@ ARGVS = [
 ]
 
 
-def _run(main, argv, *, merged: bool) -> tuple[int, bytes, bytes]:
-    """(exit code, stdout bytes, stderr bytes) of ``main`` under ``planner ARGV``; stderr into
-    stdout's bytes when ``merged`` (``2>&1``). Buffered as in a pipe: stdout written out
-    when flushed, stderr at each line, so a missing flush shows as lines out of order."""
-    raw = io.BytesIO()
-    out = io.TextIOWrapper(raw, encoding="utf-8", errors="strict")
-    err = io.TextIOWrapper(raw if merged else io.BytesIO(), encoding="utf-8", errors="backslashreplace",
-                           line_buffering=True)
-    saved = sys.argv, sys.stdout, sys.stderr
-    sys.argv, sys.stdout, sys.stderr = ["planner", *argv], out, err
-    try:
-        main()
-        code = 0
-    except SystemExit as done:
-        code = done.code
-    finally:
-        sys.argv, sys.stdout, sys.stderr = saved
-    out.flush()  # the interpreter's last flushes, stdout first
-    err.flush()
-    found = code, raw.getvalue(), b"" if merged else err.buffer.getvalue()
-    out.detach(), err.detach()  # the byte buffers stay open
-    return found
-
-
 def _fast_main_spied(monkeypatch):
     """``planner.cli.main`` and a list that records each fast run."""
     import planner.cli
@@ -90,19 +67,13 @@ def _fast_main_spied(monkeypatch):
     return planner.cli.main, taken
 
 
-def _typer_main():
-    from planner.cli.commands import main
-
-    return main
-
-
 @pytest.mark.parametrize("merged", [False, True], ids=["apart", "merged"])
 @pytest.mark.parametrize("argv", ARGVS, ids=lambda argv: " ".join(argv[1:]).replace(str(ROOT), "")[:40])
 def test_the_fast_path_prints_what_typer_prints(plans, monkeypatch, argv, merged):
     fast_main, taken = _fast_main_spied(monkeypatch)
-    fast = _run(fast_main, argv, merged=merged)
+    fast = run_bytes(fast_main, argv, merged=merged)
     assert len(taken) == 1  # the fast path ran it
-    assert _run(_typer_main(), argv, merged=merged) == fast
+    assert run_bytes(typer_main(), argv, merged=merged) == fast
     assert fast[0] in (0, 2) and fast[1]
 
 
@@ -152,7 +123,7 @@ def test_an_unreadable_existing_file_is_typers_usage_error(plans, monkeypatch):
     real = os.access
     monkeypatch.setattr(os, "access", lambda path, mode: str(path) != "values.plan" and real(path, mode))
     assert fast.plain_check_files(["check", TOUR, "values.plan"]) is None
-    code, out, err = _run(_typer_main(), ["check", TOUR, "values.plan"], merged=False)
+    code, out, err = run_bytes(typer_main(), ["check", TOUR, "values.plan"], merged=False)
     assert (code, out) == (2, b"") and b"'values.plan' is not readable" in err
 
 
@@ -165,8 +136,8 @@ def test_eof_and_interrupt_end_as_under_typer(plans, monkeypatch, raised, code):
 
     monkeypatch.setattr(planner.cli.loading, "load_plan_with_warnings", load)
     fast_main, taken = _fast_main_spied(monkeypatch)
-    fast = _run(fast_main, ["check", TOUR], merged=False)
-    assert taken and fast == _run(_typer_main(), ["check", TOUR], merged=False)
+    fast = run_bytes(fast_main, ["check", TOUR], merged=False)
+    assert taken and fast == run_bytes(typer_main(), ["check", TOUR], merged=False)
     assert fast[0] == code
     if isinstance(raised, EOFError):
         assert fast[2].startswith(b"\nAborted")
@@ -184,7 +155,7 @@ class _BrokenPipe(io.TextIOWrapper):
 
 def test_a_broken_pipe_exits_1_and_silences_the_last_flush(plans, monkeypatch):
     fast_main, taken = _fast_main_spied(monkeypatch)
-    for main in (fast_main, _typer_main()):
+    for main in (fast_main, typer_main()):
         stdout = _BrokenPipe(io.BytesIO(), encoding="utf-8")
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(sys, "argv", ["planner", "check", TOUR])
