@@ -14,12 +14,12 @@ import dataclasses
 import os
 import re
 import subprocess
-from dataclasses import dataclass
 from typing import Callable
 
 from planner import units as text
 from planner.errors import PlanError, PlanImportError
 from planner.diff_detail import schedule_changes, shares
+from planner.frozen import frozen
 from planner.result import Inputs, Result, Row, RowLayout, plain_data
 
 # The order in which a row's changed inputs are named: the workload's own
@@ -44,7 +44,7 @@ _INPUT_LABELS = {
 }
 
 
-@dataclass(frozen=True)
+@frozen
 class Side:
     """One version of the plan, as the review shows it."""
 
@@ -58,7 +58,7 @@ class Side:
     period_hours: float = 730.0
 
 
-@dataclass(frozen=True)
+@frozen
 class ServiceShown:
     """What a service row does under its load, as a review compares it: latencies (median
     and p99 where simulated, else the mean) and headroom (1 - load / capacity)."""
@@ -71,7 +71,7 @@ class ServiceShown:
     requests_per_second: float
 
 
-@dataclass(frozen=True)
+@frozen
 class Shown:
     """What a row's result shows; a difference in any of these makes the row "changed"."""
 
@@ -93,7 +93,7 @@ class Shown:
                 self.billing, self.starts, self.service)
 
 
-@dataclass(frozen=True)
+@frozen
 class Total:
     old: float
     new: float
@@ -101,7 +101,7 @@ class Total:
     percent: float | None  # None: nothing before (no base to divide by)
 
 
-@dataclass(frozen=True)
+@frozen
 class RowChange:
     name: str
     kind: str
@@ -118,7 +118,7 @@ class RowChange:
     schedule: tuple[str, ...] = ()  # a job's repeats and runs that moved
 
 
-@dataclass(frozen=True)
+@frozen
 class Diff:
     old: Side
     new: Side
@@ -350,7 +350,7 @@ def _side(result: Result) -> Side:
 TARGETS = ("total", "run-rate", "one-off")  # what --fail-above may watch
 
 
-@dataclass(frozen=True)
+@frozen
 class Threshold:
     """``--fail-above``: an amount in the plan's currency, or a percentage of the old amount,
     of the period's total (the default), of the run rate or of the one-offs."""

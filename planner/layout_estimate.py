@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 from planner import plan as P
 from planner.calibration_use import calibration_use
 from planner.errors import Collector, PlanError, PlanNameError, PlanTypeError
 from planner.estimate import evaluate_serve, evaluate_train, model_flops
+from planner.frozen import frozen
 from planner.resolve.variants import Variant, build_variants, replace_weights
 from planner.result import CalibrationUse
 from planner.search import Candidate, Frontiers, evaluate_pinned, search
@@ -36,7 +36,7 @@ TRAIN_DIMENSIONS = ("gpu", "count", "tp", "pp", "dp", "ep", "zero", "recompute",
 SERVE_DIMENSIONS = ("gpu", "count", "tp", "pp", "ep", "replicas", "weights")
 
 
-@dataclass(frozen=True)
+@frozen
 class StepTime:
     """Seconds of one optimizer step, by what they are spent on."""
 
@@ -46,7 +46,7 @@ class StepTime:
     total: float
 
 
-@dataclass(frozen=True)
+@frozen
 class LayoutReport:
     """One row of ``planner estimate``: a workload (or sweep variant) on one layout."""
 
@@ -83,7 +83,7 @@ class LayoutReport:
     estimate: dict = dataclasses.field(default_factory=dict)  # the estimator's typed result
 
 
-@dataclass(frozen=True)
+@frozen
 class EstimateReport:
     plan: str
     file: str
@@ -103,7 +103,7 @@ class EstimateReport:
 # ---------------------------------------------------------------- the plan with the pins
 
 
-@dataclass(frozen=True)
+@frozen
 class Selection:
     """The plan to estimate, the workload it reports (None: every one) and, for a sweep
     variant made a workload of, its scenario (reported as ``solve`` reports it)."""

@@ -12,12 +12,12 @@ draws it; ``planner.verify`` re-derives the limits on its own.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from planner.frozen import frozen
 from planner.result import Row
 
 
-@dataclass(frozen=True)
+@frozen
 class Hold:
     """A row holding GPUs of one type from ``start`` to ``end`` (hours)."""
 
@@ -28,7 +28,7 @@ class Hold:
     gpus: int
 
 
-@dataclass(frozen=True)
+@frozen
 class Busy:
     peak: int
     peak_at: float | None  # a scheduled window: the first moment of the peak

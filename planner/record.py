@@ -22,6 +22,8 @@ import types
 import typing
 from typing import Any, Callable, Literal
 
+from planner.frozen import frozen
+
 _MISSING = object()
 
 
@@ -33,7 +35,7 @@ class RecordError(ValueError):
         self.msg = msg
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class FieldSpec:
     """A field's default (or a factory making it) and whether ``repr`` shows it."""
 

@@ -13,9 +13,9 @@ import dataclasses
 import math
 import types
 import typing
-from dataclasses import dataclass
 from functools import cache
 
+from planner.frozen import frozen
 from planner.units import round_money, round_sig
 
 MEMORY_COMPONENTS = ("weights", "gradients", "optimizer", "activations", "kv_cache", "overhead")
@@ -25,7 +25,7 @@ MONEY_FIELDS = frozenset({"cost", "total_cost", "budget", "cost_per_run", "cost_
                           "run_rate_cost", "one_off_cost"})
 
 
-@dataclass(frozen=True)
+@frozen
 class Inputs:
     """What a row was solved for (``planner diff`` names the ones that changed)."""
 
@@ -61,7 +61,7 @@ class Inputs:
     start_after_hours: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class RowLayout:
     """A row's layout; the training-only keys are None on a service."""
 
@@ -81,7 +81,7 @@ class RowLayout:
     vpp: int | None = None  # interleaved pipeline stages per GPU
 
 
-@dataclass(frozen=True)
+@frozen
 class MemoryUse:
     """Bytes per GPU by component."""
 
@@ -97,7 +97,7 @@ class MemoryUse:
         return getattr(self, name)
 
 
-@dataclass(frozen=True)
+@frozen
 class Host:
     """Host resources of the whole row (all its nodes)."""
 
@@ -107,7 +107,7 @@ class Host:
     network: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Overheads:
     """Time a training run spends beside its steps (docs/estimation.md sec 12), included in
     the row's ``hours``: loading the weights, saving checkpoints, and the expected restarts
@@ -121,7 +121,7 @@ class Overheads:
     goodput: float
 
 
-@dataclass(frozen=True)
+@frozen
 class Service:
     """What a service row does under its load (docs/estimation.md sec 9): means from the
     steady state of its most loaded replica, medians and 99th percentiles from a seeded
@@ -145,7 +145,7 @@ class Service:
     kv_tokens: int  # KV cache of a replica, tokens
 
 
-@dataclass(frozen=True)
+@frozen
 class CalibrationUse:
     """The calibration a row's estimate used (docs/calibration.md): the block, and the factors
     of it that applied (a workload's own ``utilization`` takes precedence over a calibrated one)."""
@@ -160,7 +160,7 @@ class CalibrationUse:
     date: str | None
 
 
-@dataclass(frozen=True)
+@frozen
 class Alternative:
     gpu: str
     gpu_count: int
@@ -169,7 +169,7 @@ class Alternative:
     cost: float
 
 
-@dataclass(frozen=True)
+@frozen
 class Run:
     """One run of a job (or a service's hold) in a scheduled window, in hours from its start."""
 
@@ -177,7 +177,7 @@ class Run:
     end_hours: float
 
 
-@dataclass(frozen=True)
+@frozen
 class Row:
     """One workload, or one sweep variant of it. When ``fits`` is false the placement
     fields describe the nearest miss (or are None when there is none)."""
@@ -233,7 +233,7 @@ class Row:
         return self.name + "[" + ",".join(f"{k}={v}" for k, v in self.scenario.items()) + "]"
 
 
-@dataclass(frozen=True)
+@frozen
 class GpuUse:
     """A GPU type offered to the solver, and how many of it the solution uses."""
 
@@ -250,7 +250,7 @@ class GpuUse:
     peak_at_hours: float | None = None  # a scheduled window: when ``used`` is first reached
 
 
-@dataclass(frozen=True)
+@frozen
 class Result:
     plan: str
     file: str

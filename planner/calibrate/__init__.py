@@ -9,12 +9,12 @@ estimator sees them (``runs``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from planner import explain
 from planner import plan as P
 from planner.calibrate.groups import Group, block_text, calibrate as fit_groups
 from planner.calibrate.validation import Case, Validation, validate
+from planner.frozen import frozen
 
 
 # A calibration is written when its typical error is at most this (a fraction): beyond, the
@@ -28,7 +28,7 @@ def _catalog_gpus() -> set[str]:
     return {g.name for g in load_std().gpus}
 
 
-@dataclass(frozen=True)
+@frozen
 class Outcome:
     """What ``planner calibrate`` found: the fitted groups, the notes on each (factors not
     identified, factors at a bound, groups with nothing to fit) and the file to write."""

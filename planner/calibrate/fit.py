@@ -22,6 +22,8 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from planner.frozen import frozen
+
 # A factor "moves" a figure when a 10% change in it changes the figure's log by this much.
 SENSITIVITY = 1e-3
 PROBE = math.log(1.1)  # the 10% change
@@ -35,7 +37,7 @@ NOISY_STEP = 1e-2
 TOLERANCE = 1e-15  # stop when the cost falls by less than this share
 
 
-@dataclass(frozen=True)
+@frozen
 class Factor:
     name: str
     default: float

@@ -12,16 +12,16 @@ would use them. ``block_text`` writes the result as plan text any plan can impor
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner import plan as P
 from planner.calibrate.fit import Factor, Fitted, fit
 from planner.calibrate.runs import Run, estimate, runs_of
 from planner.estimate import calibration as cal
 from planner.estimate.types import Factors
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """One calibration: its runs, the factors it may set, and what the fit found."""
 

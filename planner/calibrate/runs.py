@@ -13,13 +13,13 @@ and MFU (docs/calibration.md, "Figures").
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from types import SimpleNamespace
 
 from planner import plan as P
 from planner.estimate import evaluate_serve, evaluate_train, model_flops
 from planner.estimate.serve import simulate_serve
 from planner.estimate.types import GpuSpec, Layout, ServeJob, TrainJob
+from planner.frozen import frozen
 from planner.resolve.bridge import arch_from_model, gpu_spec
 from planner.resolve.measured import run_workload
 from planner.resolve.variants import serve_job, train_job
@@ -34,7 +34,7 @@ FITTED = {"serve": ("tokens_per_second", "requests_per_second", "ttft", "tpot"),
 SIMULATED = ("ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99")
 
 
-@dataclass(frozen=True)
+@frozen
 class Run:
     name: str  # the measured block
     workload: str

@@ -9,10 +9,10 @@ shape is docs/calibration.md's ("`planner validate`"); fields may be added, neve
 from __future__ import annotations
 
 import statistics
-from dataclasses import dataclass
 
 from planner import plan as P
 from planner.calibrate.runs import Run, estimate, runs_of
+from planner.frozen import frozen
 from planner.result import plain_data
 from planner.syntax.keys import MEASURED_FIGURES
 from planner.units import round_sig
@@ -22,7 +22,7 @@ UNITS = {"tokens_per_second": "tokens/s", "requests_per_second": "requests/s", "
          "step_time": "s", "peak_memory": "bytes", "mfu": "fraction"}
 
 
-@dataclass(frozen=True)
+@frozen
 class Case:
     """One measured figure of one run."""
 
@@ -39,7 +39,7 @@ class Case:
     date: str
 
 
-@dataclass(frozen=True)
+@frozen
 class Validation:
     file: str
     cases: tuple[Case, ...]

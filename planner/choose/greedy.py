@@ -18,12 +18,13 @@ nothing to do.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from planner.choose.prepare import Inst, Opt, groups
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Guide:
     """How the priced bound (``fixing.Lagrangian.guide``) steers the pass."""
 

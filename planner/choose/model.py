@@ -13,6 +13,7 @@ from planner.choose import sat
 from planner.choose.classes import merge_identical
 from planner.choose.prepare import Inst, Timed, groups
 from planner.choose.types import LimitId
+from planner.frozen import frozen
 
 RANDOM_SEED = 0  # fixed CP-SAT seed: identical input gives identical picks
 
@@ -238,7 +239,7 @@ def new_solver(seconds: float, workers: int, log: Callable[[str], None] | None =
     return solver
 
 
-@dataclass(frozen=True)
+@frozen
 class Data:
     """The prepared problem every model of one solve is built from."""
 

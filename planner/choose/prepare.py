@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 import numbers
-from dataclasses import dataclass
 
 from planner.choose.types import OBJECTIVES, Problem
+from planner.frozen import frozen
 from planner.units import COST_SCALE, HOURS_SCALE, MAX_UNITS, steps_down, steps_up
 
 MAX_SUM = 2**62  # largest sum of any model expression's coefficients (int64 headroom)
@@ -25,7 +25,7 @@ def criteria(objective: str) -> tuple[str, ...]:
     return (objective, *ties, "order")
 
 
-@dataclass(frozen=True)
+@frozen
 class Opt:
     index: int  # position in Item.options
     gpu: str
@@ -41,7 +41,7 @@ class Opt:
         return getattr(self, criterion)
 
 
-@dataclass(frozen=True)
+@frozen
 class Inst:
     name: str
     group: str
@@ -49,7 +49,7 @@ class Inst:
     count: int = 1  # identical instances it stands for in a model (``classes.merge_identical``)
 
 
-@dataclass(frozen=True)
+@frozen
 class Timed:
     """A scheduled pool in whole steps (``planner.units.SCHEDULE_STEPS_PER_HOUR``)."""
 

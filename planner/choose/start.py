@@ -8,14 +8,14 @@ not know time).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from planner.choose.fixing import Lagrangian
 from planner.choose.greedy import Guide, greedy
 from planner.choose.prepare import Inst
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Start:
     chosen: dict[str, int]  # per instance, the position of its option
     bound: Lagrangian  # over the model's instances (``classes``-merged)

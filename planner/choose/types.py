@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from planner.frozen import frozen
+
 AVAILABILITY = "availability"
 BUDGET = "budget"
 OBJECTIVES = ("cost", "gpus", "hours")  # what the choice can minimise first
 
 
-@dataclass(frozen=True)
+@frozen
 class Option:
     """One evaluated candidate layout of one item."""
 
@@ -26,7 +28,7 @@ class Option:
     key: tuple  # stable sort key (deterministic tie-break); keys of one item must compare
 
 
-@dataclass(frozen=True)
+@frozen
 class Item:
     """One workload, or one sweep variant of it."""
 
@@ -35,7 +37,7 @@ class Item:
     options: tuple[Option, ...]  # may be empty: nothing fits, the solve is infeasible for it
 
 
-@dataclass(frozen=True)
+@frozen
 class Runs:
     """When one group may hold its GPUs in a scheduled pool, in hours from the window's start.
 
@@ -47,7 +49,7 @@ class Runs:
     slots: tuple[tuple[float, float], ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Window:
     """A pool scheduled in time over [0, hours): availability holds at every moment.
 
@@ -59,7 +61,7 @@ class Window:
     runs: dict[str, Runs]  # per item
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     items: tuple[Item, ...]
     available: dict[str, int | None]  # per GPU type; None = unlimited
@@ -87,7 +89,7 @@ class LimitId:
         return f"{self.kind} {self.gpu}" if self.kind == AVAILABILITY else self.kind
 
 
-@dataclass(frozen=True)
+@frozen
 class LimitUse:
     """A limit that binds in the chosen solution: at zero slack, or it kept some workload
     from its own first choice."""
@@ -100,7 +102,7 @@ class LimitUse:
     at_hours: float | None = None  # scheduled pool: the first moment the peak use is reached
 
 
-@dataclass(frozen=True)
+@frozen
 class Conflict:
     """One limit of a minimal set of limits that cannot hold together."""
 
@@ -113,7 +115,7 @@ class Conflict:
         return any(name == group for name, _ in self.wanted_by)
 
 
-@dataclass(frozen=True)
+@frozen
 class Choice:
     status: str  # "optimal" | "feasible" | "infeasible"
     picks: dict[str, int]  # item name -> index into its options
@@ -132,7 +134,7 @@ class Choice:
     starts: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@frozen
 class SolveOptions:
     """Debug affordances of the OR-Tools samples: CP-SAT's search log, and the model. Either
     one makes the choice go through CP-SAT even where it is decided without it."""

@@ -9,17 +9,17 @@ because quantizers (GPTQ/AWQ/bitsandbytes) only quantize the former.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import lru_cache
 
 from planner.estimate.types import Arch
+from planner.frozen import frozen
 
 # Module names a LoRA ``targets`` list may use (the PEFT target_modules of
 # Llama/Qwen: q_proj k_proj v_proj o_proj gate_proj up_proj down_proj).
 LORA_TARGET_NAMES = ("q", "k", "v", "o", "gate", "up", "down")
 
 
-@dataclass(frozen=True)
+@frozen
 class ParamCounts:
     """Parameter counts of one model, in parameters (not bytes)."""
 

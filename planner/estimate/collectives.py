@@ -17,10 +17,10 @@ alpha is NCCL's own latency model (ring steps, tree depth). Pure functions of nu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import NamedTuple
 
 from planner.estimate.types import GpuSpec, Layout
+from planner.frozen import frozen
 
 # ---------------------------------------------------------------- achieved bandwidth
 # Achieved ring bus bandwidth over the GPU link's one-way rate, 8 GPUs, large messages
@@ -63,7 +63,7 @@ NCCL_RING_HOP_S = {"nvlink": 3.4e-6, "pcie": 5.7e-6, "net": 14.0e-6}
 NCCL_TREE_HOP_S = {"nvlink": 4.0e-6, "pcie": 4.0e-6, "net": 14.0e-6}
 
 
-@dataclass(frozen=True)
+@frozen
 class Fabric:
     """What one GPU type's nodes give a collective (bytes/s, seconds)."""
 
@@ -96,7 +96,7 @@ def fabric(gpu: GpuSpec, efficiency: float | None = None) -> Fabric:
                   gpu.gpus_per_node, link)
 
 
-@dataclass(frozen=True)
+@frozen
 class Group:
     """A collective group: ``size`` ranks, ``local`` of them on each node."""
 
@@ -200,7 +200,7 @@ def alltoall_node_share(g: Group) -> float:
     return (g.size - g.local) / (g.size - 1) if g.spans_nodes else 0.0
 
 
-@dataclass(frozen=True)
+@frozen
 class Groups:
     """The collective groups of a training layout, in Megatron-Core's rank order
     (TP innermost, then CP, then DP, PP outermost; EP within DP)."""

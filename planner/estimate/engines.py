@@ -12,11 +12,11 @@ under load", gives each one's source and the cases it was checked on.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner.estimate.memory import LARGE_GPU_BYTES, prefill_chunk_tokens
 from planner.estimate.precision import NF4_BLOCK, lookup
 from planner.estimate.types import GpuSpec
+from planner.frozen import frozen
 
 MiB = 1024**2
 GiB = 1024**3
@@ -92,7 +92,7 @@ BNB_NF4_CALL_S = 43.4e-6
 BNB_NF4_DQ_CALL_S = 88.5e-6
 
 
-@dataclass(frozen=True)
+@frozen
 class WeightKernel:
     """How a weight format runs: the tensor-core path of its GEMMs and its extra costs."""
 
@@ -187,7 +187,7 @@ TRTLLM_KV_FREE_FRACTION = 0.90
 EAGER_LAYER_DISPATCH_S = 1.0 / 25.5 / 32
 
 
-@dataclass(frozen=True)
+@frozen
 class Engine:
     name: str
     step_overhead_s: float  # CPU seconds per step not hidden behind GPU work

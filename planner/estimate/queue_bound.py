@@ -29,13 +29,14 @@ import math
 
 from planner.estimate.simulate import join_span
 from planner.estimate.step import Replica, ServeLoad
+from planner.frozen import frozen
 
 # The simulation's clock is a sum of floating-point step times (and ``run_sum``'s runs are
 # exact to 1e-12): the floor is lowered by this share so that rounding cannot put it above.
 ROUNDING_MARGIN = 1e-6
 
 
-@dataclasses.dataclass(frozen=True)
+@frozen
 class _Work:
     """Step arguments (``Replica.step_parts``) summed over steps: the work some requests
     need, which the steps that serve them carry at least."""

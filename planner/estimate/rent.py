@@ -7,9 +7,9 @@ job and the estimator's compute time.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner.estimate.types import GpuSpec
+from planner.frozen import frozen
 
 # Billing increments (docs/estimation.md sec 12.2): AWS and GCP bill Linux instances per
 # second after a one-minute minimum; Lambda, RunPod and CoreWeave per minute.
@@ -80,7 +80,7 @@ def instances(count: int, gpu: GpuSpec) -> int:
     return -(-billed_gpus(count, gpu) // size)
 
 
-@dataclass(frozen=True)
+@frozen
 class Overheads:
     """The time a training run spends beside its steps, in seconds."""
 

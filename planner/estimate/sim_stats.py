@@ -4,12 +4,12 @@ once (docs/estimation.md sec 9.5)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner.estimate.step import ServeLoad
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class SimResult:
     requests: int  # requests the statistics cover
     ttft_mean: float

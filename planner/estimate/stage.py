@@ -8,12 +8,12 @@ EP further divides the routed experts.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from planner.estimate.arch import ParamCounts
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class HeaviestStage:
     """Parameters of the heaviest pipeline stage before TP/EP/DP division."""
 

@@ -27,6 +27,7 @@ import math
 from dataclasses import dataclass
 
 from planner.estimate.step import Replica, ServeLoad, replica
+from planner.frozen import frozen
 
 _ITERATIONS = 48  # a root search stops by 2 x this many steps (``_bracketed``; a dozen is usual)
 # The scan of ``_Model.least_batch``: rungs 2^(1/8) apart (9%) down to a thousandth of a
@@ -35,7 +36,7 @@ LADDER_STEP = 2.0 ** 0.125
 LADDER_FLOOR = 1e-3
 
 
-@dataclass(frozen=True)
+@frozen
 class SteadyState:
     fits: bool  # the weights and one request's KV fit the replica
     saturated: bool  # the load exceeds what the replica can carry

@@ -18,7 +18,6 @@ Pipeline stages run one after another for a step (no micro-batch overlap is assu
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner.estimate import calibration
 from planner.estimate import engines as E
@@ -32,9 +31,10 @@ from planner.estimate.memory import (
 from planner.estimate.precision import KV_BYTES, bytes_per_param, lookup, unquantized_bytes
 from planner.estimate.stage import HeaviestStage
 from planner.estimate.types import Arch, GpuSpec
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class ServeLoad:
     """A served model on one replica layout, and the load it carries.
 
@@ -83,7 +83,7 @@ class ServeLoad:
         return max(1.0, self.prompt * (1.0 - self.prefix_share))
 
 
-@dataclass(frozen=True)
+@frozen
 class StepCost:
     seconds: float
     compute_seconds: float  # the step's FLOPs at the GPU's full peak (per GPU)
@@ -114,7 +114,7 @@ def _linear_calls(a: Arch) -> int:
     return a.layers * attn + pc.dense_layers * per_mlp + pc.moe_layers * moe + 1
 
 
-@dataclass(frozen=True)
+@frozen
 class Replica:
     """What one replica's steps share: rates, bytes and FLOPs per token, limits."""
 

@@ -7,10 +7,10 @@ Units: bytes (int), FLOP/s and bytes/s (float), seconds (float), tokens (int).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Arch:
     """A transformer's shape, as a Hugging Face config.json gives it."""
 
@@ -58,7 +58,7 @@ class Arch:
         return self.kv_lora_rank > 0
 
 
-@dataclass(frozen=True)
+@frozen
 class Factors:
     """Efficiency factors fitted to a fleet's own runs (docs/calibration.md); None keeps the
     model's default. Serving (per GPU type and engine): ``step_overhead`` seconds of CPU per
@@ -74,7 +74,7 @@ class Factors:
     collective_efficiency: float | None = None
 
 
-@dataclass(frozen=True)
+@frozen
 class Calibrated:
     """The factors a GPU type runs at under one engine (``scope`` "engine") or training stack
     (``scope`` "stack")."""
@@ -84,7 +84,7 @@ class Calibrated:
     factors: Factors
 
 
-@dataclass(frozen=True)
+@frozen
 class GpuSpec:
     """One GPU type as the solver may use it."""
 
@@ -129,7 +129,7 @@ class GpuSpec:
         return int(self.memory_bytes * self.train_usable_fraction)
 
 
-@dataclass(frozen=True)
+@frozen
 class ServeJob:
     """A service: the load (``users`` concurrent requests, or ``rate`` requests/s) and the
     shape of a request (``prompt`` tokens in, ``output`` tokens out), on an engine whose
@@ -151,7 +151,7 @@ class ServeJob:
         return self.output or max(1, self.context - self.prompt)
 
 
-@dataclass(frozen=True)
+@frozen
 class TrainJob:
     arch: Arch
     method: str  # "full" | "lora" | "qlora" (pretraining is "full")
@@ -168,7 +168,7 @@ class TrainJob:
     dropout: bool = False  # attention and hidden dropout (GPT-3-era runs; modern LLMs train without)
 
 
-@dataclass(frozen=True)
+@frozen
 class Layout:
     """One way to lay a job out on GPUs of one type.
 
@@ -197,7 +197,7 @@ class Layout:
         return self.tp * self.cp * self.pp * self.dp
 
 
-@dataclass(frozen=True)
+@frozen
 class Memory:
     """Bytes per GPU by component, and bytes an offload puts in host memory (per GPU)."""
 
@@ -232,7 +232,7 @@ class Memory:
         }
 
 
-@dataclass(frozen=True)
+@frozen
 class TrainEstimate:
     memory: Memory
     gpus: int
@@ -250,7 +250,7 @@ class TrainEstimate:
         return self.seconds / 3600.0
 
 
-@dataclass(frozen=True)
+@frozen
 class ServeEstimate:
     """A service on one layout in steady state (docs/estimation.md sec 9): the latencies of
     its most loaded replica, the throughput and hardware shares of all of them."""
@@ -270,7 +270,7 @@ class ServeEstimate:
     kv_tokens: int = 0  # KV capacity of one replica, tokens
 
 
-@dataclass(frozen=True)
+@frozen
 class ServePercentiles:
     """A seeded simulation of the most loaded replica (docs/estimation.md sec 9.5)."""
 
@@ -281,7 +281,7 @@ class ServePercentiles:
     requests: int  # requests the percentiles cover
 
 
-@dataclass(frozen=True)
+@frozen
 class StepTraffic:
     """Bytes one GPU sends per optimizer step, by collective (ring volumes, nccl-tests)."""
 
@@ -294,7 +294,7 @@ class StepTraffic:
     inter_node: float  # of these, the bytes that leave the GPU's node (ring: 1/local of a group's)
 
 
-@dataclass(frozen=True)
+@frozen
 class HostResources:
     """What the hosts of a whole row need: planning floors, not measurements."""
 

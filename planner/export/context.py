@@ -10,12 +10,12 @@ SkyPilot task asks for is the disk the host figures were sized from (docs/export
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from planner.errors import Span
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Launch:
     checkpoint: str | None = None  # the serve workload's `checkpoint`, as written
     checkpoint_span: Span | None = None  # where the workload (or its checkpoint) is written

@@ -12,10 +12,10 @@ Each item replaces the word or the string content being typed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
 from lsprotocol import types
 
+from planner.frozen import frozen
 from planner.lsp import context as C
 from planner.lsp.keydocs import key_doc
 from planner.lsp.positions import Positions
@@ -24,7 +24,7 @@ from planner.syntax.keys import BLOCK_KINDS, KEYS, LIMIT_KEYS, WORKLOAD_KINDS, K
 _KIND = types.CompletionItemKind
 
 
-@dataclass(frozen=True)
+@frozen
 class Names:
     """Names a plan may refer to, in the order offered (the plan's own first)."""
 
@@ -34,7 +34,7 @@ class Names:
     imports: tuple[str, ...] = ("std",)
 
 
-@dataclass(frozen=True)
+@frozen
 class _Offer:
     label: str
     kind: types.CompletionItemKind

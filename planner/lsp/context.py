@@ -15,6 +15,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from planner.frozen import frozen
+
 # comment | string (possibly unterminated) | `<=` | word or number | one punctuation character
 _TOKEN = re.compile(r'(#[^\n]*)|("(?:[^"\\\n]|\\.)*"?)|(<=)|([A-Za-z0-9_.\-/%]+)|([^\sA-Za-z0-9_.\-/%])')
 _CONTINUATION = re.compile(r"^(tokens|/h|[A-Z]{3}/h)$")
@@ -35,7 +37,7 @@ LIST_ITEM = "list_item"
 COMMENT = "comment"
 
 
-@dataclass(frozen=True)
+@frozen
 class Token:
     kind: str  # comment | string | op | word | punct
     text: str

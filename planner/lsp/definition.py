@@ -15,9 +15,9 @@ following imports by the same rules as the loader (inside the plan's root).
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 
 from planner.errors import PlanError, Span
+from planner.frozen import frozen
 from planner.lsp import context as C
 from planner.resolve.files import Access, read_file
 from planner.resolve.load import STD, std_files
@@ -27,14 +27,14 @@ from planner.syntax.limits import MAX_IMPORT_DEPTH
 from planner.syntax.parser import parse_recovering
 
 
-@dataclass(frozen=True)
+@frozen
 class Declared:
     kind: str
     name: str
     span: Span  # from the block's kind to the end of its name
 
 
-@dataclass(frozen=True)
+@frozen
 class Target:
     """What the cursor refers to: blocks (``kinds``, ``name``) or files (``files``)."""
 

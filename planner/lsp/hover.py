@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 
+from planner.frozen import frozen
 from planner.lsp import context as C
 from planner.lsp.keydocs import key_doc
 from planner.syntax.keys import BLOCK_KINDS, KEYS, WORKLOAD_KINDS, sweep_keys
 
 
-@dataclass(frozen=True)
+@frozen
 class Solved:
     """The last finished solve of a document: its version and the worker's answer."""
 
@@ -17,7 +17,7 @@ class Solved:
     answer: dict  # {"summary": ...} or {"error": ...}
 
 
-@dataclass(frozen=True)
+@frozen
 class SolveState:
     """What hover knows about solves of one document."""
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import functools
 import re
-from dataclasses import dataclass
 
+from planner.frozen import frozen
 from planner.resources import language_doc
 from planner.syntax.keys import KEYS, LIMIT_KEYS
 
@@ -20,7 +20,7 @@ _SECTION = re.compile(r"^### `(\w+)` keys$", re.MULTILINE)
 COLUMNS = ("type", "units / values", "default", "range", "meaning")
 
 
-@dataclass(frozen=True)
+@frozen
 class KeyDoc:
     kind: str  # the block kind (or `layout`)
     key: str

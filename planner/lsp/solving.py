@@ -21,11 +21,12 @@ import subprocess
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from typing import BinaryIO
 
+from planner.frozen import frozen
 
-@dataclass(frozen=True)
+
+@frozen
 class Job:
     uri: str
     version: int

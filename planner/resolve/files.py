@@ -26,9 +26,9 @@ from __future__ import annotations
 
 import os
 import stat
-from dataclasses import dataclass
 
 from planner.errors import PlanImportError, PlanLimitError, Span
+from planner.frozen import frozen
 from planner.syntax.limits import MAX_FILE_BYTES, thousands
 
 
@@ -63,7 +63,7 @@ _SUFFIX = {"import": (".plan", "a plan file (.plan)"), "config": (".json", "a co
            "from": (".json", "a benchmark result file (.json)")}
 
 
-@dataclass(frozen=True)
+@frozen
 class Access:
     """The files one load may read: inside ``root`` (and the HF cache, for configs)."""
 

@@ -16,9 +16,9 @@ import difflib
 import itertools
 import json
 import re
-from dataclasses import dataclass
 
 from planner.errors import PlanImportError, Span
+from planner.frozen import frozen
 from planner.resolve.hffamilies import FAMILIES, WRAPPERS
 from planner.resolve.hffields import ConfigFields, Unreadable, integer, number, quoted
 from planner.syntax.limits import MAX_JSON_DEPTH
@@ -28,7 +28,7 @@ SUPPORTED_MODEL_TYPES = tuple(sorted(set(FAMILIES) | set(WRAPPERS)))
 __all__ = ["ConfigInfo", "SUPPORTED_MODEL_TYPES", "quoted", "read_config", "read_config_info"]
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigInfo:
     """What one config.json says: the model fields, and what else the plan should know."""
 

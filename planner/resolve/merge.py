@@ -11,10 +11,10 @@ overlaid by what its blocks wrote.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanImportError, PlanNameError, PlanWarning, Span
+from planner.frozen import frozen
 from planner.record import RecordError
 from planner.syntax.suggest import did_you_mean
 
@@ -136,7 +136,7 @@ def _again(what: str, name: str, span: Span, first: Span | None) -> PlanNameErro
     return PlanNameError(f"{what} `{name}` is defined twice{where}; only gpu, model and plan blocks refine", span)
 
 
-@dataclass(frozen=True)
+@frozen
 class ConfigSource:
     """A config.json read for a model block, and its snapshot's safetensors index if any."""
 

@@ -32,10 +32,10 @@ at that value, naming the variant. The number of rows is bounded
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner import plan as P
 from planner.errors import Collector, PlanError, PlanLimitError, PlanTypeError, Span
+from planner.frozen import frozen
 from planner.syntax.limits import MAX_ROWS, thousands
 
 # Workload fields the rules read (each sweep sets some of them).
@@ -43,7 +43,7 @@ _FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "se
            "rank", "stack", "precision", "weights", "engine")
 
 
-@dataclass(frozen=True)
+@frozen
 class Problem:
     rule: str  # one name per rule, for reporting each once
     key: str  # the layout pin or workload key it is reported at

@@ -13,9 +13,9 @@ Hugging Face cache").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 from planner.errors import PlanImportError, PlanTypeError, Span
+from planner.frozen import frozen
 
 HF_PREFIX = "hf:"
 CONFIG = "config.json"
@@ -29,7 +29,7 @@ _REPO_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,95}/[A-Za-z0-9][A-Za-z0-9._-
 _REVISION = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,199}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Snapshot:
     """The files of one model snapshot the plan reads."""
 

@@ -24,10 +24,10 @@ Plain arithmetic on a checked plan; ``planner.verify`` re-derives the same rules
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 from planner import plan as p
 from planner.estimate.defaults import SERVICE_HOURS
+from planner.frozen import frozen
 from planner.units import SCHEDULE_STEPS_PER_HOUR, steps_down, steps_up
 
 DEFAULT_PERIOD_HOURS = SERVICE_HOURS  # one month: 8760 h / 12, as the serving default
@@ -38,7 +38,7 @@ ONE_OFF = "one-off"
 RUN_RATE = "run-rate"
 
 
-@dataclass(frozen=True)
+@frozen
 class Timing:
     """How one workload's cost counts and when it may run."""
 

@@ -32,15 +32,15 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import itertools
-from dataclasses import dataclass
 
 from planner import plan as p
 from planner.estimate.types import Arch, GpuSpec, ServeJob, TrainJob
+from planner.frozen import frozen
 from planner.resolve.timing import Timing, period_hours, timing, window_hours
 from planner.collector import paused
 
 
-@dataclass(frozen=True)
+@frozen
 class GpuOffer:
     """A GPU type the solver may use: its estimator spec and availability."""
 
@@ -50,7 +50,7 @@ class GpuOffer:
     calibrations: tuple[p.Calibration, ...] = ()  # the plan's calibrations of this GPU type
 
 
-@dataclass(frozen=True)
+@frozen
 class Variant:
     """One row to solve: a workload, or one sweep variant of it."""
 

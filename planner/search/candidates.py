@@ -23,12 +23,13 @@ from planner.estimate.serve import p99_floors_serve, simulate_serve
 from planner.estimate.types import (
     HostResources, Layout, Memory, ServeEstimate, ServeJob, ServePercentiles, TrainJob,
 )
+from planner.frozen import frozen
 from planner.resolve.variants import GpuOffer, Variant, dataset_bytes, replace_weights
 from planner.search.space import OFFLOAD_CHAIN, PRECISION_RANK, RECOMPUTE_CHAIN
 from planner.units import representable
 
 
-@dataclass(frozen=True)
+@frozen
 class Candidate:
     """One evaluated layout of a job on one GPU type. It holds no variant name: variants of
     equal inputs share their search (``planner.search.search``)."""
@@ -107,7 +108,7 @@ class Candidate:
                 f".{'sp' if lay.sp else 'nosp'}")
 
 
-@dataclass(frozen=True)
+@frozen
 class Breach:
     """A limit a candidate breaks: what it needs against what the limit allows."""
 
@@ -118,7 +119,7 @@ class Breach:
     at_least: bool = False  # ``needs`` is a proven lower bound, not the figure itself
 
 
-@dataclass(frozen=True)
+@frozen
 class Miss:
     """Why a GPU type has no option for a variant, with the candidate nearest to one."""
 

@@ -7,12 +7,13 @@ base units happens later (``planner.syntax.convert``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import field
 
 from planner.errors import Span
+from planner.frozen import frozen
 
 
-@dataclass(frozen=True)
+@frozen
 class Value:
     """A value: ``kind`` is string | number | quantity | tokens | price | bool | word | list | bad.
 
@@ -28,7 +29,7 @@ class Value:
     items: tuple["Value", ...] = ()
 
 
-@dataclass(frozen=True)
+@frozen
 class Entry:
     key: str
     op: str  # "=" or "<="
@@ -37,7 +38,7 @@ class Entry:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class SubBlock:
     """A nested block without a name, such as ``layout { ... }``."""
 
@@ -48,7 +49,7 @@ class SubBlock:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class Block:
     kind: str
     name: str  # the string's content, unquoted
@@ -60,7 +61,7 @@ class Block:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class ImportStmt:
     path: str
     path_text: str
@@ -68,7 +69,7 @@ class ImportStmt:
     span: Span
 
 
-@dataclass(frozen=True)
+@frozen
 class SweepStmt:
     target: str
     target_text: str
@@ -82,14 +83,14 @@ class SweepStmt:
 Statement = ImportStmt | Block | SweepStmt
 
 
-@dataclass(frozen=True)
+@frozen
 class Comment:
     text: str
     line: int
     column: int
 
 
-@dataclass(frozen=True)
+@frozen
 class File:
     path: str
     statements: tuple[Statement, ...]

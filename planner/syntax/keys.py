@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from dataclasses import dataclass
 from typing import get_args
 
 from planner import plan
+from planner.frozen import frozen
 
 WORKLOAD_KINDS = ("serve", "finetune", "pretrain")
 BLOCK_KINDS = ("plan", "gpu", "model") + WORKLOAD_KINDS + ("measured", "calibration")
@@ -28,7 +28,7 @@ def is_limit(kind: str, key: str) -> bool:
     return key in LIMIT_KEYS and kind in LIMITED_BLOCKS
 
 
-@dataclass(frozen=True)
+@frozen
 class Key:
     """One key: ``kind`` names the converter (see ``convert.CONVERTERS``).
 

@@ -10,13 +10,13 @@ parser but collected through a lexer callback, so ``fmt`` can put them back.
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
 
 import lark
 from lark import Token
 
 from planner.cache import digest, entry_path
 from planner.errors import Span
+from planner.frozen import frozen
 from planner.resources import grammar_path
 from planner.syntax import nodes
 from planner.syntax.ast import Block, Entry, ImportStmt, SubBlock, SweepStmt, Value
@@ -56,7 +56,7 @@ def parse(text: str, at: "At") -> tuple[list, list[Token]]:
         del _comment_sink[:]
 
 
-@dataclass(frozen=True)
+@frozen
 class At:
     """Where a parsed text sits: its file, and the lines of the file before it."""
 
