@@ -95,6 +95,8 @@ class Shown:
 
 @frozen
 class Total:
+    """A total before and after, and its change."""
+
     old: float
     new: float
     delta: float
@@ -103,6 +105,8 @@ class Total:
 
 @frozen
 class RowChange:
+    """One workload row before and after, and why it changed."""
+
     name: str
     kind: str
     scenario: dict[str, str]
@@ -120,6 +124,8 @@ class RowChange:
 
 @frozen
 class Diff:
+    """Two results compared: the totals, the plan-wide changes and each row's."""
+
     old: Side
     new: Side
     currency: str

@@ -85,6 +85,8 @@ class LayoutReport:
 
 @frozen
 class EstimateReport:
+    """``planner estimate``'s answer: one report per workload of the plan."""
+
     plan: str
     file: str
     workloads: tuple[LayoutReport, ...]

@@ -30,6 +30,8 @@ class Hold:
 
 @frozen
 class Busy:
+    """How much of a GPU type's pool the placed rows use at once and in total."""
+
     peak: int
     peak_at: float | None  # a scheduled window: the first moment of the peak
     gpu_hours: float

@@ -162,6 +162,8 @@ class CalibrationUse:
 
 @frozen
 class Alternative:
+    """A next-best option of a row (``--explain``)."""
+
     gpu: str
     gpu_count: int
     layout: RowLayout
@@ -252,6 +254,8 @@ class GpuUse:
 
 @frozen
 class Result:
+    """The solved plan: its status, its totals and one row per workload variant."""
+
     plan: str
     file: str
     status: str  # optimal | feasible | infeasible

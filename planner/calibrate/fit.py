@@ -39,6 +39,8 @@ TOLERANCE = 1e-15  # stop when the cost falls by less than this share
 
 @frozen
 class Factor:
+    """One efficiency factor a calibration fits: its default and the range searched."""
+
     name: str
     default: float
     low: float

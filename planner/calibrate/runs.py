@@ -36,6 +36,8 @@ SIMULATED = ("ttft_p50", "ttft_p99", "tpot_p50", "tpot_p99")
 
 @frozen
 class Run:
+    """One measured run of a calibration block: what ran where, and the figures measured."""
+
     name: str  # the measured block
     workload: str
     serving: bool

@@ -41,6 +41,8 @@ class Case:
 
 @frozen
 class Validation:
+    """A fit's cases and its median absolute error per figure."""
+
     file: str
     cases: tuple[Case, ...]
     median_abs_error: dict[str, float]  # figure -> median |error| over its runs

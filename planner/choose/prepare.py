@@ -27,6 +27,8 @@ def criteria(objective: str) -> tuple[str, ...]:
 
 @frozen
 class Opt:
+    """One option of an instance in the solver's integer units."""
+
     index: int  # position in Item.options
     gpu: str
     gpus: int
@@ -43,6 +45,8 @@ class Opt:
 
 @frozen
 class Inst:
+    """An item as the solver sees it: its group and its pruned options."""
+
     name: str
     group: str
     opts: tuple[Opt, ...]  # pruned, in rank order

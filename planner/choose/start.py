@@ -17,6 +17,8 @@ from planner.frozen import frozen
 
 @frozen
 class Start:
+    """A first choice and the Lagrangian bound that judges it."""
+
     chosen: dict[str, int]  # per instance, the position of its option
     bound: Lagrangian  # over the model's instances (``classes``-merged)
     ceiling: int  # the first criterion's sum over ``chosen``

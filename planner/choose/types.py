@@ -63,6 +63,8 @@ class Window:
 
 @frozen
 class Problem:
+    """What the chooser is given: the items and their options, and the shared limits."""
+
     items: tuple[Item, ...]
     available: dict[str, int | None]  # per GPU type; None = unlimited
     budget: float | None  # cap on total cost
@@ -117,6 +119,8 @@ class Conflict:
 
 @frozen
 class Choice:
+    """The chooser's answer: an option per item, the limits that bind or conflict."""
+
     status: str  # "optimal" | "feasible" | "infeasible"
     picks: dict[str, int]  # item name -> index into its options
     objective_value: float  # sum of the objective over picked options

@@ -189,6 +189,8 @@ EAGER_LAYER_DISPATCH_S = 1.0 / 25.5 / 32
 
 @frozen
 class Engine:
+    """How a serving engine schedules its steps (docs/estimation.md sec 9)."""
+
     name: str
     step_overhead_s: float  # CPU seconds per step not hidden behind GPU work
     mixed: bool  # prefill shares a step with the running decodes (else prefill steps alone)

@@ -11,6 +11,8 @@ from planner.frozen import frozen
 
 @frozen
 class SimResult:
+    """Percentiles, means and shares of one simulated replica."""
+
     requests: int  # requests the statistics cover
     ttft_mean: float
     ttft_p50: float

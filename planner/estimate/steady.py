@@ -38,6 +38,8 @@ LADDER_FLOOR = 1e-3
 
 @frozen
 class SteadyState:
+    """One replica's steady state under its load: throughput, mean latencies, shares."""
+
     fits: bool  # the weights and one request's KV fit the replica
     saturated: bool  # the load exceeds what the replica can carry
     requests_per_second: float

@@ -85,6 +85,8 @@ class ServeLoad:
 
 @frozen
 class StepCost:
+    """The time of one serving step, and its compute and memory time at peak."""
+
     seconds: float
     compute_seconds: float  # the step's FLOPs at the GPU's full peak (per GPU)
     memory_seconds: float  # the step's bytes at full HBM bandwidth (per GPU)

@@ -153,6 +153,8 @@ class ServeJob:
 
 @frozen
 class TrainJob:
+    """A training run: the model, the method, the tokens and the batch."""
+
     arch: Arch
     method: str  # "full" | "lora" | "qlora" (pretraining is "full")
     tokens: float  # tokens processed in the whole run (dataset x epochs)
@@ -234,6 +236,8 @@ class Memory:
 
 @frozen
 class TrainEstimate:
+    """Memory per GPU and the time of a training run on one layout."""
+
     memory: Memory
     gpus: int
     flops: float  # FLOPs of the whole run, recomputation included

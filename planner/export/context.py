@@ -17,6 +17,8 @@ from planner.frozen import frozen
 
 @frozen
 class Launch:
+    """What an export needs beyond the row: the checkpoint, the shapes sold, the model."""
+
     checkpoint: str | None = None  # the serve workload's `checkpoint`, as written
     checkpoint_span: Span | None = None  # where the workload (or its checkpoint) is written
     workload_span: Span | None = None

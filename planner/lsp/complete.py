@@ -36,6 +36,8 @@ class Names:
 
 @frozen
 class _Offer:
+    """One completion item offered to the editor."""
+
     label: str
     kind: types.CompletionItemKind
     insert: str

@@ -39,6 +39,8 @@ COMMENT = "comment"
 
 @frozen
 class Token:
+    """A token of the text around the cursor."""
+
     kind: str  # comment | string | op | word | punct
     text: str
     start: int  # offsets into the text

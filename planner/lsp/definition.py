@@ -29,6 +29,8 @@ from planner.syntax.parser import parse_recovering
 
 @frozen
 class Declared:
+    """A named block as declared, and where its name is."""
+
     kind: str
     name: str
     span: Span  # from the block's kind to the end of its name

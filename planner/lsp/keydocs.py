@@ -22,6 +22,8 @@ COLUMNS = ("type", "units / values", "default", "range", "meaning")
 
 @frozen
 class KeyDoc:
+    """A key's row of the language reference."""
+
     kind: str  # the block kind (or `layout`)
     key: str
     cells: tuple[str, ...]  # the row's columns after the key, as in COLUMNS

@@ -28,6 +28,8 @@ from planner.frozen import frozen
 
 @frozen
 class Job:
+    """A solve the editor asked for: the document's texts at one version."""
+
     uri: str
     version: int
     path: str

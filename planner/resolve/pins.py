@@ -45,6 +45,8 @@ _FIELDS = ("model", "prompt", "context", "output", "users", "rate", "batch", "se
 
 @frozen
 class Problem:
+    """A layout pin or workload key a rule refuses, and the message."""
+
     rule: str  # one name per rule, for reporting each once
     key: str  # the layout pin or workload key it is reported at
     message: str

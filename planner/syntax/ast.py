@@ -31,6 +31,8 @@ class Value:
 
 @frozen
 class Entry:
+    """A ``key = value`` (or ``key <= value``) line of a block."""
+
     key: str
     op: str  # "=" or "<="
     value: Value
@@ -51,6 +53,8 @@ class SubBlock:
 
 @frozen
 class Block:
+    """A named block, such as ``gpu "H100" { ... }``."""
+
     kind: str
     name: str  # the string's content, unquoted
     name_text: str  # the string as written, quotes and escapes included
@@ -63,6 +67,8 @@ class Block:
 
 @frozen
 class ImportStmt:
+    """An ``import "path"`` statement."""
+
     path: str
     path_text: str
     path_span: Span
@@ -71,6 +77,8 @@ class ImportStmt:
 
 @frozen
 class SweepStmt:
+    """A ``sweep "target".key = [values]`` statement."""
+
     target: str
     target_text: str
     key: str
@@ -85,6 +93,8 @@ Statement = ImportStmt | Block | SweepStmt
 
 @frozen
 class Comment:
+    """A comment, kept for ``fmt``."""
+
     text: str
     line: int
     column: int
@@ -92,6 +102,8 @@ class Comment:
 
 @frozen
 class File:
+    """A parsed file: its statements and comments."""
+
     path: str
     statements: tuple[Statement, ...]
     comments: tuple[Comment, ...] = field(default=())
