@@ -58,3 +58,4 @@ def typer_main() -> Callable[[], None]:
     from planner.cli.commands import main
 
     return main
+
