@@ -3,12 +3,12 @@
 Python 3.11's dataclasses compile six methods from source for every frozen class
 (``__init__``, ``__repr__``, ``__eq__``, ``__hash__``, ``__setattr__``, ``__delattr__``).
 planner has about a hundred such classes, and compiling their methods was a fifth of
-what ``planner check`` and ``planner solve`` ran (docs/solve.md, "Pipeline"). Only
-``__init__`` gains from being compiled for its class: it runs for every instance. So
-``frozen`` lets ``dataclasses`` find the fields (``fields``, ``replace``, ``asdict``,
-``astuple`` and ``is_dataclass`` work as on any dataclass), compiles ``__init__``, and
-gives the other five as functions over the field names that do what the generated ones do
-(CPython 3.11, Lib/dataclasses.py):
+what ``planner check`` ran, and of a small plan's ``planner solve`` (docs/solve.md,
+"Pipeline"). Only ``__init__`` gains from being compiled for its class: it runs for every
+instance. So ``frozen`` lets ``dataclasses`` find the fields (``fields``, ``replace``,
+``asdict``, ``astuple`` and ``is_dataclass`` work as on any dataclass), compiles
+``__init__``, and gives the other five as functions over the field names that do what the
+generated ones do (CPython 3.11, Lib/dataclasses.py):
 
 - ``__init__(self, a, b=<default>, c=<factory>)``: each field set with
   ``object.__setattr__`` in field order, a factory called when its argument is not given,
@@ -26,8 +26,8 @@ Methods the class writes itself are kept, as dataclasses keeps them, but for
 ``__setattr__`` and ``__delattr__``, which it refuses (TypeError). Only what planner's
 records use: a field that is not an ``__init__`` argument or keyword-only, and the
 class options (order, slots, ...), are refused; an ``InitVar`` is not an argument of the
-``__init__`` made here. ``tests/test_frozen.py`` checks each method against a frozen
-dataclass twin.
+``__init__`` made here. ``tests/records/test_frozen.py`` checks each method against a
+frozen dataclass twin.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 hooks and editors run on every save, and what CI runs on every plan.
 
 Importing typer and click and building the command tree cost a fifth of ``check``'s
-instructions and 0.22 G of every ``solve`` (README.md, "Start-up"). For the plain forms
+instructions and 0.12 G of every ``solve`` (README.md, "Start-up"). For the plain forms
 (``planner check`` and one or more files, ``planner solve`` and one file; no option, in
 an ordinary environment) the typer app would parse nothing but the file names, so this
 runs the same bodies (``planner.cli.checking.check_files``,
