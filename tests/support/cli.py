@@ -58,4 +58,3 @@ def typer_main() -> Callable[[], None]:
     from planner.cli.commands import main
 
     return main
-
